@@ -1,0 +1,49 @@
+"""Time, read only through a :class:`Clock` so that hosts and tests control it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol, runtime_checkable
+
+from licensekit.exceptions import ValidationError
+
+__all__ = ["Clock", "SystemClock", "ensure_aware"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Protocol: a source of the current time.
+
+    licensekit never calls :func:`datetime.datetime.now` itself; every use case asks the clock
+    it was given. :class:`licensekit.testing.FakeClock` implements this protocol for tests.
+    """
+
+    def now(self) -> dt.datetime:
+        """Return the current time as an aware datetime in UTC."""
+        ...
+
+
+class SystemClock:
+    """The real clock: the operating system's time in UTC. The default everywhere."""
+
+    def now(self) -> dt.datetime:
+        """Return the current time as an aware datetime in UTC."""
+        return dt.datetime.now(dt.UTC)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+def ensure_aware(value: dt.datetime, name: str = "datetime") -> dt.datetime:
+    """Return *value* converted to UTC, refusing naive datetimes.
+
+    Args:
+        value: The datetime to check.
+        name: What it is, for the error message.
+
+    Raises:
+        ValidationError: *value* has no time zone.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+    return value.astimezone(dt.UTC)

@@ -1,0 +1,153 @@
+"""Tokens, activation codes, and the keys derived from the host's secret.
+
+Everything a person could use to get in (link tokens, session tokens, activation codes) is
+generated with :mod:`secrets` and carries well over 100 bits of entropy. A store keeps only:
+
+* a keyed hash (HMAC-SHA256) of each value, to find it again when it is presented, and
+* where the plaintext must be shown again (an invitation email sent a second time), its
+  AES-256-GCM ciphertext bound to the record it belongs to.
+
+Both keys are derived with HKDF from the single secret the host passes in, so a copy of the
+store alone reveals nothing usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from licensekit.exceptions import StorageError, ValidationError
+
+__all__ = [
+    "CODE_ALPHABET",
+    "MIN_SECRET_BYTES",
+    "SecretKeys",
+    "format_code",
+    "new_activation_code",
+    "new_token",
+    "normalize_code",
+]
+
+MIN_SECRET_BYTES = 32
+"""The shortest host secret accepted, in bytes (256 bits)."""
+
+TOKEN_BYTES = 24
+"""Random bytes in a link or session token: 192 bits, 32 URL-safe characters."""
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: digits and capitals without I, L, O and U, which are easily confused."""
+
+_CODE_GROUPS = 5
+_CODE_GROUP_SIZE = 5  # 25 symbols x 5 bits = 125 bits
+_CODE_CONFUSABLES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_NONCE_BYTES = 12
+
+
+def new_token() -> str:
+    """Return a fresh URL-safe bearer token with 192 bits of entropy."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def new_activation_code() -> str:
+    """Return a fresh activation code: 125 bits in five dash-separated groups of five.
+
+    Example: ``7KQ2M-X0D9P-R4T8W-HC1ZB-5NV3E`` (without the easily confused letters).
+    """
+    symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(_CODE_GROUPS * _CODE_GROUP_SIZE))
+    return format_code(symbols)
+
+
+def format_code(symbols: str) -> str:
+    """Group a normalised code into blocks of five separated by dashes."""
+    return "-".join(
+        symbols[i : i + _CODE_GROUP_SIZE] for i in range(0, len(symbols), _CODE_GROUP_SIZE)
+    )
+
+
+def normalize_code(text: str) -> str:
+    """Return a typed code in canonical form, forgiving how a person typed it.
+
+    Case, spaces, dashes and underscores are ignored; ``O`` reads as zero and ``I``/``L``
+    as one.
+
+    Raises:
+        ValidationError: A character is not part of the code alphabet.
+    """
+    cleaned = "".join(ch for ch in text.upper() if ch not in " -_\t\r\n")
+    cleaned = cleaned.translate(_CODE_CONFUSABLES)
+    bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
+    if bad:
+        raise ValidationError(f"activation code contains invalid characters: {''.join(bad)!r}")
+    if not cleaned:
+        raise ValidationError("activation code is empty")
+    return cleaned
+
+
+class SecretKeys:
+    """Keys derived from the host's secret: one for look-up hashes, one for encryption.
+
+    Args:
+        secret: At least 32 bytes of high-entropy secret (bytes, or text encoded as UTF-8).
+            Keep it out of the store: whoever has both can read codes again.
+
+    Raises:
+        ValidationError: The secret is too short.
+    """
+
+    __slots__ = ("_aead", "_lookup_key")
+
+    def __init__(self, secret: bytes | str) -> None:
+        raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+        if len(raw) < MIN_SECRET_BYTES:
+            raise ValidationError(
+                f"the host secret must be at least {MIN_SECRET_BYTES} bytes, got {len(raw)}"
+            )
+        self._lookup_key = _derive(raw, b"licensekit lookup-hash v1")
+        self._aead = AESGCM(_derive(raw, b"licensekit encryption v1"))
+
+    def __repr__(self) -> str:
+        return "SecretKeys(<hidden>)"
+
+    def lookup_hash(self, purpose: str, value: str) -> bytes:
+        """Return the keyed hash of *value* for finding it in a store.
+
+        Args:
+            purpose: A label that keeps hashes of different kinds apart ("session", ...).
+            value: The secret value, in canonical form.
+        """
+        message = purpose.encode() + b"\x00" + value.encode()
+        return hmac.new(self._lookup_key, message, hashlib.sha256).digest()
+
+    def encrypt(self, plaintext: str, *, bound_to: str) -> bytes:
+        """Encrypt *plaintext*, binding the ciphertext to the record id *bound_to*.
+
+        A ciphertext copied onto another record will not decrypt.
+        """
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), bound_to.encode())
+
+    def decrypt(self, ciphertext: bytes, *, bound_to: str) -> str:
+        """Decrypt what :meth:`encrypt` produced for the same *bound_to*.
+
+        Raises:
+            StorageError: The ciphertext was altered, moved to another record, or made
+                under a different host secret.
+        """
+        nonce, body = ciphertext[:_NONCE_BYTES], ciphertext[_NONCE_BYTES:]
+        try:
+            return self._aead.decrypt(nonce, body, bound_to.encode()).decode()
+        except (InvalidTag, ValueError) as e:
+            raise StorageError(
+                f"stored ciphertext for {bound_to!r} cannot be decrypted: it was altered "
+                "or written under a different host secret"
+            ) from e
+
+
+def _derive(secret: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)

@@ -1,0 +1,167 @@
+"""Email addresses: validation, normalisation, and lists of addresses typed or read from CSV.
+
+Addresses are checked by ``email-validator`` without DNS look-ups, then lower-cased as a whole
+so that ``Ann@Example.COM`` and ``ann@example.com`` are one person everywhere in licensekit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+import attrs
+import email_validator
+
+from licensekit.exceptions import InvalidEmail, ValidationError
+
+__all__ = [
+    "EmailList",
+    "RejectedEmail",
+    "normalize_email",
+    "parse_email_csv",
+    "parse_emails",
+]
+
+_MAX_EMAIL_LENGTH = 254
+
+
+def normalize_email(text: str) -> str:
+    """Return the canonical form of an email address: validated, normalised, lower-case.
+
+    Raises:
+        InvalidEmail: *text* is not a valid address; the exception says why.
+    """
+    candidate = text.strip()
+    if not candidate:
+        raise InvalidEmail(text, "the address is empty")
+    if len(candidate) > _MAX_EMAIL_LENGTH:
+        raise InvalidEmail(text[:40] + "...", f"longer than {_MAX_EMAIL_LENGTH} characters")
+    try:
+        result = email_validator.validate_email(candidate, check_deliverability=False)
+    except email_validator.EmailNotValidError as e:
+        raise InvalidEmail(text, str(e)) from None
+    return result.normalized.lower()
+
+
+@attrs.frozen
+class RejectedEmail:
+    """An entry of an email list that was not taken.
+
+    Attributes:
+        row: 1-based line or row number in the input it came from.
+        text: The entry as given.
+        reason: Why it was not taken.
+    """
+
+    row: int
+    text: str
+    reason: str
+
+
+@attrs.frozen
+class EmailList:
+    """The outcome of reading a list of email addresses.
+
+    Attributes:
+        emails: The valid addresses, normalised, first occurrence order, without duplicates.
+        rows: The input row of each entry of :attr:`emails`.
+        rejected: Invalid entries, each with its row and reason.
+        duplicates: Entries that repeated an earlier address (row, text, "duplicate of row N").
+    """
+
+    emails: tuple[str, ...]
+    rows: tuple[int, ...]
+    rejected: tuple[RejectedEmail, ...] = ()
+    duplicates: tuple[RejectedEmail, ...] = ()
+
+
+def parse_emails(entries: Iterable[str]) -> EmailList:
+    """Validate and de-duplicate typed email addresses; blank entries are skipped.
+
+    Row numbers count every entry from 1, blanks included.
+    """
+    return _collect(enumerate(entries, start=1))
+
+
+def parse_email_csv(source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> EmailList:
+    """Read a single-column CSV of email addresses.
+
+    Accepted input: the CSV text itself as a ``str``, a path as a :class:`pathlib.Path` (or any
+    :class:`os.PathLike`), or a text or binary file object. UTF-8
+    with or without a byte order mark, CRLF or LF line ends, an optional ``email`` header on
+    the first row, blank lines, spaces around values, and repeated addresses are all fine.
+
+    Raises:
+        ValidationError: The input cannot be read as UTF-8 CSV, or the file does not exist.
+    """
+    if isinstance(source, str):
+        return _parse_csv_text(io.StringIO(source.removeprefix("\ufeff")))
+    if isinstance(source, os.PathLike):
+        try:
+            with open(source, encoding="utf-8-sig", newline="") as handle:
+                return _parse_csv_text(handle)
+        except FileNotFoundError as e:
+            raise ValidationError(f"CSV file not found: {os.fspath(source)}") from e
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"CSV file {os.fspath(source)} is not UTF-8: {e}") from e
+    first = source.read(0)
+    if isinstance(first, bytes):
+        text = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
+        try:
+            return _parse_csv_text(text)
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"CSV input is not UTF-8: {e}") from e
+    return _parse_csv_text(source)  # type: ignore[arg-type]
+
+
+def _parse_csv_text(handle: IO[str] | codecs.StreamReader) -> EmailList:
+    try:
+        return _collect(_csv_cells(handle))
+    except csv.Error as e:
+        raise ValidationError(f"CSV input is malformed: {e}") from e
+
+
+def _csv_cells(handle: IO[str] | codecs.StreamReader) -> Iterator[tuple[int, str]]:
+    reader = csv.reader(handle)
+    for row_number, row in enumerate(reader, start=1):
+        cells = [cell.strip() for cell in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        if row_number == 1 and len(cells) == 1:
+            cells[0] = cells[0].removeprefix("\ufeff")
+            if cells[0].lower() in ("email", "e-mail", "email address"):
+                continue
+        if len(cells) > 1:
+            yield row_number, ",".join(row)
+            continue
+        yield row_number, cells[0] if cells else ""
+
+
+def _collect(entries: Iterable[tuple[int, str]]) -> EmailList:
+    emails: list[str] = []
+    rows: list[int] = []
+    rejected: list[RejectedEmail] = []
+    duplicates: list[RejectedEmail] = []
+    first_row: dict[str, int] = {}
+    for row, raw in entries:
+        if not raw.strip():
+            continue
+        if "," in raw:
+            rejected.append(RejectedEmail(row, raw, "expected one column, found several"))
+            continue
+        try:
+            email = normalize_email(raw)
+        except InvalidEmail as e:
+            rejected.append(RejectedEmail(row, raw, e.reason))
+            continue
+        if email in first_row:
+            duplicates.append(RejectedEmail(row, raw, f"duplicate of row {first_row[email]}"))
+            continue
+        first_row[email] = row
+        emails.append(email)
+        rows.append(row)
+    return EmailList(tuple(emails), tuple(rows), tuple(rejected), tuple(duplicates))

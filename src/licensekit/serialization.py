@@ -1,0 +1,93 @@
+"""The one cattrs converter that turns licensekit's records into plain data and back.
+
+Plain data means what JSON can hold: dicts, lists, strings, numbers, booleans and None.
+Datetimes become ISO 8601 strings with their UTC offset, bytes become unpadded URL-safe
+base64, enums their values. Stores and hosts use :func:`make_converter` rather than rolling
+their own, so every adapter writes the same shapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any, TypeVar
+
+import cattrs
+
+from licensekit.exceptions import ValidationError
+
+__all__ = ["make_converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+
+def _datetime_from_text(value: Any, _: type) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError as e:
+            raise ValidationError(f"not an ISO 8601 datetime: {value!r}") from e
+    else:
+        raise ValidationError(f"expected an ISO 8601 datetime string, got {type(value).__name__}")
+    if moment.tzinfo is None:
+        raise ValidationError(f"datetime {value!r} has no UTC offset")
+    return moment.astimezone(dt.UTC)
+
+
+def _bytes_from_text(value: Any, _: type) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(f"expected base64 text, got {type(value).__name__}")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as e:
+        raise ValidationError(f"not URL-safe base64: {value!r}") from e
+
+
+def make_converter() -> cattrs.Converter:
+    """Return a new converter configured for every licensekit record type.
+
+    Example:
+        >>> from licensekit.serialization import make_converter
+        >>> from licensekit.model import Role
+        >>> make_converter().unstructure(Role.ACCOUNT_ADMINISTRATOR)
+        'account_administrator'
+    """
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
+    converter.register_structure_hook(dt.datetime, _datetime_from_text)
+    converter.register_unstructure_hook(
+        bytes, lambda v: base64.urlsafe_b64encode(v).rstrip(b"=").decode("ascii")
+    )
+    converter.register_structure_hook(bytes, _bytes_from_text)
+    return converter
+
+
+_DEFAULT = make_converter()
+
+
+def unstructure(record: object) -> Any:
+    """Return *record* (any licensekit record, or a collection of them) as plain data."""
+    return _DEFAULT.unstructure(record)
+
+
+def structure(data: Any, type_: type[T]) -> T:
+    """Return the *type_* record described by plain *data*.
+
+    Raises:
+        ValidationError: *data* does not describe a valid *type_*.
+    """
+    try:
+        return _DEFAULT.structure(data, type_)
+    except ValidationError:
+        raise
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as e:
+        if isinstance(e, cattrs.BaseValidationError):
+            detail = "; ".join(cattrs.transform_error(e))
+        else:
+            detail = str(e)
+        raise ValidationError(f"cannot read {type_.__name__} from data: {detail}") from e

@@ -1,0 +1,176 @@
+"""Test doubles and ready-made configurations for testing code that uses licensekit.
+
+Everything here is public and documented, meant for a host application's own tests:
+
+* :class:`FakeClock` -- a clock you set and advance by hand;
+* :class:`RecordingMailer` -- keeps every message instead of sending it, and finds the
+  link or token in what was sent;
+* :func:`make_licensekit` -- a :class:`~licensekit.LicenseKit` on an in-memory store with the
+  two doubles above and cheap password hashing;
+* a pytest plug-in, installed with licensekit, providing the fixtures ``licensekit_clock``,
+  ``licensekit_mailer``, ``licensekit_store`` and ``licensekit_app``.
+
+Example:
+    >>> from licensekit.testing import make_licensekit
+    >>> kit = make_licensekit()
+    >>> admin = kit.register_user("ada@example.com", "correct horse battery")
+    >>> session = kit.log_in("ada@example.com", "correct horse battery")
+    >>> account = kit.create_business_account(session, "Analytical Engines Ltd")
+    >>> batch = kit.invite_members(session, account.id, ["grace@example.com"])
+    >>> kit.mailer.last(to="grace@example.com").subject
+    'Join Analytical Engines Ltd on licensekit'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable
+
+from licensekit.exceptions import DeliveryError, ValidationError
+from licensekit.mail import Message, MessageKind
+from licensekit.passwords import PasswordHasher
+from licensekit.service import LicenseKit, Settings
+from licensekit.stores.memory import MemoryStore
+
+__all__ = [
+    "DEFAULT_START",
+    "TEST_JOIN_URL",
+    "TEST_SECRET",
+    "FakeClock",
+    "RecordingMailer",
+    "make_licensekit",
+]
+
+DEFAULT_START = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
+"""Where a :class:`FakeClock` starts unless told otherwise."""
+
+TEST_SECRET = b"licensekit-testing-secret-not-for-production-use!!"
+"""The host secret :func:`make_licensekit` uses. Never use it outside tests."""
+
+TEST_JOIN_URL = "https://portal.example.com/join?token={token}"
+"""The join link template :func:`make_licensekit` uses."""
+
+
+class FakeClock:
+    """A :class:`~licensekit.Clock` that stands still until told to move. Thread-safe.
+
+    Args:
+        start: The initial time; must be timezone-aware.
+    """
+
+    def __init__(self, start: dt.datetime = DEFAULT_START) -> None:
+        self._lock = threading.Lock()
+        self._now = _aware(start)
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self._now.isoformat()})"
+
+    def now(self) -> dt.datetime:
+        """Return the clock's current time."""
+        with self._lock:
+            return self._now
+
+    def set(self, moment: dt.datetime) -> None:
+        """Jump to *moment* (forwards or backwards)."""
+        with self._lock:
+            self._now = _aware(moment)
+
+    def advance(self, delta: dt.timedelta | None = None, **units: float) -> dt.datetime:
+        """Move forward by *delta* or by keyword units (``days=7``, ``minutes=5``).
+
+        Returns:
+            The new current time.
+        """
+        step = (delta or dt.timedelta()) + dt.timedelta(**units)
+        with self._lock:
+            self._now += step
+            return self._now
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValidationError("FakeClock needs a timezone-aware datetime")
+    return moment.astimezone(dt.UTC)
+
+
+class RecordingMailer:
+    """A :class:`~licensekit.Mailer` that keeps messages in :attr:`sent` instead of sending.
+
+    Args:
+        fail_for: Addresses whose messages fail with :class:`~licensekit.DeliveryError`, to
+            test how your code reports undelivered invitations.
+    """
+
+    def __init__(self, *, fail_for: Iterable[str] = ()) -> None:
+        self.sent: list[Message] = []
+        self.fail_for: set[str] = {address.lower() for address in fail_for}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RecordingMailer(sent={len(self.sent)})"
+
+    def send(self, message: Message) -> None:
+        """Record *message*, or raise :class:`DeliveryError` if its recipient is in fail_for."""
+        if message.to.lower() in self.fail_for:
+            raise DeliveryError(f"recipient {message.to} refused (simulated)", permanent=True)
+        with self._lock:
+            self.sent.append(message)
+
+    def clear(self) -> None:
+        """Forget every recorded message."""
+        with self._lock:
+            self.sent.clear()
+
+    def messages(self, *, to: str | None = None, kind: MessageKind | None = None) -> list[Message]:
+        """Return recorded messages, oldest first, optionally only to *to* or of *kind*."""
+        with self._lock:
+            return [
+                m
+                for m in self.sent
+                if (to is None or m.to.lower() == to.lower()) and (kind is None or m.kind is kind)
+            ]
+
+    def last(self, *, to: str | None = None, kind: MessageKind | None = None) -> Message:
+        """Return the newest recorded message matching the filters.
+
+        Raises:
+            LookupError: Nothing matching was sent.
+        """
+        found = self.messages(to=to, kind=kind)
+        if not found:
+            who = f" to {to}" if to else ""
+            raise LookupError(f"no message{who} has been sent")
+        return found[-1]
+
+    def last_link(self, *, to: str | None = None) -> str:
+        """Return the link in the newest message matching *to*."""
+        return self.last(to=to).data["link"]
+
+    def last_token(self, *, to: str | None = None) -> str:
+        """Return the token in the newest message matching *to*."""
+        return self.last(to=to).data["token"]
+
+
+def make_licensekit(
+    *,
+    clock: FakeClock | None = None,
+    mailer: RecordingMailer | None = None,
+    store: MemoryStore | None = None,
+    settings: Settings | None = None,
+) -> LicenseKit:
+    """Return a :class:`~licensekit.LicenseKit` wired for tests.
+
+    It uses an in-memory store, a :class:`FakeClock`, a :class:`RecordingMailer`, the
+    :data:`TEST_SECRET`, and the cheapest Argon2 parameters, so that a test suite runs fast.
+    The returned object's ``store``, ``clock`` and ``mailer`` attributes are those doubles.
+    """
+    return LicenseKit(
+        store if store is not None else MemoryStore(),
+        mailer if mailer is not None else RecordingMailer(),
+        secret=TEST_SECRET,
+        join_url=TEST_JOIN_URL,
+        clock=clock if clock is not None else FakeClock(),
+        password_hasher=PasswordHasher.insecure_fast(),
+        settings=settings,
+    )
