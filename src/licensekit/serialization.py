@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import enum
 from typing import Any, TypeVar
 
 import cattrs
 
+from licensekit import model
 from licensekit.exceptions import ValidationError
 
 __all__ = ["make_converter", "structure", "unstructure"]
@@ -48,6 +50,10 @@ def _bytes_from_text(value: Any, _: type) -> bytes:
         raise ValidationError(f"not URL-safe base64: {value!r}") from e
 
 
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
 def make_converter() -> cattrs.Converter:
     """Return a new converter configured for every licensekit record type.
 
@@ -64,6 +70,10 @@ def make_converter() -> cattrs.Converter:
         bytes, lambda v: base64.urlsafe_b64encode(v).rstrip(b"=").decode("ascii")
     )
     converter.register_structure_hook(bytes, _bytes_from_text)
+    # cattrs passes str-based enums through as they are; plain data wants their values.
+    for value in vars(model).values():
+        if isinstance(value, type) and issubclass(value, enum.Enum):
+            converter.register_unstructure_hook(value, _enum_value)
     return converter
 
 
