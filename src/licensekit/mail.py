@@ -11,12 +11,14 @@ import datetime as dt
 import enum
 import html
 from collections.abc import Mapping
-from email.message import EmailMessage
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from licensekit.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = [
     "SUPPORTED_LANGUAGES",
@@ -70,6 +72,8 @@ class Message:
 
         The result is ``multipart/alternative`` with the text part first and HTML second.
         """
+        from email.message import EmailMessage
+
         message = EmailMessage()
         message["From"] = sender
         message["To"] = self.to
