@@ -274,10 +274,10 @@ class LicenseKit:
             user = tx.find_user_by_email(email)
         if user is None or user.password_hash is None:
             self.passwords.burn()
-            self._fail(key, now, self.settings.password_throttle)
+            self._fail(now, (key, self.settings.password_throttle))
             raise InvalidCredentials("wrong email or password")
         if not self.passwords.verify(password, user.password_hash):
-            self._fail(key, now, self.settings.password_throttle)
+            self._fail(now, (key, self.settings.password_throttle))
             raise InvalidCredentials("wrong email or password")
         renewed = None
         if self.passwords.needs_rehash(user.password_hash):
@@ -847,6 +847,14 @@ class LicenseKit:
 
         Either way they join as a Regular Member.
 
+        Args:
+            token: The token from the invitation link.
+            password: The existing account's password, or the new account's chosen one.
+            session: A session of the invitee, for hosts that authenticate people themselves.
+            name: Display name for a newly created personal account.
+            client: An identifier of the requesting client (an IP address, say); unknown
+                tokens are throttled per client and across all clients.
+
         Raises:
             InvitationNotFound: The token matches no invitation.
             InvitationError: The invitation is accepted, revoked or expired, or addressed to
@@ -1116,16 +1124,17 @@ class LicenseKit:
     def _find_invitation_by_token(
         self, token: str, client: str, now: dt.datetime
     ) -> JoinInvitation:
-        keys = (f"token:{client}", "token:*")
+        limits = [("token:*", self.settings.global_token_throttle)]
+        if client:
+            limits.append((f"token:client:{client}", self.settings.token_throttle))
         with self.store.transaction() as tx:
-            for key in keys:
+            for key, _ in limits:
                 self._check_throttle(tx, key, now, "invitation links")
             invitation = tx.find_join_invitation_by_token_hash(
                 self._keys.lookup_hash("join", token.strip())
             )
         if invitation is None:
-            self._fail(keys[0], now, self.settings.token_throttle)
-            self._fail(keys[1], now, self.settings.global_token_throttle)
+            self._fail(now, *limits)
             raise InvitationNotFound("this invitation link is not valid")
         members.check_invitation_usable(invitation, now)
         return invitation
@@ -1135,7 +1144,7 @@ class LicenseKit:
         with self.store.transaction() as tx:
             self._check_throttle(tx, key, now, f"log-ins as {user.email}")
         if user.password_hash is None or not self.passwords.verify(password, user.password_hash):
-            self._fail(key, now, self.settings.password_throttle)
+            self._fail(now, (key, self.settings.password_throttle))
             raise InvalidCredentials("wrong password for the existing account")
         with self.store.transaction() as tx:
             tx.delete_throttle(key)
@@ -1145,9 +1154,12 @@ class LicenseKit:
         if until is not None:
             raise TooManyAttempts(what, until)
 
-    def _fail(self, key: str, now: dt.datetime, policy: ThrottlePolicy) -> None:
+    def _fail(self, now: dt.datetime, *limits: tuple[str, ThrottlePolicy]) -> None:
+        """Count one failure against each (key, policy), in a transaction of its own."""
         with self.store.transaction() as tx:
-            tx.save_throttle(record_failure(tx.get_throttle(key), key=key, now=now, policy=policy))
+            for key, policy in limits:
+                throttle = record_failure(tx.get_throttle(key), key=key, now=now, policy=policy)
+                tx.save_throttle(throttle)
 
     def _check_limit(self, limit: int) -> int:
         if not 1 <= limit <= self.settings.max_page_size:

@@ -1,6 +1,6 @@
 """Throttling of guesses: after too many failures in a window, a key is locked for a while.
 
-Keys name what is being guessed at: ``password:<email>`` for log-ins, ``token:<client>`` for
+Keys name what is being guessed at: ``password:<email>`` for log-ins, ``token:client:<client>`` for
 invitation links presented by one client, ``token:*`` for all clients together. The records
 live in the store, so the limits hold across processes sharing it.
 """
