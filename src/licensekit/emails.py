@@ -84,7 +84,7 @@ def parse_emails(entries: Iterable[str]) -> EmailList:
 
     Row numbers count every entry from 1, blanks included.
     """
-    return _collect(enumerate(entries, start=1))
+    return _collect((row, text, None) for row, text in enumerate(entries, start=1))
 
 
 def parse_email_csv(source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> EmailList:
@@ -108,6 +108,8 @@ def parse_email_csv(source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> Ema
             raise ValidationError(f"CSV file not found: {os.fspath(source)}") from e
         except UnicodeDecodeError as e:
             raise ValidationError(f"CSV file {os.fspath(source)} is not UTF-8: {e}") from e
+        except OSError as e:
+            raise ValidationError(f"cannot read CSV file {os.fspath(source)}: {e.strerror}") from e
     first = source.read(0)
     if isinstance(first, bytes):
         text = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
@@ -125,7 +127,8 @@ def _parse_csv_text(handle: IO[str] | codecs.StreamReader) -> EmailList:
         raise ValidationError(f"CSV input is malformed: {e}") from e
 
 
-def _csv_cells(handle: IO[str] | codecs.StreamReader) -> Iterator[tuple[int, str]]:
+def _csv_cells(handle: IO[str] | codecs.StreamReader) -> Iterator[tuple[int, str, str | None]]:
+    """Yield (row number, cell text, problem or None) for each row of a one-column CSV."""
     reader = csv.reader(handle)
     for row_number, row in enumerate(reader, start=1):
         cells = [cell.strip() for cell in row]
@@ -136,22 +139,22 @@ def _csv_cells(handle: IO[str] | codecs.StreamReader) -> Iterator[tuple[int, str
             if cells[0].lower() in ("email", "e-mail", "email address"):
                 continue
         if len(cells) > 1:
-            yield row_number, ",".join(row)
+            yield row_number, ",".join(row), f"expected one column, found {len(cells)}"
             continue
-        yield row_number, cells[0] if cells else ""
+        yield row_number, cells[0] if cells else "", None
 
 
-def _collect(entries: Iterable[tuple[int, str]]) -> EmailList:
+def _collect(entries: Iterable[tuple[int, str, str | None]]) -> EmailList:
     emails: list[str] = []
     rows: list[int] = []
     rejected: list[RejectedEmail] = []
     duplicates: list[RejectedEmail] = []
     first_row: dict[str, int] = {}
-    for row, raw in entries:
-        if not raw.strip():
+    for row, raw, problem in entries:
+        if problem is not None:
+            rejected.append(RejectedEmail(row, raw, problem))
             continue
-        if "," in raw:
-            rejected.append(RejectedEmail(row, raw, "expected one column, found several"))
+        if not raw.strip():
             continue
         try:
             email = normalize_email(raw)

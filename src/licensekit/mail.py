@@ -78,9 +78,9 @@ class Message:
         message["From"] = sender
         message["To"] = self.to
         message["Subject"] = self.subject
-        message["Content-Language"] = self.language
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
+        message["Content-Language"] = self.language  # after set_content, which drops Content-*
         return message
 
 

@@ -14,6 +14,7 @@ import attrs
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from licensekit._validators import positive
 from licensekit.exceptions import InvalidPassword, ValidationError
 
 __all__ = ["Argon2Parameters", "PasswordHasher", "PasswordPolicy"]
@@ -35,13 +36,13 @@ class Argon2Parameters:
         lanes: Degree of parallelism.
     """
 
-    memory_cost_kib: int = attrs.field(default=19 * 1024, validator=attrs.validators.ge(8))
-    iterations: int = attrs.field(default=2, validator=attrs.validators.ge(1))
-    lanes: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    memory_cost_kib: int = attrs.field(default=19 * 1024, validator=positive)
+    iterations: int = attrs.field(default=2, validator=positive)
+    lanes: int = attrs.field(default=1, validator=positive)
 
     def __attrs_post_init__(self) -> None:
         if self.memory_cost_kib < 8 * self.lanes:
-            raise ValidationError("Argon2 needs at least 8 KiB of memory per lane")
+            raise ValidationError("memory_cost_kib must be at least 8 KiB per lane")
 
     @classmethod
     def insecure_fast(cls) -> Argon2Parameters:
@@ -58,8 +59,14 @@ class PasswordPolicy:
         max_length: Most characters accepted, bounding the work an attacker can cause.
     """
 
-    min_length: int = attrs.field(default=10, validator=attrs.validators.ge(1))
-    max_length: int = attrs.field(default=256, validator=attrs.validators.ge(1))
+    min_length: int = attrs.field(default=10, validator=positive)
+    max_length: int = attrs.field(default=256, validator=positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_length > self.max_length:
+            raise ValidationError(
+                f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})"
+            )
 
     def check(self, password: str) -> None:
         """Raise :class:`InvalidPassword` unless *password* may be chosen."""
@@ -107,7 +114,7 @@ class PasswordHasher:
             return False
         try:
             Argon2id.verify_phc_encoded(password.encode(), phc)
-        except InvalidKey:
+        except (InvalidKey, ValueError):  # ValueError: parameters or lengths cryptography refuses
             return False
         return True
 

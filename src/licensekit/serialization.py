@@ -45,7 +45,8 @@ def _bytes_from_text(value: Any, _: type) -> bytes:
     if not isinstance(value, str):
         raise ValidationError(f"expected base64 text, got {type(value).__name__}")
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        padded = value + "=" * (-len(value) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as e:
         raise ValidationError(f"not URL-safe base64: {value!r}") from e
 
@@ -95,7 +96,7 @@ def structure(data: Any, type_: type[T]) -> T:
         return _DEFAULT.structure(data, type_)
     except ValidationError:
         raise
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as e:
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as e:
         if isinstance(e, cattrs.BaseValidationError):
             detail = "; ".join(cattrs.transform_error(e))
         else:

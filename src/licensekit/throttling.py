@@ -22,7 +22,8 @@ class ThrottlePolicy:
     """How many failures are tolerated, and for how long a key is then locked.
 
     Attributes:
-        max_failures: Failures allowed within :attr:`window`; the next one locks the key.
+        max_failures: The failure within :attr:`window` that locks the key (5 means four
+            wrong attempts are tolerated and the fifth locks).
         window: How long failures are remembered from the first one.
         lockout: How long the key stays locked.
     """
@@ -47,6 +48,8 @@ def record_failure(
     The count restarts when the previous window has passed; reaching
     :attr:`ThrottlePolicy.max_failures` sets a lock until ``now + lockout``.
     """
+    if throttle is not None and locked_until(throttle, now) is not None:
+        return throttle  # already locked: a failure in flight must not lift or shorten it
     if throttle is None or now - throttle.window_started_at >= policy.window:
         throttle = Throttle(key=key, failures=0, window_started_at=now)
     failures = throttle.failures + 1

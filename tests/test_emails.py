@@ -1,0 +1,203 @@
+"""Unit tests of email validation and email lists (typed or CSV) in licensekit.emails."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+
+import pytest
+
+from licensekit import InvalidEmail, ValidationError
+from licensekit.emails import (
+    EmailList,
+    RejectedEmail,
+    normalize_email,
+    parse_email_csv,
+    parse_emails,
+)
+
+MESSY_CSV = (
+    "\ufeffEmail\r\n"  # 1: BOM + header
+    "  Ann@Example.COM  \r\n"  # 2
+    "\r\n"  # 3: blank
+    "bob@example.com\r\n"  # 4
+    "not-an-email\r\n"  # 5
+    "ANN@example.com\r\n"  # 6: duplicate of 2
+    "carol@example.com,dave@example.com\r\n"  # 7: two columns
+    "erin@example.com,\r\n"  # 8: trailing empty cell is fine
+)
+
+
+def assert_messy_result(result: EmailList) -> None:
+    assert result.emails == ("ann@example.com", "bob@example.com", "erin@example.com")
+    assert result.rows == (2, 4, 8)
+    assert [r.row for r in result.rejected] == [5, 7]
+    assert result.rejected[1] == RejectedEmail(
+        7, "carol@example.com,dave@example.com", "expected one column, found 2"
+    )
+    assert result.duplicates == (RejectedEmail(6, "ANN@example.com", "duplicate of row 2"),)
+
+
+class TestNormalizeEmail:
+    def test_whole_address_is_lower_cased(self) -> None:
+        assert normalize_email("Ann.Smith@Example.COM") == "ann.smith@example.com"
+
+    def test_surrounding_spaces_are_stripped(self) -> None:
+        assert normalize_email("  ann@example.com\t") == "ann@example.com"
+
+    def test_international_domain_is_normalised(self) -> None:
+        assert normalize_email("ann@BÜCHER.example") == "ann@bücher.example"
+
+    def test_no_dns_lookup_for_unresolvable_domain(self) -> None:
+        assert normalize_email("ann@no-such-domain-q7z3.com") == "ann@no-such-domain-q7z3.com"
+
+    def test_missing_at_sign_is_rejected_with_reason(self) -> None:
+        with pytest.raises(
+            InvalidEmail, match=r"invalid email address 'ann\.example\.com'"
+        ) as info:
+            normalize_email("ann.example.com")
+        assert info.value.email == "ann.example.com"
+        assert "@" in info.value.reason
+
+    @pytest.mark.parametrize("text", ["", "   "])
+    def test_empty_address_is_rejected(self, text: str) -> None:
+        with pytest.raises(InvalidEmail, match="the address is empty"):
+            normalize_email(text)
+
+    def test_overlong_address_is_rejected(self) -> None:
+        text = "a" * 250 + "@example.com"
+        with pytest.raises(InvalidEmail, match="longer than 254 characters") as info:
+            normalize_email(text)
+        assert len(info.value.email) < 50
+
+    @pytest.mark.parametrize(
+        "text", ["ann@", "@example.com", "ann@@example.com", "a b@example.com"]
+    )
+    def test_invalid_addresses_are_validation_errors(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="invalid email address"):
+            normalize_email(text)
+
+
+class TestParseEmails:
+    def test_valid_entries_are_normalised_in_first_occurrence_order(self) -> None:
+        result = parse_emails(["B@x.example", "a@x.example"])
+        assert result.emails == ("b@x.example", "a@x.example")
+        assert result.rows == (1, 2)
+        assert result.rejected == ()
+        assert result.duplicates == ()
+
+    def test_blank_entries_are_skipped_but_counted(self) -> None:
+        result = parse_emails(["", "  ", "a@x.example"])
+        assert result.emails == ("a@x.example",)
+        assert result.rows == (3,)
+        assert result.rejected == ()
+
+    def test_duplicates_differing_in_case_are_reported_with_first_row(self) -> None:
+        result = parse_emails(["a@x.example", "b@x.example", "A@X.EXAMPLE"])
+        assert result.emails == ("a@x.example", "b@x.example")
+        assert result.duplicates == (RejectedEmail(3, "A@X.EXAMPLE", "duplicate of row 1"),)
+
+    def test_every_invalid_entry_is_reported_with_row_and_reason(self) -> None:
+        result = parse_emails(["bad", "a@x.example", "also@bad@x"])
+        assert [(r.row, r.text) for r in result.rejected] == [(1, "bad"), (3, "also@bad@x")]
+        assert all(r.reason for r in result.rejected)
+        assert result.emails == ("a@x.example",)
+
+    def test_accepts_any_iterable(self) -> None:
+        result = parse_emails(e for e in ["a@x.example"])
+        assert result.emails == ("a@x.example",)
+
+
+class TestParseEmailCsvSources:
+    def test_from_str_text(self) -> None:
+        assert_messy_result(parse_email_csv(MESSY_CSV))
+
+    def test_from_path(self, tmp_path: pathlib.Path) -> None:
+        path = tmp_path / "emails.csv"
+        path.write_bytes(MESSY_CSV.encode())
+        assert_messy_result(parse_email_csv(path))
+
+    def test_from_text_file_object(self) -> None:
+        assert_messy_result(parse_email_csv(io.StringIO(MESSY_CSV, newline="")))
+
+    def test_from_binary_file_object(self) -> None:
+        assert_messy_result(parse_email_csv(io.BytesIO(MESSY_CSV.encode())))
+
+    def test_from_opened_text_file(self, tmp_path: pathlib.Path) -> None:
+        path = tmp_path / "emails.csv"
+        path.write_bytes(MESSY_CSV.encode())
+        with path.open(encoding="utf-8", newline="") as handle:
+            assert_messy_result(parse_email_csv(handle))
+
+    def test_from_opened_binary_file(self, tmp_path: pathlib.Path) -> None:
+        path = tmp_path / "emails.csv"
+        path.write_bytes(MESSY_CSV.encode())
+        with path.open("rb") as handle:
+            assert_messy_result(parse_email_csv(handle))
+
+
+class TestParseEmailCsvContent:
+    @pytest.mark.parametrize("header", ["email", "EMAIL", "E-mail", "Email Address", " email "])
+    def test_optional_header_row_is_skipped(self, header: str) -> None:
+        result = parse_email_csv(f"{header}\na@x.example\n")
+        assert result.emails == ("a@x.example",)
+        assert result.rows == (2,)
+        assert result.rejected == ()
+
+    def test_without_header_first_row_is_data(self) -> None:
+        result = parse_email_csv("a@x.example\nb@x.example\n")
+        assert result.rows == (1, 2)
+
+    def test_header_word_after_first_row_is_rejected(self) -> None:
+        result = parse_email_csv("a@x.example\nemail\n")
+        assert [(r.row, r.text) for r in result.rejected] == [(2, "email")]
+
+    def test_bom_without_header_is_ignored(self) -> None:
+        result = parse_email_csv(io.BytesIO(b"\xef\xbb\xbfa@x.example\n"))
+        assert result.emails == ("a@x.example",)
+        assert result.rejected == ()
+
+    def test_lf_and_crlf_give_the_same_result(self) -> None:
+        lf = parse_email_csv("a@x.example\nb@x.example\n")
+        crlf = parse_email_csv("a@x.example\r\nb@x.example\r\n")
+        assert lf == crlf
+
+    def test_quoted_values_are_unquoted(self) -> None:
+        assert parse_email_csv('"a@x.example"\n').emails == ("a@x.example",)
+
+    def test_duplicates_report_the_row_of_the_first_occurrence(self) -> None:
+        result = parse_email_csv("\n\na@x.example\nb@x.example\nA@x.example\na@X.example\n")
+        assert result.emails == ("a@x.example", "b@x.example")
+        assert [d.reason for d in result.duplicates] == ["duplicate of row 3"] * 2
+        assert [d.row for d in result.duplicates] == [5, 6]
+
+    def test_every_bad_row_is_reported_with_its_row_number(self) -> None:
+        result = parse_email_csv("email\nbad1\nok@x.example\nbad2@\n\n@bad3\nx@y.example,z\n")
+        assert [r.row for r in result.rejected] == [2, 4, 6, 7]
+        assert all(r.reason for r in result.rejected)
+        assert result.emails == ("ok@x.example",)
+
+    def test_multi_column_rows_are_rejected(self) -> None:
+        result = parse_email_csv("a@x.example;b,c@x.example\n")
+        assert result.rejected == (
+            RejectedEmail(1, "a@x.example;b,c@x.example", "expected one column, found 2"),
+        )
+
+    def test_empty_input_gives_an_empty_list(self) -> None:
+        assert parse_email_csv("") == EmailList(emails=(), rows=())
+
+
+class TestParseEmailCsvErrors:
+    def test_non_utf8_binary_input_is_a_validation_error(self) -> None:
+        with pytest.raises(ValidationError, match="CSV input is not UTF-8"):
+            parse_email_csv(io.BytesIO(b"a@x.example\n\xff\xfe@x.example\n"))
+
+    def test_latin1_file_is_a_validation_error(self, tmp_path: pathlib.Path) -> None:
+        path = tmp_path / "latin1.csv"
+        path.write_bytes("josé@x.example\n".encode("latin-1"))
+        with pytest.raises(ValidationError, match=r"latin1\.csv is not UTF-8"):
+            parse_email_csv(path)
+
+    def test_missing_file_is_a_validation_error(self, tmp_path: pathlib.Path) -> None:
+        with pytest.raises(ValidationError, match=r"CSV file not found: .*missing\.csv"):
+            parse_email_csv(tmp_path / "missing.csv")

@@ -1,0 +1,166 @@
+"""Unit tests of email rendering and the Message type in licensekit.mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+
+import pytest
+
+from licensekit import Message, MessageKind, ValidationError
+from licensekit.mail import SUPPORTED_LANGUAGES, check_language, render_join_invitation
+
+EXPIRES = dt.datetime(2030, 1, 8, 12, 30, tzinfo=dt.UTC)
+LINK = "https://licenses.example.com/join?token=TOK123&lang=en"
+
+
+def render(**overrides: object) -> Message:
+    args: dict[str, object] = {
+        "to": "ann@example.com",
+        "account_name": "Acme Ltd",
+        "inviter_email": "boss@example.com",
+        "link": LINK,
+        "token": "TOK123",
+        "expires_at": EXPIRES,
+        "language": "en",
+        "service_name": "LicenseHub",
+    }
+    args.update(overrides)
+    return render_join_invitation(**args)  # type: ignore[arg-type]
+
+
+def message(subject: str = "Hello") -> Message:
+    return Message(
+        to="ann@example.com",
+        subject=subject,
+        text="plain body",
+        html="<p>html body</p>",
+        language="en",
+        kind=MessageKind.JOIN_INVITATION,
+    )
+
+
+class TestRenderJoinInvitation:
+    def test_message_metadata(self) -> None:
+        m = render()
+        assert m.to == "ann@example.com"
+        assert m.kind is MessageKind.JOIN_INVITATION
+        assert m.language == "en"
+        assert m.subject == "Join Acme Ltd on LicenseHub"
+
+    def test_text_body_names_inviter_account_link_and_expiry(self) -> None:
+        text = render().text
+        assert "boss@example.com" in text
+        assert '"Acme Ltd"' in text
+        assert LINK in text
+        assert "08 January 2030, 12:30 UTC" in text
+
+    def test_html_body_carries_the_same_facts(self) -> None:
+        body = render().html
+        assert body.startswith("<!DOCTYPE html>")
+        assert '<html lang="en">' in body
+        assert "<strong>Acme Ltd</strong>" in body
+        assert 'href="https://licenses.example.com/join?token=TOK123&amp;lang=en"' in body
+        assert "08 January 2030, 12:30 UTC" in body
+
+    def test_expiry_is_shown_in_utc(self) -> None:
+        plus_two = dt.timezone(dt.timedelta(hours=2))
+        m = render(expires_at=dt.datetime(2030, 1, 8, 14, 30, tzinfo=plus_two))
+        assert "08 January 2030, 12:30 UTC" in m.text
+
+    def test_html_escapes_account_name(self) -> None:
+        body = render(account_name='<script>alert("x")</script>').html
+        assert "<script>" not in body
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+
+    def test_html_escapes_inviter_and_service_name(self) -> None:
+        body = render(inviter_email="<b>@example.com", service_name="Hub & <i>Co</i>").html
+        assert "<b>" not in body
+        assert "<i>" not in body
+        assert "&lt;b&gt;@example.com" in body
+        assert "Hub &amp; &lt;i&gt;Co&lt;/i&gt;" in body
+
+    def test_link_cannot_break_out_of_the_href_attribute(self) -> None:
+        body = render(link='https://x.example/"><script>evil()</script>').html
+        assert "<script>" not in body
+        assert 'href="https://x.example/&quot;&gt;&lt;script&gt;' in body
+
+    @pytest.mark.parametrize(
+        "name", ["Acme\r\nBcc: victim@example.com", "Acme\nBcc: x", "Acme\rX", "Acme\u2028X"]
+    )
+    def test_subject_never_contains_a_line_break(self, name: str) -> None:
+        subject = render(account_name=name).subject
+        assert "\n" not in subject
+        assert "\r" not in subject
+        assert "\u2028" not in subject
+        assert subject.startswith("Join Acme ")
+
+    def test_data_carries_template_values_including_token(self) -> None:
+        assert render().data == {
+            "account_name": "Acme Ltd",
+            "inviter_email": "boss@example.com",
+            "link": LINK,
+            "token": "TOK123",
+            "expires_at": "2030-01-08T12:30:00+00:00",
+            "service_name": "LicenseHub",
+        }
+
+    def test_regional_language_falls_back_to_supported(self) -> None:
+        assert render(language="en-GB").language == "en"
+
+    def test_unsupported_language_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="unsupported language 'fr'"):
+            render(language="fr")
+
+    def test_repr_does_not_show_the_data_with_the_token(self) -> None:
+        assert "TOK123" not in repr(render(link="https://x.example/"))
+
+
+class TestMessageSubject:
+    def test_line_breaks_in_subject_collapse_to_spaces(self) -> None:
+        assert message("Hi\r\nBcc: evil@example.com").subject == "Hi Bcc: evil@example.com"
+
+    def test_runs_of_whitespace_collapse(self) -> None:
+        assert message("  a \t\n b  ").subject == "a b"
+
+
+class TestToEmailMessage:
+    def test_is_multipart_alternative_with_text_then_html(self) -> None:
+        em = render().to_email_message("noreply@example.com")
+        assert em.get_content_type() == "multipart/alternative"
+        parts = list(em.iter_parts())
+        assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+        assert "Open this personal link" in parts[0].get_content()
+        assert "<strong>Acme Ltd</strong>" in parts[1].get_content()
+
+    def test_address_and_subject_headers(self) -> None:
+        em = render().to_email_message("LicenseHub <noreply@example.com>")
+        assert em["From"] == "LicenseHub <noreply@example.com>"
+        assert em["To"] == "ann@example.com"
+        assert em["Subject"] == "Join Acme Ltd on LicenseHub"
+
+    def test_serialised_message_has_no_injected_header(self) -> None:
+        m = render(account_name="Acme\r\nBcc: victim@example.com")
+        raw = m.to_email_message("noreply@example.com").as_bytes()
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert parsed["Bcc"] is None
+        assert parsed["Subject"] == "Join Acme Bcc: victim@example.com on LicenseHub"
+
+    def test_content_language_header_is_set(self) -> None:
+        em = render().to_email_message("noreply@example.com")
+        assert em["Content-Language"] == "en"
+
+
+class TestCheckLanguage:
+    @pytest.mark.parametrize("tag", ["en", "EN", " en ", "en-GB", "en_GB", "EN_us", "en-Latn-US"])
+    def test_english_variants_resolve_to_en(self, tag: str) -> None:
+        assert check_language(tag) == "en"
+
+    def test_english_is_supported(self) -> None:
+        assert "en" in SUPPORTED_LANGUAGES
+
+    @pytest.mark.parametrize("tag", ["fr", "de-DE", "", "eng", "e"])
+    def test_unknown_language_lists_supported_ones(self, tag: str) -> None:
+        with pytest.raises(ValidationError, match=r"unsupported language .*; supported: en"):
+            check_language(tag)
