@@ -17,7 +17,10 @@ ADMIN_ONLY = [p for p in Permission if p is not Permission.VIEW_ACCOUNT]
 
 
 def membership(
-    role: Role, status: MemberStatus = MemberStatus.ACTIVE, account_id: str = "acc_1"
+    role: Role,
+    status: MemberStatus = MemberStatus.ACTIVE,
+    account_id: str = "acc_1",
+    admin_grant: int = 1,
 ) -> Membership:
     return Membership(
         account_id=account_id,
@@ -26,6 +29,7 @@ def membership(
         status=status,
         joined_at=T0,
         updated_at=T0,
+        admin_grant=admin_grant,
     )
 
 
@@ -39,37 +43,45 @@ class TestPermissionsOf:
 
 class TestEffectiveRole:
     def test_administrator_in_session_and_membership_acts_as_administrator(self) -> None:
-        assert effective_role({"acc_1": ADMIN}, membership(ADMIN)) is ADMIN
+        assert effective_role({"acc_1": 1}, membership(ADMIN)) is ADMIN
 
     def test_promotion_after_session_issue_does_not_count(self) -> None:
         """Session issued as Regular Member, membership promoted since: still regular."""
-        assert effective_role({"acc_1": REGULAR}, membership(ADMIN)) is REGULAR
+        assert effective_role({}, membership(ADMIN)) is REGULAR
 
     def test_demotion_after_session_issue_applies_at_once(self) -> None:
-        assert effective_role({"acc_1": ADMIN}, membership(REGULAR)) is REGULAR
+        assert effective_role({"acc_1": 1}, membership(REGULAR)) is REGULAR
 
     def test_account_unknown_to_the_session_counts_as_regular_member(self) -> None:
         assert effective_role({}, membership(ADMIN)) is REGULAR
 
     def test_administrator_role_in_another_account_does_not_carry_over(self) -> None:
-        assert effective_role({"acc_2": ADMIN}, membership(ADMIN)) is REGULAR
+        assert effective_role({"acc_2": 1}, membership(ADMIN)) is REGULAR
+
+    def test_a_later_promotion_does_not_revive_an_earlier_administrator_session(self) -> None:
+        """Session from the first administrator period; demoted, then promoted again."""
+        assert effective_role({"acc_1": 1}, membership(ADMIN, admin_grant=2)) is REGULAR
+        assert effective_role({"acc_1": 2}, membership(ADMIN, admin_grant=2)) is ADMIN
+
+    def test_a_blocked_administrator_acts_as_nothing_more_than_regular(self) -> None:
+        assert effective_role({"acc_1": 1}, membership(ADMIN, MemberStatus.BLOCKED)) is REGULAR
 
 
 class TestAuthorizeMembership:
-    @pytest.mark.parametrize("session_roles", [{}, {"acc_1": ADMIN}])
-    def test_non_member_gets_account_not_found(self, session_roles: dict[str, Role]) -> None:
+    @pytest.mark.parametrize("session_roles", [{}, {"acc_1": 1}])
+    def test_non_member_gets_account_not_found(self, session_roles: dict[str, int]) -> None:
         with pytest.raises(AccountNotFound, match="no business account 'acc_1'"):
             authorize(session_roles, None, Permission.VIEW_ACCOUNT, account_id="acc_1")
 
     def test_removed_member_gets_account_not_found_at_once(self) -> None:
         removed = membership(REGULAR, MemberStatus.REMOVED)
         with pytest.raises(AccountNotFound, match="among your memberships"):
-            authorize({"acc_1": ADMIN}, removed, Permission.VIEW_ACCOUNT, account_id="acc_1")
+            authorize({"acc_1": 1}, removed, Permission.VIEW_ACCOUNT, account_id="acc_1")
 
     def test_blocked_member_is_refused_even_to_view(self) -> None:
         blocked = membership(ADMIN, MemberStatus.BLOCKED)
         with pytest.raises(MemberBlocked, match="membership in account 'acc_1' is blocked"):
-            authorize({"acc_1": ADMIN}, blocked, Permission.VIEW_ACCOUNT, account_id="acc_1")
+            authorize({"acc_1": 1}, blocked, Permission.VIEW_ACCOUNT, account_id="acc_1")
 
     def test_blocked_is_a_permission_denied(self) -> None:
         blocked = membership(REGULAR, MemberStatus.BLOCKED)
@@ -79,9 +91,7 @@ class TestAuthorizeMembership:
 
 class TestAuthorizeRoles:
     def test_regular_member_may_view_the_account(self) -> None:
-        role = authorize(
-            {"acc_1": REGULAR}, membership(REGULAR), Permission.VIEW_ACCOUNT, account_id="acc_1"
-        )
+        role = authorize({}, membership(REGULAR), Permission.VIEW_ACCOUNT, account_id="acc_1")
         assert role is REGULAR
 
     @pytest.mark.parametrize("permission", ADMIN_ONLY)
@@ -89,12 +99,12 @@ class TestAuthorizeRoles:
         self, permission: Permission
     ) -> None:
         with pytest.raises(PermissionDenied, match=r"needs the Account Administrator role$"):
-            authorize({"acc_1": REGULAR}, membership(REGULAR), permission, account_id="acc_1")
+            authorize({}, membership(REGULAR), permission, account_id="acc_1")
 
     def test_denial_message_names_the_permission_and_account(self) -> None:
         with pytest.raises(PermissionDenied, match=r"^manage members in account 'acc_1'"):
             authorize(
-                {"acc_1": REGULAR},
+                {},
                 membership(REGULAR),
                 Permission.MANAGE_MEMBERS,
                 account_id="acc_1",
@@ -102,30 +112,28 @@ class TestAuthorizeRoles:
 
     @pytest.mark.parametrize("permission", list(Permission))
     def test_administrator_session_may_do_everything(self, permission: Permission) -> None:
-        role = authorize({"acc_1": ADMIN}, membership(ADMIN), permission, account_id="acc_1")
+        role = authorize({"acc_1": 1}, membership(ADMIN), permission, account_id="acc_1")
         assert role is ADMIN
 
     def test_promotion_only_counts_in_a_session_issued_after_it(self) -> None:
         """An old session is denied with a hint to log in again; a new one is allowed."""
         promoted = membership(ADMIN)
         with pytest.raises(PermissionDenied, match="promotion takes effect after you log in"):
-            authorize({"acc_1": REGULAR}, promoted, Permission.INVITE_MEMBERS, account_id="acc_1")
-        role = authorize({"acc_1": ADMIN}, promoted, Permission.INVITE_MEMBERS, account_id="acc_1")
+            authorize({}, promoted, Permission.INVITE_MEMBERS, account_id="acc_1")
+        role = authorize({"acc_1": 1}, promoted, Permission.INVITE_MEMBERS, account_id="acc_1")
         assert role is ADMIN
 
     def test_demotion_removes_rights_from_an_open_administrator_session(self) -> None:
         with pytest.raises(PermissionDenied, match=r"needs the Account Administrator role$"):
-            authorize(
-                {"acc_1": ADMIN}, membership(REGULAR), Permission.VIEW_AUDIT, account_id="acc_1"
-            )
+            authorize({"acc_1": 1}, membership(REGULAR), Permission.VIEW_AUDIT, account_id="acc_1")
 
     def test_demoted_member_keeps_regular_rights(self) -> None:
         role = authorize(
-            {"acc_1": ADMIN}, membership(REGULAR), Permission.VIEW_ACCOUNT, account_id="acc_1"
+            {"acc_1": 1}, membership(REGULAR), Permission.VIEW_ACCOUNT, account_id="acc_1"
         )
         assert role is REGULAR
 
     def test_block_of_an_administrator_applies_to_an_open_session_at_once(self) -> None:
         blocked = membership(ADMIN, MemberStatus.BLOCKED)
         with pytest.raises(MemberBlocked):
-            authorize({"acc_1": ADMIN}, blocked, Permission.MANAGE_MEMBERS, account_id="acc_1")
+            authorize({"acc_1": 1}, blocked, Permission.MANAGE_MEMBERS, account_id="acc_1")

@@ -39,7 +39,8 @@ def join(
 ) -> Membership:
     """Return the membership of a user joining an account: active, as a Regular Member.
 
-    A removed member joins again with a fresh Regular Member membership.
+    A removed member joins again with a fresh Regular Member membership (keeping the count
+    of past promotions, so sessions from an earlier administrator period stay powerless).
 
     Raises:
         AlreadyMember: The user is an active member already.
@@ -59,6 +60,7 @@ def join(
         status=MemberStatus.ACTIVE,
         joined_at=now,
         updated_at=now,
+        admin_grant=existing.admin_grant if existing is not None else 0,
     )
 
 
@@ -90,7 +92,12 @@ def change_role(
         raise ConflictError(f"user {target.user_id!r} is no longer a member")
     if target.role is Role.ACCOUNT_ADMINISTRATOR and role is Role.REGULAR_MEMBER:
         _guard_last_administrator(target, active_administrators, "demote")
-    return attrs.evolve(target, role=role, updated_at=now, changed_by=actor_id, notes=notes)
+    grant = target.admin_grant
+    if target.role is Role.REGULAR_MEMBER and role is Role.ACCOUNT_ADMINISTRATOR:
+        grant += 1
+    return attrs.evolve(
+        target, role=role, updated_at=now, changed_by=actor_id, notes=notes, admin_grant=grant
+    )
 
 
 def block_member(

@@ -137,6 +137,9 @@ class Membership:
         updated_at: When the record last changed.
         changed_by: Who made the last change of role or status (None when the member joined).
         notes: Free text an administrator attached at the last change.
+        admin_grant: How many times this member has been made Account Administrator. A
+            session remembers the number it saw; only a session issued after the latest
+            promotion carries the matching number, so a promotion needs a new log-in.
     """
 
     account_id: str
@@ -147,6 +150,7 @@ class Membership:
     updated_at: dt.datetime
     changed_by: str | None = None
     notes: str = ""
+    admin_grant: int = 0
 
     @property
     def is_active(self) -> bool:
@@ -200,9 +204,11 @@ class SessionRecord:
     """A logged-in session as the store keeps it (only the token's keyed hash).
 
     Attributes:
-        roles: The role the user held in each account when the session was issued. Rights
-            are the lesser of this and the current membership, so a promotion shows only in
-            a new session while a demotion applies at once.
+        admin_grants: For each account where the user was an active Account Administrator
+            when the session was issued, the membership's :attr:`Membership.admin_grant`
+            then. The session acts as administrator only while the membership is still an
+            administrator with that same grant: a demotion applies at once, and a later
+            promotion (a new grant) shows only in a new session.
     """
 
     id: str
@@ -211,7 +217,7 @@ class SessionRecord:
     method: SessionMethod
     issued_at: dt.datetime
     expires_at: dt.datetime
-    roles: Mapping[str, Role] = attrs.field(factory=dict, hash=False)
+    admin_grants: Mapping[str, int] = attrs.field(factory=dict, hash=False)
 
 
 @attrs.frozen
@@ -229,7 +235,7 @@ class Session:
         method: How the session was obtained.
         issued_at: When it was issued.
         expires_at: When it stops working.
-        roles: The role in each account at issue time (see :class:`SessionRecord`).
+        roles: The role held in each account at issue time (see :class:`SessionRecord`).
     """
 
     token: str = attrs.field(repr=False)

@@ -2,11 +2,13 @@
 
 When role changes take effect
 -----------------------------
-A session remembers the role its user held in each account when it was issued. What the
-session may do is decided by the *lesser* of that role and the membership as it stands now:
+A session remembers in which accounts its user was an Account Administrator when it was
+issued, and which promotion made them one (:attr:`Membership.admin_grant`). What the session
+may do is decided by the *lesser* of that and the membership as it stands now:
 
 * a **promotion** to Account Administrator shows only in a session issued after it (the user
-  logs out and in again, as the administrator guide describes);
+  logs out and in again, as the administrator guide describes), even for a session that was
+  issued during an earlier, since revoked, administrator period;
 * a **demotion**, a **block** or a **removal** applies to every open session at once, because
   losing rights must never wait for a log-out.
 """
@@ -46,19 +48,26 @@ def permissions_of(role: Role) -> frozenset[Permission]:
     return _ROLE_PERMISSIONS[role]
 
 
-def effective_role(session_roles: Mapping[str, Role], membership: Membership) -> Role:
+def effective_role(admin_grants: Mapping[str, int], membership: Membership) -> Role:
     """Return the role a session acts with: the lesser of its issued role and the current one.
 
-    An account the session did not know about when it was issued counts as Regular Member.
+    Args:
+        admin_grants: The session's :attr:`~licensekit.model.SessionRecord.admin_grants`.
+        membership: The membership as it stands now.
+
+    A session is administrator only if the membership is an active Account Administrator
+    whose current grant is the one the session was issued with; otherwise Regular Member.
     """
-    issued = session_roles.get(membership.account_id, Role.REGULAR_MEMBER)
-    if membership.role is Role.ACCOUNT_ADMINISTRATOR and issued is Role.ACCOUNT_ADMINISTRATOR:
+    if (
+        membership.is_active_administrator
+        and admin_grants.get(membership.account_id) == membership.admin_grant
+    ):
         return Role.ACCOUNT_ADMINISTRATOR
     return Role.REGULAR_MEMBER
 
 
 def authorize(
-    session_roles: Mapping[str, Role],
+    admin_grants: Mapping[str, int],
     membership: Membership | None,
     permission: Permission,
     *,
@@ -67,7 +76,7 @@ def authorize(
     """Check that a session may exercise *permission* in *account_id*; return its role.
 
     Args:
-        session_roles: The roles recorded in the session when it was issued.
+        admin_grants: The session's administrator grants (see :func:`effective_role`).
         membership: The caller's current membership in the account, if any.
         permission: What the caller wants to do.
         account_id: The account concerned (for the error message).
@@ -82,7 +91,7 @@ def authorize(
         raise AccountNotFound(f"no business account {account_id!r} among your memberships")
     if membership.status is MemberStatus.BLOCKED:
         raise MemberBlocked(f"your membership in account {account_id!r} is blocked")
-    role = effective_role(session_roles, membership)
+    role = effective_role(admin_grants, membership)
     if permission not in permissions_of(role):
         hint = ""
         if membership.role is Role.ACCOUNT_ADMINISTRATOR:

@@ -10,6 +10,7 @@ so an invitation is never lost to a mail failure.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -354,7 +355,7 @@ class LicenseKit:
                         account_id=account.id,
                         account_name=account.name,
                         role=membership.role,
-                        effective_role=roles.effective_role(record.roles, membership),
+                        effective_role=roles.effective_role(record.admin_grants, membership),
                         status=membership.status,
                     )
                 )
@@ -387,10 +388,11 @@ class LicenseKit:
                     status=MemberStatus.ACTIVE,
                     joined_at=now,
                     updated_at=now,
+                    admin_grant=1,
                 )
             )
             tx.save_session(
-                attrs.evolve(record, roles={**record.roles, account.id: Role.ACCOUNT_ADMINISTRATOR})
+                attrs.evolve(record, admin_grants={**record.admin_grants, account.id: 1})
             )
             self._audit(
                 tx,
@@ -469,7 +471,7 @@ class LicenseKit:
             MemberNotFound: *user_id* is not a member of *account_id*.
             LastAdministrator: The change would demote the last Account Administrator.
         """
-        role = Role(role)
+        role = _parse_enum(Role, role, "role")
         notes = _clean_notes(notes)
         return self._change_member(
             session,
@@ -557,14 +559,14 @@ class LicenseKit:
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
+            MemberBlocked: The caller is blocked there (a block is not escaped by leaving).
             LastAdministrator: The caller is its last Account Administrator.
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
-            record = self._resolve_session(tx, session, now)
-            membership = tx.get_membership(account_id, record.user_id)
-            if membership is None or membership.status is MemberStatus.REMOVED:
-                raise AccountNotFound(f"no business account {account_id!r} among your memberships")
+            record, membership = self._authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            )
             left = members.remove_member(
                 membership,
                 actor_id=record.user_id,
@@ -691,7 +693,8 @@ class LicenseKit:
                 (i, self._join_message(i, tokens[i.email], account, inviter)) for i in created
             ]
             delivered, undelivered = self._deliver(messages)
-            created = self._mark_sent(delivered, now)
+            sent = {i.id: i for i in self._mark_sent(delivered, now)}
+            created = [sent.get(i.id, i) for i in created]
         skipped.sort(key=lambda r: r.row)
         return JoinInvitationBatch(
             invited=tuple(JoinInvitationView.of(i, now) for i in created),
@@ -716,7 +719,7 @@ class LicenseKit:
         """
         limit = self._check_limit(limit)
         after = _check_cursor(cursor, "jinv")
-        wanted = None if state is None else InvitationState(state)
+        wanted = None if state is None else _parse_enum(InvitationState, state, "state")
         now = self.clock.now()
         with self.store.transaction() as tx:
             self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
@@ -781,7 +784,10 @@ class LicenseKit:
             members.check_invitation_usable(invitation, now)
             token = self._keys.decrypt(invitation.token_ciphertext, bound_to=invitation.id)
             message = self._join_message(
-                invitation, token, self._account(tx, account_id), self._user(tx, record.user_id)
+                invitation,
+                token,
+                self._account(tx, account_id),
+                self._user(tx, invitation.invited_by),
             )
         self.mailer.send(message)
         with self.store.transaction() as tx:
@@ -940,7 +946,7 @@ class LicenseKit:
         self, tx: Transaction, user: User, method: SessionMethod, now: dt.datetime
     ) -> Session:
         token = new_token()
-        held = {m.account_id: m.role for m in tx.list_user_memberships(user.id) if m.is_active}
+        active = [m for m in tx.list_user_memberships(user.id) if m.is_active]
         record = SessionRecord(
             id=self._ids.new("ses", now),
             token_hash=self._keys.lookup_hash("session", token),
@@ -948,7 +954,7 @@ class LicenseKit:
             method=method,
             issued_at=now,
             expires_at=now + self.settings.session_lifetime,
-            roles=held,
+            admin_grants={m.account_id: m.admin_grant for m in active if m.is_active_administrator},
         )
         tx.add_session(record)
         return Session(
@@ -959,7 +965,7 @@ class LicenseKit:
             method=method,
             issued_at=now,
             expires_at=record.expires_at,
-            roles=dict(held),
+            roles={m.account_id: m.role for m in active},
         )
 
     def _session_hash(self, session: Session | str) -> bytes:
@@ -988,7 +994,7 @@ class LicenseKit:
     ) -> tuple[SessionRecord, Membership]:
         record = self._resolve_session(tx, session, now)
         membership = tx.get_membership(account_id, record.user_id)
-        roles.authorize(record.roles, membership, permission, account_id=account_id)
+        roles.authorize(record.admin_grants, membership, permission, account_id=account_id)
         assert membership is not None  # noqa: S101 - authorize() raised otherwise
         return record, membership
 
@@ -1105,10 +1111,10 @@ class LicenseKit:
     def _mark_sent(
         self, invitations: Sequence[JoinInvitation], now: dt.datetime
     ) -> list[JoinInvitation]:
+        if not invitations:
+            return []
         with self.store.transaction() as tx:
-            sent = self._mark_sent_in(tx, invitations, now)
-        by_id = {i.id: i for i in sent}
-        return [by_id.get(i.id, i) for i in invitations]
+            return self._mark_sent_in(tx, invitations, now)
 
     def _mark_sent_in(
         self, tx: Transaction, invitations: Sequence[JoinInvitation], now: dt.datetime
@@ -1209,6 +1215,17 @@ class LicenseKit:
         **details: str,
     ) -> None:
         tx.add_audit_events([self._event(now, account_id, actor_id, action, subject, **details)])
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _parse_enum(kind: type[E], value: object, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise ValidationError(f"unknown {what} {value!r}; choose one of: {choices}") from None
 
 
 def _clean_name(value: str, what: str, *, required: bool) -> str:

@@ -307,12 +307,15 @@ class _MemoryTransaction:
 
     def add_audit_events(self, events: Sequence[AuditEvent]) -> None:
         t = self._check()
+        keys = {(e.account_id, e.id) for e in events}
+        if len(keys) != len(events) or any(
+            _contains(t.audit_ids.get(account_id, []), event_id) for account_id, event_id in keys
+        ):
+            raise DuplicateKey("an audit event with the same id already exists")
         for event in events:
             ids = t.audit_ids.setdefault(event.account_id, [])
             log = t.audit.setdefault(event.account_id, [])
             position = bisect.bisect_left(ids, event.id)
-            if position < len(ids) and ids[position] == event.id:
-                raise DuplicateKey(f"an audit event with id {event.id!r} already exists")
             ids.insert(position, event.id)
             log.insert(position, event)
             self._undo.append(_partial_unlog(ids, log, event))
@@ -352,6 +355,11 @@ def _unlog(ids: list[str], log: list[AuditEvent], event: AuditEvent) -> None:
 
 def _partial_unlog(ids: list[str], log: list[AuditEvent], event: AuditEvent) -> Callable[[], None]:
     return lambda: _unlog(ids, log, event)
+
+
+def _contains(sorted_keys: list[str], key: str) -> bool:
+    position = bisect.bisect_left(sorted_keys, key)
+    return position < len(sorted_keys) and sorted_keys[position] == key
 
 
 def _page(sorted_keys: list[str], after: str | None, limit: int) -> list[str]:

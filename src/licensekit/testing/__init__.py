@@ -27,7 +27,8 @@ import datetime as dt
 import threading
 from collections.abc import Iterable
 
-from licensekit.exceptions import DeliveryError, ValidationError
+from licensekit.clock import ensure_aware
+from licensekit.exceptions import DeliveryError
 from licensekit.mail import Message, MessageKind
 from licensekit.passwords import PasswordHasher
 from licensekit.service import LicenseKit, Settings
@@ -61,7 +62,7 @@ class FakeClock:
 
     def __init__(self, start: dt.datetime = DEFAULT_START) -> None:
         self._lock = threading.Lock()
-        self._now = _aware(start)
+        self._now = ensure_aware(start, "FakeClock start")
 
     def __repr__(self) -> str:
         return f"FakeClock({self._now.isoformat()})"
@@ -74,7 +75,7 @@ class FakeClock:
     def set(self, moment: dt.datetime) -> None:
         """Jump to *moment* (forwards or backwards)."""
         with self._lock:
-            self._now = _aware(moment)
+            self._now = ensure_aware(moment, "FakeClock time")
 
     def advance(self, delta: dt.timedelta | None = None, **units: float) -> dt.datetime:
         """Move forward by *delta* or by keyword units (``days=7``, ``minutes=5``).
@@ -86,12 +87,6 @@ class FakeClock:
         with self._lock:
             self._now += step
             return self._now
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        raise ValidationError("FakeClock needs a timezone-aware datetime")
-    return moment.astimezone(dt.UTC)
 
 
 class RecordingMailer:
