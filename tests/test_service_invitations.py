@@ -34,9 +34,15 @@ from licensekit import (
     ValidationError,
 )
 from licensekit.model import Membership
-from licensekit.testing import TEST_JOIN_URL, RecordingMailer, make_licensekit
+from licensekit.testing import (
+    TEST_JOIN_URL,
+    TEST_PASSWORD,
+    RecordingMailer,
+    make_business_account,
+    make_licensekit,
+)
 
-PASSWORD = "correct horse battery"
+PASSWORD = TEST_PASSWORD
 ACCOUNT = "Acme Ltd"
 
 
@@ -47,9 +53,7 @@ class Setup(NamedTuple):
 
 
 def _setup(kit: LicenseKit) -> Setup:
-    kit.register_user("admin@example.com", PASSWORD)
-    admin = kit.log_in("admin@example.com", PASSWORD)
-    account = kit.create_business_account(admin, ACCOUNT)
+    admin, account = make_business_account(kit, name=ACCOUNT)
     return Setup(kit, admin, account.id)
 
 

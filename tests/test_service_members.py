@@ -23,9 +23,9 @@ from licensekit import (
     Session,
     ValidationError,
 )
-from licensekit.testing import make_licensekit
+from licensekit.testing import TEST_PASSWORD, add_member, make_business_account, make_licensekit
 
-PASSWORD = "correct horse battery"
+PASSWORD = TEST_PASSWORD
 
 
 class Setup(NamedTuple):
@@ -41,24 +41,13 @@ def kit() -> LicenseKit:
 
 @pytest.fixture
 def setup(kit) -> Setup:
-    kit.register_user("admin@example.com", PASSWORD)
-    admin = kit.log_in("admin@example.com", PASSWORD)
-    account = kit.create_business_account(admin, "Acme Ltd")
+    admin, account = make_business_account(kit, name="Acme Ltd")
     return Setup(kit, admin, account.id)
-
-
-def add_member(kit: LicenseKit, admin: Session, account_id: str, email: str) -> Session:
-    """Invite *email* and accept with a new password; return the member's session."""
-    batch = kit.invite_members(admin, account_id, [email])
-    assert [i.email for i in batch.invited] == [email]
-    return kit.accept_join_invitation(kit.mailer.last_token(to=email), password=PASSWORD)
 
 
 def add_admin(kit: LicenseKit, admin: Session, account_id: str, email: str) -> Session:
     """Add *email* as a member, promote them, and return a session issued after promotion."""
-    member = add_member(kit, admin, account_id, email)
-    kit.change_role(admin, account_id, member.user_id, Role.ACCOUNT_ADMINISTRATOR)
-    return kit.log_in(email, PASSWORD)
+    return add_member(kit, admin, account_id, email, role=Role.ACCOUNT_ADMINISTRATOR)
 
 
 def audit_actions(kit: LicenseKit, admin: Session, account_id: str) -> list[AuditAction]:

@@ -7,6 +7,8 @@ Everything here is public and documented, meant for a host application's own tes
   link or token in what was sent;
 * :func:`make_licensekit` -- a :class:`~licensekit.LicenseKit` on an in-memory store with the
   two doubles above and cheap password hashing;
+* :func:`make_business_account` and :func:`add_member` -- builders for the usual starting
+  point of a test: an administrator, their account, and members in given roles;
 * a pytest plug-in, installed with licensekit, providing the fixtures ``licensekit_clock``,
   ``licensekit_mailer``, ``licensekit_store`` and ``licensekit_app``.
 
@@ -23,13 +25,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Iterable
 
 from licensekit.clock import ensure_aware
-from licensekit.exceptions import DeliveryError
+from licensekit.exceptions import (
+    DeliveryError,
+    EmailAlreadyRegistered,
+    NotFound,
+    ValidationError,
+)
 from licensekit.mail import Message, MessageKind
+from licensekit.model import BusinessAccount, Role, Session
 from licensekit.passwords import PasswordHasher
 from licensekit.service import LicenseKit, Settings
 from licensekit.stores.memory import MemoryStore
@@ -37,9 +46,12 @@ from licensekit.stores.memory import MemoryStore
 __all__ = [
     "DEFAULT_START",
     "TEST_JOIN_URL",
+    "TEST_PASSWORD",
     "TEST_SECRET",
     "FakeClock",
     "RecordingMailer",
+    "add_member",
+    "make_business_account",
     "make_licensekit",
 ]
 
@@ -51,6 +63,9 @@ TEST_SECRET = b"licensekit-testing-secret-not-for-production-use!!"
 
 TEST_JOIN_URL = "https://portal.example.com/join?token={token}"
 """The join link template :func:`make_licensekit` uses."""
+
+TEST_PASSWORD = "correct horse battery"  # noqa: S105 - a documented test value
+"""The password the builders give every user they create."""
 
 
 class FakeClock:
@@ -130,12 +145,12 @@ class RecordingMailer:
         """Return the newest recorded message matching the filters.
 
         Raises:
-            LookupError: Nothing matching was sent.
+            NotFound: Nothing matching was sent (a :class:`LookupError` too).
         """
         found = self.messages(to=to, kind=kind)
         if not found:
             who = f" to {to}" if to else ""
-            raise LookupError(f"no message{who} has been sent")
+            raise NotFound(f"no message{who} has been sent")
         return found[-1]
 
     def last_link(self, *, to: str | None = None) -> str:
@@ -169,3 +184,51 @@ def make_licensekit(
         password_hasher=PasswordHasher.insecure_fast(),
         settings=settings,
     )
+
+
+def make_business_account(
+    kit: LicenseKit,
+    *,
+    admin_email: str = "admin@example.com",
+    name: str = "Example Corp",
+    password: str = TEST_PASSWORD,
+) -> tuple[Session, BusinessAccount]:
+    """Register (if needed) and log in an administrator, and create their business account.
+
+    Returns:
+        The administrator's session, already carrying the administrator role, and the account.
+    """
+    with contextlib.suppress(EmailAlreadyRegistered):
+        kit.register_user(admin_email, password)
+    admin = kit.log_in(admin_email, password)
+    return admin, kit.create_business_account(admin, name)
+
+
+def add_member(
+    kit: LicenseKit,
+    admin: Session,
+    account_id: str,
+    email: str,
+    *,
+    role: Role = Role.REGULAR_MEMBER,
+    password: str = TEST_PASSWORD,
+) -> Session:
+    """Bring *email* into an account the way a person would, and return their session.
+
+    The administrator invites *email*; the invitee accepts from the link the
+    :class:`RecordingMailer` caught (creating a personal account with *password*, or signing
+    in with it when one exists). For ``Role.ACCOUNT_ADMINISTRATOR`` the member is then
+    promoted and logged in again, so the returned session acts with the new role.
+
+    Raises:
+        ValidationError: *kit* does not use a :class:`RecordingMailer`.
+    """
+    mailer = kit.mailer
+    if not isinstance(mailer, RecordingMailer):
+        raise ValidationError("add_member needs a LicenseKit whose mailer is a RecordingMailer")
+    kit.invite_members(admin, account_id, [email])
+    member = kit.accept_join_invitation(mailer.last_token(to=email), password=password)
+    if role is Role.REGULAR_MEMBER:
+        return member
+    kit.change_role(admin, account_id, member.user_id, role)
+    return kit.log_in(email, password)
