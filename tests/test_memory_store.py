@@ -27,6 +27,7 @@ from licensekit.model import (
 )
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
+WINDOW = dt.timedelta(minutes=15)
 JOIN_TIMEOUT = 10.0
 
 
@@ -87,14 +88,14 @@ def event(n: int, acc: str = "acc_0001") -> AuditEvent:
         account_id=acc,
         at=T0,
         actor_id="usr_0001",
-        action=AuditAction.MEMBER_INVITED,
+        action=AuditAction.INVITATION_CREATED,
         subject=f"jinv_{n:04d}",
         details={"email": "x@example.com"},
     )
 
 
 def throttle(key: str, failures: int = 1) -> Throttle:
-    return Throttle(key=key, failures=failures, window_started_at=T0)
+    return Throttle(key=key, failures=failures, window_started_at=T0, expires_at=T0 + WINDOW)
 
 
 def snapshot(store: MemoryStore) -> Counter[object]:
@@ -495,7 +496,9 @@ def test_concurrent_read_modify_write_increments_lose_no_update() -> None:
     store = MemoryStore()
     threads, increments = 8, 200
     with store.transaction() as tx:
-        tx.save_throttle(Throttle(key="counter", failures=0, window_started_at=T0))
+        tx.save_throttle(
+            Throttle(key="counter", failures=0, window_started_at=T0, expires_at=T0 + WINDOW)
+        )
     start = threading.Barrier(threads)
 
     def worker() -> None:

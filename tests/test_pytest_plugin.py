@@ -55,7 +55,7 @@ def test_a_host_flow_through_the_fixtures(
     )
     assert joined.email == "grace@example.com"
     licensekit_clock.advance(days=1)
-    assert kit.purge_expired_sessions() == 2
+    assert kit.purge_expired().sessions == 2
     assert any(type(r).__name__ == "Membership" for r in licensekit_store.dump())
     closed_stores.append(licensekit_store)
 

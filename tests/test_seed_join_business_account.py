@@ -121,8 +121,8 @@ def test_inviting_two_people_to_join_a_business_account_end_to_end() -> None:
     actions = [e.action for e in kit.list_audit_events(admin, account.id).items]
     assert actions == [
         AuditAction.ACCOUNT_CREATED,
-        AuditAction.MEMBER_INVITED,
-        AuditAction.MEMBER_INVITED,
+        AuditAction.INVITATION_CREATED,
+        AuditAction.INVITATION_CREATED,
         AuditAction.INVITATION_ACCEPTED,
         AuditAction.INVITATION_ACCEPTED,
         AuditAction.ROLE_CHANGED,

@@ -34,6 +34,7 @@ from licensekit.model import (
 from licensekit.serialization import make_converter, structure, unstructure
 
 T0 = dt.datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+WINDOW = dt.timedelta(minutes=15)
 
 # -- strategies ---------------------------------------------------------------------------
 
@@ -116,6 +117,7 @@ throttles = st.builds(
     key=text,
     failures=st.integers(min_value=0, max_value=100),
     window_started_at=aware,
+    expires_at=aware,
     locked_until=maybe_aware,
 )
 member_views = st.builds(
@@ -175,7 +177,7 @@ def invitation() -> JoinInvitation:
 
 
 def throttle_data(**changes: Any) -> dict[str, Any]:
-    data = unstructure(Throttle(key="k", failures=1, window_started_at=T0))
+    data = unstructure(Throttle(key="k", failures=1, window_started_at=T0, expires_at=T0 + WINDOW))
     data.update(changes)
     return data
 

@@ -233,7 +233,7 @@ def test_resend_is_audited(setup):
 
     event = kit.list_audit_events(admin, account_id).items[-1]
     assert (event.action, event.subject, event.details["email"]) == (
-        AuditAction.INVITATION_RESENT,
+        AuditAction.INVITATION_SENT,
         invitation.id,
         "ann@example.com",
     )
@@ -346,7 +346,7 @@ def test_invite_members_records_one_audit_event_per_invitation(setup):
 
     events = kit.list_audit_events(admin, account_id).items[1:]
     assert [(e.action, e.subject) for e in events] == [
-        (AuditAction.MEMBER_INVITED, i.id) for i in batch.invited
+        (AuditAction.INVITATION_CREATED, i.id) for i in batch.invited
     ]
     assert events[0].details["email"] == "ann@example.com"
     assert events[0].details["language"] == "en"

@@ -508,7 +508,19 @@ def test_unblock_restores_the_member_with_their_role(setup):
     assert view.status is MemberStatus.ACTIVE
     assert view.role is Role.ACCOUNT_ADMINISTRATOR
     assert view.notes == "Back"
+    bea = kit.log_in("bea@example.com", PASSWORD)
     assert len(kit.list_members(bea, account_id).items) == 2
+
+
+def test_an_unblocked_administrator_needs_a_new_log_in_like_a_promotion(setup):
+    """The sessions open when the block came (a stolen one, say) stay powerless."""
+    kit, admin, account_id = setup
+    bea = add_admin(kit, admin, account_id, "bea@example.com")
+    kit.block_member(admin, account_id, bea.user_id)
+    kit.unblock_member(admin, account_id, bea.user_id)
+
+    with pytest.raises(PermissionDenied, match="after you log in again"):
+        kit.list_members(bea, account_id)
 
 
 def test_blocking_a_blocked_member_is_a_conflict(setup):
@@ -700,15 +712,15 @@ def test_the_audit_trail_lists_every_action_in_order(setup):
 
     assert [e.action for e in events] == [
         AuditAction.ACCOUNT_CREATED,
-        AuditAction.MEMBER_INVITED,
+        AuditAction.INVITATION_CREATED,
         AuditAction.INVITATION_ACCEPTED,
         AuditAction.ROLE_CHANGED,
         AuditAction.ROLE_CHANGED,
         AuditAction.MEMBER_BLOCKED,
         AuditAction.MEMBER_UNBLOCKED,
         AuditAction.MEMBER_REMOVED,
-        AuditAction.MEMBER_INVITED,
-        AuditAction.INVITATION_RESENT,
+        AuditAction.INVITATION_CREATED,
+        AuditAction.INVITATION_SENT,
         AuditAction.INVITATION_REVOKED,
     ]
     assert [e.at for e in events] == sorted(e.at for e in events)

@@ -321,26 +321,26 @@ def test_session_lifetime_comes_from_settings():
         kit.create_business_account(session, "Too late Ltd")
 
 
-def test_purge_expired_sessions_deletes_only_expired_ones(kit):
+def test_purge_expired_deletes_only_expired_ones(kit):
     kit.register_user("ada@example.com", PASSWORD)
     old = kit.log_in("ada@example.com", PASSWORD)
     kit.clock.advance(hours=1)
     fresh = kit.log_in("ada@example.com", PASSWORD)
     kit.clock.advance(kit.settings.session_lifetime - dt.timedelta(minutes=30))
 
-    assert kit.purge_expired_sessions() == 1
+    assert kit.purge_expired().sessions == 1
 
     assert kit.list_my_accounts(fresh) == ()
     with pytest.raises(InvalidSession, match="unknown"):
         kit.list_my_accounts(old)
-    assert kit.purge_expired_sessions() == 0
+    assert kit.purge_expired().sessions == 0
 
 
-def test_purge_expired_sessions_with_none_expired_deletes_nothing(kit):
+def test_purge_expired_with_none_expired_deletes_nothing(kit):
     kit.register_user("ada@example.com", PASSWORD)
     session = kit.log_in("ada@example.com", PASSWORD)
 
-    assert kit.purge_expired_sessions() == 0
+    assert kit.purge_expired().sessions == 0
     assert kit.list_my_accounts(session) == ()
 
 

@@ -11,6 +11,7 @@ from licensekit.model import Throttle
 from licensekit.throttling import ThrottlePolicy, locked_until, record_failure
 
 T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+WINDOW = dt.timedelta(minutes=15)
 MINUTE = dt.timedelta(minutes=1)
 POLICY = ThrottlePolicy(max_failures=3, window=10 * MINUTE, lockout=30 * MINUTE)
 KEY = "password:ann@example.com"
@@ -48,16 +49,25 @@ class TestLockedUntil:
         assert locked_until(None, T0) is None
 
     def test_record_without_lock_means_not_locked(self) -> None:
-        assert locked_until(Throttle(key=KEY, failures=2, window_started_at=T0), T0) is None
+        assert (
+            locked_until(
+                Throttle(key=KEY, failures=2, window_started_at=T0, expires_at=T0 + WINDOW), T0
+            )
+            is None
+        )
 
     def test_active_lock_returns_its_end(self) -> None:
         end = T0 + 30 * MINUTE
-        throttle = Throttle(key=KEY, failures=0, window_started_at=T0, locked_until=end)
+        throttle = Throttle(
+            key=KEY, failures=0, window_started_at=T0, expires_at=end, locked_until=end
+        )
         assert locked_until(throttle, end - dt.timedelta(seconds=1)) == end
 
     def test_lock_is_over_exactly_at_its_end(self) -> None:
         end = T0 + 30 * MINUTE
-        throttle = Throttle(key=KEY, failures=0, window_started_at=T0, locked_until=end)
+        throttle = Throttle(
+            key=KEY, failures=0, window_started_at=T0, expires_at=end, locked_until=end
+        )
         assert locked_until(throttle, end) is None
         assert locked_until(throttle, end + MINUTE) is None
 
@@ -65,7 +75,9 @@ class TestLockedUntil:
 class TestRecordFailure:
     def test_first_failure_starts_a_window(self) -> None:
         throttle = record_failure(None, key=KEY, now=T0, policy=POLICY)
-        assert throttle == Throttle(key=KEY, failures=1, window_started_at=T0)
+        assert throttle == Throttle(
+            key=KEY, failures=1, window_started_at=T0, expires_at=T0 + POLICY.window
+        )
 
     def test_failures_within_the_window_accumulate_without_lock(self) -> None:
         throttle = fail_times([T0, T0 + MINUTE])

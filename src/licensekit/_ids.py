@@ -11,7 +11,7 @@ import datetime as dt
 import secrets
 import threading
 
-__all__ = ["IdFactory"]
+__all__ = ["IdFactory", "new_id"]
 
 
 class IdFactory:
@@ -34,3 +34,16 @@ class IdFactory:
                 self._counter = 0
             counter = self._counter
         return f"{prefix}_{ms:012x}_{counter:06x}_{secrets.token_hex(5)}"
+
+
+_PROCESS_IDS = IdFactory()
+
+
+def new_id(prefix: str, now: dt.datetime) -> str:
+    """Return a fresh id from the process-wide factory.
+
+    Every :class:`~licensekit.LicenseKit` in a process shares it, so ids made in one process
+    sort in the order they were made, whichever instance made them. Across processes, ids
+    sort by millisecond only.
+    """
+    return _PROCESS_IDS.new(prefix, now)

@@ -103,7 +103,14 @@ class SecretKeys:
     __slots__ = ("_aead", "_lookup_key")
 
     def __init__(self, secret: bytes | str) -> None:
-        raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+        if isinstance(secret, str):
+            raw = secret.encode("utf-8", "surrogatepass")
+        elif isinstance(secret, (bytes, bytearray, memoryview)):
+            raw = bytes(secret)
+        else:
+            raise ValidationError(
+                f"the host secret must be bytes or text, not {type(secret).__name__}"
+            )
         if len(raw) < MIN_SECRET_BYTES:
             raise ValidationError(
                 f"the host secret must be at least {MIN_SECRET_BYTES} bytes, got {len(raw)}"
@@ -121,7 +128,7 @@ class SecretKeys:
             purpose: A label that keeps hashes of different kinds apart ("session", ...).
             value: The secret value, in canonical form.
         """
-        message = purpose.encode() + b"\x00" + value.encode()
+        message = purpose.encode() + b"\x00" + value.encode("utf-8", "surrogatepass")
         return hmac.new(self._lookup_key, message, hashlib.sha256).digest()
 
     def encrypt(self, plaintext: str, *, bound_to: str) -> bytes:

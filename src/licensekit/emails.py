@@ -35,6 +35,8 @@ def normalize_email(text: str) -> str:
     Raises:
         InvalidEmail: *text* is not a valid address; the exception says why.
     """
+    if not isinstance(text, str):
+        raise InvalidEmail(repr(text), f"expected text, got {type(text).__name__}")
     candidate = text.strip()
     if not candidate:
         raise InvalidEmail(text, "the address is empty")
@@ -79,12 +81,18 @@ class EmailList:
     duplicates: tuple[RejectedEmail, ...] = ()
 
 
-def parse_emails(entries: Iterable[str]) -> EmailList:
+def parse_emails(entries: Iterable[object]) -> EmailList:
     """Validate and de-duplicate typed email addresses; blank entries are skipped.
 
-    Row numbers count every entry from 1, blanks included.
+    Row numbers count every entry from 1, blanks included. Entries that are not text are
+    rejected like invalid addresses.
     """
-    return _collect((row, text, None) for row, text in enumerate(entries, start=1))
+    return _collect(
+        (row, text, None)
+        if isinstance(text, str)
+        else (row, repr(text), f"expected text, got {type(text).__name__}")
+        for row, text in enumerate(entries, start=1)
+    )
 
 
 def parse_email_csv(source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> EmailList:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 
 from licensekit.exceptions import ValidationError
+from licensekit.model import frozen_mapping
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -65,7 +66,9 @@ class Message:
     html: str
     language: str
     kind: MessageKind
-    data: Mapping[str, str] = attrs.field(factory=dict, hash=False, repr=False)
+    data: Mapping[str, str] = attrs.field(
+        factory=dict, converter=frozen_mapping, hash=False, repr=False
+    )
 
     def to_email_message(self, sender: str) -> EmailMessage:
         """Build a standard-library :class:`email.message.EmailMessage` from *sender*.
@@ -104,6 +107,8 @@ def check_language(tag: str) -> str:
     Raises:
         ValidationError: Neither the tag nor its primary language is supported.
     """
+    if not isinstance(tag, str):
+        raise ValidationError(f"language must be a BCP 47 tag, got {type(tag).__name__}")
     wanted = tag.strip().replace("_", "-")
     by_lower = {lang.lower(): lang for lang in SUPPORTED_LANGUAGES}
     if wanted.lower() in by_lower:

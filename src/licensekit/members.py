@@ -127,13 +127,22 @@ def unblock_member(
 ) -> Membership:
     """Return *target* active again, with the role it had.
 
+    An administrator's rights come back like a promotion's: in sessions issued after the
+    unblock, never in the sessions that were open when they were blocked.
+
     Raises:
         ConflictError: *target* is not blocked.
     """
     if target.status is not MemberStatus.BLOCKED:
         raise ConflictError(f"user {target.user_id!r} is {target.status.value}, not blocked")
+    grant = target.admin_grant + (1 if target.role is Role.ACCOUNT_ADMINISTRATOR else 0)
     return attrs.evolve(
-        target, status=MemberStatus.ACTIVE, updated_at=now, changed_by=actor_id, notes=notes
+        target,
+        status=MemberStatus.ACTIVE,
+        updated_at=now,
+        changed_by=actor_id,
+        notes=notes,
+        admin_grant=grant,
     )
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -35,6 +36,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+def frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """Return a read-only copy of *value*, so that records stay immutable all the way down."""
+    return MappingProxyType(dict(value))
 
 
 class Role(enum.StrEnum):
@@ -79,8 +85,9 @@ class AuditAction(enum.StrEnum):
     """What an audit event records."""
 
     ACCOUNT_CREATED = "account.created"
-    MEMBER_INVITED = "invitation.created"
-    INVITATION_RESENT = "invitation.resent"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_SENT = "invitation.sent"
+    """An invitation's email was sent by :meth:`~licensekit.LicenseKit.resend_join_invitation`."""
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     ROLE_CHANGED = "member.role_changed"
@@ -217,7 +224,9 @@ class SessionRecord:
     method: SessionMethod
     issued_at: dt.datetime
     expires_at: dt.datetime
-    admin_grants: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+    admin_grants: Mapping[str, int] = attrs.field(
+        factory=dict, converter=frozen_mapping, hash=False
+    )
 
 
 @attrs.frozen
@@ -245,7 +254,7 @@ class Session:
     method: SessionMethod
     issued_at: dt.datetime
     expires_at: dt.datetime
-    roles: Mapping[str, Role] = attrs.field(factory=dict, hash=False)
+    roles: Mapping[str, Role] = attrs.field(factory=dict, converter=frozen_mapping, hash=False)
 
 
 @attrs.frozen
@@ -268,16 +277,26 @@ class AuditEvent:
     actor_id: str
     action: AuditAction
     subject: str
-    details: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    details: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_mapping, hash=False)
 
 
 @attrs.frozen
 class Throttle:
-    """Failed-attempt bookkeeping for one throttling key (a login email, a token source)."""
+    """Failed-attempt bookkeeping for one throttling key (a login email, a token source).
+
+    Attributes:
+        key: What is being guessed at, e.g. ``password:ann@example.com``.
+        failures: Failures counted in the current window.
+        window_started_at: When the current window began.
+        expires_at: After this the record means nothing (window over, lock ended) and may
+            be deleted.
+        locked_until: Attempts are refused until then, when set.
+    """
 
     key: str
     failures: int
     window_started_at: dt.datetime
+    expires_at: dt.datetime
     locked_until: dt.datetime | None = None
 
 

@@ -76,6 +76,8 @@ class PasswordPolicy:
             raise InvalidPassword(f"password must be at most {self.max_length} characters long")
         if not password.strip():
             raise InvalidPassword("password must not be only whitespace")
+        if not _encodable(password):
+            raise InvalidPassword("password contains characters that are not valid Unicode")
 
 
 @attrs.frozen
@@ -110,7 +112,12 @@ class PasswordHasher:
 
         Passwords longer than the policy's maximum never match and are not hashed.
         """
-        if len(password) > self.policy.max_length or not _PHC.match(phc):
+        if (
+            len(password) > self.policy.max_length
+            or not _encodable(password)
+            or not _PHC.match(phc)
+        ):
+            self.burn()  # the same time as a real check: timing must not tell these cases apart
             return False
         try:
             Argon2id.verify_phc_encoded(password.encode(), phc)
@@ -144,3 +151,12 @@ class PasswordHasher:
             lanes=p.lanes,
             memory_cost=p.memory_cost_kib,
         )
+
+
+def _encodable(text: str) -> bool:
+    """Return whether *text* encodes as UTF-8 (lone surrogates, which JSON allows, do not)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

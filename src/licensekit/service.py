@@ -17,7 +17,7 @@ from typing import TypeVar
 import attrs
 
 from licensekit import members, roles
-from licensekit._ids import IdFactory
+from licensekit._ids import new_id
 from licensekit._validators import positive, positive_timedelta
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys, new_token
@@ -66,6 +66,7 @@ __all__ = [
     "InvitationPreview",
     "JoinInvitationBatch",
     "LicenseKit",
+    "PurgeReport",
     "Settings",
 ]
 
@@ -87,8 +88,11 @@ class Settings:
         max_batch_size: The most addresses one invitation call accepts.
         max_page_size: The largest ``limit`` a listing accepts.
         password_throttle: Wrong passwords tolerated per email before a lock-out.
-        token_throttle: Unknown invitation tokens tolerated per client before a lock-out.
-        global_token_throttle: Unknown invitation tokens tolerated from all clients together.
+        token_throttle: Unknown invitation tokens tolerated per client before a lock-out
+            (applies when the host names the client, see
+            :meth:`LicenseKit.accept_join_invitation`). There is deliberately no limit across
+            all clients: tokens carry 192 bits, so guessing is hopeless anyway, and a global
+            lock-out would let anyone disable every valid link.
     """
 
     service_name: str = "licensekit"
@@ -103,9 +107,6 @@ class Settings:
     max_page_size: int = attrs.field(default=500, validator=positive)
     password_throttle: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
     token_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(max_failures=10))
-    global_token_throttle: ThrottlePolicy = attrs.field(
-        factory=lambda: ThrottlePolicy(max_failures=1000, lockout=dt.timedelta(minutes=1))
-    )
 
 
 @attrs.frozen
@@ -167,6 +168,19 @@ class InvitationPreview:
 
 
 @attrs.frozen
+class PurgeReport:
+    """What :meth:`LicenseKit.purge_expired` deleted.
+
+    Attributes:
+        sessions: Expired sessions.
+        throttles: Throttling records whose window and lock-out were over.
+    """
+
+    sessions: int
+    throttles: int
+
+
+@attrs.frozen
 class AccountMembership:
     """One of the caller's own memberships, as seen from a given session.
 
@@ -184,6 +198,16 @@ class AccountMembership:
     role: Role
     effective_role: Role
     status: MemberStatus
+
+
+@attrs.frozen
+class _JoinSecret:
+    """A join invitation's id and token, with the token's hash and ciphertext."""
+
+    invitation_id: str
+    token: str = attrs.field(repr=False)
+    token_hash: bytes = attrs.field(repr=False)
+    token_ciphertext: bytes = attrs.field(repr=False)
 
 
 class LicenseKit:
@@ -224,7 +248,6 @@ class LicenseKit:
         self.settings = settings if settings is not None else Settings()
         self._keys = SecretKeys(secret)
         self._join_url = join_url
-        self._ids = IdFactory()
 
     def __repr__(self) -> str:
         return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"
@@ -244,7 +267,7 @@ class LicenseKit:
         password_hash = self.passwords.hash(password)
         now = self.clock.now()
         user = User(
-            id=self._ids.new("usr", now),
+            id=new_id("usr", now),
             email=email,
             created_at=now,
             password_hash=password_hash,
@@ -268,26 +291,16 @@ class LicenseKit:
             TooManyAttempts: The email is locked out after repeated failures.
         """
         email = normalize_email(email)
-        key = f"password:{email}"
+        password = _require_text(password, "password")
         now = self.clock.now()
-        with self.store.transaction() as tx:
-            self._check_throttle(tx, key, now, f"log-ins as {email}")
-            user = tx.find_user_by_email(email)
-        if user is None or user.password_hash is None:
-            self.passwords.burn()
-            self._fail(now, (key, self.settings.password_throttle))
-            raise InvalidCredentials("wrong email or password")
-        if not self.passwords.verify(password, user.password_hash):
-            self._fail(now, (key, self.settings.password_throttle))
+        user = self._verify_password(email, password, now)
+        if user is None:
             raise InvalidCredentials("wrong email or password")
         renewed = None
-        if self.passwords.needs_rehash(user.password_hash):
+        if user.password_hash is not None and self.passwords.needs_rehash(user.password_hash):
             renewed = self.passwords.hash(password)
         with self.store.transaction() as tx:
-            tx.delete_throttle(key)
-            current = tx.get_user(user.id)
-            if current is None:
-                raise InvalidCredentials("wrong email or password")
+            current = self._user(tx, user.id)
             if renewed is not None and current.password_hash == user.password_hash:
                 current = attrs.evolve(current, password_hash=renewed)
                 tx.save_user(current)
@@ -317,7 +330,7 @@ class LicenseKit:
             if user is None:
                 if not create:
                     raise UserNotFound(f"no user with email {email!r}")
-                user = User(id=self._ids.new("usr", now), email=email, created_at=now, name=name)
+                user = User(id=new_id("usr", now), email=email, created_at=now, name=name)
                 self._add_user(tx, user)
             return self._issue_session(tx, user, SessionMethod.TRUSTED, now)
 
@@ -328,11 +341,18 @@ class LicenseKit:
             if record is not None:
                 tx.delete_session(record.id)
 
-    def purge_expired_sessions(self) -> int:
-        """Delete sessions that have expired; return how many. Run it now and then."""
+    def purge_expired(self) -> PurgeReport:
+        """Delete expired sessions and spent throttling records. Run it now and then.
+
+        Throttling records hold emails and client identifiers; purging keeps them no longer
+        than their window or lock-out needs.
+        """
         now = self.clock.now()
         with self.store.transaction() as tx:
-            return tx.delete_sessions_expired_before(now)
+            return PurgeReport(
+                sessions=tx.delete_sessions_expired_before(now),
+                throttles=tx.delete_throttles_expired_before(now),
+            )
 
     def list_my_accounts(self, session: Session | str) -> tuple[AccountMembership, ...]:
         """Return the caller's active and blocked memberships, with this session's roles.
@@ -377,7 +397,7 @@ class LicenseKit:
         with self.store.transaction() as tx:
             record = self._resolve_session(tx, session, now)
             account = BusinessAccount(
-                id=self._ids.new("acc", now), name=name, created_at=now, created_by=record.user_id
+                id=new_id("acc", now), name=name, created_at=now, created_by=record.user_id
             )
             tx.add_account(account)
             tx.save_membership(
@@ -637,14 +657,19 @@ class LicenseKit:
         """
         language = check_language(language)
         lifetime = self._check_lifetime(expires_in)
-        parsed = parse_emails(emails)
-        if len(parsed.emails) > self.settings.max_batch_size:
+        if isinstance(emails, str):
+            raise ValidationError("emails must be a collection of addresses, not one string")
+        entries: list[object] = list(emails)
+        given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
+        if given > self.settings.max_batch_size:
             raise ValidationError(
-                f"{len(parsed.emails)} addresses exceed the limit of "
-                f"{self.settings.max_batch_size} per call"
+                f"{given} addresses exceed the limit of {self.settings.max_batch_size} per call"
             )
+        parsed = parse_emails(entries)
         now = self.clock.now()
-        tokens = {email: new_token() for email in parsed.emails}
+        # Secrets are made before the transaction, so the store is not held during crypto.
+        secrets_by_email = {email: self._new_join_secret(now) for email in parsed.emails}
+        tokens = {email: s.token for email, s in secrets_by_email.items()}
         skipped = [*parsed.rejected, *parsed.duplicates]
         created: list[JoinInvitation] = []
         with self.store.transaction() as tx:
@@ -656,19 +681,18 @@ class LicenseKit:
                 if reason is not None:
                     skipped.append(RejectedEmail(row, email, reason))
                     continue
-                invitation_id = self._ids.new("jinv", now)
-                token = tokens[email]
+                secret = secrets_by_email[email]
                 created.append(
                     JoinInvitation(
-                        id=invitation_id,
+                        id=secret.invitation_id,
                         account_id=account_id,
                         email=email,
                         language=language,
                         invited_by=record.user_id,
                         created_at=now,
                         expires_at=now + lifetime,
-                        token_hash=self._keys.lookup_hash("join", token),
-                        token_ciphertext=self._keys.encrypt(token, bound_to=invitation_id),
+                        token_hash=secret.token_hash,
+                        token_ciphertext=secret.token_ciphertext,
                     )
                 )
             tx.add_join_invitations(created)
@@ -678,7 +702,7 @@ class LicenseKit:
                         now,
                         account_id,
                         record.user_id,
-                        AuditAction.MEMBER_INVITED,
+                        AuditAction.INVITATION_CREATED,
                         i.id,
                         email=i.email,
                         language=language,
@@ -768,7 +792,10 @@ class LicenseKit:
     def resend_join_invitation(
         self, session: Session | str, account_id: str, invitation_id: str
     ) -> JoinInvitationView:
-        """Send a pending invitation's email again, with the same link.
+        """Send a pending invitation's email (again), always with the same link.
+
+        Use it for invitations created with ``send=False``, for those whose email failed,
+        and for people who lost the message.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -789,7 +816,9 @@ class LicenseKit:
                 self._account(tx, account_id),
                 self._user(tx, invitation.invited_by),
             )
-        self.mailer.send(message)
+        self._send(message)
+        # The email is out: record it even if the invitation was revoked meanwhile, because
+        # that is what happened (the revoked link will not work).
         with self.store.transaction() as tx:
             (sent,) = self._mark_sent_in(tx, [invitation], now)
             self._audit(
@@ -797,9 +826,10 @@ class LicenseKit:
                 now,
                 account_id,
                 record.user_id,
-                AuditAction.INVITATION_RESENT,
+                AuditAction.INVITATION_SENT,
                 invitation_id,
                 email=invitation.email,
+                sent_count=str(sent.sent_count),
             )
         return JoinInvitationView.of(sent, now)
 
@@ -889,14 +919,16 @@ class LicenseKit:
         elif password is None:
             raise ValidationError("give the password of your account, or choose one")
         else:
+            password = _require_text(password, "password")
             with self.store.transaction() as tx:
                 existing = tx.find_user_by_email(invitation.email)
             if existing is not None:
-                self._check_password(existing, password, now)
+                if self._verify_password(existing.email, password, now) is None:
+                    raise InvalidCredentials("wrong password for the existing account")
                 user_id = existing.id
             else:
                 new_user = User(
-                    id=self._ids.new("usr", now),
+                    id=new_id("usr", now),
                     email=invitation.email,
                     created_at=now,
                     password_hash=self.passwords.hash(password),
@@ -908,6 +940,8 @@ class LicenseKit:
             if current is None:  # pragma: no cover - invitations are never deleted
                 raise InvitationNotFound("the invitation no longer exists")
             accepted = members.accept_invitation(current, user_id=user_id, now=now)
+            if session is not None:
+                self._resolve_session(tx, session, now)  # not logged out meanwhile
             if new_user is not None:
                 self._add_user(tx, new_user, hint="sign in with its password to accept")
             user = self._user(tx, user_id)
@@ -948,7 +982,7 @@ class LicenseKit:
         token = new_token()
         active = [m for m in tx.list_user_memberships(user.id) if m.is_active]
         record = SessionRecord(
-            id=self._ids.new("ses", now),
+            id=new_id("ses", now),
             token_hash=self._keys.lookup_hash("session", token),
             user_id=user.id,
             method=method,
@@ -1099,14 +1133,23 @@ class LicenseKit:
         failed: list[DeliveryFailure] = []
         for invitation, message in messages:
             try:
-                self.mailer.send(message)
+                self._send(message)
             except DeliveryError as e:
                 failed.append(DeliveryFailure(invitation.email, invitation.id, str(e), e.permanent))
-            except OSError as e:
-                failed.append(DeliveryFailure(invitation.email, invitation.id, str(e), False))
             else:
                 delivered.append(invitation)
         return delivered, failed
+
+    def _send(self, message: Message) -> None:
+        """Hand *message* to the mailer; any failure becomes a :class:`DeliveryError`."""
+        try:
+            self.mailer.send(message)
+        except DeliveryError:
+            raise
+        except Exception as e:  # a host mailer's own error must not escape half-way a batch
+            raise DeliveryError(
+                f"the mailer failed for {message.to}: {type(e).__name__}: {e}"
+            ) from e
 
     def _mark_sent(
         self, invitations: Sequence[JoinInvitation], now: dt.datetime
@@ -1127,47 +1170,66 @@ class LicenseKit:
             sent.append(updated)
         return sent
 
+    def _new_join_secret(self, now: dt.datetime) -> _JoinSecret:
+        invitation_id = new_id("jinv", now)
+        token = new_token()
+        return _JoinSecret(
+            invitation_id=invitation_id,
+            token=token,
+            token_hash=self._keys.lookup_hash("join", token),
+            token_ciphertext=self._keys.encrypt(token, bound_to=invitation_id),
+        )
+
     def _find_invitation_by_token(
-        self, token: str, client: str, now: dt.datetime
+        self, token: object, client: str, now: dt.datetime
     ) -> JoinInvitation:
-        limits = [("token:*", self.settings.global_token_throttle)]
-        if client:
-            limits.append((f"token:client:{client}", self.settings.token_throttle))
+        if not isinstance(token, str):
+            raise InvitationNotFound("this invitation link is not valid")
+        key = f"token:client:{client}"
         with self.store.transaction() as tx:
-            for key, _ in limits:
-                self._check_throttle(tx, key, now, "invitation links")
+            throttle = tx.get_throttle(key) if client else None
+            until = locked_until(throttle, now)
+            if until is not None:
+                raise TooManyAttempts("invitation links from this client", until)
             invitation = tx.find_join_invitation_by_token_hash(
                 self._keys.lookup_hash("join", token.strip())
             )
+            if invitation is None and client:
+                policy = self.settings.token_throttle
+                tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
         if invitation is None:
-            self._fail(now, *limits)
             raise InvitationNotFound("this invitation link is not valid")
         members.check_invitation_usable(invitation, now)
         return invitation
 
-    def _check_password(self, user: User, password: str, now: dt.datetime) -> None:
-        key = f"password:{user.email}"
+    def _verify_password(self, email: str, password: str, now: dt.datetime) -> User | None:
+        """Return the user if *password* is theirs, else None; throttled per email.
+
+        The attempt is counted as a failure *before* the (slow) verification, in the same
+        transaction that checks the lock, so parallel guesses cannot slip past the limit;
+        a success then clears the count. Unknown emails cost the same hashing time.
+        """
+        key = f"password:{email}"
         with self.store.transaction() as tx:
-            self._check_throttle(tx, key, now, f"log-ins as {user.email}")
-        if user.password_hash is None or not self.passwords.verify(password, user.password_hash):
-            self._fail(now, (key, self.settings.password_throttle))
-            raise InvalidCredentials("wrong password for the existing account")
+            throttle = tx.get_throttle(key)
+            until = locked_until(throttle, now)
+            if until is not None:
+                raise TooManyAttempts(f"log-ins as {email}", until)
+            policy = self.settings.password_throttle
+            tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
+            user = tx.find_user_by_email(email)
+        if user is None or user.password_hash is None:
+            self.passwords.burn()
+            return None
+        if not self.passwords.verify(password, user.password_hash):
+            return None
         with self.store.transaction() as tx:
             tx.delete_throttle(key)
-
-    def _check_throttle(self, tx: Transaction, key: str, now: dt.datetime, what: str) -> None:
-        until = locked_until(tx.get_throttle(key), now)
-        if until is not None:
-            raise TooManyAttempts(what, until)
-
-    def _fail(self, now: dt.datetime, *limits: tuple[str, ThrottlePolicy]) -> None:
-        """Count one failure against each (key, policy), in a transaction of its own."""
-        with self.store.transaction() as tx:
-            for key, policy in limits:
-                throttle = record_failure(tx.get_throttle(key), key=key, now=now, policy=policy)
-                tx.save_throttle(throttle)
+        return user
 
     def _check_limit(self, limit: int) -> int:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise ValidationError(f"limit must be an integer, got {limit!r}")
         if not 1 <= limit <= self.settings.max_page_size:
             raise ValidationError(
                 f"limit must be between 1 and {self.settings.max_page_size}, got {limit}"
@@ -1195,7 +1257,7 @@ class LicenseKit:
         **details: str,
     ) -> AuditEvent:
         return AuditEvent(
-            id=self._ids.new("evt", now),
+            id=new_id("evt", now),
             account_id=account_id,
             at=now,
             actor_id=actor_id,
@@ -1228,8 +1290,14 @@ def _parse_enum(kind: type[E], value: object, what: str) -> E:
         raise ValidationError(f"unknown {what} {value!r}; choose one of: {choices}") from None
 
 
+def _require_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
 def _clean_name(value: str, what: str, *, required: bool) -> str:
-    cleaned = " ".join(value.split())
+    cleaned = " ".join(_require_text(value, what).split())
     if required and not cleaned:
         raise ValidationError(f"{what} must not be empty")
     if len(cleaned) > _MAX_NAME:
@@ -1238,14 +1306,16 @@ def _clean_name(value: str, what: str, *, required: bool) -> str:
 
 
 def _clean_notes(notes: str) -> str:
-    cleaned = notes.strip()
+    cleaned = _require_text(notes, "notes").strip()
     if len(cleaned) > _MAX_NOTES:
         raise ValidationError(f"notes must be at most {_MAX_NOTES} characters")
     return cleaned
 
 
-def _check_cursor(cursor: str | None, prefix: str) -> str | None:
-    if cursor is not None and not cursor.startswith(prefix + "_"):
+def _check_cursor(cursor: object, prefix: str) -> str | None:
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str) or not cursor.startswith(prefix + "_"):
         raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
     return cursor
 

@@ -41,7 +41,9 @@ class Transaction(Protocol):
 
     ``get_*`` and ``find_*`` return None when nothing matches. ``add_*`` inserts new records
     and raises :class:`~licensekit.exceptions.DuplicateKey` on a clash of a unique key.
-    ``save_*`` inserts or replaces the record with the same key.
+    ``save_membership`` and ``save_throttle`` insert or replace the record with the same key;
+    the other ``save_*`` replace an existing record and raise
+    :class:`~licensekit.exceptions.StorageError` when there is none.
     """
 
     # Users: unique by id and by email.
@@ -165,6 +167,10 @@ class Transaction(Protocol):
 
     def delete_throttle(self, key: str) -> None:
         """Forget failed attempts for *key*; an unknown key does nothing."""
+        ...
+
+    def delete_throttles_expired_before(self, moment: dt.datetime) -> int:
+        """Delete records whose ``expires_at`` is at or before *moment*; return how many."""
         ...
 
 

@@ -51,9 +51,17 @@ def record_failure(
     if throttle is not None and locked_until(throttle, now) is not None:
         return throttle  # already locked: a failure in flight must not lift or shorten it
     if throttle is None or now - throttle.window_started_at >= policy.window:
-        throttle = Throttle(key=key, failures=0, window_started_at=now)
+        throttle = Throttle(
+            key=key, failures=0, window_started_at=now, expires_at=now + policy.window
+        )
     failures = throttle.failures + 1
     if failures >= policy.max_failures:
         lock = now + policy.lockout
-        return Throttle(key=key, failures=0, window_started_at=now, locked_until=lock)
+        return Throttle(
+            key=key,
+            failures=0,
+            window_started_at=now,
+            expires_at=max(lock, now + policy.window),
+            locked_until=lock,
+        )
     return attrs.evolve(throttle, failures=failures)

@@ -74,11 +74,11 @@ class MemoryStore:
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
         """Open a transaction; see :meth:`licensekit.storage.Store.transaction`."""
-        if self._closed:
-            raise StorageError("the memory store is closed")
         if getattr(self._active, "open", False):
             raise StorageError("transactions cannot be nested")
         with self._lock:
+            if self._closed:
+                raise StorageError("the memory store is closed")
             self._active.open = True
             tx = _MemoryTransaction(self._tables)
             try:
@@ -338,6 +338,13 @@ class _MemoryTransaction:
 
     def delete_throttle(self, key: str) -> None:
         self._delete(self._check().throttles, key)
+
+    def delete_throttles_expired_before(self, moment: dt.datetime) -> int:
+        t = self._check()
+        spent = [key for key, throttle in t.throttles.items() if throttle.expires_at <= moment]
+        for key in spent:
+            self._delete(t.throttles, key)
+        return len(spent)
 
 
 def _restore(table: MutableMapping[K, V], key: K, old: V) -> None:
