@@ -58,6 +58,7 @@ PUBLIC_API = [
     "PasswordHasher",
     "PasswordPolicy",
     "PermissionDenied",
+    "PurgeReport",
     "RejectedEmail",
     "Role",
     "Session",

@@ -67,6 +67,7 @@ from licensekit.service import (
     InvitationPreview,
     JoinInvitationBatch,
     LicenseKit,
+    PurgeReport,
     Settings,
 )
 from licensekit.storage import Store, Transaction
@@ -121,6 +122,7 @@ __all__ = [
     "PasswordHasher",
     "PasswordPolicy",
     "PermissionDenied",
+    "PurgeReport",
     "RejectedEmail",
     "Role",
     "Session",

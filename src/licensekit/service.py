@@ -134,7 +134,8 @@ class JoinInvitationBatch:
         invited: The invitations created, in input order.
         skipped: Entries not invited, each with its 1-based position in the input and the
             reason: invalid address, duplicate in the list, already a member, blocked, or
-            already holding a pending invitation.
+            already holding a pending invitation. ``text`` is the entry as typed for invalid
+            entries and duplicates, and the normalised address for the other reasons.
         undelivered: Invitations created whose email failed; they stay pending.
     """
 
