@@ -201,3 +201,26 @@ class TestParseEmailCsvErrors:
     def test_missing_file_is_a_validation_error(self, tmp_path: pathlib.Path) -> None:
         with pytest.raises(ValidationError, match=r"CSV file not found: .*missing\.csv"):
             parse_email_csv(tmp_path / "missing.csv")
+
+
+class TestOnePersonWhateverTheSpelling:
+    """Comparison happens after email-validator normalisation, then on the whole address."""
+
+    @pytest.mark.parametrize(
+        ("typed", "canonical"),
+        [
+            ("jose\u0301@example.com", "jos\u00e9@example.com"),  # NFD accent -> NFC
+            ("ann@xn--bcher-kva.example", "ann@b\u00fccher.example"),  # punycode -> Unicode
+            ("ANN@XN--BCHER-KVA.EXAMPLE", "ann@b\u00fccher.example"),
+            ("  Ann@Example.COM ", "ann@example.com"),
+        ],
+    )
+    def test_spellings_of_one_address_normalise_to_one_form(
+        self, typed: str, canonical: str
+    ) -> None:
+        assert normalize_email(typed) == canonical
+
+    def test_a_list_with_two_spellings_keeps_one_and_reports_the_other(self) -> None:
+        result = parse_emails(["jos\u00e9@example.com", "jose\u0301@EXAMPLE.com"])
+        assert result.emails == ("jos\u00e9@example.com",)
+        assert [d.reason for d in result.duplicates] == ["duplicate of row 1"]

@@ -564,13 +564,17 @@ class LicenseKitMachine(RuleBasedStateMachine):
                 lambda: self.kit.accept_join_invitation(inv.token, session=owner[-1].session),
             )
 
-    @rule(token=st.sampled_from(["", "nope", "x" * 43]))
-    def accept_unknown_token(self, token: str) -> None:
-        locked = self.locked(prefix="token:")
+    @rule(
+        token=st.sampled_from(["", "nope", "x" * 43]),
+        client=st.sampled_from(["", "bot", "198.51.100.7", "2001:db8::1"]),
+    )
+    def accept_unknown_token(self, token: str, client: str) -> None:
+        """Unknown tokens are throttled per named client; anonymous ones never lock."""
+        locked = bool(client) and self.locked(prefix=f"token:client:{client}")
         expected = TooManyAttempts if locked else InvitationNotFound
         self.fails(
             expected,
-            lambda: self.kit.accept_join_invitation(token, password=WRONG_PASSWORD, client="bot"),
+            lambda: self.kit.accept_join_invitation(token, password=WRONG_PASSWORD, client=client),
             throttles_may_change=True,
         )
 
@@ -729,7 +733,7 @@ LicenseKitMachine.TestCase.settings = settings(
 test_licensekit_invariants_hold_for_random_use_case_sequences = LicenseKitMachine.TestCase
 
 
-# -- a counter-example the machine's model accepts, against the documented rule --------------
+# -- a promotion never empowers a session issued before it, whatever came between --------------
 
 
 @pytest.mark.parametrize("lost_by", ["demotion", "removal and re-invitation"])

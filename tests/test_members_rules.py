@@ -362,3 +362,65 @@ class TestRevokeInvitation:
     def test_revoked_invitation_cannot_be_revoked_again(self) -> None:
         with pytest.raises(InvitationRevoked, match="was revoked already"):
             revoke_invitation(invitation(revoked_at=T0), actor_id="usr_admin", now=LATER)
+
+
+class TestAdministratorGrants:
+    """The grant counter that lets a session tell an old administrator period from a new one."""
+
+    def test_promotion_takes_a_new_grant_and_demotion_keeps_the_count(self) -> None:
+        regular = Membership("acc", "usr", Role.REGULAR_MEMBER, MemberStatus.ACTIVE, T0, T0)
+        promoted = change_role(
+            regular,
+            Role.ACCOUNT_ADMINISTRATOR,
+            actor_id="a",
+            now=T0,
+            notes="",
+            active_administrators=1,
+        )
+        assert promoted.admin_grant == 1
+        demoted = change_role(
+            promoted, Role.REGULAR_MEMBER, actor_id="a", now=T0, notes="", active_administrators=2
+        )
+        assert demoted.admin_grant == 1
+        again = change_role(
+            demoted,
+            Role.ACCOUNT_ADMINISTRATOR,
+            actor_id="a",
+            now=T0,
+            notes="",
+            active_administrators=1,
+        )
+        assert again.admin_grant == 2
+
+    def test_an_administrator_to_administrator_change_takes_no_new_grant(self) -> None:
+        admin = Membership(
+            "acc", "usr", Role.ACCOUNT_ADMINISTRATOR, MemberStatus.ACTIVE, T0, T0, admin_grant=4
+        )
+        same = change_role(
+            admin,
+            Role.ACCOUNT_ADMINISTRATOR,
+            actor_id="a",
+            now=T0,
+            notes="x",
+            active_administrators=2,
+        )
+        assert same.admin_grant == 4
+
+    def test_rejoining_after_removal_keeps_the_count_of_past_grants(self) -> None:
+        removed = Membership(
+            "acc", "usr", Role.REGULAR_MEMBER, MemberStatus.REMOVED, T0, T0, admin_grant=3
+        )
+        rejoined = join(removed, account_id="acc", user_id="usr", now=T0)
+        assert (rejoined.role, rejoined.status, rejoined.admin_grant) == (
+            Role.REGULAR_MEMBER,
+            MemberStatus.ACTIVE,
+            3,
+        )
+
+    def test_unblocking_an_administrator_takes_a_new_grant(self) -> None:
+        blocked = Membership(
+            "acc", "usr", Role.ACCOUNT_ADMINISTRATOR, MemberStatus.BLOCKED, T0, T0, admin_grant=1
+        )
+        assert unblock_member(blocked, actor_id="a", now=T0, notes="").admin_grant == 2
+        blocked_regular = attrs.evolve(blocked, role=Role.REGULAR_MEMBER)
+        assert unblock_member(blocked_regular, actor_id="a", now=T0, notes="").admin_grant == 1

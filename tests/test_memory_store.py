@@ -156,22 +156,22 @@ def test_every_record_type_reads_back_equal_to_what_was_written() -> None:
 def test_save_replaces_records_and_keeps_indexes_consistent() -> None:
     store = populated()
     renamed = attrs.evolve(user(1), email="renamed@example.com")
-    promoted = membership("acc_0001", "usr_0001", Role.REGULAR_MEMBER)
+    demoted = membership("acc_0001", "usr_0001", Role.REGULAR_MEMBER)
     accepted = attrs.evolve(invitation(1, email="user2@example.com"), accepted_by="usr_0002")
-    widened = attrs.evolve(session(1), admin_grants={})
+    narrowed = attrs.evolve(session(1), admin_grants={})
     with store.transaction() as tx:
         tx.save_user(renamed)
-        tx.save_membership(promoted)
+        tx.save_membership(demoted)
         tx.save_join_invitation(accepted)
-        tx.save_session(widened)
+        tx.save_session(narrowed)
         tx.save_throttle(throttle("password:user1@example.com", failures=3))
     with store.transaction() as tx:
         assert tx.find_user_by_email("user1@example.com") is None
         assert tx.find_user_by_email("renamed@example.com") == renamed
-        assert tx.get_membership("acc_0001", "usr_0001") == promoted
-        assert tx.list_memberships("acc_0001", after=None, limit=10) == [promoted]
+        assert tx.get_membership("acc_0001", "usr_0001") == demoted
+        assert tx.list_memberships("acc_0001", after=None, limit=10) == [demoted]
         assert tx.find_join_invitation_by_token_hash(accepted.token_hash) == accepted
-        assert tx.find_session_by_token_hash(widened.token_hash) == widened
+        assert tx.find_session_by_token_hash(narrowed.token_hash) == narrowed
         assert tx.get_throttle("password:user1@example.com").failures == 3  # type: ignore[union-attr]
 
 

@@ -52,8 +52,11 @@ class TestEffectiveRole:
     def test_demotion_after_session_issue_applies_at_once(self) -> None:
         assert effective_role({"acc_1": 1}, membership(REGULAR)) is REGULAR
 
-    def test_account_unknown_to_the_session_counts_as_regular_member(self) -> None:
-        assert effective_role({}, membership(ADMIN)) is REGULAR
+    def test_an_administrator_to_administrator_change_keeps_the_grant_and_the_rights(
+        self,
+    ) -> None:
+        """Saving notes on an administrator (same role) must not cut their open sessions."""
+        assert effective_role({"acc_1": 3}, membership(ADMIN, admin_grant=3)) is ADMIN
 
     def test_administrator_role_in_another_account_does_not_carry_over(self) -> None:
         assert effective_role({"acc_2": 1}, membership(ADMIN)) is REGULAR

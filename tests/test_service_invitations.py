@@ -622,14 +622,16 @@ def test_accept_with_wrong_passwords_counts_towards_the_log_in_lock_out(setup):
     assert states(setup) == {"ann@example.com": InvitationState.PENDING}
 
 
-def test_accept_keeps_the_existing_password(setup):
-    kit, _, _ = setup
-    ann = kit.register_user("ann@example.com", PASSWORD)
+def test_accept_keeps_the_existing_account_its_password_and_its_name(setup):
+    """The name is for a new personal account; an existing one is not renamed."""
+    kit, admin, account_id = setup
+    ann = kit.register_user("ann@example.com", PASSWORD, name="Ann")
     _, token = invite(setup, "ann@example.com")
 
     kit.accept_join_invitation(token, password=PASSWORD, name="Renamed")
 
     assert kit.log_in("ann@example.com", PASSWORD).user_id == ann.id
+    assert kit.get_member(admin, account_id, ann.id).name == "Ann"
 
 
 # == accept: new person =====================================================================
@@ -896,3 +898,37 @@ def test_accept_ignores_spaces_around_the_token(setup):
     session = kit.accept_join_invitation(f"  {token}\n", password=PASSWORD)
 
     assert session.roles[account_id] is Role.REGULAR_MEMBER
+
+
+def test_an_invitation_matches_its_person_whatever_the_spelling(setup):
+    """Invited as NFD + punycode; the account exists in NFC + Unicode: same person."""
+    kit, admin, account_id = setup
+    jose = kit.register_user("jos\u00e9@b\u00fccher.example", PASSWORD)
+    session = kit.log_in("JOSE\u0301@xn--bcher-kva.example", PASSWORD)
+    assert session.user_id == jose.id
+    kit.invite_members(admin, account_id, ["jose\u0301@XN--BCHER-KVA.example"])
+    token = kit.mailer.last_token(to="jos\u00e9@b\u00fccher.example")
+    joined = kit.accept_join_invitation(token, session=session)
+    assert joined.user_id == jose.id
+
+
+def test_a_password_and_a_session_together_are_refused(setup):
+    kit, _, _ = setup
+    ann = kit.register_user("ann@example.com", PASSWORD)
+    session = kit.log_in("ann@example.com", PASSWORD)
+    _, token = invite(setup, "ann@example.com")
+    with pytest.raises(ValidationError, match="not both"):
+        kit.accept_join_invitation(token, password=PASSWORD, session=session)
+    assert states(setup) == {"ann@example.com": InvitationState.PENDING}
+    assert ann.id not in {m.user_id for m in kit.list_members(setup.admin, setup.account_id).items}
+
+
+def test_join_url_must_hold_exactly_one_token_placeholder():
+    for url in ("https://portal.example.com/join", "https://x/{token}/{token}"):
+        with pytest.raises(ValidationError, match=r"join_url must contain \{token\} exactly once"):
+            LicenseKit(
+                make_licensekit().store,
+                RecordingMailer(),
+                secret=b"s" * 32,
+                join_url=url,
+            )

@@ -753,3 +753,31 @@ def test_the_audit_trail_refuses_a_foreign_cursor_and_a_bad_limit(setup):
         kit.list_audit_events(admin, account_id, cursor=admin.user_id)
     with pytest.raises(ValidationError, match="limit must be between"):
         kit.list_audit_events(admin, account_id, limit=0)
+
+
+def test_single_sign_on_sessions_follow_the_same_role_rules(setup):
+    kit, admin, account_id = setup
+    member = add_member(kit, admin, account_id, "sso@example.com")
+    before = kit.trusted_session("sso@example.com")
+    kit.change_role(admin, account_id, member.user_id, Role.ACCOUNT_ADMINISTRATOR)
+    with pytest.raises(PermissionDenied, match="after you log in again"):
+        kit.list_members(before, account_id)
+    after = kit.trusted_session("sso@example.com")
+    assert len(kit.list_members(after, account_id).items) == 2
+    kit.change_role(admin, account_id, member.user_id, Role.REGULAR_MEMBER)
+    with pytest.raises(PermissionDenied):
+        kit.list_members(after, account_id)
+
+
+def test_a_session_lists_roles_only_for_active_memberships(setup):
+    kit, admin, account_id = setup
+    ann = add_member(kit, admin, account_id, "ann@example.com")
+    kit.block_member(admin, account_id, ann.user_id)
+    assert kit.log_in("ann@example.com", PASSWORD).roles == {}
+
+
+def test_saving_notes_on_an_administrator_keeps_their_open_sessions_working(setup):
+    kit, admin, account_id = setup
+    bea = add_admin(kit, admin, account_id, "bea@example.com")
+    kit.change_role(admin, account_id, bea.user_id, Role.ACCOUNT_ADMINISTRATOR, notes="Lead")
+    assert len(kit.list_members(bea, account_id).items) == 2

@@ -133,7 +133,8 @@ class AuthenticationError(LicenseKitError):
 class InvalidCredentials(AuthenticationError):
     """The email and password do not match a user.
 
-    The message never says which half was wrong.
+    On log-in the message never says which half was wrong. When accepting an invitation
+    the email is the invitation's, so the message says the password was wrong.
     """
 
 

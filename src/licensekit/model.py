@@ -244,7 +244,10 @@ class Session:
         method: How the session was obtained.
         issued_at: When it was issued.
         expires_at: When it stops working.
-        roles: The role held in each account at issue time (see :class:`SessionRecord`).
+        roles: The role held in each active membership at issue time, for display. It is
+            a snapshot: what the session may do is decided on every call (see
+            :class:`SessionRecord`), and :meth:`~licensekit.LicenseKit.list_my_accounts`
+            tells the current roles and the ones this session acts with.
     """
 
     token: str = attrs.field(repr=False)

@@ -839,8 +839,9 @@ class LicenseKit:
 
         Args:
             token: The token from the link.
-            client: An identifier of the requesting client (an IP address, say) for
-                throttling; unknown tokens are also throttled across all clients.
+            client: An identifier of the requesting client (an IP address, say). When
+                given, unknown tokens are throttled per client (see
+                :attr:`Settings.token_throttle`); without it they are not throttled.
 
         Raises:
             InvitationNotFound: The token matches no invitation.
@@ -889,8 +890,9 @@ class LicenseKit:
             password: The existing account's password, or the new account's chosen one.
             session: A session of the invitee, for hosts that authenticate people themselves.
             name: Display name for a newly created personal account.
-            client: An identifier of the requesting client (an IP address, say); unknown
-                tokens are throttled per client and across all clients.
+            client: An identifier of the requesting client (an IP address, say). When
+                given, unknown tokens are throttled per client (see
+                :attr:`Settings.token_throttle`); without it they are not throttled.
 
         Raises:
             InvitationNotFound: The token matches no invitation.
@@ -898,7 +900,8 @@ class LicenseKit:
                 another email than the session's.
             InvalidCredentials: The existing account's password is wrong.
             InvalidPassword: A new password breaks the policy.
-            ValidationError: Neither a password nor a session was given.
+            ValidationError: Neither a password nor a session was given, or both were.
+            InvalidSession: The *session* given is unknown, logged out or expired.
             MemberBlocked: The invitee is blocked in the account.
             AlreadyMember: The invitee is an active member already.
             TooManyAttempts: Too many wrong tokens or passwords.
@@ -908,6 +911,8 @@ class LicenseKit:
         name = _clean_name(name, "name", required=False)
         new_user: User | None = None
         user_id: str
+        if session is not None and password is not None:
+            raise ValidationError("give either a password or a session to accept, not both")
         if session is not None:
             with self.store.transaction() as tx:
                 record = self._resolve_session(tx, session, now)

@@ -9,7 +9,7 @@ Installing licensekit makes these fixtures available to every test, with no impo
 ``licensekit_store``
     An empty :class:`~licensekit.MemoryStore`.
 ``licensekit_app``
-    A :class:`~licensekit.LicenseKit` wired to the three fixtures above.
+    A :class:`~licensekit.testing.LicenseKitForTests` wired to the three fixtures above.
 
 Disable it with ``-p no:licensekit`` if the names clash with your own fixtures.
 """
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from licensekit import LicenseKit, MemoryStore
-    from licensekit.testing import FakeClock, RecordingMailer
+    from licensekit import MemoryStore
+    from licensekit.testing import FakeClock, LicenseKitForTests, RecordingMailer
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def licensekit_app(
     licensekit_clock: FakeClock,
     licensekit_mailer: RecordingMailer,
     licensekit_store: MemoryStore,
-) -> LicenseKit:
+) -> LicenseKitForTests:
     """A LicenseKit over the clock, mailer and store fixtures, with cheap password hashing."""
     from licensekit.testing import make_licensekit
 
