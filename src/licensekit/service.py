@@ -225,8 +225,19 @@ class LicenseKit:
         password_hasher: Argon2id hasher; OWASP's parameters when omitted.
         settings: Lifetimes, limits and throttling; see :class:`Settings`.
 
+    Attributes:
+        store: The store given.
+        mailer: The mailer given.
+        clock: The clock in use.
+        passwords: The password hasher in use.
+        settings: The settings in use.
+
+    One instance may serve many threads at once, provided its store and mailer may too (the
+    shipped ones can). Every method reads the time once and works in its own transactions.
+
     Raises:
-        ValidationError: The secret is too short or *join_url* has no ``{token}``.
+        ValidationError: The secret is too short or not bytes or text, or *join_url* does
+            not hold ``{token}`` exactly once.
     """
 
     def __init__(
