@@ -33,6 +33,7 @@ __all__ = [
     "SessionRecord",
     "Throttle",
     "User",
+    "frozen_mapping",
 ]
 
 T = TypeVar("T")

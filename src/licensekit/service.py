@@ -681,7 +681,6 @@ class LicenseKit:
         now = self.clock.now()
         # Secrets are made before the transaction, so the store is not held during crypto.
         secrets_by_email = {email: self._new_join_secret(now) for email in parsed.emails}
-        tokens = {email: s.token for email, s in secrets_by_email.items()}
         skipped = [*parsed.rejected, *parsed.duplicates]
         created: list[JoinInvitation] = []
         with self.store.transaction() as tx:
@@ -726,11 +725,14 @@ class LicenseKit:
         undelivered: list[DeliveryFailure] = []
         if send and created:
             messages = [
-                (i, self._join_message(i, tokens[i.email], account, inviter)) for i in created
+                (i, self._join_message(i, secrets_by_email[i.email].token, account, inviter))
+                for i in created
             ]
             delivered, undelivered = self._deliver(messages)
-            sent = {i.id: i for i in self._mark_sent(delivered, now)}
-            created = [sent.get(i.id, i) for i in created]
+            if delivered:
+                with self.store.transaction() as tx:
+                    sent = {i.id: i for i in self._mark_sent(tx, delivered, now)}
+                created = [sent.get(i.id, i) for i in created]
         skipped.sort(key=lambda r: r.row)
         return JoinInvitationBatch(
             invited=tuple(JoinInvitationView.of(i, now) for i in created),
@@ -832,7 +834,7 @@ class LicenseKit:
         # The email is out: record it even if the invitation was revoked meanwhile, because
         # that is what happened (the revoked link will not work).
         with self.store.transaction() as tx:
-            (sent,) = self._mark_sent_in(tx, [invitation], now)
+            (sent,) = self._mark_sent(tx, [invitation], now)
             self._audit(
                 tx,
                 now,
@@ -1169,14 +1171,6 @@ class LicenseKit:
             ) from e
 
     def _mark_sent(
-        self, invitations: Sequence[JoinInvitation], now: dt.datetime
-    ) -> list[JoinInvitation]:
-        if not invitations:
-            return []
-        with self.store.transaction() as tx:
-            return self._mark_sent_in(tx, invitations, now)
-
-    def _mark_sent_in(
         self, tx: Transaction, invitations: Sequence[JoinInvitation], now: dt.datetime
     ) -> list[JoinInvitation]:
         sent = []
