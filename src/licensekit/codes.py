@@ -22,16 +22,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from licensekit.exceptions import StorageError, ValidationError
+from licensekit.exceptions import ActivationCodeMistyped, StorageError, ValidationError
 
 __all__ = [
     "CODE_ALPHABET",
+    "CODE_BITS",
     "MIN_SECRET_BYTES",
     "SecretKeys",
+    "check_symbol",
     "format_code",
     "new_activation_code",
     "new_token",
     "normalize_code",
+    "parse_code",
 ]
 
 MIN_SECRET_BYTES = 32
@@ -43,8 +46,12 @@ TOKEN_BYTES = 24
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base 32: digits and capitals without I, L, O and U, which are easily confused."""
 
-_CODE_GROUPS = 5
-_CODE_GROUP_SIZE = 5  # 25 symbols x 5 bits = 125 bits
+_CODE_GROUP_SIZE = 5
+_CODE_PAYLOAD_SYMBOLS = 24
+_CODE_SYMBOLS = _CODE_PAYLOAD_SYMBOLS + 1  # the last one is a check symbol
+CODE_BITS = _CODE_PAYLOAD_SYMBOLS * 5
+"""Random bits in an activation code: 120 (24 symbols of 5 bits; a 25th symbol is a check)."""
+_SYMBOL_VALUE = {symbol: value for value, symbol in enumerate(CODE_ALPHABET)}
 _CODE_CONFUSABLES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _NONCE_BYTES = 12
 
@@ -55,12 +62,35 @@ def new_token() -> str:
 
 
 def new_activation_code() -> str:
-    """Return a fresh activation code: 125 bits in five dash-separated groups of five.
+    """Return a fresh activation code: five dash-separated groups of five symbols.
 
-    Example: ``7KQ2M-X0D9P-R4T8W-HC1ZB-5NV3E`` (without the easily confused letters).
+    24 symbols carry 120 random bits; the 25th is a check symbol (see :func:`check_symbol`)
+    that catches typing mistakes before any look-up. Example: ``7KQ2M-X0D9P-R4T8W-HC1ZB-5NV3E``.
     """
-    symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(_CODE_GROUPS * _CODE_GROUP_SIZE))
-    return format_code(symbols)
+    number = int.from_bytes(secrets.token_bytes(CODE_BITS // 8), "big")
+    payload = "".join(
+        CODE_ALPHABET[(number >> shift) & 31] for shift in range(CODE_BITS - 5, -1, -5)
+    )
+    return format_code(payload + check_symbol(payload))
+
+
+def _gf32_times_alpha(value: int) -> int:
+    """Multiply by the generator x in GF(2^5) built on the primitive polynomial x^5 + x^2 + 1."""
+    value <<= 1
+    return value ^ 0b100101 if value & 0b100000 else value
+
+
+def check_symbol(payload: str) -> str:
+    """Return the check symbol of a code's canonical *payload* symbols.
+
+    The check is a weighted sum in the field GF(32), with weights the successive powers of a
+    generator: every single wrong symbol changes it, and so does every swap of two different
+    neighbouring symbols.
+    """
+    total = 0
+    for symbol in reversed(payload):
+        total = _gf32_times_alpha(total) ^ _SYMBOL_VALUE[symbol]
+    return CODE_ALPHABET[_gf32_times_alpha(total)]
 
 
 def format_code(symbols: str) -> str:
@@ -87,6 +117,34 @@ def normalize_code(text: str) -> str:
     if not cleaned:
         raise ValidationError("activation code is empty")
     return cleaned
+
+
+def parse_code(text: str) -> str:
+    """Return a typed activation code in canonical form after checking it for typos.
+
+    The typing is forgiven as by :func:`normalize_code`; then the length and the check symbol
+    must match.
+
+    Raises:
+        ActivationCodeMistyped: Not text, a character outside the alphabet, the wrong
+            number of symbols, or a check symbol that does not match.
+    """
+    if not isinstance(text, str):
+        raise ActivationCodeMistyped(f"an activation code must be text, not {type(text).__name__}")
+    try:
+        symbols = normalize_code(text)
+    except ValidationError as e:
+        raise ActivationCodeMistyped(f"{e}; please check the code and type it again") from None
+    if len(symbols) != _CODE_SYMBOLS:
+        raise ActivationCodeMistyped(
+            f"an activation code has {_CODE_SYMBOLS} characters, this one has {len(symbols)}; "
+            "please check the code and type it again"
+        )
+    if check_symbol(symbols[:-1]) != symbols[-1]:
+        raise ActivationCodeMistyped(
+            "this activation code contains a typing mistake; please check it and type it again"
+        )
+    return symbols
 
 
 class SecretKeys:

@@ -21,12 +21,15 @@ from licensekit.exceptions import InvalidEmail, ValidationError
 __all__ = [
     "EmailList",
     "RejectedEmail",
+    "neutralize_cell",
     "normalize_email",
     "parse_email_csv",
     "parse_emails",
+    "write_csv",
 ]
 
 _MAX_EMAIL_LENGTH = 254
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def normalize_email(text: str) -> str:
@@ -176,3 +179,25 @@ def _collect(entries: Iterable[tuple[int, str, str | None]]) -> EmailList:
         emails.append(email)
         rows.append(row)
     return EmailList(tuple(emails), tuple(rows), tuple(rejected), tuple(duplicates))
+
+
+def neutralize_cell(value: str) -> str:
+    """Return *value* made inert for spreadsheets: a leading ``'`` when it could start a formula.
+
+    A cell beginning with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a line
+    feed is read as a formula (or worse) by common spreadsheet programs.
+    """
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def write_csv(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    """Return CSV text (CRLF line ends) of *header* and *rows*, every cell neutralised.
+
+    See :func:`neutralize_cell`; quoting of commas, quotes and line breaks is the
+    :mod:`csv` module's.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([neutralize_cell(cell) for cell in header])
+    writer.writerows([neutralize_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()

@@ -13,7 +13,9 @@ so ``except LookupError`` or ``except PermissionError`` keeps working too::
     │   ├── UserNotFound
     │   ├── AccountNotFound
     │   ├── MemberNotFound
-    │   └── InvitationNotFound
+    │   ├── InvitationNotFound
+    │   ├── LicenseKeyNotFound
+    │   └── InstallationNotFound
     ├── AuthenticationError
     │   ├── InvalidCredentials
     │   ├── InvalidSession
@@ -23,20 +25,36 @@ so ``except LookupError`` or ``except PermissionError`` keeps working too::
     ├── ConflictError
     │   ├── EmailAlreadyRegistered
     │   ├── AlreadyMember
-    │   └── LastAdministrator
+    │   ├── LastAdministrator
+    │   ├── DuplicateLicenseKey
+    │   └── SeatsInUse
     ├── InvitationError
     │   ├── InvitationExpired
     │   ├── InvitationRevoked
     │   ├── InvitationAlreadyAccepted
     │   └── InvitationEmailMismatch
+    ├── ActivationError
+    │   ├── InvalidActivationCode
+    │   │   ├── ActivationCodeNotFound
+    │   │   ├── ActivationCodeMistyped (also ValidationError)
+    │   │   ├── ActivationCodeExpired
+    │   │   ├── ActivationCodeRevoked
+    │   │   ├── ActivationCodeUsedUp
+    │   │   └── ActivationCodeWrongProduct
+    │   ├── LicenseKeyUnavailable
+    │   ├── ComputerBlocked
+    │   └── SeatsFull
     ├── DeliveryError
     └── StorageError
         ├── DuplicateKey
         └── IncompatibleStore
 
 Tenant isolation shows in the tree: asking about an account you are not a member of, or about
-a member or invitation of another account, raises the matching :class:`NotFound`, never a hint
-that the object exists elsewhere.
+a member, invitation, license key or installation of another account, raises the matching
+:class:`NotFound`, never a hint that the object exists elsewhere.
+
+Activation is the one use case called by installers rather than members, so its refusals have
+their own branch, :class:`ActivationError`, with one class per reason an installer can act on.
 """
 
 from __future__ import annotations
@@ -45,13 +63,24 @@ import datetime as dt
 
 __all__ = [
     "AccountNotFound",
+    "ActivationCodeExpired",
+    "ActivationCodeMistyped",
+    "ActivationCodeNotFound",
+    "ActivationCodeRevoked",
+    "ActivationCodeUsedUp",
+    "ActivationCodeWrongProduct",
+    "ActivationError",
     "AlreadyMember",
     "AuthenticationError",
+    "ComputerBlocked",
     "ConflictError",
     "DeliveryError",
     "DuplicateKey",
+    "DuplicateLicenseKey",
     "EmailAlreadyRegistered",
     "IncompatibleStore",
+    "InstallationNotFound",
+    "InvalidActivationCode",
     "InvalidCredentials",
     "InvalidCursor",
     "InvalidEmail",
@@ -64,11 +93,15 @@ __all__ = [
     "InvitationNotFound",
     "InvitationRevoked",
     "LastAdministrator",
+    "LicenseKeyNotFound",
+    "LicenseKeyUnavailable",
     "LicenseKitError",
     "MemberBlocked",
     "MemberNotFound",
     "NotFound",
     "PermissionDenied",
+    "SeatsFull",
+    "SeatsInUse",
     "StorageError",
     "TooManyAttempts",
     "UserNotFound",
@@ -126,6 +159,14 @@ class InvitationNotFound(NotFound):
     """No invitation matches the id or token given."""
 
 
+class LicenseKeyNotFound(NotFound):
+    """No license key with that id is visible to the caller."""
+
+
+class InstallationNotFound(NotFound):
+    """No installation with that id (or installation token) is visible to the caller."""
+
+
 class AuthenticationError(LicenseKitError):
     """The caller could not be identified."""
 
@@ -180,6 +221,14 @@ class LastAdministrator(ConflictError):
     """The action would leave the account without an active Account Administrator."""
 
 
+class DuplicateLicenseKey(ConflictError):
+    """The account already holds a license key with the same secret value."""
+
+
+class SeatsInUse(ConflictError):
+    """The change would leave a key with fewer seats than it has active installations."""
+
+
 class InvitationError(LicenseKitError):
     """An invitation cannot be used or changed in its current state."""
 
@@ -198,6 +247,62 @@ class InvitationAlreadyAccepted(InvitationError):
 
 class InvitationEmailMismatch(InvitationError):
     """The invitation was sent to a different email than the accepting user's."""
+
+
+class ActivationError(LicenseKitError):
+    """An installer's activation (or check-in) was refused; the subclass says why."""
+
+
+class InvalidActivationCode(ActivationError):
+    """The temporary activation code or download token cannot be used."""
+
+
+class ActivationCodeNotFound(InvalidActivationCode):
+    """No invitation has that code or token."""
+
+
+class ActivationCodeMistyped(InvalidActivationCode, ValidationError):
+    """The typed code has the wrong length or its check symbol does not match: a typo.
+
+    Detected from the code alone, before any look-up; every single wrong symbol and every
+    swap of two neighbouring symbols is caught.
+    """
+
+
+class ActivationCodeExpired(InvalidActivationCode):
+    """The invitation that carries the code has expired."""
+
+
+class ActivationCodeRevoked(InvalidActivationCode):
+    """The invitation that carries the code was revoked."""
+
+
+class ActivationCodeUsedUp(InvalidActivationCode):
+    """The code has activated as many computers as it allows."""
+
+
+class ActivationCodeWrongProduct(InvalidActivationCode):
+    """The code belongs to a license key for another product than the one activating."""
+
+
+class LicenseKeyUnavailable(ActivationError):
+    """The license key behind the code is suspended, expired or removed."""
+
+
+class ComputerBlocked(ActivationError):
+    """The computer is blocked from activating in this business account."""
+
+
+class SeatsFull(ActivationError):
+    """Every seat of the license key is taken by an active installation.
+
+    Attributes:
+        seats: The key's seat count.
+    """
+
+    def __init__(self, message: str, *, seats: int) -> None:
+        super().__init__(message)
+        self.seats = seats
 
 
 class DeliveryError(LicenseKitError):

@@ -27,6 +27,7 @@ __all__ = [
     "Message",
     "MessageKind",
     "check_language",
+    "render_install_invitation",
     "render_join_invitation",
 ]
 
@@ -38,6 +39,7 @@ class MessageKind(enum.StrEnum):
     """What an email is about."""
 
     JOIN_INVITATION = "join_invitation"
+    INSTALL_INVITATION = "install_invitation"
 
 
 def _one_line(value: str) -> str:
@@ -187,6 +189,85 @@ def render_join_invitation(
             "account_name": account_name,
             "inviter_email": inviter_email,
             "link": link,
+            "token": token,
+            "expires_at": expires_at.isoformat(),
+            "service_name": service_name,
+        },
+    )
+
+
+def render_install_invitation(
+    *,
+    to: str,
+    product: str,
+    account_name: str,
+    inviter_email: str,
+    download_url: str,
+    code: str,
+    token: str,
+    expires_at: dt.datetime,
+    language: str,
+    service_name: str,
+) -> Message:
+    """Render the email inviting *to* to install *product*, with their own code and link.
+
+    Args:
+        to: Recipient address.
+        product: The product to install (user-supplied: escaped in HTML).
+        account_name: The business account that pays for it (user-supplied).
+        inviter_email: Who sent the invitation.
+        download_url: The recipient's personal download link.
+        code: The recipient's temporary activation code, formatted for reading.
+        token: The token inside *download_url* (kept in :attr:`Message.data` only).
+        expires_at: When the code and the link stop working.
+        language: A supported language tag (see :func:`check_language`).
+        service_name: How the host's service calls itself in emails.
+    """
+    language = check_language(language)
+    expires = _format_date(expires_at)
+    subject = f"Install {product} for {account_name}"
+    text = (
+        f"Hello,\n\n"
+        f"{inviter_email} invites you to install {product}, licensed to {account_name}.\n\n"
+        f"1. Download the installer from your personal link:\n   {download_url}\n"
+        f"2. Run it. It activates {product} on this computer by itself.\n"
+        f"3. Only if activation does not happen on its own, enter this code when asked:\n"
+        f"   {code}\n\n"
+        f"The code is temporary and belongs to you alone: it is not the license key, it works "
+        f"only for this license, and it stops working on {expires}.\n"
+        f"If you did not expect this message, you can ignore it.\n"
+    )
+    e = html.escape
+    body = (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{e(language)}"><head><meta charset="utf-8">'
+        f"<title>{e(subject)}</title></head><body>\n"
+        f"<p>Hello,</p>\n"
+        f"<p>{e(inviter_email)} invites you to install <strong>{e(product)}</strong>, "
+        f"licensed to {e(account_name)}.</p>\n<ol>\n"
+        f'<li><a href="{e(download_url, quote=True)}">Download the installer</a> '
+        f"(a link made for you alone).</li>\n"
+        f"<li>Run it. It activates {e(product)} on this computer by itself.</li>\n"
+        f"<li>Only if activation does not happen on its own, enter this code when asked: "
+        f"<code>{e(code)}</code></li>\n</ol>\n"
+        f"<p>The code is temporary and belongs to you alone: it is not the license key, it "
+        f"works only for this license, and it stops working on {e(expires)}.<br>\n"
+        f"If you did not expect this message, you can ignore it.</p>\n"
+        "</body></html>\n"
+    )
+    return Message(
+        to=to,
+        subject=subject,
+        text=text,
+        html=body,
+        language=language,
+        kind=MessageKind.INSTALL_INVITATION,
+        data={
+            "product": product,
+            "account_name": account_name,
+            "inviter_email": inviter_email,
+            "link": download_url,
+            "code": code,
             "token": token,
             "expires_at": expires_at.isoformat(),
             "service_name": service_name,

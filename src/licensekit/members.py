@@ -83,6 +83,9 @@ def change_role(
 ) -> Membership:
     """Return *target* with *role*, recording who changed it, when, and the notes.
 
+    A change of role ends the member's License Administrator grants (an Account
+    Administrator manages every key anyway; a demoted one starts over with none).
+
     Raises:
         LastAdministrator: *target* is the account's only active Account Administrator and
             *role* would demote them.
@@ -96,7 +99,13 @@ def change_role(
     if target.role is Role.REGULAR_MEMBER and role is Role.ACCOUNT_ADMINISTRATOR:
         grant += 1
     return attrs.evolve(
-        target, role=role, updated_at=now, changed_by=actor_id, notes=notes, admin_grant=grant
+        target,
+        role=role,
+        updated_at=now,
+        changed_by=actor_id,
+        notes=notes,
+        admin_grant=grant,
+        license_keys=target.license_keys if role is target.role else frozenset(),
     )
 
 
@@ -110,6 +119,8 @@ def block_member(
 ) -> Membership:
     """Return *target* blocked: kept, but powerless until unblocked.
 
+    License Administrator grants end, and an unblock does not bring them back.
+
     Raises:
         ConflictError: *target* is not active (already blocked, or removed).
         LastAdministrator: *target* is the last active Account Administrator.
@@ -118,7 +129,12 @@ def block_member(
         raise ConflictError(f"user {target.user_id!r} is {target.status.value}, not active")
     _guard_last_administrator(target, active_administrators, "block")
     return attrs.evolve(
-        target, status=MemberStatus.BLOCKED, updated_at=now, changed_by=actor_id, notes=notes
+        target,
+        status=MemberStatus.BLOCKED,
+        updated_at=now,
+        changed_by=actor_id,
+        notes=notes,
+        license_keys=frozenset(),
     )
 
 
@@ -170,6 +186,7 @@ def remove_member(
         updated_at=now,
         changed_by=actor_id,
         notes=notes,
+        license_keys=frozenset(),
     )
 
 

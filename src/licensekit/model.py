@@ -1,16 +1,19 @@
 """The domain's values: frozen attrs classes and enums, no behaviour that touches I/O.
 
 Stored records (:class:`User`, :class:`BusinessAccount`, :class:`Membership`,
-:class:`JoinInvitation`, :class:`SessionRecord`, :class:`AuditEvent`, :class:`Throttle`) are
-what a store keeps. Views (:class:`MemberView`, :class:`JoinInvitationView`, :class:`Session`)
-are what use cases hand back to callers; they never carry a hash, ciphertext or password hash.
+:class:`JoinInvitation`, :class:`SessionRecord`, :class:`AuditEvent`, :class:`Throttle`,
+:class:`LicenseKey`, :class:`InstallInvitation`, :class:`Installation`,
+:class:`ComputerBlock`) are what a store keeps. Views (:class:`MemberView`,
+:class:`JoinInvitationView`, :class:`Session`, :class:`LicenseKeyView`,
+:class:`InstallInvitationView`, :class:`InstallationView`) are what use cases hand back to
+callers; they never carry a hash, ciphertext or password hash.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
@@ -20,9 +23,19 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "BusinessAccount",
+    "ComputerBlock",
+    "InstallInvitation",
+    "InstallInvitationState",
+    "InstallInvitationView",
+    "Installation",
+    "InstallationStatus",
+    "InstallationView",
     "InvitationState",
     "JoinInvitation",
     "JoinInvitationView",
+    "KeyStatus",
+    "LicenseKey",
+    "LicenseKeyView",
     "MemberStatus",
     "MemberView",
     "Membership",
@@ -42,6 +55,10 @@ T = TypeVar("T")
 def frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """Return a read-only copy of *value*, so that records stay immutable all the way down."""
     return MappingProxyType(dict(value))
+
+
+def _string_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
 
 
 class Role(enum.StrEnum):
@@ -96,6 +113,25 @@ class AuditAction(enum.StrEnum):
     MEMBER_UNBLOCKED = "member.unblocked"
     MEMBER_REMOVED = "member.removed"
     MEMBER_LEFT = "member.left"
+    LICENSE_KEY_ADDED = "license_key.added"
+    LICENSE_KEY_CHANGED = "license_key.changed"
+    """Seats or expiry changed; ``details`` holds the old and new values."""
+    LICENSE_KEY_SUSPENDED = "license_key.suspended"
+    LICENSE_KEY_RESUMED = "license_key.resumed"
+    LICENSE_KEY_REMOVED = "license_key.removed"
+    LICENSE_ADMIN_GRANTED = "license_admin.granted"
+    LICENSE_ADMIN_REVOKED = "license_admin.revoked"
+    INSTALL_INVITATION_CREATED = "install_invitation.created"
+    INSTALL_INVITATION_SENT = "install_invitation.sent"
+    INSTALL_INVITATION_REVOKED = "install_invitation.revoked"
+    INSTALL_INVITATIONS_EXPORTED = "install_invitation.exported"
+    ACTIVATED = "installation.activated"
+    """A computer activated; the actor is empty (installers have no session)."""
+    ACTIVATION_REFUSED = "installation.refused"
+    """A known code was presented but refused (seats full, expired, blocked computer...)."""
+    DEACTIVATED = "installation.deactivated"
+    COMPUTER_BLOCKED = "computer.blocked"
+    COMPUTER_UNBLOCKED = "computer.unblocked"
 
 
 @attrs.frozen
@@ -148,6 +184,8 @@ class Membership:
         admin_grant: How many times this member has been made Account Administrator. A
             session remembers the number it saw; only a session issued after the latest
             promotion carries the matching number, so a promotion needs a new log-in.
+        license_keys: Ids of the keys this Regular Member is License Administrator of. Any
+            change of role or status (demotion, promotion, block, removal) clears them.
     """
 
     account_id: str
@@ -159,6 +197,7 @@ class Membership:
     changed_by: str | None = None
     notes: str = ""
     admin_grant: int = 0
+    license_keys: frozenset[str] = attrs.field(default=frozenset(), converter=_string_set)
 
     @property
     def is_active(self) -> bool:
@@ -304,6 +343,186 @@ class Throttle:
     locked_until: dt.datetime | None = None
 
 
+class KeyStatus(enum.StrEnum):
+    """Where a license key stands."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    """No new activations; installations already made keep their seats."""
+    REMOVED = "removed"
+    """Gone from the account's listings; nothing activates with it again."""
+
+
+@attrs.frozen
+class LicenseKey:
+    """A license key of a business account, with its seats.
+
+    The key's secret value is kept only as a keyed hash (to refuse the same key twice) and as
+    ciphertext bound to the key's id (to show Account Administrators a masked form).
+
+    Attributes:
+        id: Stable identifier; safe to show, unlike the value.
+        account_id: The business account that owns it.
+        product: The product it licenses.
+        seats: How many computers may hold an active installation at once.
+        seats_used: How many do now; kept in step with the installations by every use case.
+        created_at: When it was added.
+        created_by: The Account Administrator who added it.
+        value_hash: Keyed hash of the normalised secret value.
+        value_ciphertext: The secret value, encrypted.
+        expires_at: After this, nothing activates with the key; None for no expiry.
+        status: Active, suspended or removed.
+        updated_at: When seats, expiry or status last changed.
+    """
+
+    id: str
+    account_id: str
+    product: str
+    seats: int
+    seats_used: int
+    created_at: dt.datetime
+    created_by: str
+    value_hash: bytes = attrs.field(repr=False)
+    value_ciphertext: bytes = attrs.field(repr=False)
+    expires_at: dt.datetime | None = None
+    status: KeyStatus = KeyStatus.ACTIVE
+    updated_at: dt.datetime | None = None
+
+    @property
+    def seats_free(self) -> int:
+        """Seats not held by an active installation."""
+        return max(self.seats - self.seats_used, 0)
+
+
+class InstallInvitationState(enum.StrEnum):
+    """The state of an invitation to install, as seen at a given moment."""
+
+    PENDING = "pending"
+    """Created; its email has not been sent (export it, or send it later)."""
+    SENT = "sent"
+    ACTIVATED = "activated"
+    """At least one computer activated with it."""
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@attrs.frozen
+class InstallInvitation:
+    """An invitation for one email address to install a product under one license key.
+
+    It carries a temporary activation code (typed by a person) and a token (inside the
+    personal download URL, used by the installer automatically). Both are stored only as
+    keyed hashes for look-up and, together, as ciphertext bound to the invitation's id, so
+    that the invitation can be exported or sent again.
+
+    Attributes:
+        max_activations: How many different computers may activate with it.
+        activations: How many different computers have.
+    """
+
+    id: str
+    account_id: str
+    key_id: str
+    email: str
+    language: str
+    invited_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    code_hash: bytes = attrs.field(repr=False)
+    token_hash: bytes = attrs.field(repr=False)
+    secret_ciphertext: bytes = attrs.field(repr=False)
+    max_activations: int = 1
+    activations: int = 0
+    last_activated_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    revoked_by: str | None = None
+    sent_count: int = 0
+    last_sent_at: dt.datetime | None = None
+
+    def state(self, now: dt.datetime) -> InstallInvitationState:
+        """Return the invitation's state at *now*."""
+        if self.revoked_at is not None:
+            return InstallInvitationState.REVOKED
+        if self.activations:
+            return InstallInvitationState.ACTIVATED
+        if now >= self.expires_at:
+            return InstallInvitationState.EXPIRED
+        if self.sent_count:
+            return InstallInvitationState.SENT
+        return InstallInvitationState.PENDING
+
+    def usable(self, now: dt.datetime) -> bool:
+        """True while the code can still activate a new computer."""
+        return (
+            self.revoked_at is None
+            and now < self.expires_at
+            and self.activations < self.max_activations
+        )
+
+
+class InstallationStatus(enum.StrEnum):
+    """Where an installation stands."""
+
+    ACTIVE = "active"
+    """Holds a seat."""
+    DEACTIVATED = "deactivated"
+    """Released its seat (by an administrator, or when its computer was blocked)."""
+
+
+@attrs.frozen
+class Installation:
+    """A computer that activated a product under a license key.
+
+    There is at most one installation per (key, computer); a computer that activates again
+    after a deactivation gets the same record back, active.
+
+    Attributes:
+        computer_id: The identifier the installer reported (hardware id, serial number).
+        computer_name: The name the installer reported, for people.
+        email: The invitee whose code or link activated it.
+        invitation_id: That invitation.
+        token_hash: Keyed hash of the installation token the installer keeps for check-ins.
+        last_seen_at: The last activation or check-in.
+    """
+
+    id: str
+    account_id: str
+    key_id: str
+    computer_id: str
+    computer_name: str
+    email: str
+    invitation_id: str
+    activated_at: dt.datetime
+    last_seen_at: dt.datetime
+    token_hash: bytes = attrs.field(repr=False)
+    status: InstallationStatus = InstallationStatus.ACTIVE
+    deactivated_at: dt.datetime | None = None
+    deactivated_by: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """True while the installation holds a seat."""
+        return self.status is InstallationStatus.ACTIVE
+
+
+@attrs.frozen
+class ComputerBlock:
+    """A computer that may not activate in a business account until it is unblocked.
+
+    Attributes:
+        key_id: The key of the installation that was blocked (License Administrators of it
+            may lift the block).
+        notes: Why, as the person who blocked it wrote.
+    """
+
+    account_id: str
+    computer_id: str
+    key_id: str
+    blocked_at: dt.datetime
+    blocked_by: str
+    notes: str = ""
+
+
 @attrs.frozen
 class MemberView:
     """A member as listed to an administrator."""
@@ -317,6 +536,8 @@ class MemberView:
     updated_at: dt.datetime
     changed_by: str | None
     notes: str
+    license_keys: tuple[str, ...] = ()
+    """Ids of the keys the member is License Administrator of, sorted."""
 
 
 @attrs.frozen
@@ -352,6 +573,98 @@ class JoinInvitationView:
             last_sent_at=invitation.last_sent_at,
             accepted_at=invitation.accepted_at,
             revoked_at=invitation.revoked_at,
+        )
+
+
+@attrs.frozen
+class LicenseKeyView:
+    """A license key as listed to its administrators.
+
+    Attributes:
+        masked_value: The secret value with all but its last four characters hidden, for
+            Account Administrators; None for License Administrators, who never see it.
+        seats_free: Seats not held by an active installation.
+    """
+
+    id: str
+    account_id: str
+    product: str
+    seats: int
+    seats_used: int
+    seats_free: int
+    status: KeyStatus
+    expires_at: dt.datetime | None
+    created_at: dt.datetime
+    masked_value: str | None
+
+
+@attrs.frozen
+class InstallInvitationView:
+    """An invitation to install, as listed to the key's administrators (no code, no token)."""
+
+    id: str
+    account_id: str
+    key_id: str
+    email: str
+    language: str
+    state: InstallInvitationState
+    invited_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    max_activations: int
+    activations: int
+    sent_count: int
+    last_sent_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, invitation: InstallInvitation, now: dt.datetime) -> InstallInvitationView:
+        """Return the view of *invitation* as it stands at *now*."""
+        return cls(
+            id=invitation.id,
+            account_id=invitation.account_id,
+            key_id=invitation.key_id,
+            email=invitation.email,
+            language=invitation.language,
+            state=invitation.state(now),
+            invited_by=invitation.invited_by,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            max_activations=invitation.max_activations,
+            activations=invitation.activations,
+            sent_count=invitation.sent_count,
+            last_sent_at=invitation.last_sent_at,
+            revoked_at=invitation.revoked_at,
+        )
+
+
+@attrs.frozen
+class InstallationView:
+    """An installation as listed to the key's administrators."""
+
+    id: str
+    key_id: str
+    computer_id: str
+    computer_name: str
+    email: str
+    activated_at: dt.datetime
+    last_seen_at: dt.datetime
+    status: InstallationStatus
+    deactivated_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, installation: Installation) -> InstallationView:
+        """Return the view of *installation*."""
+        return cls(
+            id=installation.id,
+            key_id=installation.key_id,
+            computer_id=installation.computer_id,
+            computer_name=installation.computer_name,
+            email=installation.email,
+            activated_at=installation.activated_at,
+            last_seen_at=installation.last_seen_at,
+            status=installation.status,
+            deactivated_at=installation.deactivated_at,
         )
 
 

@@ -11,6 +11,13 @@ may do is decided by the *lesser* of that and the membership as it stands now:
   issued during an earlier, since revoked, administrator period;
 * a **demotion**, a **block** or a **removal** applies to every open session at once, because
   losing rights must never wait for a log-out.
+
+License Administrators
+----------------------
+A Regular Member can be made License Administrator of chosen keys
+(:attr:`Membership.license_keys`). For those keys only, they hold the permissions in
+:data:`LICENSE_ADMINISTRATOR_PERMISSIONS`. A grant is not a change of role: it applies to open
+sessions at once, like its revocation. Any change of role or status ends every grant.
 """
 
 from __future__ import annotations
@@ -21,7 +28,14 @@ from collections.abc import Mapping
 from licensekit.exceptions import AccountNotFound, MemberBlocked, PermissionDenied
 from licensekit.model import Membership, MemberStatus, Role
 
-__all__ = ["Permission", "authorize", "effective_role", "permissions_of"]
+__all__ = [
+    "LICENSE_ADMINISTRATOR_PERMISSIONS",
+    "Permission",
+    "authorize",
+    "authorize_key",
+    "effective_role",
+    "permissions_of",
+]
 
 
 class Permission(enum.StrEnum):
@@ -35,7 +49,25 @@ class Permission(enum.StrEnum):
     INVITE_MEMBERS = "invite_members"
     """Invite people to join, list, revoke and resend join invitations."""
     VIEW_AUDIT = "view_audit"
+    MANAGE_LICENSE_KEYS = "manage_license_keys"
+    """Add, change, suspend and remove keys, see their masked values, and appoint License
+    Administrators."""
+    INVITE_INSTALLERS = "invite_installers"
+    """Create, send, resend and revoke invitations to install under a key."""
+    VIEW_INSTALLATIONS = "view_installations"
+    """See a key's seats, its invitations to install (and export them) and installations."""
+    MANAGE_INSTALLATIONS = "manage_installations"
+    """Deactivate a key's installations, block and unblock their computers."""
 
+
+LICENSE_ADMINISTRATOR_PERMISSIONS: frozenset[Permission] = frozenset(
+    {
+        Permission.INVITE_INSTALLERS,
+        Permission.VIEW_INSTALLATIONS,
+        Permission.MANAGE_INSTALLATIONS,
+    }
+)
+"""What a License Administrator may do, for the keys they were granted only."""
 
 _ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.REGULAR_MEMBER: frozenset({Permission.VIEW_ACCOUNT}),
@@ -87,17 +119,61 @@ def authorize(
         MemberBlocked: The caller's membership is blocked.
         PermissionDenied: The caller's role does not grant *permission*.
     """
+    role = _active_role(admin_grants, membership, account_id)
+    if permission not in permissions_of(role):
+        raise PermissionDenied(_refusal(permission, account_id, membership, ""))
+    return role
+
+
+def authorize_key(
+    admin_grants: Mapping[str, int],
+    membership: Membership | None,
+    permission: Permission,
+    *,
+    account_id: str,
+    key_id: str,
+) -> Role:
+    """Check that a session may exercise *permission* on license key *key_id*.
+
+    Account Administrators may do anything with any key of their account; a Regular Member
+    may exercise :data:`LICENSE_ADMINISTRATOR_PERMISSIONS` on the keys they were granted.
+
+    Raises:
+        AccountNotFound: The caller is not a member of *account_id*.
+        MemberBlocked: The caller's membership is blocked.
+        PermissionDenied: Neither the caller's role nor their grants allow it.
+    """
+    role = _active_role(admin_grants, membership, account_id)
+    if permission in permissions_of(role):
+        return role
+    assert membership is not None  # noqa: S101 - _active_role raised otherwise
+    if permission in LICENSE_ADMINISTRATOR_PERMISSIONS and key_id in membership.license_keys:
+        return role
+    alternative = (
+        f" or License Administrator rights over key {key_id!r}"
+        if permission in LICENSE_ADMINISTRATOR_PERMISSIONS
+        else ""
+    )
+    raise PermissionDenied(_refusal(permission, account_id, membership, alternative))
+
+
+def _active_role(
+    admin_grants: Mapping[str, int], membership: Membership | None, account_id: str
+) -> Role:
     if membership is None or membership.status is MemberStatus.REMOVED:
         raise AccountNotFound(f"no business account {account_id!r} among your memberships")
     if membership.status is MemberStatus.BLOCKED:
         raise MemberBlocked(f"your membership in account {account_id!r} is blocked")
-    role = effective_role(admin_grants, membership)
-    if permission not in permissions_of(role):
-        hint = ""
-        if membership.role is Role.ACCOUNT_ADMINISTRATOR:
-            hint = "; your promotion takes effect after you log in again"
-        raise PermissionDenied(
-            f"{permission.value.replace('_', ' ')} in account {account_id!r} needs the "
-            f"Account Administrator role{hint}"
-        )
-    return role
+    return effective_role(admin_grants, membership)
+
+
+def _refusal(
+    permission: Permission, account_id: str, membership: Membership | None, alternative: str
+) -> str:
+    hint = ""
+    if membership is not None and membership.role is Role.ACCOUNT_ADMINISTRATOR:
+        hint = "; your promotion takes effect after you log in again"
+    return (
+        f"{permission.value.replace('_', ' ')} in account {account_id!r} needs the "
+        f"Account Administrator role{alternative}{hint}"
+    )

@@ -71,6 +71,10 @@ def make_converter() -> cattrs.Converter:
         bytes, lambda v: base64.urlsafe_b64encode(v).rstrip(b"=").decode("ascii")
     )
     converter.register_structure_hook(bytes, _bytes_from_text)
+    # Sets become sorted lists, so that the same record always gives the same data.
+    converter.register_unstructure_hook_func(
+        lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset, sorted
+    )
     # cattrs passes str-based enums through as they are; plain data wants their values.
     for value in vars(model).values():
         if isinstance(value, type) and issubclass(value, enum.Enum):

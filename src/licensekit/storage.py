@@ -25,7 +25,11 @@ from typing import Protocol, runtime_checkable
 from licensekit.model import (
     AuditEvent,
     BusinessAccount,
+    ComputerBlock,
+    Installation,
+    InstallInvitation,
     JoinInvitation,
+    LicenseKey,
     Membership,
     SessionRecord,
     Throttle,
@@ -41,9 +45,10 @@ class Transaction(Protocol):
 
     ``get_*`` and ``find_*`` return None when nothing matches. ``add_*`` inserts new records
     and raises :class:`~licensekit.exceptions.DuplicateKey` on a clash of a unique key.
-    ``save_membership`` and ``save_throttle`` insert or replace the record with the same key;
-    the other ``save_*`` replace an existing record and raise
-    :class:`~licensekit.exceptions.StorageError` when there is none.
+    ``save_membership``, ``save_throttle`` and ``save_computer_block`` insert or replace the
+    record with the same key; the other ``save_*`` replace an existing record and raise
+    :class:`~licensekit.exceptions.StorageError` when there is none (or when it would change
+    a field the record is found by, other than those the method names).
     """
 
     # Users: unique by id and by email.
@@ -154,6 +159,104 @@ class Transaction(Protocol):
         self, account_id: str, *, after: str | None, limit: int
     ) -> Sequence[AuditEvent]:
         """Return an account's events, ordered by id (the order they were recorded)."""
+        ...
+
+    # License keys: unique by id and by (account_id, value_hash).
+    def add_license_key(self, key: LicenseKey) -> None:
+        """Insert a new license key."""
+        ...
+
+    def save_license_key(self, key: LicenseKey) -> None:
+        """Replace an existing key (same id, account and value hash)."""
+        ...
+
+    def get_license_key(self, key_id: str) -> LicenseKey | None:
+        """Return the license key with *key_id*."""
+        ...
+
+    def find_license_key_by_value_hash(
+        self, account_id: str, value_hash: bytes
+    ) -> LicenseKey | None:
+        """Return *account_id*'s key whose value has the keyed hash *value_hash*."""
+        ...
+
+    def list_license_keys(
+        self, account_id: str, *, after: str | None, limit: int
+    ) -> Sequence[LicenseKey]:
+        """Return an account's keys of every status, ordered by id."""
+        ...
+
+    # Install invitations: unique by id, by code_hash and by token_hash.
+    def add_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
+        """Insert new invitations to install, all or none."""
+        ...
+
+    def save_install_invitation(self, invitation: InstallInvitation) -> None:
+        """Replace an existing invitation (same id, key, email, code and token hashes)."""
+        ...
+
+    def get_install_invitation(self, invitation_id: str) -> InstallInvitation | None:
+        """Return the invitation to install with *invitation_id*."""
+        ...
+
+    def find_install_invitation_by_code_hash(self, code_hash: bytes) -> InstallInvitation | None:
+        """Return the invitation whose activation code has the keyed hash *code_hash*."""
+        ...
+
+    def find_install_invitation_by_token_hash(self, token_hash: bytes) -> InstallInvitation | None:
+        """Return the invitation whose download token has the keyed hash *token_hash*."""
+        ...
+
+    def list_install_invitations(
+        self, key_id: str, *, after: str | None, limit: int
+    ) -> Sequence[InstallInvitation]:
+        """Return a key's invitations to install, ordered by id."""
+        ...
+
+    # Installations: unique by id, by (key_id, computer_id) and by token_hash.
+    def add_installation(self, installation: Installation) -> None:
+        """Insert a new installation."""
+        ...
+
+    def save_installation(self, installation: Installation) -> None:
+        """Replace an existing installation (same id, key and computer; the token may change)."""
+        ...
+
+    def get_installation(self, installation_id: str) -> Installation | None:
+        """Return the installation with *installation_id*."""
+        ...
+
+    def find_installation(self, key_id: str, computer_id: str) -> Installation | None:
+        """Return the installation of *computer_id* under *key_id*, whatever its status."""
+        ...
+
+    def find_installation_by_token_hash(self, token_hash: bytes) -> Installation | None:
+        """Return the installation whose installation token has the keyed hash *token_hash*."""
+        ...
+
+    def list_installations(
+        self, key_id: str, *, after: str | None, limit: int
+    ) -> Sequence[Installation]:
+        """Return a key's installations of every status, ordered by id."""
+        ...
+
+    # Computer blocks: unique by (account_id, computer_id).
+    def get_computer_block(self, account_id: str, computer_id: str) -> ComputerBlock | None:
+        """Return the block of *computer_id* in *account_id*."""
+        ...
+
+    def save_computer_block(self, block: ComputerBlock) -> None:
+        """Insert or replace the block for its (account_id, computer_id)."""
+        ...
+
+    def delete_computer_block(self, account_id: str, computer_id: str) -> None:
+        """Lift a block; an unknown one does nothing."""
+        ...
+
+    def list_computer_blocks(
+        self, account_id: str, *, after: str | None, limit: int
+    ) -> Sequence[ComputerBlock]:
+        """Return an account's blocked computers, ordered by computer id."""
         ...
 
     # Throttles: unique by key.

@@ -19,7 +19,11 @@ from licensekit.exceptions import DuplicateKey, StorageError
 from licensekit.model import (
     AuditEvent,
     BusinessAccount,
+    ComputerBlock,
+    Installation,
+    InstallInvitation,
     JoinInvitation,
+    LicenseKey,
     Membership,
     SessionRecord,
     Throttle,
@@ -52,6 +56,19 @@ class _Tables:
         self.audit: dict[str, list[AuditEvent]] = {}
         self.audit_ids: dict[str, list[str]] = {}
         self.throttles: dict[str, Throttle] = {}
+        self.keys: dict[str, LicenseKey] = {}
+        self.key_by_value: dict[tuple[str, bytes], str] = {}
+        self.account_keys: dict[str, list[str]] = {}
+        self.installs: dict[str, InstallInvitation] = {}
+        self.install_by_code: dict[bytes, str] = {}
+        self.install_by_token: dict[bytes, str] = {}
+        self.key_installs: dict[str, list[str]] = {}
+        self.installations: dict[str, Installation] = {}
+        self.installation_by_computer: dict[tuple[str, str], str] = {}
+        self.installation_by_token: dict[bytes, str] = {}
+        self.key_installations: dict[str, list[str]] = {}
+        self.blocks: dict[tuple[str, str], ComputerBlock] = {}
+        self.account_blocks: dict[str, list[str]] = {}
 
 
 class MemoryStore:
@@ -101,7 +118,18 @@ class MemoryStore:
         t = self._tables
         with self._lock:
             records: list[object] = []
-            for table in (t.users, t.accounts, t.memberships, t.invitations, t.sessions):
+            tables: tuple[dict[Any, Any], ...] = (
+                t.users,
+                t.accounts,
+                t.memberships,
+                t.invitations,
+                t.sessions,
+                t.keys,
+                t.installs,
+                t.installations,
+                t.blocks,
+            )
+            for table in tables:
                 records.extend(table.values())
             for events in t.audit.values():
                 records.extend(events)
@@ -138,6 +166,12 @@ class _MemoryTransaction:
         items = table.setdefault(key, [])
         bisect.insort(items, value)
         self._undo.append(lambda: items.remove(value))
+
+    def _remove_sorted(self, table: dict[K, list[str]], key: K, value: str) -> None:
+        items = table.get(key, [])
+        if _contains(items, value):
+            items.remove(value)
+            self._undo.append(lambda: bisect.insort(items, value))
 
     def _rollback(self) -> None:
         for undo in reversed(self._undo):
@@ -327,6 +361,169 @@ class _MemoryTransaction:
         ids = t.audit_ids.get(account_id, [])
         start = 0 if after is None else bisect.bisect_right(ids, after)
         return t.audit.get(account_id, [])[start : start + limit]
+
+    # -- license keys -----------------------------------------------------------------------
+
+    def add_license_key(self, key: LicenseKey) -> None:
+        t = self._check()
+        if key.id in t.keys:
+            raise DuplicateKey(f"a license key with id {key.id!r} already exists")
+        if (key.account_id, key.value_hash) in t.key_by_value:
+            raise DuplicateKey("the account already holds a license key with that value")
+        self._set(t.keys, key.id, key)
+        self._set(t.key_by_value, (key.account_id, key.value_hash), key.id)
+        self._insort(t.account_keys, key.account_id, key.id)
+
+    def save_license_key(self, key: LicenseKey) -> None:
+        t = self._check()
+        old = t.keys.get(key.id)
+        if old is None:
+            raise StorageError(f"cannot save unknown license key {key.id!r}")
+        if (old.account_id, old.value_hash) != (key.account_id, key.value_hash):
+            raise StorageError("a license key's account and value cannot change")
+        self._set(t.keys, key.id, key)
+
+    def get_license_key(self, key_id: str) -> LicenseKey | None:
+        return self._check().keys.get(key_id)
+
+    def find_license_key_by_value_hash(
+        self, account_id: str, value_hash: bytes
+    ) -> LicenseKey | None:
+        t = self._check()
+        key_id = t.key_by_value.get((account_id, value_hash))
+        return None if key_id is None else t.keys[key_id]
+
+    def list_license_keys(
+        self, account_id: str, *, after: str | None, limit: int
+    ) -> list[LicenseKey]:
+        t = self._check()
+        return [t.keys[i] for i in _page(t.account_keys.get(account_id, []), after, limit)]
+
+    # -- install invitations ----------------------------------------------------------------
+
+    def add_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
+        t = self._check()
+        ids = {i.id for i in invitations}
+        codes = {i.code_hash for i in invitations}
+        tokens = {i.token_hash for i in invitations}
+        if len(ids) != len(invitations) or not ids.isdisjoint(t.installs):
+            raise DuplicateKey("an invitation to install with the same id already exists")
+        if len(codes) != len(invitations) or not codes.isdisjoint(t.install_by_code):
+            raise DuplicateKey("an invitation to install with the same code hash already exists")
+        if len(tokens) != len(invitations) or not tokens.isdisjoint(t.install_by_token):
+            raise DuplicateKey("an invitation to install with the same token hash already exists")
+        for invitation in invitations:
+            self._set(t.installs, invitation.id, invitation)
+            self._set(t.install_by_code, invitation.code_hash, invitation.id)
+            self._set(t.install_by_token, invitation.token_hash, invitation.id)
+            self._insort(t.key_installs, invitation.key_id, invitation.id)
+
+    def save_install_invitation(self, invitation: InstallInvitation) -> None:
+        t = self._check()
+        old = t.installs.get(invitation.id)
+        if old is None:
+            raise StorageError(f"cannot save unknown invitation to install {invitation.id!r}")
+        fixed = ("account_id", "key_id", "email", "code_hash", "token_hash")
+        if any(getattr(old, f) != getattr(invitation, f) for f in fixed):
+            raise StorageError("an invitation's account, key, email, code and token cannot change")
+        self._set(t.installs, invitation.id, invitation)
+
+    def get_install_invitation(self, invitation_id: str) -> InstallInvitation | None:
+        return self._check().installs.get(invitation_id)
+
+    def find_install_invitation_by_code_hash(self, code_hash: bytes) -> InstallInvitation | None:
+        t = self._check()
+        invitation_id = t.install_by_code.get(code_hash)
+        return None if invitation_id is None else t.installs[invitation_id]
+
+    def find_install_invitation_by_token_hash(self, token_hash: bytes) -> InstallInvitation | None:
+        t = self._check()
+        invitation_id = t.install_by_token.get(token_hash)
+        return None if invitation_id is None else t.installs[invitation_id]
+
+    def list_install_invitations(
+        self, key_id: str, *, after: str | None, limit: int
+    ) -> list[InstallInvitation]:
+        t = self._check()
+        return [t.installs[i] for i in _page(t.key_installs.get(key_id, []), after, limit)]
+
+    # -- installations ----------------------------------------------------------------------
+
+    def add_installation(self, installation: Installation) -> None:
+        t = self._check()
+        computer = (installation.key_id, installation.computer_id)
+        if installation.id in t.installations:
+            raise DuplicateKey(f"an installation with id {installation.id!r} already exists")
+        if computer in t.installation_by_computer:
+            raise DuplicateKey(
+                f"computer {installation.computer_id!r} already has an installation of that key"
+            )
+        if installation.token_hash in t.installation_by_token:
+            raise DuplicateKey("an installation with the same token hash already exists")
+        self._set(t.installations, installation.id, installation)
+        self._set(t.installation_by_computer, computer, installation.id)
+        self._set(t.installation_by_token, installation.token_hash, installation.id)
+        self._insort(t.key_installations, installation.key_id, installation.id)
+
+    def save_installation(self, installation: Installation) -> None:
+        t = self._check()
+        old = t.installations.get(installation.id)
+        if old is None:
+            raise StorageError(f"cannot save unknown installation {installation.id!r}")
+        fixed = ("account_id", "key_id", "computer_id")
+        if any(getattr(old, f) != getattr(installation, f) for f in fixed):
+            raise StorageError("an installation's account, key and computer cannot change")
+        if old.token_hash != installation.token_hash:
+            if installation.token_hash in t.installation_by_token:
+                raise DuplicateKey("an installation with the same token hash already exists")
+            self._delete(t.installation_by_token, old.token_hash)
+            self._set(t.installation_by_token, installation.token_hash, installation.id)
+        self._set(t.installations, installation.id, installation)
+
+    def get_installation(self, installation_id: str) -> Installation | None:
+        return self._check().installations.get(installation_id)
+
+    def find_installation(self, key_id: str, computer_id: str) -> Installation | None:
+        t = self._check()
+        installation_id = t.installation_by_computer.get((key_id, computer_id))
+        return None if installation_id is None else t.installations[installation_id]
+
+    def find_installation_by_token_hash(self, token_hash: bytes) -> Installation | None:
+        t = self._check()
+        installation_id = t.installation_by_token.get(token_hash)
+        return None if installation_id is None else t.installations[installation_id]
+
+    def list_installations(
+        self, key_id: str, *, after: str | None, limit: int
+    ) -> list[Installation]:
+        t = self._check()
+        ids = _page(t.key_installations.get(key_id, []), after, limit)
+        return [t.installations[i] for i in ids]
+
+    # -- computer blocks --------------------------------------------------------------------
+
+    def get_computer_block(self, account_id: str, computer_id: str) -> ComputerBlock | None:
+        return self._check().blocks.get((account_id, computer_id))
+
+    def save_computer_block(self, block: ComputerBlock) -> None:
+        t = self._check()
+        key = (block.account_id, block.computer_id)
+        if key not in t.blocks:
+            self._insort(t.account_blocks, block.account_id, block.computer_id)
+        self._set(t.blocks, key, block)
+
+    def delete_computer_block(self, account_id: str, computer_id: str) -> None:
+        t = self._check()
+        if (account_id, computer_id) in t.blocks:
+            self._delete(t.blocks, (account_id, computer_id))
+            self._remove_sorted(t.account_blocks, account_id, computer_id)
+
+    def list_computer_blocks(
+        self, account_id: str, *, after: str | None, limit: int
+    ) -> list[ComputerBlock]:
+        t = self._check()
+        ids = _page(t.account_blocks.get(account_id, []), after, limit)
+        return [t.blocks[(account_id, computer_id)] for computer_id in ids]
 
     # -- throttles --------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from licensekit.stores.memory import MemoryStore
 
 __all__ = [
     "DEFAULT_START",
+    "TEST_DOWNLOAD_URL",
     "TEST_JOIN_URL",
     "TEST_PASSWORD",
     "TEST_SECRET",
@@ -64,6 +65,9 @@ TEST_SECRET = b"licensekit-testing-secret-not-for-production-use!!"
 
 TEST_JOIN_URL = "https://portal.example.com/join?token={token}"
 """The join link template :func:`make_licensekit` uses."""
+
+TEST_DOWNLOAD_URL = "https://downloads.example.com/install?token={token}"
+"""The download link template :func:`make_licensekit` uses."""
 
 TEST_PASSWORD = "correct horse battery"  # noqa: S105 - a documented test value
 """The password the builders give every user they create."""
@@ -195,6 +199,7 @@ def make_licensekit(
         mailer if mailer is not None else RecordingMailer(),
         secret=TEST_SECRET,
         join_url=TEST_JOIN_URL,
+        download_url=TEST_DOWNLOAD_URL,
         clock=clock if clock is not None else FakeClock(),
         password_hasher=PasswordHasher.insecure_fast(),
         settings=settings,

@@ -1,0 +1,378 @@
+"""The rules of license keys, seats, activation codes and installations, as pure functions.
+
+Like :mod:`licensekit.members`, nothing here reads a clock or a store: each function takes the
+current records and ``now`` and returns new records, or raises the licensekit error that says
+why not. :mod:`licensekit.service` loads the records inside one store transaction, calls these
+and saves what they return, so a seat is taken and counted in the same transaction.
+
+Seats are first come, first served: a key's :attr:`~licensekit.model.LicenseKey.seats_used`
+counts its active installations, an activation that needs a seat is refused with
+:class:`~licensekit.exceptions.SeatsFull` when none is free, and a deactivation frees one at
+once. A computer that already holds a seat keeps it when it activates again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from licensekit.exceptions import (
+    ActivationCodeExpired,
+    ActivationCodeRevoked,
+    ActivationCodeUsedUp,
+    ActivationCodeWrongProduct,
+    ComputerBlocked,
+    ConflictError,
+    LicenseKeyUnavailable,
+    SeatsFull,
+    SeatsInUse,
+    ValidationError,
+)
+from licensekit.model import (
+    Installation,
+    InstallationStatus,
+    InstallInvitation,
+    KeyStatus,
+    LicenseKey,
+)
+
+__all__ = [
+    "MAX_SEATS",
+    "Activation",
+    "activate",
+    "change_expiry",
+    "change_seats",
+    "check_code_usable",
+    "check_key_usable",
+    "check_seats",
+    "deactivate",
+    "mask_key_value",
+    "remove_key",
+    "resume_key",
+    "revoke_install_invitation",
+    "suspend_key",
+]
+
+MAX_SEATS = 10_000_000
+"""The largest seat count a key may have."""
+
+
+def check_seats(seats: object) -> int:
+    """Return *seats* if it is a whole number from 1 to :data:`MAX_SEATS`.
+
+    Raises:
+        ValidationError: It is not.
+    """
+    if isinstance(seats, bool) or not isinstance(seats, int):
+        raise ValidationError(f"seats must be a whole number, got {seats!r}")
+    if not 1 <= seats <= MAX_SEATS:
+        raise ValidationError(f"seats must be between 1 and {MAX_SEATS}, got {seats}")
+    return seats
+
+
+def mask_key_value(value: str) -> str:
+    """Hide every letter and digit of a key's value but the last four, keeping separators.
+
+    ``ABCD-EFGH-IJKL-MNOP`` becomes ``****-****-****-MNOP``; a value of eight characters or
+    fewer is hidden whole, so that the mask never shows half of a short key.
+    """
+    alnum = sum(ch.isalnum() for ch in value)
+    keep = 4 if alnum > 8 else 0
+    shown = 0
+    out: list[str] = []
+    for ch in reversed(value):
+        if ch.isalnum():
+            out.append(ch if shown < keep else "*")
+            shown += 1
+        else:
+            out.append(ch)
+    return "".join(reversed(out))
+
+
+def _live(key: LicenseKey) -> None:
+    if key.status is KeyStatus.REMOVED:
+        raise ConflictError(f"license key {key.id!r} has been removed")
+
+
+def change_seats(key: LicenseKey, seats: int, *, now: dt.datetime) -> LicenseKey:
+    """Return *key* with *seats* seats.
+
+    Raises:
+        ValidationError: *seats* is not a whole number in range.
+        SeatsInUse: More installations are active than *seats*; deactivate some first.
+        ConflictError: The key was removed.
+    """
+    seats = check_seats(seats)
+    _live(key)
+    if seats < key.seats_used:
+        raise SeatsInUse(
+            f"license key {key.id!r} has {key.seats_used} active installations; it cannot "
+            f"have fewer seats ({seats}) until some are deactivated"
+        )
+    return attrs.evolve(key, seats=seats, updated_at=now)
+
+
+def change_expiry(
+    key: LicenseKey, expires_at: dt.datetime | None, *, now: dt.datetime
+) -> LicenseKey:
+    """Return *key* expiring at *expires_at* (None: never).
+
+    Raises:
+        ValidationError: *expires_at* is not in the future (suspend the key instead).
+        ConflictError: The key was removed.
+    """
+    _live(key)
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError(
+            "a license key's expiry must be in the future; to stop activations now, suspend it"
+        )
+    return attrs.evolve(key, expires_at=expires_at, updated_at=now)
+
+
+def suspend_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
+    """Return *key* suspended: no new activations; existing installations keep their seats.
+
+    Raises:
+        ConflictError: The key is not active.
+    """
+    if key.status is not KeyStatus.ACTIVE:
+        raise ConflictError(f"license key {key.id!r} is {key.status.value}, not active")
+    return attrs.evolve(key, status=KeyStatus.SUSPENDED, updated_at=now)
+
+
+def resume_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
+    """Return a suspended *key* active again.
+
+    Raises:
+        ConflictError: The key is not suspended.
+    """
+    if key.status is not KeyStatus.SUSPENDED:
+        raise ConflictError(f"license key {key.id!r} is {key.status.value}, not suspended")
+    return attrs.evolve(key, status=KeyStatus.ACTIVE, updated_at=now)
+
+
+def remove_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
+    """Return *key* removed; its invitations and codes stop working with it.
+
+    Raises:
+        SeatsInUse: The key still has active installations; deactivate them first.
+        ConflictError: The key was removed already.
+    """
+    _live(key)
+    if key.seats_used:
+        raise SeatsInUse(
+            f"license key {key.id!r} still has {key.seats_used} active installations; "
+            "deactivate them before removing the key"
+        )
+    return attrs.evolve(key, status=KeyStatus.REMOVED, updated_at=now)
+
+
+def check_key_usable(key: LicenseKey, now: dt.datetime) -> None:
+    """Raise unless computers can activate with *key* at *now*.
+
+    Raises:
+        LicenseKeyUnavailable: The key is suspended, removed or expired.
+    """
+    if key.status is not KeyStatus.ACTIVE:
+        raise LicenseKeyUnavailable(
+            f"the license behind this code is {key.status.value}; contact your administrator"
+        )
+    if key.expires_at is not None and now >= key.expires_at:
+        raise LicenseKeyUnavailable(
+            f"the license behind this code expired on {key.expires_at.isoformat()}; "
+            "contact your administrator"
+        )
+
+
+def check_code_usable(
+    invitation: InstallInvitation, now: dt.datetime, *, new_computer: bool = True
+) -> None:
+    """Raise unless *invitation*'s code may activate a computer at *now*.
+
+    Args:
+        invitation: The invitation the code belongs to.
+        now: The current time.
+        new_computer: False when the computer activated with this code before (it may
+            activate again without using up another of the code's activations).
+
+    Raises:
+        ActivationCodeRevoked: The invitation was revoked.
+        ActivationCodeExpired: The invitation has expired.
+        ActivationCodeUsedUp: A new computer, and the code has no activations left.
+    """
+    if invitation.revoked_at is not None:
+        raise ActivationCodeRevoked(
+            "this activation code was revoked by your administrator; ask them for a new one"
+        )
+    if now >= invitation.expires_at:
+        raise ActivationCodeExpired(
+            f"this activation code expired on {invitation.expires_at.isoformat()}; "
+            "ask your administrator for a new invitation"
+        )
+    if new_computer and invitation.activations >= invitation.max_activations:
+        raise ActivationCodeUsedUp(
+            f"this activation code has already activated {invitation.activations} "
+            f"computer{'s' if invitation.activations != 1 else ''}, as many as it allows"
+        )
+
+
+def revoke_install_invitation(
+    invitation: InstallInvitation, *, actor_id: str, now: dt.datetime
+) -> InstallInvitation:
+    """Return *invitation* revoked: its code and link stop working at once.
+
+    Installations already made with it keep their seats.
+
+    Raises:
+        ConflictError: It was revoked already.
+    """
+    if invitation.revoked_at is not None:
+        raise ConflictError(f"invitation {invitation.id!r} was revoked already")
+    return attrs.evolve(invitation, revoked_at=now, revoked_by=actor_id)
+
+
+@attrs.frozen
+class Activation:
+    """The records an activation changes, as :func:`activate` decided.
+
+    Attributes:
+        key: The key, with the seat counted when one was taken.
+        invitation: The invitation, with the activation counted for a new computer.
+        installation: The installation, new or reactivated, or refreshed when the computer
+            held a seat already.
+        is_new: True when the installation record did not exist before.
+        seat_taken: False when the computer already held a seat.
+    """
+
+    key: LicenseKey
+    invitation: InstallInvitation
+    installation: Installation
+    is_new: bool
+    seat_taken: bool
+
+
+def activate(
+    *,
+    key: LicenseKey,
+    invitation: InstallInvitation,
+    existing: Installation | None,
+    blocked: bool,
+    computer_id: str,
+    computer_name: str,
+    product: str | None,
+    installation_id: str,
+    token_hash: bytes,
+    now: dt.datetime,
+) -> Activation:
+    """Decide an activation of *computer_id* with *invitation*'s code on *key*.
+
+    Checks, in order: the code (revoked, expired), the product, the key (suspended,
+    removed, expired), the computer (blocked), then whether it already holds a seat (then
+    nothing more is taken), the code's remaining activations, and a free seat.
+
+    Args:
+        key: The key the invitation belongs to.
+        invitation: The invitation whose code or token was presented.
+        existing: The installation of *computer_id* under *key*, if there ever was one.
+        blocked: Whether *computer_id* is blocked in the key's account.
+        computer_id: The computer's identifier.
+        computer_name: The computer's name.
+        product: The product the installer is activating, when it says; must be the key's.
+        installation_id: The id to give a new installation.
+        token_hash: Keyed hash of the installation token handed to the installer.
+        now: The current time.
+
+    Raises:
+        ActivationCodeRevoked: see :func:`check_code_usable`.
+        ActivationCodeExpired: see :func:`check_code_usable`.
+        ActivationCodeWrongProduct: *product* is not the key's product.
+        LicenseKeyUnavailable: see :func:`check_key_usable`.
+        ComputerBlocked: The computer is blocked in the account.
+        ActivationCodeUsedUp: A new computer for a code with no activations left.
+        SeatsFull: Every seat is taken.
+    """
+    check_code_usable(invitation, now, new_computer=False)
+    if product is not None and product.casefold() != key.product.casefold():
+        raise ActivationCodeWrongProduct(
+            f"this activation code is for {key.product!r}, not for {product!r}"
+        )
+    check_key_usable(key, now)
+    if blocked:
+        raise ComputerBlocked(
+            f"computer {computer_id!r} is blocked from activating in this account; "
+            "contact your administrator"
+        )
+    if existing is not None and existing.is_active:
+        refreshed = attrs.evolve(
+            existing, computer_name=computer_name, last_seen_at=now, token_hash=token_hash
+        )
+        return Activation(key, invitation, refreshed, is_new=False, seat_taken=False)
+    new_computer = existing is None or existing.invitation_id != invitation.id
+    check_code_usable(invitation, now, new_computer=new_computer)
+    if key.seats_used >= key.seats:
+        raise SeatsFull(
+            f"all {key.seats} seats of this license are in use; ask your administrator to "
+            "free one (first come, first served)",
+            seats=key.seats,
+        )
+    if existing is None:
+        installation = Installation(
+            id=installation_id,
+            account_id=key.account_id,
+            key_id=key.id,
+            computer_id=computer_id,
+            computer_name=computer_name,
+            email=invitation.email,
+            invitation_id=invitation.id,
+            activated_at=now,
+            last_seen_at=now,
+            token_hash=token_hash,
+        )
+    else:
+        installation = attrs.evolve(
+            existing,
+            computer_name=computer_name,
+            email=invitation.email,
+            invitation_id=invitation.id,
+            activated_at=now,
+            last_seen_at=now,
+            token_hash=token_hash,
+            status=InstallationStatus.ACTIVE,
+            deactivated_at=None,
+            deactivated_by=None,
+        )
+    if new_computer:
+        invitation = attrs.evolve(
+            invitation, activations=invitation.activations + 1, last_activated_at=now
+        )
+    else:
+        invitation = attrs.evolve(invitation, last_activated_at=now)
+    return Activation(
+        key=attrs.evolve(key, seats_used=key.seats_used + 1),
+        invitation=invitation,
+        installation=installation,
+        is_new=existing is None,
+        seat_taken=True,
+    )
+
+
+def deactivate(
+    key: LicenseKey, installation: Installation, *, actor_id: str, now: dt.datetime
+) -> tuple[LicenseKey, Installation]:
+    """Return *key* and *installation* after the installation releases its seat.
+
+    Raises:
+        ConflictError: The installation is not active.
+    """
+    if not installation.is_active:
+        raise ConflictError(f"installation {installation.id!r} is not active")
+    return (
+        attrs.evolve(key, seats_used=max(key.seats_used - 1, 0)),
+        attrs.evolve(
+            installation,
+            status=InstallationStatus.DEACTIVATED,
+            deactivated_at=now,
+            deactivated_by=actor_id,
+        ),
+    )
