@@ -41,6 +41,7 @@ def test_document_examples_run(path: Path) -> None:
         if language == "pycon":
             test = doctest.DocTestParser().get_doctest(block, namespace, name, str(path), 0)
             runner.run(test, clear_globs=False)
+            namespace.update(test.globs)  # DocTest works on a copy; later blocks see its names
             continue
         exec(compile(block, name, "exec"), namespace)  # noqa: S102 - our own documentation
     assert runner.failures == 0
