@@ -40,6 +40,7 @@ PUBLIC_API = [
     "EmailList",
     "IncompatibleStore",
     "InstallInvitationBatch",
+    "InstallInvitationPreview",
     "InstallInvitationState",
     "InstallInvitationView",
     "InstallationNotFound",

@@ -99,6 +99,7 @@ __all__ = [
     "DeliveryFailure",
     "DeliveryReport",
     "InstallInvitationBatch",
+    "InstallInvitationPreview",
     "InvitationPreview",
     "JoinInvitationBatch",
     "LicenseKit",
@@ -348,6 +349,30 @@ class ActivationResult:
     activated_at: dt.datetime
     license_expires_at: dt.datetime | None
     already_active: bool
+
+
+@attrs.frozen
+class InstallInvitationPreview:
+    """What a download link leads to, for the host's download page.
+
+    Attributes:
+        invitation_id: The invitation.
+        account_name: The business account that licenses the product.
+        product: The product to serve.
+        email: Who the invitation is for.
+        language: The invitation's language, for the page.
+        expires_at: When the link and the code stop working.
+        activations_left: How many more computers may activate with it (0: only computers
+            that activated with it before may activate again).
+    """
+
+    invitation_id: str
+    account_name: str
+    product: str
+    email: str
+    language: str
+    expires_at: dt.datetime
+    activations_left: int
 
 
 @attrs.frozen
@@ -1764,6 +1789,46 @@ class LicenseKit:
                 key_id=invitation.key_id,
             )
         return InstallInvitationView.of(revoked, now)
+
+    def describe_install_invitation(
+        self, token: str, *, client: str = ""
+    ) -> InstallInvitationPreview:
+        """Return what a download link leads to, so the host's download page can serve it.
+
+        Call it before handing out the installer: it tells the product to serve and checks
+        that the link still works, without activating anything.
+
+        Args:
+            token: The token from the download link.
+            client: An identifier of the requesting client (an IP address, say); unknown
+                tokens are then also throttled per client.
+
+        Raises:
+            ActivationCodeNotFound: The token matches no invitation.
+            ActivationCodeRevoked: The invitation was revoked.
+            ActivationCodeExpired: The invitation has expired.
+            TooManyAttempts: Too many unknown tokens from this client or overall.
+        """
+        lookup = self._activation_lookup(None, token)
+        now = self.clock.now()
+        found = self._throttled_lookup(
+            lambda tx: self._find_install_invitation(tx, lookup), client=client, now=now
+        )
+        if found is None:
+            raise ActivationCodeNotFound("this download link is not valid")
+        licensing.check_code_usable(found, now, new_computer=False)
+        with self.store.transaction() as tx:
+            key = tx.get_license_key(found.key_id)
+            account = tx.get_account(found.account_id)
+        return InstallInvitationPreview(
+            invitation_id=found.id,
+            account_name=account.name if account is not None else "",
+            product=key.product if key is not None else "",
+            email=found.email,
+            language=found.language,
+            expires_at=found.expires_at,
+            activations_left=max(found.max_activations - found.activations, 0),
+        )
 
     # == activation and installations =======================================================
 
