@@ -225,22 +225,40 @@ def main() -> None:
         "import_time": import_time(repeat),
     }
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    rows = [
+        ("log-in (Argon2id default)", "login_default_argon2id", "licensekit_s", "floor_s", 1e3),
+        (
+            "join invitation (memory)",
+            "join_invitations_memory",
+            "licensekit_per_invitation_us",
+            "floor_per_invitation_us",
+            1.0,
+        ),
+        (
+            "install invitation (memory)",
+            "install_invitations_memory",
+            "licensekit_per_invitation_us",
+            "floor_per_invitation_us",
+            1.0,
+        ),
+        (
+            "activation (memory)",
+            "activations_memory",
+            "licensekit_per_activation_us",
+            "floor_per_activation_us",
+            1.0,
+        ),
+        ("import licensekit", "import_time", "licensekit_s", "floor_s", 1e3),
+    ]
     print(f"{'workload':<28} {'licensekit':>14} {'floor':>14} {'ratio':>7}")
-    login = results["login_default_argon2id"]
-    print(f"{'log-in (Argon2id default)':<28} {login['licensekit_s'] * 1e3:>11.1f} ms "
-          f"{login['floor_s'] * 1e3:>11.1f} ms {login['ratio']:>7.2f}")
-    join = results["join_invitations_memory"]
-    print(f"{'join invitation (memory)':<28} {join['licensekit_per_invitation_us']:>11.1f} us "
-          f"{join['floor_per_invitation_us']:>11.1f} us {join['ratio']:>7.2f}")
-    inst = results["install_invitations_memory"]
-    print(f"{'install invitation (memory)':<28} {inst['licensekit_per_invitation_us']:>11.1f} us "
-          f"{inst['floor_per_invitation_us']:>11.1f} us {inst['ratio']:>7.2f}")
-    act = results["activations_memory"]
-    print(f"{'activation (memory)':<28} {act['licensekit_per_activation_us']:>11.1f} us "
-          f"{act['floor_per_activation_us']:>11.1f} us {act['ratio']:>7.2f}")
-    imp = results["import_time"]
-    print(f"{'import licensekit':<28} {imp['licensekit_s'] * 1e3:>11.1f} ms "
-          f"{imp['floor_s'] * 1e3:>11.1f} ms {imp['ratio']:>7.2f}")
+    for label, name, ours, floor, scale in rows:
+        result = results[name]
+        assert isinstance(result, dict)
+        unit = "ms" if scale == 1e3 else "us"
+        print(
+            f"{label:<28} {result[ours] * scale:>11.1f} {unit} "
+            f"{result[floor] * scale:>11.1f} {unit} {result['ratio']:>7.2f}"
+        )
     print(f"results written to {args.output}")
 
 
