@@ -268,8 +268,12 @@ def activate(
     """Decide an activation of *computer_id* with *invitation*'s code on *key*.
 
     Checks, in order: the code (revoked, expired), the product, the key (suspended,
-    removed, expired), the computer (blocked), then whether it already holds a seat (then
-    nothing more is taken), the code's remaining activations, and a free seat.
+    removed, expired), the computer (blocked), the code's remaining activations (a computer
+    that activated with this code before is not a new one), then, unless the computer holds
+    a seat already, a free seat.
+
+    A computer that holds a seat keeps it and takes no other. If it activated with another
+    invitation's code, this code takes the installation over as one of its own activations.
 
     Args:
         key: The key the invitation belongs to.
@@ -303,13 +307,27 @@ def activate(
             f"computer {computer_id!r} is blocked from activating in this account; "
             "contact your administrator"
         )
-    if existing is not None and existing.is_active:
-        refreshed = attrs.evolve(
-            existing, computer_name=computer_name, last_seen_at=now, token_hash=token_hash
-        )
-        return Activation(key, invitation, refreshed, is_new=False, seat_taken=False)
     new_computer = existing is None or existing.invitation_id != invitation.id
     check_code_usable(invitation, now, new_computer=new_computer)
+    if new_computer:
+        counted = attrs.evolve(
+            invitation, activations=invitation.activations + 1, last_activated_at=now
+        )
+    else:
+        counted = attrs.evolve(invitation, last_activated_at=now)
+    if existing is not None and existing.is_active:
+        # The computer holds a seat already. Another invitation's code may take the
+        # installation over only as one of its own activations, so a used-up code cannot
+        # be used to capture a running installation's check-ins.
+        refreshed = attrs.evolve(
+            existing,
+            computer_name=computer_name,
+            email=invitation.email,
+            invitation_id=invitation.id,
+            last_seen_at=now,
+            token_hash=token_hash,
+        )
+        return Activation(key, counted, refreshed, is_new=False, seat_taken=False)
     if key.seats_used >= key.seats:
         raise SeatsFull(
             f"all {key.seats} seats of this license are in use; ask your administrator to "
@@ -342,15 +360,9 @@ def activate(
             deactivated_at=None,
             deactivated_by=None,
         )
-    if new_computer:
-        invitation = attrs.evolve(
-            invitation, activations=invitation.activations + 1, last_activated_at=now
-        )
-    else:
-        invitation = attrs.evolve(invitation, last_activated_at=now)
     return Activation(
         key=attrs.evolve(key, seats_used=key.seats_used + 1),
-        invitation=invitation,
+        invitation=counted,
         installation=installation,
         is_new=existing is None,
         seat_taken=True,
