@@ -108,6 +108,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", LicenseKey, InstallInvitation)
 InvitationT = TypeVar("InvitationT", JoinInvitation, InstallInvitation)
 _TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
 _MAX_NAME = 200
@@ -1238,9 +1239,11 @@ class LicenseKit:
                 tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
             )
             key = attrs.evolve(key, created_by=record.user_id)
-            if tx.find_license_key_by_value_hash(account_id, value_hash) is not None:
+            same = tx.find_license_key_by_value_hash(account_id, value_hash)
+            if same is not None:
                 raise DuplicateLicenseKey(
-                    f"account {account_id!r} already holds a license key with that value"
+                    f"account {account_id!r} already holds that license key as {same.id!r} "
+                    f"({same.status.value})"
                 )
             tx.add_license_key(key)
             self._audit(
@@ -1278,17 +1281,12 @@ class LicenseKit:
         after = _check_cursor(cursor, "key")
         now = self.clock.now()
         with self.store.transaction() as tx:
-            record, membership = self._authorize(
-                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            record, membership = self._authorize_any_key(
+                tx, session, account_id, now, "listing license keys"
             )
             is_admin = roles.effective_role(record.admin_grants, membership) is (
                 Role.ACCOUNT_ADMINISTRATOR
             )
-            if not is_admin and not membership.license_keys:
-                raise PermissionDenied(
-                    f"listing license keys in account {account_id!r} needs the Account "
-                    "Administrator role or License Administrator rights over a key"
-                )
 
             def fetch(after: str | None, n: int) -> Sequence[LicenseKey]:
                 return tx.list_license_keys(account_id, after=after, limit=n)
@@ -1486,14 +1484,17 @@ class LicenseKit:
         Invalid rows and duplicates are reported with their row numbers; everyone else
         gets an invitation, all stored in one transaction before any email is sent. More
         invitations than free seats is allowed (the result warns): seats then go first
-        come, first served.
+        come, first served. Inviting someone who was invited before for the same key gives
+        them a second code (for a second computer, say); revoke the first if it should not
+        work any more.
 
         Args:
             session: An Account Administrator, or a License Administrator of *key_id*.
             account_id: The business account.
             key_id: The license key the installations will use.
             emails: Addresses as typed; blanks are ignored.
-            csv: Instead of *emails*: the CSV text, a path, or a text or binary file.
+            csv: Instead of *emails*: the CSV text itself (a ``str``), a path
+                (:class:`pathlib.Path`), or a text or binary file object.
             language: BCP 47 tag of the email's language.
             expires_in: Time until the codes stop working: a timedelta, or a key of
                 :data:`EXPIRY_PRESETS` (default from :class:`Settings`).
@@ -1578,7 +1579,7 @@ class LicenseKit:
                 [(i, by_id[i.id].code, by_id[i.id].token) for i in created],
                 key,
                 account,
-                inviter,
+                {inviter.id: inviter},
                 now,
                 record.user_id,
             )
@@ -1715,10 +1716,10 @@ class LicenseKit:
                 invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
             unsent = [i for i in invitations if i.sent_count == 0 and i.usable(now)]
             account = self._account(tx, account_id)
-            inviter = self._user(tx, record.user_id)
+            inviters = {u: self._user(tx, u) for u in {i.invited_by for i in unsent}}
         batch = [(i, *self._install_secret_of(i)) for i in unsent]
         sent, undelivered = self._send_install_invitations(
-            batch, key, account, inviter, now, record.user_id
+            batch, key, account, inviters, now, record.user_id
         )
         sent_ids = {i.id for i in sent if i.sent_count}
         return DeliveryReport(
@@ -2071,8 +2072,10 @@ class LicenseKit:
     ) -> ComputerBlock:
         """Block an installation's computer from activating in this account again.
 
-        The installation is deactivated (its seat freed) if it is active. The block holds
-        for every key of the account until :meth:`unblock_computer`.
+        The block holds for every key of the account until :meth:`unblock_computer`. The
+        computer's active installations are deactivated (their seats freed) under every key
+        the caller manages: all of the account's keys for an Account Administrator, the
+        granted ones for a License Administrator.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -2084,22 +2087,31 @@ class LicenseKit:
         now = self.clock.now()
         with self.store.transaction() as tx:
             installation = self._installation(tx, account_id, installation_id)
-            record, _, key = self._authorize_key(
+            record, membership, key = self._authorize_key(
                 tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
             )
-            if tx.get_computer_block(account_id, installation.computer_id) is not None:
-                raise ConflictError(
-                    f"computer {installation.computer_id!r} is blocked in this account already"
+            computer_id = installation.computer_id
+            if tx.get_computer_block(account_id, computer_id) is not None:
+                raise ConflictError(f"computer {computer_id!r} is blocked in this account already")
+            is_admin = roles.effective_role(record.admin_grants, membership) is (
+                Role.ACCOUNT_ADMINISTRATOR
+            )
+            deactivated = []
+            for managed in self._all_license_keys(tx, account_id):
+                if not is_admin and managed.id not in membership.license_keys:
+                    continue
+                found = tx.find_installation(managed.id, computer_id)
+                if found is None or not found.is_active:
+                    continue
+                freed, stopped = licensing.deactivate(
+                    managed, found, actor_id=record.user_id, now=now
                 )
-            if installation.is_active:
-                key, installation = licensing.deactivate(
-                    key, installation, actor_id=record.user_id, now=now
-                )
-                tx.save_license_key(key)
-                tx.save_installation(installation)
+                tx.save_license_key(freed)
+                tx.save_installation(stopped)
+                deactivated.append(stopped.id)
             block = ComputerBlock(
                 account_id=account_id,
-                computer_id=installation.computer_id,
+                computer_id=computer_id,
                 key_id=key.id,
                 blocked_at=now,
                 blocked_by=record.user_id,
@@ -2113,9 +2125,10 @@ class LicenseKit:
                 account_id,
                 record.user_id,
                 AuditAction.COMPUTER_BLOCKED,
-                installation.computer_id,
+                computer_id,
                 installation_id=installation_id,
                 key_id=key.id,
+                deactivated=" ".join(deactivated),
                 **details,
             )
         return block
@@ -2131,7 +2144,7 @@ class LicenseKit:
         computer_id = _clean_computer_id(computer_id)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            record, _ = self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            record, _ = self._authorize_any_key(tx, session, account_id, now, "unblock computers")
             block = tx.get_computer_block(account_id, computer_id)
             if block is None:
                 raise NotFound(f"computer {computer_id!r} is not blocked in this account")
@@ -2171,17 +2184,12 @@ class LicenseKit:
             raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
         now = self.clock.now()
         with self.store.transaction() as tx:
-            record, membership = self._authorize(
-                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            record, membership = self._authorize_any_key(
+                tx, session, account_id, now, "listing blocked computers"
             )
             is_admin = roles.effective_role(record.admin_grants, membership) is (
                 Role.ACCOUNT_ADMINISTRATOR
             )
-            if not is_admin and not membership.license_keys:
-                raise PermissionDenied(
-                    f"listing blocked computers in account {account_id!r} needs the Account "
-                    "Administrator role or License Administrator rights over a key"
-                )
 
             def fetch(after: str | None, n: int) -> Sequence[ComputerBlock]:
                 return tx.list_computer_blocks(account_id, after=after, limit=n)
@@ -2220,6 +2228,24 @@ class LicenseKit:
         )
         assert membership is not None  # noqa: S101 - authorize() raised otherwise
         return record, membership, key
+
+    def _authorize_any_key(
+        self, tx: Transaction, session: Session | str, account_id: str, now: dt.datetime, what: str
+    ) -> tuple[SessionRecord, Membership]:
+        """Admit Account Administrators and License Administrators of at least one key."""
+        record, membership = self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+        is_admin = roles.effective_role(record.admin_grants, membership) is (
+            Role.ACCOUNT_ADMINISTRATOR
+        )
+        if not is_admin and not membership.license_keys:
+            raise PermissionDenied(
+                f"{what} in account {account_id!r} needs the Account Administrator role or "
+                "License Administrator rights over a key"
+            )
+        return record, membership
+
+    def _all_license_keys(self, tx: Transaction, account_id: str) -> list[LicenseKey]:
+        return _scan_all(lambda after, n: tx.list_license_keys(account_id, after=after, limit=n))
 
     def _key_view(self, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
         masked_value = None
@@ -2317,6 +2343,11 @@ class LicenseKit:
             given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
             self._check_batch_size(given)
             return parse_emails(entries)
+        if isinstance(source, str) and "\n" not in source and source.strip().endswith(".csv"):
+            raise ValidationError(
+                f"csv={source!r} looks like a file name; pass pathlib.Path({source!r}) to read "
+                "the file (a str is read as the CSV text itself)"
+            )
         parsed = parse_email_csv(source)  # type: ignore[arg-type]
         self._check_batch_size(len(parsed.emails) + len(parsed.rejected) + len(parsed.duplicates))
         return parsed
@@ -2378,13 +2409,21 @@ class LicenseKit:
         batch: Sequence[tuple[InstallInvitation, str, str]],
         key: LicenseKey,
         account: BusinessAccount,
-        inviter: User,
+        inviters: Mapping[str, User],
         now: dt.datetime,
         actor_id: str,
     ) -> tuple[list[InstallInvitation], list[DeliveryFailure]]:
-        """Send each invitation's email; return all of them (sent ones updated) and failures."""
+        """Send each invitation's email; return all of them (sent ones updated) and failures.
+
+        Each email names the invitation's creator (from *inviters*, by user id).
+        """
         messages = [
-            (invitation, self._install_message(invitation, code, token, key, account, inviter))
+            (
+                invitation,
+                self._install_message(
+                    invitation, code, token, key, account, inviters[invitation.invited_by]
+                ),
+            )
             for invitation, code, token in batch
         ]
         delivered, undelivered = self._deliver(messages)
@@ -2424,14 +2463,7 @@ class LicenseKit:
         return sent
 
     def _all_install_invitations(self, tx: Transaction, key_id: str) -> list[InstallInvitation]:
-        result: list[InstallInvitation] = []
-        after: str | None = None
-        while True:
-            batch = tx.list_install_invitations(key_id, after=after, limit=_SCAN_CHUNK)
-            result.extend(batch)
-            if len(batch) < _SCAN_CHUNK:
-                return result
-            after = batch[-1].id
+        return _scan_all(lambda after, n: tx.list_install_invitations(key_id, after=after, limit=n))
 
     def _install_invitation(
         self, tx: Transaction, key_id: str, invitation_id: str
@@ -2956,6 +2988,18 @@ def _check_cursor(cursor: object, prefix: str) -> str | None:
     if not isinstance(cursor, str) or not cursor.startswith(prefix + "_"):
         raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
     return cursor
+
+
+def _scan_all(fetch: Callable[[str | None, int], Sequence[R]]) -> list[R]:
+    """Read every record of a listing keyed by ``id``, in chunks."""
+    result: list[R] = []
+    after: str | None = None
+    while True:
+        batch = fetch(after, _SCAN_CHUNK)
+        result.extend(batch)
+        if len(batch) < _SCAN_CHUNK:
+            return result
+        after = batch[-1].id
 
 
 def _filtered_page(
