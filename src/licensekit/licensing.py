@@ -307,11 +307,16 @@ def activate(
             f"computer {computer_id!r} is blocked from activating in this account; "
             "contact your administrator"
         )
-    new_computer = existing is None or existing.invitation_id != invitation.id
-    check_code_usable(invitation, now, new_computer=new_computer)
-    if new_computer:
+    returning = computer_id in invitation.computer_ids or (
+        existing is not None and existing.invitation_id == invitation.id
+    )
+    check_code_usable(invitation, now, new_computer=not returning)
+    if not returning:
         counted = attrs.evolve(
-            invitation, activations=invitation.activations + 1, last_activated_at=now
+            invitation,
+            activations=invitation.activations + 1,
+            computer_ids=(*invitation.computer_ids, computer_id),
+            last_activated_at=now,
         )
     else:
         counted = attrs.evolve(invitation, last_activated_at=now)

@@ -61,6 +61,10 @@ def _string_set(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
 
 
+def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 class Role(enum.StrEnum):
     """A member's role in one business account."""
 
@@ -418,6 +422,8 @@ class InstallInvitation:
     Attributes:
         max_activations: How many different computers may activate with it.
         activations: How many different computers have.
+        computer_ids: Those computers, in the order they first activated with it; one of
+            them may activate again with it without counting as another.
     """
 
     id: str
@@ -433,6 +439,7 @@ class InstallInvitation:
     secret_ciphertext: bytes = attrs.field(repr=False)
     max_activations: int = 1
     activations: int = 0
+    computer_ids: tuple[str, ...] = attrs.field(default=(), converter=_string_tuple)
     last_activated_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
     revoked_by: str | None = None

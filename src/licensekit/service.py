@@ -1742,6 +1742,7 @@ class LicenseKit:
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
             invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
             record, _, key = self._authorize_key(
                 tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
@@ -1771,6 +1772,7 @@ class LicenseKit:
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
             invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
             record, _, _ = self._authorize_key(
                 tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
@@ -2041,6 +2043,7 @@ class LicenseKit:
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
             installation = self._installation(tx, account_id, installation_id)
             record, _, key = self._authorize_key(
                 tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
@@ -2086,6 +2089,7 @@ class LicenseKit:
         notes = _clean_notes(notes)
         now = self.clock.now()
         with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
             installation = self._installation(tx, account_id, installation_id)
             record, membership, key = self._authorize_key(
                 tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
