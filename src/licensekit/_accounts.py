@@ -1,0 +1,971 @@
+"""The accounts use cases: users, sessions, business accounts, members, join invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
+
+from licensekit import members, roles
+from licensekit._core import (
+    _TOKEN_PLACEHOLDER,
+    ServiceCore,
+    _check_cursor,
+    _clean_name,
+    _clean_notes,
+    _filtered_page,
+    _parse_enum,
+    _require_text,
+)
+from licensekit._ids import new_id
+from licensekit._results import (
+    AccountMembership,
+    DeliveryFailure,
+    InvitationPreview,
+    JoinInvitationBatch,
+    PurgeReport,
+)
+from licensekit.codes import new_token
+from licensekit.emails import (
+    RejectedEmail,
+    normalize_email,
+    parse_emails,
+)
+from licensekit.exceptions import (
+    DuplicateKey,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    InvitationEmailMismatch,
+    InvitationNotFound,
+    TooManyAttempts,
+    UserNotFound,
+    ValidationError,
+)
+from licensekit.mail import (
+    Message,
+    check_language,
+    render_join_invitation,
+)
+from licensekit.model import (
+    AuditAction,
+    AuditEvent,
+    BusinessAccount,
+    InvitationState,
+    JoinInvitation,
+    JoinInvitationView,
+    Membership,
+    MemberStatus,
+    MemberView,
+    Page,
+    Role,
+    Session,
+    SessionMethod,
+    SessionRecord,
+    User,
+)
+from licensekit.roles import Permission
+from licensekit.storage import Transaction
+from licensekit.throttling import locked_until, record_failure
+
+__all__ = ["AccountsService"]
+
+
+@attrs.frozen
+class _JoinSecret:
+    """A join invitation's id and token, with the token's hash and ciphertext."""
+
+    invitation_id: str
+    token: str = attrs.field(repr=False)
+    token_hash: bytes = attrs.field(repr=False)
+    token_ciphertext: bytes = attrs.field(repr=False)
+
+
+class AccountsService(ServiceCore):
+    """Users and sessions, business accounts and members, and join invitations."""
+
+    # == users and sessions =================================================================
+
+    def register_user(self, email: str, password: str, *, name: str = "") -> User:
+        """Create a personal account.
+
+        Raises:
+            InvalidEmail: *email* is not a valid address.
+            InvalidPassword: *password* breaks the password policy.
+            EmailAlreadyRegistered: A user with that email exists.
+        """
+        email = normalize_email(email)
+        name = _clean_name(name, "name", required=False)
+        password_hash = self.passwords.hash(password)
+        now = self.clock.now()
+        user = User(
+            id=new_id("usr", now),
+            email=email,
+            created_at=now,
+            password_hash=password_hash,
+            name=name,
+        )
+        with self.store.transaction() as tx:
+            self._add_user(tx, user)
+        return user
+
+    def log_in(self, email: str, password: str) -> Session:
+        """Check an email and password and return a new session.
+
+        The session carries the user's current roles; see :mod:`licensekit.roles` for why a
+        promotion needs a new log-in. After too many wrong passwords for one email, log-ins
+        for it are refused for a while. When the password hashing parameters have changed
+        since the user's hash was made, the hash is renewed.
+
+        Raises:
+            InvalidEmail: *email* is not a valid address.
+            InvalidCredentials: No such user, or the password is wrong.
+            TooManyAttempts: The email is locked out after repeated failures.
+        """
+        email = normalize_email(email)
+        password = _require_text(password, "password")
+        now = self.clock.now()
+        user = self._verify_password(email, password, now)
+        if user is None:
+            raise InvalidCredentials("wrong email or password")
+        renewed = None
+        if user.password_hash is not None and self.passwords.needs_rehash(user.password_hash):
+            renewed = self.passwords.hash(password)
+        with self.store.transaction() as tx:
+            current = self._user(tx, user.id)
+            if renewed is not None and current.password_hash == user.password_hash:
+                current = attrs.evolve(current, password_hash=renewed)
+                tx.save_user(current)
+            return self._issue_session(tx, current, SessionMethod.PASSWORD, now)
+
+    def trusted_session(self, email: str, *, create: bool = False, name: str = "") -> Session:
+        """Return a session for a user the host has authenticated itself (single sign-on).
+
+        No password is checked: call this only after your own authentication (an OpenID
+        Connect or SAML log-in, say) has proved who the person is. Rights follow the same
+        rules as a password session.
+
+        Args:
+            email: The authenticated email address.
+            create: Create a personal account without a password when none exists.
+            name: Display name for a user created here.
+
+        Raises:
+            InvalidEmail: *email* is not a valid address.
+            UserNotFound: No user has that email and *create* is false.
+        """
+        email = normalize_email(email)
+        name = _clean_name(name, "name", required=False)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            user = tx.find_user_by_email(email)
+            if user is None:
+                if not create:
+                    raise UserNotFound(f"no user with email {email!r}")
+                user = User(id=new_id("usr", now), email=email, created_at=now, name=name)
+                self._add_user(tx, user)
+            return self._issue_session(tx, user, SessionMethod.TRUSTED, now)
+
+    def log_out(self, session: Session | str) -> None:
+        """End a session; its token stops working at once. Unknown tokens are ignored."""
+        with self.store.transaction() as tx:
+            record = tx.find_session_by_token_hash(self._session_hash(session))
+            if record is not None:
+                tx.delete_session(record.id)
+
+    def purge_expired(self) -> PurgeReport:
+        """Delete expired sessions and spent throttling records. Run it now and then.
+
+        Throttling records hold emails and client identifiers; purging keeps them no longer
+        than their window or lock-out needs.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            return PurgeReport(
+                sessions=tx.delete_sessions_expired_before(now),
+                throttles=tx.delete_throttles_expired_before(now),
+            )
+
+    def list_my_accounts(self, session: Session | str) -> tuple[AccountMembership, ...]:
+        """Return the caller's active and blocked memberships, with this session's roles.
+
+        Raises:
+            InvalidSession: The session is unknown or expired.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record = self._resolve_session(tx, session, now)
+            result = []
+            for membership in tx.list_user_memberships(record.user_id):
+                if membership.status is MemberStatus.REMOVED:
+                    continue
+                account = tx.get_account(membership.account_id)
+                if account is None:
+                    continue
+                result.append(
+                    AccountMembership(
+                        account_id=account.id,
+                        account_name=account.name,
+                        role=membership.role,
+                        effective_role=roles.effective_role(record.admin_grants, membership),
+                        status=membership.status,
+                    )
+                )
+            return tuple(result)
+
+    # == business accounts and members =======================================================
+
+    def create_business_account(self, session: Session | str, name: str) -> BusinessAccount:
+        """Create a business account; the caller becomes its first Account Administrator.
+
+        The caller's session gains the administrator role in the new account at once.
+
+        Raises:
+            InvalidSession: The session is unknown or expired.
+            ValidationError: *name* is empty or too long.
+        """
+        name = _clean_name(name, "account name", required=True)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record = self._resolve_session(tx, session, now)
+            account = BusinessAccount(
+                id=new_id("acc", now), name=name, created_at=now, created_by=record.user_id
+            )
+            tx.add_account(account)
+            tx.save_membership(
+                Membership(
+                    account_id=account.id,
+                    user_id=record.user_id,
+                    role=Role.ACCOUNT_ADMINISTRATOR,
+                    status=MemberStatus.ACTIVE,
+                    joined_at=now,
+                    updated_at=now,
+                    admin_grant=1,
+                )
+            )
+            tx.save_session(
+                attrs.evolve(record, admin_grants={**record.admin_grants, account.id: 1})
+            )
+            self._audit(
+                tx,
+                now,
+                account.id,
+                record.user_id,
+                AuditAction.ACCOUNT_CREATED,
+                account.id,
+                name=name,
+            )
+        return account
+
+    def list_members(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        include_removed: bool = False,
+    ) -> Page[MemberView]:
+        """List an account's members, ordered by user id, one page at a time.
+
+        Raises:
+            InvalidSession: The session is unknown or expired.
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+        """
+        limit = self._check_limit(limit)
+        after = _check_cursor(cursor, "usr")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
+
+            def fetch(after: str | None, n: int) -> Sequence[Membership]:
+                return tx.list_memberships(account_id, after=after, limit=n)
+
+            page = _filtered_page(
+                fetch,
+                lambda m: m.user_id,
+                lambda m: include_removed or m.status is not MemberStatus.REMOVED,
+                after,
+                limit,
+            )
+            return Page(tuple(self._member_view(tx, m) for m in page.items), page.next_cursor)
+
+    def get_member(self, session: Session | str, account_id: str, user_id: str) -> MemberView:
+        """Return one member of an account, with their role, status and the last notes.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
+            return self._member_view(tx, self._target(tx, account_id, user_id))
+
+    def change_role(
+        self,
+        session: Session | str,
+        account_id: str,
+        user_id: str,
+        role: Role,
+        *,
+        notes: str = "",
+    ) -> MemberView:
+        """Set a member's role, recording who changed it, when, and *notes*.
+
+        A promotion takes effect at the member's next log-in; a demotion at once.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            LastAdministrator: The change would demote the last Account Administrator.
+        """
+        role = _parse_enum(Role, role, "role")
+        notes = _clean_notes(notes)
+        return self._change_member(
+            session,
+            account_id,
+            user_id,
+            AuditAction.ROLE_CHANGED,
+            lambda target, actor, now, admins: members.change_role(
+                target, role, actor_id=actor, now=now, notes=notes, active_administrators=admins
+            ),
+            notes,
+        )
+
+    def block_member(
+        self, session: Session | str, account_id: str, user_id: str, *, notes: str = ""
+    ) -> MemberView:
+        """Block a member: they stay listed but can do nothing in the account, at once.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            ConflictError: The member is already blocked.
+            LastAdministrator: The member is the last Account Administrator.
+        """
+        notes = _clean_notes(notes)
+        return self._change_member(
+            session,
+            account_id,
+            user_id,
+            AuditAction.MEMBER_BLOCKED,
+            lambda target, actor, now, admins: members.block_member(
+                target, actor_id=actor, now=now, notes=notes, active_administrators=admins
+            ),
+            notes,
+        )
+
+    def unblock_member(
+        self, session: Session | str, account_id: str, user_id: str, *, notes: str = ""
+    ) -> MemberView:
+        """Unblock a member; they get back the role they had.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            ConflictError: The member is not blocked.
+        """
+        notes = _clean_notes(notes)
+        return self._change_member(
+            session,
+            account_id,
+            user_id,
+            AuditAction.MEMBER_UNBLOCKED,
+            lambda target, actor, now, admins: members.unblock_member(
+                target, actor_id=actor, now=now, notes=notes
+            ),
+            notes,
+        )
+
+    def remove_member(
+        self, session: Session | str, account_id: str, user_id: str, *, notes: str = ""
+    ) -> MemberView:
+        """End a membership at once. The person can be invited again later.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            LastAdministrator: The member is the last Account Administrator.
+        """
+        notes = _clean_notes(notes)
+        return self._change_member(
+            session,
+            account_id,
+            user_id,
+            AuditAction.MEMBER_REMOVED,
+            lambda target, actor, now, admins: members.remove_member(
+                target, actor_id=actor, now=now, notes=notes, active_administrators=admins
+            ),
+            notes,
+        )
+
+    def leave_account(self, session: Session | str, account_id: str) -> None:
+        """End the caller's own membership in *account_id*.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            MemberBlocked: The caller is blocked there (a block is not escaped by leaving).
+            LastAdministrator: The caller is its last Account Administrator.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, membership = self._authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            )
+            left = members.remove_member(
+                membership,
+                actor_id=record.user_id,
+                now=now,
+                notes="",
+                active_administrators=tx.count_active_administrators(account_id),
+            )
+            tx.save_membership(left)
+            self._audit(
+                tx, now, account_id, record.user_id, AuditAction.MEMBER_LEFT, record.user_id
+            )
+
+    def list_audit_events(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[AuditEvent]:
+        """Return an account's audit trail, oldest first, one page at a time.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+        """
+        limit = self._check_limit(limit)
+        after = _check_cursor(cursor, "evt")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_AUDIT, now)
+            events = tx.list_audit_events(account_id, after=after, limit=limit + 1)
+        items = tuple(events[:limit])
+        return Page(items, items[-1].id if len(events) > limit else None)
+
+    # == join invitations ===================================================================
+
+    def invite_members(
+        self,
+        session: Session | str,
+        account_id: str,
+        emails: Iterable[str],
+        *,
+        language: str = "en",
+        expires_in: dt.timedelta | str | None = None,
+        send: bool = True,
+    ) -> JoinInvitationBatch:
+        """Invite people to join a business account, one invitation and email each.
+
+        Invalid addresses, repeats, current members, blocked members and people with a
+        pending invitation are skipped and reported; everyone else is invited, all in one
+        transaction. Emails are sent after the invitations are stored; a failed email leaves
+        its invitation pending and is reported in :attr:`JoinInvitationBatch.undelivered`.
+
+        Args:
+            session: The caller, an Account Administrator of *account_id*.
+            account_id: The business account.
+            emails: Addresses as typed; blanks are ignored.
+            language: BCP 47 tag of the email's language.
+            expires_in: Time until the invitations expire: a timedelta, or a key of
+                :data:`EXPIRY_PRESETS` such as ``"7d"`` (default from :class:`Settings`).
+            send: Send the emails now; with False, send later with
+                :meth:`resend_join_invitation`.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            ValidationError: Unsupported language, bad expiry, or too many addresses.
+        """
+        language = check_language(language)
+        lifetime = self._check_lifetime(expires_in)
+        if isinstance(emails, str):
+            raise ValidationError("emails must be a collection of addresses, not one string")
+        entries: list[object] = list(emails)
+        given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
+        if given > self.settings.max_batch_size:
+            raise ValidationError(
+                f"{given} addresses exceed the limit of {self.settings.max_batch_size} per call"
+            )
+        parsed = parse_emails(entries)
+        now = self.clock.now()
+        # Secrets are made before the transaction, so the store is not held during crypto.
+        secrets_by_email = {email: self._new_join_secret(now) for email in parsed.emails}
+        skipped = [*parsed.rejected, *parsed.duplicates]
+        created: list[JoinInvitation] = []
+        with self.store.transaction() as tx:
+            record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
+            account = self._account(tx, account_id)
+            inviter = self._user(tx, record.user_id)
+            for row, email in zip(parsed.rows, parsed.emails, strict=True):
+                reason = self._why_not_invite(tx, account_id, email, now)
+                if reason is not None:
+                    skipped.append(RejectedEmail(row, email, reason))
+                    continue
+                secret = secrets_by_email[email]
+                created.append(
+                    JoinInvitation(
+                        id=secret.invitation_id,
+                        account_id=account_id,
+                        email=email,
+                        language=language,
+                        invited_by=record.user_id,
+                        created_at=now,
+                        expires_at=now + lifetime,
+                        token_hash=secret.token_hash,
+                        token_ciphertext=secret.token_ciphertext,
+                    )
+                )
+            tx.add_join_invitations(created)
+            tx.add_audit_events(
+                [
+                    self._event(
+                        now,
+                        account_id,
+                        record.user_id,
+                        AuditAction.INVITATION_CREATED,
+                        i.id,
+                        email=i.email,
+                        language=language,
+                        expires_at=i.expires_at.isoformat(),
+                    )
+                    for i in created
+                ]
+            )
+        undelivered: list[DeliveryFailure] = []
+        if send and created:
+            messages = [
+                (i, self._join_message(i, secrets_by_email[i.email].token, account, inviter))
+                for i in created
+            ]
+            delivered, undelivered = self._deliver(messages)
+            if delivered:
+                with self.store.transaction() as tx:
+                    sent = {i.id: i for i in self._mark_sent(tx, delivered, now)}
+                created = [sent.get(i.id, i) for i in created]
+        skipped.sort(key=lambda r: r.row)
+        return JoinInvitationBatch(
+            invited=tuple(JoinInvitationView.of(i, now) for i in created),
+            skipped=tuple(skipped),
+            undelivered=tuple(undelivered),
+        )
+
+    def list_join_invitations(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        state: InvitationState | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[JoinInvitationView]:
+        """List an account's join invitations, oldest first, optionally in one state.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+        """
+        limit = self._check_limit(limit)
+        after = _check_cursor(cursor, "jinv")
+        wanted = None if state is None else _parse_enum(InvitationState, state, "state")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
+
+            def fetch(after: str | None, n: int) -> Sequence[JoinInvitation]:
+                return tx.list_join_invitations(account_id, after=after, limit=n)
+
+            page = _filtered_page(
+                fetch,
+                lambda i: i.id,
+                lambda i: wanted is None or i.state(now) is wanted,
+                after,
+                limit,
+            )
+        return Page(tuple(JoinInvitationView.of(i, now) for i in page.items), page.next_cursor)
+
+    def revoke_join_invitation(
+        self, session: Session | str, account_id: str, invitation_id: str
+    ) -> JoinInvitationView:
+        """Revoke a pending invitation: its link stops working at once.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            InvitationNotFound: No such invitation in *account_id*.
+            InvitationAlreadyAccepted: It was used already.
+            InvitationRevoked: It was revoked already.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
+            invitation = self._invitation(tx, account_id, invitation_id)
+            revoked = members.revoke_invitation(invitation, actor_id=record.user_id, now=now)
+            tx.save_join_invitation(revoked)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.INVITATION_REVOKED,
+                invitation_id,
+                email=invitation.email,
+            )
+        return JoinInvitationView.of(revoked, now)
+
+    def resend_join_invitation(
+        self, session: Session | str, account_id: str, invitation_id: str
+    ) -> JoinInvitationView:
+        """Send a pending invitation's email (again), always with the same link.
+
+        Use it for invitations created with ``send=False``, for those whose email failed,
+        and for people who lost the message.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            InvitationNotFound: No such invitation in *account_id*.
+            InvitationError: It is accepted, revoked or expired (invite the person again).
+            DeliveryError: The mailer failed; nothing was recorded.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
+            invitation = self._invitation(tx, account_id, invitation_id)
+            members.check_invitation_usable(invitation, now)
+            token = self._keys.decrypt(invitation.token_ciphertext, bound_to=invitation.id)
+            message = self._join_message(
+                invitation,
+                token,
+                self._account(tx, account_id),
+                self._user(tx, invitation.invited_by),
+            )
+        self._send(message)
+        # The email is out: record it even if the invitation was revoked meanwhile, because
+        # that is what happened (the revoked link will not work).
+        with self.store.transaction() as tx:
+            (sent,) = self._mark_sent(tx, [invitation], now)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.INVITATION_SENT,
+                invitation_id,
+                email=invitation.email,
+                sent_count=str(sent.sent_count),
+            )
+        return JoinInvitationView.of(sent, now)
+
+    def describe_join_invitation(self, token: str, *, client: str = "") -> InvitationPreview:
+        """Return what an invitation link leads to, so the host can show the right form.
+
+        Args:
+            token: The token from the link.
+            client: An identifier of the requesting client (an IP address, say). When
+                given, unknown tokens are throttled per client (see
+                :attr:`Settings.token_throttle`); without it they are not throttled.
+
+        Raises:
+            InvitationNotFound: The token matches no invitation.
+            InvitationError: The invitation is accepted, revoked or expired.
+            TooManyAttempts: Too many unknown tokens were presented.
+        """
+        now = self.clock.now()
+        invitation = self._find_invitation_by_token(token, client, now)
+        with self.store.transaction() as tx:
+            account = self._account(tx, invitation.account_id)
+            inviter = tx.get_user(invitation.invited_by)
+            user = tx.find_user_by_email(invitation.email)
+        return InvitationPreview(
+            invitation_id=invitation.id,
+            account_id=account.id,
+            account_name=account.name,
+            email=invitation.email,
+            inviter_email=inviter.email if inviter is not None else "",
+            expires_at=invitation.expires_at,
+            user_exists=user is not None,
+        )
+
+    def accept_join_invitation(
+        self,
+        token: str,
+        *,
+        password: str | None = None,
+        session: Session | str | None = None,
+        name: str = "",
+        client: str = "",
+    ) -> Session:
+        """Accept a join invitation and return a logged-in session.
+
+        Three ways in, matching the invitee's situation:
+
+        * they have a personal account: give its current *password*;
+        * they have none: give the *password* they choose (and optionally a *name*); the
+          personal account is created;
+        * the host already authenticated them: pass their *session*; its email must be the
+          invitation's.
+
+        Either way they join as a Regular Member.
+
+        Args:
+            token: The token from the invitation link.
+            password: The existing account's password, or the new account's chosen one.
+            session: A session of the invitee, for hosts that authenticate people themselves.
+            name: Display name for a newly created personal account.
+            client: An identifier of the requesting client (an IP address, say). When
+                given, unknown tokens are throttled per client (see
+                :attr:`Settings.token_throttle`); without it they are not throttled.
+
+        Raises:
+            InvitationNotFound: The token matches no invitation.
+            InvitationError: The invitation is accepted, revoked or expired, or addressed to
+                another email than the session's.
+            InvalidCredentials: The existing account's password is wrong.
+            InvalidPassword: A new password breaks the policy.
+            ValidationError: Neither a password nor a session was given, or both were.
+            InvalidSession: The *session* given is unknown, logged out or expired.
+            MemberBlocked: The invitee is blocked in the account.
+            AlreadyMember: The invitee is an active member already.
+            TooManyAttempts: Too many wrong tokens or passwords.
+        """
+        now = self.clock.now()
+        invitation = self._find_invitation_by_token(token, client, now)
+        name = _clean_name(name, "name", required=False)
+        new_user: User | None = None
+        user_id: str
+        if session is not None and password is not None:
+            raise ValidationError("give either a password or a session to accept, not both")
+        if session is not None:
+            with self.store.transaction() as tx:
+                record = self._resolve_session(tx, session, now)
+                user = self._user(tx, record.user_id)
+            if user.email != invitation.email:
+                raise InvitationEmailMismatch(
+                    "this invitation was sent to another email address than yours"
+                )
+            user_id = user.id
+        elif password is None:
+            raise ValidationError("give the password of your account, or choose one")
+        else:
+            password = _require_text(password, "password")
+            with self.store.transaction() as tx:
+                existing = tx.find_user_by_email(invitation.email)
+            if existing is not None:
+                if self._verify_password(existing.email, password, now) is None:
+                    raise InvalidCredentials("wrong password for the existing account")
+                user_id = existing.id
+            else:
+                new_user = User(
+                    id=new_id("usr", now),
+                    email=invitation.email,
+                    created_at=now,
+                    password_hash=self.passwords.hash(password),
+                    name=name,
+                )
+                user_id = new_user.id
+        with self.store.transaction() as tx:
+            current = tx.get_join_invitation(invitation.id)
+            if current is None:  # pragma: no cover - invitations are never deleted
+                raise InvitationNotFound("the invitation no longer exists")
+            accepted = members.accept_invitation(current, user_id=user_id, now=now)
+            if session is not None:
+                self._resolve_session(tx, session, now)  # not logged out meanwhile
+            if new_user is not None:
+                self._add_user(tx, new_user, hint="sign in with its password to accept")
+            user = self._user(tx, user_id)
+            joined = members.join(
+                tx.get_membership(current.account_id, user_id),
+                account_id=current.account_id,
+                user_id=user_id,
+                now=now,
+            )
+            tx.save_join_invitation(accepted)
+            tx.save_membership(joined)
+            self._audit(
+                tx,
+                now,
+                current.account_id,
+                user_id,
+                AuditAction.INVITATION_ACCEPTED,
+                current.id,
+                email=current.email,
+            )
+            return self._issue_session(tx, user, SessionMethod.INVITATION, now)
+
+    def _add_user(self, tx: Transaction, user: User, hint: str = "") -> None:
+        if tx.find_user_by_email(user.email) is not None:
+            raise EmailAlreadyRegistered(
+                f"a user with email {user.email!r} already exists" + (f"; {hint}" if hint else "")
+            )
+        try:
+            tx.add_user(user)
+        except DuplicateKey as e:  # pragma: no cover - a race the check above narrows
+            raise EmailAlreadyRegistered(f"a user with email {user.email!r} already exists") from e
+
+    def _issue_session(
+        self, tx: Transaction, user: User, method: SessionMethod, now: dt.datetime
+    ) -> Session:
+        token = new_token()
+        active = [m for m in tx.list_user_memberships(user.id) if m.is_active]
+        record = SessionRecord(
+            id=new_id("ses", now),
+            token_hash=self._keys.lookup_hash("session", token),
+            user_id=user.id,
+            method=method,
+            issued_at=now,
+            expires_at=now + self.settings.session_lifetime,
+            admin_grants={m.account_id: m.admin_grant for m in active if m.is_active_administrator},
+        )
+        tx.add_session(record)
+        return Session(
+            token=token,
+            id=record.id,
+            user_id=user.id,
+            email=user.email,
+            method=method,
+            issued_at=now,
+            expires_at=record.expires_at,
+            roles={m.account_id: m.role for m in active},
+        )
+
+    def _change_member(
+        self,
+        session: Session | str,
+        account_id: str,
+        user_id: str,
+        action: AuditAction,
+        rule: Callable[[Membership, str, dt.datetime, int], Membership],
+        notes: str,
+    ) -> MemberView:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _ = self._authorize(tx, session, account_id, Permission.MANAGE_MEMBERS, now)
+            target = self._target(tx, account_id, user_id)
+            changed = rule(target, record.user_id, now, tx.count_active_administrators(account_id))
+            tx.save_membership(changed)
+            details = {"notes": notes} if notes else {}
+            if action is AuditAction.ROLE_CHANGED:
+                details.update({"from": target.role.value, "to": changed.role.value})
+            self._audit(tx, now, account_id, record.user_id, action, user_id, **details)
+            return self._member_view(tx, changed)
+
+    def _invitation(self, tx: Transaction, account_id: str, invitation_id: str) -> JoinInvitation:
+        invitation = tx.get_join_invitation(invitation_id)
+        if invitation is None or invitation.account_id != account_id:
+            raise InvitationNotFound(
+                f"no invitation {invitation_id!r} in business account {account_id!r}"
+            )
+        return invitation
+
+    def _why_not_invite(
+        self, tx: Transaction, account_id: str, email: str, now: dt.datetime
+    ) -> str | None:
+        user = tx.find_user_by_email(email)
+        if user is not None:
+            membership = tx.get_membership(account_id, user.id)
+            if membership is not None and membership.status is MemberStatus.ACTIVE:
+                return "already a member of this account"
+            if membership is not None and membership.status is MemberStatus.BLOCKED:
+                return "blocked in this account; unblock them instead"
+        for invitation in tx.list_join_invitations_for_email(account_id, email):
+            if invitation.state(now) is InvitationState.PENDING:
+                return f"already has a pending invitation ({invitation.id}); resend it instead"
+        return None
+
+    def _join_message(
+        self,
+        invitation: JoinInvitation,
+        token: str,
+        account: BusinessAccount,
+        inviter: User,
+    ) -> Message:
+        return render_join_invitation(
+            to=invitation.email,
+            account_name=account.name,
+            inviter_email=inviter.email,
+            link=self._join_url.replace(_TOKEN_PLACEHOLDER, token),
+            token=token,
+            expires_at=invitation.expires_at,
+            language=invitation.language,
+            service_name=self.settings.service_name,
+        )
+
+    def _mark_sent(
+        self, tx: Transaction, invitations: Sequence[JoinInvitation], now: dt.datetime
+    ) -> list[JoinInvitation]:
+        sent = []
+        for invitation in invitations:
+            current = tx.get_join_invitation(invitation.id) or invitation
+            updated = attrs.evolve(current, sent_count=current.sent_count + 1, last_sent_at=now)
+            tx.save_join_invitation(updated)
+            sent.append(updated)
+        return sent
+
+    def _new_join_secret(self, now: dt.datetime) -> _JoinSecret:
+        invitation_id = new_id("jinv", now)
+        token = new_token()
+        return _JoinSecret(
+            invitation_id=invitation_id,
+            token=token,
+            token_hash=self._keys.lookup_hash("join", token),
+            token_ciphertext=self._keys.encrypt(token, bound_to=invitation_id),
+        )
+
+    def _find_invitation_by_token(
+        self, token: object, client: str, now: dt.datetime
+    ) -> JoinInvitation:
+        if not isinstance(token, str):
+            raise InvitationNotFound("this invitation link is not valid")
+        key = f"token:client:{client}"
+        with self.store.transaction() as tx:
+            throttle = tx.get_throttle(key) if client else None
+            until = locked_until(throttle, now)
+            if until is not None:
+                raise TooManyAttempts("invitation links from this client", until)
+            invitation = tx.find_join_invitation_by_token_hash(
+                self._keys.lookup_hash("join", token.strip())
+            )
+            if invitation is None and client:
+                policy = self.settings.token_throttle
+                tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
+        if invitation is None:
+            raise InvitationNotFound("this invitation link is not valid")
+        members.check_invitation_usable(invitation, now)
+        return invitation
+
+    def _verify_password(self, email: str, password: str, now: dt.datetime) -> User | None:
+        """Return the user if *password* is theirs, else None; throttled per email.
+
+        The attempt is counted as a failure *before* the (slow) verification, in the same
+        transaction that checks the lock, so parallel guesses cannot slip past the limit;
+        a success then clears the count. Unknown emails cost the same hashing time.
+        """
+        key = f"password:{email}"
+        with self.store.transaction() as tx:
+            throttle = tx.get_throttle(key)
+            until = locked_until(throttle, now)
+            if until is not None:
+                raise TooManyAttempts(f"log-ins as {email}", until)
+            policy = self.settings.password_throttle
+            tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
+            user = tx.find_user_by_email(email)
+        if user is None or user.password_hash is None:
+            self.passwords.burn()
+            return None
+        if not self.passwords.verify(password, user.password_hash):
+            return None
+        with self.store.transaction() as tx:
+            tx.delete_throttle(key)
+        return user

@@ -1,0 +1,306 @@
+"""What every group of use cases shares: the constructor, sessions, authorisation, mail, audit.
+
+:class:`licensekit.LicenseKit` is assembled from the groups in :mod:`licensekit._accounts` and
+:mod:`licensekit._licensing`, which both build on :class:`ServiceCore` here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from licensekit import roles
+from licensekit._ids import new_id
+from licensekit._results import (
+    EXPIRY_PRESETS,
+    DeliveryFailure,
+    Settings,
+)
+from licensekit._validators import positive_timedelta
+from licensekit.clock import Clock, SystemClock
+from licensekit.codes import SecretKeys
+from licensekit.exceptions import (
+    AccountNotFound,
+    DeliveryError,
+    InvalidCursor,
+    InvalidSession,
+    MemberNotFound,
+    UserNotFound,
+    ValidationError,
+)
+from licensekit.mail import (
+    Mailer,
+    Message,
+)
+from licensekit.model import (
+    AuditAction,
+    AuditEvent,
+    BusinessAccount,
+    InstallInvitation,
+    JoinInvitation,
+    Membership,
+    MemberStatus,
+    MemberView,
+    Page,
+    Session,
+    SessionRecord,
+    User,
+)
+from licensekit.passwords import PasswordHasher
+from licensekit.roles import Permission
+from licensekit.storage import Store, Transaction
+
+__all__ = ["ServiceCore"]
+
+T = TypeVar("T")
+InvitationT = TypeVar("InvitationT", JoinInvitation, InstallInvitation)
+_TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
+_MAX_NAME = 200
+_MAX_NOTES = 2000
+_SCAN_CHUNK = 500
+
+
+class ServiceCore:
+    """The state and the shared steps of every use case (see :class:`licensekit.LicenseKit`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        mailer: Mailer,
+        *,
+        secret: bytes | str,
+        join_url: str,
+        download_url: str | None = None,
+        clock: Clock | None = None,
+        password_hasher: PasswordHasher | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        if join_url.count(_TOKEN_PLACEHOLDER) != 1:
+            raise ValidationError(f"join_url must contain {_TOKEN_PLACEHOLDER} exactly once")
+        if download_url is not None and download_url.count(_TOKEN_PLACEHOLDER) != 1:
+            raise ValidationError(f"download_url must contain {_TOKEN_PLACEHOLDER} exactly once")
+        self.store = store
+        self.mailer = mailer
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.passwords = password_hasher if password_hasher is not None else PasswordHasher()
+        self.settings = settings if settings is not None else Settings()
+        self._keys = SecretKeys(secret)
+        self._join_url = join_url
+        self._download_url = download_url
+
+    def __repr__(self) -> str:
+        return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"
+
+    def _session_hash(self, session: Session | str) -> bytes:
+        token = session.token if isinstance(session, Session) else session
+        if not isinstance(token, str):
+            raise InvalidSession("a session or a session token string is required")
+        return self._keys.lookup_hash("session", token)
+
+    def _resolve_session(
+        self, tx: Transaction, session: Session | str, now: dt.datetime
+    ) -> SessionRecord:
+        record = tx.find_session_by_token_hash(self._session_hash(session))
+        if record is None:
+            raise InvalidSession("the session is unknown or has been logged out")
+        if now >= record.expires_at:
+            raise InvalidSession(f"the session expired at {record.expires_at.isoformat()}")
+        return record
+
+    def _authorize(
+        self,
+        tx: Transaction,
+        session: Session | str,
+        account_id: str,
+        permission: Permission,
+        now: dt.datetime,
+    ) -> tuple[SessionRecord, Membership]:
+        record = self._resolve_session(tx, session, now)
+        membership = tx.get_membership(account_id, record.user_id)
+        roles.authorize(record.admin_grants, membership, permission, account_id=account_id)
+        assert membership is not None  # noqa: S101 - authorize() raised otherwise
+        return record, membership
+
+    def _target(self, tx: Transaction, account_id: str, user_id: str) -> Membership:
+        membership = tx.get_membership(account_id, user_id)
+        if membership is None or membership.status is MemberStatus.REMOVED:
+            raise MemberNotFound(f"user {user_id!r} is not a member of account {account_id!r}")
+        return membership
+
+    def _member_view(self, tx: Transaction, membership: Membership) -> MemberView:
+        user = self._user(tx, membership.user_id)
+        return MemberView(
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            role=membership.role,
+            status=membership.status,
+            joined_at=membership.joined_at,
+            updated_at=membership.updated_at,
+            changed_by=membership.changed_by,
+            notes=membership.notes,
+            license_keys=tuple(sorted(membership.license_keys)),
+        )
+
+    def _user(self, tx: Transaction, user_id: str) -> User:
+        user = tx.get_user(user_id)
+        if user is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+        return user
+
+    def _account(self, tx: Transaction, account_id: str) -> BusinessAccount:
+        account = tx.get_account(account_id)
+        if account is None:
+            raise AccountNotFound(f"no business account {account_id!r}")
+        return account
+
+    def _deliver(
+        self, messages: Sequence[tuple[InvitationT, Message]]
+    ) -> tuple[list[InvitationT], list[DeliveryFailure]]:
+        delivered: list[InvitationT] = []
+        failed: list[DeliveryFailure] = []
+        for invitation, message in messages:
+            try:
+                self._send(message)
+            except DeliveryError as e:
+                failed.append(DeliveryFailure(invitation.email, invitation.id, str(e), e.permanent))
+            else:
+                delivered.append(invitation)
+        return delivered, failed
+
+    def _send(self, message: Message) -> None:
+        """Hand *message* to the mailer; any failure becomes a :class:`DeliveryError`."""
+        try:
+            self.mailer.send(message)
+        except DeliveryError:
+            raise
+        except Exception as e:  # a host mailer's own error must not escape half-way a batch
+            raise DeliveryError(
+                f"the mailer failed for {message.to}: {type(e).__name__}: {e}"
+            ) from e
+
+    def _check_limit(self, limit: int) -> int:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise ValidationError(f"limit must be an integer, got {limit!r}")
+        if not 1 <= limit <= self.settings.max_page_size:
+            raise ValidationError(
+                f"limit must be between 1 and {self.settings.max_page_size}, got {limit}"
+            )
+        return limit
+
+    def _check_lifetime(
+        self, expires_in: dt.timedelta | str | None, default: dt.timedelta | None = None
+    ) -> dt.timedelta:
+        if expires_in is None:
+            return default if default is not None else self.settings.invitation_lifetime
+        if isinstance(expires_in, str):
+            if expires_in not in EXPIRY_PRESETS:
+                raise ValidationError(
+                    f"unknown expiry preset {expires_in!r}; choose one of: "
+                    f"{', '.join(EXPIRY_PRESETS)}, or give a timedelta"
+                )
+            expires_in = EXPIRY_PRESETS[expires_in]
+        expires_in = positive_timedelta(expires_in, "expires_in")
+        if expires_in > self.settings.max_invitation_lifetime:
+            raise ValidationError(
+                f"expires_in may be at most {self.settings.max_invitation_lifetime}, "
+                f"got {expires_in}"
+            )
+        return expires_in
+
+    def _event(
+        self,
+        now: dt.datetime,
+        account_id: str,
+        actor_id: str,
+        action: AuditAction,
+        subject: str,
+        **details: str,
+    ) -> AuditEvent:
+        return AuditEvent(
+            id=new_id("evt", now),
+            account_id=account_id,
+            at=now,
+            actor_id=actor_id,
+            action=action,
+            subject=subject,
+            details=details,
+        )
+
+    def _audit(
+        self,
+        tx: Transaction,
+        now: dt.datetime,
+        account_id: str,
+        actor_id: str,
+        action: AuditAction,
+        subject: str,
+        **details: str,
+    ) -> None:
+        tx.add_audit_events([self._event(now, account_id, actor_id, action, subject, **details)])
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _parse_enum(kind: type[E], value: object, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise ValidationError(f"unknown {what} {value!r}; choose one of: {choices}") from None
+
+
+def _require_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def _clean_name(value: str, what: str, *, required: bool) -> str:
+    cleaned = " ".join(_require_text(value, what).split())
+    if required and not cleaned:
+        raise ValidationError(f"{what} must not be empty")
+    if len(cleaned) > _MAX_NAME:
+        raise ValidationError(f"{what} must be at most {_MAX_NAME} characters")
+    return cleaned
+
+
+def _clean_notes(notes: str) -> str:
+    cleaned = _require_text(notes, "notes").strip()
+    if len(cleaned) > _MAX_NOTES:
+        raise ValidationError(f"notes must be at most {_MAX_NOTES} characters")
+    return cleaned
+
+
+def _check_cursor(cursor: object, prefix: str) -> str | None:
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str) or not cursor.startswith(prefix + "_"):
+        raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
+    return cursor
+
+
+def _filtered_page(
+    fetch: Callable[[str | None, int], Sequence[T]],
+    key: Callable[[T], str],
+    keep: Callable[[T], bool],
+    after: str | None,
+    limit: int,
+) -> Page[T]:
+    """Collect up to *limit* kept items after *after*, fetching in chunks; say if more exist."""
+    kept: list[T] = []
+    chunk = limit + 1
+    while True:
+        batch = fetch(after, chunk)
+        for item in batch:
+            if not keep(item):
+                continue
+            if len(kept) == limit:
+                return Page(tuple(kept), key(kept[-1]))
+            kept.append(item)
+        if len(batch) < chunk:
+            return Page(tuple(kept), None)
+        after = key(batch[-1])

@@ -1,0 +1,1579 @@
+"""The licensing use cases.
+
+License keys, License Administrators, invitations to install, activation, installations and
+blocked computers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, TypeVar
+
+import attrs
+
+from licensekit import licensing, roles
+from licensekit._core import (
+    _MAX_NAME,
+    _SCAN_CHUNK,
+    _TOKEN_PLACEHOLDER,
+    ServiceCore,
+    T,
+    _check_cursor,
+    _clean_name,
+    _clean_notes,
+    _filtered_page,
+    _parse_enum,
+    _require_text,
+)
+from licensekit._ids import new_id
+from licensekit._results import (
+    ActivationResult,
+    DeliveryFailure,
+    DeliveryReport,
+    InstallInvitationBatch,
+    InstallInvitationPreview,
+)
+from licensekit.codes import format_code, new_activation_code, new_token, parse_code
+from licensekit.emails import (
+    EmailList,
+    parse_email_csv,
+    parse_emails,
+    write_csv,
+)
+from licensekit.exceptions import (
+    ActivationCodeNotFound,
+    ActivationError,
+    ConflictError,
+    DuplicateLicenseKey,
+    InstallationNotFound,
+    InvalidCursor,
+    InvitationNotFound,
+    LicenseKeyNotFound,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+    ValidationError,
+)
+from licensekit.mail import (
+    Message,
+    check_language,
+    render_install_invitation,
+)
+from licensekit.model import (
+    AuditAction,
+    BusinessAccount,
+    ComputerBlock,
+    Installation,
+    InstallationView,
+    InstallInvitation,
+    InstallInvitationState,
+    InstallInvitationView,
+    KeyStatus,
+    LicenseKey,
+    LicenseKeyView,
+    Membership,
+    MemberView,
+    Page,
+    Role,
+    Session,
+    SessionRecord,
+    User,
+)
+from licensekit.roles import Permission
+from licensekit.storage import Transaction
+from licensekit.throttling import locked_until, record_failure
+
+__all__ = ["LicensingService"]
+
+R = TypeVar("R", LicenseKey, InstallInvitation)
+_MAX_KEY_VALUE = 512
+_OVERALL_ACTIVATION_KEY = "activation:*"
+
+
+@attrs.frozen
+class _InstallSecret:
+    """An invitation to install's id, code and token, with their hashes and ciphertext."""
+
+    invitation_id: str
+    code: str = attrs.field(repr=False)
+    token: str = attrs.field(repr=False)
+    code_hash: bytes = attrs.field(repr=False)
+    token_hash: bytes = attrs.field(repr=False)
+    ciphertext: bytes = attrs.field(repr=False)
+
+
+class LicensingService(ServiceCore):
+    """License keys and seats, License Administrators, invitations to install, activation."""
+
+    # == license keys =======================================================================
+
+    def add_license_key(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        product: str,
+        value: str,
+        seats: int,
+        expires_at: dt.datetime | None = None,
+    ) -> LicenseKeyView:
+        """Add a license key to an account.
+
+        The value is kept only as a keyed hash and as ciphertext; listings show it masked,
+        and only to Account Administrators.
+
+        Args:
+            session: The caller, an Account Administrator of *account_id*.
+            account_id: The business account.
+            product: The product the key licenses.
+            value: The key's secret value, as issued by the vendor.
+            seats: How many computers may hold an active installation at once.
+            expires_at: When the key stops activating (aware datetime), or None.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            ValidationError: Empty product or value, seats out of range, expiry not in the
+                future.
+            DuplicateLicenseKey: The account holds a key with that value already.
+        """
+        product = _clean_name(product, "product", required=True)
+        value = _clean_key_value(value)
+        seats = licensing.check_seats(seats)
+        now = self.clock.now()
+        if expires_at is not None:
+            expires_at = _aware(expires_at, "expires_at")
+            if expires_at <= now:
+                raise ValidationError("a new license key's expiry must be in the future")
+        key_id = new_id("key", now)
+        value_hash = self._keys.lookup_hash("license-key", _key_value_identity(value))
+        key = LicenseKey(
+            id=key_id,
+            account_id=account_id,
+            product=product,
+            seats=seats,
+            seats_used=0,
+            created_at=now,
+            created_by="",
+            value_hash=value_hash,
+            value_ciphertext=self._keys.encrypt(value, bound_to=key_id),
+            expires_at=expires_at,
+            updated_at=now,
+        )
+        with self.store.transaction() as tx:
+            record, _ = self._authorize(
+                tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            key = attrs.evolve(key, created_by=record.user_id)
+            same = tx.find_license_key_by_value_hash(account_id, value_hash)
+            if same is not None:
+                raise DuplicateLicenseKey(
+                    f"account {account_id!r} already holds that license key as {same.id!r} "
+                    f"({same.status.value})"
+                )
+            tx.add_license_key(key)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.LICENSE_KEY_ADDED,
+                key.id,
+                product=product,
+                seats=str(seats),
+            )
+        return self._key_view(key, masked=True)
+
+    def list_license_keys(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        include_removed: bool = False,
+    ) -> Page[LicenseKeyView]:
+        """List an account's license keys with their seats used and free, oldest first.
+
+        Account Administrators see every key, with its masked value. A License
+        Administrator sees the keys they were granted, without the value.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is neither an Account Administrator nor a License
+                Administrator of any key.
+        """
+        limit = self._check_limit(limit)
+        after = _check_cursor(cursor, "key")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, membership = self._authorize_any_key(
+                tx, session, account_id, now, "listing license keys"
+            )
+            is_admin = roles.effective_role(record.admin_grants, membership) is (
+                Role.ACCOUNT_ADMINISTRATOR
+            )
+
+            def fetch(after: str | None, n: int) -> Sequence[LicenseKey]:
+                return tx.list_license_keys(account_id, after=after, limit=n)
+
+            page = _filtered_page(
+                fetch,
+                lambda k: k.id,
+                lambda k: (
+                    (include_removed or k.status is not KeyStatus.REMOVED)
+                    and (is_admin or k.id in membership.license_keys)
+                ),
+                after,
+                limit,
+            )
+        return Page(tuple(self._key_view(k, masked=is_admin) for k in page.items), page.next_cursor)
+
+    def get_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Return one license key with its seats (its masked value for Account Administrators).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller is neither an Account Administrator nor a License
+                Administrator of the key.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, membership, key = self._authorize_key(
+                tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
+            )
+        is_admin = roles.effective_role(record.admin_grants, membership) is (
+            Role.ACCOUNT_ADMINISTRATOR
+        )
+        return self._key_view(key, masked=is_admin)
+
+    def change_license_key(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        *,
+        seats: int | None = None,
+        expires_at: dt.datetime | None = None,
+        clear_expiry: bool = False,
+    ) -> LicenseKeyView:
+        """Change a key's seat count or expiry; never below the seats in use.
+
+        Args:
+            session: The caller, an Account Administrator of *account_id*.
+            account_id: The business account.
+            key_id: The key.
+            seats: The new seat count, if it changes.
+            expires_at: The new expiry, if it changes (aware, in the future).
+            clear_expiry: Make the key never expire.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            SeatsInUse: More installations are active than *seats*.
+            ValidationError: Nothing to change, both an expiry and *clear_expiry*, seats
+                out of range, or an expiry not in the future.
+            ConflictError: The key was removed.
+        """
+        if seats is None and expires_at is None and not clear_expiry:
+            raise ValidationError("give new seats, a new expiry, or clear_expiry=True")
+        if expires_at is not None and clear_expiry:
+            raise ValidationError("give either a new expiry or clear_expiry=True, not both")
+        if seats is not None:
+            seats = licensing.check_seats(seats)
+        if expires_at is not None:
+            expires_at = _aware(expires_at, "expires_at")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _, key = self._authorize_key(
+                tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            changed = key
+            details: dict[str, str] = {}
+            if seats is not None:
+                changed = licensing.change_seats(changed, seats, now=now)
+                details.update(seats_from=str(key.seats), seats_to=str(seats))
+            if expires_at is not None or clear_expiry:
+                changed = licensing.change_expiry(changed, expires_at, now=now)
+                details.update(
+                    expires_from=_iso(key.expires_at), expires_to=_iso(changed.expires_at)
+                )
+            tx.save_license_key(changed)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.LICENSE_KEY_CHANGED,
+                key_id,
+                **details,
+            )
+        return self._key_view(changed, masked=True)
+
+    def suspend_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Suspend a key: nothing activates with it; installations made keep their seats.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The key is not active.
+        """
+        return self._change_key(
+            session, account_id, key_id, licensing.suspend_key, AuditAction.LICENSE_KEY_SUSPENDED
+        )
+
+    def resume_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Make a suspended key active again.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The key is not suspended.
+        """
+        return self._change_key(
+            session, account_id, key_id, licensing.resume_key, AuditAction.LICENSE_KEY_RESUMED
+        )
+
+    def remove_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Remove a key that has no active installations; its codes stop working.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            SeatsInUse: The key still has active installations.
+            ConflictError: The key was removed already.
+        """
+        return self._change_key(
+            session, account_id, key_id, licensing.remove_key, AuditAction.LICENSE_KEY_REMOVED
+        )
+
+    def grant_license_administrator(
+        self, session: Session | str, account_id: str, user_id: str, key_id: str
+    ) -> MemberView:
+        """Make a Regular Member License Administrator of one key (at once, in open sessions).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The member is not an active Regular Member, already holds the
+                grant, or the key was removed.
+        """
+        return self._change_grant(session, account_id, user_id, key_id, grant=True)
+
+    def revoke_license_administrator(
+        self, session: Session | str, account_id: str, user_id: str, key_id: str
+    ) -> MemberView:
+        """End a member's License Administrator rights over one key, at once.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The member does not hold that grant.
+        """
+        return self._change_grant(session, account_id, user_id, key_id, grant=False)
+
+    # == invitations to install =============================================================
+
+    def invite_installers(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        emails: Iterable[str] | None = None,
+        *,
+        csv: str | os.PathLike[str] | IO[str] | IO[bytes] | None = None,
+        language: str = "en",
+        expires_in: dt.timedelta | str | None = None,
+        max_activations: int = 1,
+        send: bool = True,
+    ) -> InstallInvitationBatch:
+        """Invite people to install a key's product, each with their own code and link.
+
+        Give the addresses either typed (*emails*) or as a single-column CSV (*csv*).
+        Invalid rows and duplicates are reported with their row numbers; everyone else
+        gets an invitation, all stored in one transaction before any email is sent. More
+        invitations than free seats is allowed (the result warns): seats then go first
+        come, first served. Inviting someone who was invited before for the same key gives
+        them a second code (for a second computer, say); revoke the first if it should not
+        work any more.
+
+        Args:
+            session: An Account Administrator, or a License Administrator of *key_id*.
+            account_id: The business account.
+            key_id: The license key the installations will use.
+            emails: Addresses as typed; blanks are ignored.
+            csv: Instead of *emails*: the CSV text itself (a ``str``), a path
+                (:class:`pathlib.Path`), or a text or binary file object.
+            language: BCP 47 tag of the email's language.
+            expires_in: Time until the codes stop working: a timedelta, or a key of
+                :data:`EXPIRY_PRESETS` (default from :class:`Settings`).
+            max_activations: How many computers each code may activate (default one).
+            send: Send the emails now. With False, export the invitations first
+                (:meth:`export_install_invitations`) and send them later
+                (:meth:`send_install_invitations`).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller may not invite for this key.
+            ConflictError: The key is suspended, removed or expired.
+            ValidationError: Both or neither of *emails* and *csv*, an unreadable CSV, too
+                many addresses, unsupported language, bad expiry or activation count, or
+                no download URL template configured.
+        """
+        if self._download_url is None:
+            raise ValidationError(
+                "invitations to install need a download_url template; pass download_url= "
+                "to LicenseKit"
+            )
+        language = check_language(language)
+        lifetime = self._check_lifetime(expires_in, self.settings.install_invitation_lifetime)
+        max_activations = self._check_max_activations(max_activations)
+        parsed = self._parse_recipients(emails, csv)
+        now = self.clock.now()
+        expires_at = now + lifetime
+        secrets_ = [self._new_install_secret(now) for _ in parsed.emails]
+        with self.store.transaction() as tx:
+            record, _, key = self._authorize_key(
+                tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
+            )
+            _check_key_invitable(key, now)
+            account = self._account(tx, account_id)
+            inviter = self._user(tx, record.user_id)
+            created = [
+                InstallInvitation(
+                    id=secret.invitation_id,
+                    account_id=account_id,
+                    key_id=key_id,
+                    email=email,
+                    language=language,
+                    invited_by=record.user_id,
+                    created_at=now,
+                    expires_at=expires_at,
+                    code_hash=secret.code_hash,
+                    token_hash=secret.token_hash,
+                    secret_ciphertext=secret.ciphertext,
+                    max_activations=max_activations,
+                )
+                for email, secret in zip(parsed.emails, secrets_, strict=True)
+            ]
+            tx.add_install_invitations(created)
+            tx.add_audit_events(
+                [
+                    self._event(
+                        now,
+                        account_id,
+                        record.user_id,
+                        AuditAction.INSTALL_INVITATION_CREATED,
+                        i.id,
+                        email=i.email,
+                        key_id=key_id,
+                        language=language,
+                        expires_at=expires_at.isoformat(),
+                    )
+                    for i in created
+                ]
+            )
+        warnings: list[str] = []
+        if len(created) > key.seats_free:
+            warnings.append(
+                f"{len(created)} invitations for {key.seats_free} free seats of key {key_id!r}: "
+                "activations are first come, first served, and the rest will be refused "
+                "until seats are freed or added"
+            )
+        undelivered: list[DeliveryFailure] = []
+        if send and created:
+            by_id = {s.invitation_id: s for s in secrets_}
+            created, undelivered = self._send_install_invitations(
+                [(i, by_id[i.id].code, by_id[i.id].token) for i in created],
+                key,
+                account,
+                {inviter.id: inviter},
+                now,
+                record.user_id,
+            )
+        return InstallInvitationBatch(
+            key_id=key_id,
+            invited=tuple(InstallInvitationView.of(i, now) for i in created),
+            skipped=tuple(sorted([*parsed.rejected, *parsed.duplicates], key=lambda r: r.row)),
+            undelivered=tuple(undelivered),
+            seats_free=key.seats_free,
+            warnings=tuple(warnings),
+        )
+
+    def list_install_invitations(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        *,
+        state: InstallInvitationState | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[InstallInvitationView]:
+        """List a key's invitations to install, oldest first, optionally in one state.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller may not see this key's invitations.
+        """
+        limit = self._check_limit(limit)
+        after = _check_cursor(cursor, "inst")
+        wanted = None if state is None else _parse_enum(InstallInvitationState, state, "state")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize_key(tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now)
+
+            def fetch(after: str | None, n: int) -> Sequence[InstallInvitation]:
+                return tx.list_install_invitations(key_id, after=after, limit=n)
+
+            page = _filtered_page(
+                fetch,
+                lambda i: i.id,
+                lambda i: wanted is None or i.state(now) is wanted,
+                after,
+                limit,
+            )
+        return Page(tuple(InstallInvitationView.of(i, now) for i in page.items), page.next_cursor)
+
+    def export_install_invitations(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        *,
+        invitation_ids: Iterable[str] | None = None,
+        include_unusable: bool = False,
+    ) -> str:
+        """Return a key's invitations as CSV: email, temporary activation code, download URL.
+
+        The text has a header row and CRLF line ends; every cell that a spreadsheet could
+        read as a formula is made inert. Use it to write your own emails or to answer
+        helpdesk questions. By default only invitations whose code can still activate a
+        computer are exported.
+
+        Args:
+            session: An Account Administrator, or a License Administrator of *key_id*.
+            account_id: The business account.
+            key_id: The license key.
+            invitation_ids: Export only these (e.g. the batch just created).
+            include_unusable: Also export revoked, expired and used-up invitations.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller may not see this key's invitations.
+            InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
+        """
+        wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _, _ = self._authorize_key(
+                tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
+            )
+            if wanted is None:
+                invitations = self._all_install_invitations(tx, key_id)
+            else:
+                invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
+            chosen = [i for i in invitations if include_unusable or i.usable(now)]
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.INSTALL_INVITATIONS_EXPORTED,
+                key_id,
+                count=str(len(chosen)),
+            )
+        rows = []
+        for invitation in chosen:
+            code, token = self._install_secret_of(invitation)
+            rows.append((invitation.email, code, self._download_link(token)))
+        return write_csv(("email", "temporary_activation_code", "download_url"), rows)
+
+    def send_install_invitations(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        *,
+        invitation_ids: Iterable[str] | None = None,
+    ) -> DeliveryReport:
+        """Send the emails of invitations not sent yet (all of the key's, or those named).
+
+        Invitations already sent, revoked, expired or used up are left alone; use
+        :meth:`resend_install_invitation` to send one again.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller may not invite for this key.
+            InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
+            ConflictError: The key is suspended, removed or expired.
+        """
+        wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _, key = self._authorize_key(
+                tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
+            )
+            _check_key_invitable(key, now)
+            if wanted is None:
+                invitations = self._all_install_invitations(tx, key_id)
+            else:
+                invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
+            unsent = [i for i in invitations if i.sent_count == 0 and i.usable(now)]
+            account = self._account(tx, account_id)
+            inviters = {u: self._user(tx, u) for u in {i.invited_by for i in unsent}}
+        batch = [(i, *self._install_secret_of(i)) for i in unsent]
+        sent, undelivered = self._send_install_invitations(
+            batch, key, account, inviters, now, record.user_id
+        )
+        sent_ids = {i.id for i in sent if i.sent_count}
+        return DeliveryReport(
+            sent=tuple(InstallInvitationView.of(i, now) for i in sent if i.id in sent_ids),
+            undelivered=tuple(undelivered),
+        )
+
+    def resend_install_invitation(
+        self, session: Session | str, account_id: str, invitation_id: str
+    ) -> InstallInvitationView:
+        """Send an invitation's email (again), with the same code and link.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            InvitationNotFound: No such invitation in *account_id*.
+            PermissionDenied: The caller may not invite for the invitation's key.
+            InvalidActivationCode: The invitation is revoked, expired or used up.
+            ConflictError: The key is suspended, removed or expired.
+            DeliveryError: The mailer failed; nothing was recorded.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
+            record, _, key = self._authorize_key(
+                tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
+            )
+            _check_key_invitable(key, now)
+            licensing.check_code_usable(invitation, now)
+            account = self._account(tx, account_id)
+            inviter = self._user(tx, invitation.invited_by)
+        code, token = self._install_secret_of(invitation)
+        self._send(self._install_message(invitation, code, token, key, account, inviter))
+        with self.store.transaction() as tx:
+            (sent,) = self._mark_install_sent(tx, [invitation], now, record.user_id)
+        return InstallInvitationView.of(sent, now)
+
+    def revoke_install_invitation(
+        self, session: Session | str, account_id: str, invitation_id: str
+    ) -> InstallInvitationView:
+        """Revoke an invitation to install: its code and link stop working at once.
+
+        Computers already activated with it keep their seats.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            InvitationNotFound: No such invitation in *account_id*.
+            PermissionDenied: The caller may not invite for the invitation's key.
+            ConflictError: It was revoked already.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
+            record, _, _ = self._authorize_key(
+                tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
+            )
+            revoked = licensing.revoke_install_invitation(
+                invitation, actor_id=record.user_id, now=now
+            )
+            tx.save_install_invitation(revoked)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.INSTALL_INVITATION_REVOKED,
+                invitation_id,
+                email=invitation.email,
+                key_id=invitation.key_id,
+            )
+        return InstallInvitationView.of(revoked, now)
+
+    def describe_install_invitation(
+        self, token: str, *, client: str = ""
+    ) -> InstallInvitationPreview:
+        """Return what a download link leads to, so the host's download page can serve it.
+
+        Call it before handing out the installer: it tells the product to serve and checks
+        that the link still works, without activating anything.
+
+        Args:
+            token: The token from the download link.
+            client: An identifier of the requesting client (an IP address, say); unknown
+                tokens are then also throttled per client.
+
+        Raises:
+            ActivationCodeNotFound: The token matches no invitation.
+            ActivationCodeRevoked: The invitation was revoked.
+            ActivationCodeExpired: The invitation has expired.
+            TooManyAttempts: Too many unknown tokens from this client or overall.
+        """
+        lookup = self._activation_lookup(None, token)
+        now = self.clock.now()
+        found = self._throttled_lookup(
+            lambda tx: self._find_install_invitation(tx, lookup), client=client, now=now
+        )
+        if found is None:
+            raise ActivationCodeNotFound("this download link is not valid")
+        licensing.check_code_usable(found, now, new_computer=False)
+        with self.store.transaction() as tx:
+            key = tx.get_license_key(found.key_id)
+            account = tx.get_account(found.account_id)
+        return InstallInvitationPreview(
+            invitation_id=found.id,
+            account_name=account.name if account is not None else "",
+            product=key.product if key is not None else "",
+            email=found.email,
+            language=found.language,
+            expires_at=found.expires_at,
+            activations_left=max(found.max_activations - found.activations, 0),
+        )
+
+    # == activation and installations =======================================================
+
+    def activate(
+        self,
+        *,
+        computer_id: str,
+        code: str | None = None,
+        token: str | None = None,
+        computer_name: str = "",
+        product: str | None = None,
+        client: str = "",
+    ) -> ActivationResult:
+        """Activate a computer with an invitation's code or download token; no session needed.
+
+        Called by the installer: automatically with the *token* from the download URL, or
+        with the *code* a person typed (case, spaces and dashes do not matter, and ``O``,
+        ``I``, ``L`` read as ``0``, ``1``, ``1``). Seats go first come, first served. A
+        computer that holds a seat of the key already keeps it and takes no other.
+
+        Args:
+            computer_id: A stable identifier of the computer (hardware id, serial number).
+            code: The temporary activation code, as typed.
+            token: Instead of *code*: the token from the download URL.
+            computer_name: The computer's name, for the administrators' listing.
+            product: The product being activated, when the installer knows; a code for a
+                key of another product is refused.
+            client: An identifier of the requesting client (an IP address, say); unknown
+                codes are then also throttled per client.
+
+        Returns:
+            The installation made, without the license key's value.
+
+        Raises:
+            ValidationError: Neither or both of *code* and *token*, or a bad computer id.
+            ActivationCodeMistyped: The code has a typing mistake (detected before look-up).
+            ActivationCodeNotFound: No invitation has that code or token.
+            ActivationCodeRevoked: The invitation was revoked.
+            ActivationCodeExpired: The invitation has expired.
+            ActivationCodeUsedUp: The code activated as many computers as it allows.
+            ActivationCodeWrongProduct: The code is for another product.
+            LicenseKeyUnavailable: The key is suspended, removed or expired.
+            ComputerBlocked: The computer is blocked in the account.
+            SeatsFull: Every seat of the key is taken.
+            TooManyAttempts: Too many unknown codes from this client or overall, or too many
+                refused activations with this code.
+        """
+        computer_id = _clean_computer_id(computer_id)
+        computer_name = _clean_name(computer_name, "computer_name", required=False)
+        if product is not None:
+            product = _clean_name(product, "product", required=True)
+        lookup = self._activation_lookup(code, token)
+        now = self.clock.now()
+        found = self._throttled_lookup(
+            lambda tx: self._find_install_invitation(tx, lookup), client=client, now=now
+        )
+        if found is None:
+            raise ActivationCodeNotFound(
+                "no invitation has this activation code; check it, or ask your administrator"
+                if code is not None
+                else "this download link is not valid"
+            )
+        installation_token = new_token()
+        token_hash = self._keys.lookup_hash("installation", installation_token)
+        installation_id = new_id("ins", now)
+        throttle_key = f"activation:invitation:{found.id}"
+        refusal: ActivationError | None = None
+        with self.store.transaction() as tx:
+            until = locked_until(tx.get_throttle(throttle_key), now)
+            if until is not None:
+                raise TooManyAttempts("this activation code", until)
+            invitation = tx.get_install_invitation(found.id) or found
+            key = tx.get_license_key(invitation.key_id)
+            if key is None:  # pragma: no cover - keys are never deleted, only marked removed
+                raise ActivationCodeNotFound("the license of this code no longer exists")
+            existing = tx.find_installation(key.id, computer_id)
+            try:
+                outcome = licensing.activate(
+                    key=key,
+                    invitation=invitation,
+                    existing=existing,
+                    blocked=tx.get_computer_block(key.account_id, computer_id) is not None,
+                    computer_id=computer_id,
+                    computer_name=computer_name or (existing.computer_name if existing else ""),
+                    product=product,
+                    installation_id=installation_id,
+                    token_hash=token_hash,
+                    now=now,
+                )
+            except ActivationError as e:
+                refusal = e
+            else:
+                if outcome.seat_taken:
+                    tx.save_license_key(outcome.key)
+                if outcome.invitation != invitation:
+                    tx.save_install_invitation(outcome.invitation)
+                if outcome.is_new:
+                    tx.add_installation(outcome.installation)
+                else:
+                    tx.save_installation(outcome.installation)
+                self._audit(
+                    tx,
+                    now,
+                    key.account_id,
+                    "",
+                    AuditAction.ACTIVATED,
+                    outcome.installation.id,
+                    key_id=key.id,
+                    invitation_id=invitation.id,
+                    email=invitation.email,
+                    computer_id=computer_id,
+                    computer_name=outcome.installation.computer_name,
+                    seat_taken="yes" if outcome.seat_taken else "no",
+                )
+        if refusal is not None:
+            self._record_refusal(found, throttle_key, computer_id, refusal, now)
+            raise refusal
+        installation = outcome.installation
+        return ActivationResult(
+            installation_id=installation.id,
+            installation_token=installation_token,
+            account_id=key.account_id,
+            key_id=key.id,
+            product=key.product,
+            email=installation.email,
+            computer_id=computer_id,
+            activated_at=installation.activated_at,
+            license_expires_at=key.expires_at,
+            already_active=not outcome.seat_taken,
+        )
+
+    def check_in(self, installation_token: str, *, client: str = "") -> InstallationView:
+        """Record that an installed product is alive, and tell it where it stands.
+
+        The product presents the token it got from :meth:`activate`. An active
+        installation's ``last_seen_at`` moves to now; a deactivated one is reported as such
+        (the product should stop running, or activate again).
+
+        Raises:
+            InstallationNotFound: The token matches no installation (a newer activation of
+                the same computer replaced it, or it was never valid).
+            TooManyAttempts: Too many unknown tokens from this client or overall.
+        """
+        if not isinstance(installation_token, str):
+            raise InstallationNotFound("this installation token is not valid")
+        token_hash = self._keys.lookup_hash("installation", installation_token.strip())
+        now = self.clock.now()
+        found = self._throttled_lookup(
+            lambda tx: tx.find_installation_by_token_hash(token_hash), client=client, now=now
+        )
+        if found is None:
+            raise InstallationNotFound("this installation token is not valid")
+        with self.store.transaction() as tx:
+            current = tx.get_installation(found.id) or found
+            if current.is_active and current.token_hash == token_hash:
+                current = attrs.evolve(current, last_seen_at=now)
+                tx.save_installation(current)
+        return InstallationView.of(current)
+
+    def list_installations(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        *,
+        include_inactive: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[InstallationView]:
+        """List a key's installations, oldest first, one page at a time.
+
+        Args:
+            session: An Account Administrator, or a License Administrator of *key_id*.
+            account_id: The business account.
+            key_id: The license key.
+            include_inactive: Also list deactivated installations.
+            cursor: From a previous page's ``next_cursor``.
+            limit: Page size.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller may not see this key's installations.
+        """
+        limit = self._check_limit(limit)
+        after = _check_cursor(cursor, "ins")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize_key(tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now)
+
+            def fetch(after: str | None, n: int) -> Sequence[Installation]:
+                return tx.list_installations(key_id, after=after, limit=n)
+
+            page = _filtered_page(
+                fetch, lambda i: i.id, lambda i: include_inactive or i.is_active, after, limit
+            )
+        return Page(tuple(InstallationView.of(i) for i in page.items), page.next_cursor)
+
+    def deactivate_installation(
+        self, session: Session | str, account_id: str, installation_id: str
+    ) -> InstallationView:
+        """Deactivate an installation; its seat is free at once.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            InstallationNotFound: No such installation in *account_id*.
+            PermissionDenied: The caller may not manage the installation's key.
+            ConflictError: It is not active.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            installation = self._installation(tx, account_id, installation_id)
+            record, _, key = self._authorize_key(
+                tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
+            )
+            key, installation = licensing.deactivate(
+                key, installation, actor_id=record.user_id, now=now
+            )
+            tx.save_license_key(key)
+            tx.save_installation(installation)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.DEACTIVATED,
+                installation_id,
+                key_id=key.id,
+                computer_id=installation.computer_id,
+            )
+        return InstallationView.of(installation)
+
+    def block_computer(
+        self,
+        session: Session | str,
+        account_id: str,
+        installation_id: str,
+        *,
+        notes: str = "",
+    ) -> ComputerBlock:
+        """Block an installation's computer from activating in this account again.
+
+        The block holds for every key of the account until :meth:`unblock_computer`. The
+        computer's active installations are deactivated (their seats freed) under every key
+        the caller manages: all of the account's keys for an Account Administrator, the
+        granted ones for a License Administrator.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            InstallationNotFound: No such installation in *account_id*.
+            PermissionDenied: The caller may not manage the installation's key.
+            ConflictError: The computer is blocked already.
+        """
+        notes = _clean_notes(notes)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            installation = self._installation(tx, account_id, installation_id)
+            record, membership, key = self._authorize_key(
+                tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
+            )
+            computer_id = installation.computer_id
+            if tx.get_computer_block(account_id, computer_id) is not None:
+                raise ConflictError(f"computer {computer_id!r} is blocked in this account already")
+            is_admin = roles.effective_role(record.admin_grants, membership) is (
+                Role.ACCOUNT_ADMINISTRATOR
+            )
+            deactivated = []
+            for managed in self._all_license_keys(tx, account_id):
+                if not is_admin and managed.id not in membership.license_keys:
+                    continue
+                found = tx.find_installation(managed.id, computer_id)
+                if found is None or not found.is_active:
+                    continue
+                freed, stopped = licensing.deactivate(
+                    managed, found, actor_id=record.user_id, now=now
+                )
+                tx.save_license_key(freed)
+                tx.save_installation(stopped)
+                deactivated.append(stopped.id)
+            block = ComputerBlock(
+                account_id=account_id,
+                computer_id=computer_id,
+                key_id=key.id,
+                blocked_at=now,
+                blocked_by=record.user_id,
+                notes=notes,
+            )
+            tx.save_computer_block(block)
+            details = {"notes": notes} if notes else {}
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.COMPUTER_BLOCKED,
+                computer_id,
+                installation_id=installation_id,
+                key_id=key.id,
+                deactivated=" ".join(deactivated),
+                **details,
+            )
+        return block
+
+    def unblock_computer(self, session: Session | str, account_id: str, computer_id: str) -> None:
+        """Let a blocked computer activate in this account again (it holds no seat until then).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            NotFound: The computer is not blocked in *account_id*.
+            PermissionDenied: The caller may not manage the key it was blocked under.
+        """
+        computer_id = _clean_computer_id(computer_id)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _ = self._authorize_any_key(tx, session, account_id, now, "unblock computers")
+            block = tx.get_computer_block(account_id, computer_id)
+            if block is None:
+                raise NotFound(f"computer {computer_id!r} is not blocked in this account")
+            self._authorize_key(
+                tx, session, account_id, block.key_id, Permission.MANAGE_INSTALLATIONS, now
+            )
+            tx.delete_computer_block(account_id, computer_id)
+            self._audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.COMPUTER_UNBLOCKED,
+                computer_id,
+                key_id=block.key_id,
+            )
+
+    def list_blocked_computers(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[ComputerBlock]:
+        """List the computers blocked in an account, by computer id.
+
+        Account Administrators see every block; a License Administrator sees the blocks
+        made under their keys.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is neither kind of administrator.
+        """
+        limit = self._check_limit(limit)
+        if cursor is not None and not isinstance(cursor, str):
+            raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, membership = self._authorize_any_key(
+                tx, session, account_id, now, "listing blocked computers"
+            )
+            is_admin = roles.effective_role(record.admin_grants, membership) is (
+                Role.ACCOUNT_ADMINISTRATOR
+            )
+
+            def fetch(after: str | None, n: int) -> Sequence[ComputerBlock]:
+                return tx.list_computer_blocks(account_id, after=after, limit=n)
+
+            return _filtered_page(
+                fetch,
+                lambda b: b.computer_id,
+                lambda b: is_admin or b.key_id in membership.license_keys,
+                cursor,
+                limit,
+            )
+
+    # == internals ==========================================================================
+
+    def _authorize_key(
+        self,
+        tx: Transaction,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        permission: Permission,
+        now: dt.datetime,
+    ) -> tuple[SessionRecord, Membership, LicenseKey]:
+        record = self._resolve_session(tx, session, now)
+        membership = tx.get_membership(account_id, record.user_id)
+        roles.authorize(
+            record.admin_grants, membership, Permission.VIEW_ACCOUNT, account_id=account_id
+        )
+        key = tx.get_license_key(key_id)
+        if key is None or key.account_id != account_id:
+            raise LicenseKeyNotFound(
+                f"no license key {key_id!r} in business account {account_id!r}"
+            )
+        roles.authorize_key(
+            record.admin_grants, membership, permission, account_id=account_id, key_id=key_id
+        )
+        assert membership is not None  # noqa: S101 - authorize() raised otherwise
+        return record, membership, key
+
+    def _authorize_any_key(
+        self, tx: Transaction, session: Session | str, account_id: str, now: dt.datetime, what: str
+    ) -> tuple[SessionRecord, Membership]:
+        """Admit Account Administrators and License Administrators of at least one key."""
+        record, membership = self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+        is_admin = roles.effective_role(record.admin_grants, membership) is (
+            Role.ACCOUNT_ADMINISTRATOR
+        )
+        if not is_admin and not membership.license_keys:
+            raise PermissionDenied(
+                f"{what} in account {account_id!r} needs the Account Administrator role or "
+                "License Administrator rights over a key"
+            )
+        return record, membership
+
+    def _all_license_keys(self, tx: Transaction, account_id: str) -> list[LicenseKey]:
+        return _scan_all(lambda after, n: tx.list_license_keys(account_id, after=after, limit=n))
+
+    def _key_view(self, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
+        masked_value = None
+        if masked:
+            value = self._keys.decrypt(key.value_ciphertext, bound_to=key.id)
+            masked_value = licensing.mask_key_value(value)
+        return LicenseKeyView(
+            id=key.id,
+            account_id=key.account_id,
+            product=key.product,
+            seats=key.seats,
+            seats_used=key.seats_used,
+            seats_free=key.seats_free,
+            status=key.status,
+            expires_at=key.expires_at,
+            created_at=key.created_at,
+            masked_value=masked_value,
+        )
+
+    def _change_key(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        rule: Callable[..., LicenseKey],
+        action: AuditAction,
+    ) -> LicenseKeyView:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _, key = self._authorize_key(
+                tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            changed = rule(key, now=now)
+            tx.save_license_key(changed)
+            self._audit(tx, now, account_id, record.user_id, action, key_id, product=key.product)
+        return self._key_view(changed, masked=True)
+
+    def _change_grant(
+        self, session: Session | str, account_id: str, user_id: str, key_id: str, *, grant: bool
+    ) -> MemberView:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _, key = self._authorize_key(
+                tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            target = self._target(tx, account_id, user_id)
+            if grant:
+                if key.status is KeyStatus.REMOVED:
+                    raise ConflictError(f"license key {key_id!r} has been removed")
+                if not target.is_active or target.role is not Role.REGULAR_MEMBER:
+                    raise ConflictError(
+                        f"only an active Regular Member can be made License Administrator; "
+                        f"user {user_id!r} is {target.status.value}, {target.role.value}"
+                    )
+                if key_id in target.license_keys:
+                    raise ConflictError(
+                        f"user {user_id!r} is License Administrator of key {key_id!r} already"
+                    )
+                keys = target.license_keys | {key_id}
+            else:
+                if key_id not in target.license_keys:
+                    raise ConflictError(
+                        f"user {user_id!r} is not License Administrator of key {key_id!r}"
+                    )
+                keys = target.license_keys - {key_id}
+            changed = attrs.evolve(
+                target, license_keys=keys, updated_at=now, changed_by=record.user_id
+            )
+            tx.save_membership(changed)
+            action = (
+                AuditAction.LICENSE_ADMIN_GRANTED if grant else AuditAction.LICENSE_ADMIN_REVOKED
+            )
+            self._audit(tx, now, account_id, record.user_id, action, user_id, key_id=key_id)
+            return self._member_view(tx, changed)
+
+    def _check_max_activations(self, value: object) -> int:
+        limit = self.settings.max_activations_per_code
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise ValidationError(
+                f"max_activations must be a whole number from 1 to {limit}, got {value!r}"
+            )
+        return value
+
+    def _parse_recipients(
+        self,
+        emails: Iterable[str] | None,
+        source: str | os.PathLike[str] | IO[str] | IO[bytes] | None,
+    ) -> EmailList:
+        if (emails is None) == (source is None):
+            raise ValidationError("give the addresses either as emails or as csv, not both")
+        if emails is not None:
+            if isinstance(emails, str):
+                raise ValidationError("emails must be a collection of addresses, not one string")
+            entries: list[object] = list(emails)
+            given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
+            self._check_batch_size(given)
+            return parse_emails(entries)
+        if isinstance(source, str) and "\n" not in source and source.strip().endswith(".csv"):
+            raise ValidationError(
+                f"csv={source!r} looks like a file name; pass pathlib.Path({source!r}) to read "
+                "the file (a str is read as the CSV text itself)"
+            )
+        parsed = parse_email_csv(source)  # type: ignore[arg-type]
+        self._check_batch_size(len(parsed.emails) + len(parsed.rejected) + len(parsed.duplicates))
+        return parsed
+
+    def _check_batch_size(self, given: int) -> None:
+        if given > self.settings.max_batch_size:
+            raise ValidationError(
+                f"{given} addresses exceed the limit of {self.settings.max_batch_size} per call"
+            )
+
+    def _new_install_secret(self, now: dt.datetime) -> _InstallSecret:
+        invitation_id = new_id("inst", now)
+        code = new_activation_code()
+        canonical = code.replace("-", "")
+        token = new_token()
+        return _InstallSecret(
+            invitation_id=invitation_id,
+            code=code,
+            token=token,
+            code_hash=self._keys.lookup_hash("install-code", canonical),
+            token_hash=self._keys.lookup_hash("install-token", token),
+            ciphertext=self._keys.encrypt(f"{canonical} {token}", bound_to=invitation_id),
+        )
+
+    def _install_secret_of(self, invitation: InstallInvitation) -> tuple[str, str]:
+        """Return the (formatted code, token) of a stored invitation to install."""
+        plain = self._keys.decrypt(invitation.secret_ciphertext, bound_to=invitation.id)
+        canonical, _, token = plain.partition(" ")
+        return format_code(canonical), token
+
+    def _download_link(self, token: str) -> str:
+        assert self._download_url is not None  # noqa: S101 - checked by the callers
+        return self._download_url.replace(_TOKEN_PLACEHOLDER, token)
+
+    def _install_message(
+        self,
+        invitation: InstallInvitation,
+        code: str,
+        token: str,
+        key: LicenseKey,
+        account: BusinessAccount,
+        inviter: User,
+    ) -> Message:
+        return render_install_invitation(
+            to=invitation.email,
+            product=key.product,
+            account_name=account.name,
+            inviter_email=inviter.email,
+            download_url=self._download_link(token),
+            code=code,
+            token=token,
+            expires_at=invitation.expires_at,
+            language=invitation.language,
+            service_name=self.settings.service_name,
+        )
+
+    def _send_install_invitations(
+        self,
+        batch: Sequence[tuple[InstallInvitation, str, str]],
+        key: LicenseKey,
+        account: BusinessAccount,
+        inviters: Mapping[str, User],
+        now: dt.datetime,
+        actor_id: str,
+    ) -> tuple[list[InstallInvitation], list[DeliveryFailure]]:
+        """Send each invitation's email; return all of them (sent ones updated) and failures.
+
+        Each email names the invitation's creator (from *inviters*, by user id).
+        """
+        messages = [
+            (
+                invitation,
+                self._install_message(
+                    invitation, code, token, key, account, inviters[invitation.invited_by]
+                ),
+            )
+            for invitation, code, token in batch
+        ]
+        delivered, undelivered = self._deliver(messages)
+        sent: dict[str, InstallInvitation] = {}
+        if delivered:
+            with self.store.transaction() as tx:
+                sent = {i.id: i for i in self._mark_install_sent(tx, delivered, now, actor_id)}
+        return [sent.get(i.id, i) for i, _, _ in batch], undelivered
+
+    def _mark_install_sent(
+        self,
+        tx: Transaction,
+        invitations: Sequence[InstallInvitation],
+        now: dt.datetime,
+        actor_id: str,
+    ) -> list[InstallInvitation]:
+        sent = []
+        for invitation in invitations:
+            current = tx.get_install_invitation(invitation.id) or invitation
+            updated = attrs.evolve(current, sent_count=current.sent_count + 1, last_sent_at=now)
+            tx.save_install_invitation(updated)
+            sent.append(updated)
+        tx.add_audit_events(
+            [
+                self._event(
+                    now,
+                    i.account_id,
+                    actor_id,
+                    AuditAction.INSTALL_INVITATION_SENT,
+                    i.id,
+                    email=i.email,
+                    sent_count=str(i.sent_count),
+                )
+                for i in sent
+            ]
+        )
+        return sent
+
+    def _all_install_invitations(self, tx: Transaction, key_id: str) -> list[InstallInvitation]:
+        return _scan_all(lambda after, n: tx.list_install_invitations(key_id, after=after, limit=n))
+
+    def _install_invitation(
+        self, tx: Transaction, key_id: str, invitation_id: str
+    ) -> InstallInvitation:
+        invitation = tx.get_install_invitation(invitation_id)
+        if invitation is None or invitation.key_id != key_id:
+            raise InvitationNotFound(f"no invitation {invitation_id!r} for license key {key_id!r}")
+        return invitation
+
+    def _install_invitation_in_account(
+        self, tx: Transaction, account_id: str, invitation_id: str
+    ) -> InstallInvitation:
+        invitation = tx.get_install_invitation(invitation_id)
+        if invitation is None or invitation.account_id != account_id:
+            raise InvitationNotFound(
+                f"no invitation to install {invitation_id!r} in business account {account_id!r}"
+            )
+        return invitation
+
+    def _installation(self, tx: Transaction, account_id: str, installation_id: str) -> Installation:
+        installation = tx.get_installation(installation_id)
+        if installation is None or installation.account_id != account_id:
+            raise InstallationNotFound(
+                f"no installation {installation_id!r} in business account {account_id!r}"
+            )
+        return installation
+
+    def _activation_lookup(self, code: str | None, token: str | None) -> tuple[str, bytes]:
+        if (code is None) == (token is None):
+            raise ValidationError("give either the activation code or the download token")
+        if code is not None:
+            return "code", self._keys.lookup_hash("install-code", parse_code(code))
+        if not isinstance(token, str):
+            raise ActivationCodeNotFound("this download link is not valid")
+        return "token", self._keys.lookup_hash("install-token", token.strip())
+
+    @staticmethod
+    def _find_install_invitation(
+        tx: Transaction, lookup: tuple[str, bytes]
+    ) -> InstallInvitation | None:
+        kind, digest = lookup
+        if kind == "code":
+            return tx.find_install_invitation_by_code_hash(digest)
+        return tx.find_install_invitation_by_token_hash(digest)
+
+    def _throttled_lookup(
+        self, find: Callable[[Transaction], T | None], *, client: str, now: dt.datetime
+    ) -> T | None:
+        """Find what an installer presented; count misses per client and overall.
+
+        A locked client is refused before the look-up. The overall limit only changes the
+        answer to a miss, so that a flood of guesses never locks out a valid code.
+        """
+        client = _require_text(client, "client").strip()
+        client_key = f"activation:client:{client}" if client else None
+        with self.store.transaction() as tx:
+            client_throttle = tx.get_throttle(client_key) if client_key else None
+            until = locked_until(client_throttle, now)
+            found = None
+            if until is None:
+                found = find(tx)
+                if found is None:
+                    overall = tx.get_throttle(_OVERALL_ACTIVATION_KEY)
+                    until = locked_until(overall, now)
+                    if until is None:
+                        tx.save_throttle(
+                            record_failure(
+                                overall,
+                                key=_OVERALL_ACTIVATION_KEY,
+                                now=now,
+                                policy=self.settings.activation_overall_throttle,
+                            )
+                        )
+                    if client_key is not None:
+                        tx.save_throttle(
+                            record_failure(
+                                client_throttle,
+                                key=client_key,
+                                now=now,
+                                policy=self.settings.activation_client_throttle,
+                            )
+                        )
+        if until is not None:
+            raise TooManyAttempts("activation codes and tokens", until)
+        return found
+
+    def _record_refusal(
+        self,
+        invitation: InstallInvitation,
+        throttle_key: str,
+        computer_id: str,
+        refusal: ActivationError,
+        now: dt.datetime,
+    ) -> None:
+        """Count a refused activation against its invitation and put it in the audit trail."""
+        with self.store.transaction() as tx:
+            throttle = tx.get_throttle(throttle_key)
+            tx.save_throttle(
+                record_failure(
+                    throttle,
+                    key=throttle_key,
+                    now=now,
+                    policy=self.settings.activation_invitation_throttle,
+                )
+            )
+            self._audit(
+                tx,
+                now,
+                invitation.account_id,
+                "",
+                AuditAction.ACTIVATION_REFUSED,
+                invitation.id,
+                key_id=invitation.key_id,
+                email=invitation.email,
+                computer_id=computer_id,
+                reason=type(refusal).__name__,
+            )
+
+
+def _check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
+    if key.status is not KeyStatus.ACTIVE:
+        raise ConflictError(f"license key {key.id!r} is {key.status.value}; no invitations")
+    if key.expires_at is not None and now >= key.expires_at:
+        raise ConflictError(
+            f"license key {key.id!r} expired on {key.expires_at.isoformat()}; no invitations"
+        )
+
+
+def _clean_key_value(value: object) -> str:
+    cleaned = _require_text(value, "license key value").strip()
+    if not cleaned:
+        raise ValidationError("license key value must not be empty")
+    if len(cleaned) > _MAX_KEY_VALUE:
+        raise ValidationError(f"license key value must be at most {_MAX_KEY_VALUE} characters")
+    if any(ch.isspace() and ch != " " for ch in cleaned):
+        raise ValidationError("license key value must be one line")
+    return cleaned
+
+
+def _key_value_identity(value: str) -> str:
+    """The form two key values are compared in: case and whitespace do not matter."""
+    return "".join(value.split()).upper()
+
+
+def _aware(moment: object, what: str) -> dt.datetime:
+    if not isinstance(moment, dt.datetime):
+        raise ValidationError(f"{what} must be a datetime, got {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationError(f"{what} must be timezone-aware")
+    return moment.astimezone(dt.UTC)
+
+
+def _iso(moment: dt.datetime | None) -> str:
+    return "never" if moment is None else moment.isoformat()
+
+
+def _clean_computer_id(value: object) -> str:
+    cleaned = _require_text(value, "computer_id").strip()
+    if not cleaned:
+        raise ValidationError("computer_id must not be empty")
+    if len(cleaned) > _MAX_NAME or not cleaned.isprintable():
+        raise ValidationError(f"computer_id must be printable and at most {_MAX_NAME} characters")
+    return cleaned
+
+
+def _id_list(ids: Iterable[str], what: str) -> list[str]:
+    if isinstance(ids, str):
+        raise ValidationError(f"{what} must be a collection of ids, not one string")
+    return list(dict.fromkeys(ids))
+
+
+def _scan_all(fetch: Callable[[str | None, int], Sequence[R]]) -> list[R]:
+    """Read every record of a listing keyed by ``id``, in chunks."""
+    result: list[R] = []
+    after: str | None = None
+    while True:
+        batch = fetch(after, _SCAN_CHUNK)
+        result.extend(batch)
+        if len(batch) < _SCAN_CHUNK:
+            return result
+        after = batch[-1].id

@@ -1,0 +1,296 @@
+"""The values the use cases of :class:`licensekit.LicenseKit` take and return.
+
+They are re-exported by :mod:`licensekit.service` and :mod:`licensekit`; import them from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+
+from licensekit._validators import positive
+from licensekit.emails import (
+    RejectedEmail,
+)
+from licensekit.model import (
+    InstallInvitationView,
+    JoinInvitationView,
+    MemberStatus,
+    Role,
+)
+from licensekit.throttling import ThrottlePolicy
+
+__all__ = [
+    "EXPIRY_PRESETS",
+    "AccountMembership",
+    "ActivationResult",
+    "DeliveryFailure",
+    "DeliveryReport",
+    "InstallInvitationBatch",
+    "InstallInvitationPreview",
+    "InvitationPreview",
+    "JoinInvitationBatch",
+    "PurgeReport",
+    "Settings",
+]
+
+
+@attrs.frozen
+class Settings:
+    """Tunable behaviour of :class:`LicenseKit`; every field has a safe default.
+
+    Attributes:
+        service_name: How the host's service names itself in emails.
+        session_lifetime: How long a session works after it is issued.
+        invitation_lifetime: Default time before a join invitation expires.
+        max_invitation_lifetime: The longest expiry an administrator may choose.
+        max_batch_size: The most addresses one invitation call accepts.
+        max_page_size: The largest ``limit`` a listing accepts.
+        password_throttle: Wrong passwords tolerated per email before a lock-out.
+        token_throttle: Unknown invitation tokens tolerated per client before a lock-out
+            (applies when the host names the client, see
+            :meth:`LicenseKit.accept_join_invitation`). There is deliberately no limit across
+            all clients: tokens carry 192 bits, so guessing is hopeless anyway, and a global
+            lock-out would let anyone disable every valid link.
+        install_invitation_lifetime: Default time before an invitation to install expires.
+        max_activations_per_code: The most computers one invitation to install may allow.
+        activation_client_throttle: Unknown activation codes, download tokens and
+            installation tokens tolerated per client (when the installer's request names one).
+        activation_overall_throttle: Unknown codes and tokens tolerated from all clients
+            together. When it trips, unknown codes are answered with
+            :class:`~licensekit.exceptions.TooManyAttempts`, but a valid code still works: a
+            flood of guesses must not lock real installers out. The codes' 120 random bits,
+            not this limit, are what make guessing hopeless.
+        activation_invitation_throttle: Refused activations tolerated per invitation (a
+            shared code tried on computer after computer, an installer retrying in a loop)
+            before that code is refused for a while without further checks.
+    """
+
+    service_name: str = "licensekit"
+    session_lifetime: dt.timedelta = attrs.field(default=dt.timedelta(hours=12), validator=positive)
+    invitation_lifetime: dt.timedelta = attrs.field(
+        default=dt.timedelta(days=7), validator=positive
+    )
+    max_invitation_lifetime: dt.timedelta = attrs.field(
+        default=dt.timedelta(days=90), validator=positive
+    )
+    max_batch_size: int = attrs.field(default=10_000, validator=positive)
+    max_page_size: int = attrs.field(default=500, validator=positive)
+    password_throttle: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
+    token_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(max_failures=10))
+    install_invitation_lifetime: dt.timedelta = attrs.field(
+        default=dt.timedelta(days=14), validator=positive
+    )
+    max_activations_per_code: int = attrs.field(default=1000, validator=positive)
+    activation_client_throttle: ThrottlePolicy = attrs.field(
+        factory=lambda: ThrottlePolicy(max_failures=10)
+    )
+    activation_overall_throttle: ThrottlePolicy = attrs.field(
+        factory=lambda: ThrottlePolicy(
+            max_failures=1000, window=dt.timedelta(minutes=1), lockout=dt.timedelta(minutes=1)
+        )
+    )
+    activation_invitation_throttle: ThrottlePolicy = attrs.field(
+        factory=lambda: ThrottlePolicy(max_failures=20)
+    )
+
+
+@attrs.frozen
+class DeliveryFailure:
+    """An invitation that was stored but whose email could not be handed over.
+
+    Attributes:
+        email: The recipient.
+        invitation_id: The stored invitation; resend it later.
+        reason: What the mailer said.
+        permanent: Whether retrying can help.
+    """
+
+    email: str
+    invitation_id: str
+    reason: str
+    permanent: bool
+
+
+@attrs.frozen
+class JoinInvitationBatch:
+    """What one call to :meth:`LicenseKit.invite_members` did.
+
+    Attributes:
+        invited: The invitations created, in input order.
+        skipped: Entries not invited, each with its 1-based position in the input and the
+            reason: invalid address, duplicate in the list, already a member, blocked, or
+            already holding a pending invitation. ``text`` is the entry as typed for invalid
+            entries and duplicates, and the normalised address for the other reasons.
+        undelivered: Invitations created whose email failed; they stay pending.
+    """
+
+    invited: tuple[JoinInvitationView, ...]
+    skipped: tuple[RejectedEmail, ...] = ()
+    undelivered: tuple[DeliveryFailure, ...] = ()
+
+
+@attrs.frozen
+class InvitationPreview:
+    """What an invitation link leads to, for the host's acceptance page.
+
+    Attributes:
+        invitation_id: The invitation.
+        account_id: The business account to join.
+        account_name: Its name.
+        email: Who the invitation is for.
+        inviter_email: Who sent it.
+        expires_at: When it stops working.
+        user_exists: True when the invitee already has a personal account (ask for their
+            current password), False when they must choose one.
+    """
+
+    invitation_id: str
+    account_id: str
+    account_name: str
+    email: str
+    inviter_email: str
+    expires_at: dt.datetime
+    user_exists: bool
+
+
+@attrs.frozen
+class PurgeReport:
+    """What :meth:`LicenseKit.purge_expired` deleted.
+
+    Attributes:
+        sessions: Expired sessions.
+        throttles: Throttling records whose window and lock-out were over.
+    """
+
+    sessions: int
+    throttles: int
+
+
+@attrs.frozen
+class AccountMembership:
+    """One of the caller's own memberships, as seen from a given session.
+
+    Attributes:
+        account_id: The business account.
+        account_name: Its name.
+        role: The role recorded in the membership now.
+        effective_role: The role this session acts with (a promotion shows here only in a
+            session issued after it).
+        status: Active or blocked.
+    """
+
+    account_id: str
+    account_name: str
+    role: Role
+    effective_role: Role
+    status: MemberStatus
+
+
+EXPIRY_PRESETS: Mapping[str, dt.timedelta] = MappingProxyType(
+    {
+        "1d": dt.timedelta(days=1),
+        "3d": dt.timedelta(days=3),
+        "7d": dt.timedelta(days=7),
+        "14d": dt.timedelta(days=14),
+        "30d": dt.timedelta(days=30),
+        "90d": dt.timedelta(days=90),
+    }
+)
+"""Named invitation lifetimes for a drop-down list; any timedelta up to the maximum works too."""
+
+
+@attrs.frozen
+class InstallInvitationBatch:
+    """What one call to :meth:`LicenseKit.invite_installers` did.
+
+    Attributes:
+        key_id: The license key the invitations are for.
+        invited: The invitations created, in input order.
+        skipped: Entries not invited (invalid address, duplicate in the list), each with its
+            1-based row in the input (the CSV line, or the position in the list) and why.
+        undelivered: Invitations created whose email failed; send them again later.
+        seats_free: Free seats of the key when the invitations were made.
+        warnings: Things the caller should tell the person, e.g. more invitations than free
+            seats (then activations are first come, first served).
+    """
+
+    key_id: str
+    invited: tuple[InstallInvitationView, ...]
+    skipped: tuple[RejectedEmail, ...] = ()
+    undelivered: tuple[DeliveryFailure, ...] = ()
+    seats_free: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class DeliveryReport:
+    """What sending a set of stored invitations did.
+
+    Attributes:
+        sent: The invitations whose email was handed over, as they stand now.
+        undelivered: Those whose email failed; they stay as they were.
+    """
+
+    sent: tuple[InstallInvitationView, ...]
+    undelivered: tuple[DeliveryFailure, ...] = ()
+
+
+@attrs.frozen
+class ActivationResult:
+    """What an installer gets back from a successful activation.
+
+    It never contains the license key's value: the installer learns only that it may run.
+
+    Attributes:
+        installation_id: The installation, as administrators see it listed.
+        installation_token: A secret the installed product keeps, to report that it is
+            alive with :meth:`LicenseKit.check_in` (hidden from ``repr``). A new one is
+            issued on every activation.
+        account_id: The business account the license belongs to.
+        key_id: The license key's id (not its value).
+        product: The licensed product.
+        email: The invitee whose code or link was used.
+        computer_id: The computer, as the installer identified it.
+        activated_at: When the seat was taken (or first taken, when it was held already).
+        license_expires_at: When the license key expires, if it does.
+        already_active: True when the computer held a seat already and took no other.
+    """
+
+    installation_id: str
+    installation_token: str = attrs.field(repr=False)
+    account_id: str
+    key_id: str
+    product: str
+    email: str
+    computer_id: str
+    activated_at: dt.datetime
+    license_expires_at: dt.datetime | None
+    already_active: bool
+
+
+@attrs.frozen
+class InstallInvitationPreview:
+    """What a download link leads to, for the host's download page.
+
+    Attributes:
+        invitation_id: The invitation.
+        account_name: The business account that licenses the product.
+        product: The product to serve.
+        email: Who the invitation is for.
+        language: The invitation's language, for the page.
+        expires_at: When the link and the code stop working.
+        activations_left: How many more computers may activate with it (0: only computers
+            that activated with it before may activate again).
+    """
+
+    invitation_id: str
+    account_name: str
+    product: str
+    email: str
+    language: str
+    expires_at: dt.datetime
+    activations_left: int
