@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pathlib
+from collections.abc import Iterator
 
 import pytest
 
@@ -135,6 +136,23 @@ class TestParseEmailCsvSources:
         with path.open("rb") as handle:
             assert_messy_result(parse_email_csv(handle))
 
+    def test_from_bytes_with_a_byte_order_mark(self) -> None:
+        assert MESSY_CSV.startswith("\ufeff")
+        assert_messy_result(parse_email_csv(MESSY_CSV.encode("utf-8")))
+
+    @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+    def test_from_utf8_bytes_without_bom(self, kind: type) -> None:
+        data = kind("Email\nJos\u00e9@example.com\nbob@example.com\n".encode())
+        result = parse_email_csv(data)
+        assert result.emails == ("jos\u00e9@example.com", "bob@example.com")
+        assert result.rows == (2, 3)
+
+    def test_bytes_and_text_give_the_same_result(self) -> None:
+        assert parse_email_csv(MESSY_CSV.encode()) == parse_email_csv(MESSY_CSV)
+
+    def test_empty_bytes_give_an_empty_list(self) -> None:
+        assert parse_email_csv(b"") == EmailList(emails=(), rows=())
+
 
 class TestParseEmailCsvContent:
     @pytest.mark.parametrize("header", ["email", "EMAIL", "E-mail", "Email Address", " email "])
@@ -192,6 +210,30 @@ class TestParseEmailCsvErrors:
         with pytest.raises(ValidationError, match="CSV input is not UTF-8"):
             parse_email_csv(io.BytesIO(b"a@x.example\n\xff\xfe@x.example\n"))
 
+    @pytest.mark.parametrize(
+        "data",
+        [b"a@x.example\n\xff\xfe@x.example\n", "jos\u00e9@x.example\n".encode("latin-1")],
+        ids=["invalid-bytes", "latin-1"],
+    )
+    def test_non_utf8_bytes_are_a_validation_error(self, data: bytes) -> None:
+        with pytest.raises(ValidationError, match="CSV input is not UTF-8"):
+            parse_email_csv(data)
+
+    @pytest.mark.parametrize(
+        "source",
+        [None, 42, 1.5, ["a@x.example"], ("a@x.example",), {"a@x.example": 1}, object()],
+        ids=["none", "int", "float", "list", "tuple", "dict", "object"],
+    )
+    def test_an_object_of_the_wrong_type_is_a_validation_error(self, source: object) -> None:
+        with pytest.raises(
+            ValidationError, match=r"CSV input must be text, bytes, a path or a file"
+        ):
+            parse_email_csv(source)  # type: ignore[arg-type]
+
+    def test_wrong_type_error_names_the_type(self) -> None:
+        with pytest.raises(ValidationError, match=r"not int\b"):
+            parse_email_csv(42)  # type: ignore[arg-type]
+
     def test_latin1_file_is_a_validation_error(self, tmp_path: pathlib.Path) -> None:
         path = tmp_path / "latin1.csv"
         path.write_bytes("josé@x.example\n".encode("latin-1"))
@@ -224,3 +266,100 @@ class TestOnePersonWhateverTheSpelling:
         result = parse_emails(["jos\u00e9@example.com", "jose\u0301@EXAMPLE.com"])
         assert result.emails == ("jos\u00e9@example.com",)
         assert [d.reason for d in result.duplicates] == ["duplicate of row 1"]
+
+
+class _LazyLines:
+    """A text file object whose lines come from a generator, counting how many were read."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.read_lines = 0
+
+    def read(self, size: int = -1) -> str:
+        if size == 0:
+            return ""
+        raise AssertionError("the whole input was read at once")
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.read_lines += 1
+        return line
+
+
+def _addresses(count: int) -> Iterator[str]:
+    return (f"user{n}@example.com\n" for n in range(count))
+
+
+class TestParseEmailCsvMaxEntries:
+    @pytest.mark.parametrize("limit", [0, 1, 3])
+    def test_more_rows_than_the_limit_is_a_validation_error_naming_the_limit(
+        self, limit: int
+    ) -> None:
+        text = "".join(_addresses(limit + 1))
+        with pytest.raises(ValidationError, match=f"more than {limit} addresses"):
+            parse_email_csv(text, max_entries=limit)
+
+    @pytest.mark.parametrize("limit", [1, 3])
+    def test_exactly_the_limit_is_accepted(self, limit: int) -> None:
+        result = parse_email_csv("".join(_addresses(limit)), max_entries=limit)
+        assert len(result.emails) == limit
+
+    def test_no_limit_by_default(self) -> None:
+        assert len(parse_email_csv("".join(_addresses(500))).emails) == 500
+
+    def test_blank_lines_and_the_header_are_not_counted(self) -> None:
+        text = "email\n\n  \n,\na@x.example\n\n\nb@x.example\n\n"
+        result = parse_email_csv(text, max_entries=2)
+        assert result.emails == ("a@x.example", "b@x.example")
+
+    def test_rejected_and_duplicate_rows_are_counted(self) -> None:
+        """Every non-blank row counts, valid or not: the limit is on the input's size."""
+        with pytest.raises(ValidationError, match="more than 2 addresses"):
+            parse_email_csv("a@x.example\nnot-an-email\nA@x.example\n", max_entries=2)
+        with pytest.raises(ValidationError, match="more than 2 addresses"):
+            parse_email_csv("a@x.example\nb@x.example,c@x.example\nd@x.example\n", max_entries=2)
+
+    def test_stops_reading_as_soon_as_the_limit_is_passed(self) -> None:
+        source = _LazyLines(_addresses(1_000_000))
+        with pytest.raises(ValidationError, match="more than 5 addresses"):
+            parse_email_csv(source, max_entries=5)  # type: ignore[arg-type]
+        assert source.read_lines == 6
+
+    def test_blank_lines_read_before_the_limit_do_not_count_towards_it(self) -> None:
+        lines = iter(["\n", "a@x.example\n", "\n", "\n", "b@x.example\n", "c@x.example\n"])
+        source = _LazyLines(lines)
+        with pytest.raises(ValidationError, match="more than 2 addresses"):
+            parse_email_csv(source, max_entries=2)  # type: ignore[arg-type]
+        assert source.read_lines == 6
+
+    def test_binary_file_stops_early_too(self) -> None:
+        """A binary stream is decoded as it is read, not all at once."""
+        body = "".join(_addresses(200_000)).encode()
+        stream = io.BytesIO(body)
+        with pytest.raises(ValidationError, match="more than 3 addresses"):
+            parse_email_csv(stream, max_entries=3)
+        assert stream.tell() < len(body) // 100
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda text: text,
+            lambda text: text.encode(),
+            lambda text: io.StringIO(text),
+            lambda text: io.BytesIO(text.encode()),
+        ],
+        ids=["str", "bytes", "text-file", "binary-file"],
+    )
+    def test_every_kind_of_source_honours_the_limit(self, make: object) -> None:
+        text = "".join(_addresses(4))
+        with pytest.raises(ValidationError, match="more than 3 addresses"):
+            parse_email_csv(make(text), max_entries=3)  # type: ignore[operator]
+
+    def test_path_source_honours_the_limit(self, tmp_path: pathlib.Path) -> None:
+        path = tmp_path / "many.csv"
+        path.write_text("".join(_addresses(4)), encoding="utf-8")
+        with pytest.raises(ValidationError, match="more than 3 addresses"):
+            parse_email_csv(path, max_entries=3)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from licensekit import (
+    ActivationCodeUsedUp,
     ActivationResult,
     ComputerBlocked,
     InstallationNotFound,
@@ -24,7 +25,12 @@ from licensekit import (
     SeatsInUse,
     Session,
 )
-from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
+from licensekit.testing import (
+    LicenseKitForTests,
+    add_member,
+    make_business_account,
+    make_licensekit,
+)
 
 ROUNDS = 12
 INSTALLERS = 32
@@ -153,38 +159,62 @@ def test_deactivations_racing_activations_keep_the_count_right() -> None:
         assert active <= seats
 
 
-def test_one_computer_activating_from_many_threads_takes_one_seat() -> None:
-    threads = 16
-    for same_code in (True, False):
-        for _ in range(ROUNDS // 2):
-            shop = Shop(SEATS, threads, max_activations=1)
-            results = race(
-                [shop.activate(0 if same_code else n, "THE-ONE-PC") for n in range(threads)]
-            )
+def _working_tokens(shop: Shop, done: list[ActivationResult]) -> int:
+    """How many of the installation tokens handed out still check in (as active)."""
+    working = 0
+    for r in done:
+        try:
+            view = shop.kit.check_in(r.installation_token)
+        except InstallationNotFound:
+            continue
+        working += 1
+        assert view.status is InstallationStatus.ACTIVE
+    return working
 
-            assert kinds(results) == Counter(ActivationResult=threads)
-            done = [r for r in results if isinstance(r, ActivationResult)]
-            assert sum(not r.already_active for r in done) == 1
-            assert len({r.installation_id for r in done}) == 1
-            assert shop.seats() == (SEATS, 1, 1)
-            assert shop.active_computers() == ["THE-ONE-PC"]
-            views = shop.kit.list_install_invitations(
-                shop.admin, shop.account_id, shop.key_id, limit=500
-            ).items
-            # One code counts the computer once; other codes take it over, each as one of
-            # their own activations, without a second seat.
-            expected = [1] + [0] * (threads - 1) if same_code else [1] * threads
-            assert [v.activations for v in views] == expected
-            # Every activation hands out a new installation token: only the last one counts.
-            working = 0
-            for r in done:
-                try:
-                    view = shop.kit.check_in(r.installation_token)
-                except InstallationNotFound:
-                    continue
-                working += 1
-                assert view.status is InstallationStatus.ACTIVE
-            assert working == 1
+
+def test_one_computer_activating_with_one_code_from_many_threads_takes_one_seat() -> None:
+    threads = 16
+    for _ in range(ROUNDS // 2):
+        shop = Shop(SEATS, threads, max_activations=1)
+        results = race([shop.activate(0, "THE-ONE-PC") for _ in range(threads)])
+
+        assert kinds(results) == Counter(ActivationResult=threads)
+        done = [r for r in results if isinstance(r, ActivationResult)]
+        assert sum(not r.already_active for r in done) == 1
+        assert len({r.installation_id for r in done}) == 1
+        assert shop.seats() == (SEATS, 1, 1)
+        assert shop.active_computers() == ["THE-ONE-PC"]
+        views = shop.kit.list_install_invitations(
+            shop.admin, shop.account_id, shop.key_id, limit=500
+        ).items
+        # The code counts the computer once.
+        assert [v.activations for v in views] == [1] + [0] * (threads - 1)
+        # Every activation hands out a new installation token: only the last one counts.
+        assert _working_tokens(shop, done) == 1
+
+
+def test_one_computer_activating_with_many_codes_at_once_keeps_the_first_and_refuses_the_rest() -> (
+    None
+):
+    threads = 16
+    for _ in range(ROUNDS // 2):
+        shop = Shop(SEATS, threads, max_activations=1)
+        results = race([shop.activate(n, "THE-ONE-PC") for n in range(threads)])
+
+        assert kinds(results) == Counter(ActivationResult=1, ComputerAlreadyActivated=threads - 1)
+        (winner,) = [r for r in results if isinstance(r, ActivationResult)]
+        assert winner.already_active is False
+        assert shop.seats() == (SEATS, 1, 1)
+        assert shop.active_computers() == ["THE-ONE-PC"]
+        views = shop.kit.list_install_invitations(
+            shop.admin, shop.account_id, shop.key_id, limit=500
+        ).items
+        # Only the winning code counts an activation; no other code took the computer over.
+        assert {v.email: v.activations for v in views if v.activations} == {winner.email: 1}
+        assert sum(v.activations for v in views) == 1
+        assert _working_tokens(shop, [winner]) == 1
+        installed = shop.kit.list_installations(shop.admin, shop.account_id, shop.key_id).items
+        assert [(i.id, i.email) for i in installed] == [(winner.installation_id, winner.email)]
 
 
 @pytest.mark.parametrize("target", [3, 4])
@@ -225,6 +255,24 @@ def test_removing_a_key_racing_its_first_activations_never_does_both() -> None:
         assert shop.seats() == (SEATS, won, won)
 
 
+def test_a_deactivation_racing_its_computers_reactivation_with_a_one_computer_code_sticks() -> None:
+    for _ in range(ROUNDS * 2):
+        shop = Shop(SEATS, 1, max_activations=1)
+        first = shop.activate(0, "PC-1")()
+        deactivation, activation = race(
+            [shop.deactivate(first.installation_id), shop.activate(0, "PC-1")]
+        )
+
+        assert not isinstance(deactivation, LicenseKitError), deactivation
+        # Either the activation came first (and was then deactivated), or it found the
+        # computer's claim on the code gone.
+        assert isinstance(activation, ActivationResult | ActivationCodeUsedUp), activation
+        assert shop.seats() == (SEATS, 0, 0)
+        assert shop.active_computers() == []
+        with pytest.raises(ActivationCodeUsedUp):
+            shop.activate(0, "PC-1")()
+
+
 def test_a_computer_blocked_while_it_activates_again_ends_up_without_a_seat() -> None:
     for _ in range(ROUNDS * 2):
         shop = Shop(SEATS, 2, max_activations=2)
@@ -236,3 +284,98 @@ def test_a_computer_blocked_while_it_activates_again_ends_up_without_a_seat() ->
         assert isinstance(activation, ActivationResult | ComputerBlocked), activation
         assert shop.seats() == (SEATS, 0, 0)
         assert shop.active_computers() == []
+
+
+class TwoKeys:
+    """One account with two keys, a License Administrator for the first, and one computer
+    active under both (each through a two-computer code)."""
+
+    COMPUTER = "PC-1"
+
+    def __init__(self) -> None:
+        self.kit: LicenseKitForTests = make_licensekit()
+        self.admin, account = make_business_account(self.kit)
+        self.account_id = account.id
+        self.key_ids = [
+            self.kit.add_license_key(
+                self.admin, self.account_id, product="Racer", value=value, seats=SEATS
+            ).id
+            for value in ("RACE-0001-XK7Q", "RACE-0002-PL3M")
+        ]
+        self.keeper = add_member(self.kit, self.admin, self.account_id, "keeper@example.com")
+        self.kit.grant_license_administrator(
+            self.admin, self.account_id, self.keeper.user_id, self.key_ids[0]
+        )
+        self.codes = []
+        self.installations = []
+        for n, key_id in enumerate(self.key_ids):
+            email = f"user{n}@example.com"
+            self.kit.invite_installers(
+                self.admin, self.account_id, key_id, [email], max_activations=2
+            )
+            self.codes.append(self.kit.mailer.last(to=email).data["code"])
+            self.installations.append(self.activate(n)().installation_id)
+
+    def activate(self, n: int) -> Callable[[], ActivationResult]:
+        code = self.codes[n]
+        return lambda: self.kit.activate(code=code, computer_id=self.COMPUTER)
+
+    def block(self, session: Session, n: int) -> Callable[[], object]:
+        installation_id = self.installations[n]
+        return lambda: self.kit.block_computer(session, self.account_id, installation_id)
+
+    def seats_used(self) -> list[int]:
+        return [
+            self.kit.get_license_key(self.admin, self.account_id, k).seats_used
+            for k in self.key_ids
+        ]
+
+    def active(self) -> list[list[str]]:
+        return [
+            [
+                i.computer_id
+                for i in self.kit.list_installations(self.admin, self.account_id, k).items
+            ]
+            for k in self.key_ids
+        ]
+
+
+def test_an_account_wide_block_racing_activations_under_every_key_leaves_no_seat() -> None:
+    for _ in range(ROUNDS * 2):
+        shop = TwoKeys()
+        block, *activations = race(
+            [shop.block(shop.admin, 0), shop.activate(0), shop.activate(1), shop.activate(1)]
+        )
+
+        assert not isinstance(block, LicenseKitError), block
+        assert block.key_id is None
+        assert set(kinds(activations)) <= {"ActivationResult", "ComputerBlocked"}
+        assert shop.seats_used() == [0, 0]
+        assert shop.active() == [[], []]
+
+
+def test_blocks_of_both_scopes_racing_each_other_both_hold() -> None:
+    for _ in range(ROUNDS * 2):
+        shop = TwoKeys()
+        by_keeper, by_admin = race([shop.block(shop.keeper, 0), shop.block(shop.admin, 0)])
+
+        assert not isinstance(by_keeper, LicenseKitError), by_keeper
+        assert not isinstance(by_admin, LicenseKitError), by_admin
+        assert (by_keeper.key_id, by_admin.key_id) == (shop.key_ids[0], None)
+        listed = shop.kit.list_blocked_computers(shop.admin, shop.account_id).items
+        assert [b.key_id for b in listed] == [None, shop.key_ids[0]]
+        assert shop.seats_used() == [0, 0]
+        for n in (0, 1):
+            with pytest.raises(ComputerBlocked):
+                shop.activate(n)()
+
+
+def test_two_blocks_of_one_scope_racing_leave_one_block_and_one_conflict() -> None:
+    for _ in range(ROUNDS * 2):
+        shop = TwoKeys()
+        results = race([shop.block(shop.admin, 0), shop.block(shop.admin, 1)])
+
+        assert kinds(results) == Counter(ComputerBlock=1, ConflictError=1)
+        listed = shop.kit.list_blocked_computers(shop.admin, shop.account_id).items
+        assert [(b.computer_id, b.key_id) for b in listed] == [(TwoKeys.COMPUTER, None)]
+        assert shop.seats_used() == [0, 0]

@@ -124,6 +124,24 @@ class TestInstallInvitationContent:
     def test_regional_language_falls_back_to_english(self) -> None:
         assert render(language="en-GB").language == "en"
 
+    def test_repr_never_shows_the_code_link_or_token(self) -> None:
+        """The bodies hold the activation code and download link; repr leaves them out."""
+        m = render()
+        assert CODE in m.text
+        assert CODE in m.html
+        shown = repr(m)
+        assert CODE not in shown
+        assert CODE.replace("-", "") not in shown
+        assert TOKEN not in shown
+        assert "licenses.example.com" not in shown
+        assert "Install Acme Draw for Acme Ltd" in shown
+
+    @given(code=st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ-", min_size=12, max_size=29))
+    def test_repr_never_shows_any_code_put_in_the_body(self, code: str) -> None:
+        m = render(code=code, token="t", download_url="https://d.example/x")
+        assert code in m.text
+        assert code not in repr(m)
+
     def test_unsupported_language_is_refused(self) -> None:
         with pytest.raises(ValidationError, match="unsupported language"):
             render(language="xx")

@@ -1,8 +1,9 @@
 """After a full licensing scenario, the store holds no usable code, token, password or key.
 
-The scenario adds keys, invites installers (typed and from a CSV), exports, sends and resends
-the invitations, activates by code and by token, activates again, deactivates, blocks, checks
-in, and makes wrong guesses that leave throttle records. Then every plaintext secret it handled
+The scenario adds keys, invites installers (typed and from an uploaded CSV), exports, sends and
+resends the invitations, activates by code and by token, activates again, deactivates, blocks
+under one key and account-wide, unblocks, checks in, and makes wrong guesses and refused
+activations that leave throttle records. Then every plaintext secret it handled
 is searched for, in every form a person or program could use it, in the store's dump
 (``repr`` and the JSON of every record) and in the reprs of what the use cases returned.
 """
@@ -22,6 +23,8 @@ from licensekit import (
     ActivationCodeRevoked,
     ActivationCodeUsedUp,
     ActivationResult,
+    ComputerAlreadyActivated,
+    ComputerBlocked,
     InstallationNotFound,
     LicenseKeyView,
     LicenseKitError,
@@ -88,7 +91,7 @@ def _full_scenario() -> Scenario:
         admin,
         acc,
         k0,
-        csv="email\r\ncy@example.com\r\n\r\nCy@Example.com\r\ndee@example.com\r\n",
+        csv=b"\xef\xbb\xbfemail\r\ncy@example.com\r\n\r\nCy@Example.com\r\ndee@example.com\r\n",
         expires_in="7d",
         send=False,
     )
@@ -123,7 +126,8 @@ def _full_scenario() -> Scenario:
     def token_of(email: str) -> str:
         return mail[email]["token"] if email in mail else by_row[email][1]
 
-    # Activations: typed code, token, the same computer again, a takeover, a reactivation.
+    # Activations: typed code, token, the same computer again, a second computer, a code never
+    # sent, and a deactivated computer coming back with a code that has an activation left.
     results: list[ActivationResult] = [
         kit.activate(
             code=code_of("ann@example.com").lower().replace("-", " "),
@@ -139,12 +143,15 @@ def _full_scenario() -> Scenario:
         kit.activate(token=token_of("eve@example.com"), computer_id="SN-EVE-1"),
         kit.activate(code=code_of("fay@example.com").replace("-", ""), computer_id="SN-FAY-1"),
         kit.activate(code=code_of("cy@example.com"), computer_id="SN-CY-1"),
-        kit.activate(code=code_of("bob@example.com"), computer_id="SN-ANN-2"),  # takes over
+        kit.activate(code=code_of("gus@example.com"), computer_id="SN-GUS-1"),
     ]
     returned.append(kit.describe_install_invitation(token_of("dee@example.com")))
     returned.append(kit.deactivate_installation(admin, acc, results[1].installation_id))
     results.append(kit.activate(token=token_of("bob@example.com"), computer_id="SN-BOB-1"))
     returned.append(kit.block_computer(keeper, acc, results[4].installation_id, notes="lost"))
+    returned.append(kit.block_computer(admin, acc, results[0].installation_id, notes="stolen"))
+    returned.append(kit.block_computer(keeper, acc, results[5].installation_id))
+    kit.unblock_computer(keeper, acc, "SN-FAY-1", key_id=k1)
     returned.append(kit.revoke_install_invitation(admin, acc, csv_batch.invited[1].id))
     returned += results
     installation_tokens = [r.installation_token for r in results]
@@ -158,6 +165,9 @@ def _full_scenario() -> Scenario:
         lambda: kit.activate(token=WRONG_GUESS_TOKEN, computer_id="X", client="203.0.113.9"),
         lambda: kit.check_in(installation_tokens[0], client="203.0.113.9"),  # replaced since
         lambda: kit.activate(code=code_of("dee@example.com"), computer_id="SN-DEE-1"),
+        lambda: kit.activate(code=code_of("bob@example.com"), computer_id="SN-ANN-2"),
+        lambda: kit.activate(token=token_of("ann@example.com"), computer_id="SN-ANN-1"),
+        lambda: kit.activate(code=code_of("fay@example.com"), computer_id="SN-FAY-1"),
     ):
         with pytest.raises(LicenseKitError) as info:
             call()
@@ -168,6 +178,9 @@ def _full_scenario() -> Scenario:
         ActivationCodeNotFound,
         InstallationNotFound,
         ActivationCodeRevoked,
+        ComputerAlreadyActivated,
+        ComputerBlocked,
+        ActivationCodeUsedUp,
     ]
 
     kit.clock.advance(dt.timedelta(hours=1))
@@ -319,3 +332,26 @@ def test_the_key_value_is_in_no_email_and_no_export(scenario: Scenario) -> None:
     for exported in scenario.exported:
         assert not [v for v in values if v in exported]
     assert len(scenario.exported) == 6
+
+
+def test_the_emails_carry_their_codes_but_their_reprs_show_none(scenario: Scenario) -> None:
+    """A message logged by ``repr`` (a failed delivery, say) must not leak what it carries."""
+    secrets = _secrets(scenario)
+    messages = scenario.kit.mailer.sent
+    assert {m.kind for m in messages} >= {MessageKind.INSTALL_INVITATION}
+    for message in messages:
+        carried = [x for x in secrets if x in message.text + message.html]
+        if message.kind is MessageKind.INSTALL_INVITATION:
+            assert message.data["code"] in carried
+        leaked = [x for x in secrets if x in repr(message)]
+        assert not leaked, f"repr of a {message.kind} message to {message.to} shows {leaked}"
+
+
+def test_throttle_records_name_their_bucket_and_no_secret(scenario: Scenario) -> None:
+    """Unknown codes, stale installation tokens and refused codes leave separate records."""
+    keys = {r.key for r in _records(scenario.kit) if type(r).__name__ == "Throttle"}
+    assert "activation:client:203.0.113.9" in keys
+    assert "check-in:client:203.0.113.9" in keys
+    assert any(k.startswith("activation:invitation:") for k in keys)
+    secrets = _secrets(scenario)
+    assert not [x for k in keys for x in secrets if x in k]

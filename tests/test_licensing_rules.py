@@ -14,6 +14,8 @@ from licensekit import (
     ActivationCodeRevoked,
     ActivationCodeUsedUp,
     ActivationCodeWrongProduct,
+    ActivationError,
+    ComputerAlreadyActivated,
     ComputerBlocked,
     ConflictError,
     LicenseKeyUnavailable,
@@ -31,6 +33,8 @@ from licensekit.licensing import (
     check_key_usable,
     check_seats,
     deactivate,
+    forget_computer,
+    key_usable,
     mask_key_value,
     remove_key,
     resume_key,
@@ -38,6 +42,7 @@ from licensekit.licensing import (
     suspend_key,
 )
 from licensekit.model import (
+    ComputerBlock,
     Installation,
     InstallationStatus,
     InstallInvitation,
@@ -240,10 +245,27 @@ class TestSuspendResumeRemove:
         key = resume_key(make_key(status=KeyStatus.SUSPENDED), now=LATER)
         assert (key.status, key.updated_at) == (KeyStatus.ACTIVE, LATER)
 
-    @pytest.mark.parametrize("status", [KeyStatus.ACTIVE, KeyStatus.REMOVED])
-    def test_only_a_suspended_key_can_be_resumed(self, status: KeyStatus) -> None:
-        with pytest.raises(ConflictError, match=f"is {status.value}, not suspended"):
-            resume_key(make_key(status=status), now=LATER)
+    def test_resume_removed_key(self) -> None:
+        """A removed key comes back active (its seats and value unchanged)."""
+        removed = make_key(status=KeyStatus.REMOVED, seats=4)
+        key = resume_key(removed, now=LATER)
+        assert (key.status, key.updated_at) == (KeyStatus.ACTIVE, LATER)
+        assert (key.seats, key.seats_used, key.value_hash) == (4, 0, removed.value_hash)
+
+    @pytest.mark.parametrize("status", [KeyStatus.SUSPENDED, KeyStatus.REMOVED])
+    def test_resume_does_not_change_the_given_key(self, status: KeyStatus) -> None:
+        key = make_key(status=status)
+        resume_key(key, now=LATER)
+        assert key.status is status
+
+    def test_only_an_active_key_cannot_be_resumed(self) -> None:
+        with pytest.raises(ConflictError, match="is active already"):
+            resume_key(make_key(), now=LATER)
+
+    def test_removed_key_can_be_removed_again_after_resume(self) -> None:
+        """Remove, resume, remove: the lifecycle is not one-way any more."""
+        key = remove_key(resume_key(make_key(status=KeyStatus.REMOVED), now=LATER), now=LATER)
+        assert key.status is KeyStatus.REMOVED
 
     @pytest.mark.parametrize("status", [KeyStatus.ACTIVE, KeyStatus.SUSPENDED])
     def test_key_without_installations_can_be_removed(self, status: KeyStatus) -> None:
@@ -275,6 +297,37 @@ class TestCheckKeyUsable:
     def test_key_is_unavailable_from_its_expiry_on(self, delta: dt.timedelta) -> None:
         with pytest.raises(LicenseKeyUnavailable, match="expired on"):
             check_key_usable(make_key(expires_at=LATER), LATER + delta)
+
+
+class TestKeyUsable:
+    def test_active_key_without_expiry_is_usable(self) -> None:
+        assert key_usable(make_key(), LATER) is True
+
+    def test_active_key_is_usable_until_just_before_its_expiry(self) -> None:
+        key = make_key(expires_at=LATER)
+        assert key_usable(key, LATER - dt.timedelta(microseconds=1)) is True
+        assert key_usable(key, LATER) is False
+
+    @pytest.mark.parametrize("status", [KeyStatus.SUSPENDED, KeyStatus.REMOVED])
+    def test_suspended_or_removed_key_is_not_usable(self, status: KeyStatus) -> None:
+        assert key_usable(make_key(status=status), LATER) is False
+
+    @given(
+        status=st.sampled_from(KeyStatus),
+        expires_in=st.none() | st.integers(min_value=-3, max_value=3),
+    )
+    def test_key_usable_agrees_with_check_key_usable(
+        self, status: KeyStatus, expires_in: int | None
+    ) -> None:
+        """key_usable is True exactly when check_key_usable does not raise."""
+        expires_at = None if expires_in is None else LATER + dt.timedelta(seconds=expires_in)
+        key = make_key(status=status, expires_at=expires_at)
+        try:
+            check_key_usable(key, LATER)
+        except LicenseKeyUnavailable:
+            assert key_usable(key, LATER) is False
+        else:
+            assert key_usable(key, LATER) is True
 
 
 class TestCheckCodeUsable:
@@ -348,16 +401,74 @@ class TestModelHelpers:
             ({}, InstallInvitationState.PENDING),
             ({"sent_count": 1}, InstallInvitationState.SENT),
             ({"sent_count": 1, "expires_at": T0}, InstallInvitationState.EXPIRED),
+            ({"activations": 1}, InstallInvitationState.ACTIVATED),
             ({"activations": 1, "expires_at": T0}, InstallInvitationState.ACTIVATED),
+            (
+                {"activations": 2, "max_activations": 2, "sent_count": 1, "expires_at": T0},
+                InstallInvitationState.ACTIVATED,
+            ),
+            ({"activations": 1, "max_activations": 2}, InstallInvitationState.ACTIVATED),
+            (
+                {"activations": 1, "max_activations": 2, "sent_count": 1},
+                InstallInvitationState.ACTIVATED,
+            ),
+            (
+                {"activations": 1, "max_activations": 2, "expires_at": T0},
+                InstallInvitationState.EXPIRED,
+            ),
             ({"activations": 1, "revoked_at": T0}, InstallInvitationState.REVOKED),
             ({"revoked_at": T0, "expires_at": T0}, InstallInvitationState.REVOKED),
+            (
+                {"activations": 1, "max_activations": 2, "revoked_at": T0, "expires_at": T0},
+                InstallInvitationState.REVOKED,
+            ),
         ],
     )
     def test_invitation_state_precedence(
         self, changes: dict[str, object], state: InstallInvitationState
     ) -> None:
-        """Revoked beats activated beats expired beats sent beats pending."""
+        """Revoked > used up > expired > partly activated > sent > pending."""
         assert make_invitation(**changes).state(LATER) is state
+
+    def test_partly_used_invitation_turns_expired_exactly_at_its_expiry(self) -> None:
+        """A code with activations left shows as expired once it can no longer be used."""
+        invitation = make_invitation(expires_at=LATER, activations=1, max_activations=3)
+        assert invitation.state(LATER - dt.timedelta(microseconds=1)) is (
+            InstallInvitationState.ACTIVATED
+        )
+        assert invitation.state(LATER) is InstallInvitationState.EXPIRED
+
+    @given(
+        revoked=st.booleans(),
+        expired=st.booleans(),
+        sent=st.booleans(),
+        max_activations=st.integers(min_value=1, max_value=3),
+        activations=st.integers(min_value=0, max_value=4),
+    )
+    def test_invitation_state_follows_the_documented_order(
+        self, revoked: bool, expired: bool, sent: bool, max_activations: int, activations: int
+    ) -> None:
+        """Every combination gets the first state of the documented order that applies."""
+        invitation = make_invitation(
+            revoked_at=T0 if revoked else None,
+            expires_at=T0 if expired else LATER + DAY,
+            sent_count=1 if sent else 0,
+            max_activations=max_activations,
+            activations=activations,
+        )
+        if revoked:
+            expected = InstallInvitationState.REVOKED
+        elif activations >= max_activations:
+            expected = InstallInvitationState.ACTIVATED
+        elif expired:
+            expected = InstallInvitationState.EXPIRED
+        elif activations:
+            expected = InstallInvitationState.ACTIVATED
+        elif sent:
+            expected = InstallInvitationState.SENT
+        else:
+            expected = InstallInvitationState.PENDING
+        assert invitation.state(LATER) is expected
 
     def test_invitation_expires_exactly_at_its_expiry(self) -> None:
         invitation = make_invitation(expires_at=LATER)
@@ -413,6 +524,7 @@ FAULTS: list[tuple[type[Exception], str]] = [
     (ActivationCodeWrongProduct, "wrong_product"),
     (LicenseKeyUnavailable, "key_unavailable"),
     (ComputerBlocked, "blocked"),
+    (ComputerAlreadyActivated, "taken"),
     (ActivationCodeUsedUp, "used_up"),
     (SeatsFull, "seats_full"),
 ]
@@ -436,9 +548,13 @@ def activate_with_faults(faults: set[str], key_fault: str = "suspended") -> Acti
         invitation = attrs.evolve(invitation, activations=2)
     if "seats_full" in faults:
         key = attrs.evolve(key, seats_used=2)
+    existing = None
+    if "taken" in faults:
+        existing = make_installation(invitation_id="ii_other", email="other@example.com")
     return do_activate(
         key=key,
         invitation=invitation,
+        existing=existing,
         blocked="blocked" in faults,
         product="Other Product" if "wrong_product" in faults else "Acme Draw",
     )
@@ -496,6 +612,18 @@ class TestActivateRefusalOrder:
         with pytest.raises(ActivationCodeRevoked):
             do_activate(existing=make_installation(), invitation=make_invitation(revoked_at=T0))
 
+    def test_computer_already_activated_comes_after_blocked(self) -> None:
+        """A blocked computer holding another invitation's seat is reported as blocked."""
+        with pytest.raises(ComputerBlocked):
+            activate_with_faults({"blocked", "taken"})
+
+    def test_computer_already_activated_comes_before_used_up_and_seats_full(self) -> None:
+        with pytest.raises(ComputerAlreadyActivated):
+            activate_with_faults({"taken", "used_up", "seats_full"})
+
+    def test_computer_already_activated_is_an_activation_error(self) -> None:
+        assert issubclass(ComputerAlreadyActivated, ActivationError)
+
 
 class TestActivateNewComputer:
     def test_new_computer_gets_a_new_installation_and_a_seat(self) -> None:
@@ -548,26 +676,47 @@ class TestActivateKnownComputer:
         assert result.invitation.activations == 1
         assert result.invitation.last_activated_at == LATER
 
-    def test_another_used_up_code_cannot_take_over_an_active_computer(self) -> None:
-        """Holding any code of the key is not enough to capture a running installation."""
+    @pytest.mark.parametrize(
+        ("activations", "max_activations"), [(0, 1), (0, 5), (1, 1)], ids=["fresh", "many", "used"]
+    )
+    def test_another_invitations_code_cannot_take_over_an_active_computer(
+        self, activations: int, max_activations: int
+    ) -> None:
+        """Whether or not that code has activations left, the computer is already activated."""
         existing = make_installation()
-        other = attrs.evolve(make_invitation(activations=1), id="inst_other", code_hash=b"c2")
-        with pytest.raises(ActivationCodeUsedUp):
+        other = make_invitation(
+            id="ii_other", activations=activations, max_activations=max_activations
+        )
+        with pytest.raises(ComputerAlreadyActivated, match="'pc-1' is already activated"):
             do_activate(invitation=other, existing=existing)
 
-    def test_another_code_with_activations_left_takes_an_active_computer_over(self) -> None:
-        """The takeover counts as one of that code's activations and takes no seat."""
-        key = make_key(seats=1, seats_used=1)
+    def test_another_invitations_code_is_refused_even_if_it_lists_the_computer(self) -> None:
+        """Having activated that computer once with the other code gives no right to take it."""
         existing = make_installation()
-        other = attrs.evolve(
-            make_invitation(max_activations=2), id="inst_other", email="new@example.com"
-        )
-        result = do_activate(key=key, invitation=other, existing=existing)
-        assert not result.seat_taken
-        assert result.key == key
+        other = make_invitation(id="ii_other", activations=1, computer_ids=("pc-1",))
+        with pytest.raises(ComputerAlreadyActivated):
+            do_activate(invitation=other, existing=existing)
+
+    def test_another_invitations_code_may_activate_a_deactivated_computer(self) -> None:
+        """Once an administrator deactivated it, the computer may take a seat with a new code."""
+        existing = make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0)
+        other = make_invitation(id="ii_other", email="new@example.com")
+        result = do_activate(invitation=other, existing=existing)
+        assert result.seat_taken
         assert result.invitation.activations == 1
-        assert result.installation.invitation_id == "inst_other"
+        assert result.installation.invitation_id == "ii_other"
         assert result.installation.email == "new@example.com"
+
+    def test_already_active_computer_keeps_its_invitation_and_email(self) -> None:
+        """Activating again with the same code refreshes the installation, not its owner."""
+        existing = make_installation(email="ann@example.com")
+        invitation = make_invitation(email="ann@example.com")
+        result = do_activate(existing=existing, invitation=invitation)
+        assert (result.installation.invitation_id, result.installation.email) == (
+            "ii_1",
+            "ann@example.com",
+        )
+        assert result.installation.status is InstallationStatus.ACTIVE
 
     def test_already_active_computer_gets_a_refreshed_token_and_name(self) -> None:
         existing = make_installation()
@@ -596,13 +745,171 @@ class TestActivateKnownComputer:
         assert (installation.activated_at, installation.last_seen_at) == (LATER, LATER)
         assert installation.token_hash == b"new-token"
 
-    def test_same_computer_same_code_reactivates_without_using_an_activation(self) -> None:
+    def test_deactivated_computer_with_a_used_up_code_is_refused(self) -> None:
+        """A deactivation sticks: the same one-computer code cannot bring the computer back."""
         existing = make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0)
         invitation = make_invitation(activations=1, max_activations=1)
+        with pytest.raises(ActivationCodeUsedUp):
+            do_activate(existing=existing, invitation=invitation)
+
+    def test_deactivated_computer_with_activations_left_counts_one_more(self) -> None:
+        existing = make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0)
+        invitation = make_invitation(activations=1, max_activations=2)
+        result = do_activate(existing=existing, invitation=invitation)
+        assert result.seat_taken
+        assert result.invitation.activations == 2
+        assert result.invitation.computer_ids == ("pc-1",)
+        assert result.installation.is_active
+
+
+class TestReturningComputer:
+    """A computer is returning when it is in the invitation's computer_ids, or holds an active
+    installation made with this invitation; a returning computer uses no activation."""
+
+    def test_computer_in_computer_ids_reactivates_without_using_an_activation(self) -> None:
+        existing = make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0)
+        invitation = make_invitation(activations=1, max_activations=1, computer_ids=("pc-1",))
         result = do_activate(existing=existing, invitation=invitation)
         assert result.seat_taken
         assert result.invitation.activations == 1
+        assert result.invitation.computer_ids == ("pc-1",)
         assert result.invitation.last_activated_at == LATER
+
+    def test_computer_in_computer_ids_without_installation_is_returning(self) -> None:
+        invitation = make_invitation(activations=1, max_activations=1, computer_ids=("pc-1",))
+        result = do_activate(invitation=invitation)
+        assert result.is_new
+        assert result.invitation.activations == 1
+
+    def test_active_installation_with_this_invitation_is_returning(self) -> None:
+        """Even when computer_ids does not list it (records made before they were tracked)."""
+        invitation = make_invitation(activations=1, max_activations=1, computer_ids=())
+        result = do_activate(existing=make_installation(), invitation=invitation)
+        assert not result.seat_taken
+        assert result.invitation.activations == 1
+        assert result.invitation.computer_ids == ()
+
+    def test_deactivated_installation_with_this_invitation_is_not_returning(self) -> None:
+        invitation = make_invitation(activations=1, max_activations=1, computer_ids=("pc-2",))
+        existing = make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0)
+        with pytest.raises(ActivationCodeUsedUp):
+            do_activate(existing=existing, invitation=invitation)
+
+    def test_another_computer_listed_does_not_make_this_one_returning(self) -> None:
+        invitation = make_invitation(activations=1, max_activations=1, computer_ids=("pc-10",))
+        with pytest.raises(ActivationCodeUsedUp):
+            do_activate(invitation=invitation, computer_id="pc-1")
+
+    def test_new_computer_is_added_to_computer_ids_in_order(self) -> None:
+        invitation = make_invitation(max_activations=3, activations=1, computer_ids=("pc-a",))
+        result = do_activate(invitation=invitation, computer_id="pc-b")
+        assert result.invitation.computer_ids == ("pc-a", "pc-b")
+
+    def test_returning_computer_is_not_listed_twice(self) -> None:
+        invitation = make_invitation(max_activations=3, activations=1, computer_ids=("pc-1",))
+        result = do_activate(invitation=invitation, existing=make_installation())
+        assert result.invitation.computer_ids == ("pc-1",)
+
+    def test_returning_computer_still_needs_a_free_seat(self) -> None:
+        existing = make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0)
+        invitation = make_invitation(activations=1, computer_ids=("pc-1",))
+        with pytest.raises(SeatsFull):
+            do_activate(
+                key=make_key(seats=1, seats_used=1), existing=existing, invitation=invitation
+            )
+
+    @pytest.mark.parametrize(
+        "changes",
+        [{"revoked_at": T0}, {"expires_at": LATER}],
+        ids=["revoked", "expired"],
+    )
+    def test_returning_computer_is_refused_by_a_revoked_or_expired_code(
+        self, changes: dict[str, object]
+    ) -> None:
+        invitation = make_invitation(activations=1, computer_ids=("pc-1",), **changes)
+        with pytest.raises((ActivationCodeRevoked, ActivationCodeExpired)):
+            do_activate(existing=make_installation(), invitation=invitation)
+
+
+class TestForgetComputer:
+    def test_computer_is_removed_and_the_activation_stays_counted(self) -> None:
+        invitation = make_invitation(activations=2, max_activations=2, computer_ids=("a", "b"))
+        forgotten = forget_computer(invitation, "a")
+        assert forgotten.computer_ids == ("b",)
+        assert forgotten.activations == 2
+        assert not forgotten.usable(LATER)
+
+    def test_unknown_computer_returns_the_invitation_unchanged(self) -> None:
+        invitation = make_invitation(activations=1, computer_ids=("pc-1",))
+        assert forget_computer(invitation, "pc-10") is invitation
+
+    def test_a_computer_id_that_is_a_prefix_of_another_is_not_confused(self) -> None:
+        invitation = make_invitation(activations=2, max_activations=2, computer_ids=("pc1", "pc10"))
+        assert forget_computer(invitation, "pc1").computer_ids == ("pc10",)
+
+    def test_only_the_returned_invitation_changes(self) -> None:
+        invitation = make_invitation(activations=1, computer_ids=("pc-1",))
+        forget_computer(invitation, "pc-1")
+        assert invitation.computer_ids == ("pc-1",)
+
+    def test_forgotten_computer_is_no_longer_returning(self) -> None:
+        """After an administrator's deactivation, a one-computer code cannot come back."""
+        first = do_activate()
+        key, stopped = deactivate(first.key, first.installation, actor_id="u", now=LATER)
+        invitation = forget_computer(first.invitation, "pc-1")
+        with pytest.raises(ActivationCodeUsedUp):
+            do_activate(key=key, invitation=invitation, existing=stopped)
+
+    def test_forgotten_computer_with_activations_left_counts_again(self) -> None:
+        first = do_activate(invitation=make_invitation(max_activations=2))
+        key, stopped = deactivate(first.key, first.installation, actor_id="u", now=LATER)
+        invitation = forget_computer(first.invitation, "pc-1")
+        again = do_activate(key=key, invitation=invitation, existing=stopped)
+        assert again.invitation.activations == 2
+        assert again.invitation.computer_ids == ("pc-1",)
+        assert again.key.seats_used == 1
+
+
+class TestComputerBlock:
+    @staticmethod
+    def block(key_id: str | None, computer_id: str = "pc-1") -> ComputerBlock:
+        return ComputerBlock(
+            account_id="acc_1",
+            computer_id=computer_id,
+            key_id=key_id,
+            blocked_at=T0,
+            blocked_by="usr_admin",
+        )
+
+    @pytest.mark.parametrize("key_id", ["key_1", "key_2", ""])
+    def test_account_wide_block_covers_every_key(self, key_id: str) -> None:
+        assert self.block(None).covers(key_id)
+
+    def test_key_block_covers_its_own_key(self) -> None:
+        assert self.block("key_1").covers("key_1")
+
+    @pytest.mark.parametrize("key_id", ["key_2", "key_10", "key_", "KEY_1"])
+    def test_key_block_does_not_cover_another_key(self, key_id: str) -> None:
+        assert not self.block("key_1").covers(key_id)
+
+    def test_sort_key_is_computer_tab_key(self) -> None:
+        assert self.block("key_1").sort_key == "pc-1\tkey_1"
+
+    def test_account_wide_sort_key_has_an_empty_key_part(self) -> None:
+        assert self.block(None).sort_key == "pc-1\t"
+
+    def test_account_wide_block_sorts_before_key_blocks_of_the_same_computer(self) -> None:
+        assert self.block(None).sort_key < self.block("a").sort_key < self.block("b").sort_key
+
+    def test_blocks_sort_by_computer_first(self) -> None:
+        """All blocks of pc1 come before those of pc10 and pc2, whatever their keys."""
+        order = [
+            self.block("key_z", "pc1"),
+            self.block(None, "pc10"),
+            self.block("key_a", "pc10"),
+            self.block(None, "pc2"),
+        ]
+        assert sorted(order, key=lambda b: b.sort_key) == order
 
     def test_same_computer_with_another_code_counts_as_a_new_computer(self) -> None:
         existing = make_installation(
@@ -665,11 +972,16 @@ operations = st.lists(
 def test_seats_used_counts_active_installations_and_never_exceeds_seats(
     seats: int, ops: list[tuple[str, int]]
 ) -> None:
-    """Through any sequence of activate/deactivate/change_seats, seats_used stays exact."""
+    """Through any sequence of activate/deactivate/change_seats, seats_used stays exact.
+
+    Deactivations forget the computer, as the service does, so every seat taken uses one of
+    the code's activations and refreshing an active computer uses none.
+    """
     key = make_key(seats=seats)
     invitation = make_invitation(max_activations=100)
     installations: dict[str, Installation] = {}
     tokens = 0
+    seats_taken = 0
     for op, n in ops:
         computer = f"pc-{n}"
         existing = installations.get(computer)
@@ -692,6 +1004,7 @@ def test_seats_used_counts_active_installations_and_never_exceeds_seats(
             key, invitation = result.key, result.invitation
             installations[computer] = result.installation
             assert result.seat_taken == (existing is None or not existing.is_active)
+            seats_taken += result.seat_taken
         elif op == "deactivate":
             if existing is None or not existing.is_active:
                 if existing is not None:
@@ -699,6 +1012,7 @@ def test_seats_used_counts_active_installations_and_never_exceeds_seats(
                         deactivate(key, existing, actor_id="u", now=LATER)
                 continue
             key, installations[computer] = deactivate(key, existing, actor_id="u", now=LATER)
+            invitation = forget_computer(invitation, computer)
         else:
             try:
                 key = change_seats(key, n + 1, now=LATER)
@@ -708,3 +1022,5 @@ def test_seats_used_counts_active_installations_and_never_exceeds_seats(
         assert key.seats_used == active
         assert 0 <= key.seats_used <= key.seats
         assert key.seats_free == key.seats - key.seats_used
+        assert invitation.activations == seats_taken
+        assert set(invitation.computer_ids) == {c for c, i in installations.items() if i.is_active}

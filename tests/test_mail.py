@@ -116,6 +116,54 @@ class TestRenderJoinInvitation:
     def test_repr_does_not_show_the_data_with_the_token(self) -> None:
         assert "TOK123" not in repr(render(link="https://x.example/"))
 
+    def test_repr_hides_the_bodies_that_carry_the_link_and_token(self) -> None:
+        """The link (with its token) is in text and html; repr shows neither."""
+        m = render()
+        assert "TOK123" in m.text
+        assert "TOK123" in m.html
+        shown = repr(m)
+        assert "TOK123" not in shown
+        assert "licenses.example.com" not in shown
+        assert "text=" not in shown
+        assert "html=" not in shown
+
+
+class TestMessageRepr:
+    def test_repr_keeps_the_harmless_fields(self) -> None:
+        shown = repr(message("Hello there"))
+        assert "ann@example.com" in shown
+        assert "Hello there" in shown
+        assert "join_invitation" in shown.lower()
+
+    def test_repr_hides_text_and_html_bodies(self) -> None:
+        m = Message(
+            to="ann@example.com",
+            subject="Hi",
+            text="secret-in-text-Q7Z3",
+            html="<p>secret-in-html-K9W2</p>",
+            language="en",
+            kind=MessageKind.JOIN_INVITATION,
+            data={"token": "secret-in-data-P4R8"},
+        )
+        shown = repr(m)
+        assert "secret-in-text-Q7Z3" not in shown
+        assert "secret-in-html-K9W2" not in shown
+        assert "secret-in-data-P4R8" not in shown
+
+    def test_hidden_bodies_still_take_part_in_equality(self) -> None:
+        """Hiding text and html from repr does not make different messages compare equal."""
+        base = message()
+        other = Message(
+            to=base.to,
+            subject=base.subject,
+            text="another body",
+            html=base.html,
+            language=base.language,
+            kind=base.kind,
+        )
+        assert base != other
+        assert repr(base) == repr(other)
+
 
 class TestMessageSubject:
     def test_line_breaks_in_subject_collapse_to_spaces(self) -> None:

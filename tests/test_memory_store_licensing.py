@@ -82,11 +82,13 @@ def installation(n: int, key_id: str = "key_001", **changes: Any) -> Installatio
     return attrs.evolve(record, **changes)
 
 
-def block(computer_id: str, acc: str = "acc_1", notes: str = "") -> ComputerBlock:
+def block(
+    computer_id: str, acc: str = "acc_1", notes: str = "", key_id: str | None = "key_001"
+) -> ComputerBlock:
     return ComputerBlock(
         account_id=acc,
         computer_id=computer_id,
-        key_id="key_001",
+        key_id=key_id,
         blocked_at=T0,
         blocked_by="usr_admin",
         notes=notes,
@@ -406,52 +408,206 @@ class TestInstallations:
 
 
 class TestComputerBlocks:
-    def test_saved_block_can_be_read(self, store: MemoryStore) -> None:
+    def test_saved_block_is_found_for_its_account_and_computer(self, store: MemoryStore) -> None:
         with store.transaction() as tx:
             tx.save_computer_block(block("pc-1"))
         with store.transaction() as tx:
-            assert tx.get_computer_block("acc_1", "pc-1") == block("pc-1")
-            assert tx.get_computer_block("acc_2", "pc-1") is None
+            assert tx.find_computer_blocks("acc_1", "pc-1") == [block("pc-1")]
+            assert tx.find_computer_blocks("acc_2", "pc-1") == []
+            assert tx.find_computer_blocks("acc_1", "pc-2") == []
 
-    def test_saving_again_replaces_without_listing_twice(self, store: MemoryStore) -> None:
+    def test_account_wide_block_is_stored_with_key_id_none(self, store: MemoryStore) -> None:
         with store.transaction() as tx:
-            tx.save_computer_block(block("pc-1"))
-            tx.save_computer_block(block("pc-1", notes="stolen"))
-            assert tx.get_computer_block("acc_1", "pc-1").notes == "stolen"  # type: ignore[union-attr]
-            assert tx.list_computer_blocks("acc_1", after=None, limit=9) == [
-                block("pc-1", notes="stolen")
-            ]
-
-    def test_delete_lifts_the_block(self, store: MemoryStore) -> None:
+            tx.save_computer_block(block("pc-1", key_id=None))
         with store.transaction() as tx:
-            tx.save_computer_block(block("pc-1"))
-            tx.save_computer_block(block("pc-2"))
-            tx.delete_computer_block("acc_1", "pc-1")
-            assert tx.get_computer_block("acc_1", "pc-1") is None
-            assert [
-                b.computer_id for b in tx.list_computer_blocks("acc_1", after=None, limit=9)
-            ] == ["pc-2"]
+            (found,) = tx.find_computer_blocks("acc_1", "pc-1")
+            assert found.key_id is None
+            assert found == block("pc-1", key_id=None)
 
-    def test_deleting_a_missing_block_is_a_no_op(self, store: MemoryStore) -> None:
-        with store.transaction() as tx:
-            tx.delete_computer_block("acc_1", "pc-404")
-            assert tx.list_computer_blocks("acc_1", after=None, limit=9) == []
-
-    def test_blocks_are_listed_per_account_by_computer_id_in_pages(
+    def test_find_returns_only_that_computers_blocks_account_wide_first(
         self, store: MemoryStore
     ) -> None:
         with store.transaction() as tx:
-            for computer in ("pc-c", "pc-a", "pc-b"):
-                tx.save_computer_block(block(computer))
+            tx.save_computer_block(block("pc-1", key_id="key_002"))
+            tx.save_computer_block(block("pc-2", key_id=None))
+            tx.save_computer_block(block("pc-1", key_id="key_001"))
+            tx.save_computer_block(block("pc-1", key_id=None))
+            tx.save_computer_block(block("pc-0", key_id="key_001"))
+        with store.transaction() as tx:
+            found = tx.find_computer_blocks("acc_1", "pc-1")
+            assert [(b.computer_id, b.key_id) for b in found] == [
+                ("pc-1", None),
+                ("pc-1", "key_001"),
+                ("pc-1", "key_002"),
+            ]
+            assert [b.sort_key for b in found] == sorted(b.sort_key for b in found)
+
+    @pytest.mark.parametrize("wanted", ["pc1", "pc10", "pc1 ", "pc"])
+    def test_computer_id_that_is_a_prefix_of_another_is_not_mixed_up(
+        self, store: MemoryStore, wanted: str
+    ) -> None:
+        """Blocks of "pc1" are not blocks of "pc10", "pc1 " or "pc", and the other way round."""
+        computers = ["pc", "pc1", "pc1 ", "pc10", "pc1-x"]
+        with store.transaction() as tx:
+            for computer in computers:
+                tx.save_computer_block(block(computer, key_id=None))
+                tx.save_computer_block(block(computer, key_id="key_001"))
+        with store.transaction() as tx:
+            found = tx.find_computer_blocks("acc_1", wanted)
+            assert [(b.computer_id, b.key_id) for b in found] == [
+                (wanted, None),
+                (wanted, "key_001"),
+            ]
+
+    def test_prefix_computer_without_blocks_finds_none(self, store: MemoryStore) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc10", key_id=None))
+            tx.save_computer_block(block("pc1x", key_id="key_001"))
+            assert tx.find_computer_blocks("acc_1", "pc1") == []
+
+    def test_blocks_of_another_account_are_not_found(self, store: MemoryStore) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-1", acc="acc_2", key_id=None))
+            tx.save_computer_block(block("pc-1", acc="acc_1", key_id="key_001"))
+            assert tx.find_computer_blocks("acc_1", "pc-1") == [block("pc-1", key_id="key_001")]
+            assert tx.find_computer_blocks("acc_2", "pc-1") == [
+                block("pc-1", acc="acc_2", key_id=None)
+            ]
+
+    def test_one_block_per_scope_may_coexist(self, store: MemoryStore) -> None:
+        """An account-wide block and key blocks of one computer are separate records."""
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-1", key_id=None))
+            tx.save_computer_block(block("pc-1", key_id="key_001"))
+            tx.save_computer_block(block("pc-1", key_id="key_002"))
+            assert len(tx.find_computer_blocks("acc_1", "pc-1")) == 3
+            assert len(tx.list_computer_blocks("acc_1", after=None, limit=9)) == 3
+
+    @pytest.mark.parametrize("key_id", [None, "key_001"])
+    def test_saving_the_same_scope_again_replaces_without_listing_twice(
+        self, store: MemoryStore, key_id: str | None
+    ) -> None:
+        """save upserts by (account_id, computer_id, key_id)."""
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-1", key_id=key_id))
+            tx.save_computer_block(block("pc-1", key_id=key_id, notes="stolen"))
+            assert tx.find_computer_blocks("acc_1", "pc-1") == [
+                block("pc-1", key_id=key_id, notes="stolen")
+            ]
+            assert tx.list_computer_blocks("acc_1", after=None, limit=9) == [
+                block("pc-1", key_id=key_id, notes="stolen")
+            ]
+
+    def test_replacing_one_scope_leaves_the_others(self, store: MemoryStore) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-1", key_id=None))
+            tx.save_computer_block(block("pc-1", key_id="key_001"))
+            tx.save_computer_block(block("pc-1", key_id="key_001", notes="again"))
+            assert tx.find_computer_blocks("acc_1", "pc-1") == [
+                block("pc-1", key_id=None),
+                block("pc-1", key_id="key_001", notes="again"),
+            ]
+
+    @pytest.mark.parametrize(
+        ("deleted", "left"),
+        [(None, ["key_001", "key_002"]), ("key_001", [None, "key_002"])],
+        ids=["account-wide", "one-key"],
+    )
+    def test_delete_lifts_only_the_block_of_that_scope(
+        self, store: MemoryStore, deleted: str | None, left: list[str | None]
+    ) -> None:
+        with store.transaction() as tx:
+            for key_id in (None, "key_001", "key_002"):
+                tx.save_computer_block(block("pc-1", key_id=key_id))
+            tx.save_computer_block(block("pc-2", key_id=deleted))
+            tx.delete_computer_block("acc_1", "pc-1", deleted)
+        with store.transaction() as tx:
+            assert [b.key_id for b in tx.find_computer_blocks("acc_1", "pc-1")] == left
+            assert tx.find_computer_blocks("acc_1", "pc-2") == [block("pc-2", key_id=deleted)]
+            assert [
+                (b.computer_id, b.key_id)
+                for b in tx.list_computer_blocks("acc_1", after=None, limit=9)
+            ] == [("pc-1", k) for k in left] + [("pc-2", deleted)]
+
+    def test_delete_of_a_prefix_computer_leaves_the_longer_one(self, store: MemoryStore) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc1", key_id=None))
+            tx.save_computer_block(block("pc10", key_id=None))
+            tx.delete_computer_block("acc_1", "pc1", None)
+            assert tx.find_computer_blocks("acc_1", "pc1") == []
+            assert tx.find_computer_blocks("acc_1", "pc10") == [block("pc10", key_id=None)]
+
+    def test_delete_in_another_account_leaves_this_one(self, store: MemoryStore) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-1", key_id=None))
+            tx.delete_computer_block("acc_2", "pc-1", None)
+            assert tx.find_computer_blocks("acc_1", "pc-1") == [block("pc-1", key_id=None)]
+
+    @pytest.mark.parametrize(
+        ("computer", "key_id"), [("pc-404", None), ("pc-1", "key_002"), ("pc-1", None)]
+    )
+    def test_deleting_a_missing_block_is_a_no_op(
+        self, store: MemoryStore, computer: str, key_id: str | None
+    ) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-1", key_id="key_001"))
+            tx.delete_computer_block("acc_1", computer, key_id)
+            assert tx.list_computer_blocks("acc_1", after=None, limit=9) == [
+                block("pc-1", key_id="key_001")
+            ]
+
+    def test_blocks_are_listed_per_account_by_sort_key_in_pages(self, store: MemoryStore) -> None:
+        """Paging uses ComputerBlock.sort_key as the cursor: by computer, account-wide first."""
+        with store.transaction() as tx:
+            for computer, key_id in [
+                ("pc-b", "key_001"),
+                ("pc-a", "key_002"),
+                ("pc-b", None),
+                ("pc-a", None),
+                ("pc-c", "key_001"),
+            ]:
+                tx.save_computer_block(block(computer, key_id=key_id))
             tx.save_computer_block(block("pc-z", acc="acc_2"))
         with store.transaction() as tx:
-            page = tx.list_computer_blocks("acc_1", after=None, limit=2)
-            assert [b.computer_id for b in page] == ["pc-a", "pc-b"]
-            rest = tx.list_computer_blocks("acc_1", after="pc-b", limit=2)
-            assert [b.computer_id for b in rest] == ["pc-c"]
+            pages = []
+            after = None
+            while True:
+                page = tx.list_computer_blocks("acc_1", after=after, limit=2)
+                if not page:
+                    break
+                pages.append([(b.computer_id, b.key_id) for b in page])
+                after = page[-1].sort_key
+            assert pages == [
+                [("pc-a", None), ("pc-a", "key_002")],
+                [("pc-b", None), ("pc-b", "key_001")],
+                [("pc-c", "key_001")],
+            ]
             assert [
                 b.computer_id for b in tx.list_computer_blocks("acc_2", after=None, limit=2)
             ] == ["pc-z"]
+            assert tx.list_computer_blocks("acc_none", after=None, limit=2) == []
+
+    def test_paging_after_the_account_wide_block_continues_with_that_computers_key_blocks(
+        self, store: MemoryStore
+    ) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc1", key_id=None))
+            tx.save_computer_block(block("pc1", key_id="key_001"))
+            tx.save_computer_block(block("pc10", key_id=None))
+            rest = tx.list_computer_blocks(
+                "acc_1", after=block("pc1", key_id=None).sort_key, limit=9
+            )
+            assert [(b.computer_id, b.key_id) for b in rest] == [
+                ("pc1", "key_001"),
+                ("pc10", None),
+            ]
+
+    def test_paging_after_a_cursor_that_is_not_stored(self, store: MemoryStore) -> None:
+        with store.transaction() as tx:
+            tx.save_computer_block(block("pc-a", key_id=None))
+            tx.save_computer_block(block("pc-c", key_id=None))
+            rest = tx.list_computer_blocks("acc_1", after="pc-b\t", limit=9)
+            assert [b.computer_id for b in rest] == ["pc-c"]
 
 
 # -- rollback ------------------------------------------------------------------------------
@@ -467,6 +623,8 @@ def _seed(store: MemoryStore) -> None:
         tx.add_install_invitations([invitation(1)])
         tx.add_installation(installation(1))
         tx.save_computer_block(block("pc-blocked"))
+        tx.save_computer_block(block("pc-blocked", key_id=None))
+        tx.save_computer_block(block("pc-other", key_id="key_002"))
 
 
 def _snapshot(store: MemoryStore) -> dict[str, object]:
@@ -490,7 +648,9 @@ def _snapshot(store: MemoryStore) -> dict[str, object]:
                 tx.find_installation_by_token_hash(h) for h in (b"ntok1", b"fresh", b"ntok2")
             ],
             "blocks": tx.list_computer_blocks("acc_1", after=None, limit=99),
-            "block_get": [tx.get_computer_block("acc_1", c) for c in ("pc-blocked", "pc-new")],
+            "block_find": [
+                tx.find_computer_blocks("acc_1", c) for c in ("pc-blocked", "pc-new", "pc-other")
+            ],
         }
 
 
@@ -503,17 +663,29 @@ def _write_everything_then_fail(store: MemoryStore) -> None:
         tx.add_installation(installation(2))
         tx.save_installation(installation(1, token_hash=b"fresh", computer_name="X"))
         tx.save_computer_block(block("pc-new"))
+        tx.save_computer_block(block("pc-new", key_id=None))
         tx.save_computer_block(block("pc-blocked", notes="changed"))
-        tx.delete_computer_block("acc_1", "pc-blocked")
+        tx.delete_computer_block("acc_1", "pc-blocked", "key_001")
+        tx.delete_computer_block("acc_1", "pc-blocked", None)
+        tx.save_computer_block(block("pc-blocked", key_id="key_003"))
+        tx.save_computer_block(block("pc-other", key_id="key_002", notes="changed"))
         # The writes are visible inside the transaction before it fails.
         assert tx.find_installation_by_token_hash(b"fresh") is not None
         assert tx.get_license_key("key_002") == key(2)
         raise _Abort
 
 
-def _delete_block_then_fail(store: MemoryStore) -> None:
+def _delete_block_then_fail(store: MemoryStore, key_id: str | None) -> None:
     with store.transaction() as tx:
-        tx.delete_computer_block("acc_1", "pc-blocked")
+        tx.delete_computer_block("acc_1", "pc-blocked", key_id)
+        assert key_id not in [b.key_id for b in tx.find_computer_blocks("acc_1", "pc-blocked")]
+        raise _Abort
+
+
+def _save_block_then_fail(store: MemoryStore, saved: ComputerBlock) -> None:
+    with store.transaction() as tx:
+        tx.save_computer_block(saved)
+        assert saved in tx.find_computer_blocks("acc_1", saved.computer_id)
         raise _Abort
 
 
@@ -534,15 +706,43 @@ class TestRollback:
             _write_everything_then_fail(store)
         assert _snapshot(store) == before
 
+    @pytest.mark.parametrize("key_id", [None, "key_001"])
     def test_rollback_restores_a_block_deleted_in_the_failed_transaction(
-        self, store: MemoryStore
+        self, store: MemoryStore, key_id: str | None
     ) -> None:
         _seed(store)
+        before = _snapshot(store)
         with pytest.raises(_Abort):
-            _delete_block_then_fail(store)
+            _delete_block_then_fail(store, key_id)
         with store.transaction() as tx:
-            assert tx.get_computer_block("acc_1", "pc-blocked") == block("pc-blocked")
-            assert len(tx.list_computer_blocks("acc_1", after=None, limit=9)) == 1
+            assert tx.find_computer_blocks("acc_1", "pc-blocked") == [
+                block("pc-blocked", key_id=None),
+                block("pc-blocked"),
+            ]
+            assert len(tx.list_computer_blocks("acc_1", after=None, limit=9)) == 3
+        assert _snapshot(store) == before
+
+    @pytest.mark.parametrize(
+        "saved",
+        [
+            block("pc-new", key_id=None),
+            block("pc-blocked", key_id="key_009"),
+            block("pc-blocked", key_id=None, notes="replaced"),
+            block("pc-other", key_id="key_002", notes="replaced"),
+        ],
+        ids=["new-computer", "new-scope", "replace-account-wide", "replace-key-block"],
+    )
+    def test_rollback_undoes_a_block_saved_in_the_failed_transaction(
+        self, store: MemoryStore, saved: ComputerBlock
+    ) -> None:
+        """A new block disappears, a replaced one comes back, and listings are as before."""
+        _seed(store)
+        before = _snapshot(store)
+        with pytest.raises(_Abort):
+            _save_block_then_fail(store, saved)
+        assert _snapshot(store) == before
+        with store.transaction() as tx:
+            assert saved not in tx.list_computer_blocks("acc_1", after=None, limit=99)
 
     def test_writes_before_a_duplicate_key_error_are_undone(self, store: MemoryStore) -> None:
         _seed(store)
@@ -568,6 +768,7 @@ class TestRollback:
         assert invitation(1) in records
         assert installation(1) in records
         assert block("pc-blocked") in records
+        assert block("pc-blocked", key_id=None) in records
 
 
 # -- serialization round trip --------------------------------------------------------------
@@ -637,7 +838,7 @@ computer_blocks = st.builds(
     ComputerBlock,
     account_id=text,
     computer_id=text,
-    key_id=text,
+    key_id=maybe_text,
     blocked_at=aware,
     blocked_by=text,
     notes=text,
@@ -765,6 +966,13 @@ class TestSerialization:
         assert plain["expires_at"] == LATER.isoformat()
         assert plain["value_hash"] == "dmgx"
         assert plain["created_at"] == T0.isoformat()
+
+    @pytest.mark.parametrize("key_id", [None, "key_001"])
+    def test_computer_block_scope_survives_the_round_trip(self, key_id: str | None) -> None:
+        """An account-wide block (key_id None) stays account-wide after JSON."""
+        plain = json.loads(json.dumps(unstructure(block("pc-1", key_id=key_id))))
+        assert plain["key_id"] == key_id
+        assert structure(plain, ComputerBlock) == block("pc-1", key_id=key_id)
 
     def test_installation_status_is_its_value(self) -> None:
         plain = unstructure(installation(1, status=InstallationStatus.DEACTIVATED))

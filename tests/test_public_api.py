@@ -28,6 +28,7 @@ PUBLIC_API = [
     "AuthenticationError",
     "BusinessAccount",
     "Clock",
+    "ComputerAlreadyActivated",
     "ComputerBlock",
     "ComputerBlocked",
     "ConflictError",

@@ -5,8 +5,10 @@ header, a blank line, a duplicate and an invalid address). The invitations are e
 (email, temporary activation code, personal download URL) and sent afterwards; the emails say
 the code is temporary and not the license key, whose value appears nowhere. Six computers then
 activate, some automatically with the token of their download URL, some by hand with the code
-typed carelessly: five get a seat, the sixth is refused until a deactivation frees one. The
-administrator lists the active installations, and the audit trail tells the story.
+typed carelessly: five get a seat, the sixth is refused until a deactivation frees one (its
+retries never lock its code). The deactivated computer cannot take its seat back with its
+one-computer code, and no one's code takes over a running computer. The administrator lists
+the active installations, and the audit trail tells the story.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pathlib import Path
 import pytest
 
 from licensekit import (
+    ActivationCodeUsedUp,
     ActivationResult,
     AuditAction,
+    ComputerAlreadyActivated,
     InstallationStatus,
     InstallInvitationState,
     KeyStatus,
@@ -199,6 +203,10 @@ def test_inviting_users_to_install_from_a_csv_end_to_end(tmp_path: Path) -> None
     with pytest.raises(SeatsFull) as refused:
         activate_by_code(kit, frank_code, "frank")
     assert refused.value.seats == 5
+    # Frank's installer retries; full seats are not his code's fault, so it is never locked.
+    for _ in range(30):
+        with pytest.raises(SeatsFull):
+            activate_by_code(kit, frank_code, "frank")
     assert kit.get_license_key(admin, account.id, key.id).seats_free == 0
 
     # The administrator deactivates one installation; the seat is free at once.
@@ -212,6 +220,17 @@ def test_inviting_users_to_install_from_a_csv_end_to_end(tmp_path: Path) -> None
     assert results["frank"].already_active is False
     key = kit.get_license_key(admin, account.id, key.id)
     assert (key.seats_used, key.seats_free, key.status) == (5, 0, KeyStatus.ACTIVE)
+
+    # Bob's code allowed one computer, and the deactivation used up its claim: typing it again
+    # does not bring his computer back (he needs a new invitation).
+    bob_code, _ = by_email["bob@example.com"]
+    with pytest.raises(ActivationCodeUsedUp):
+        activate_by_code(kit, bob_code, "bob")
+    # Grace's code does not take over Frank's running computer; Frank's installation is intact.
+    grace_code, _ = by_email["grace@example.com"]
+    with pytest.raises(ComputerAlreadyActivated):
+        activate_by_code(kit, grace_code, "frank")
+    assert kit.check_in(results["frank"].installation_token).email == "frank@example.com"
 
     # The list of active installations: computer name and id, user email, activation time.
     installations = kit.list_installations(admin, account.id, key.id).items
@@ -238,11 +257,14 @@ def test_inviting_users_to_install_from_a_csv_end_to_end(tmp_path: Path) -> None
     assert actions[AuditAction.INSTALL_INVITATIONS_EXPORTED] == 1
     assert actions[AuditAction.INSTALL_INVITATION_SENT] == 8
     assert actions[AuditAction.ACTIVATED] == 6
-    assert actions[AuditAction.ACTIVATION_REFUSED] == 1
+    assert actions[AuditAction.ACTIVATION_REFUSED] == 33
     assert actions[AuditAction.DEACTIVATED] == 1
-    (refusal,) = [e for e in events if e.action is AuditAction.ACTIVATION_REFUSED]
-    assert refusal.details["reason"] == "SeatsFull"
-    assert refusal.details["email"] == "frank@example.com"
+    refusals = [e for e in events if e.action is AuditAction.ACTIVATION_REFUSED]
+    assert Counter((e.details["reason"], e.details["email"]) for e in refusals) == {
+        ("SeatsFull", "frank@example.com"): 31,
+        ("ActivationCodeUsedUp", "bob@example.com"): 1,
+        ("ComputerAlreadyActivated", "grace@example.com"): 1,
+    }
     (deactivation,) = [e for e in events if e.action is AuditAction.DEACTIVATED]
     assert deactivation.actor_id == admin.user_id
     assert deactivation.subject == results["bob"].installation_id

@@ -24,8 +24,11 @@ from licensekit import (
     ActivationCodeRevoked,
     ActivationCodeUsedUp,
     ActivationCodeWrongProduct,
+    ActivationError,
     ActivationResult,
     AuditAction,
+    ComputerAlreadyActivated,
+    ComputerBlock,
     ComputerBlocked,
     ConflictError,
     DuplicateLicenseKey,
@@ -134,11 +137,14 @@ def second_key(setup: Setup, *, seats: int = 2) -> str:
     ).id
 
 
-def license_admin(setup: Setup, email: str = "lena@example.com") -> Session:
-    """A Regular Member made License Administrator of the setup's key (session opened before)."""
-    kit, admin, account_id, key_id = setup
+def license_admin(
+    setup: Setup, email: str = "lena@example.com", *, key_id: str | None = None
+) -> Session:
+    """A Regular Member made License Administrator of a key, by default the setup's key
+    (session opened before)."""
+    kit, admin, account_id, default_key = setup
     member = add_member(kit, admin, account_id, email)
-    kit.grant_license_administrator(admin, account_id, member.user_id, key_id)
+    kit.grant_license_administrator(admin, account_id, member.user_id, key_id or default_key)
     return member
 
 
@@ -245,14 +251,36 @@ def test_add_license_key_refuses_an_empty_product_or_value(setup, product, value
         kit.add_license_key(admin, account_id, product=product, value=value, seats=1)
 
 
-@pytest.mark.parametrize("value", [KEY_VALUE, KEY_VALUE.lower(), f"  {KEY_VALUE} "])
+@pytest.mark.parametrize(
+    "value",
+    [KEY_VALUE, f"  {KEY_VALUE} ", f"\t{KEY_VALUE[:9]} {KEY_VALUE[9:]}\n"],
+    ids=["same", "padded", "whitespace-inside"],
+)
 def test_add_license_key_refuses_a_value_the_account_holds_already(setup, value):
     kit, admin, account_id, _ = setup
 
-    with pytest.raises(DuplicateLicenseKey):
+    with pytest.raises(DuplicateLicenseKey) as refused:
         kit.add_license_key(admin, account_id, product="Other product", value=value, seats=1)
 
+    assert not str(refused.value).endswith("resume it instead")
     assert len(kit.list_license_keys(admin, account_id).items) == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [KEY_VALUE.lower(), KEY_VALUE[:4] + KEY_VALUE[4:].lower(), KEY_VALUE.replace("-", "")],
+    ids=["lower", "mixed-case", "no-dashes"],
+)
+def test_key_values_differing_in_case_or_punctuation_are_different_keys(setup, value):
+    """Only whitespace is ignored when comparing key values; case is significant."""
+    kit, admin, account_id, key_id = setup
+
+    added = kit.add_license_key(admin, account_id, product=PRODUCT, value=value, seats=1)
+
+    assert added.id != key_id
+    assert [k.id for k in kit.list_license_keys(admin, account_id).items] == [key_id, added.id]
+    with pytest.raises(DuplicateLicenseKey, match=added.id):
+        kit.add_license_key(admin, account_id, product=PRODUCT, value=f" {value} ", seats=1)
 
 
 def test_the_same_key_value_may_belong_to_two_accounts(setup):
@@ -411,7 +439,7 @@ def test_suspending_a_key_keeps_its_installations_seats(setup):
 def test_suspend_refuses_a_suspended_key_and_resume_an_active_one(setup):
     kit, admin, account_id, key_id = setup
 
-    with pytest.raises(ConflictError, match="not suspended"):
+    with pytest.raises(ConflictError, match="active already"):
         kit.resume_license_key(admin, account_id, key_id)
     kit.suspend_license_key(admin, account_id, key_id)
     with pytest.raises(ConflictError, match="not active"):
@@ -440,6 +468,24 @@ def test_remove_license_key_is_refused_while_installations_are_active(setup):
 
     kit.deactivate_installation(admin, account_id, result.installation_id)
     assert kit.remove_license_key(admin, account_id, key_id).status is KeyStatus.REMOVED
+
+
+def test_resume_brings_a_removed_key_back_with_its_invitations(setup):
+    kit, admin, account_id, key_id = setup
+    invited = invite(setup)
+    kit.remove_license_key(admin, account_id, key_id)
+    with pytest.raises(LicenseKeyUnavailable):
+        activate(kit, invited)
+
+    resumed = kit.resume_license_key(admin, account_id, key_id)
+
+    assert resumed.status is KeyStatus.ACTIVE
+    assert [k.id for k in kit.list_license_keys(admin, account_id).items] == [key_id]
+    assert activate(kit, invited).key_id == key_id
+    assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
+    assert actions(setup)[-2:] == [AuditAction.LICENSE_KEY_RESUMED, AuditAction.ACTIVATED]
+    with pytest.raises(ConflictError, match="active already"):
+        kit.resume_license_key(admin, account_id, key_id)
 
 
 def test_a_removed_key_cannot_be_changed_or_removed_again(setup):
@@ -543,12 +589,13 @@ def test_a_license_administrator_manages_installations_of_their_key(setup):
     deactivated = kit.deactivate_installation(lena, account_id, first.installation_id)
     block = kit.block_computer(lena, account_id, second.installation_id, notes="stolen")
     blocked = kit.list_blocked_computers(lena, account_id).items
-    kit.unblock_computer(lena, account_id, "mac-2")
+    kit.unblock_computer(lena, account_id, "mac-2", key_id=key_id)
 
     assert {i.id for i in listed} == {first.installation_id, second.installation_id}
     assert deactivated.status is InstallationStatus.DEACTIVATED
     assert (block.computer_id, block.blocked_by, block.notes) == ("mac-2", lena.user_id, "stolen")
-    assert [b.computer_id for b in blocked] == ["mac-2"]
+    assert block.key_id == key_id
+    assert [(b.computer_id, b.key_id) for b in blocked] == [("mac-2", key_id)]
     assert kit.list_blocked_computers(lena, account_id).items == ()
 
 
@@ -578,18 +625,27 @@ def test_a_license_administrator_is_refused_on_another_key(setup):
     assert kit.get_license_key(admin, account_id, other_id).seats_used == 1
 
 
-def test_a_license_administrator_may_not_lift_a_block_made_under_another_key(setup):
+def test_a_license_administrator_may_not_lift_another_keys_block_or_an_account_wide_one(setup):
     kit, admin, account_id, _ = setup
     other_id = second_key(setup)
     lena = license_admin(setup)
+    otto = license_admin(setup, "otto@example.com", key_id=other_id)
     installation = activate(kit, invite(setup, "bob@example.com", key_id=other_id), "mac-9")
+    kit.block_computer(otto, account_id, installation.installation_id)
     kit.block_computer(admin, account_id, installation.installation_id)
 
     with pytest.raises(PermissionDenied):
+        kit.unblock_computer(lena, account_id, "mac-9", key_id=other_id)
+    with pytest.raises(PermissionDenied):
         kit.unblock_computer(lena, account_id, "mac-9")
+    with pytest.raises(PermissionDenied):
+        kit.unblock_computer(otto, account_id, "mac-9")
 
-    assert kit.list_blocked_computers(lena, account_id).items == ()
-    assert [b.computer_id for b in kit.list_blocked_computers(admin, account_id).items] == ["mac-9"]
+    every = [(b.computer_id, b.key_id) for b in kit.list_blocked_computers(admin, account_id).items]
+    assert every == [("mac-9", None), ("mac-9", other_id)]
+    assert [
+        (b.computer_id, b.key_id) for b in kit.list_blocked_computers(lena, account_id).items
+    ] == [("mac-9", None)]
 
 
 def test_a_license_administrator_may_not_manage_keys_or_grants(setup):
@@ -753,11 +809,15 @@ def _csv_sources(tmp_path: Path) -> dict[str, object]:
         "path": path,
         "text-file": io.StringIO(CSV_TEXT, newline=""),
         "binary-file-with-bom": io.BytesIO(b"\xef\xbb\xbf" + CSV_TEXT.encode()),
+        "bytes": CSV_TEXT.encode(),
+        "bytes-with-bom": b"\xef\xbb\xbf" + CSV_TEXT.encode(),
     }
 
 
-@pytest.mark.parametrize("kind", ["text", "path", "text-file", "binary-file-with-bom"])
-def test_invite_installers_reads_a_csv_from_text_a_path_or_a_file(setup, tmp_path, kind):
+@pytest.mark.parametrize(
+    "kind", ["text", "path", "text-file", "binary-file-with-bom", "bytes", "bytes-with-bom"]
+)
+def test_invite_installers_reads_a_csv_from_text_bytes_a_path_or_a_file(setup, tmp_path, kind):
     kit, admin, account_id, key_id = setup
 
     batch = kit.invite_installers(
@@ -767,6 +827,30 @@ def test_invite_installers_reads_a_csv_from_text_a_path_or_a_file(setup, tmp_pat
     assert [i.email for i in batch.invited] == ["ann@example.com", "bob@example.com"]
     assert [(s.row, s.text) for s in batch.skipped] == [(5, "nope"), (6, "ann@example.com")]
     assert batch.skipped[1].reason == "duplicate of row 2"
+
+
+def test_invite_installers_refuses_csv_bytes_that_are_not_utf8(setup):
+    kit, admin, account_id, key_id = setup
+
+    with pytest.raises(ValidationError, match="UTF-8"):
+        kit.invite_installers(admin, account_id, key_id, csv="ann@exämple.com\n".encode("latin-1"))
+
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [42, 4.5, ["ann@example.com"], ("ann@example.com",), {"email": "ann@example.com"}, object()],
+    ids=["int", "float", "list", "tuple", "dict", "object"],
+)
+def test_invite_installers_refuses_a_csv_of_the_wrong_type_and_writes_nothing(setup, source):
+    kit, admin, account_id, key_id = setup
+
+    with pytest.raises(ValidationError, match="CSV input must be"):
+        kit.invite_installers(admin, account_id, key_id, csv=source)
+
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+    assert kit.mailer.sent == []
 
 
 def test_invite_installers_refuses_a_missing_csv_file(setup, tmp_path):
@@ -853,20 +937,103 @@ def test_invite_installers_refuses_a_bad_max_activations(setup, max_activations)
         )
 
 
+def test_invite_installers_warns_when_the_codes_outlive_the_key(setup):
+    kit, admin, account_id, key_id = setup
+    key_expiry = kit.clock.now() + dt.timedelta(days=5)
+    kit.change_license_key(admin, account_id, key_id, expires_at=key_expiry)
+
+    batch = kit.invite_installers(
+        admin, account_id, key_id, ["ann@example.com"], expires_in="7d", send=False
+    )
+
+    (warning,) = batch.warnings
+    assert key_id in warning
+    assert key_expiry.isoformat() in warning
+    assert batch.invited[0].expires_at.isoformat() in warning
+
+
+@pytest.mark.parametrize("expires_in", ["1d", dt.timedelta(days=5)], ids=["before", "same-time"])
+def test_invite_installers_does_not_warn_when_the_codes_end_with_the_key(setup, expires_in):
+    kit, admin, account_id, key_id = setup
+    kit.change_license_key(
+        admin, account_id, key_id, expires_at=kit.clock.now() + dt.timedelta(days=5)
+    )
+
+    batch = kit.invite_installers(
+        admin, account_id, key_id, ["ann@example.com"], expires_in=expires_in, send=False
+    )
+
+    assert batch.warnings == ()
+
+
 def test_invite_installers_records_max_activations(setup):
     invited = invite(setup, max_activations=5)
 
     assert (invited.view.max_activations, invited.view.activations) == (5, 0)
 
 
-def test_invite_installers_refuses_more_addresses_than_max_batch_size():
+def test_invite_installers_refuses_a_csv_with_more_rows_than_max_batch_size():
     setup = _setup(new_kit(max_batch_size=2))
     kit, admin, account_id, key_id = setup
 
-    with pytest.raises(ValidationError, match="exceed the limit of 2"):
+    with pytest.raises(ValidationError, match="more than 2 addresses"):
         kit.invite_installers(admin, account_id, key_id, csv="a@example.com\nb@x.com\nbad\n")
 
     assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+    assert kit.mailer.sent == []
+
+
+@pytest.mark.parametrize("kind", ["text", "bytes", "path", "binary-file"])
+def test_invite_installers_refuses_every_kind_of_csv_over_max_batch_size(tmp_path, kind):
+    setup = _setup(new_kit(max_batch_size=3))
+    kit, admin, account_id, key_id = setup
+    text = "email\n" + "".join(f"u{n}@example.com\n" for n in range(4))
+    path = tmp_path / "users.csv"
+    path.write_text(text, encoding="utf-8")
+    source = {
+        "text": text,
+        "bytes": text.encode(),
+        "path": path,
+        "binary-file": io.BytesIO(text.encode()),
+    }[kind]
+
+    with pytest.raises(ValidationError, match="more than 3 addresses"):
+        kit.invite_installers(admin, account_id, key_id, csv=source)
+
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+
+
+def test_a_csv_of_exactly_max_batch_size_rows_is_accepted_without_header_or_blank_lines():
+    setup = _setup(new_kit(max_batch_size=3))
+    kit, admin, account_id, key_id = setup
+    text = "email\r\n\r\na@example.com\r\n\r\nnot-an-address\r\nb@example.com\r\n\r\n"
+
+    batch = kit.invite_installers(admin, account_id, key_id, csv=text, send=False)
+
+    assert [i.email for i in batch.invited] == ["a@example.com", "b@example.com"]
+    assert [s.text for s in batch.skipped] == ["not-an-address"]
+
+
+class _LineCountingText(io.StringIO):
+    """A text file that counts the lines read from it."""
+
+    lines_read = 0
+
+    def __next__(self) -> str:
+        line = super().__next__()
+        self.lines_read += 1
+        return line
+
+
+def test_an_oversized_csv_is_refused_without_reading_the_rest():
+    setup = _setup(new_kit(max_batch_size=2))
+    kit, admin, account_id, key_id = setup
+    handle = _LineCountingText("".join(f"u{n}@example.com\n" for n in range(1000)))
+
+    with pytest.raises(ValidationError, match="more than 2 addresses"):
+        kit.invite_installers(admin, account_id, key_id, csv=handle)
+
+    assert 3 <= handle.lines_read < 10
 
 
 def test_invite_installers_needs_a_download_url_template():
@@ -948,6 +1115,37 @@ def test_list_install_invitations_filters_by_state(setup, five_states, state):
 
     assert [i.id for i in listed] == [five_states[state]]
     assert listed[0].state is state
+
+
+def test_an_expired_invitation_with_activations_left_shows_as_expired_a_used_up_one_as_activated(
+    setup,
+):
+    kit, admin, account_id, key_id = setup
+    partly = invite(setup, "part@example.com", max_activations=2, expires_in="1d")
+    fully = invite(setup, "full@example.com", max_activations=1, expires_in="1d")
+    activate(kit, partly, "mac-1")
+    activate(kit, fully, "mac-2")
+
+    def states() -> dict[str, InstallInvitationState]:
+        listed = kit.list_install_invitations(admin, account_id, key_id).items
+        return {i.email: i.state for i in listed}
+
+    before = states()
+    kit.clock.advance(days=1)
+    after = states()
+
+    assert before == {
+        "part@example.com": InstallInvitationState.ACTIVATED,
+        "full@example.com": InstallInvitationState.ACTIVATED,
+    }
+    assert after == {
+        "part@example.com": InstallInvitationState.EXPIRED,
+        "full@example.com": InstallInvitationState.ACTIVATED,
+    }
+    expired = kit.list_install_invitations(
+        admin, account_id, key_id, state=InstallInvitationState.EXPIRED
+    ).items
+    assert [i.email for i in expired] == ["part@example.com"]
 
 
 def test_list_install_invitations_accepts_a_state_by_its_value(setup, five_states):
@@ -1046,6 +1244,36 @@ def test_send_install_invitations_may_be_limited_to_named_invitations(setup):
 
     assert [i.id for i in report.sent] == [first.id]
     assert [m.to for m in kit.mailer.sent] == ["ann@example.com"]
+
+
+@pytest.mark.parametrize(
+    "invitation_ids",
+    [42, object(), "inv_0000", b"inv_0000", [1, 2], ["inv_0000", None]],
+    ids=["int", "object", "one-string", "bytes", "ints", "with-none"],
+)
+@pytest.mark.parametrize("use_case", ["send", "export"])
+def test_invitation_ids_must_be_a_collection_of_strings(setup, invitation_ids, use_case):
+    kit, admin, account_id, key_id = setup
+    kit.invite_installers(admin, account_id, key_id, ["ann@example.com"], send=False)
+    call = kit.send_install_invitations if use_case == "send" else kit.export_install_invitations
+
+    with pytest.raises(ValidationError, match="invitation_ids"):
+        call(admin, account_id, key_id, invitation_ids=invitation_ids)
+
+    assert kit.mailer.sent == []
+
+
+def test_invitation_ids_may_be_any_iterable_of_strings(setup):
+    kit, admin, account_id, key_id = setup
+    first, second = kit.invite_installers(
+        admin, account_id, key_id, ["ann@example.com", "bob@example.com"], send=False
+    ).invited
+
+    report = kit.send_install_invitations(
+        admin, account_id, key_id, invitation_ids=(i.id for i in [second, first, second])
+    )
+
+    assert [i.id for i in report.sent] == [second.id, first.id]
 
 
 def test_send_install_invitations_refuses_an_invitation_of_another_key(setup):
@@ -1196,6 +1424,53 @@ def test_export_omits_unusable_invitations_unless_asked(setup):
     ]
 
 
+def _make_key_unusable(setup: Setup, status: str) -> None:
+    kit, admin, account_id, key_id = setup
+    if status == "suspended":
+        kit.suspend_license_key(admin, account_id, key_id)
+    elif status == "removed":
+        kit.remove_license_key(admin, account_id, key_id)
+    else:
+        kit.change_license_key(
+            admin, account_id, key_id, expires_at=kit.clock.now() + dt.timedelta(days=1)
+        )
+        kit.clock.advance(days=1)
+
+
+def _make_key_usable_again(setup: Setup, status: str) -> None:
+    kit, admin, account_id, key_id = setup
+    if status == "expired":
+        kit.change_license_key(
+            admin, account_id, key_id, expires_at=kit.clock.now() + dt.timedelta(days=30)
+        )
+    else:
+        kit.resume_license_key(admin, account_id, key_id)
+
+
+@pytest.mark.parametrize("status", ["suspended", "removed", "expired"])
+def test_export_is_empty_while_the_key_cannot_activate_and_full_again_after(setup, status):
+    kit, admin, account_id, key_id = setup
+    ann = invite(setup, "ann@example.com", expires_in="7d")
+    invite(setup, "bob@example.com", expires_in="7d")
+    _make_key_unusable(setup, status)
+
+    during = exported_rows(kit.export_install_invitations(admin, account_id, key_id))
+    named = exported_rows(
+        kit.export_install_invitations(admin, account_id, key_id, invitation_ids=[ann.view.id])
+    )
+    everything = exported_rows(
+        kit.export_install_invitations(admin, account_id, key_id, include_unusable=True)
+    )
+    assert audit(setup)[-3].details["count"] == "0"
+    _make_key_usable_again(setup, status)
+    after = exported_rows(kit.export_install_invitations(admin, account_id, key_id))
+
+    assert during == named == []
+    assert [r["email"] for r in everything] == ["ann@example.com", "bob@example.com"]
+    assert [r["email"] for r in after] == ["ann@example.com", "bob@example.com"]
+    assert after[0]["temporary_activation_code"] == ann.code
+
+
 def test_export_may_be_limited_to_named_invitations(setup):
     kit, admin, account_id, key_id = setup
     invite(setup, "ann@example.com")
@@ -1305,31 +1580,58 @@ def test_activating_the_same_computer_again_does_not_take_a_second_seat(setup):
     assert listed.activations == 1
 
 
-def test_another_invitations_code_takes_over_an_active_computer_without_a_second_seat(setup):
+def test_another_invitations_code_cannot_take_over_an_active_computer(setup):
     kit, admin, account_id, key_id = setup
-    first = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+    first = activate(kit, invite(setup, "ann@example.com"), "mac-1", computer_name="Ann's Mac")
+    before = kit.list_installations(admin, account_id, key_id).items
     other = invite(setup, "bob@example.com")
+    kit.clock.advance(hours=2)
 
-    again = activate(kit, other, "mac-1")
+    with pytest.raises(ComputerAlreadyActivated) as refused:
+        activate(kit, other, "mac-1", computer_name="Bob's now")
 
-    assert again.already_active is True
-    assert (again.installation_id, again.email) == (first.installation_id, "bob@example.com")
-    assert again.activated_at == first.activated_at
+    assert isinstance(refused.value, ActivationError)
+    assert kit.list_installations(admin, account_id, key_id).items == before
     assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
     listed = kit.list_install_invitations(admin, account_id, key_id).items
     assert {i.email: i.activations for i in listed} == {
         "ann@example.com": 1,
-        "bob@example.com": 1,
+        "bob@example.com": 0,
     }
+    # The running installation's token still works, and a check-in shows it unchanged.
+    view = kit.check_in(first.installation_token)
+    assert (view.id, view.email, view.computer_name) == (
+        first.installation_id,
+        "ann@example.com",
+        "Ann's Mac",
+    )
+    assert view.status is InstallationStatus.ACTIVE
+    event = audit(setup)[-1]
+    assert (event.action, event.subject) == (AuditAction.ACTIVATION_REFUSED, other.view.id)
+    assert event.details["reason"] == "ComputerAlreadyActivated"
+    # The code itself still works on another computer.
+    assert activate(kit, other, "mac-2").email == "bob@example.com"
 
 
-def test_a_used_up_code_cannot_take_over_another_active_computer(setup):
+def test_the_token_of_another_invitation_cannot_take_over_an_active_computer_either(setup):
+    kit = setup.kit
+    first = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+    other = invite(setup, "bob@example.com")
+
+    with pytest.raises(ComputerAlreadyActivated):
+        kit.activate(computer_id="mac-1", token=other.token)
+
+    assert kit.check_in(first.installation_token).email == "ann@example.com"
+
+
+def test_a_used_up_code_on_another_invitations_computer_is_refused_as_already_activated(setup):
+    """The computer is checked before the code's remaining activations."""
     kit, admin, account_id, key_id = setup
     ann = activate(kit, invite(setup, "ann@example.com"), "mac-1")
     bob = invite(setup, "bob@example.com")
     activate(kit, bob, "mac-2")
 
-    with pytest.raises(ActivationCodeUsedUp):
+    with pytest.raises(ComputerAlreadyActivated):
         activate(kit, bob, "mac-1")
 
     (view,) = [
@@ -1339,6 +1641,52 @@ def test_a_used_up_code_cannot_take_over_another_active_computer(setup):
     ]
     assert view.email == "ann@example.com"
     assert kit.check_in(ann.installation_token).id == ann.installation_id
+
+
+def test_a_full_key_refuses_another_invitations_code_on_an_active_computer_as_already_activated(
+    kit,
+):
+    """The computer is checked before the seats."""
+    setup = _setup(kit, seats=1)
+    ann = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+
+    with pytest.raises(ComputerAlreadyActivated):
+        activate(kit, invite(setup, "bob@example.com"), "mac-1")
+
+    assert kit.check_in(ann.installation_token).status is InstallationStatus.ACTIVE
+
+
+def test_a_computer_active_under_one_key_may_activate_under_another_key(setup):
+    kit = setup.kit
+    other_key = second_key(setup)
+    first = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+
+    second = activate(kit, invite(setup, "bob@example.com", key_id=other_key), "mac-1")
+
+    assert (second.key_id, second.already_active) == (other_key, False)
+    assert second.installation_id != first.installation_id
+    assert kit.check_in(first.installation_token).status is InstallationStatus.ACTIVE
+
+
+def test_another_invitations_code_may_activate_a_computer_after_an_administrator_deactivated_it(
+    setup,
+):
+    kit, admin, account_id, key_id = setup
+    first = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+    kit.deactivate_installation(admin, account_id, first.installation_id)
+    bob = invite(setup, "bob@example.com")
+
+    again = activate(kit, bob, "mac-1")
+
+    assert (again.installation_id, again.email, again.already_active) == (
+        first.installation_id,
+        "bob@example.com",
+        False,
+    )
+    assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
+    assert kit.check_in(again.installation_token).email == "bob@example.com"
+    with pytest.raises(InstallationNotFound):
+        kit.check_in(first.installation_token)
 
 
 def test_a_code_with_max_activations_two_activates_two_computers_then_is_used_up(setup):
@@ -1355,9 +1703,28 @@ def test_a_code_with_max_activations_two_activates_two_computers_then_is_used_up
     assert listed.activations == 2
 
 
-def test_a_used_up_code_still_reactivates_its_own_computer_after_deactivation(setup):
+def test_a_one_computer_code_cannot_bring_its_computer_back_after_an_administrators_deactivation(
+    setup,
+):
     kit, admin, account_id, key_id = setup
     invited = invite(setup)
+    result = activate(kit, invited, "mac-1")
+    kit.deactivate_installation(admin, account_id, result.installation_id)
+
+    with pytest.raises(ActivationCodeUsedUp):
+        activate(kit, invited, "mac-1")
+    with pytest.raises(ActivationCodeUsedUp):
+        kit.activate(computer_id="mac-1", token=invited.token)
+
+    assert kit.get_license_key(admin, account_id, key_id).seats_used == 0
+    (view,) = kit.list_install_invitations(admin, account_id, key_id).items
+    assert view.activations == 1
+    assert kit.check_in(result.installation_token).status is InstallationStatus.DEACTIVATED
+
+
+def test_a_code_with_activations_left_brings_a_deactivated_computer_back_counting_one_more(setup):
+    kit, admin, account_id, key_id = setup
+    invited = invite(setup, max_activations=2)
     result = activate(kit, invited, "mac-1")
     kit.deactivate_installation(admin, account_id, result.installation_id)
 
@@ -1365,6 +1732,38 @@ def test_a_used_up_code_still_reactivates_its_own_computer_after_deactivation(se
 
     assert again.installation_id == result.installation_id
     assert again.already_active is False
+    assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
+    (view,) = kit.list_install_invitations(admin, account_id, key_id).items
+    assert view.activations == 2
+    # From now on the computer is a returning one again, and the code is used up for others.
+    assert activate(kit, invited, "mac-1").already_active is True
+    with pytest.raises(ActivationCodeUsedUp):
+        activate(kit, invited, "mac-2")
+
+
+def test_a_deactivation_by_a_license_administrator_sticks_too(setup):
+    kit, _, account_id, _ = setup
+    lena = license_admin(setup)
+    invited = invite(setup)
+    result = activate(kit, invited, "mac-1")
+    kit.deactivate_installation(lena, account_id, result.installation_id)
+
+    with pytest.raises(ActivationCodeUsedUp):
+        activate(kit, invited, "mac-1")
+
+
+def test_a_freed_seat_goes_to_the_next_computer_not_back_to_the_deactivated_one(kit):
+    setup = _setup(kit, seats=1)
+    admin, account_id, key_id = setup.admin, setup.account_id, setup.key_id
+    ann = invite(setup, "ann@example.com")
+    held = activate(kit, ann, "mac-1")
+    kit.deactivate_installation(admin, account_id, held.installation_id)
+
+    with pytest.raises(ActivationCodeUsedUp):
+        activate(kit, ann, "mac-1")
+    taken = activate(kit, invite(setup, "bob@example.com"), "mac-2")
+
+    assert taken.already_active is False
     assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
 
 
@@ -1491,7 +1890,7 @@ def test_a_resumed_key_activates_again(setup):
 
 def test_a_blocked_computer_is_refused_until_unblocked(setup):
     kit, admin, account_id, key_id = setup
-    invited = invite(setup)
+    invited = invite(setup, max_activations=2)
     result = activate(kit, invited, "mac-1")
 
     block = kit.block_computer(admin, account_id, result.installation_id, notes="lost")
@@ -1501,12 +1900,28 @@ def test_a_blocked_computer_is_refused_until_unblocked(setup):
     kit.unblock_computer(admin, account_id, "mac-1")
     again = activate(kit, invited, "mac-1")
 
-    assert block.computer_id == "mac-1"
+    assert (block.computer_id, block.key_id) == ("mac-1", None)
     assert again.installation_id == result.installation_id
     assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
+    # The block's deactivation used up the computer's claim: it counted as a second activation.
+    (view,) = kit.list_install_invitations(admin, account_id, key_id).items
+    assert view.activations == 2
 
 
-def test_a_computer_blocked_under_one_key_is_blocked_for_every_key_of_the_account(setup):
+def test_after_block_and_unblock_a_one_computer_code_is_used_up_for_that_computer(setup):
+    kit, admin, account_id, _ = setup
+    invited = invite(setup)
+    result = activate(kit, invited, "mac-1")
+    kit.block_computer(admin, account_id, result.installation_id)
+    kit.unblock_computer(admin, account_id, "mac-1")
+
+    with pytest.raises(ActivationCodeUsedUp):
+        activate(kit, invited, "mac-1")
+
+    assert activate(kit, invite(setup, "new@example.com"), "mac-1").already_active is False
+
+
+def test_an_account_administrators_block_covers_every_key_of_the_account(setup):
     kit, admin, account_id, _ = setup
     result = activate(kit, invite(setup, "ann@example.com"), "mac-1")
     kit.block_computer(admin, account_id, result.installation_id)
@@ -1552,15 +1967,364 @@ def test_list_blocked_computers_by_a_regular_member_is_refused(setup):
 
 
 def test_list_blocked_computers_shows_who_blocked_when_and_why(setup):
-    kit, admin, account_id, key_id = setup
+    kit, admin, account_id, _ = setup
     result = activate(kit, invite(setup), "mac-1")
     kit.block_computer(admin, account_id, result.installation_id, notes="left the company")
 
     (block,) = kit.list_blocked_computers(admin, account_id).items
 
-    assert (block.computer_id, block.key_id) == ("mac-1", key_id)
+    assert (block.computer_id, block.key_id) == ("mac-1", None)
     assert (block.blocked_by, block.blocked_at) == (admin.user_id, kit.clock.now())
     assert block.notes == "left the company"
+
+
+# == computer blocks by scope ===============================================================
+
+
+class Blocks(NamedTuple):
+    kit: LicenseKitForTests
+    admin: Session
+    account_id: str
+    key_a: str
+    key_b: str
+    lena: Session
+    """License Administrator of key_a."""
+    otto: Session
+    """License Administrator of key_b."""
+
+
+@pytest.fixture
+def blocks(setup) -> Blocks:
+    """Two keys of one account, each with its own License Administrator."""
+    key_b = second_key(setup, seats=3)
+    lena = license_admin(setup, "lena@example.com")
+    otto = license_admin(setup, "otto@example.com", key_id=key_b)
+    return Blocks(setup.kit, setup.admin, setup.account_id, setup.key_id, key_b, lena, otto)
+
+
+def _installed(b: Blocks, key_id: str, computer: str, email: str, **options) -> ActivationResult:
+    setup = Setup(b.kit, b.admin, b.account_id, b.key_a)
+    return activate(b.kit, invite(setup, email, key_id=key_id, **options), computer)
+
+
+def _activate_fresh(b: Blocks, key_id: str, computer: str) -> ActivationResult:
+    """Activate *computer* under *key_id* with a brand-new invitation's code."""
+    emails = {i.email for i in b.kit.list_install_invitations(b.admin, b.account_id, key_id).items}
+    email = f"fresh{len(emails)}@example.com"
+    return _installed(b, key_id, computer, email)
+
+
+def _scopes(b: Blocks, session: Session, **page) -> list[tuple[str, str | None]]:
+    listed = b.kit.list_blocked_computers(session, b.account_id, **page).items
+    return [(x.computer_id, x.key_id) for x in listed]
+
+
+def _seats_used(b: Blocks, key_id: str) -> int:
+    return b.kit.get_license_key(b.admin, b.account_id, key_id).seats_used
+
+
+def test_an_account_administrators_block_is_account_wide_and_frees_every_keys_seat(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+    elsewhere = _installed(b, b.key_b, "mac-2", "bob@example.com")
+
+    block = b.kit.block_computer(b.admin, b.account_id, on_b.installation_id, notes="stolen")
+
+    assert (block.computer_id, block.key_id, block.blocked_by) == ("mac-1", None, b.admin.user_id)
+    assert block.covers(b.key_a)
+    assert block.covers(b.key_b)
+    assert (_seats_used(b, b.key_a), _seats_used(b, b.key_b)) == (0, 1)
+    for result in (on_a, on_b):
+        assert b.kit.check_in(result.installation_token).status is InstallationStatus.DEACTIVATED
+    assert b.kit.check_in(elsewhere.installation_token).status is InstallationStatus.ACTIVE
+    for key_id in (b.key_a, b.key_b):
+        with pytest.raises(ComputerBlocked):
+            _activate_fresh(b, key_id, "mac-1")
+    assert _scopes(b, b.admin) == [("mac-1", None)]
+
+
+def test_an_account_wide_block_covers_a_key_added_after_it(blocks):
+    b = blocks
+    result = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    b.kit.block_computer(b.admin, b.account_id, result.installation_id)
+    later = b.kit.add_license_key(
+        b.admin, b.account_id, product=PRODUCT, value="PDB-LATER-00000-11111", seats=1
+    ).id
+
+    with pytest.raises(ComputerBlocked):
+        _activate_fresh(b, later, "mac-1")
+
+
+def test_a_license_administrators_block_covers_only_their_key_and_frees_only_that_seat(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+
+    block = b.kit.block_computer(b.lena, b.account_id, on_a.installation_id, notes="lost")
+
+    assert (block.computer_id, block.key_id, block.blocked_by) == ("mac-1", b.key_a, b.lena.user_id)
+    assert block.covers(b.key_a)
+    assert not block.covers(b.key_b)
+    assert (_seats_used(b, b.key_a), _seats_used(b, b.key_b)) == (0, 1)
+    assert b.kit.check_in(on_a.installation_token).status is InstallationStatus.DEACTIVATED
+    assert b.kit.check_in(on_b.installation_token).status is InstallationStatus.ACTIVE
+    with pytest.raises(ComputerBlocked):
+        _activate_fresh(b, b.key_a, "mac-1")
+    # Under the other key the computer keeps its seat, and may activate again there.
+    b.kit.deactivate_installation(b.admin, b.account_id, on_b.installation_id)
+    assert _activate_fresh(b, b.key_b, "mac-1").key_id == b.key_b
+
+
+def test_a_license_administrator_of_two_keys_blocks_under_the_installations_key_only(blocks):
+    b = blocks
+    b.kit.grant_license_administrator(b.admin, b.account_id, b.lena.user_id, b.key_b)
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+
+    block = b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+
+    assert block.key_id == b.key_a
+    assert (_seats_used(b, b.key_a), _seats_used(b, b.key_b)) == (0, 1)
+
+
+def test_a_computer_holds_one_block_per_scope(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+    b.kit.block_computer(b.otto, b.account_id, on_b.installation_id)
+    b.kit.block_computer(b.admin, b.account_id, on_a.installation_id)
+
+    with pytest.raises(ConflictError, match="blocked in license key"):
+        b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+    with pytest.raises(ConflictError, match="blocked in this account"):
+        b.kit.block_computer(b.admin, b.account_id, on_b.installation_id)
+
+    key_scopes = sorted([("mac-1", b.key_a), ("mac-1", b.key_b)])
+    assert _scopes(b, b.admin) == [("mac-1", None), *key_scopes]
+
+
+def test_an_account_administrator_may_block_a_computer_a_license_administrator_blocked(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+
+    block = b.kit.block_computer(b.admin, b.account_id, on_a.installation_id)
+
+    assert block.key_id is None
+    assert b.kit.check_in(on_b.installation_token).status is InstallationStatus.DEACTIVATED
+    assert _seats_used(b, b.key_b) == 0
+
+
+def test_lifting_the_account_wide_block_needs_an_account_administrator(blocks):
+    b = blocks
+    result = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    b.kit.block_computer(b.admin, b.account_id, result.installation_id)
+    member = add_member(b.kit, b.admin, b.account_id, "rita@example.com")
+
+    for session in (b.lena, b.otto, member):
+        with pytest.raises(PermissionDenied):
+            b.kit.unblock_computer(session, b.account_id, "mac-1")
+    assert _scopes(b, b.admin) == [("mac-1", None)]
+
+    b.kit.unblock_computer(b.admin, b.account_id, "mac-1")
+    assert _scopes(b, b.admin) == []
+    assert _activate_fresh(b, b.key_a, "mac-1").already_active is False
+
+
+def test_a_keys_block_is_lifted_by_its_license_administrator_or_an_account_administrator(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+    on_a2 = _installed(b, b.key_a, "mac-2", "bob@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a2.installation_id)
+    member = add_member(b.kit, b.admin, b.account_id, "rita@example.com")
+
+    for session in (b.otto, member):
+        with pytest.raises(PermissionDenied):
+            b.kit.unblock_computer(session, b.account_id, "mac-1", key_id=b.key_a)
+    b.kit.unblock_computer(b.lena, b.account_id, "mac-1", key_id=b.key_a)
+    b.kit.unblock_computer(b.admin, b.account_id, "mac-2", key_id=b.key_a)
+
+    assert _scopes(b, b.admin) == []
+    assert _activate_fresh(b, b.key_a, "mac-1").key_id == b.key_a
+    assert _activate_fresh(b, b.key_a, "mac-2").key_id == b.key_a
+
+
+def test_unblocking_a_scope_without_a_block_is_not_found(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+    on_b = _installed(b, b.key_b, "mac-2", "bob@example.com")
+    b.kit.block_computer(b.admin, b.account_id, on_b.installation_id)
+
+    with pytest.raises(NotFound, match="this account"):
+        b.kit.unblock_computer(b.admin, b.account_id, "mac-1")
+    with pytest.raises(NotFound, match=b.key_b):
+        b.kit.unblock_computer(b.admin, b.account_id, "mac-1", key_id=b.key_b)
+    with pytest.raises(NotFound, match=b.key_a):
+        b.kit.unblock_computer(b.lena, b.account_id, "mac-2", key_id=b.key_a)
+    with pytest.raises(NotFound):
+        b.kit.unblock_computer(b.otto, b.account_id, "mac-404", key_id=b.key_b)
+
+    assert _scopes(b, b.admin) == [("mac-1", b.key_a), ("mac-2", None)]
+
+
+def test_unblocking_under_an_unknown_key_is_refused_as_license_key_not_found(blocks):
+    b = blocks
+    result = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    b.kit.block_computer(b.lena, b.account_id, result.installation_id)
+    other_admin, other = make_business_account(b.kit, admin_email="olga@example.com", name="Other")
+    foreign = b.kit.add_license_key(
+        other_admin, other.id, product=PRODUCT, value=KEY_VALUE, seats=1
+    ).id
+
+    for key_id in ("key_0000", foreign):
+        with pytest.raises(LicenseKeyNotFound):
+            b.kit.unblock_computer(b.admin, b.account_id, "mac-1", key_id=key_id)
+    with pytest.raises(LicenseKeyNotFound):
+        b.kit.unblock_computer(other_admin, other.id, "mac-1", key_id=b.key_a)
+
+    assert _scopes(b, b.admin) == [("mac-1", b.key_a)]
+
+
+def test_lifting_one_scope_leaves_the_other_blocks_in_force(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+    b.kit.block_computer(b.admin, b.account_id, on_a.installation_id)
+
+    b.kit.unblock_computer(b.admin, b.account_id, "mac-1")
+
+    with pytest.raises(ComputerBlocked):
+        _activate_fresh(b, b.key_a, "mac-1")
+    assert _activate_fresh(b, b.key_b, "mac-1").key_id == b.key_b
+    b.kit.unblock_computer(b.lena, b.account_id, "mac-1", key_id=b.key_a)
+    assert _activate_fresh(b, b.key_a, "mac-1").key_id == b.key_a
+
+
+def test_a_block_of_one_key_does_not_stop_the_computer_under_another_key(blocks):
+    b = blocks
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+    b.kit.block_computer(b.otto, b.account_id, on_b.installation_id)
+
+    assert _activate_fresh(b, b.key_a, "mac-1").key_id == b.key_a
+    with pytest.raises(ComputerBlocked):
+        _activate_fresh(b, b.key_b, "mac-1")
+
+
+def test_list_blocked_computers_shows_account_wide_blocks_and_a_license_administrators_own(
+    blocks,
+):
+    b = blocks
+    on_a = {c: _installed(b, b.key_a, c, f"{c}.a@example.com") for c in ("mac-1", "mac-3")}
+    on_b = {c: _installed(b, b.key_b, c, f"{c}.b@example.com") for c in ("mac-1", "mac-2")}
+    b.kit.block_computer(b.lena, b.account_id, on_a["mac-3"].installation_id)
+    b.kit.block_computer(b.otto, b.account_id, on_b["mac-2"].installation_id)
+    b.kit.block_computer(b.otto, b.account_id, on_b["mac-1"].installation_id)
+    b.kit.block_computer(b.lena, b.account_id, on_a["mac-1"].installation_id)
+    b.kit.block_computer(b.admin, b.account_id, on_a["mac-1"].installation_id)
+
+    assert _scopes(b, b.admin) == [
+        ("mac-1", None),
+        *sorted([("mac-1", b.key_a), ("mac-1", b.key_b)]),
+        ("mac-2", b.key_b),
+        ("mac-3", b.key_a),
+    ]
+    assert _scopes(b, b.lena) == [("mac-1", None), ("mac-1", b.key_a), ("mac-3", b.key_a)]
+    assert _scopes(b, b.otto) == [("mac-1", None), ("mac-1", b.key_b), ("mac-2", b.key_b)]
+
+
+@pytest.mark.parametrize("who", ["admin", "lena"])
+def test_list_blocked_computers_pages_through_the_visible_blocks(blocks, who):
+    b = blocks
+    session = b.admin if who == "admin" else b.lena
+    for n in range(4):
+        on_a = _installed(b, b.key_a, f"mac-{n}", f"a{n}@example.com")
+        on_b = _installed(b, b.key_b, f"mac-{n}", f"b{n}@example.com")
+        b.kit.block_computer(b.otto, b.account_id, on_b.installation_id)
+        if n % 2:
+            b.kit.block_computer(b.lena, b.account_id, on_a.installation_id)
+        else:
+            b.kit.block_computer(b.admin, b.account_id, on_a.installation_id)
+    expected = _scopes(b, session, limit=500)
+
+    seen = []
+    cursor = None
+    while True:
+        page = b.kit.list_blocked_computers(session, b.account_id, limit=2, cursor=cursor)
+        seen.extend((x.computer_id, x.key_id) for x in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+
+    assert seen == expected
+    assert len(expected) == (8 if who == "admin" else 4)
+    assert [c for c, _ in expected] == sorted(c for c, _ in expected)
+
+
+def test_block_and_unblock_events_name_their_scope(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+    b.kit.block_computer(b.lena, b.account_id, on_a.installation_id, notes="lost")
+    b.kit.block_computer(b.admin, b.account_id, on_b.installation_id, notes="stolen")
+    b.kit.unblock_computer(b.lena, b.account_id, "mac-1", key_id=b.key_a)
+    b.kit.unblock_computer(b.admin, b.account_id, "mac-1")
+
+    events = [
+        e
+        for e in b.kit.list_audit_events(b.admin, b.account_id, limit=500).items
+        if e.action in (AuditAction.COMPUTER_BLOCKED, AuditAction.COMPUTER_UNBLOCKED)
+    ]
+
+    assert [(e.action, e.subject, e.actor_id) for e in events] == [
+        (AuditAction.COMPUTER_BLOCKED, "mac-1", b.lena.user_id),
+        (AuditAction.COMPUTER_BLOCKED, "mac-1", b.admin.user_id),
+        (AuditAction.COMPUTER_UNBLOCKED, "mac-1", b.lena.user_id),
+        (AuditAction.COMPUTER_UNBLOCKED, "mac-1", b.admin.user_id),
+    ]
+    by_lena, by_admin, lifted_by_lena, lifted_by_admin = (dict(e.details) for e in events)
+    assert by_lena == {
+        "scope": b.key_a,
+        "installation_id": on_a.installation_id,
+        "deactivated": on_a.installation_id,
+        "notes": "lost",
+    }
+    assert by_admin == {
+        "scope": "account",
+        "installation_id": on_b.installation_id,
+        "deactivated": on_b.installation_id,
+        "notes": "stolen",
+    }
+    assert lifted_by_lena == {"scope": b.key_a}
+    assert lifted_by_admin == {"scope": "account"}
+
+
+def test_an_account_wide_block_event_lists_every_installation_it_deactivated(blocks):
+    b = blocks
+    on_a = _installed(b, b.key_a, "mac-1", "ann@example.com")
+    on_b = _installed(b, b.key_b, "mac-1", "ann.b@example.com")
+
+    b.kit.block_computer(b.admin, b.account_id, on_a.installation_id)
+
+    event = b.kit.list_audit_events(b.admin, b.account_id, limit=500).items[-1]
+    assert event.action is AuditAction.COMPUTER_BLOCKED
+    assert sorted(event.details["deactivated"].split(" ")) == sorted(
+        [on_a.installation_id, on_b.installation_id]
+    )
+    assert "notes" not in event.details
+
+
+def test_computer_block_sort_key_puts_the_account_wide_block_first():
+    at = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    wide = ComputerBlock("acc", "mac-1", None, at, "usr")
+    keyed = ComputerBlock("acc", "mac-1", "key_1", at, "usr")
+    longer = ComputerBlock("acc", "mac-10", None, at, "usr")
+
+    assert sorted([longer, keyed, wide], key=lambda x: x.sort_key) == [wide, keyed, longer]
 
 
 def test_the_activation_result_never_contains_the_key_value(setup):
@@ -1792,7 +2556,11 @@ def test_many_unknown_codes_from_one_client_lock_that_client_out():
     assert kit.activate(computer_id="mac-2", code=invited.code, client="10.0.0.9").already_active
 
 
-def test_unknown_installation_tokens_count_against_the_client_too():
+def _throttle_keys(kit: LicenseKitForTests) -> set[str]:
+    return {r.key for r in kit.store.dump() if type(r).__name__ == "Throttle"}
+
+
+def test_unknown_installation_tokens_lock_the_clients_check_ins_in_their_own_bucket():
     setup = _throttled(activation_client_throttle=ThrottlePolicy(max_failures=2))
     kit = setup.kit
     result = activate(kit, invite(setup))
@@ -1804,28 +2572,190 @@ def test_unknown_installation_tokens_count_against_the_client_too():
     with pytest.raises(TooManyAttempts):
         kit.check_in(result.installation_token, client="10.0.0.9")
     assert kit.check_in(result.installation_token).id == result.installation_id
+    assert kit.check_in(result.installation_token, client="10.0.0.7").id == (result.installation_id)
+    assert "check-in:client:10.0.0.9" in _throttle_keys(kit)
+    assert "activation:client:10.0.0.9" not in _throttle_keys(kit)
+
+
+def test_stale_installation_tokens_never_lock_activations_from_that_client():
+    setup = _throttled(activation_client_throttle=ThrottlePolicy(max_failures=2))
+    kit = setup.kit
+    ann = invite(setup, "ann@example.com")
+    stale = activate(kit, ann, "mac-1", client="10.0.0.9")
+    current = activate(kit, ann, "mac-1", client="10.0.0.9")  # replaces the token
+    for _ in range(2):
+        with pytest.raises(InstallationNotFound):
+            kit.check_in(stale.installation_token, client="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        kit.check_in(current.installation_token, client="10.0.0.9")
+
+    fresh = invite(setup, "bob@example.com")
+    assert kit.describe_install_invitation(fresh.token, client="10.0.0.9").email == (
+        "bob@example.com"
+    )
+    assert activate(kit, fresh, "mac-2", client="10.0.0.9").email == "bob@example.com"
+    assert kit.check_in(current.installation_token).status is InstallationStatus.ACTIVE
+    assert activate(kit, ann, "mac-1", client="10.0.0.9").already_active is True
+
+
+def test_unknown_activation_codes_never_lock_check_ins_from_that_client():
+    setup = _throttled(activation_client_throttle=ThrottlePolicy(max_failures=2))
+    kit = setup.kit
+    result = activate(kit, invite(setup), "mac-1", client="10.0.0.9")
+    for _ in range(2):
+        with pytest.raises(ActivationCodeNotFound):
+            kit.activate(computer_id="x", code=new_activation_code(), client="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        kit.activate(computer_id="x", code=new_activation_code(), client="10.0.0.9")
+
+    assert kit.check_in(result.installation_token, client="10.0.0.9").status is (
+        InstallationStatus.ACTIVE
+    )
+
+
+def test_the_overall_check_in_limit_is_separate_from_the_activation_one():
+    policy = ThrottlePolicy(max_failures=2, lockout=dt.timedelta(minutes=5))
+    setup = _throttled(activation_overall_throttle=policy)
+    kit = setup.kit
+    result = activate(kit, invite(setup))
+
+    for n in range(2):
+        with pytest.raises(InstallationNotFound):
+            kit.check_in(f"forged-{n}", client=f"10.0.0.{n}")
+    with pytest.raises(TooManyAttempts):
+        kit.check_in("forged-again", client="10.0.0.50")
+
+    with pytest.raises(ActivationCodeNotFound):
+        kit.activate(computer_id="x", code=new_activation_code(), client="10.0.0.50")
+    assert kit.check_in(result.installation_token).status is InstallationStatus.ACTIVE
+    assert {"check-in:*", "activation:*"} <= _throttle_keys(kit)
+
+
+@pytest.mark.parametrize("client", [None, 42, b"10.0.0.9"])
+def test_check_in_refuses_a_client_that_is_not_text(setup, client):
+    result = activate(setup.kit, invite(setup))
+
+    with pytest.raises(ValidationError, match="client"):
+        setup.kit.check_in(result.installation_token, client=client)
 
 
 def test_refused_activations_of_one_code_lock_that_code_for_a_while():
     policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
-    setup = _setup(new_kit(activation_invitation_throttle=policy), seats=1)
-    kit, admin, account_id, _ = setup
-    holder = activate(kit, invite(setup, "ann@example.com"), "mac-1")
-    shared = invite(setup, "team@example.com", max_activations=10)
+    setup = _setup(new_kit(activation_invitation_throttle=policy), seats=5)
+    kit = setup.kit
+    shared = invite(setup, "team@example.com")
+    activate(kit, shared, "mac-1")
     for n in range(3):
-        with pytest.raises(SeatsFull):
+        with pytest.raises(ActivationCodeUsedUp):
             activate(kit, shared, f"mac-{n + 2}")
-    kit.deactivate_installation(admin, account_id, holder.installation_id)
 
-    with pytest.raises(TooManyAttempts):
+    with pytest.raises(TooManyAttempts) as locked:
         activate(kit, shared, "mac-2")
+    with pytest.raises(TooManyAttempts):
+        kit.activate(computer_id="mac-2", token=shared.token)
+
+    assert locked.value.retry_after == kit.clock.now() + dt.timedelta(minutes=30)
     # Only that code is locked: another invitation's code still activates.
     assert activate(kit, invite(setup, "bob@example.com"), "mac-9").email == "bob@example.com"
-    kit.deactivate_installation(
-        admin, account_id, kit.list_installations(admin, account_id, setup.key_id).items[0].id
-    )
     kit.clock.advance(minutes=31)
-    assert activate(kit, shared, "mac-2").email == "team@example.com"
+    with pytest.raises(ActivationCodeUsedUp):
+        activate(kit, shared, "mac-2")
+
+
+@pytest.mark.parametrize(
+    "refusal", ["revoked", "expired", "wrong-product", "blocked", "already-activated"]
+)
+def test_refusals_for_the_codes_own_sake_count_towards_its_lock(refusal):
+    policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
+    setup = _setup(new_kit(activation_invitation_throttle=policy))
+    kit, admin, account_id, _ = setup
+    code = invite(setup, "team@example.com", max_activations=5, expires_in="1d")
+    computer = "mac-1"
+    if refusal == "revoked":
+        kit.revoke_install_invitation(admin, account_id, code.view.id)
+    elif refusal == "expired":
+        kit.clock.advance(days=1)
+    elif refusal == "blocked":
+        held = activate(kit, invite(setup, "ann@example.com"), computer)
+        kit.block_computer(admin, account_id, held.installation_id)
+    elif refusal == "already-activated":
+        activate(kit, invite(setup, "ann@example.com"), computer)
+    options = {"product": "Another product"} if refusal == "wrong-product" else {}
+
+    for _ in range(3):
+        with pytest.raises(ActivationError):
+            activate(kit, code, computer, **options)
+
+    with pytest.raises(TooManyAttempts):
+        activate(kit, code, "mac-new")
+
+
+def test_full_seats_never_lock_a_code_an_installer_keeps_retrying():
+    setup = _setup(new_kit(), seats=1)
+    kit, admin, account_id, _ = setup
+    holder = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+    waiting = invite(setup, "bob@example.com")
+    for _ in range(50):
+        with pytest.raises(SeatsFull):
+            activate(kit, waiting, "mac-2")
+
+    kit.deactivate_installation(admin, account_id, holder.installation_id)
+
+    assert activate(kit, waiting, "mac-2").email == "bob@example.com"
+    refusals = [e for e in audit(setup) if e.action is AuditAction.ACTIVATION_REFUSED]
+    assert len(refusals) == 50
+    assert {e.details["reason"] for e in refusals} == {"SeatsFull"}
+
+
+def test_an_unavailable_key_never_locks_a_code_an_installer_keeps_retrying():
+    policy = ThrottlePolicy(max_failures=3)
+    setup = _setup(new_kit(activation_invitation_throttle=policy))
+    kit, admin, account_id, key_id = setup
+    waiting = invite(setup)
+    kit.suspend_license_key(admin, account_id, key_id)
+    for _ in range(10):
+        with pytest.raises(LicenseKeyUnavailable):
+            activate(kit, waiting, "mac-1")
+
+    kit.resume_license_key(admin, account_id, key_id)
+
+    assert activate(kit, waiting, "mac-1").already_active is False
+
+
+def test_a_locked_code_still_lets_its_returning_computer_activate():
+    policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
+    setup = _setup(new_kit(activation_invitation_throttle=policy))
+    kit = setup.kit
+    shared = invite(setup, "team@example.com")
+    first = activate(kit, shared, "mac-1")
+    for n in range(3):
+        with pytest.raises(ActivationCodeUsedUp):
+            activate(kit, shared, f"stranger-{n}")
+    with pytest.raises(TooManyAttempts):
+        activate(kit, shared, "stranger-9")
+
+    again = activate(kit, shared, "mac-1")
+
+    assert (again.installation_id, again.already_active) == (first.installation_id, True)
+    assert kit.check_in(again.installation_token).status is InstallationStatus.ACTIVE
+
+
+def test_a_success_clears_the_codes_refusal_count():
+    policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
+    setup = _setup(new_kit(activation_invitation_throttle=policy))
+    kit = setup.kit
+    shared = invite(setup, "team@example.com", max_activations=3)
+    for _ in range(2):
+        with pytest.raises(ActivationCodeWrongProduct):
+            activate(kit, shared, "mac-1", product="Another product")
+
+    activate(kit, shared, "mac-1")
+
+    for _ in range(2):
+        with pytest.raises(ActivationCodeWrongProduct):
+            activate(kit, shared, "mac-2", product="Another product")
+    assert activate(kit, shared, "mac-2").already_active is False
+    assert not any(k.startswith("activation:invitation:") for k in _throttle_keys(kit))
 
 
 def test_the_overall_throttle_refuses_unknown_codes_but_never_a_valid_one():
@@ -1877,7 +2807,7 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
     with pytest.raises(ActivationCodeUsedUp):
         activate(kit, ann, "mac-2")
     kit.deactivate_installation(admin, account_id, result.installation_id)
-    activate(kit, ann, "mac-1")
+    activate(kit, invite(setup, "ann.again@example.com"), "mac-1")
     kit.block_computer(admin, account_id, result.installation_id)
     kit.unblock_computer(admin, account_id, "mac-1")
     revoked = invite(setup, "rob@example.com")
@@ -1974,7 +2904,7 @@ def test_no_audit_event_contains_the_key_value(setup):
 # -- follow-ups from review ------------------------------------------------------------------
 
 
-def test_blocking_deactivates_the_computer_under_every_key_an_administrator_manages(
+def test_an_account_administrators_block_deactivates_the_computer_under_every_key(
     setup: Setup,
 ) -> None:
     kit, admin, account_id, key_id = setup
@@ -1987,10 +2917,13 @@ def test_blocking_deactivates_the_computer_under_every_key_an_administrator_mana
         assert kit.list_installations(admin, account_id, key).items == ()
 
 
-def test_a_license_administrators_block_deactivates_only_under_their_keys(setup: Setup) -> None:
+def test_a_license_administrators_block_deactivates_only_the_blocked_installation(
+    setup: Setup,
+) -> None:
     kit, admin, account_id, key_id = setup
     other = second_key(setup)
     lena = license_admin(setup)
+    kit.grant_license_administrator(admin, account_id, lena.user_id, other)
     first = activate(kit, invite(setup, "ann@example.com"), "mac-1")
     activate(kit, invite(setup, "ann2@example.com", key_id=other), "mac-1")
     kit.block_computer(lena, account_id, first.installation_id)
@@ -1999,19 +2932,28 @@ def test_a_license_administrators_block_deactivates_only_under_their_keys(setup:
 
 
 def test_a_regular_member_cannot_learn_which_computers_are_blocked(setup: Setup) -> None:
-    kit, admin, account_id, _ = setup
-    result = activate(kit, invite(setup), "mac-1")
-    kit.block_computer(admin, account_id, result.installation_id)
+    kit, admin, account_id, key_id = setup
+    lena = license_admin(setup)
+    first = activate(kit, invite(setup), "mac-1")
+    kit.block_computer(admin, account_id, first.installation_id)
+    second = activate(kit, invite(setup, "bob@example.com"), "mac-2")
+    kit.block_computer(lena, account_id, second.installation_id)
     member = add_member(kit, admin, account_id, "rita@example.com")
-    for computer in ("mac-1", "never-seen"):
+    for computer in ("mac-1", "mac-2", "never-seen"):
         with pytest.raises(PermissionDenied):
             kit.unblock_computer(member, account_id, computer)
+        with pytest.raises(PermissionDenied):
+            kit.unblock_computer(member, account_id, computer, key_id=key_id)
+    with pytest.raises(PermissionDenied):
+        kit.list_blocked_computers(member, account_id)
 
 
-def test_a_csv_file_name_given_as_text_is_refused_with_a_hint(setup: Setup) -> None:
+@pytest.mark.parametrize("name", ["users.csv", "USERS.CSV", " Users.Csv ", "C:/exports/all.CSV"])
+def test_a_csv_file_name_given_as_text_is_refused_with_a_hint(setup: Setup, name: str) -> None:
     kit, admin, account_id, key_id = setup
     with pytest.raises(ValidationError, match=r"pathlib\.Path"):
-        kit.invite_installers(admin, account_id, key_id, csv="users.csv")
+        kit.invite_installers(admin, account_id, key_id, csv=name)
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
 
 
 def test_sending_later_names_the_invitations_creator_not_the_sender(setup: Setup) -> None:
@@ -2023,11 +2965,114 @@ def test_sending_later_names_the_invitations_creator_not_the_sender(setup: Setup
     assert message.data["inviter_email"] == "lena@example.com"
 
 
-def test_re_adding_a_removed_key_names_the_removed_key(setup: Setup) -> None:
+def test_re_adding_a_removed_key_names_the_removed_key_and_suggests_resuming_it(
+    setup: Setup,
+) -> None:
     kit, admin, account_id, key_id = setup
     kit.remove_license_key(admin, account_id, key_id)
-    with pytest.raises(DuplicateLicenseKey, match=rf"{key_id}.*removed"):
+    with pytest.raises(DuplicateLicenseKey, match=rf"{key_id}.*removed.*; resume it instead$"):
         kit.add_license_key(admin, account_id, product=PRODUCT, value=KEY_VALUE, seats=1)
+    assert kit.list_license_keys(admin, account_id, include_removed=True).items[0].id == key_id
+
+
+def test_re_adding_a_suspended_key_names_it_without_the_resume_hint(setup: Setup) -> None:
+    kit, admin, account_id, key_id = setup
+    kit.suspend_license_key(admin, account_id, key_id)
+    with pytest.raises(DuplicateLicenseKey, match=rf"{key_id}.*\(suspended\)$"):
+        kit.add_license_key(admin, account_id, product=PRODUCT, value=KEY_VALUE, seats=1)
+
+
+def test_grants_leave_the_members_last_change_and_notes_alone(setup: Setup) -> None:
+    kit, admin, account_id, key_id = setup
+    member = add_member(kit, admin, account_id, "lena@example.com")
+    boss = add_member(kit, admin, account_id, "boss@example.com", role=Role.ACCOUNT_ADMINISTRATOR)
+    kit.change_role(admin, account_id, member.user_id, Role.ACCOUNT_ADMINISTRATOR)
+    kit.change_role(admin, account_id, member.user_id, Role.REGULAR_MEMBER, notes="back to work")
+    before = kit.get_member(admin, account_id, member.user_id)
+    kit.clock.advance(hours=1)
+
+    granted = kit.grant_license_administrator(boss, account_id, member.user_id, key_id)
+    kit.clock.advance(hours=1)
+    revoked = kit.revoke_license_administrator(boss, account_id, member.user_id, key_id)
+
+    for view in (granted, revoked, kit.get_member(admin, account_id, member.user_id)):
+        assert (view.changed_by, view.updated_at, view.notes, view.role) == (
+            admin.user_id,
+            before.updated_at,
+            "back to work",
+            Role.REGULAR_MEMBER,
+        )
+    assert granted.license_keys == (key_id,)
+    assert revoked.license_keys == ()
+    events = [
+        e
+        for e in audit(setup)
+        if e.action in (AuditAction.LICENSE_ADMIN_GRANTED, AuditAction.LICENSE_ADMIN_REVOKED)
+    ]
+    assert [(e.actor_id, e.subject, e.details["key_id"]) for e in events] == [
+        (boss.user_id, member.user_id, key_id),
+        (boss.user_id, member.user_id, key_id),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["evil\u202e", "nul\x00byte", "\x1b[31mred", "zero\u200bwidth", "bell\x07"]
+)
+def test_activation_refuses_a_computer_name_with_control_or_format_characters(setup, name):
+    kit, admin, account_id, key_id = setup
+    invited = invite(setup)
+
+    with pytest.raises(ValidationError, match="computer_name"):
+        activate(kit, invited, computer_name=name)
+
+    assert kit.get_license_key(admin, account_id, key_id).seats_used == 0
+    assert kit.list_installations(admin, account_id, key_id, include_inactive=True).items == ()
+    assert actions(setup)[-1] is not AuditAction.ACTIVATION_REFUSED
+
+
+@pytest.mark.parametrize("product", [f"{PRODUCT}\x00", f"\u202e{PRODUCT}", "Pro\x1bduct"])
+def test_activation_refuses_a_product_with_control_or_format_characters(setup, product):
+    kit, admin, account_id, key_id = setup
+
+    with pytest.raises(ValidationError, match="product"):
+        activate(kit, invite(setup), product=product)
+
+    assert kit.get_license_key(admin, account_id, key_id).seats_used == 0
+
+
+@pytest.mark.parametrize("product", ["Parallels\x00Desktop", "Desktop\u202e", "\x1b[2JPro"])
+def test_add_license_key_refuses_a_product_with_control_or_format_characters(setup, product):
+    kit, admin, account_id, _ = setup
+
+    with pytest.raises(ValidationError, match="product"):
+        kit.add_license_key(admin, account_id, product=product, value=OTHER_VALUE, seats=1)
+
+    assert len(kit.list_license_keys(admin, account_id).items) == 1
+
+
+def test_names_keep_printable_unicode_and_fold_unusual_spaces(setup):
+    kit, admin, account_id, _ = setup
+    key = kit.add_license_key(
+        admin, account_id, product="Démo\u00a0Studio 日本語", value=OTHER_VALUE, seats=1
+    )
+    invited = invite(setup, key_id=key.id)
+
+    result = activate(kit, invited, computer_name="Zoë\u2019s\u3000MacBook\tPro")
+
+    assert key.product == "Démo Studio 日本語"
+    (view,) = kit.list_installations(admin, account_id, key.id).items
+    assert (result.product, view.computer_name) == ("Démo Studio 日本語", "Zoë\u2019s MacBook Pro")
+
+
+def test_emoji_sequences_with_joiners_are_kept_in_a_computer_name(setup):
+    """Joiners glue emoji together; unlike direction overrides they disguise nothing."""
+    kit, admin, account_id, key_id = setup
+    family = "Family \U0001f468\u200d\U0001f469\u200d\U0001f467 Mac"
+
+    activate(kit, invite(setup), computer_name=family)
+
+    (view,) = kit.list_installations(admin, account_id, key_id).items
+    assert view.computer_name == family
 
 
 class TestDescribeInstallInvitation:
@@ -2051,6 +3096,25 @@ class TestDescribeInstallInvitation:
     def test_an_unknown_link_is_refused(self, kit: LicenseKitForTests) -> None:
         with pytest.raises(ActivationCodeNotFound):
             kit.describe_install_invitation("no-such-token")
+
+    @pytest.mark.parametrize("token", [None, 42, b"token", ["token"]])
+    def test_a_token_that_is_not_text_is_not_found(self, setup: Setup, token: object) -> None:
+        with pytest.raises(ActivationCodeNotFound):
+            setup.kit.describe_install_invitation(token)
+
+    @pytest.mark.parametrize("status", ["suspended", "removed", "expired"])
+    def test_a_link_to_a_key_that_cannot_activate_is_unavailable_until_it_can(
+        self, setup: Setup, status: str
+    ) -> None:
+        kit = setup.kit
+        invited = invite(setup, expires_in="7d")
+        _make_key_unusable(setup, status)
+
+        with pytest.raises(LicenseKeyUnavailable, match=status):
+            kit.describe_install_invitation(invited.token)
+
+        _make_key_usable_again(setup, status)
+        assert kit.describe_install_invitation(invited.token).invitation_id == invited.view.id
 
     def test_a_revoked_or_expired_link_says_so(self, setup: Setup) -> None:
         kit, admin, account_id, _ = setup

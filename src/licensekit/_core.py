@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -265,7 +266,24 @@ def _clean_name(value: str, what: str, *, required: bool) -> str:
         raise ValidationError(f"{what} must not be empty")
     if len(cleaned) > _MAX_NAME:
         raise ValidationError(f"{what} must be at most {_MAX_NAME} characters")
+    if any(_is_hidden_control(ch) for ch in cleaned):
+        raise ValidationError(
+            f"{what} must not contain control characters or invisible direction and spacing marks"
+        )
     return cleaned
+
+
+# Invisible characters that can disguise a name: direction overrides, isolates and marks,
+# zero-width space, word joiner, byte order mark and soft hyphen. Joiners (used by emoji
+# sequences and Persian script), variation selectors and tags (used by flags) stay allowed.
+_HIDDEN_FORMAT = frozenset(
+    "\u00ad\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def _is_hidden_control(ch: str) -> bool:
+    return ch in _HIDDEN_FORMAT or unicodedata.category(ch) in ("Cc", "Cs")
 
 
 def _clean_notes(notes: str) -> str:

@@ -51,8 +51,10 @@ from licensekit.exceptions import (
     InvalidCursor,
     InvitationNotFound,
     LicenseKeyNotFound,
+    LicenseKeyUnavailable,
     NotFound,
     PermissionDenied,
+    SeatsFull,
     TooManyAttempts,
     ValidationError,
 )
@@ -89,7 +91,6 @@ __all__ = ["LicensingService"]
 
 R = TypeVar("R", LicenseKey, InstallInvitation)
 _MAX_KEY_VALUE = 512
-_OVERALL_ACTIVATION_KEY = "activation:*"
 
 
 @attrs.frozen
@@ -148,7 +149,9 @@ class LicensingService(ServiceCore):
             if expires_at <= now:
                 raise ValidationError("a new license key's expiry must be in the future")
         key_id = new_id("key", now)
-        value_hash = self._keys.lookup_hash("license-key", _key_value_identity(value))
+        value_hash = self._keys.lookup_hash(
+            "license-key", f"{account_id}\x00{_key_value_identity(value)}"
+        )
         key = LicenseKey(
             id=key_id,
             account_id=account_id,
@@ -169,9 +172,10 @@ class LicensingService(ServiceCore):
             key = attrs.evolve(key, created_by=record.user_id)
             same = tx.find_license_key_by_value_hash(account_id, value_hash)
             if same is not None:
+                hint = "; resume it instead" if same.status is KeyStatus.REMOVED else ""
                 raise DuplicateLicenseKey(
                     f"account {account_id!r} already holds that license key as {same.id!r} "
-                    f"({same.status.value})"
+                    f"({same.status.value}){hint}"
                 )
             tx.add_license_key(key)
             self._audit(
@@ -334,13 +338,13 @@ class LicensingService(ServiceCore):
     def resume_license_key(
         self, session: Session | str, account_id: str, key_id: str
     ) -> LicenseKeyView:
-        """Make a suspended key active again.
+        """Make a suspended or removed key active again.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The key is not suspended.
+            ConflictError: The key is active already.
         """
         return self._change_key(
             session, account_id, key_id, licensing.resume_key, AuditAction.LICENSE_KEY_RESUMED
@@ -400,7 +404,7 @@ class LicensingService(ServiceCore):
         key_id: str,
         emails: Iterable[str] | None = None,
         *,
-        csv: str | os.PathLike[str] | IO[str] | IO[bytes] | None = None,
+        csv: str | bytes | os.PathLike[str] | IO[str] | IO[bytes] | None = None,
         language: str = "en",
         expires_in: dt.timedelta | str | None = None,
         max_activations: int = 1,
@@ -421,8 +425,8 @@ class LicensingService(ServiceCore):
             account_id: The business account.
             key_id: The license key the installations will use.
             emails: Addresses as typed; blanks are ignored.
-            csv: Instead of *emails*: the CSV text itself (a ``str``), a path
-                (:class:`pathlib.Path`), or a text or binary file object.
+            csv: Instead of *emails*: the CSV text itself (a ``str``), its UTF-8 bytes, a
+                path (:class:`pathlib.Path`), or a text or binary file object.
             language: BCP 47 tag of the email's language.
             expires_in: Time until the codes stop working: a timedelta, or a key of
                 :data:`EXPIRY_PRESETS` (default from :class:`Settings`).
@@ -500,6 +504,11 @@ class LicensingService(ServiceCore):
                 "activations are first come, first served, and the rest will be refused "
                 "until seats are freed or added"
             )
+        if created and key.expires_at is not None and expires_at > key.expires_at:
+            warnings.append(
+                f"the codes work until {expires_at.isoformat()}, but license key {key_id!r} "
+                f"expires on {key.expires_at.isoformat()}; after that they activate nothing"
+            )
         undelivered: list[DeliveryFailure] = []
         if send and created:
             by_id = {s.invitation_id: s for s in secrets_}
@@ -570,7 +579,7 @@ class LicensingService(ServiceCore):
         The text has a header row and CRLF line ends; every cell that a spreadsheet could
         read as a formula is made inert. Use it to write your own emails or to answer
         helpdesk questions. By default only invitations whose code can still activate a
-        computer are exported.
+        computer are exported: none while the key is suspended, removed or expired.
 
         Args:
             session: An Account Administrator, or a License Administrator of *key_id*.
@@ -588,14 +597,15 @@ class LicensingService(ServiceCore):
         wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
         now = self.clock.now()
         with self.store.transaction() as tx:
-            record, _, _ = self._authorize_key(
+            record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
             if wanted is None:
                 invitations = self._all_install_invitations(tx, key_id)
             else:
                 invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
-            chosen = [i for i in invitations if include_unusable or i.usable(now)]
+            key_works = licensing.key_usable(key, now)
+            chosen = [i for i in invitations if include_unusable or (key_works and i.usable(now))]
             self._audit(
                 tx,
                 now,
@@ -738,8 +748,12 @@ class LicensingService(ServiceCore):
             ActivationCodeNotFound: The token matches no invitation.
             ActivationCodeRevoked: The invitation was revoked.
             ActivationCodeExpired: The invitation has expired.
+            LicenseKeyUnavailable: The key is suspended, removed or expired.
             TooManyAttempts: Too many unknown tokens from this client or overall.
+            ValidationError: *client* is not text.
         """
+        if not isinstance(token, str):
+            raise ActivationCodeNotFound("this download link is not valid")
         lookup = self._activation_lookup(None, token)
         now = self.clock.now()
         found = self._throttled_lookup(
@@ -751,10 +765,13 @@ class LicensingService(ServiceCore):
         with self.store.transaction() as tx:
             key = tx.get_license_key(found.key_id)
             account = tx.get_account(found.account_id)
+        if key is None or account is None:  # pragma: no cover - never deleted
+            raise ActivationCodeNotFound("this download link is not valid")
+        licensing.check_key_usable(key, now)
         return InstallInvitationPreview(
             invitation_id=found.id,
-            account_name=account.name if account is not None else "",
-            product=key.product if key is not None else "",
+            account_name=account.name,
+            product=key.product,
             email=found.email,
             language=found.language,
             expires_at=found.expires_at,
@@ -802,10 +819,12 @@ class LicensingService(ServiceCore):
             ActivationCodeUsedUp: The code activated as many computers as it allows.
             ActivationCodeWrongProduct: The code is for another product.
             LicenseKeyUnavailable: The key is suspended, removed or expired.
-            ComputerBlocked: The computer is blocked in the account.
+            ComputerBlocked: The computer is blocked in the account or under the key.
+            ComputerAlreadyActivated: The computer holds a seat through another invitation.
             SeatsFull: Every seat of the key is taken.
             TooManyAttempts: Too many unknown codes from this client or overall, or too many
                 refused activations with this code.
+            ValidationError: *client* is not text.
         """
         computer_id = _clean_computer_id(computer_id)
         computer_name = _clean_name(computer_name, "computer_name", required=False)
@@ -828,20 +847,29 @@ class LicensingService(ServiceCore):
         throttle_key = f"activation:invitation:{found.id}"
         refusal: ActivationError | None = None
         with self.store.transaction() as tx:
-            until = locked_until(tx.get_throttle(throttle_key), now)
-            if until is not None:
-                raise TooManyAttempts("this activation code", until)
             invitation = tx.get_install_invitation(found.id) or found
             key = tx.get_license_key(invitation.key_id)
             if key is None:  # pragma: no cover - keys are never deleted, only marked removed
                 raise ActivationCodeNotFound("the license of this code no longer exists")
             existing = tx.find_installation(key.id, computer_id)
+            throttle = tx.get_throttle(throttle_key)
+            returning = computer_id in invitation.computer_ids or (
+                existing is not None
+                and existing.is_active
+                and existing.invitation_id == invitation.id
+            )
+            until = None if returning else locked_until(throttle, now)
+            if until is not None:
+                raise TooManyAttempts("this activation code", until)
             try:
                 outcome = licensing.activate(
                     key=key,
                     invitation=invitation,
                     existing=existing,
-                    blocked=tx.get_computer_block(key.account_id, computer_id) is not None,
+                    blocked=any(
+                        b.covers(key.id)
+                        for b in tx.find_computer_blocks(key.account_id, computer_id)
+                    ),
                     computer_id=computer_id,
                     computer_name=computer_name or (existing.computer_name if existing else ""),
                     product=product,
@@ -860,6 +888,8 @@ class LicensingService(ServiceCore):
                     tx.add_installation(outcome.installation)
                 else:
                     tx.save_installation(outcome.installation)
+                if throttle is not None:
+                    tx.delete_throttle(throttle_key)
                 self._audit(
                     tx,
                     now,
@@ -896,19 +926,24 @@ class LicensingService(ServiceCore):
 
         The product presents the token it got from :meth:`activate`. An active
         installation's ``last_seen_at`` moves to now; a deactivated one is reported as such
-        (the product should stop running, or activate again).
+        (the product should stop running; activating again needs a code with activations
+        left, since an administrator's deactivation uses up the computer's claim).
 
         Raises:
             InstallationNotFound: The token matches no installation (a newer activation of
                 the same computer replaced it, or it was never valid).
             TooManyAttempts: Too many unknown tokens from this client or overall.
+            ValidationError: *client* is not text.
         """
         if not isinstance(installation_token, str):
             raise InstallationNotFound("this installation token is not valid")
         token_hash = self._keys.lookup_hash("installation", installation_token.strip())
         now = self.clock.now()
         found = self._throttled_lookup(
-            lambda tx: tx.find_installation_by_token_hash(token_hash), client=client, now=now
+            lambda tx: tx.find_installation_by_token_hash(token_hash),
+            client=client,
+            now=now,
+            bucket="check-in",
         )
         if found is None:
             raise InstallationNotFound("this installation token is not valid")
@@ -976,11 +1011,7 @@ class LicensingService(ServiceCore):
             record, _, key = self._authorize_key(
                 tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
             )
-            key, installation = licensing.deactivate(
-                key, installation, actor_id=record.user_id, now=now
-            )
-            tx.save_license_key(key)
-            tx.save_installation(installation)
+            self._deactivate(tx, key, installation, record.user_id, now)
             self._audit(
                 tx,
                 now,
@@ -991,7 +1022,8 @@ class LicensingService(ServiceCore):
                 key_id=key.id,
                 computer_id=installation.computer_id,
             )
-        return InstallationView.of(installation)
+            deactivated = tx.get_installation(installation_id) or installation
+        return InstallationView.of(deactivated)
 
     def block_computer(
         self,
@@ -1001,18 +1033,18 @@ class LicensingService(ServiceCore):
         *,
         notes: str = "",
     ) -> ComputerBlock:
-        """Block an installation's computer from activating in this account again.
+        """Block an installation's computer from activating again, and free its seats.
 
-        The block holds for every key of the account until :meth:`unblock_computer`. The
-        computer's active installations are deactivated (their seats freed) under every key
-        the caller manages: all of the account's keys for an Account Administrator, the
-        granted ones for a License Administrator.
+        An Account Administrator's block covers every key of the account, and deactivates the
+        computer's installations under all of them. A License Administrator's block covers
+        the installation's key only, and deactivates that installation. Either holds until
+        :meth:`unblock_computer` lifts it.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             InstallationNotFound: No such installation in *account_id*.
             PermissionDenied: The caller may not manage the installation's key.
-            ConflictError: The computer is blocked already.
+            ConflictError: The computer is blocked in that scope already.
         """
         notes = _clean_notes(notes)
         now = self.clock.now()
@@ -1022,29 +1054,23 @@ class LicensingService(ServiceCore):
             record, membership, key = self._authorize_key(
                 tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
             )
+            is_admin = _is_admin(record, membership)
             computer_id = installation.computer_id
-            if tx.get_computer_block(account_id, computer_id) is not None:
-                raise ConflictError(f"computer {computer_id!r} is blocked in this account already")
-            is_admin = roles.effective_role(record.admin_grants, membership) is (
-                Role.ACCOUNT_ADMINISTRATOR
-            )
+            scope = None if is_admin else key.id
+            blocks = tx.find_computer_blocks(account_id, computer_id)
+            if any(b.key_id == scope for b in blocks):
+                where = "this account" if scope is None else f"license key {scope!r}"
+                raise ConflictError(f"computer {computer_id!r} is blocked in {where} already")
+            keys = self._all_license_keys(tx, account_id) if is_admin else [key]
             deactivated = []
-            for managed in self._all_license_keys(tx, account_id):
-                if not is_admin and managed.id not in membership.license_keys:
-                    continue
-                found = tx.find_installation(managed.id, computer_id)
-                if found is None or not found.is_active:
-                    continue
-                freed, stopped = licensing.deactivate(
-                    managed, found, actor_id=record.user_id, now=now
-                )
-                tx.save_license_key(freed)
-                tx.save_installation(stopped)
-                deactivated.append(stopped.id)
+            for covered in keys:
+                found = tx.find_installation(covered.id, computer_id)
+                if found is not None and found.is_active:
+                    deactivated.append(self._deactivate(tx, covered, found, record.user_id, now))
             block = ComputerBlock(
                 account_id=account_id,
                 computer_id=computer_id,
-                key_id=key.id,
+                key_id=scope,
                 blocked_at=now,
                 blocked_by=record.user_id,
                 notes=notes,
@@ -1058,32 +1084,52 @@ class LicensingService(ServiceCore):
                 record.user_id,
                 AuditAction.COMPUTER_BLOCKED,
                 computer_id,
+                scope=scope or "account",
                 installation_id=installation_id,
-                key_id=key.id,
                 deactivated=" ".join(deactivated),
                 **details,
             )
         return block
 
-    def unblock_computer(self, session: Session | str, account_id: str, computer_id: str) -> None:
-        """Let a blocked computer activate in this account again (it holds no seat until then).
+    def unblock_computer(
+        self,
+        session: Session | str,
+        account_id: str,
+        computer_id: str,
+        *,
+        key_id: str | None = None,
+    ) -> None:
+        """Lift a block, so the computer may activate again (it holds no seat until then).
+
+        Args:
+            session: An Account Administrator; or, for a block of one key, a License
+                Administrator of that key.
+            account_id: The business account.
+            computer_id: The computer.
+            key_id: The key of the block to lift; None for the account-wide block.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
-            NotFound: The computer is not blocked in *account_id*.
-            PermissionDenied: The caller may not manage the key it was blocked under.
+            LicenseKeyNotFound: *key_id* is not a key of *account_id*.
+            PermissionDenied: The caller may not lift blocks in that scope.
+            NotFound: The computer has no block in that scope.
         """
         computer_id = _clean_computer_id(computer_id)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            record, _ = self._authorize_any_key(tx, session, account_id, now, "unblock computers")
-            block = tx.get_computer_block(account_id, computer_id)
-            if block is None:
-                raise NotFound(f"computer {computer_id!r} is not blocked in this account")
-            self._authorize_key(
-                tx, session, account_id, block.key_id, Permission.MANAGE_INSTALLATIONS, now
-            )
-            tx.delete_computer_block(account_id, computer_id)
+            if key_id is None:
+                record, _ = self._authorize(
+                    tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
+                )
+            else:
+                record, _, _ = self._authorize_key(
+                    tx, session, account_id, key_id, Permission.MANAGE_INSTALLATIONS, now
+                )
+            blocks = tx.find_computer_blocks(account_id, computer_id)
+            if not any(b.key_id == key_id for b in blocks):
+                where = "this account" if key_id is None else f"license key {key_id!r}"
+                raise NotFound(f"computer {computer_id!r} is not blocked in {where}")
+            tx.delete_computer_block(account_id, computer_id, key_id)
             self._audit(
                 tx,
                 now,
@@ -1091,7 +1137,7 @@ class LicensingService(ServiceCore):
                 record.user_id,
                 AuditAction.COMPUTER_UNBLOCKED,
                 computer_id,
-                key_id=block.key_id,
+                scope=key_id or "account",
             )
 
     def list_blocked_computers(
@@ -1102,10 +1148,10 @@ class LicensingService(ServiceCore):
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page[ComputerBlock]:
-        """List the computers blocked in an account, by computer id.
+        """List an account's computer blocks, by computer.
 
         Account Administrators see every block; a License Administrator sees the blocks
-        made under their keys.
+        that stop activations under their keys (account-wide ones included).
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -1119,17 +1165,15 @@ class LicensingService(ServiceCore):
             record, membership = self._authorize_any_key(
                 tx, session, account_id, now, "listing blocked computers"
             )
-            is_admin = roles.effective_role(record.admin_grants, membership) is (
-                Role.ACCOUNT_ADMINISTRATOR
-            )
+            is_admin = _is_admin(record, membership)
 
             def fetch(after: str | None, n: int) -> Sequence[ComputerBlock]:
                 return tx.list_computer_blocks(account_id, after=after, limit=n)
 
             return _filtered_page(
                 fetch,
-                lambda b: b.computer_id,
-                lambda b: is_admin or b.key_id in membership.license_keys,
+                lambda b: b.sort_key,
+                lambda b: is_admin or b.key_id is None or b.key_id in membership.license_keys,
                 cursor,
                 limit,
             )
@@ -1160,6 +1204,25 @@ class LicensingService(ServiceCore):
         )
         assert membership is not None  # noqa: S101 - authorize() raised otherwise
         return record, membership, key
+
+    def _deactivate(
+        self,
+        tx: Transaction,
+        key: LicenseKey,
+        installation: Installation,
+        actor_id: str,
+        now: dt.datetime,
+    ) -> str:
+        """Deactivate *installation*, free its seat, end its computer's claim on its code."""
+        key, installation = licensing.deactivate(key, installation, actor_id=actor_id, now=now)
+        tx.save_license_key(key)
+        tx.save_installation(installation)
+        invitation = tx.get_install_invitation(installation.invitation_id)
+        if invitation is not None:
+            forgotten = licensing.forget_computer(invitation, installation.computer_id)
+            if forgotten != invitation:
+                tx.save_install_invitation(forgotten)
+        return installation.id
 
     def _authorize_any_key(
         self, tx: Transaction, session: Session | str, account_id: str, now: dt.datetime, what: str
@@ -1243,9 +1306,9 @@ class LicensingService(ServiceCore):
                         f"user {user_id!r} is not License Administrator of key {key_id!r}"
                     )
                 keys = target.license_keys - {key_id}
-            changed = attrs.evolve(
-                target, license_keys=keys, updated_at=now, changed_by=record.user_id
-            )
+            # Not a change of role or status: changed_by and notes keep describing the last
+            # one, and the audit trail records the grant.
+            changed = attrs.evolve(target, license_keys=keys)
             tx.save_membership(changed)
             action = (
                 AuditAction.LICENSE_ADMIN_GRANTED if grant else AuditAction.LICENSE_ADMIN_REVOKED
@@ -1264,7 +1327,7 @@ class LicensingService(ServiceCore):
     def _parse_recipients(
         self,
         emails: Iterable[str] | None,
-        source: str | os.PathLike[str] | IO[str] | IO[bytes] | None,
+        source: str | bytes | os.PathLike[str] | IO[str] | IO[bytes] | None,
     ) -> EmailList:
         if (emails is None) == (source is None):
             raise ValidationError("give the addresses either as emails or as csv, not both")
@@ -1275,14 +1338,18 @@ class LicensingService(ServiceCore):
             given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
             self._check_batch_size(given)
             return parse_emails(entries)
-        if isinstance(source, str) and "\n" not in source and source.strip().endswith(".csv"):
+        if source is None:  # pragma: no cover - excluded by the first check
+            raise ValidationError("give the addresses as emails or as csv")
+        if (
+            isinstance(source, str)
+            and "\n" not in source
+            and source.strip().lower().endswith(".csv")
+        ):
             raise ValidationError(
                 f"csv={source!r} looks like a file name; pass pathlib.Path({source!r}) to read "
                 "the file (a str is read as the CSV text itself)"
             )
-        parsed = parse_email_csv(source)  # type: ignore[arg-type]
-        self._check_batch_size(len(parsed.emails) + len(parsed.rejected) + len(parsed.duplicates))
-        return parsed
+        return parse_email_csv(source, max_entries=self.settings.max_batch_size)
 
     def _check_batch_size(self, given: int) -> None:
         if given > self.settings.max_batch_size:
@@ -1425,7 +1492,9 @@ class LicensingService(ServiceCore):
 
     def _activation_lookup(self, code: str | None, token: str | None) -> tuple[str, bytes]:
         if (code is None) == (token is None):
-            raise ValidationError("give either the activation code or the download token")
+            raise ValidationError(
+                "give either the activation code or the download token, not both or neither"
+            )
         if code is not None:
             return "code", self._keys.lookup_hash("install-code", parse_code(code))
         if not isinstance(token, str):
@@ -1442,15 +1511,23 @@ class LicensingService(ServiceCore):
         return tx.find_install_invitation_by_token_hash(digest)
 
     def _throttled_lookup(
-        self, find: Callable[[Transaction], T | None], *, client: str, now: dt.datetime
+        self,
+        find: Callable[[Transaction], T | None],
+        *,
+        client: str,
+        now: dt.datetime,
+        bucket: str = "activation",
     ) -> T | None:
         """Find what an installer presented; count misses per client and overall.
 
         A locked client is refused before the look-up. The overall limit only changes the
-        answer to a miss, so that a flood of guesses never locks out a valid code.
+        answer to a miss, so that a flood of guesses never locks out a valid code. Check-ins
+        count in a *bucket* of their own: a product holding a stale installation token must
+        not lock its network out of activating.
         """
         client = _require_text(client, "client").strip()
-        client_key = f"activation:client:{client}" if client else None
+        client_key = f"{bucket}:client:{client}" if client else None
+        overall_key = f"{bucket}:*"
         with self.store.transaction() as tx:
             client_throttle = tx.get_throttle(client_key) if client_key else None
             until = locked_until(client_throttle, now)
@@ -1458,13 +1535,13 @@ class LicensingService(ServiceCore):
             if until is None:
                 found = find(tx)
                 if found is None:
-                    overall = tx.get_throttle(_OVERALL_ACTIVATION_KEY)
+                    overall = tx.get_throttle(overall_key)
                     until = locked_until(overall, now)
                     if until is None:
                         tx.save_throttle(
                             record_failure(
                                 overall,
-                                key=_OVERALL_ACTIVATION_KEY,
+                                key=overall_key,
                                 now=now,
                                 policy=self.settings.activation_overall_throttle,
                             )
@@ -1479,7 +1556,8 @@ class LicensingService(ServiceCore):
                             )
                         )
         if until is not None:
-            raise TooManyAttempts("activation codes and tokens", until)
+            what = "installation tokens" if bucket == "check-in" else "activation codes and tokens"
+            raise TooManyAttempts(what, until)
         return found
 
     def _record_refusal(
@@ -1490,17 +1568,22 @@ class LicensingService(ServiceCore):
         refusal: ActivationError,
         now: dt.datetime,
     ) -> None:
-        """Count a refused activation against its invitation and put it in the audit trail."""
+        """Put a refused activation in the audit trail; count it if the code was misused.
+
+        Seats being full or the key being unavailable are not the code's fault: an installer
+        retrying until a seat is freed must not lock its own code out.
+        """
         with self.store.transaction() as tx:
-            throttle = tx.get_throttle(throttle_key)
-            tx.save_throttle(
-                record_failure(
-                    throttle,
-                    key=throttle_key,
-                    now=now,
-                    policy=self.settings.activation_invitation_throttle,
+            if not isinstance(refusal, (SeatsFull, LicenseKeyUnavailable)):
+                throttle = tx.get_throttle(throttle_key)
+                tx.save_throttle(
+                    record_failure(
+                        throttle,
+                        key=throttle_key,
+                        now=now,
+                        policy=self.settings.activation_invitation_throttle,
+                    )
                 )
-            )
             self._audit(
                 tx,
                 now,
@@ -1513,6 +1596,11 @@ class LicensingService(ServiceCore):
                 computer_id=computer_id,
                 reason=type(refusal).__name__,
             )
+
+
+def _is_admin(record: SessionRecord, membership: Membership) -> bool:
+    """True when the session acts as Account Administrator of the membership's account."""
+    return roles.effective_role(record.admin_grants, membership) is Role.ACCOUNT_ADMINISTRATOR
 
 
 def _check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
@@ -1536,8 +1624,8 @@ def _clean_key_value(value: object) -> str:
 
 
 def _key_value_identity(value: str) -> str:
-    """The form two key values are compared in: case and whitespace do not matter."""
-    return "".join(value.split()).upper()
+    """The form two key values are compared in: whitespace does not matter, case does."""
+    return "".join(value.split())
 
 
 def _aware(moment: object, what: str) -> dt.datetime:
@@ -1562,9 +1650,12 @@ def _clean_computer_id(value: object) -> str:
 
 
 def _id_list(ids: Iterable[str], what: str) -> list[str]:
-    if isinstance(ids, str):
-        raise ValidationError(f"{what} must be a collection of ids, not one string")
-    return list(dict.fromkeys(ids))
+    if isinstance(ids, str) or not isinstance(ids, Iterable):
+        raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
+    listed = list(ids)
+    if not all(isinstance(i, str) for i in listed):
+        raise ValidationError(f"{what} must hold id strings only")
+    return list(dict.fromkeys(listed))
 
 
 def _scan_all(fetch: Callable[[str | None, int], Sequence[R]]) -> list[R]:

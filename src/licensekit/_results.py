@@ -15,6 +15,7 @@ from licensekit._validators import positive
 from licensekit.emails import (
     RejectedEmail,
 )
+from licensekit.exceptions import ValidationError
 from licensekit.model import (
     InstallInvitationView,
     JoinInvitationView,
@@ -57,16 +58,24 @@ class Settings:
             lock-out would let anyone disable every valid link.
         install_invitation_lifetime: Default time before an invitation to install expires.
         max_activations_per_code: The most computers one invitation to install may allow.
-        activation_client_throttle: Unknown activation codes, download tokens and
-            installation tokens tolerated per client (when the installer's request names one).
+        activation_client_throttle: Unknown activation codes and download tokens tolerated
+            per client (when the installer's request names one). Unknown installation tokens
+            in :meth:`~licensekit.LicenseKit.check_in` count separately, with the same limits,
+            so a product holding a stale token cannot lock its network out of activating.
         activation_overall_throttle: Unknown codes and tokens tolerated from all clients
             together. When it trips, unknown codes are answered with
             :class:`~licensekit.exceptions.TooManyAttempts`, but a valid code still works: a
-            flood of guesses must not lock real installers out. The codes' 120 random bits,
-            not this limit, are what make guessing hopeless.
-        activation_invitation_throttle: Refused activations tolerated per invitation (a
-            shared code tried on computer after computer, an installer retrying in a loop)
-            before that code is refused for a while without further checks.
+            flood of guesses must not lock real installers out. This limit does not slow an
+            attacker down (a guess that hits still succeeds); it turns a flood into a
+            signal. The codes' 120 random bits are what make guessing hopeless.
+        activation_invitation_throttle: Refusals of one invitation's code for its own sake
+            (revoked, expired, used up, another product, a blocked or taken computer) before
+            it is refused for a while without further checks; a computer that activated with
+            it before is never locked out. Full seats and an unavailable key do not count,
+            so an installer may retry until a seat is freed. A success clears the count.
+
+    Raises:
+        ValidationError: A default lifetime exceeds ``max_invitation_lifetime``.
     """
 
     service_name: str = "licensekit"
@@ -96,6 +105,14 @@ class Settings:
     activation_invitation_throttle: ThrottlePolicy = attrs.field(
         factory=lambda: ThrottlePolicy(max_failures=20)
     )
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("invitation_lifetime", "install_invitation_lifetime"):
+            if getattr(self, name) > self.max_invitation_lifetime:
+                raise ValidationError(
+                    f"{name} ({getattr(self, name)}) exceeds max_invitation_lifetime "
+                    f"({self.max_invitation_lifetime})"
+                )
 
 
 @attrs.frozen

@@ -65,7 +65,7 @@ def new_activation_code() -> str:
     """Return a fresh activation code: five dash-separated groups of five symbols.
 
     24 symbols carry 120 random bits; the 25th is a check symbol (see :func:`check_symbol`)
-    that catches typing mistakes before any look-up. Example: ``7KQ2M-X0D9P-R4T8W-HC1ZB-5NV3E``.
+    that catches typing mistakes before any look-up. Example: ``Z6M41-S6KFC-JWY9C-SG7RC-S1A7D``.
     """
     number = int.from_bytes(secrets.token_bytes(CODE_BITS // 8), "big")
     payload = "".join(

@@ -98,42 +98,65 @@ def parse_emails(entries: Iterable[object]) -> EmailList:
     )
 
 
-def parse_email_csv(source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> EmailList:
+def parse_email_csv(
+    source: str | bytes | os.PathLike[str] | IO[str] | IO[bytes],
+    *,
+    max_entries: int | None = None,
+) -> EmailList:
     """Read a single-column CSV of email addresses.
 
-    Accepted input: the CSV text itself as a ``str``, a path as a :class:`pathlib.Path` (or any
-    :class:`os.PathLike`), or a text or binary file object. UTF-8
-    with or without a byte order mark, CRLF or LF line ends, an optional ``email`` header on
-    the first row, blank lines, spaces around values, and repeated addresses are all fine.
+    Accepted input: the CSV text itself as a ``str``, its UTF-8 bytes (an upload, say), a path
+    as a :class:`pathlib.Path` (or any :class:`os.PathLike`), or a text or binary file object.
+    UTF-8 with or without a byte order mark, CRLF or LF line ends, an optional ``email`` header
+    on the first row, blank lines, spaces around values, and repeated addresses are all fine.
+
+    Args:
+        source: The CSV.
+        max_entries: Refuse input with more non-blank rows than this, without reading (or
+            validating) the rest.
 
     Raises:
-        ValidationError: The input cannot be read as UTF-8 CSV, or the file does not exist.
+        ValidationError: The input is not one of the kinds above, cannot be read as UTF-8
+            CSV, the file does not exist, or it has more than *max_entries* rows.
     """
     if isinstance(source, str):
-        return _parse_csv_text(io.StringIO(source.removeprefix("\ufeff")))
+        return _parse_csv_text(io.StringIO(source.removeprefix("\ufeff")), max_entries)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(source).decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"CSV input is not UTF-8: {e}") from e
+        return _parse_csv_text(io.StringIO(text), max_entries)
     if isinstance(source, os.PathLike):
         try:
             with open(source, encoding="utf-8-sig", newline="") as handle:
-                return _parse_csv_text(handle)
+                return _parse_csv_text(handle, max_entries)
         except FileNotFoundError as e:
             raise ValidationError(f"CSV file not found: {os.fspath(source)}") from e
         except UnicodeDecodeError as e:
             raise ValidationError(f"CSV file {os.fspath(source)} is not UTF-8: {e}") from e
         except OSError as e:
             raise ValidationError(f"cannot read CSV file {os.fspath(source)}: {e.strerror}") from e
-    first = source.read(0)
+    read = getattr(source, "read", None)
+    if not callable(read):
+        raise ValidationError(
+            f"CSV input must be text, bytes, a path or a file object, not {type(source).__name__}"
+        )
+    first = read(0)
     if isinstance(first, bytes):
-        text = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
+        reader = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
         try:
-            return _parse_csv_text(text)
+            return _parse_csv_text(reader, max_entries)
         except UnicodeDecodeError as e:
             raise ValidationError(f"CSV input is not UTF-8: {e}") from e
-    return _parse_csv_text(source)  # type: ignore[arg-type]
+    return _parse_csv_text(source, max_entries)  # type: ignore[arg-type]
 
 
-def _parse_csv_text(handle: IO[str] | codecs.StreamReader) -> EmailList:
+def _parse_csv_text(
+    handle: IO[str] | codecs.StreamReader, max_entries: int | None = None
+) -> EmailList:
     try:
-        return _collect(_csv_cells(handle))
+        return _collect(_csv_cells(handle), max_entries)
     except csv.Error as e:
         raise ValidationError(f"CSV input is malformed: {e}") from e
 
@@ -155,13 +178,22 @@ def _csv_cells(handle: IO[str] | codecs.StreamReader) -> Iterator[tuple[int, str
         yield row_number, cells[0] if cells else "", None
 
 
-def _collect(entries: Iterable[tuple[int, str, str | None]]) -> EmailList:
+def _collect(
+    entries: Iterable[tuple[int, str, str | None]], max_entries: int | None = None
+) -> EmailList:
     emails: list[str] = []
     rows: list[int] = []
     rejected: list[RejectedEmail] = []
     duplicates: list[RejectedEmail] = []
     first_row: dict[str, int] = {}
+    given = 0
     for row, raw, problem in entries:
+        if problem is not None or raw.strip():
+            given += 1
+            if max_entries is not None and given > max_entries:
+                raise ValidationError(
+                    f"the CSV holds more than {max_entries} addresses, the limit per call"
+                )
         if problem is not None:
             rejected.append(RejectedEmail(row, raw, problem))
             continue

@@ -43,6 +43,7 @@ so ``except LookupError`` or ``except PermissionError`` keeps working too::
     │   │   └── ActivationCodeWrongProduct
     │   ├── LicenseKeyUnavailable
     │   ├── ComputerBlocked
+    │   ├── ComputerAlreadyActivated
     │   └── SeatsFull
     ├── DeliveryError
     └── StorageError
@@ -72,6 +73,7 @@ __all__ = [
     "ActivationError",
     "AlreadyMember",
     "AuthenticationError",
+    "ComputerAlreadyActivated",
     "ComputerBlocked",
     "ConflictError",
     "DeliveryError",
@@ -250,7 +252,7 @@ class InvitationEmailMismatch(InvitationError):
 
 
 class ActivationError(LicenseKitError):
-    """An installer's activation (or check-in) was refused; the subclass says why."""
+    """An installer's activation was refused; the subclass says why."""
 
 
 class InvalidActivationCode(ActivationError):
@@ -290,7 +292,15 @@ class LicenseKeyUnavailable(ActivationError):
 
 
 class ComputerBlocked(ActivationError):
-    """The computer is blocked from activating in this business account."""
+    """The computer is blocked from activating in this business account (or under this key)."""
+
+
+class ComputerAlreadyActivated(ActivationError):
+    """The computer holds a seat through another invitation's code.
+
+    Someone else's code cannot take over a running installation; an administrator
+    deactivates it first.
+    """
 
 
 class SeatsFull(ActivationError):

@@ -22,6 +22,7 @@ from licensekit.exceptions import (
     ActivationCodeRevoked,
     ActivationCodeUsedUp,
     ActivationCodeWrongProduct,
+    ComputerAlreadyActivated,
     ComputerBlocked,
     ConflictError,
     LicenseKeyUnavailable,
@@ -47,6 +48,8 @@ __all__ = [
     "check_key_usable",
     "check_seats",
     "deactivate",
+    "forget_computer",
+    "key_usable",
     "mask_key_value",
     "remove_key",
     "resume_key",
@@ -142,18 +145,20 @@ def suspend_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
 
 
 def resume_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
-    """Return a suspended *key* active again.
+    """Return a suspended or removed *key* active again.
 
     Raises:
-        ConflictError: The key is not suspended.
+        ConflictError: The key is active already.
     """
-    if key.status is not KeyStatus.SUSPENDED:
-        raise ConflictError(f"license key {key.id!r} is {key.status.value}, not suspended")
+    if key.status is KeyStatus.ACTIVE:
+        raise ConflictError(f"license key {key.id!r} is active already")
     return attrs.evolve(key, status=KeyStatus.ACTIVE, updated_at=now)
 
 
 def remove_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
-    """Return *key* removed; its invitations and codes stop working with it.
+    """Return *key* removed; its invitations and codes stop working while it is.
+
+    A removed key leaves the listings; :func:`resume_key` brings it back.
 
     Raises:
         SeatsInUse: The key still has active installations; deactivate them first.
@@ -166,6 +171,11 @@ def remove_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
             "deactivate them before removing the key"
         )
     return attrs.evolve(key, status=KeyStatus.REMOVED, updated_at=now)
+
+
+def key_usable(key: LicenseKey, now: dt.datetime) -> bool:
+    """True when computers can activate with *key* at *now* (see :func:`check_key_usable`)."""
+    return key.status is KeyStatus.ACTIVE and (key.expires_at is None or now < key.expires_at)
 
 
 def check_key_usable(key: LicenseKey, now: dt.datetime) -> None:
@@ -268,12 +278,11 @@ def activate(
     """Decide an activation of *computer_id* with *invitation*'s code on *key*.
 
     Checks, in order: the code (revoked, expired), the product, the key (suspended,
-    removed, expired), the computer (blocked), the code's remaining activations (a computer
-    that activated with this code before is not a new one), then, unless the computer holds
-    a seat already, a free seat.
-
-    A computer that holds a seat keeps it and takes no other. If it activated with another
-    invitation's code, this code takes the installation over as one of its own activations.
+    removed, expired), the computer (blocked), whether the computer holds a seat through
+    another invitation (refused), the code's remaining activations (a computer that
+    activated with this code and was not deactivated since is not a new one), then, unless
+    the computer holds a seat already, a free seat. A computer that holds a seat through this
+    invitation keeps it and takes no other.
 
     Args:
         key: The key the invitation belongs to.
@@ -293,6 +302,7 @@ def activate(
         ActivationCodeWrongProduct: *product* is not the key's product.
         LicenseKeyUnavailable: see :func:`check_key_usable`.
         ComputerBlocked: The computer is blocked in the account.
+        ComputerAlreadyActivated: The computer holds a seat through another invitation.
         ActivationCodeUsedUp: A new computer for a code with no activations left.
         SeatsFull: Every seat is taken.
     """
@@ -304,11 +314,16 @@ def activate(
     check_key_usable(key, now)
     if blocked:
         raise ComputerBlocked(
-            f"computer {computer_id!r} is blocked from activating in this account; "
+            f"computer {computer_id!r} is blocked from activating this license; "
             "contact your administrator"
         )
+    if existing is not None and existing.is_active and existing.invitation_id != invitation.id:
+        raise ComputerAlreadyActivated(
+            f"computer {computer_id!r} is already activated with another invitation; an "
+            "administrator must deactivate it before another code can be used on it"
+        )
     returning = computer_id in invitation.computer_ids or (
-        existing is not None and existing.invitation_id == invitation.id
+        existing is not None and existing.is_active and existing.invitation_id == invitation.id
     )
     check_code_usable(invitation, now, new_computer=not returning)
     if not returning:
@@ -321,16 +336,8 @@ def activate(
     else:
         counted = attrs.evolve(invitation, last_activated_at=now)
     if existing is not None and existing.is_active:
-        # The computer holds a seat already. Another invitation's code may take the
-        # installation over only as one of its own activations, so a used-up code cannot
-        # be used to capture a running installation's check-ins.
         refreshed = attrs.evolve(
-            existing,
-            computer_name=computer_name,
-            email=invitation.email,
-            invitation_id=invitation.id,
-            last_seen_at=now,
-            token_hash=token_hash,
+            existing, computer_name=computer_name, last_seen_at=now, token_hash=token_hash
         )
         return Activation(key, counted, refreshed, is_new=False, seat_taken=False)
     if key.seats_used >= key.seats:
@@ -392,4 +399,18 @@ def deactivate(
             deactivated_at=now,
             deactivated_by=actor_id,
         ),
+    )
+
+
+def forget_computer(invitation: InstallInvitation, computer_id: str) -> InstallInvitation:
+    """Return *invitation* without *computer_id* among the computers that may come back.
+
+    Called when an administrator deactivates or blocks the computer: the activation it used
+    stays counted, so with a one-computer code the person needs a new invitation, and the
+    freed seat goes to whoever activates next rather than straight back to that computer.
+    """
+    if computer_id not in invitation.computer_ids:
+        return invitation
+    return attrs.evolve(
+        invitation, computer_ids=tuple(c for c in invitation.computer_ids if c != computer_id)
     )

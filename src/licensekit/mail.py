@@ -60,12 +60,14 @@ class Message:
         kind: What the message is about.
         data: The values the template used (link, token, account name, expiry...), for hosts
             that render their own emails or tests that want the link.
+
+    The bodies and ``data`` hold live secrets (links, codes), so ``repr`` leaves them out.
     """
 
     to: str
     subject: str = attrs.field(converter=_one_line)
-    text: str
-    html: str
+    text: str = attrs.field(repr=False)
+    html: str = attrs.field(repr=False)
     language: str
     kind: MessageKind
     data: Mapping[str, str] = attrs.field(

@@ -354,7 +354,7 @@ class KeyStatus(enum.StrEnum):
     SUSPENDED = "suspended"
     """No new activations; installations already made keep their seats."""
     REMOVED = "removed"
-    """Gone from the account's listings; nothing activates with it again."""
+    """Gone from the account's listings; nothing activates with it until it is resumed."""
 
 
 @attrs.frozen
@@ -405,7 +405,8 @@ class InstallInvitationState(enum.StrEnum):
     """Created; its email has not been sent (export it, or send it later)."""
     SENT = "sent"
     ACTIVATED = "activated"
-    """At least one computer activated with it."""
+    """At least one computer activated with it (and it has not expired with activations
+    left, which shows as expired)."""
     EXPIRED = "expired"
     REVOKED = "revoked"
 
@@ -450,10 +451,12 @@ class InstallInvitation:
         """Return the invitation's state at *now*."""
         if self.revoked_at is not None:
             return InstallInvitationState.REVOKED
-        if self.activations:
+        if self.activations >= self.max_activations:
             return InstallInvitationState.ACTIVATED
         if now >= self.expires_at:
             return InstallInvitationState.EXPIRED
+        if self.activations:
+            return InstallInvitationState.ACTIVATED
         if self.sent_count:
             return InstallInvitationState.SENT
         return InstallInvitationState.PENDING
@@ -514,20 +517,32 @@ class Installation:
 
 @attrs.frozen
 class ComputerBlock:
-    """A computer that may not activate in a business account until it is unblocked.
+    """A computer that may not activate in a business account, or under one of its keys.
+
+    An Account Administrator's block covers the whole account (:attr:`key_id` is None); a
+    License Administrator's covers the key they manage. A computer may hold one block of each
+    scope.
 
     Attributes:
-        key_id: The key of the installation that was blocked (License Administrators of it
-            may lift the block).
+        key_id: The one key the block covers, or None for every key of the account.
         notes: Why, as the person who blocked it wrote.
     """
 
     account_id: str
     computer_id: str
-    key_id: str
+    key_id: str | None
     blocked_at: dt.datetime
     blocked_by: str
     notes: str = ""
+
+    @property
+    def sort_key(self) -> str:
+        """The position in listings: by computer, the account-wide block before key blocks."""
+        return f"{self.computer_id}\t{self.key_id or ''}"
+
+    def covers(self, key_id: str) -> bool:
+        """True when the block stops activations under *key_id*."""
+        return self.key_id is None or self.key_id == key_id
 
 
 @attrs.frozen

@@ -240,23 +240,23 @@ class Transaction(Protocol):
         """Return a key's installations of every status, ordered by id."""
         ...
 
-    # Computer blocks: unique by (account_id, computer_id).
-    def get_computer_block(self, account_id: str, computer_id: str) -> ComputerBlock | None:
-        """Return the block of *computer_id* in *account_id*."""
+    # Computer blocks: unique by (account_id, computer_id, key_id); key_id None is one value.
+    def find_computer_blocks(self, account_id: str, computer_id: str) -> Sequence[ComputerBlock]:
+        """Return every block of *computer_id* in *account_id*, in ``sort_key`` order."""
         ...
 
     def save_computer_block(self, block: ComputerBlock) -> None:
-        """Insert or replace the block for its (account_id, computer_id)."""
+        """Insert or replace the block for its (account_id, computer_id, key_id)."""
         ...
 
-    def delete_computer_block(self, account_id: str, computer_id: str) -> None:
-        """Lift a block; an unknown one does nothing."""
+    def delete_computer_block(self, account_id: str, computer_id: str, key_id: str | None) -> None:
+        """Lift one block; an unknown one does nothing."""
         ...
 
     def list_computer_blocks(
         self, account_id: str, *, after: str | None, limit: int
     ) -> Sequence[ComputerBlock]:
-        """Return an account's blocked computers, ordered by computer id."""
+        """Return an account's blocks ordered by :attr:`ComputerBlock.sort_key`."""
         ...
 
     # Throttles: unique by key.

@@ -67,7 +67,7 @@ class _Tables:
         self.installation_by_computer: dict[tuple[str, str], str] = {}
         self.installation_by_token: dict[bytes, str] = {}
         self.key_installations: dict[str, list[str]] = {}
-        self.blocks: dict[tuple[str, str], ComputerBlock] = {}
+        self.blocks: dict[tuple[str, str], ComputerBlock] = {}  # by (account, sort key)
         self.account_blocks: dict[str, list[str]] = {}
 
 
@@ -502,28 +502,38 @@ class _MemoryTransaction:
 
     # -- computer blocks --------------------------------------------------------------------
 
-    def get_computer_block(self, account_id: str, computer_id: str) -> ComputerBlock | None:
-        return self._check().blocks.get((account_id, computer_id))
+    def find_computer_blocks(self, account_id: str, computer_id: str) -> list[ComputerBlock]:
+        t = self._check()
+        keys = t.account_blocks.get(account_id, [])
+        start = bisect.bisect_left(keys, f"{computer_id}\t")
+        found = []
+        for sort_key in keys[start:]:
+            block = t.blocks[(account_id, sort_key)]
+            if block.computer_id != computer_id:
+                break
+            found.append(block)
+        return found
 
     def save_computer_block(self, block: ComputerBlock) -> None:
         t = self._check()
-        key = (block.account_id, block.computer_id)
+        key = (block.account_id, block.sort_key)
         if key not in t.blocks:
-            self._insort(t.account_blocks, block.account_id, block.computer_id)
+            self._insort(t.account_blocks, block.account_id, block.sort_key)
         self._set(t.blocks, key, block)
 
-    def delete_computer_block(self, account_id: str, computer_id: str) -> None:
+    def delete_computer_block(self, account_id: str, computer_id: str, key_id: str | None) -> None:
         t = self._check()
-        if (account_id, computer_id) in t.blocks:
-            self._delete(t.blocks, (account_id, computer_id))
-            self._remove_sorted(t.account_blocks, account_id, computer_id)
+        sort_key = f"{computer_id}\t{key_id or ''}"
+        if (account_id, sort_key) in t.blocks:
+            self._delete(t.blocks, (account_id, sort_key))
+            self._remove_sorted(t.account_blocks, account_id, sort_key)
 
     def list_computer_blocks(
         self, account_id: str, *, after: str | None, limit: int
     ) -> list[ComputerBlock]:
         t = self._check()
-        ids = _page(t.account_blocks.get(account_id, []), after, limit)
-        return [t.blocks[(account_id, computer_id)] for computer_id in ids]
+        keys = _page(t.account_blocks.get(account_id, []), after, limit)
+        return [t.blocks[(account_id, sort_key)] for sort_key in keys]
 
     # -- throttles --------------------------------------------------------------------------
 
