@@ -13,6 +13,7 @@ store alone reveals nothing usable.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -67,9 +68,8 @@ def new_activation_code() -> str:
     24 symbols carry 120 random bits; the 25th is a check symbol (see :func:`check_symbol`)
     that catches typing mistakes before any look-up. Example: ``Z6M41-S6KFC-JWY9C-SG7RC-S1A7D``.
     """
-    number = int.from_bytes(secrets.token_bytes(CODE_BITS // 8), "big")
-    payload = "".join(
-        CODE_ALPHABET[(number >> shift) & 31] for shift in range(CODE_BITS - 5, -1, -5)
+    payload = (
+        base64.b32encode(secrets.token_bytes(CODE_BITS // 8)).decode().translate(_TO_CROCKFORD)
     )
     return format_code(payload + check_symbol(payload))
 
@@ -80,6 +80,14 @@ def _gf32_times_alpha(value: int) -> int:
     return value ^ 0b100101 if value & 0b100000 else value
 
 
+_TIMES_ALPHA = tuple(_gf32_times_alpha(v) for v in range(32))
+# RFC 4648 base 32 (A-Z, 2-7) spelled in Crockford's alphabet, value for value: 120 bits are
+# exactly 24 symbols, so the standard encoder does the bit slicing without padding.
+_TO_CROCKFORD = str.maketrans(
+    dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CODE_ALPHABET, strict=True))
+)
+
+
 def check_symbol(payload: str) -> str:
     """Return the check symbol of a code's canonical *payload* symbols.
 
@@ -88,9 +96,10 @@ def check_symbol(payload: str) -> str:
     neighbouring symbols.
     """
     total = 0
+    times_alpha, value_of = _TIMES_ALPHA, _SYMBOL_VALUE
     for symbol in reversed(payload):
-        total = _gf32_times_alpha(total) ^ _SYMBOL_VALUE[symbol]
-    return CODE_ALPHABET[_gf32_times_alpha(total)]
+        total = times_alpha[total] ^ value_of[symbol]
+    return CODE_ALPHABET[times_alpha[total]]
 
 
 def format_code(symbols: str) -> str:
