@@ -5,6 +5,10 @@ installation or blocked computer gets the matching NotFound error: never A's dat
 PermissionDenied that would tell the object exists, and nothing stored changes. A License
 Administrator of key K1 reaches K1 only: K2 of the same account is refused with
 PermissionDenied, and another account is not found at all.
+
+Computer blocks are scoped: an Account Administrator's block covers the whole account, a License
+Administrator's covers their key. A License Administrator of K1 sees the account-wide blocks and
+K1's, lifts K1's only, and is refused the account-wide ones and K2's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pytest
 
 from licensekit import (
     AccountNotFound,
+    ComputerBlocked,
     InstallationNotFound,
     InvitationNotFound,
     LicenseKeyNotFound,
@@ -51,9 +56,11 @@ class Tenant(NamedTuple):
     installation1: str
     installation2: str
     blocked1: str
-    """A computer blocked under key1."""
+    """A computer blocked under key1 only (by key1's License Administrator)."""
     blocked2: str
-    """A computer blocked under key2."""
+    """A computer blocked under key2 only (by a License Administrator of key2 at the time)."""
+    banned: str
+    """A computer blocked in the whole account (by the Account Administrator)."""
     secrets: tuple[str, ...]
     """What an outsider must never learn: products, emails, computer names, values."""
 
@@ -78,20 +85,30 @@ def _tenant(kit: LicenseKitForTests, name: str) -> Tenant:
         for n in (1, 2)
     ]
     kit.grant_license_administrator(admin, acc, license_admin.user_id, keys[0])
-    invitations, installations, blocked = [], [], []
-    for n, key_id in enumerate(keys, start=1):
+    # Only a License Administrator makes a block of one key: key2's is made by a member who
+    # administers key2 for the occasion.
+    keeper2 = add_member(kit, admin, acc, f"keeper2@{name}.example")
+    kit.grant_license_administrator(admin, acc, keeper2.user_id, keys[1])
+    invitations, installations, blocked, codes = [], [], [], []
+    for n, (key_id, keeper) in enumerate(zip(keys, (license_admin, keeper2), strict=True), start=1):
         email = f"user{n}@{name}.example"
-        batch = kit.invite_installers(admin, acc, key_id, [email], max_activations=3)
+        batch = kit.invite_installers(admin, acc, key_id, [email], max_activations=4)
         invitations.append(batch.invited[0].id)
         code = kit.mailer.last(to=email).data["code"]
+        codes.append(code)
         installations.append(
             kit.activate(
                 code=code, computer_id=f"{name}-pc-{n}", computer_name=f"{name} desk {n}"
             ).installation_id
         )
         doomed = kit.activate(code=code, computer_id=f"{name}-lost-{n}")
-        kit.block_computer(admin, acc, doomed.installation_id, notes=f"{name} stolen laptop")
+        block = kit.block_computer(keeper, acc, doomed.installation_id, notes=f"{name} stolen")
+        assert (block.computer_id, block.key_id) == (f"{name}-lost-{n}", key_id)
         blocked.append(f"{name}-lost-{n}")
+    kit.revoke_license_administrator(admin, acc, keeper2.user_id, keys[1])
+    banned = kit.activate(code=codes[0], computer_id=f"{name}-banned")
+    block = kit.block_computer(admin, acc, banned.installation_id, notes=f"{name} stolen laptop")
+    assert (block.computer_id, block.key_id) == (f"{name}-banned", None)
     return Tenant(
         name,
         admin,
@@ -107,6 +124,7 @@ def _tenant(kit: LicenseKitForTests, name: str) -> Tenant:
         installations[1],
         blocked[0],
         blocked[1],
+        f"{name}-banned",
         (
             f"{name.title()} 1",
             f"{name.title()} 2",
@@ -114,7 +132,7 @@ def _tenant(kit: LicenseKitForTests, name: str) -> Tenant:
             f"user1@{name}.example",
             f"user2@{name}.example",
             f"{name} desk",
-            f"{name} stolen laptop",
+            f"{name} stolen",
             f"{name.upper()}-1-SECRET",
             "SECRET",
         ),
@@ -195,7 +213,9 @@ LICENSING: dict[str, Call] = {
         s, acc, o.installation1
     ),
     "block_computer": lambda kit, s, acc, o, m: kit.block_computer(s, acc, o.installation1),
-    "unblock_computer": lambda kit, s, acc, o, m: kit.unblock_computer(s, acc, o.blocked1),
+    "unblock_computer": lambda kit, s, acc, o, m: kit.unblock_computer(
+        s, acc, o.blocked1, key_id=o.key1
+    ),
     "list_blocked_computers": lambda kit, s, acc, o, m: kit.list_blocked_computers(s, acc),
 }
 
@@ -217,7 +237,7 @@ NOT_FOUND_IN_B: dict[str, type[NotFound]] = {
     "list_installations": LicenseKeyNotFound,
     "deactivate_installation": InstallationNotFound,
     "block_computer": InstallationNotFound,
-    "unblock_computer": NotFound,
+    "unblock_computer": LicenseKeyNotFound,
 }
 
 
@@ -285,9 +305,14 @@ def test_an_admin_of_b_naming_as_objects_in_account_b_gets_not_found(
             id="revoke B's key from A's License Administrator",
         ),
         pytest.param(
-            lambda kit, s, a, b: kit.unblock_computer(s, b.account_id, a.blocked2),
+            lambda kit, s, a, b: kit.unblock_computer(s, b.account_id, a.banned),
             NotFound,
-            id="unblock A's computer in B",
+            id="unblock A's banned computer in B",
+        ),
+        pytest.param(
+            lambda kit, s, a, b: kit.unblock_computer(s, b.account_id, a.blocked2, key_id=b.key2),
+            NotFound,
+            id="unblock A's computer under B's key",
         ),
     ],
 )
@@ -311,7 +336,11 @@ def test_as_objects_are_intact_after_bs_attempts(world: World) -> None:
     installs = kit.list_installations(a.admin, a.account_id, a.key1).items
     assert [i.id for i in installs] == [a.installation1]
     blocks = kit.list_blocked_computers(a.admin, a.account_id).items
-    assert [x.computer_id for x in blocks] == [a.blocked1, a.blocked2]
+    assert [(x.computer_id, x.key_id) for x in blocks] == [
+        (a.banned, None),
+        (a.blocked1, a.key1),
+        (a.blocked2, a.key2),
+    ]
 
 
 def test_bs_listings_show_only_bs_objects(world: World) -> None:
@@ -328,7 +357,7 @@ def test_bs_listings_show_only_bs_objects(world: World) -> None:
         )
         assert "alpha" not in exported
     blocks = kit.list_blocked_computers(b.admin, b.account_id).items
-    assert [x.computer_id for x in blocks] == [b.blocked1, b.blocked2]
+    assert [x.computer_id for x in blocks] == [b.banned, b.blocked1, b.blocked2]
 
 
 def test_a_cursor_from_as_listing_shows_nothing_of_a_in_b(world: World) -> None:
@@ -354,16 +383,24 @@ BY_ID: dict[str, Callable[[LicenseKitForTests, Session, str, str], object]] = {
     "deactivate_installation": lambda kit, s, acc, x: kit.deactivate_installation(s, acc, x),
     "block_computer": lambda kit, s, acc, x: kit.block_computer(s, acc, x),
     "unblock_computer": lambda kit, s, acc, x: kit.unblock_computer(s, acc, x),
+    "unblock_computer under a key": lambda kit, s, acc, x: kit.unblock_computer(
+        s, acc, "any-pc", key_id=x
+    ),
 }
 
 
 def _real_id(t: Tenant, method: str) -> str:
-    if method in ("get_license_key", "list_installations", "invite_installers"):
+    if method in (
+        "get_license_key",
+        "list_installations",
+        "invite_installers",
+        "unblock_computer under a key",
+    ):
         return t.key1
     if method.endswith("install_invitation"):
         return t.invitation1
     if method == "unblock_computer":
-        return t.blocked1
+        return t.banned
     return t.installation1
 
 
@@ -496,12 +533,99 @@ def test_a_license_administrator_of_b_naming_as_objects_gets_not_found(
     )
 
 
-def test_a_license_administrator_lists_only_k1_and_its_blocks(world: World) -> None:
+def test_a_license_administrator_lists_only_k1_and_the_blocks_that_cover_it(world: World) -> None:
+    """Account-wide blocks stop activations under K1 too, so K1's administrator sees them."""
     kit, a, _ = world
     keys = kit.list_license_keys(a.license_admin, a.account_id).items
     assert [(k.id, k.masked_value) for k in keys] == [(a.key1, None)]
     blocks = kit.list_blocked_computers(a.license_admin, a.account_id).items
-    assert [(x.computer_id, x.key_id) for x in blocks] == [(a.blocked1, a.key1)]
+    assert [(x.computer_id, x.key_id) for x in blocks] == [(a.banned, None), (a.blocked1, a.key1)]
+    first = kit.list_blocked_computers(a.license_admin, a.account_id, limit=1)
+    assert first.next_cursor is not None
+    rest = kit.list_blocked_computers(a.license_admin, a.account_id, cursor=first.next_cursor)
+    assert [(x.computer_id, x.key_id) for x in (*first.items, *rest.items)] == [
+        (a.banned, None),
+        (a.blocked1, a.key1),
+    ]
+    assert rest.next_cursor is None
+
+
+def test_a_license_administrator_of_k1_cannot_lift_an_account_wide_block(world: World) -> None:
+    kit, a, _ = world
+    refused(
+        world,
+        lambda: kit.unblock_computer(a.license_admin, a.account_id, a.banned),
+        PermissionDenied,
+    )
+    # Naming K1 lifts only a block of K1, and the banned computer has none.
+    refused(
+        world,
+        lambda: kit.unblock_computer(a.license_admin, a.account_id, a.banned, key_id=a.key1),
+        NotFound,
+    )
+    refused(
+        world,
+        lambda: kit.unblock_computer(a.license_admin, a.account_id, a.blocked2, key_id=a.key2),
+        PermissionDenied,
+    )
+    # The refusals are about the scope: they tell nothing of which computers are blocked.
+    for computer, key_id in ((a.blocked1, None), ("never-seen", None), ("never-seen", a.key2)):
+        refused(
+            world,
+            lambda c=computer, k=key_id: kit.unblock_computer(  # type: ignore[misc]
+                a.license_admin, a.account_id, c, key_id=k
+            ),
+            PermissionDenied,
+        )
+    blocks = kit.list_blocked_computers(a.admin, a.account_id).items
+    assert len(blocks) == 3
+
+
+def test_a_license_administrator_of_k1_lifts_k1_blocks_only(world: World) -> None:
+    kit, a, _ = world
+    kit.unblock_computer(a.license_admin, a.account_id, a.blocked1, key_id=a.key1)
+
+    blocks = kit.list_blocked_computers(a.admin, a.account_id).items
+    assert [(x.computer_id, x.key_id) for x in blocks] == [(a.banned, None), (a.blocked2, a.key2)]
+    refused(
+        world,
+        lambda: kit.unblock_computer(a.license_admin, a.account_id, a.blocked1, key_id=a.key1),
+        NotFound,
+    )
+
+
+def test_a_license_administrators_block_stops_at_k1(world: World) -> None:
+    """A License Administrator of K1 blocking a computer neither frees nor blocks it under K2."""
+    kit, a, _ = world
+    seated, codes = {}, {}
+    for key_id in (a.key1, a.key2):
+        kit.invite_installers(a.admin, a.account_id, key_id, ["both@alpha.example"])
+        codes[key_id] = kit.mailer.last(to="both@alpha.example").data["code"]
+        seated[key_id] = kit.activate(
+            code=codes[key_id], computer_id="alpha-shared"
+        ).installation_id
+
+    block = kit.block_computer(a.license_admin, a.account_id, seated[a.key1])
+
+    assert (block.computer_id, block.key_id) == ("alpha-shared", a.key1)
+    k1 = kit.list_installations(a.admin, a.account_id, a.key1).items
+    k2 = kit.list_installations(a.admin, a.account_id, a.key2).items
+    assert seated[a.key1] not in {i.id for i in k1}
+    assert seated[a.key2] in {i.id for i in k2}
+    assert kit.list_blocked_computers(a.license_admin, a.account_id).items[-1] == block
+    with pytest.raises(ComputerBlocked):
+        kit.activate(code=codes[a.key1], computer_id="alpha-shared")
+    assert kit.activate(code=codes[a.key2], computer_id="alpha-shared").already_active
+    # The Account Administrator may still block it account-wide (another scope) ...
+    wide = kit.block_computer(a.admin, a.account_id, seated[a.key2])
+    assert wide.key_id is None
+    assert seated[a.key2] not in {
+        i.id for i in kit.list_installations(a.admin, a.account_id, a.key2).items
+    }
+    with pytest.raises(ComputerBlocked):
+        kit.activate(code=codes[a.key2], computer_id="alpha-shared")
+    # ... and lift K1's block, which K1's administrator could too.
+    kit.unblock_computer(a.admin, a.account_id, "alpha-shared", key_id=a.key1)
 
 
 def test_a_regular_member_reaches_no_key(world: World) -> None:
