@@ -56,6 +56,7 @@ from licensekit import (
     InstallationNotFound,
     InstallationStatus,
     InstallInvitationState,
+    InvitationRevoked,
     KeyStatus,
     LicenseKeyNotFound,
     LicenseKeyUnavailable,
@@ -589,7 +590,7 @@ class LicensingMachine(RuleBasedStateMachine):
         inv: InviteModel = pick(self.invites, i)
         call = lambda: self.kit.revoke_install_invitation(self.admin, self.account_id, inv.id)  # noqa: E731
         if inv.revoked:
-            self.fails(ConflictError, call)
+            self.fails(InvitationRevoked, call)
             return
         assert call().revoked_at == self.now
         inv.revoked = True

@@ -18,6 +18,9 @@ from licensekit import (
     ComputerAlreadyActivated,
     ComputerBlocked,
     ConflictError,
+    InvitationAlreadyAccepted,
+    InvitationExpired,
+    InvitationRevoked,
     LicenseKeyUnavailable,
     SeatsFull,
     SeatsInUse,
@@ -31,6 +34,7 @@ from licensekit.licensing import (
     change_seats,
     check_code_usable,
     check_key_usable,
+    check_resendable,
     check_seats,
     deactivate,
     forget_computer,
@@ -373,9 +377,9 @@ class TestRevokeInstallInvitation:
         invitation = make_invitation(expires_at=T0)
         assert revoke_install_invitation(invitation, actor_id="u", now=LATER).revoked_at == LATER
 
-    def test_revoking_twice_is_a_conflict(self) -> None:
+    def test_revoking_twice_says_it_was_revoked(self) -> None:
         invitation = make_invitation(revoked_at=T0, revoked_by="u")
-        with pytest.raises(ConflictError, match="revoked already"):
+        with pytest.raises(InvitationRevoked, match="revoked already"):
             revoke_install_invitation(invitation, actor_id="u", now=LATER)
 
 
@@ -1024,3 +1028,23 @@ def test_seats_used_counts_active_installations_and_never_exceeds_seats(
         assert key.seats_free == key.seats - key.seats_used
         assert invitation.activations == seats_taken
         assert set(invitation.computer_ids) == {c for c, i in installations.items() if i.is_active}
+
+
+class TestCheckResendable:
+    """Resending is the administrator's act, so its refusals are invitation errors."""
+
+    def test_a_usable_invitation_may_be_sent_again(self) -> None:
+        check_resendable(make_invitation(), T0)
+
+    def test_a_revoked_invitation_is_refused(self) -> None:
+        with pytest.raises(InvitationRevoked, match="invite again"):
+            check_resendable(make_invitation(revoked_at=T0, revoked_by="u"), T0)
+
+    def test_an_expired_invitation_is_refused(self) -> None:
+        invitation = make_invitation()
+        with pytest.raises(InvitationExpired, match="invite again"):
+            check_resendable(invitation, invitation.expires_at)
+
+    def test_a_used_up_invitation_is_refused(self) -> None:
+        with pytest.raises(InvitationAlreadyAccepted, match="all 1 computers"):
+            check_resendable(make_invitation(activations=1, max_activations=1), T0)

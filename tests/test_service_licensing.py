@@ -38,7 +38,10 @@ from licensekit import (
     InstallInvitationView,
     InvalidActivationCode,
     InvalidCursor,
+    InvitationAlreadyAccepted,
+    InvitationExpired,
     InvitationNotFound,
+    InvitationRevoked,
     KeyStatus,
     LicenseKeyNotFound,
     LicenseKeyUnavailable,
@@ -1302,12 +1305,13 @@ def test_resend_install_invitation_sends_the_same_code_and_link_again(setup):
 @pytest.mark.parametrize(
     ("make_unusable", "error"),
     [
-        ("revoke", ActivationCodeRevoked),
-        ("expire", ActivationCodeExpired),
-        ("use_up", ActivationCodeUsedUp),
+        ("revoke", InvitationRevoked),
+        ("expire", InvitationExpired),
+        ("use_up", InvitationAlreadyAccepted),
     ],
 )
 def test_resend_install_invitation_refuses_an_unusable_invitation(setup, make_unusable, error):
+    """The administrator gets invitation errors, not the installer's activation errors."""
     kit, admin, account_id, _ = setup
     invited = invite(setup, expires_in="1d")
     if make_unusable == "revoke":
@@ -1356,7 +1360,7 @@ def test_revoke_install_invitation_refuses_a_second_revocation(setup):
     invited = invite(setup)
     kit.revoke_install_invitation(admin, account_id, invited.view.id)
 
-    with pytest.raises(ConflictError, match="revoked already"):
+    with pytest.raises(InvitationRevoked, match="revoked already"):
         kit.revoke_install_invitation(admin, account_id, invited.view.id)
 
 

@@ -674,7 +674,7 @@ class LicensingService(ServiceCore):
             AccountNotFound: The caller is not a member of *account_id*.
             InvitationNotFound: No such invitation in *account_id*.
             PermissionDenied: The caller may not invite for the invitation's key.
-            InvalidActivationCode: The invitation is revoked, expired or used up.
+            InvitationError: The invitation is revoked, expired or used up (invite again).
             ConflictError: The key is suspended, removed or expired.
             DeliveryError: The mailer failed; nothing was recorded.
         """
@@ -686,7 +686,7 @@ class LicensingService(ServiceCore):
                 tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
             )
             _check_key_invitable(key, now)
-            licensing.check_code_usable(invitation, now)
+            licensing.check_resendable(invitation, now)
             account = self._account(tx, account_id)
             inviter = self._user(tx, invitation.invited_by)
         code, token = self._install_secret_of(invitation)
@@ -706,7 +706,7 @@ class LicensingService(ServiceCore):
             AccountNotFound: The caller is not a member of *account_id*.
             InvitationNotFound: No such invitation in *account_id*.
             PermissionDenied: The caller may not invite for the invitation's key.
-            ConflictError: It was revoked already.
+            InvitationRevoked: It was revoked already.
         """
         now = self.clock.now()
         with self.store.transaction() as tx:

@@ -25,6 +25,9 @@ from licensekit.exceptions import (
     ComputerAlreadyActivated,
     ComputerBlocked,
     ConflictError,
+    InvitationAlreadyAccepted,
+    InvitationExpired,
+    InvitationRevoked,
     LicenseKeyUnavailable,
     SeatsFull,
     SeatsInUse,
@@ -46,6 +49,7 @@ __all__ = [
     "change_seats",
     "check_code_usable",
     "check_key_usable",
+    "check_resendable",
     "check_seats",
     "deactivate",
     "forget_computer",
@@ -235,11 +239,36 @@ def revoke_install_invitation(
     Installations already made with it keep their seats.
 
     Raises:
-        ConflictError: It was revoked already.
+        InvitationRevoked: It was revoked already.
     """
     if invitation.revoked_at is not None:
-        raise ConflictError(f"invitation {invitation.id!r} was revoked already")
+        raise InvitationRevoked(f"invitation {invitation.id!r} was revoked already")
     return attrs.evolve(invitation, revoked_at=now, revoked_by=actor_id)
+
+
+def check_resendable(invitation: InstallInvitation, now: dt.datetime) -> None:
+    """Raise unless *invitation*'s email is worth sending (again) at *now*.
+
+    These are the administrator's errors, unlike :func:`check_code_usable`'s, which are
+    the installer's.
+
+    Raises:
+        InvitationRevoked: It was revoked.
+        InvitationExpired: It has expired.
+        InvitationAlreadyAccepted: Its code has activated as many computers as it allows.
+    """
+    if invitation.revoked_at is not None:
+        raise InvitationRevoked(f"invitation {invitation.id!r} was revoked; invite again")
+    if now >= invitation.expires_at:
+        raise InvitationExpired(
+            f"invitation {invitation.id!r} expired on {invitation.expires_at.isoformat()}; "
+            "invite again"
+        )
+    if invitation.activations >= invitation.max_activations:
+        raise InvitationAlreadyAccepted(
+            f"invitation {invitation.id!r} has activated all {invitation.max_activations} "
+            "computers it allows; invite again for another computer"
+        )
 
 
 @attrs.frozen
