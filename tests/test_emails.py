@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pathlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -243,6 +244,67 @@ class TestParseEmailCsvErrors:
     def test_missing_file_is_a_validation_error(self, tmp_path: pathlib.Path) -> None:
         with pytest.raises(ValidationError, match=r"CSV file not found: .*missing\.csv"):
             parse_email_csv(tmp_path / "missing.csv")
+
+    def test_a_text_file_object_that_does_not_decode_as_utf8_is_a_validation_error(
+        self, tmp_path: pathlib.Path
+    ) -> None:
+        """A Latin-1 file opened as UTF-8 text fails while it is read, inside the parser."""
+        path = tmp_path / "latin1.csv"
+        path.write_bytes("a@x.example\njosé@x.example\n".encode("latin-1"))
+        with (
+            open(path, encoding="utf-8", newline="") as handle,
+            pytest.raises(ValidationError, match="CSV input is not UTF-8"),
+        ):
+            parse_email_csv(handle)
+
+    def test_a_wrapped_latin1_stream_read_as_utf8_is_a_validation_error(self) -> None:
+        stream = io.TextIOWrapper(io.BytesIO("josé@x.example\n".encode("latin-1")), "utf-8")
+        with pytest.raises(ValidationError, match="CSV input is not UTF-8"):
+            parse_email_csv(stream)
+
+    def test_a_latin1_file_object_opened_as_latin1_is_read_as_text(
+        self, tmp_path: pathlib.Path
+    ) -> None:
+        """The caller chose the decoding: the text it yields is what is parsed."""
+        path = tmp_path / "latin1.csv"
+        path.write_bytes("josé@x.example\n".encode("latin-1"))
+        with open(path, encoding="latin-1", newline="") as handle:
+            assert parse_email_csv(handle).emails == ("josé@x.example",)
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: io.StringIO("a@x.example\n"),
+            lambda: io.BytesIO(b"a@x.example\n"),
+        ],
+        ids=["text", "binary"],
+    )
+    def test_a_closed_file_object_is_a_validation_error(self, make: Any) -> None:
+        handle = make()
+        handle.close()
+        with pytest.raises(ValidationError, match="cannot read the CSV file object"):
+            parse_email_csv(handle)
+
+    @pytest.mark.parametrize("mode", ["r", "rb"])
+    def test_a_closed_opened_file_is_a_validation_error(
+        self, tmp_path: pathlib.Path, mode: str
+    ) -> None:
+        path = tmp_path / "users.csv"
+        path.write_text("a@x.example\n", encoding="utf-8")
+        with open(path, mode) as handle:
+            pass
+        with pytest.raises(ValidationError, match="cannot read the CSV file object"):
+            parse_email_csv(handle)
+
+    @pytest.mark.parametrize("mode", ["w", "wb", "a"])
+    def test_a_write_only_file_is_a_validation_error(
+        self, tmp_path: pathlib.Path, mode: str
+    ) -> None:
+        with (
+            open(tmp_path / "out.csv", mode) as handle,
+            pytest.raises(ValidationError, match="cannot read the CSV file object"),
+        ):
+            parse_email_csv(handle)
 
 
 class TestOnePersonWhateverTheSpelling:

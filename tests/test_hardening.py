@@ -4,7 +4,9 @@ every malformed argument."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -243,7 +245,12 @@ def kit_admin_account():
         (
             lambda k, s, a: k.invite_members(s, a, "bob@example.com"),
             ValidationError,
-            "not one string",
+            "must be a collection of addresses, not str",
+        ),
+        (
+            lambda k, s, a: k.invite_members(s, a, 123),
+            ValidationError,
+            "must be a collection of addresses, not int",
         ),
         (
             lambda k, s, a: k.invite_members(s, a, ["b@example.com"], language=None),
@@ -290,8 +297,65 @@ def test_non_text_entries_in_an_email_list_are_reported_not_crashed_on(kit_admin
 def test_the_batch_limit_is_checked_before_any_address_is_validated() -> None:
     kit = make_licensekit(settings=Settings(max_batch_size=3))
     admin, account = make_business_account(kit)
-    with pytest.raises(ValidationError, match="4 addresses exceed the limit of 3"):
+    with pytest.raises(ValidationError, match=r"^more than 3 addresses; the limit per call is 3$"):
         kit.invite_members(admin, account.id, ["a", "b", "c", "d", " ", ""])
+
+
+@pytest.mark.parametrize(
+    "make", [lambda n: f"p{n}@example.com", lambda n: None], ids=["addresses", "not-text"]
+)
+def test_an_endless_iterable_of_addresses_is_refused_after_one_entry_too_many(make) -> None:
+    kit = make_licensekit(settings=Settings(max_batch_size=3))
+    admin, account = make_business_account(kit)
+    taken = []
+
+    def endless() -> Iterator[object]:
+        for n in itertools.count():
+            taken.append(n)
+            yield make(n)
+
+    with pytest.raises(ValidationError, match=r"^more than 3 addresses; the limit per call is 3$"):
+        kit.invite_members(admin, account.id, endless())
+
+    assert len(taken) == 4
+    assert kit.list_join_invitations(admin, account.id).items == ()
+    assert kit.mailer.sent == []
+
+
+def test_blank_entries_are_read_but_not_counted_towards_the_batch_limit() -> None:
+    kit = make_licensekit(settings=Settings(max_batch_size=2))
+    admin, account = make_business_account(kit)
+    batch = kit.invite_members(
+        admin, account.id, ["", " ", "a@example.com", "\t", "b@example.com", ""]
+    )
+    assert [i.email for i in batch.invited] == ["a@example.com", "b@example.com"]
+
+
+@pytest.mark.parametrize(
+    "emails",
+    [123, 4.5, True, object(), "a@example.com", b"a@example.com", None],
+    ids=["int", "float", "bool", "object", "str", "bytes", "None"],
+)
+def test_an_address_list_that_is_not_a_collection_is_refused_and_names_its_type(emails) -> None:
+    kit = make_licensekit()
+    admin, account = make_business_account(kit)
+    with pytest.raises(
+        ValidationError,
+        match=f"^emails must be a collection of addresses, not {type(emails).__name__}$",
+    ):
+        kit.invite_members(admin, account.id, emails)
+    assert kit.list_join_invitations(admin, account.id).items == ()
+
+
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_binary_buffers_are_refused_like_bytes(kind) -> None:
+    """Raw upload bytes are never read as a list of ints, one rejected row per byte."""
+    kit = make_licensekit()
+    admin, account = make_business_account(kit)
+    with pytest.raises(
+        ValidationError, match=f"^emails must be a collection of addresses, not {kind.__name__}$"
+    ):
+        kit.invite_members(admin, account.id, kind(b"ann@example.com"))
 
 
 @pytest.mark.parametrize("secret", [64, None, 3.5, ["x" * 40]])
@@ -314,3 +378,11 @@ def test_an_unblocked_regular_member_uses_their_open_session_again_at_once() -> 
     kit.unblock_member(admin, account.id, ann.user_id)
     kit.leave_account(ann, account.id)  # needs an active membership, seen through this session
     assert kit.list_my_accounts(ann) == ()
+
+
+def test_an_endless_stream_of_blank_entries_is_refused() -> None:
+    """Blank entries do not count as addresses, but they are not read without end."""
+    kit = make_licensekit(settings=Settings(max_batch_size=5))
+    admin, account = make_business_account(kit)
+    with pytest.raises(ValidationError, match="most of them blank"):
+        kit.invite_members(admin, account.id, itertools.repeat("  "))

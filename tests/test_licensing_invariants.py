@@ -8,7 +8,8 @@ After every step the invariants are checked against the store itself:
 
 * a key's active installations never exceed its seats, and ``seats_used`` counts them exactly;
 * an activation never succeeds with the code of a revoked or expired invitation, nor for a new
-  computer once the code has activated as many computers as it allows; a computer seated
+  computer once the code has activated as many computers as it allows (refused as used up
+  before anything is said about the computer being blocked or seated); a computer seated
   through one invitation is never taken over with another's code;
 * an administrator's deactivation (or block) ends the computer's claim on its code: the
   computers an invitation counts as returning are exactly those it holds a seat for;
@@ -19,11 +20,15 @@ After every step the invariants are checked against the store itself:
   lifts the blocks their role reaches;
 * an operation the rules forbid raises the predicted error and leaves the store as it was
   (a refused activation only adds one ``installation.refused`` event and, unless it was refused
-  for want of a seat or of a usable key, counts in its invitation's throttle record; an unknown
-  code or token only counts in the overall throttle of its bucket).
+  for want of a seat or of a usable key, or because the computer is blocked or seated through
+  another invitation, counts in its invitation's throttle record; an unknown code or token only
+  counts in the overall throttle of its bucket, and in its client's).
 
+A client's check-in throttle is live and modelled too: its unknown installation tokens count
+and, once it is locked, are refused; a known token always passes and changes no throttle.
 The invitation throttle is live (a low limit, a short lock) and modelled exactly: a locked code
-is refused before anything else, except on a computer returning to it; a success clears it.
+is refused before anything else, except on a computer returning to it; a success clears the
+count, but never a lock (a returning computer may succeed while its code is locked).
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ from licensekit import (
 from licensekit.codes import new_activation_code
 from licensekit.model import AuditEvent, Installation, InstallInvitation, LicenseKey, Throttle
 from licensekit.testing import add_member, make_business_account, make_licensekit
+from licensekit.throttling import locked_until
 
 ACTIVE, SUSPENDED, REMOVED = KeyStatus.ACTIVE, KeyStatus.SUSPENDED, KeyStatus.REMOVED
 EMAILS = ("ann@example.com", "bob@example.com", "cy@example.com", "dee@example.com")
@@ -109,13 +115,20 @@ ACTIVATION_GUESSES, CHECK_IN_GUESSES = "activation:*", "check-in:*"
 INVITATION_THROTTLE = ThrottlePolicy(
     max_failures=4, window=dt.timedelta(hours=1), lockout=dt.timedelta(minutes=30)
 )
+# One client (a network) checks in from time to time: its third unknown token within an
+# hour locks its unknown tokens out for twenty minutes; its known tokens always pass.
+CLIENT_THROTTLE = ThrottlePolicy(
+    max_failures=3, window=dt.timedelta(hours=1), lockout=dt.timedelta(minutes=20)
+)
+NETWORK = "192.0.2.10"
 SETTINGS = Settings(
     session_lifetime=dt.timedelta(days=3650),
     activation_invitation_throttle=INVITATION_THROTTLE,
     activation_overall_throttle=ThrottlePolicy(max_failures=1_000_000),
+    activation_client_throttle=CLIENT_THROTTLE,
 )
 # Refusals that are not the code's fault, and do not count against it.
-NOT_COUNTED = (SeatsFull, LicenseKeyUnavailable)
+NOT_COUNTED = (SeatsFull, LicenseKeyUnavailable, ComputerBlocked, ComputerAlreadyActivated)
 
 
 @dataclass
@@ -145,9 +158,10 @@ class ThrottleModel:
         return self.failures, self.since, self.locked_until if self.locked(now) else None
 
 
-def after_refusal(throttle: ThrottleModel | None, now: dt.datetime) -> ThrottleModel:
-    """The throttle of an invitation after one more counted refusal at *now*."""
-    policy = INVITATION_THROTTLE
+def after_refusal(
+    throttle: ThrottleModel | None, now: dt.datetime, policy: ThrottlePolicy = INVITATION_THROTTLE
+) -> ThrottleModel:
+    """The throttle of an invitation (or a client) after one more counted failure at *now*."""
     if throttle is not None and throttle.locked(now):
         return throttle  # a lock is neither lifted nor stretched by refusals during it
     if throttle is None or now - throttle.since >= policy.window:
@@ -234,6 +248,8 @@ class LicensingMachine(RuleBasedStateMachine):
         self.blocks: set[Block] = set()
         self.granted: set[str] = set()
         """The keys the License Administrator administers."""
+        self.network: ThrottleModel | None = None
+        """The check-in throttle of the client NETWORK."""
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -278,11 +294,13 @@ class LicensingMachine(RuleBasedStateMachine):
         *,
         refusal_of: InviteModel | None,
         counting: str | None,
+        also_counting: str | None = None,
     ) -> None:
         """Check that the call that raised *error* changed nothing stored it should not.
 
         With *refusal_of*, a refused activation of that invitation: one ``installation.refused``
-        event naming the reason is recorded. Only the throttle record *counting* may change.
+        event naming the reason is recorded. Only the throttle records *counting* and
+        *also_counting* may change.
         """
         kept, events, throttles, mails = before
         kept_after, events_after = self.snapshot()
@@ -298,8 +316,9 @@ class LicensingMachine(RuleBasedStateMachine):
                 (AuditAction.ACTIVATION_REFUSED, refusal_of.id, name)
             ]
         after = self.throttles()
-        assert {k: t for k, t in after.items() if k != counting} == {
-            k: t for k, t in throttles.items() if k != counting
+        may_change = {counting, also_counting}
+        assert {k: t for k, t in after.items() if k not in may_change} == {
+            k: t for k, t in throttles.items() if k not in may_change
         }, f"{name} changed a throttle record it should not count in"
 
     def fails(
@@ -309,12 +328,13 @@ class LicensingMachine(RuleBasedStateMachine):
         *,
         refusal_of: InviteModel | None = None,
         guessing: str | None = None,
+        client_key: str | None = None,
     ) -> None:
         """Run a forbidden call: it raises exactly *expected* and changes nothing stored.
 
-        With *refusal_of*, a refused activation: counted in the invitation's throttle unless
-        refused for want of a seat or of a usable key. With *guessing*, an unknown code or
-        token: counted in that overall throttle.
+        With *refusal_of*, a refused activation: counted in the invitation's throttle unless it
+        is one of NOT_COUNTED. With *guessing*, an unknown code or token: counted in that
+        overall throttle, and in the client's throttle *client_key* when given.
         """
         before = self.state()
         with pytest.raises(LicenseKitError) as info:
@@ -324,7 +344,9 @@ class LicensingMachine(RuleBasedStateMachine):
         if refusal_of is not None and not issubclass(expected, NOT_COUNTED):
             counting = refusal_of.throttle_key
             refusal_of.throttle = after_refusal(refusal_of.throttle, self.now)
-        self.unchanged(before, info.value, refusal_of=refusal_of, counting=counting)
+        self.unchanged(
+            before, info.value, refusal_of=refusal_of, counting=counting, also_counting=client_key
+        )
         if counting is not None and refusal_of is not None:
             assert refusal_of.throttle is not None
             assert self.stored_throttles().get(counting) == refusal_of.throttle.seen(self.now)
@@ -676,12 +698,13 @@ class LicensingMachine(RuleBasedStateMachine):
             error = ActivationCodeWrongProduct
         if error is None and not self.key_usable(km):
             error = LicenseKeyUnavailable
+        # Used up before the computer, so that a used-up code probes no computer.
+        if error is None and not returning and inv.activations >= inv.max_activations:
+            error = ActivationCodeUsedUp
         if error is None and self.blocked(computer, km.id):
             error = ComputerBlocked
         if error is None and seated and existing is not None and existing.invitation_id != inv.id:
             error = ComputerAlreadyActivated
-        if error is None and not returning and inv.activations >= inv.max_activations:
-            error = ActivationCodeUsedUp
         if error is None and not seated and self.used(km.id) >= km.seats:
             error = SeatsFull
         return error
@@ -746,7 +769,8 @@ class LicensingMachine(RuleBasedStateMachine):
         if new_claim:
             inv.activations += 1
             inv.computers.append(computer)
-        inv.throttle = None  # a success clears the code's refusals
+        if not locked:
+            inv.throttle = None  # a success clears the code's refusals, but never a lock
         stored = self.stored_invitation(inv.id)
         assert (stored.activations, stored.computer_ids) == (inv.activations, tuple(inv.computers))
         return None
@@ -891,26 +915,62 @@ class LicensingMachine(RuleBasedStateMachine):
                 (e.action, e.subject, e.details["scope"]) for e in after if e not in events
             ] == [(AuditAction.COMPUTER_UNBLOCKED, computer, key_id or "account")]
 
+    def network_locked(self) -> bool:
+        return self.network is not None and self.network.locked(self.now)
+
+    @rule()
+    def check_in_a_forged_token_from_the_network(self) -> None:
+        self.check_in_unknown("forged-installation-token", from_network=True)
+
     @precondition(lambda self: self.installs)
-    @rule(n=st.integers(0, 99), old=st.booleans())
-    def check_in(self, n: int, old: bool) -> None:
+    @rule(n=st.integers(0, 99), old=st.booleans(), from_network=st.booleans())
+    def check_in(self, n: int, old: bool, from_network: bool) -> None:
+        """A product checks in, perhaps with the token a later activation replaced. From the
+        client NETWORK, unknown tokens count and, once it is locked, are refused; a known
+        token always passes, lock or not."""
         inst = self._installation(n)
+        client = NETWORK if from_network else ""
         if old and inst.old_tokens:
-            token = inst.old_tokens[-1]
-            # An unknown token counts against the check-ins' own overall guessing limit.
-            self.fails(
-                InstallationNotFound,
-                lambda: self.kit.check_in(token),
-                guessing=CHECK_IN_GUESSES,
-            )
+            self.check_in_unknown(inst.old_tokens[-1], from_network=from_network)
             return
-        view = self.kit.check_in(inst.token)
+        if from_network and self.network_locked():
+            event("check-in: known token from the locked client")
+        before = self.throttles()
+        view = self.kit.check_in(inst.token, client=client)
+        assert self.throttles() == before, "a known token changed a throttle record"
         assert view.id == inst.id
         assert view.status is (
             InstallationStatus.ACTIVE if inst.active else InstallationStatus.DEACTIVATED
         )
         if inst.active:
             assert view.last_seen_at == self.now
+
+    def check_in_unknown(self, token: str, *, from_network: bool) -> None:
+        """An unknown token counts against the check-ins' own overall guessing limit and, from
+        NETWORK, against that client's; while the client is locked it is refused outright."""
+        client = NETWORK if from_network else ""
+        if from_network and self.network_locked():
+            event("check-in: unknown token from the locked client")
+            self.fails(TooManyAttempts, lambda: self.kit.check_in(token, client=client))
+            return
+        client_key = f"check-in:client:{NETWORK}" if from_network else None
+        self.fails(
+            InstallationNotFound,
+            lambda: self.kit.check_in(token, client=client),
+            guessing=CHECK_IN_GUESSES,
+            client_key=client_key,
+        )
+        if client_key is None:
+            return
+        self.network = after_refusal(self.network, self.now, CLIENT_THROTTLE)
+        stored = self.throttles()[client_key]
+        assert (stored.failures, stored.window_started_at) == (
+            self.network.failures,
+            self.network.since,
+        )
+        assert locked_until(stored, self.now) == (
+            self.network.locked_until if self.network_locked() else None
+        )
 
     @rule(step=st.sampled_from(STEPS))
     def advance_clock(self, step: dt.timedelta) -> None:

@@ -599,7 +599,10 @@ def test_a_license_administrators_block_stops_at_k1(world: World) -> None:
     kit, a, _ = world
     seated, codes = {}, {}
     for key_id in (a.key1, a.key2):
-        kit.invite_installers(a.admin, a.account_id, key_id, ["both@alpha.example"])
+        # An activation left, so that a refusal reports the block, not a used-up code.
+        kit.invite_installers(
+            a.admin, a.account_id, key_id, ["both@alpha.example"], max_activations=2
+        )
         codes[key_id] = kit.mailer.last(to="both@alpha.example").data["code"]
         seated[key_id] = kit.activate(
             code=codes[key_id], computer_id="alpha-shared"

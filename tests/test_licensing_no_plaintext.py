@@ -82,11 +82,10 @@ def _full_scenario() -> Scenario:
     returned.append(kit.grant_license_administrator(admin, acc, keeper.user_id, k1))
 
     # Typed and sent at once; from a CSV and only exported; a License Administrator's own.
-    returned.append(
-        kit.invite_installers(
-            admin, acc, k0, ["ann@example.com", "bob@example.com"], max_activations=2
-        )
-    )
+    # Bob's code keeps an activation left, so that it is refused on another invitation's
+    # computer as already activated rather than as used up.
+    returned.append(kit.invite_installers(admin, acc, k0, ["ann@example.com"], max_activations=2))
+    returned.append(kit.invite_installers(admin, acc, k0, ["bob@example.com"], max_activations=3))
     csv_batch = kit.invite_installers(
         admin,
         acc,
@@ -167,6 +166,7 @@ def _full_scenario() -> Scenario:
         lambda: kit.activate(code=code_of("dee@example.com"), computer_id="SN-DEE-1"),
         lambda: kit.activate(code=code_of("bob@example.com"), computer_id="SN-ANN-2"),
         lambda: kit.activate(token=token_of("ann@example.com"), computer_id="SN-ANN-1"),
+        lambda: kit.activate(token=token_of("bob@example.com"), computer_id="SN-ANN-1"),
         lambda: kit.activate(code=code_of("fay@example.com"), computer_id="SN-FAY-1"),
     ):
         with pytest.raises(LicenseKitError) as info:
@@ -179,6 +179,7 @@ def _full_scenario() -> Scenario:
         InstallationNotFound,
         ActivationCodeRevoked,
         ComputerAlreadyActivated,
+        ActivationCodeUsedUp,  # blocked, but the used-up code is refused before that is said
         ComputerBlocked,
         ActivationCodeUsedUp,
     ]

@@ -38,6 +38,7 @@ from licensekit.licensing import (
     check_seats,
     deactivate,
     forget_computer,
+    is_returning,
     key_usable,
     mask_key_value,
     remove_key,
@@ -527,9 +528,9 @@ FAULTS: list[tuple[type[Exception], str]] = [
     (ActivationCodeExpired, "code_expired"),
     (ActivationCodeWrongProduct, "wrong_product"),
     (LicenseKeyUnavailable, "key_unavailable"),
+    (ActivationCodeUsedUp, "used_up"),
     (ComputerBlocked, "blocked"),
     (ComputerAlreadyActivated, "taken"),
-    (ActivationCodeUsedUp, "used_up"),
     (SeatsFull, "seats_full"),
 ]
 
@@ -621,9 +622,42 @@ class TestActivateRefusalOrder:
         with pytest.raises(ComputerBlocked):
             activate_with_faults({"blocked", "taken"})
 
-    def test_computer_already_activated_comes_before_used_up_and_seats_full(self) -> None:
-        with pytest.raises(ComputerAlreadyActivated):
+    def test_used_up_comes_before_computer_already_activated_and_seats_full(self) -> None:
+        with pytest.raises(ActivationCodeUsedUp):
             activate_with_faults({"taken", "used_up", "seats_full"})
+
+    def test_computer_already_activated_comes_before_seats_full(self) -> None:
+        with pytest.raises(ComputerAlreadyActivated):
+            activate_with_faults({"taken", "seats_full"})
+
+    @pytest.mark.parametrize("computer_fault", ["blocked", "taken"])
+    def test_a_used_up_code_says_nothing_about_a_new_computer(self, computer_fault: str) -> None:
+        """A used-up code cannot probe which computers are blocked or activated elsewhere."""
+        with pytest.raises(ActivationCodeUsedUp) as with_fault:
+            activate_with_faults({"used_up", computer_fault})
+        with pytest.raises(ActivationCodeUsedUp) as without:
+            activate_with_faults({"used_up"})
+        assert str(with_fault.value) == str(without.value)
+        assert "pc-1" not in str(with_fault.value)
+
+    def test_a_returning_computer_with_a_used_up_code_is_still_refused_when_blocked(
+        self,
+    ) -> None:
+        """Its own computer is no probe: the code activated it, so blocking is reported."""
+        invitation = make_invitation(activations=1, max_activations=1, computer_ids=("pc-1",))
+        with pytest.raises(ComputerBlocked):
+            do_activate(invitation=invitation, blocked=True)
+        with pytest.raises(ComputerBlocked):
+            do_activate(
+                invitation=make_invitation(activations=1, max_activations=1),
+                existing=make_installation(),
+                blocked=True,
+            )
+
+    def test_a_code_with_activations_left_reports_a_blocked_new_computer(self) -> None:
+        invitation = make_invitation(activations=1, max_activations=2)
+        with pytest.raises(ComputerBlocked):
+            do_activate(invitation=invitation, blocked=True)
 
     def test_computer_already_activated_is_an_activation_error(self) -> None:
         assert issubclass(ComputerAlreadyActivated, ActivationError)
@@ -681,17 +715,24 @@ class TestActivateKnownComputer:
         assert result.invitation.last_activated_at == LATER
 
     @pytest.mark.parametrize(
-        ("activations", "max_activations"), [(0, 1), (0, 5), (1, 1)], ids=["fresh", "many", "used"]
+        ("activations", "max_activations"), [(0, 1), (0, 5), (4, 5)], ids=["fresh", "many", "last"]
     )
     def test_another_invitations_code_cannot_take_over_an_active_computer(
         self, activations: int, max_activations: int
     ) -> None:
-        """Whether or not that code has activations left, the computer is already activated."""
+        """While that code has activations left, the computer is reported already activated."""
         existing = make_installation()
         other = make_invitation(
             id="ii_other", activations=activations, max_activations=max_activations
         )
         with pytest.raises(ComputerAlreadyActivated, match="'pc-1' is already activated"):
+            do_activate(invitation=other, existing=existing)
+
+    def test_another_invitations_used_up_code_on_an_active_computer_is_used_up(self) -> None:
+        """A used-up code is refused as such before anything is said about the computer."""
+        existing = make_installation()
+        other = make_invitation(id="ii_other", activations=1, max_activations=1)
+        with pytest.raises(ActivationCodeUsedUp):
             do_activate(invitation=other, existing=existing)
 
     def test_another_invitations_code_is_refused_even_if_it_lists_the_computer(self) -> None:
@@ -1048,3 +1089,99 @@ class TestCheckResendable:
     def test_a_used_up_invitation_is_refused(self) -> None:
         with pytest.raises(InvitationAlreadyAccepted, match="all 1 computers"):
             check_resendable(make_invitation(activations=1, max_activations=1), T0)
+
+    def test_revoked_is_reported_before_used_up_and_expired(self) -> None:
+        invitation = make_invitation(
+            revoked_at=T0, revoked_by="u", activations=1, max_activations=1
+        )
+        with pytest.raises(InvitationRevoked):
+            check_resendable(invitation, invitation.expires_at)
+
+    def test_used_up_is_reported_before_expired(self) -> None:
+        invitation = make_invitation(activations=1, max_activations=1)
+        with pytest.raises(InvitationAlreadyAccepted):
+            check_resendable(invitation, invitation.expires_at)
+
+    @given(revoked=st.booleans(), used_up=st.booleans(), expired=st.booleans())
+    def test_the_first_fault_in_order_revoked_used_up_expired_is_reported(
+        self, revoked: bool, used_up: bool, expired: bool
+    ) -> None:
+        invitation = make_invitation(
+            revoked_at=T0 if revoked else None,
+            activations=1 if used_up else 0,
+            max_activations=1,
+        )
+        now = invitation.expires_at if expired else T0
+        faults = [
+            (revoked, InvitationRevoked),
+            (used_up, InvitationAlreadyAccepted),
+            (expired, InvitationExpired),
+        ]
+        expected = next((error for present, error in faults if present), None)
+        if expected is None:
+            check_resendable(invitation, now)
+        else:
+            with pytest.raises(expected) as info:
+                check_resendable(invitation, now)
+            assert type(info.value) is expected
+
+
+class TestIsReturning:
+    """The pure helper activate and the service both use to spare a returning computer."""
+
+    def test_a_computer_the_code_activated_is_returning_without_an_installation(self) -> None:
+        assert is_returning(make_invitation(computer_ids=("pc-1",)), None, "pc-1")
+
+    def test_an_unknown_computer_is_not_returning(self) -> None:
+        assert not is_returning(make_invitation(computer_ids=("pc-2",)), None, "pc-1")
+
+    def test_an_active_installation_made_with_this_invitation_is_returning(self) -> None:
+        assert is_returning(make_invitation(), make_installation(), "pc-1")
+
+    @pytest.mark.parametrize(
+        "installation",
+        [
+            make_installation(status=InstallationStatus.DEACTIVATED, deactivated_at=T0),
+            make_installation(invitation_id="ii_other"),
+        ],
+        ids=["deactivated", "other-invitation"],
+    )
+    def test_an_inactive_or_foreign_installation_is_not_returning(
+        self, installation: Installation
+    ) -> None:
+        assert not is_returning(make_invitation(), installation, "pc-1")
+
+    def test_being_listed_is_enough_even_with_a_foreign_installation(self) -> None:
+        other = make_installation(invitation_id="ii_other")
+        assert is_returning(make_invitation(computer_ids=("pc-1",)), other, "pc-1")
+
+    @given(
+        listed=st.booleans(),
+        has_installation=st.booleans(),
+        active=st.booleans(),
+        same_invitation=st.booleans(),
+    )
+    def test_returning_is_what_activate_spares_from_a_used_up_code(
+        self, listed: bool, has_installation: bool, active: bool, same_invitation: bool
+    ) -> None:
+        invitation = make_invitation(
+            activations=1, max_activations=1, computer_ids=("pc-1",) if listed else ()
+        )
+        existing = None
+        if has_installation:
+            existing = make_installation(
+                invitation_id="ii_1" if same_invitation else "ii_other",
+                status=InstallationStatus.ACTIVE if active else InstallationStatus.DEACTIVATED,
+                deactivated_at=None if active else T0,
+            )
+        returning = is_returning(invitation, existing, "pc-1")
+        try:
+            do_activate(
+                key=make_key(seats=5, seats_used=1), invitation=invitation, existing=existing
+            )
+        except ActivationCodeUsedUp:
+            assert not returning
+        except ComputerAlreadyActivated:
+            assert returning  # listed, but the seat is held through another invitation
+        else:
+            assert returning

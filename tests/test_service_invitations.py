@@ -243,7 +243,7 @@ def test_invite_members_refuses_more_addresses_than_max_batch_size():
     setup = _setup(make_licensekit(settings=Settings(max_batch_size=2)))
     kit, admin, account_id = setup
 
-    with pytest.raises(ValidationError, match="3 addresses exceed the limit of 2 per call"):
+    with pytest.raises(ValidationError, match=r"^more than 2 addresses; the limit per call is 2$"):
         kit.invite_members(admin, account_id, ["a@example.com", "b@example.com", "c@example.com"])
 
     assert kit.list_join_invitations(admin, account_id).items == ()

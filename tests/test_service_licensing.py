@@ -1628,15 +1628,20 @@ def test_the_token_of_another_invitation_cannot_take_over_an_active_computer_eit
     assert kit.check_in(first.installation_token).email == "ann@example.com"
 
 
-def test_a_used_up_code_on_another_invitations_computer_is_refused_as_already_activated(setup):
-    """The computer is checked before the code's remaining activations."""
+def test_a_used_up_code_on_another_invitations_computer_is_refused_as_used_up(setup):
+    """The code's remaining activations are checked before the computer, so that a used-up
+    code cannot tell which computers are activated."""
     kit, admin, account_id, key_id = setup
     ann = activate(kit, invite(setup, "ann@example.com"), "mac-1")
     bob = invite(setup, "bob@example.com")
     activate(kit, bob, "mac-2")
 
-    with pytest.raises(ComputerAlreadyActivated):
+    with pytest.raises(ActivationCodeUsedUp) as on_activated:
         activate(kit, bob, "mac-1")
+    with pytest.raises(ActivationCodeUsedUp) as on_unknown:
+        activate(kit, bob, "mac-never-seen")
+
+    assert str(on_activated.value) == str(on_unknown.value)
 
     (view,) = [
         i
@@ -2564,7 +2569,7 @@ def _throttle_keys(kit: LicenseKitForTests) -> set[str]:
     return {r.key for r in kit.store.dump() if type(r).__name__ == "Throttle"}
 
 
-def test_unknown_installation_tokens_lock_the_clients_check_ins_in_their_own_bucket():
+def test_unknown_installation_tokens_lock_the_clients_unknown_check_ins_in_their_own_bucket():
     setup = _throttled(activation_client_throttle=ThrottlePolicy(max_failures=2))
     kit = setup.kit
     result = activate(kit, invite(setup))
@@ -2573,8 +2578,10 @@ def test_unknown_installation_tokens_lock_the_clients_check_ins_in_their_own_buc
         with pytest.raises(InstallationNotFound):
             kit.check_in("forged", client="10.0.0.9")
 
-    with pytest.raises(TooManyAttempts):
-        kit.check_in(result.installation_token, client="10.0.0.9")
+    with pytest.raises(TooManyAttempts, match="installation tokens"):
+        kit.check_in("forged-again", client="10.0.0.9")
+    # A known token always passes, even from the locked client.
+    assert kit.check_in(result.installation_token, client="10.0.0.9").id == (result.installation_id)
     assert kit.check_in(result.installation_token).id == result.installation_id
     assert kit.check_in(result.installation_token, client="10.0.0.7").id == (result.installation_id)
     assert "check-in:client:10.0.0.9" in _throttle_keys(kit)
@@ -2591,7 +2598,10 @@ def test_stale_installation_tokens_never_lock_activations_from_that_client():
         with pytest.raises(InstallationNotFound):
             kit.check_in(stale.installation_token, client="10.0.0.9")
     with pytest.raises(TooManyAttempts):
-        kit.check_in(current.installation_token, client="10.0.0.9")
+        kit.check_in(stale.installation_token, client="10.0.0.9")
+    assert kit.check_in(current.installation_token, client="10.0.0.9").status is (
+        InstallationStatus.ACTIVE
+    )
 
     fresh = invite(setup, "bob@example.com")
     assert kit.describe_install_invitation(fresh.token, client="10.0.0.9").email == (
@@ -2666,24 +2676,24 @@ def test_refused_activations_of_one_code_lock_that_code_for_a_while():
         activate(kit, shared, "mac-2")
 
 
-@pytest.mark.parametrize(
-    "refusal", ["revoked", "expired", "wrong-product", "blocked", "already-activated"]
-)
+@pytest.mark.parametrize("refusal", ["revoked", "expired", "wrong-product", "used-up"])
 def test_refusals_for_the_codes_own_sake_count_towards_its_lock(refusal):
     policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
-    setup = _setup(new_kit(activation_invitation_throttle=policy))
+    setup = _setup(new_kit(activation_invitation_throttle=policy), seats=5)
     kit, admin, account_id, _ = setup
-    code = invite(setup, "team@example.com", max_activations=5, expires_in="1d")
+    code = invite(
+        setup,
+        "team@example.com",
+        max_activations=1 if refusal == "used-up" else 5,
+        expires_in="1d",
+    )
     computer = "mac-1"
     if refusal == "revoked":
         kit.revoke_install_invitation(admin, account_id, code.view.id)
     elif refusal == "expired":
         kit.clock.advance(days=1)
-    elif refusal == "blocked":
-        held = activate(kit, invite(setup, "ann@example.com"), computer)
-        kit.block_computer(admin, account_id, held.installation_id)
-    elif refusal == "already-activated":
-        activate(kit, invite(setup, "ann@example.com"), computer)
+    elif refusal == "used-up":
+        activate(kit, code, "mac-0")
     options = {"product": "Another product"} if refusal == "wrong-product" else {}
 
     for _ in range(3):
@@ -2692,6 +2702,53 @@ def test_refusals_for_the_codes_own_sake_count_towards_its_lock(refusal):
 
     with pytest.raises(TooManyAttempts):
         activate(kit, code, "mac-new")
+
+
+@pytest.mark.parametrize("refusal", ["blocked", "already-activated"])
+def test_one_computer_retrying_a_shared_code_never_locks_it_for_the_others(refusal):
+    """A blocked or already activated computer is not the code's fault: 30 refusals of it
+    leave the code usable by a new computer."""
+    policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
+    setup = _setup(new_kit(activation_invitation_throttle=policy), seats=5)
+    kit, admin, account_id, _ = setup
+    shared = invite(setup, "team@example.com", max_activations=5)
+    held = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+    expected: type[ActivationError] = ComputerAlreadyActivated
+    if refusal == "blocked":
+        kit.block_computer(admin, account_id, held.installation_id)
+        expected = ComputerBlocked
+
+    for _ in range(30):
+        with pytest.raises(expected):
+            activate(kit, shared, "mac-1")
+
+    assert not any(k.startswith("activation:invitation:") for k in _throttle_keys(kit))
+    assert activate(kit, shared, "mac-new").email == "team@example.com"
+    refusals = [e for e in audit(setup) if e.action is AuditAction.ACTIVATION_REFUSED]
+    assert len(refusals) == 30
+    assert {e.details["reason"] for e in refusals} == {expected.__name__}
+
+
+@pytest.mark.parametrize("refusal", ["blocked", "already-activated"])
+def test_a_used_up_code_on_a_blocked_or_activated_computer_says_used_up_and_counts(refusal):
+    """Used up comes first, so the refusal is the code's fault and counts towards its lock."""
+    policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
+    setup = _setup(new_kit(activation_invitation_throttle=policy), seats=5)
+    kit, admin, account_id, _ = setup
+    used_up = invite(setup, "team@example.com")
+    activate(kit, used_up, "mac-0")
+    held = activate(kit, invite(setup, "ann@example.com"), "mac-1")
+    if refusal == "blocked":
+        kit.block_computer(admin, account_id, held.installation_id)
+
+    for _ in range(3):
+        with pytest.raises(ActivationCodeUsedUp):
+            activate(kit, used_up, "mac-1")
+
+    with pytest.raises(TooManyAttempts):
+        activate(kit, used_up, "mac-1")
+    refusals = [e for e in audit(setup) if e.action is AuditAction.ACTIVATION_REFUSED]
+    assert [e.details["reason"] for e in refusals] == ["ActivationCodeUsedUp"] * 3
 
 
 def test_full_seats_never_lock_a_code_an_installer_keeps_retrying():
@@ -2742,6 +2799,36 @@ def test_a_locked_code_still_lets_its_returning_computer_activate():
 
     assert (again.installation_id, again.already_active) == (first.installation_id, True)
     assert kit.check_in(again.installation_token).status is InstallationStatus.ACTIVE
+
+
+def test_a_success_while_the_code_is_locked_leaves_the_lock():
+    """A returning computer's success clears a count, never a lock."""
+    policy = ThrottlePolicy(max_failures=3, lockout=dt.timedelta(minutes=30))
+    setup = _setup(new_kit(activation_invitation_throttle=policy))
+    kit = setup.kit
+    shared = invite(setup, "team@example.com")
+    activate(kit, shared, "mac-1")
+    for n in range(3):
+        with pytest.raises(ActivationCodeUsedUp):
+            activate(kit, shared, f"stranger-{n}")
+    with pytest.raises(TooManyAttempts) as before:
+        activate(kit, shared, "stranger-9")
+    (lock,) = [
+        r for r in kit.store.dump() if getattr(r, "key", "").startswith("activation:invitation:")
+    ]
+
+    kit.clock.advance(minutes=10)
+    assert activate(kit, shared, "mac-1").already_active
+
+    assert lock in kit.store.dump()
+    with pytest.raises(TooManyAttempts) as after:
+        activate(kit, shared, "stranger-9")
+    assert after.value.retry_after == before.value.retry_after
+    # Once the lock has ended, the next success clears the record.
+    kit.clock.advance(minutes=21)
+    assert lock.key in _throttle_keys(kit)
+    assert activate(kit, shared, "mac-1").already_active
+    assert not any(k.startswith("activation:invitation:") for k in _throttle_keys(kit))
 
 
 def test_a_success_clears_the_codes_refusal_count():
@@ -3140,3 +3227,338 @@ class TestDescribeInstallInvitation:
                 kit.describe_install_invitation("guess", client="10.0.0.9")
         with pytest.raises(TooManyAttempts):
             kit.describe_install_invitation(invited.token, client="10.0.0.9")
+
+
+# == second review: typed address lists, CSV file objects, ids of the wrong type ============
+
+
+class _Pulled:
+    """An endless iterable that counts the entries taken from it."""
+
+    def __init__(self, make=lambda n: f"u{n}@example.com") -> None:
+        self.make = make
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[object]:
+        while True:
+            self.taken += 1
+            yield self.make(self.taken)
+
+
+@pytest.mark.parametrize(
+    ("emails", "type_name"),
+    [
+        (123, "int"),
+        (4.5, "float"),
+        (object(), "object"),
+        ("ann@example.com", "str"),
+        (b"ann@example.com", "bytes"),
+    ],
+    ids=["int", "float", "object", "str", "bytes"],
+)
+def test_invite_installers_refuses_emails_that_are_not_a_collection(setup, emails, type_name):
+    kit, admin, account_id, key_id = setup
+
+    with pytest.raises(
+        ValidationError, match=f"^emails must be a collection of addresses, not {type_name}$"
+    ):
+        kit.invite_installers(admin, account_id, key_id, emails)
+
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+    assert kit.mailer.sent == []
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda n: f"u{n}@example.com", lambda n: "not an address", lambda n: n],
+    ids=["addresses", "invalid-text", "not-text"],
+)
+def test_invite_installers_stops_reading_an_endless_iterable_past_the_limit(make):
+    setup = _setup(new_kit(max_batch_size=3))
+    kit, admin, account_id, key_id = setup
+    endless = _Pulled(make)
+
+    with pytest.raises(ValidationError, match=r"^more than 3 addresses; the limit per call is 3$"):
+        kit.invite_installers(admin, account_id, key_id, endless)
+
+    assert endless.taken == 4
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+    assert kit.mailer.sent == []
+
+
+def test_blank_entries_of_a_typed_list_do_not_count_towards_the_limit():
+    setup = _setup(new_kit(max_batch_size=2))
+    kit, admin, account_id, key_id = setup
+    emails = ["", "  ", "ann@example.com", "\t", "", "bob@example.com", " "]
+
+    batch = kit.invite_installers(admin, account_id, key_id, emails, send=False)
+
+    assert [i.email for i in batch.invited] == ["ann@example.com", "bob@example.com"]
+    with pytest.raises(ValidationError, match="more than 2 addresses"):
+        kit.invite_installers(admin, account_id, key_id, [*emails, "", "cy@example.com"])
+
+
+def test_a_typed_list_may_be_any_iterable_of_addresses(setup):
+    kit, admin, account_id, key_id = setup
+    emails = (f"{name}@example.com" for name in ("ann", "bob"))
+
+    batch = kit.invite_installers(admin, account_id, key_id, emails, send=False)
+
+    assert [i.email for i in batch.invited] == ["ann@example.com", "bob@example.com"]
+
+
+@pytest.mark.parametrize("mode", ["closed-text", "closed-binary", "write-only", "latin-1"])
+def test_invite_installers_refuses_an_unreadable_csv_file_object(setup, tmp_path, mode):
+    kit, admin, account_id, key_id = setup
+    path = tmp_path / "users.csv"
+    if mode == "latin-1":
+        path.write_bytes("ann@example.com\njosé@example.com\n".encode("latin-1"))
+    else:
+        path.write_text("ann@example.com\n", encoding="utf-8")
+
+    if mode == "closed-text":
+        with open(path, encoding="utf-8") as handle:
+            pass
+        match = "cannot read the CSV file object"
+    elif mode == "closed-binary":
+        handle = io.BytesIO(b"ann@example.com\n")
+        handle.close()
+        match = "cannot read the CSV file object"
+    elif mode == "write-only":
+        handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        match = "cannot read the CSV file object"
+    else:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+        match = "not UTF-8"
+    try:
+        with pytest.raises(ValidationError, match=match):
+            kit.invite_installers(admin, account_id, key_id, csv=handle)
+    finally:
+        handle.close()
+
+    assert kit.list_install_invitations(admin, account_id, key_id).items == ()
+    assert kit.mailer.sent == []
+
+
+WRONG_TYPED_IDS = [None, 42, 4.5, ["x"], {"id": "x"}, object(), "bytes"]
+"""Ids no use case may match; "bytes" stands for the real id encoded as bytes."""
+WRONG_TYPED_ID_NAMES = ["None", "int", "float", "list", "dict", "object", "real-id-as-bytes"]
+
+
+def _ids_of(value: object) -> str:
+    return type(value).__name__
+
+
+@pytest.fixture
+def populated(setup: Setup) -> tuple[Setup, str, str, str]:
+    """A key with one invitation and one installation; their real ids."""
+    invited = invite(setup, max_activations=2)
+    done = activate(setup.kit, invited)
+    return setup, setup.key_id, invited.view.id, done.installation_id
+
+
+def _stored(kit: LicenseKitForTests) -> list[object]:
+    return [r for r in kit.store.dump() if type(r).__name__ != "Throttle"]
+
+
+KEY_ID_USE_CASES = {
+    "get_license_key": lambda k, s, a, key_id, user: k.get_license_key(s, a, key_id),
+    "change_license_key": lambda k, s, a, key_id, user: k.change_license_key(s, a, key_id, seats=9),
+    "suspend_license_key": lambda k, s, a, key_id, user: k.suspend_license_key(s, a, key_id),
+    "resume_license_key": lambda k, s, a, key_id, user: k.resume_license_key(s, a, key_id),
+    "remove_license_key": lambda k, s, a, key_id, user: k.remove_license_key(s, a, key_id),
+    "grant_license_administrator": lambda k, s, a, key_id, user: k.grant_license_administrator(
+        s, a, user, key_id
+    ),
+    "revoke_license_administrator": lambda k, s, a, key_id, user: k.revoke_license_administrator(
+        s, a, user, key_id
+    ),
+    "invite_installers": lambda k, s, a, key_id, user: k.invite_installers(
+        s, a, key_id, ["zed@example.com"]
+    ),
+    "list_install_invitations": lambda k, s, a, key_id, user: k.list_install_invitations(
+        s, a, key_id
+    ),
+    "export_install_invitations": lambda k, s, a, key_id, user: k.export_install_invitations(
+        s, a, key_id
+    ),
+    "send_install_invitations": lambda k, s, a, key_id, user: k.send_install_invitations(
+        s, a, key_id
+    ),
+    "list_installations": lambda k, s, a, key_id, user: k.list_installations(s, a, key_id),
+}
+
+
+@pytest.mark.parametrize("use_case", list(KEY_ID_USE_CASES), ids=list(KEY_ID_USE_CASES))
+@pytest.mark.parametrize("key_id", WRONG_TYPED_IDS, ids=WRONG_TYPED_ID_NAMES)
+def test_a_key_id_of_the_wrong_type_matches_no_key(populated, use_case, key_id):
+    (kit, admin, account_id, _), real_key_id, _, _ = populated
+    user = add_member(kit, admin, account_id, "rita@example.com").user_id
+    if key_id == "bytes":
+        key_id = real_key_id.encode()
+    before = _stored(kit)
+
+    with pytest.raises(LicenseKeyNotFound, match="no license key"):
+        KEY_ID_USE_CASES[use_case](kit, admin, account_id, key_id, user)
+
+    assert _stored(kit) == before
+
+
+@pytest.mark.parametrize("use_case", ["resend", "revoke"])
+@pytest.mark.parametrize("invitation_id", WRONG_TYPED_IDS, ids=WRONG_TYPED_ID_NAMES)
+def test_an_invitation_id_of_the_wrong_type_matches_no_invitation(
+    populated, use_case, invitation_id
+):
+    (kit, admin, account_id, _), _, real_invitation_id, _ = populated
+    if invitation_id == "bytes":
+        invitation_id = real_invitation_id.encode()
+    call = kit.resend_install_invitation if use_case == "resend" else kit.revoke_install_invitation
+    before = _stored(kit)
+    sent = len(kit.mailer.sent)
+
+    with pytest.raises(InvitationNotFound, match="no invitation to install"):
+        call(admin, account_id, invitation_id)
+
+    assert _stored(kit) == before
+    assert len(kit.mailer.sent) == sent
+
+
+@pytest.mark.parametrize("use_case", ["deactivate", "block"])
+@pytest.mark.parametrize("installation_id", WRONG_TYPED_IDS, ids=WRONG_TYPED_ID_NAMES)
+def test_an_installation_id_of_the_wrong_type_matches_no_installation(
+    populated, use_case, installation_id
+):
+    (kit, admin, account_id, _), _, _, real_installation_id = populated
+    if installation_id == "bytes":
+        installation_id = real_installation_id.encode()
+    call = kit.deactivate_installation if use_case == "deactivate" else kit.block_computer
+    before = _stored(kit)
+
+    with pytest.raises(InstallationNotFound, match="no installation"):
+        call(admin, account_id, installation_id)
+
+    assert _stored(kit) == before
+
+
+@pytest.mark.parametrize("key_id", [42, 4.5, b"key", ["x"], {"id": "x"}, object()], ids=_ids_of)
+def test_unblock_computer_refuses_a_key_id_that_is_not_text(populated, key_id):
+    (kit, admin, account_id, _), _, _, installation_id = populated
+    kit.block_computer(admin, account_id, installation_id)
+    before = _stored(kit)
+
+    with pytest.raises(
+        ValidationError, match=f"^key_id must be a key id or None, not {type(key_id).__name__}$"
+    ):
+        kit.unblock_computer(admin, account_id, "mac-1", key_id=key_id)
+
+    assert _stored(kit) == before
+    kit.unblock_computer(admin, account_id, "mac-1")  # the block is still there to lift
+
+
+# == second review: resending order =========================================================
+
+
+def test_resend_reports_a_used_up_invitation_before_its_expiry(setup):
+    kit, admin, account_id, _ = setup
+    invited = invite(setup, expires_in="1d")
+    activate(kit, invited)
+    kit.clock.advance(days=2)
+    kit.mailer.clear()
+
+    with pytest.raises(InvitationAlreadyAccepted, match="invite again for another computer"):
+        kit.resend_install_invitation(admin, account_id, invited.view.id)
+
+    assert kit.mailer.sent == []
+
+
+def test_resend_reports_a_revoked_invitation_before_it_being_used_up_or_expired(setup):
+    kit, admin, account_id, _ = setup
+    invited = invite(setup, expires_in="1d")
+    activate(kit, invited)
+    kit.revoke_install_invitation(admin, account_id, invited.view.id)
+    kit.clock.advance(days=2)
+    kit.mailer.clear()
+
+    with pytest.raises(InvitationRevoked):
+        kit.resend_install_invitation(admin, account_id, invited.view.id)
+
+    assert kit.mailer.sent == []
+
+
+# == second review: check-ins of known tokens always pass ===================================
+
+
+def _lock_check_ins(kit: LicenseKitForTests, client: str, failures: int) -> None:
+    for n in range(failures):
+        with pytest.raises(InstallationNotFound):
+            kit.check_in(f"forged-{n}", client=client)
+    with pytest.raises(TooManyAttempts, match="installation tokens"):
+        kit.check_in("forged-again", client=client)
+
+
+def test_a_known_installation_token_checks_in_while_its_client_is_locked():
+    policy = ThrottlePolicy(max_failures=2, lockout=dt.timedelta(minutes=10))
+    setup = _throttled(activation_client_throttle=policy)
+    kit = setup.kit
+    result = activate(kit, invite(setup), "mac-1", client="10.0.0.9")
+    _lock_check_ins(kit, "10.0.0.9", 2)
+    locks = {
+        k: t.locked_until
+        for k, t in ((r.key, r) for r in kit.store.dump() if type(r).__name__ == "Throttle")
+    }
+    kit.clock.advance(minutes=3)
+
+    view = kit.check_in(result.installation_token, client="10.0.0.9")
+
+    assert (view.id, view.status, view.last_seen_at) == (
+        result.installation_id,
+        InstallationStatus.ACTIVE,
+        kit.clock.now(),
+    )
+    # The success lifts no lock: unknown tokens from that client are still refused.
+    with pytest.raises(TooManyAttempts) as still:
+        kit.check_in("forged-later", client="10.0.0.9")
+    assert still.value.retry_after == locks["check-in:client:10.0.0.9"]
+
+
+def test_a_known_installation_token_checks_in_while_every_client_is_locked():
+    policy = ThrottlePolicy(max_failures=2, lockout=dt.timedelta(minutes=10))
+    setup = _throttled(activation_client_throttle=policy, activation_overall_throttle=policy)
+    kit = setup.kit
+    result = activate(kit, invite(setup))
+    _lock_check_ins(kit, "10.0.0.9", 2)
+    with pytest.raises(TooManyAttempts):
+        kit.check_in("forged", client="10.0.0.7")  # the overall limit, from another client
+
+    for client in ("10.0.0.9", "10.0.0.7", ""):
+        assert kit.check_in(result.installation_token, client=client).id == (result.installation_id)
+
+
+def test_a_deactivated_installations_token_still_learns_its_status_while_locked(setup):
+    kit, admin, account_id, _ = setup
+    result = activate(kit, invite(setup))
+    kit.deactivate_installation(admin, account_id, result.installation_id)
+    _lock_check_ins(kit, "10.0.0.9", Settings().activation_client_throttle.max_failures)
+
+    view = kit.check_in(result.installation_token, client="10.0.0.9")
+
+    assert view.status is InstallationStatus.DEACTIVATED
+
+
+def test_a_locked_client_is_still_refused_a_valid_code_or_download_link():
+    """Only check-ins let a known secret through a lock; codes and links stay strict."""
+    policy = ThrottlePolicy(max_failures=2, lockout=dt.timedelta(minutes=10))
+    setup = _throttled(activation_client_throttle=policy)
+    kit = setup.kit
+    invited = invite(setup)
+    for _ in range(2):
+        with pytest.raises(ActivationCodeNotFound):
+            kit.activate(computer_id="mac-1", code=new_activation_code(), client="10.0.0.9")
+
+    with pytest.raises(TooManyAttempts):
+        kit.activate(computer_id="mac-1", code=invited.code, client="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        kit.activate(computer_id="mac-1", token=invited.token, client="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        kit.describe_install_invitation(invited.token, client="10.0.0.9")
+    assert kit.get_license_key(setup.admin, setup.account_id, setup.key_id).seats_used == 0

@@ -120,8 +120,9 @@ class TestSettingsLifetimes:
 # -- names ---------------------------------------------------------------------------------
 
 # Characters a name must never carry: controls (Cc) that str.split() does not treat as
-# spaces, and invisible format characters such as the bidirectional overrides of "Trojan
-# Source". Joiners, variation selectors and tag characters (emoji and flag sequences) pass.
+# spaces, surrogates (Cs), and every format character (Cf) such as the bidirectional
+# overrides of "Trojan Source", except the zero-width joiner and non-joiner and the tag
+# characters U+E0020..U+E007F of flag sequences. Variation selectors (Mn) pass too.
 REFUSED = {
     "NUL": "\x00",
     "BEL": "\x07",
@@ -138,6 +139,13 @@ REFUSED = {
     "word joiner U+2060": "\u2060",
     "left-to-right mark U+200E": "\u200e",
     "Arabic letter mark U+061C": "\u061c",
+    "function application U+2061": "\u2061",
+    "invisible times U+2062": "\u2062",
+    "language tag U+E0001": "\U000e0001",
+    "Mongolian vowel separator U+180E": "\u180e",
+    "interlinear annotation U+FFF9": "\ufff9",
+    "inhibit symmetric swapping U+206A": "\u206a",
+    "lone surrogate U+D800": "\ud800",
 }
 
 ACCEPTED = {
@@ -310,16 +318,23 @@ class TestComputerNames:
             kit.activate(computer_id="pc-1", code=_code(setup), product=f"Acme Draw{bad}")
 
 
+# The only format characters a name may hold.
+ALLOWED_FORMAT = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
+
+
 @given(
     char=st.one_of(
         st.characters(categories=["Cc"]).filter(lambda c: not c.isspace()),
+        st.characters(categories=["Cf"]).filter(lambda c: c not in ALLOWED_FORMAT),
+        st.characters(categories=["Cs"]),
         st.sampled_from(sorted(set(REFUSED.values()))),
     )
 )
 def test_any_non_space_control_or_hidden_format_character_is_refused_in_a_user_name(
     char: str,
 ) -> None:
-    """Every non-space control character, and every invisible mark on the list, is refused."""
+    """Every non-space control, every surrogate and every format character but the joiners
+    and tags is refused."""
     kit = make_licensekit()
     with pytest.raises(ValidationError, match="control characters or invisible"):
         kit.register_user("ann@example.com", TEST_PASSWORD, name=f"Ann{char}")
@@ -358,6 +373,39 @@ def test_emoji_newer_than_pythons_unicode_database_are_accepted() -> None:
     kit = make_licensekit()
     name = f"Ann {NEWER_EMOJI}"
     assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+
+
+@given(char=st.sampled_from(sorted(ALLOWED_FORMAT)))
+def test_the_joiners_and_every_tag_character_are_accepted(char: str) -> None:
+    kit = make_licensekit()
+    name = f"Ann{char}Smith"
+    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+
+
+def test_every_format_character_but_the_joiners_and_tags_is_refused() -> None:
+    """The rule covers the whole Cf category of this Python's Unicode database."""
+    kit = make_licensekit()
+    refused = [chr(n) for n in range(0x110000) if unicodedata.category(chr(n)) == "Cf"]
+    assert "\u2061" in refused
+    assert "\U000e0001" in refused
+    for char in refused:
+        if char in ALLOWED_FORMAT:
+            continue
+        with pytest.raises(ValidationError, match="control characters or invisible"):
+            kit.register_user("ann@example.com", TEST_PASSWORD, name=f"Ann{char}")
+    assert kit.register_user("ann@example.com", TEST_PASSWORD, name="Ann").name == "Ann"
+
+
+@pytest.mark.parametrize(
+    "separator", ["\u2028", "\u2029"], ids=["line-separator", "paragraph-separator"]
+)
+def test_line_and_paragraph_separators_fold_into_a_space(separator: str) -> None:
+    """U+2028 (Zl) and U+2029 (Zp) are whitespace to str.split(): a space, not a refusal."""
+    kit = make_licensekit()
+    name = f"Ann{separator}Smith{separator}"
+    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == "Ann Smith"
+    _, account = make_business_account(kit, name=f"Acme{separator}Ltd")
+    assert account.name == "Acme Ltd"
 
 
 def test_a_subdivision_flag_made_of_tag_characters_is_accepted() -> None:

@@ -11,6 +11,7 @@ from licensekit import members, roles
 from licensekit._core import (
     _TOKEN_PLACEHOLDER,
     ServiceCore,
+    _bounded_entries,
     _check_cursor,
     _clean_name,
     _clean_notes,
@@ -490,15 +491,7 @@ class AccountsService(ServiceCore):
         """
         language = check_language(language)
         lifetime = self._check_lifetime(expires_in)
-        if isinstance(emails, str):
-            raise ValidationError("emails must be a collection of addresses, not one string")
-        entries: list[object] = list(emails)
-        given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
-        if given > self.settings.max_batch_size:
-            raise ValidationError(
-                f"{given} addresses exceed the limit of {self.settings.max_batch_size} per call"
-            )
-        parsed = parse_emails(entries)
+        parsed = parse_emails(_bounded_entries(emails, self.settings.max_batch_size))
         now = self.clock.now()
         # Secrets are made before the transaction, so the store is not held during crypto.
         secrets_by_email = {email: self._new_join_secret(now) for email in parsed.emails}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from licensekit import roles
@@ -273,17 +273,44 @@ def _clean_name(value: str, what: str, *, required: bool) -> str:
     return cleaned
 
 
-# Invisible characters that can disguise a name: direction overrides, isolates and marks,
-# zero-width space, word joiner, byte order mark and soft hyphen. Joiners (used by emoji
-# sequences and Persian script), variation selectors and tags (used by flags) stay allowed.
-_HIDDEN_FORMAT = frozenset(
-    "\u00ad\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2066\u2067\u2068\u2069\ufeff"
-)
+# Names may not hold controls, line or paragraph separators, or invisible format characters
+# (direction overrides and marks, zero-width space, word joiner, byte order mark, soft
+# hyphen...), which can disguise a name or break an email's lines. The zero-width joiner and
+# non-joiner (emoji sequences, Persian and Indic scripts) and the tag characters of flag
+# sequences are the format characters that ordinary names need.
+_ALLOWED_FORMAT = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 def _is_hidden_control(ch: str) -> bool:
-    return ch in _HIDDEN_FORMAT or unicodedata.category(ch) in ("Cc", "Cs")
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ch not in _ALLOWED_FORMAT
+    return category in _REFUSED_CATEGORIES
+
+
+def _bounded_entries(emails: object, limit: int) -> list[object]:
+    """Return the entries of a typed address list, refusing more than *limit* non-blank ones.
+
+    Stops reading as soon as the limit is passed, so an endless iterable is refused too;
+    blank entries are skipped but not without end (at most as many again, plus 1,000).
+    """
+    if isinstance(emails, (str, bytes, bytearray, memoryview)) or not isinstance(emails, Iterable):
+        raise ValidationError(
+            f"emails must be a collection of addresses, not {type(emails).__name__}"
+        )
+    entries: list[object] = []
+    given = 0
+    most = 2 * limit + 1000
+    for entry in emails:
+        entries.append(entry)
+        if len(entries) > most:
+            raise ValidationError(f"more than {most} entries, most of them blank")
+        if not isinstance(entry, str) or entry.strip():
+            given += 1
+            if given > limit:
+                raise ValidationError(f"more than {limit} addresses; the limit per call is {limit}")
+    return entries
 
 
 def _clean_notes(notes: str) -> str:

@@ -20,6 +20,7 @@ from licensekit._core import (
     _TOKEN_PLACEHOLDER,
     ServiceCore,
     T,
+    _bounded_entries,
     _check_cursor,
     _clean_name,
     _clean_notes,
@@ -45,6 +46,8 @@ from licensekit.emails import (
 from licensekit.exceptions import (
     ActivationCodeNotFound,
     ActivationError,
+    ComputerAlreadyActivated,
+    ComputerBlocked,
     ConflictError,
     DuplicateLicenseKey,
     InstallationNotFound,
@@ -89,6 +92,8 @@ from licensekit.throttling import locked_until, record_failure
 
 __all__ = ["LicensingService"]
 
+_NOT_THE_CODES_FAULT = (SeatsFull, LicenseKeyUnavailable, ComputerBlocked, ComputerAlreadyActivated)
+"""Refusals about the seats, the key or the computer: they never count against a code."""
 R = TypeVar("R", LicenseKey, InstallInvitation)
 _MAX_KEY_VALUE = 512
 
@@ -853,11 +858,7 @@ class LicensingService(ServiceCore):
                 raise ActivationCodeNotFound("the license of this code no longer exists")
             existing = tx.find_installation(key.id, computer_id)
             throttle = tx.get_throttle(throttle_key)
-            returning = computer_id in invitation.computer_ids or (
-                existing is not None
-                and existing.is_active
-                and existing.invitation_id == invitation.id
-            )
+            returning = licensing.is_returning(invitation, existing, computer_id)
             until = None if returning else locked_until(throttle, now)
             if until is not None:
                 raise TooManyAttempts("this activation code", until)
@@ -888,8 +889,8 @@ class LicensingService(ServiceCore):
                     tx.add_installation(outcome.installation)
                 else:
                     tx.save_installation(outcome.installation)
-                if throttle is not None:
-                    tx.delete_throttle(throttle_key)
+                if throttle is not None and locked_until(throttle, now) is None:
+                    tx.delete_throttle(throttle_key)  # a success clears the count, not a lock
                 self._audit(
                     tx,
                     now,
@@ -1115,6 +1116,8 @@ class LicensingService(ServiceCore):
             NotFound: The computer has no block in that scope.
         """
         computer_id = _clean_computer_id(computer_id)
+        if key_id is not None and not isinstance(key_id, str):
+            raise ValidationError(f"key_id must be a key id or None, not {type(key_id).__name__}")
         now = self.clock.now()
         with self.store.transaction() as tx:
             if key_id is None:
@@ -1194,7 +1197,7 @@ class LicensingService(ServiceCore):
         roles.authorize(
             record.admin_grants, membership, Permission.VIEW_ACCOUNT, account_id=account_id
         )
-        key = tx.get_license_key(key_id)
+        key = None if (wanted := _as_id(key_id)) is None else tx.get_license_key(wanted)
         if key is None or key.account_id != account_id:
             raise LicenseKeyNotFound(
                 f"no license key {key_id!r} in business account {account_id!r}"
@@ -1332,12 +1335,7 @@ class LicensingService(ServiceCore):
         if (emails is None) == (source is None):
             raise ValidationError("give the addresses either as emails or as csv, not both")
         if emails is not None:
-            if isinstance(emails, str):
-                raise ValidationError("emails must be a collection of addresses, not one string")
-            entries: list[object] = list(emails)
-            given = sum(1 for e in entries if not isinstance(e, str) or bool(e.strip()))
-            self._check_batch_size(given)
-            return parse_emails(entries)
+            return parse_emails(_bounded_entries(emails, self.settings.max_batch_size))
         if source is None:  # pragma: no cover - excluded by the first check
             raise ValidationError("give the addresses as emails or as csv")
         if (
@@ -1350,12 +1348,6 @@ class LicensingService(ServiceCore):
                 "the file (a str is read as the CSV text itself)"
             )
         return parse_email_csv(source, max_entries=self.settings.max_batch_size)
-
-    def _check_batch_size(self, given: int) -> None:
-        if given > self.settings.max_batch_size:
-            raise ValidationError(
-                f"{given} addresses exceed the limit of {self.settings.max_batch_size} per call"
-            )
 
     def _new_install_secret(self, now: dt.datetime) -> _InstallSecret:
         invitation_id = new_id("inst", now)
@@ -1475,7 +1467,8 @@ class LicensingService(ServiceCore):
     def _install_invitation_in_account(
         self, tx: Transaction, account_id: str, invitation_id: str
     ) -> InstallInvitation:
-        invitation = tx.get_install_invitation(invitation_id)
+        wanted = _as_id(invitation_id)
+        invitation = None if wanted is None else tx.get_install_invitation(wanted)
         if invitation is None or invitation.account_id != account_id:
             raise InvitationNotFound(
                 f"no invitation to install {invitation_id!r} in business account {account_id!r}"
@@ -1483,7 +1476,8 @@ class LicensingService(ServiceCore):
         return invitation
 
     def _installation(self, tx: Transaction, account_id: str, installation_id: str) -> Installation:
-        installation = tx.get_installation(installation_id)
+        wanted = _as_id(installation_id)
+        installation = None if wanted is None else tx.get_installation(wanted)
         if installation is None or installation.account_id != account_id:
             raise InstallationNotFound(
                 f"no installation {installation_id!r} in business account {account_id!r}"
@@ -1520,21 +1514,25 @@ class LicensingService(ServiceCore):
     ) -> T | None:
         """Find what an installer presented; count misses per client and overall.
 
-        A locked client is refused before the look-up. The overall limit only changes the
-        answer to a miss, so that a flood of guesses never locks out a valid code. Check-ins
-        count in a *bucket* of their own: a product holding a stale installation token must
-        not lock its network out of activating.
+        For activation codes and download links, a locked client is refused before the
+        look-up. The overall limit only changes the answer to a miss, so that a flood of
+        guesses never locks out a valid code. Check-ins count in a *bucket* of their own, and
+        a known installation token always passes: products on one network must not lock each
+        other out because one of them holds a stale token.
         """
         client = _require_text(client, "client").strip()
         client_key = f"{bucket}:client:{client}" if client else None
         overall_key = f"{bucket}:*"
+        known_always_pass = bucket == "check-in"
         with self.store.transaction() as tx:
             client_throttle = tx.get_throttle(client_key) if client_key else None
             until = locked_until(client_throttle, now)
             found = None
-            if until is None:
+            if until is None or known_always_pass:
                 found = find(tx)
-                if found is None:
+                if found is not None:
+                    until = None
+                elif until is None:
                     overall = tx.get_throttle(overall_key)
                     until = locked_until(overall, now)
                     if until is None:
@@ -1570,11 +1568,12 @@ class LicensingService(ServiceCore):
     ) -> None:
         """Put a refused activation in the audit trail; count it if the code was misused.
 
-        Seats being full or the key being unavailable are not the code's fault: an installer
-        retrying until a seat is freed must not lock its own code out.
+        Full seats, an unavailable key, a blocked or already activated computer are not the
+        code's fault: an installer retrying until a seat is freed, or one computer retrying a
+        shared code, must not lock the code out for everyone else.
         """
         with self.store.transaction() as tx:
-            if not isinstance(refusal, (SeatsFull, LicenseKeyUnavailable)):
+            if not isinstance(refusal, _NOT_THE_CODES_FAULT):
                 throttle = tx.get_throttle(throttle_key)
                 tx.save_throttle(
                     record_failure(
@@ -1596,6 +1595,11 @@ class LicensingService(ServiceCore):
                 computer_id=computer_id,
                 reason=type(refusal).__name__,
             )
+
+
+def _as_id(value: object) -> str | None:
+    """Return *value* if it can be an id; anything else matches nothing."""
+    return value if isinstance(value, str) else None
 
 
 def _is_admin(record: SessionRecord, membership: Membership) -> bool:

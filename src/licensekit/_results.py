@@ -61,7 +61,8 @@ class Settings:
         activation_client_throttle: Unknown activation codes and download tokens tolerated
             per client (when the installer's request names one). Unknown installation tokens
             in :meth:`~licensekit.LicenseKit.check_in` count separately, with the same limits,
-            so a product holding a stale token cannot lock its network out of activating.
+            and a known installation token always passes, so a product holding a stale token
+            cannot lock its network out of activating or checking in.
         activation_overall_throttle: Unknown codes and tokens tolerated from all clients
             together. When it trips, unknown codes are answered with
             :class:`~licensekit.exceptions.TooManyAttempts`, but a valid code still works: a
@@ -69,10 +70,12 @@ class Settings:
             attacker down (a guess that hits still succeeds); it turns a flood into a
             signal. The codes' 120 random bits are what make guessing hopeless.
         activation_invitation_throttle: Refusals of one invitation's code for its own sake
-            (revoked, expired, used up, another product, a blocked or taken computer) before
-            it is refused for a while without further checks; a computer that activated with
-            it before is never locked out. Full seats and an unavailable key do not count,
-            so an installer may retry until a seat is freed. A success clears the count.
+            (revoked, expired, used up, another product) before it is refused for a while
+            without further checks. A computer that holds its activation from the code is
+            never locked out. Full seats, an unavailable key, and a blocked or already
+            activated computer do not count, so an installer may retry until a seat is freed
+            and one computer's retries never lock a shared code. A success clears the count,
+            not a lock in force.
 
     Raises:
         ValidationError: A default lifetime exceeds ``max_invitation_lifetime``.

@@ -142,14 +142,18 @@ def parse_email_csv(
         raise ValidationError(
             f"CSV input must be text, bytes, a path or a file object, not {type(source).__name__}"
         )
-    first = read(0)
-    if isinstance(first, bytes):
-        reader = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
-        try:
+    try:
+        first = read(0)
+        if isinstance(first, bytes):
+            reader = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
             return _parse_csv_text(reader, max_entries)
-        except UnicodeDecodeError as e:
-            raise ValidationError(f"CSV input is not UTF-8: {e}") from e
-    return _parse_csv_text(source, max_entries)  # type: ignore[arg-type]
+        return _parse_csv_text(source, max_entries)  # type: ignore[arg-type]
+    except ValidationError:
+        raise
+    except UnicodeDecodeError as e:
+        raise ValidationError(f"CSV input is not UTF-8: {e}") from e
+    except (OSError, ValueError) as e:  # closed, write-only, or otherwise unreadable
+        raise ValidationError(f"cannot read the CSV file object: {e}") from e
 
 
 def _parse_csv_text(

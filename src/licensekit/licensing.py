@@ -53,6 +53,7 @@ __all__ = [
     "check_seats",
     "deactivate",
     "forget_computer",
+    "is_returning",
     "key_usable",
     "mask_key_value",
     "remove_key",
@@ -246,6 +247,20 @@ def revoke_install_invitation(
     return attrs.evolve(invitation, revoked_at=now, revoked_by=actor_id)
 
 
+def is_returning(
+    invitation: InstallInvitation, existing: Installation | None, computer_id: str
+) -> bool:
+    """True when *computer_id* may activate with *invitation* without using an activation.
+
+    That is a computer that activated with it and was not deactivated by an administrator
+    since (it is in :attr:`~licensekit.model.InstallInvitation.computer_ids`), or one whose
+    installation, made with it, is active.
+    """
+    return computer_id in invitation.computer_ids or (
+        existing is not None and existing.is_active and existing.invitation_id == invitation.id
+    )
+
+
 def check_resendable(invitation: InstallInvitation, now: dt.datetime) -> None:
     """Raise unless *invitation*'s email is worth sending (again) at *now*.
 
@@ -254,20 +269,20 @@ def check_resendable(invitation: InstallInvitation, now: dt.datetime) -> None:
 
     Raises:
         InvitationRevoked: It was revoked.
-        InvitationExpired: It has expired.
         InvitationAlreadyAccepted: Its code has activated as many computers as it allows.
+        InvitationExpired: It has expired.
     """
     if invitation.revoked_at is not None:
         raise InvitationRevoked(f"invitation {invitation.id!r} was revoked; invite again")
-    if now >= invitation.expires_at:
-        raise InvitationExpired(
-            f"invitation {invitation.id!r} expired on {invitation.expires_at.isoformat()}; "
-            "invite again"
-        )
     if invitation.activations >= invitation.max_activations:
         raise InvitationAlreadyAccepted(
             f"invitation {invitation.id!r} has activated all {invitation.max_activations} "
             "computers it allows; invite again for another computer"
+        )
+    if now >= invitation.expires_at:
+        raise InvitationExpired(
+            f"invitation {invitation.id!r} expired on {invitation.expires_at.isoformat()}; "
+            "invite again"
         )
 
 
@@ -307,10 +322,9 @@ def activate(
     """Decide an activation of *computer_id* with *invitation*'s code on *key*.
 
     Checks, in order: the code (revoked, expired), the product, the key (suspended,
-    removed, expired), the computer (blocked), whether the computer holds a seat through
-    another invitation (refused), the code's remaining activations (a computer that
-    activated with this code and was not deactivated since is not a new one), then, unless
-    the computer holds a seat already, a free seat. A computer that holds a seat through this
+    removed, expired), the code's remaining activations (see :func:`is_returning`), the
+    computer (blocked, or holding a seat through another invitation), then, unless the
+    computer holds a seat already, a free seat. A computer that holds a seat through this
     invitation keeps it and takes no other.
 
     Args:
@@ -330,9 +344,9 @@ def activate(
         ActivationCodeExpired: see :func:`check_code_usable`.
         ActivationCodeWrongProduct: *product* is not the key's product.
         LicenseKeyUnavailable: see :func:`check_key_usable`.
+        ActivationCodeUsedUp: A new computer for a code with no activations left.
         ComputerBlocked: The computer is blocked in the account.
         ComputerAlreadyActivated: The computer holds a seat through another invitation.
-        ActivationCodeUsedUp: A new computer for a code with no activations left.
         SeatsFull: Every seat is taken.
     """
     check_code_usable(invitation, now, new_computer=False)
@@ -341,6 +355,10 @@ def activate(
             f"this activation code is for {key.product!r}, not for {product!r}"
         )
     check_key_usable(key, now)
+    returning = is_returning(invitation, existing, computer_id)
+    # A used-up code is refused before anything about the computer is said, so that it
+    # cannot be used to probe which computers are blocked or activated.
+    check_code_usable(invitation, now, new_computer=not returning)
     if blocked:
         raise ComputerBlocked(
             f"computer {computer_id!r} is blocked from activating this license; "
@@ -351,10 +369,6 @@ def activate(
             f"computer {computer_id!r} is already activated with another invitation; an "
             "administrator must deactivate it before another code can be used on it"
         )
-    returning = computer_id in invitation.computer_ids or (
-        existing is not None and existing.is_active and existing.invitation_id == invitation.id
-    )
-    check_code_usable(invitation, now, new_computer=not returning)
     if not returning:
         counted = attrs.evolve(
             invitation,
