@@ -221,9 +221,7 @@ class LicensingService(ServiceCore):
             record, membership = self._authorize_any_key(
                 tx, session, account_id, now, "listing license keys"
             )
-            is_admin = roles.effective_role(record.admin_grants, membership) is (
-                Role.ACCOUNT_ADMINISTRATOR
-            )
+            is_admin = _is_admin(record, membership)
 
             def fetch(after: str | None, n: int) -> Sequence[LicenseKey]:
                 return tx.list_license_keys(account_id, after=after, limit=n)
@@ -256,9 +254,7 @@ class LicensingService(ServiceCore):
             record, membership, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-        is_admin = roles.effective_role(record.admin_grants, membership) is (
-            Role.ACCOUNT_ADMINISTRATOR
-        )
+        is_admin = _is_admin(record, membership)
         return self._key_view(key, masked=is_admin)
 
     def change_license_key(
@@ -685,10 +681,12 @@ class LicensingService(ServiceCore):
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            record, membership = self._authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            )
             invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
-            record, _, key = self._authorize_key(
-                tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
+            key = self._key_rights(
+                tx, record, membership, account_id, invitation.key_id, Permission.INVITE_INSTALLERS
             )
             _check_key_invitable(key, now)
             licensing.check_resendable(invitation, now)
@@ -715,10 +713,12 @@ class LicensingService(ServiceCore):
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            record, membership = self._authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            )
             invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
-            record, _, _ = self._authorize_key(
-                tx, session, account_id, invitation.key_id, Permission.INVITE_INSTALLERS, now
+            self._key_rights(
+                tx, record, membership, account_id, invitation.key_id, Permission.INVITE_INSTALLERS
             )
             revoked = licensing.revoke_install_invitation(
                 invitation, actor_id=record.user_id, now=now
@@ -1007,10 +1007,17 @@ class LicensingService(ServiceCore):
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            record, membership = self._authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            )
             installation = self._installation(tx, account_id, installation_id)
-            record, _, key = self._authorize_key(
-                tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
+            key = self._key_rights(
+                tx,
+                record,
+                membership,
+                account_id,
+                installation.key_id,
+                Permission.MANAGE_INSTALLATIONS,
             )
             self._deactivate(tx, key, installation, record.user_id, now)
             self._audit(
@@ -1050,10 +1057,17 @@ class LicensingService(ServiceCore):
         notes = _clean_notes(notes)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+            record, membership = self._authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
+            )
             installation = self._installation(tx, account_id, installation_id)
-            record, membership, key = self._authorize_key(
-                tx, session, account_id, installation.key_id, Permission.MANAGE_INSTALLATIONS, now
+            key = self._key_rights(
+                tx,
+                record,
+                membership,
+                account_id,
+                installation.key_id,
+                Permission.MANAGE_INSTALLATIONS,
             )
             is_admin = _is_admin(record, membership)
             computer_id = installation.computer_id
@@ -1192,11 +1206,20 @@ class LicensingService(ServiceCore):
         permission: Permission,
         now: dt.datetime,
     ) -> tuple[SessionRecord, Membership, LicenseKey]:
-        record = self._resolve_session(tx, session, now)
-        membership = tx.get_membership(account_id, record.user_id)
-        roles.authorize(
-            record.admin_grants, membership, Permission.VIEW_ACCOUNT, account_id=account_id
-        )
+        record, membership = self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
+        key = self._key_rights(tx, record, membership, account_id, key_id, permission)
+        return record, membership, key
+
+    def _key_rights(
+        self,
+        tx: Transaction,
+        record: SessionRecord,
+        membership: Membership,
+        account_id: str,
+        key_id: str,
+        permission: Permission,
+    ) -> LicenseKey:
+        """Return the key after checking that an authorised member may exercise *permission*."""
         key = None if (wanted := _as_id(key_id)) is None else tx.get_license_key(wanted)
         if key is None or key.account_id != account_id:
             raise LicenseKeyNotFound(
@@ -1205,8 +1228,7 @@ class LicensingService(ServiceCore):
         roles.authorize_key(
             record.admin_grants, membership, permission, account_id=account_id, key_id=key_id
         )
-        assert membership is not None  # noqa: S101 - authorize() raised otherwise
-        return record, membership, key
+        return key
 
     def _deactivate(
         self,
@@ -1232,10 +1254,7 @@ class LicensingService(ServiceCore):
     ) -> tuple[SessionRecord, Membership]:
         """Admit Account Administrators and License Administrators of at least one key."""
         record, membership = self._authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
-        is_admin = roles.effective_role(record.admin_grants, membership) is (
-            Role.ACCOUNT_ADMINISTRATOR
-        )
-        if not is_admin and not membership.license_keys:
+        if not _is_admin(record, membership) and not membership.license_keys:
             raise PermissionDenied(
                 f"{what} in account {account_id!r} needs the Account Administrator role or "
                 "License Administrator rights over a key"
