@@ -513,7 +513,7 @@ class LicensingService(ServiceCore):
         undelivered: list[DeliveryFailure] = []
         if send and created:
             by_id = {s.invitation_id: s for s in secrets_}
-            created, undelivered = self._send_install_invitations(
+            sent, undelivered = self._send_install_invitations(
                 [(i, by_id[i.id].code, by_id[i.id].token) for i in created],
                 key,
                 account,
@@ -521,6 +521,8 @@ class LicensingService(ServiceCore):
                 now,
                 record.user_id,
             )
+            updated = {i.id: i for i in sent}
+            created = [updated.get(i.id, i) for i in created]
         return InstallInvitationBatch(
             key_id=key_id,
             invited=tuple(InstallInvitationView.of(i, now) for i in created),
@@ -660,9 +662,8 @@ class LicensingService(ServiceCore):
         sent, undelivered = self._send_install_invitations(
             batch, key, account, inviters, now, record.user_id
         )
-        sent_ids = {i.id for i in sent if i.sent_count}
         return DeliveryReport(
-            sent=tuple(InstallInvitationView.of(i, now) for i in sent if i.id in sent_ids),
+            sent=tuple(InstallInvitationView.of(i, now) for i in sent),
             undelivered=tuple(undelivered),
         )
 
@@ -1423,7 +1424,7 @@ class LicensingService(ServiceCore):
         now: dt.datetime,
         actor_id: str,
     ) -> tuple[list[InstallInvitation], list[DeliveryFailure]]:
-        """Send each invitation's email; return all of them (sent ones updated) and failures.
+        """Send each invitation's email; return those sent (as now stored) and the failures.
 
         Each email names the invitation's creator (from *inviters*, by user id).
         """
@@ -1437,11 +1438,10 @@ class LicensingService(ServiceCore):
             for invitation, code, token in batch
         ]
         delivered, undelivered = self._deliver(messages)
-        sent: dict[str, InstallInvitation] = {}
-        if delivered:
-            with self.store.transaction() as tx:
-                sent = {i.id: i for i in self._mark_install_sent(tx, delivered, now, actor_id)}
-        return [sent.get(i.id, i) for i, _, _ in batch], undelivered
+        if not delivered:
+            return [], undelivered
+        with self.store.transaction() as tx:
+            return self._mark_install_sent(tx, delivered, now, actor_id), undelivered
 
     def _mark_install_sent(
         self,
