@@ -7,6 +7,8 @@ trail, over a storage adapter and a mailer that the host application supplies.
 Start with :class:`LicenseKit`; see the README and ``docs/`` for a walk-through.
 """
 
+from typing import TYPE_CHECKING
+
 from licensekit.clock import Clock, SystemClock
 from licensekit.emails import (
     EmailList,
@@ -57,6 +59,7 @@ from licensekit.exceptions import (
     PermissionDenied,
     SeatsFull,
     SeatsInUse,
+    StorageBusy,
     StorageError,
     TooManyAttempts,
     UserNotFound,
@@ -101,6 +104,9 @@ from licensekit.service import (
 from licensekit.storage import Store, Transaction
 from licensekit.stores.memory import MemoryStore
 from licensekit.throttling import ThrottlePolicy
+
+if TYPE_CHECKING:
+    from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = [
     "AccountMembership",
@@ -178,11 +184,13 @@ __all__ = [
     "PurgeReport",
     "RejectedEmail",
     "Role",
+    "SQLiteStore",
     "SeatsFull",
     "SeatsInUse",
     "Session",
     "SessionMethod",
     "Settings",
+    "StorageBusy",
     "StorageError",
     "Store",
     "SystemClock",
@@ -196,3 +204,12 @@ __all__ = [
     "parse_email_csv",
     "parse_emails",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # SQLiteStore is imported on first use, so that hosts on another store never load sqlite3.
+    if name == "SQLiteStore":
+        from licensekit.stores.sqlite import SQLiteStore
+
+        return SQLiteStore
+    raise AttributeError(f"module 'licensekit' has no attribute {name!r}")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from licensekit import roles
 from licensekit._ids import new_id
@@ -68,7 +69,7 @@ class ServiceCore:
 
     def __init__(
         self,
-        store: Store,
+        store: Store | str | os.PathLike[str],
         mailer: Mailer,
         *,
         secret: bytes | str,
@@ -82,7 +83,15 @@ class ServiceCore:
             raise ValidationError(f"join_url must contain {_TOKEN_PLACEHOLDER} exactly once")
         if download_url is not None and download_url.count(_TOKEN_PLACEHOLDER) != 1:
             raise ValidationError(f"download_url must contain {_TOKEN_PLACEHOLDER} exactly once")
-        self.store = store
+        if isinstance(store, str | os.PathLike):
+            from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
+
+            store = SQLiteStore(store)
+        elif not isinstance(store, Store):
+            raise ValidationError(
+                f"store must be a Store or the path of a SQLite file, not {type(store).__name__}"
+            )
+        self.store: Store = store
         self.mailer = mailer
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.passwords = password_hasher if password_hasher is not None else PasswordHasher()
@@ -93,6 +102,16 @@ class ServiceCore:
 
     def __repr__(self) -> str:
         return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"
+
+    def close(self) -> None:
+        """Close the store (its connections and files). The object is not used afterwards."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _session_hash(self, session: Session | str) -> bytes:
         token = session.token if isinstance(session, Session) else session

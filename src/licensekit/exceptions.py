@@ -48,7 +48,8 @@ so ``except LookupError`` or ``except PermissionError`` keeps working too::
     ├── DeliveryError
     └── StorageError
         ├── DuplicateKey
-        └── IncompatibleStore
+        ├── IncompatibleStore
+        └── StorageBusy
 
 Tenant isolation shows in the tree: asking about an account you are not a member of, or about
 a member, invitation, license key or installation of another account, raises the matching
@@ -104,6 +105,7 @@ __all__ = [
     "PermissionDenied",
     "SeatsFull",
     "SeatsInUse",
+    "StorageBusy",
     "StorageError",
     "TooManyAttempts",
     "UserNotFound",
@@ -337,3 +339,10 @@ class DuplicateKey(StorageError):
 
 class IncompatibleStore(StorageError):
     """The store holds data in a format this version of licensekit cannot use."""
+
+
+class StorageBusy(StorageError):
+    """The store stayed locked by other connections for longer than it was willing to wait.
+
+    Nothing was written; the same call can be tried again later.
+    """

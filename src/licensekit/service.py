@@ -51,7 +51,9 @@ class LicenseKit(AccountsService, LicensingService):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
-        store: Where records live (see :class:`licensekit.storage.Store`).
+        store: Where records live (see :class:`licensekit.storage.Store`), or the path of a
+            SQLite database file, for which a :class:`~licensekit.stores.sqlite.SQLiteStore`
+            is opened (and the file created with its schema if it does not exist).
         mailer: Delivers emails (see :class:`licensekit.mail.Mailer`).
         secret: The host's secret, at least 32 bytes; keys for token hashes and encryption are
             derived from it. Keep it out of the store.
@@ -66,7 +68,7 @@ class LicenseKit(AccountsService, LicensingService):
         settings: Lifetimes, limits and throttling; see :class:`Settings`.
 
     Attributes:
-        store: The store given.
+        store: The store given, or opened from the path given.
         mailer: The mailer given.
         clock: The clock in use.
         passwords: The password hasher in use.
@@ -74,8 +76,12 @@ class LicenseKit(AccountsService, LicensingService):
 
     One instance may serve many threads at once, provided its store and mailer may too (the
     shipped ones can). Every method reads the time once and works in its own transactions.
+    :meth:`close` (or a ``with`` block) closes the store.
 
     Raises:
         ValidationError: The secret is too short or not bytes or text, or *join_url* or
-            *download_url* does not hold ``{token}`` exactly once.
+            *download_url* does not hold ``{token}`` exactly once, or *store* is neither a
+            store nor a path.
+        StorageError: The SQLite file named by *store* cannot be opened (see
+            :class:`~licensekit.stores.sqlite.SQLiteStore`).
     """

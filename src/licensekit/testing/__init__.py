@@ -27,8 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import tempfile
 import threading
+import weakref
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from licensekit.clock import ensure_aware
 from licensekit.exceptions import (
@@ -43,6 +48,9 @@ from licensekit.passwords import PasswordHasher
 from licensekit.service import LicenseKit, Settings
 from licensekit.stores.memory import MemoryStore
 
+if TYPE_CHECKING:
+    from licensekit.stores.sqlite import SQLiteStore
+
 __all__ = [
     "DEFAULT_START",
     "TEST_DOWNLOAD_URL",
@@ -55,6 +63,7 @@ __all__ = [
     "add_member",
     "make_business_account",
     "make_licensekit",
+    "new_test_store",
 ]
 
 DEFAULT_START = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
@@ -167,6 +176,25 @@ class RecordingMailer:
         return self.last(to=to).data["token"]
 
 
+def new_test_store() -> MemoryStore | SQLiteStore:
+    """Return a new, empty store of the kind ``LICENSEKIT_TEST_STORE`` names (see above).
+
+    Raises:
+        ValidationError: The variable names neither ``memory`` nor ``sqlite``.
+    """
+    kind = os.environ.get("LICENSEKIT_TEST_STORE", "memory").strip().lower() or "memory"
+    if kind == "memory":
+        return MemoryStore()
+    if kind != "sqlite":
+        raise ValidationError(f"LICENSEKIT_TEST_STORE must be 'memory' or 'sqlite', got {kind!r}")
+    from licensekit.stores.sqlite import SQLiteStore
+
+    folder = tempfile.TemporaryDirectory(prefix="licensekit-test-")
+    store = SQLiteStore(Path(folder.name) / "licensekit.db", synchronous="normal")
+    weakref.finalize(store, folder.cleanup)
+    return store
+
+
 class LicenseKitForTests(LicenseKit):
     """A :class:`~licensekit.LicenseKit` whose doubles keep their types for a type checker.
 
@@ -177,25 +205,29 @@ class LicenseKitForTests(LicenseKit):
 
     clock: FakeClock
     mailer: RecordingMailer
-    store: MemoryStore
+    store: MemoryStore | SQLiteStore
 
 
 def make_licensekit(
     *,
     clock: FakeClock | None = None,
     mailer: RecordingMailer | None = None,
-    store: MemoryStore | None = None,
+    store: MemoryStore | SQLiteStore | None = None,
     settings: Settings | None = None,
 ) -> LicenseKitForTests:
     """Return a :class:`~licensekit.LicenseKit` wired for tests.
 
-    It uses an in-memory store, a :class:`FakeClock`, a :class:`RecordingMailer`, the
-    :data:`TEST_SECRET`, and the cheapest Argon2 parameters, so that a test suite runs fast.
-    The returned object's ``store``, ``clock`` and ``mailer`` attributes are those doubles,
-    typed as such.
+    It uses a :class:`FakeClock`, a :class:`RecordingMailer`, the :data:`TEST_SECRET`, and
+    the cheapest Argon2 parameters, so that a test suite runs fast. The returned object's
+    ``store``, ``clock`` and ``mailer`` attributes are those doubles, typed as such.
+
+    Without *store* it makes a new one: a :class:`~licensekit.MemoryStore`, or, when the
+    environment variable ``LICENSEKIT_TEST_STORE`` is ``sqlite``, a
+    :class:`~licensekit.stores.sqlite.SQLiteStore` in a new temporary folder (removed when
+    the process exits). Set it to run a whole test suite on real database files.
     """
     return LicenseKitForTests(
-        store if store is not None else MemoryStore(),
+        store if store is not None else new_test_store(),
         mailer if mailer is not None else RecordingMailer(),
         secret=TEST_SECRET,
         join_url=TEST_JOIN_URL,

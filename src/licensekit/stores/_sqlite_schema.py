@@ -1,0 +1,198 @@
+"""The SQLite schema, as forward migrations.
+
+``MIGRATIONS[n]`` takes a database from schema version ``n`` to ``n + 1``; the version lives
+in ``PRAGMA user_version`` and the file is marked as licensekit's by ``PRAGMA
+application_id``. A migration is a list of statements run inside the transaction that opens
+the database, so a database is never left between two versions. Released migrations are
+never edited: a change of schema is a new migration at the end.
+
+Columns are named after the fields of the records in :mod:`licensekit.model`. Datetimes are
+fixed-width UTC text (see :func:`licensekit.stores._rows.encode_datetime`), so text order is
+time order; tables keyed by text ids are ``WITHOUT ROWID`` so that the primary key is the
+table itself. Every listing has an index that serves its ``WHERE owner = ? AND id > ? ORDER
+BY id LIMIT ?`` query, which keeps paging cost independent of table size.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+
+APPLICATION_ID = 0x4C4B4954  # "LKIT"
+
+_ACCOUNTS = [
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        password_hash TEXT,
+        name TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE business_accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE memberships (
+        account_id TEXT NOT NULL
+            REFERENCES business_accounts (id) DEFERRABLE INITIALLY DEFERRED,
+        user_id TEXT NOT NULL REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        joined_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        changed_by TEXT,
+        notes TEXT NOT NULL,
+        admin_grant INTEGER NOT NULL,
+        license_keys TEXT NOT NULL,
+        PRIMARY KEY (account_id, user_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX memberships_by_user ON memberships (user_id, account_id)",
+    """
+    CREATE TABLE join_invitations (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL
+            REFERENCES business_accounts (id) DEFERRABLE INITIALLY DEFERRED,
+        email TEXT NOT NULL,
+        language TEXT NOT NULL,
+        invited_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        token_ciphertext BLOB NOT NULL,
+        accepted_at TEXT,
+        accepted_by TEXT,
+        revoked_at TEXT,
+        revoked_by TEXT,
+        sent_count INTEGER NOT NULL,
+        last_sent_at TEXT
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX join_invitations_by_account ON join_invitations (account_id, id)",
+    "CREATE INDEX join_invitations_by_email ON join_invitations (account_id, email, id)",
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        token_hash BLOB NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
+        method TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        admin_grants TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX sessions_by_expiry ON sessions (expires_at)",
+    """
+    CREATE TABLE audit_events (
+        id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        PRIMARY KEY (account_id, id)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE throttles (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        window_started_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        locked_until TEXT
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX throttles_by_expiry ON throttles (expires_at)",
+]
+
+_LICENSING = [
+    """
+    CREATE TABLE license_keys (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL
+            REFERENCES business_accounts (id) DEFERRABLE INITIALLY DEFERRED,
+        product TEXT NOT NULL,
+        seats INTEGER NOT NULL CHECK (seats >= 1),
+        seats_used INTEGER NOT NULL CHECK (seats_used BETWEEN 0 AND seats),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        value_hash BLOB NOT NULL,
+        value_ciphertext BLOB NOT NULL,
+        expires_at TEXT,
+        status TEXT NOT NULL,
+        updated_at TEXT,
+        UNIQUE (account_id, value_hash)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX license_keys_by_account ON license_keys (account_id, id)",
+    """
+    CREATE TABLE install_invitations (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL REFERENCES license_keys (id) DEFERRABLE INITIALLY DEFERRED,
+        email TEXT NOT NULL,
+        language TEXT NOT NULL,
+        invited_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        code_hash BLOB NOT NULL UNIQUE,
+        token_hash BLOB NOT NULL UNIQUE,
+        secret_ciphertext BLOB NOT NULL,
+        max_activations INTEGER NOT NULL CHECK (max_activations >= 1),
+        activations INTEGER NOT NULL CHECK (activations BETWEEN 0 AND max_activations),
+        computer_ids TEXT NOT NULL,
+        last_activated_at TEXT,
+        revoked_at TEXT,
+        revoked_by TEXT,
+        sent_count INTEGER NOT NULL,
+        last_sent_at TEXT
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX install_invitations_by_key ON install_invitations (key_id, id)",
+    """
+    CREATE TABLE installations (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL REFERENCES license_keys (id) DEFERRABLE INITIALLY DEFERRED,
+        computer_id TEXT NOT NULL,
+        computer_name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        invitation_id TEXT NOT NULL
+            REFERENCES install_invitations (id) DEFERRABLE INITIALLY DEFERRED,
+        activated_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        deactivated_at TEXT,
+        deactivated_by TEXT,
+        UNIQUE (key_id, computer_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX installations_by_key ON installations (key_id, id)",
+    """
+    CREATE TABLE computer_blocks (
+        account_id TEXT NOT NULL
+            REFERENCES business_accounts (id) DEFERRABLE INITIALLY DEFERRED,
+        sort_key TEXT NOT NULL,
+        computer_id TEXT NOT NULL,
+        key_id TEXT REFERENCES license_keys (id) DEFERRABLE INITIALLY DEFERRED,
+        blocked_at TEXT NOT NULL,
+        blocked_by TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        PRIMARY KEY (account_id, sort_key)
+    ) WITHOUT ROWID
+    """,
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
+    tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
+)
+SCHEMA_VERSION = len(MIGRATIONS)
