@@ -54,7 +54,7 @@ class TestRenderJoinInvitation:
         assert "boss@example.com" in text
         assert '"Acme Ltd"' in text
         assert LINK in text
-        assert "08 January 2030, 12:30 UTC" in text
+        assert "8 January 2030, 12:30 UTC" in text
 
     def test_html_body_carries_the_same_facts(self) -> None:
         body = render().html
@@ -62,12 +62,12 @@ class TestRenderJoinInvitation:
         assert '<html lang="en">' in body
         assert "<strong>Acme Ltd</strong>" in body
         assert 'href="https://licenses.example.com/join?token=TOK123&amp;lang=en"' in body
-        assert "08 January 2030, 12:30 UTC" in body
+        assert "8 January 2030, 12:30 UTC" in body
 
     def test_expiry_is_shown_in_utc(self) -> None:
         plus_two = dt.timezone(dt.timedelta(hours=2))
         m = render(expires_at=dt.datetime(2030, 1, 8, 14, 30, tzinfo=plus_two))
-        assert "08 January 2030, 12:30 UTC" in m.text
+        assert "8 January 2030, 12:30 UTC" in m.text
 
     def test_html_escapes_account_name(self) -> None:
         body = render(account_name='<script>alert("x")</script>').html
@@ -99,19 +99,23 @@ class TestRenderJoinInvitation:
     def test_data_carries_template_values_including_token(self) -> None:
         assert render().data == {
             "account_name": "Acme Ltd",
+            "inviter": "boss@example.com",
             "inviter_email": "boss@example.com",
             "link": LINK,
             "token": "TOK123",
+            "expires": "8 January 2030, 12:30 UTC",
             "expires_at": "2030-01-08T12:30:00+00:00",
             "service_name": "LicenseHub",
+            "recipient": "ann@example.com",
+            "language": "en",
         }
 
     def test_regional_language_falls_back_to_supported(self) -> None:
         assert render(language="en-GB").language == "en"
 
     def test_unsupported_language_is_refused(self) -> None:
-        with pytest.raises(ValidationError, match="unsupported language 'fr'"):
-            render(language="fr")
+        with pytest.raises(ValidationError, match="unsupported language 'xx'"):
+            render(language="xx")
 
     def test_repr_does_not_show_the_data_with_the_token(self) -> None:
         assert "TOK123" not in repr(render(link="https://x.example/"))
@@ -179,7 +183,8 @@ class TestToEmailMessage:
         assert em.get_content_type() == "multipart/alternative"
         parts = list(em.iter_parts())
         assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
-        assert "Open this personal link" in parts[0].get_content()
+        assert "open your personal link" in parts[0].get_content()
+        assert LINK in parts[0].get_content()
         assert "<strong>Acme Ltd</strong>" in parts[1].get_content()
 
     def test_address_and_subject_headers(self) -> None:
@@ -208,7 +213,11 @@ class TestCheckLanguage:
     def test_english_is_supported(self) -> None:
         assert "en" in SUPPORTED_LANGUAGES
 
-    @pytest.mark.parametrize("tag", ["fr", "de-DE", "", "eng", "e"])
+    @pytest.mark.parametrize(("tag", "expected"), [("fr", "fr"), ("de-DE", "de")])
+    def test_other_built_in_languages_resolve(self, tag: str, expected: str) -> None:
+        assert check_language(tag) == expected
+
+    @pytest.mark.parametrize("tag", ["xx", "tlh", "zh-Hant", "zh-TW", "", "eng", "e"])
     def test_unknown_language_lists_supported_ones(self, tag: str) -> None:
         with pytest.raises(ValidationError, match=r"unsupported language .*; supported: en"):
             check_language(tag)

@@ -123,12 +123,18 @@ def test_inviting_two_people_to_join_a_business_account_end_to_end() -> None:
         AuditAction.ACCOUNT_CREATED,
         AuditAction.INVITATION_CREATED,
         AuditAction.INVITATION_CREATED,
+        AuditAction.INVITATION_SENT,
+        AuditAction.INVITATION_SENT,
         AuditAction.INVITATION_ACCEPTED,
         AuditAction.INVITATION_ACCEPTED,
         AuditAction.ROLE_CHANGED,
         AuditAction.ROLE_CHANGED,
     ]
-    promotion = kit.list_audit_events(admin, account.id).items[5]
+    sends = kit.list_audit_events(admin, account.id).items[3:5]
+    assert [(e.subject, e.details["email"], e.details["sent_count"]) for e in sends] == [
+        (i.id, i.email, "1") for i in batch.invited
+    ]
+    promotion = kit.list_audit_events(admin, account.id).items[7]
     assert promotion.actor_id == admin.user_id
     assert promotion.subject == newcomer.user_id
     assert promotion.details == {

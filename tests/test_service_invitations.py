@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from typing import NamedTuple
 
+import attrs
 import pytest
 
 from licensekit import (
@@ -33,7 +34,7 @@ from licensekit import (
     TooManyAttempts,
     ValidationError,
 )
-from licensekit.model import Membership
+from licensekit.model import DeliveryStatus, Membership
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_PASSWORD,
@@ -262,8 +263,11 @@ def test_invite_members_accepts_exactly_max_batch_size_addresses():
 def test_invite_members_refuses_an_unsupported_language_and_writes_nothing(setup):
     kit, admin, account_id = setup
 
-    with pytest.raises(ValidationError, match="unsupported language 'fr'; supported: en"):
-        kit.invite_members(admin, account_id, ["ann@example.com"], language="fr")
+    with pytest.raises(
+        ValidationError,
+        match=r"unsupported language 'xx'; supported: en, de, fr, es, it, ja, zh-Hans, pt-BR$",
+    ):
+        kit.invite_members(admin, account_id, ["ann@example.com"], language="xx")
 
     assert kit.list_join_invitations(admin, account_id).items == ()
     assert kit.mailer.sent == []
@@ -324,22 +328,43 @@ def test_invited_lists_every_created_invitation_including_undelivered_ones():
     assert batch.undelivered[0].invitation_id == batch.invited[1].id
 
 
-def test_a_failed_resend_raises_delivery_error_and_records_nothing():
+def test_a_failed_resend_raises_delivery_error_and_records_only_the_failure():
     kit = make_licensekit(mailer=RecordingMailer(fail_for=["bob@example.com"]))
     setup = _setup(kit)
     _, admin, account_id = setup
     (failure,) = kit.invite_members(admin, account_id, ["bob@example.com"]).undelivered
-    events = len(kit.list_audit_events(admin, account_id).items)
+    (before,) = kit.list_join_invitations(admin, account_id).items
+    events = kit.list_audit_events(admin, account_id).items
+    kit.clock.advance(minutes=5)
 
-    with pytest.raises(DeliveryError, match="refused"):
+    with pytest.raises(DeliveryError, match="refused") as raised:
         kit.resend_join_invitation(admin, account_id, failure.invitation_id)
 
+    assert raised.value.permanent is True
     (listed,) = kit.list_join_invitations(admin, account_id).items
-    assert listed.sent_count == 0
-    assert len(kit.list_audit_events(admin, account_id).items) == events
+    assert (listed.sent_count, listed.last_sent_at) == (0, None)
+    assert listed.delivery is DeliveryStatus.REFUSED
+    assert listed.delivery_attempts == before.delivery_attempts + 1 == 2
+    assert listed.delivery_error == "recipient bob@example.com refused (simulated)"
+    assert attrs.evolve(listed, delivery_attempts=before.delivery_attempts) == before
+    assert kit.mailer.sent == []
+    after = kit.list_audit_events(admin, account_id).items
+    assert after[: len(events)] == events
+    (added,) = after[len(events) :]
+    assert (added.action, added.subject, added.actor_id) == (
+        AuditAction.INVITATION_UNDELIVERED,
+        failure.invitation_id,
+        admin.user_id,
+    )
+    assert added.at == kit.clock.now()
+    assert added.details == {
+        "email": "bob@example.com",
+        "delivery": "refused",
+        "reason": "recipient bob@example.com refused (simulated)",
+    }
 
 
-def test_invite_members_records_one_audit_event_per_invitation(setup):
+def test_invite_members_audits_each_invitation_created_then_sent(setup):
     kit, admin, account_id = setup
 
     batch = kit.invite_members(admin, account_id, ["ann@example.com", "bob@example.com"])
@@ -347,9 +372,11 @@ def test_invite_members_records_one_audit_event_per_invitation(setup):
     events = kit.list_audit_events(admin, account_id).items[1:]
     assert [(e.action, e.subject) for e in events] == [
         (AuditAction.INVITATION_CREATED, i.id) for i in batch.invited
-    ]
+    ] + [(AuditAction.INVITATION_SENT, i.id) for i in batch.invited]
     assert events[0].details["email"] == "ann@example.com"
     assert events[0].details["language"] == "en"
+    assert events[2].details == {"email": "ann@example.com", "sent_count": "1"}
+    assert events[3].details == {"email": "bob@example.com", "sent_count": "1"}
 
 
 # == list_join_invitations ==================================================================

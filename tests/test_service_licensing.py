@@ -31,6 +31,7 @@ from licensekit import (
     ComputerBlock,
     ComputerBlocked,
     ConflictError,
+    DeliveryReport,
     DuplicateLicenseKey,
     InstallationNotFound,
     InstallationStatus,
@@ -63,6 +64,7 @@ from licensekit import (
     ValidationError,
 )
 from licensekit.codes import CODE_ALPHABET, new_activation_code
+from licensekit.model import DeliveryStatus
 from licensekit.testing import (
     TEST_DOWNLOAD_URL,
     TEST_JOIN_URL,
@@ -888,7 +890,7 @@ def test_invite_installers_accepts_a_language_by_its_primary_tag(setup):
     assert setup.kit.mailer.last(to="ann@example.com").language == "en"
 
 
-@pytest.mark.parametrize("language", ["fr", "xx-YY", "", 42])
+@pytest.mark.parametrize("language", ["xx", "tlh", "xx-YY", "", 42])
 def test_invite_installers_refuses_an_unsupported_language_and_writes_nothing(setup, language):
     kit, admin, account_id, key_id = setup
 
@@ -1208,10 +1210,29 @@ def test_an_undelivered_invitation_stays_pending_and_is_sent_later():
     (failure,) = batch.undelivered
     assert (failure.email, failure.invitation_id) == ("bob@example.com", batch.invited[1].id)
     assert failure.permanent is True
+    stored = kit.list_install_invitations(admin, account_id, key_id).items
+    assert [(i.email, i.delivery, i.delivery_attempts) for i in stored] == [
+        ("ann@example.com", DeliveryStatus.SENT, 1),
+        ("bob@example.com", DeliveryStatus.REFUSED, 1),
+    ]
     kit.mailer.fail_for.clear()
-    report = kit.send_install_invitations(admin, account_id, key_id)
-    assert [i.email for i in report.sent] == ["bob@example.com"]
+    # A refusal for good is not retried by the bulk send...
+    assert kit.send_install_invitations(admin, account_id, key_id) == DeliveryReport(sent=())
+    assert [m.to for m in kit.mailer.sent] == ["ann@example.com"]
+    # ...but an explicit resend tries again.
+    resent = kit.resend_install_invitation(admin, account_id, failure.invitation_id)
+    assert (resent.email, resent.state, resent.sent_count) == (
+        "bob@example.com",
+        InstallInvitationState.SENT,
+        1,
+    )
+    assert (resent.delivery, resent.delivery_attempts, resent.delivery_error) == (
+        DeliveryStatus.SENT,
+        2,
+        "",
+    )
     assert [m.to for m in kit.mailer.sent] == ["ann@example.com", "bob@example.com"]
+    assert kit.send_install_invitations(admin, account_id, key_id) == DeliveryReport(sent=())
 
 
 def test_send_install_invitations_sends_only_the_unsent_usable_ones(setup):
@@ -2903,6 +2924,8 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
     kit.unblock_computer(admin, account_id, "mac-1")
     revoked = invite(setup, "rob@example.com")
     kit.revoke_install_invitation(admin, account_id, revoked.view.id)
+    kit.mailer.fail_for.add("nobody@example.com")
+    kit.invite_installers(admin, account_id, key_id, ["nobody@example.com"])
     key = kit.add_license_key(admin, account_id, product="Other", value=OTHER_VALUE, seats=1)
     kit.remove_license_key(admin, account_id, key.id)
 
@@ -2918,6 +2941,7 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
         AuditAction.LICENSE_ADMIN_REVOKED,
         AuditAction.INSTALL_INVITATION_CREATED,
         AuditAction.INSTALL_INVITATION_SENT,
+        AuditAction.INSTALL_INVITATION_UNDELIVERED,
         AuditAction.INSTALL_INVITATION_REVOKED,
         AuditAction.INSTALL_INVITATIONS_EXPORTED,
         AuditAction.ACTIVATED,

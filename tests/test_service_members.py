@@ -713,6 +713,7 @@ def test_the_audit_trail_lists_every_action_in_order(setup):
     assert [e.action for e in events] == [
         AuditAction.ACCOUNT_CREATED,
         AuditAction.INVITATION_CREATED,
+        AuditAction.INVITATION_SENT,
         AuditAction.INVITATION_ACCEPTED,
         AuditAction.ROLE_CHANGED,
         AuditAction.ROLE_CHANGED,
@@ -721,12 +722,18 @@ def test_the_audit_trail_lists_every_action_in_order(setup):
         AuditAction.MEMBER_REMOVED,
         AuditAction.INVITATION_CREATED,
         AuditAction.INVITATION_SENT,
+        AuditAction.INVITATION_SENT,
         AuditAction.INVITATION_REVOKED,
     ]
     assert [e.at for e in events] == sorted(e.at for e in events)
     assert all(e.account_id == account_id for e in events)
-    assert events[2].actor_id == ann.user_id
-    assert {e.actor_id for e in events[3:]} == {admin.user_id}
+    assert events[2].actor_id == admin.user_id
+    assert events[3].actor_id == ann.user_id
+    assert {e.actor_id for e in events[4:]} == {admin.user_id}
+    assert [(e.subject, e.details["sent_count"]) for e in events[10:12]] == [
+        (inv.id, "1"),
+        (inv.id, "2"),
+    ]
 
 
 def test_the_audit_trail_pages_with_cursor(setup):
@@ -734,7 +741,15 @@ def test_the_audit_trail_pages_with_cursor(setup):
     for n in range(3):
         add_member(kit, admin, account_id, f"user{n}@example.com")
     everything = kit.list_audit_events(admin, account_id).items
-    assert len(everything) == 7
+    assert [e.action for e in everything] == [
+        AuditAction.ACCOUNT_CREATED,
+        *[
+            AuditAction.INVITATION_CREATED,
+            AuditAction.INVITATION_SENT,
+            AuditAction.INVITATION_ACCEPTED,
+        ]
+        * 3,
+    ]
 
     pages = [kit.list_audit_events(admin, account_id, limit=3)]
     while pages[-1].next_cursor is not None:
@@ -742,7 +757,7 @@ def test_the_audit_trail_pages_with_cursor(setup):
             kit.list_audit_events(admin, account_id, limit=3, cursor=pages[-1].next_cursor)
         )
 
-    assert [len(p.items) for p in pages] == [3, 3, 1]
+    assert [len(p.items) for p in pages] == [3, 3, 3, 1]
     assert [e for p in pages for e in p.items] == list(everything)
 
 

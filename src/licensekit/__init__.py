@@ -65,12 +65,13 @@ from licensekit.exceptions import (
     UserNotFound,
     ValidationError,
 )
-from licensekit.mail import Mailer, Message, MessageKind
+from licensekit.mail import BatchMailer, Mailer, Message, MessageKind
 from licensekit.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
     ComputerBlock,
+    DeliveryStatus,
     InstallationStatus,
     InstallationView,
     InstallInvitationState,
@@ -124,6 +125,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "AuthenticationError",
+    "BatchMailer",
     "BusinessAccount",
     "Clock",
     "ComputerAlreadyActivated",
@@ -133,6 +135,7 @@ __all__ = [
     "DeliveryError",
     "DeliveryFailure",
     "DeliveryReport",
+    "DeliveryStatus",
     "DuplicateKey",
     "DuplicateLicenseKey",
     "EmailAlreadyRegistered",

@@ -16,13 +16,16 @@ from licensekit._core import (
     _clean_name,
     _clean_notes,
     _filtered_page,
+    _id_list,
     _parse_enum,
     _require_text,
+    _scan_all,
 )
 from licensekit._ids import new_id
 from licensekit._results import (
     AccountMembership,
     DeliveryFailure,
+    DeliveryReport,
     InvitationPreview,
     JoinInvitationBatch,
     PurgeReport,
@@ -45,13 +48,15 @@ from licensekit.exceptions import (
 )
 from licensekit.mail import (
     Message,
-    check_language,
+    MessageKind,
     render_join_invitation,
+    render_member_notice,
 )
 from licensekit.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
+    DeliveryStatus,
     InvitationState,
     JoinInvitation,
     JoinInvitationView,
@@ -313,10 +318,22 @@ class AccountsService(ServiceCore):
         role: Role,
         *,
         notes: str = "",
+        notify: bool = False,
+        language: str = "en",
     ) -> MemberView:
         """Set a member's role, recording who changed it, when, and *notes*.
 
         A promotion takes effect at the member's next log-in; a demotion at once.
+
+        Args:
+            session: The caller, an Account Administrator of *account_id*.
+            account_id: The business account.
+            user_id: The member.
+            role: The new role.
+            notes: Why, for the record.
+            notify: Also email the member about the change, *notes* included. A failed
+                email does not undo the change; it is recorded in the audit trail.
+            language: BCP 47 tag of that email's language.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -326,6 +343,7 @@ class AccountsService(ServiceCore):
         """
         role = _parse_enum(Role, role, "role")
         notes = _clean_notes(notes)
+        language = self.templates.resolve(language)
         return self._change_member(
             session,
             account_id,
@@ -335,12 +353,24 @@ class AccountsService(ServiceCore):
                 target, role, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
+            MessageKind.ROLE_CHANGED if notify else None,
+            language,
         )
 
     def block_member(
-        self, session: Session | str, account_id: str, user_id: str, *, notes: str = ""
+        self,
+        session: Session | str,
+        account_id: str,
+        user_id: str,
+        *,
+        notes: str = "",
+        notify: bool = False,
+        language: str = "en",
     ) -> MemberView:
         """Block a member: they stay listed but can do nothing in the account, at once.
+
+        With *notify*, the member is told by email in *language*, *notes* included (see
+        :meth:`change_role`).
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -359,6 +389,8 @@ class AccountsService(ServiceCore):
                 target, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
+            MessageKind.MEMBER_BLOCKED if notify else None,
+            self.templates.resolve(language),
         )
 
     def unblock_member(
@@ -385,9 +417,19 @@ class AccountsService(ServiceCore):
         )
 
     def remove_member(
-        self, session: Session | str, account_id: str, user_id: str, *, notes: str = ""
+        self,
+        session: Session | str,
+        account_id: str,
+        user_id: str,
+        *,
+        notes: str = "",
+        notify: bool = False,
+        language: str = "en",
     ) -> MemberView:
         """End a membership at once. The person can be invited again later.
+
+        With *notify*, the person is told by email in *language*, *notes* included (see
+        :meth:`change_role`).
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -405,6 +447,8 @@ class AccountsService(ServiceCore):
                 target, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
+            MessageKind.MEMBER_REMOVED if notify else None,
+            self.templates.resolve(language),
         )
 
     def leave_account(self, session: Session | str, account_id: str) -> None:
@@ -489,7 +533,7 @@ class AccountsService(ServiceCore):
             PermissionDenied: The caller is not an Account Administrator.
             ValidationError: Unsupported language, bad expiry, or too many addresses.
         """
-        language = check_language(language)
+        language = self.templates.resolve(language)
         lifetime = self._check_lifetime(expires_in)
         parsed = parse_emails(_bounded_entries(emails, self.settings.max_batch_size))
         now = self.clock.now()
@@ -497,6 +541,8 @@ class AccountsService(ServiceCore):
         secrets_by_email = {email: self._new_join_secret(now) for email in parsed.emails}
         skipped = [*parsed.rejected, *parsed.duplicates]
         created: list[JoinInvitation] = []
+        # Invitations to be sent now are stored claimed by this call (see _claim).
+        delivery = DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT
         with self.store.transaction() as tx:
             record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
             account = self._account(tx, account_id)
@@ -518,6 +564,8 @@ class AccountsService(ServiceCore):
                         expires_at=now + lifetime,
                         token_hash=secret.token_hash,
                         token_ciphertext=secret.token_ciphertext,
+                        delivery=delivery,
+                        delivery_started_at=now if send else None,
                     )
                 )
             tx.add_join_invitations(created)
@@ -543,10 +591,9 @@ class AccountsService(ServiceCore):
                 for i in created
             ]
             delivered, undelivered = self._deliver(messages)
-            if delivered:
-                with self.store.transaction() as tx:
-                    sent = {i.id: i for i in self._mark_sent(tx, delivered, now)}
-                created = [sent.get(i.id, i) for i in created]
+            with self.store.transaction() as tx:
+                sent = self._record_join_delivery(tx, delivered, undelivered, now, record.user_id)
+            created = [sent.get(i.id, i) for i in created]
         skipped.sort(key=lambda r: r.row)
         return JoinInvitationBatch(
             invited=tuple(JoinInvitationView.of(i, now) for i in created),
@@ -630,7 +677,7 @@ class AccountsService(ServiceCore):
             PermissionDenied: The caller is not an Account Administrator.
             InvitationNotFound: No such invitation in *account_id*.
             InvitationError: It is accepted, revoked or expired (invite the person again).
-            DeliveryError: The mailer failed; nothing was recorded.
+            DeliveryError: The mailer failed; the failure is stored on the invitation.
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -644,22 +691,76 @@ class AccountsService(ServiceCore):
                 self._account(tx, account_id),
                 self._user(tx, invitation.invited_by),
             )
-        self._send(message)
-        # The email is out: record it even if the invitation was revoked meanwhile, because
-        # that is what happened (the revoked link will not work).
+        error = self._try_send(message)
+        delivered, failed = self._outcome(invitation, error)
+        # Record what happened even if the invitation was revoked meanwhile: the email is out
+        # (the revoked link will not work), or the attempt failed.
         with self.store.transaction() as tx:
-            (sent,) = self._mark_sent(tx, [invitation], now)
-            self._audit(
-                tx,
+            sent = self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+        if error is not None:
+            raise error
+        return JoinInvitationView.of(sent[invitation_id], now)
+
+    def send_join_invitations(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        invitation_ids: Iterable[str] | None = None,
+    ) -> DeliveryReport[JoinInvitationView]:
+        """Send the emails of pending invitations that were not delivered yet.
+
+        Picks the account's pending invitations (or those named) whose email was never sent
+        or failed in a way that may pass (:attr:`DeliveryStatus.FAILED`); those refused for
+        good, already sent, accepted, revoked or expired are left alone. Use it after
+        ``invite_members(..., send=False)`` and to retry after a mail server outage. One
+        failure never stops the others; each is stored on its invitation and reported.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            InvitationNotFound: One of *invitation_ids* is not an invitation of the account.
+        """
+        wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
+            if wanted is None:
+                invitations = _scan_all(
+                    lambda after, n: tx.list_join_invitations(account_id, after=after, limit=n)
+                )
+            else:
+                invitations = [self._invitation(tx, account_id, i) for i in wanted]
+            chosen = self._claim(
+                [
+                    i
+                    for i in invitations
+                    if i.state(now) is InvitationState.PENDING and self._due_for_delivery(i, now)
+                ],
                 now,
-                account_id,
-                record.user_id,
-                AuditAction.INVITATION_SENT,
-                invitation_id,
-                email=invitation.email,
-                sent_count=str(sent.sent_count),
+                tx.save_join_invitation,
             )
-        return JoinInvitationView.of(sent, now)
+            account = self._account(tx, account_id)
+            inviters = {u: self._user(tx, u) for u in {i.invited_by for i in chosen}}
+        messages = [
+            (
+                i,
+                self._join_message(
+                    i,
+                    self._keys.decrypt(i.token_ciphertext, bound_to=i.id),
+                    account,
+                    inviters[i.invited_by],
+                ),
+            )
+            for i in chosen
+        ]
+        delivered, failed = self._deliver(messages)
+        with self.store.transaction() as tx:
+            stored = self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+        return DeliveryReport(
+            sent=tuple(JoinInvitationView.of(stored[i.id], now) for i in delivered),
+            undelivered=tuple(failed),
+        )
 
     def describe_join_invitation(self, token: str, *, client: str = "") -> InvitationPreview:
         """Return what an invitation link leads to, so the host can show the right form.
@@ -841,6 +942,8 @@ class AccountsService(ServiceCore):
         action: AuditAction,
         rule: Callable[[Membership, str, dt.datetime, int], Membership],
         notes: str,
+        notice: MessageKind | None = None,
+        language: str = "en",
     ) -> MemberView:
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -852,7 +955,37 @@ class AccountsService(ServiceCore):
             if action is AuditAction.ROLE_CHANGED:
                 details.update({"from": target.role.value, "to": changed.role.value})
             self._audit(tx, now, account_id, record.user_id, action, user_id, **details)
-            return self._member_view(tx, changed)
+            view = self._member_view(tx, changed)
+            if notice is not None:
+                message = render_member_notice(
+                    notice,
+                    templates=self.templates,
+                    to=view.email,
+                    account_name=self._account(tx, account_id).name,
+                    actor=self._user(tx, record.user_id).email,
+                    language=language,
+                    service_name=self.settings.service_name,
+                    notes=notes,
+                    old_role=target.role.value,
+                    new_role=changed.role.value,
+                )
+        if notice is not None:
+            error = self._try_send(message)
+            outcome = AuditAction.NOTICE_SENT if error is None else AuditAction.NOTICE_UNDELIVERED
+            reason = {} if error is None else {"reason": str(error)[:500]}
+            with self.store.transaction() as tx:
+                self._audit(
+                    tx,
+                    now,
+                    account_id,
+                    record.user_id,
+                    outcome,
+                    user_id,
+                    notice=notice.value,
+                    email=view.email,
+                    **reason,
+                )
+        return view
 
     def _invitation(self, tx: Transaction, account_id: str, invitation_id: str) -> JoinInvitation:
         invitation = tx.get_join_invitation(invitation_id)
@@ -885,6 +1018,7 @@ class AccountsService(ServiceCore):
         inviter: User,
     ) -> Message:
         return render_join_invitation(
+            templates=self.templates,
             to=invitation.email,
             account_name=account.name,
             inviter_email=inviter.email,
@@ -895,16 +1029,24 @@ class AccountsService(ServiceCore):
             service_name=self.settings.service_name,
         )
 
-    def _mark_sent(
-        self, tx: Transaction, invitations: Sequence[JoinInvitation], now: dt.datetime
-    ) -> list[JoinInvitation]:
-        sent = []
-        for invitation in invitations:
-            current = tx.get_join_invitation(invitation.id) or invitation
-            updated = attrs.evolve(current, sent_count=current.sent_count + 1, last_sent_at=now)
-            tx.save_join_invitation(updated)
-            sent.append(updated)
-        return sent
+    def _record_join_delivery(
+        self,
+        tx: Transaction,
+        delivered: Sequence[JoinInvitation],
+        failed: Sequence[DeliveryFailure],
+        now: dt.datetime,
+        actor_id: str,
+    ) -> dict[str, JoinInvitation]:
+        return self._record_delivery(
+            tx,
+            delivered,
+            failed,
+            now,
+            actor_id,
+            tx.get_join_invitation,
+            tx.save_join_invitation,
+            (AuditAction.INVITATION_SENT, AuditAction.INVITATION_UNDELIVERED),
+        )
 
     def _new_join_secret(self, now: dt.datetime) -> _JoinSecret:
         invitation_id = new_id("jinv", now)

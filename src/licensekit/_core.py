@@ -11,7 +11,9 @@ import enum
 import os
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from typing import Self, TypeVar
+from typing import Protocol, Self, TypeVar
+
+import attrs
 
 from licensekit import roles
 from licensekit._ids import new_id
@@ -33,13 +35,17 @@ from licensekit.exceptions import (
     ValidationError,
 )
 from licensekit.mail import (
+    BatchMailer,
     Mailer,
     Message,
+    Templates,
+    default_templates,
 )
 from licensekit.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
+    DeliveryStatus,
     InstallInvitation,
     JoinInvitation,
     Membership,
@@ -57,11 +63,20 @@ from licensekit.storage import Store, Transaction
 __all__ = ["ServiceCore"]
 
 T = TypeVar("T")
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+IdentifiedT = TypeVar("IdentifiedT", bound=_Identified)
 InvitationT = TypeVar("InvitationT", JoinInvitation, InstallInvitation)
 _TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
 _MAX_NAME = 200
 _MAX_NOTES = 2000
 _SCAN_CHUNK = 500
+_MAX_DELIVERY_ERROR = 500
 
 
 class ServiceCore:
@@ -78,6 +93,7 @@ class ServiceCore:
         clock: Clock | None = None,
         password_hasher: PasswordHasher | None = None,
         settings: Settings | None = None,
+        templates: Templates | None = None,
     ) -> None:
         if join_url.count(_TOKEN_PLACEHOLDER) != 1:
             raise ValidationError(f"join_url must contain {_TOKEN_PLACEHOLDER} exactly once")
@@ -96,6 +112,9 @@ class ServiceCore:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.passwords = password_hasher if password_hasher is not None else PasswordHasher()
         self.settings = settings if settings is not None else Settings()
+        if templates is not None and not isinstance(templates, Templates):
+            raise ValidationError(f"templates must be Templates, not {type(templates).__name__}")
+        self.templates = templates if templates is not None else default_templates()
         self._keys = SecretKeys(secret)
         self._join_url = join_url
         self._download_url = download_url
@@ -179,16 +198,60 @@ class ServiceCore:
     def _deliver(
         self, messages: Sequence[tuple[InvitationT, Message]]
     ) -> tuple[list[InvitationT], list[DeliveryFailure]]:
+        """Hand every message to the mailer; return the invitations delivered and the failures.
+
+        A :class:`~licensekit.mail.BatchMailer` gets the whole batch at once (one connection);
+        any other mailer one message at a time. One failure never stops the others.
+        """
+        errors: Sequence[DeliveryError | None]
+        if len(messages) > 1 and isinstance(self.mailer, BatchMailer):
+            errors = self._send_batch([m for _, m in messages])
+        else:
+            errors = [self._try_send(m) for _, m in messages]
         delivered: list[InvitationT] = []
         failed: list[DeliveryFailure] = []
-        for invitation, message in messages:
-            try:
-                self._send(message)
-            except DeliveryError as e:
-                failed.append(DeliveryFailure(invitation.email, invitation.id, str(e), e.permanent))
-            else:
+        for (invitation, _), error in zip(messages, errors, strict=True):
+            if error is None:
                 delivered.append(invitation)
+            else:
+                failed.append(
+                    DeliveryFailure(invitation.email, invitation.id, str(error), error.permanent)
+                )
         return delivered, failed
+
+    @staticmethod
+    def _outcome(
+        invitation: InvitationT, error: DeliveryError | None
+    ) -> tuple[list[InvitationT], list[DeliveryFailure]]:
+        """Return one invitation's sending outcome as (delivered, failed) lists."""
+        if error is None:
+            return [invitation], []
+        return [], [DeliveryFailure(invitation.email, invitation.id, str(error), error.permanent)]
+
+    def _send_batch(self, messages: list[Message]) -> Sequence[DeliveryError | None]:
+        assert isinstance(self.mailer, BatchMailer)  # noqa: S101 - checked by the caller
+        try:
+            errors = list(self.mailer.send_batch(messages))
+        except Exception as e:  # a host mailer's own error must not lose the batch
+            # Whatever failed the whole batch is not the fault of one address: retryable.
+            error = _mailer_error(e, f"a batch of {len(messages)}")
+            return [error] * len(messages)
+        if len(errors) != len(messages) or not all(
+            e is None or isinstance(e, DeliveryError) for e in errors
+        ):
+            wrong = DeliveryError(
+                f"the mailer's send_batch returned {len(errors)} results for "
+                f"{len(messages)} messages, or results that are not DeliveryError or None"
+            )
+            return [wrong] * len(messages)
+        return errors
+
+    def _try_send(self, message: Message) -> DeliveryError | None:
+        try:
+            self._send(message)
+        except DeliveryError as e:
+            return e
+        return None
 
     def _send(self, message: Message) -> None:
         """Hand *message* to the mailer; any failure becomes a :class:`DeliveryError`."""
@@ -197,9 +260,102 @@ class ServiceCore:
         except DeliveryError:
             raise
         except Exception as e:  # a host mailer's own error must not escape half-way a batch
-            raise DeliveryError(
-                f"the mailer failed for {message.to}: {type(e).__name__}: {e}"
-            ) from e
+            raise _mailer_error(e, message.to) from e
+
+    def _due_for_delivery(
+        self, invitation: JoinInvitation | InstallInvitation, now: dt.datetime
+    ) -> bool:
+        """True when *invitation*'s email was never handed over and nobody is sending it."""
+        if invitation.delivery in (DeliveryStatus.NOT_SENT, DeliveryStatus.FAILED):
+            return True
+        if invitation.delivery is not DeliveryStatus.SENDING:
+            return False
+        started = invitation.delivery_started_at
+        return started is None or now >= started + self.settings.delivery_claim_timeout
+
+    @staticmethod
+    def _claim(
+        invitations: Sequence[InvitationT], now: dt.datetime, save: Callable[[InvitationT], None]
+    ) -> list[InvitationT]:
+        """Mark *invitations* as being sent by this call, so that overlapping calls skip them."""
+        claimed = []
+        for invitation in invitations:
+            mine = attrs.evolve(
+                invitation, delivery=DeliveryStatus.SENDING, delivery_started_at=now
+            )
+            save(mine)
+            claimed.append(mine)
+        return claimed
+
+    def _record_delivery(
+        self,
+        tx: Transaction,
+        delivered: Sequence[InvitationT],
+        failed: Sequence[DeliveryFailure],
+        now: dt.datetime,
+        actor_id: str,
+        fetch: Callable[[str], InvitationT | None],
+        save: Callable[[InvitationT], None],
+        actions: tuple[AuditAction, AuditAction],
+    ) -> dict[str, InvitationT]:
+        """Store how sending went for each invitation; return them as now stored, by id.
+
+        Audits each delivery with ``actions[0]`` and each failure with ``actions[1]``.
+        """
+        updated: dict[str, InvitationT] = {}
+        events = []
+        for invitation in delivered:
+            current = fetch(invitation.id) or invitation
+            done = attrs.evolve(
+                current,
+                sent_count=current.sent_count + 1,
+                last_sent_at=now,
+                delivery=DeliveryStatus.SENT,
+                delivery_attempts=current.delivery_attempts + 1,
+                delivery_error="",
+                delivery_started_at=now,
+            )
+            save(done)
+            updated[done.id] = done
+            events.append(
+                self._event(
+                    now,
+                    done.account_id,
+                    actor_id,
+                    actions[0],
+                    done.id,
+                    email=done.email,
+                    sent_count=str(done.sent_count),
+                )
+            )
+        for failure in failed:
+            found = fetch(failure.invitation_id)
+            if found is None:
+                continue
+            status = DeliveryStatus.REFUSED if failure.permanent else DeliveryStatus.FAILED
+            done = attrs.evolve(
+                found,
+                delivery=status,
+                delivery_attempts=found.delivery_attempts + 1,
+                delivery_error=failure.reason[:_MAX_DELIVERY_ERROR],
+                delivery_started_at=now,
+            )
+            save(done)
+            updated[done.id] = done
+            events.append(
+                self._event(
+                    now,
+                    done.account_id,
+                    actor_id,
+                    actions[1],
+                    done.id,
+                    email=done.email,
+                    delivery=status.value,
+                    reason=done.delivery_error,
+                )
+            )
+        tx.add_audit_events(events)
+        return updated
 
     def _check_limit(self, limit: int) -> int:
         if isinstance(limit, bool) or not isinstance(limit, int):
@@ -263,6 +419,12 @@ class ServiceCore:
 
 
 E = TypeVar("E", bound=enum.Enum)
+
+
+def _mailer_error(error: Exception, what: str) -> DeliveryError:
+    delivery = DeliveryError(f"the mailer failed for {what}: {type(error).__name__}: {error}")
+    delivery.__cause__ = error
+    return delivery
 
 
 def _parse_enum(kind: type[E], value: object, what: str) -> E:
@@ -368,3 +530,24 @@ def _filtered_page(
         if len(batch) < chunk:
             return Page(tuple(kept), None)
         after = key(batch[-1])
+
+
+def _id_list(ids: Iterable[str], what: str) -> list[str]:
+    if isinstance(ids, str) or not isinstance(ids, Iterable):
+        raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
+    listed = list(ids)
+    if not all(isinstance(i, str) for i in listed):
+        raise ValidationError(f"{what} must hold id strings only")
+    return list(dict.fromkeys(listed))
+
+
+def _scan_all(fetch: Callable[[str | None, int], Sequence[IdentifiedT]]) -> list[IdentifiedT]:
+    """Read every record of a listing keyed by ``id``, in chunks."""
+    result: list[IdentifiedT] = []
+    after: str | None = None
+    while True:
+        batch = fetch(after, _SCAN_CHUNK)
+        result.extend(batch)
+        if len(batch) < _SCAN_CHUNK:
+            return result
+        after = batch[-1].id

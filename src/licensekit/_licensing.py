@@ -16,7 +16,6 @@ import attrs
 from licensekit import licensing, roles
 from licensekit._core import (
     _MAX_NAME,
-    _SCAN_CHUNK,
     _TOKEN_PLACEHOLDER,
     ServiceCore,
     T,
@@ -25,8 +24,10 @@ from licensekit._core import (
     _clean_name,
     _clean_notes,
     _filtered_page,
+    _id_list,
     _parse_enum,
     _require_text,
+    _scan_all,
 )
 from licensekit._ids import new_id
 from licensekit._results import (
@@ -63,13 +64,13 @@ from licensekit.exceptions import (
 )
 from licensekit.mail import (
     Message,
-    check_language,
     render_install_invitation,
 )
 from licensekit.model import (
     AuditAction,
     BusinessAccount,
     ComputerBlock,
+    DeliveryStatus,
     Installation,
     InstallationView,
     InstallInvitation,
@@ -450,7 +451,7 @@ class LicensingService(ServiceCore):
                 "invitations to install need a download_url template; pass download_url= "
                 "to LicenseKit"
             )
-        language = check_language(language)
+        language = self.templates.resolve(language)
         lifetime = self._check_lifetime(expires_in, self.settings.install_invitation_lifetime)
         max_activations = self._check_max_activations(max_activations)
         parsed = self._parse_recipients(emails, csv)
@@ -478,6 +479,9 @@ class LicensingService(ServiceCore):
                     token_hash=secret.token_hash,
                     secret_ciphertext=secret.ciphertext,
                     max_activations=max_activations,
+                    # Invitations to be sent now are stored claimed by this call (_claim).
+                    delivery=DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT,
+                    delivery_started_at=now if send else None,
                 )
                 for email, secret in zip(parsed.emails, secrets_, strict=True)
             ]
@@ -513,7 +517,7 @@ class LicensingService(ServiceCore):
         undelivered: list[DeliveryFailure] = []
         if send and created:
             by_id = {s.invitation_id: s for s in secrets_}
-            sent, undelivered = self._send_install_invitations(
+            updated, _, undelivered = self._send_install_invitations(
                 [(i, by_id[i.id].code, by_id[i.id].token) for i in created],
                 key,
                 account,
@@ -521,7 +525,6 @@ class LicensingService(ServiceCore):
                 now,
                 record.user_id,
             )
-            updated = {i.id: i for i in sent}
             created = [updated.get(i.id, i) for i in created]
         return InstallInvitationBatch(
             key_id=key_id,
@@ -631,11 +634,15 @@ class LicensingService(ServiceCore):
         key_id: str,
         *,
         invitation_ids: Iterable[str] | None = None,
-    ) -> DeliveryReport:
-        """Send the emails of invitations not sent yet (all of the key's, or those named).
+    ) -> DeliveryReport[InstallInvitationView]:
+        """Send the emails of invitations not delivered yet (all of the key's, or those named).
 
-        Invitations already sent, revoked, expired or used up are left alone; use
-        :meth:`resend_install_invitation` to send one again.
+        Picks invitations whose email was never sent or failed in a way that may pass
+        (:attr:`DeliveryStatus.FAILED`), so calling it again after a mail server outage
+        retries exactly what is missing. Invitations already sent, refused for good by the
+        server, revoked, expired or used up are left alone; use
+        :meth:`resend_install_invitation` to send one again. One failure never stops the
+        others; each is stored on its invitation and reported.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -655,11 +662,15 @@ class LicensingService(ServiceCore):
                 invitations = self._all_install_invitations(tx, key_id)
             else:
                 invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
-            unsent = [i for i in invitations if i.sent_count == 0 and i.usable(now)]
+            unsent = self._claim(
+                [i for i in invitations if self._due_for_delivery(i, now) and i.usable(now)],
+                now,
+                tx.save_install_invitation,
+            )
             account = self._account(tx, account_id)
             inviters = {u: self._user(tx, u) for u in {i.invited_by for i in unsent}}
         batch = [(i, *self._install_secret_of(i)) for i in unsent]
-        sent, undelivered = self._send_install_invitations(
+        _, sent, undelivered = self._send_install_invitations(
             batch, key, account, inviters, now, record.user_id
         )
         return DeliveryReport(
@@ -678,7 +689,7 @@ class LicensingService(ServiceCore):
             PermissionDenied: The caller may not invite for the invitation's key.
             InvitationError: The invitation is revoked, expired or used up (invite again).
             ConflictError: The key is suspended, removed or expired.
-            DeliveryError: The mailer failed; nothing was recorded.
+            DeliveryError: The mailer failed; the failure is stored on the invitation.
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -694,10 +705,14 @@ class LicensingService(ServiceCore):
             account = self._account(tx, account_id)
             inviter = self._user(tx, invitation.invited_by)
         code, token = self._install_secret_of(invitation)
-        self._send(self._install_message(invitation, code, token, key, account, inviter))
+        message = self._install_message(invitation, code, token, key, account, inviter)
+        error = self._try_send(message)
+        delivered, failed = self._outcome(invitation, error)
         with self.store.transaction() as tx:
-            (sent,) = self._mark_install_sent(tx, [invitation], now, record.user_id)
-        return InstallInvitationView.of(sent, now)
+            sent = self._record_install_delivery(tx, delivered, failed, now, record.user_id)
+        if error is not None:
+            raise error
+        return InstallInvitationView.of(sent[invitation.id], now)
 
     def revoke_install_invitation(
         self, session: Session | str, account_id: str, invitation_id: str
@@ -1403,6 +1418,7 @@ class LicensingService(ServiceCore):
         inviter: User,
     ) -> Message:
         return render_install_invitation(
+            templates=self.templates,
             to=invitation.email,
             product=key.product,
             account_name=account.name,
@@ -1423,10 +1439,11 @@ class LicensingService(ServiceCore):
         inviters: Mapping[str, User],
         now: dt.datetime,
         actor_id: str,
-    ) -> tuple[list[InstallInvitation], list[DeliveryFailure]]:
-        """Send each invitation's email; return those sent (as now stored) and the failures.
+    ) -> tuple[dict[str, InstallInvitation], list[InstallInvitation], list[DeliveryFailure]]:
+        """Send each invitation's email; return those tried, those sent, and the failures.
 
-        Each email names the invitation's creator (from *inviters*, by user id).
+        The first two are as now stored (the first by id). Each email names the invitation's
+        creator (from *inviters*, by user id).
         """
         messages = [
             (
@@ -1438,39 +1455,28 @@ class LicensingService(ServiceCore):
             for invitation, code, token in batch
         ]
         delivered, undelivered = self._deliver(messages)
-        if not delivered:
-            return [], undelivered
         with self.store.transaction() as tx:
-            return self._mark_install_sent(tx, delivered, now, actor_id), undelivered
+            stored = self._record_install_delivery(tx, delivered, undelivered, now, actor_id)
+        return stored, [stored[i.id] for i in delivered], undelivered
 
-    def _mark_install_sent(
+    def _record_install_delivery(
         self,
         tx: Transaction,
-        invitations: Sequence[InstallInvitation],
+        delivered: Sequence[InstallInvitation],
+        failed: Sequence[DeliveryFailure],
         now: dt.datetime,
         actor_id: str,
-    ) -> list[InstallInvitation]:
-        sent = []
-        for invitation in invitations:
-            current = tx.get_install_invitation(invitation.id) or invitation
-            updated = attrs.evolve(current, sent_count=current.sent_count + 1, last_sent_at=now)
-            tx.save_install_invitation(updated)
-            sent.append(updated)
-        tx.add_audit_events(
-            [
-                self._event(
-                    now,
-                    i.account_id,
-                    actor_id,
-                    AuditAction.INSTALL_INVITATION_SENT,
-                    i.id,
-                    email=i.email,
-                    sent_count=str(i.sent_count),
-                )
-                for i in sent
-            ]
+    ) -> dict[str, InstallInvitation]:
+        return self._record_delivery(
+            tx,
+            delivered,
+            failed,
+            now,
+            actor_id,
+            tx.get_install_invitation,
+            tx.save_install_invitation,
+            (AuditAction.INSTALL_INVITATION_SENT, AuditAction.INSTALL_INVITATION_UNDELIVERED),
         )
-        return sent
 
     def _all_install_invitations(self, tx: Transaction, key_id: str) -> list[InstallInvitation]:
         return _scan_all(lambda after, n: tx.list_install_invitations(key_id, after=after, limit=n))
@@ -1670,24 +1676,3 @@ def _clean_computer_id(value: object) -> str:
     if len(cleaned) > _MAX_NAME or not cleaned.isprintable():
         raise ValidationError(f"computer_id must be printable and at most {_MAX_NAME} characters")
     return cleaned
-
-
-def _id_list(ids: Iterable[str], what: str) -> list[str]:
-    if isinstance(ids, str) or not isinstance(ids, Iterable):
-        raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
-    listed = list(ids)
-    if not all(isinstance(i, str) for i in listed):
-        raise ValidationError(f"{what} must hold id strings only")
-    return list(dict.fromkeys(listed))
-
-
-def _scan_all(fetch: Callable[[str | None, int], Sequence[R]]) -> list[R]:
-    """Read every record of a listing keyed by ``id``, in chunks."""
-    result: list[R] = []
-    after: str | None = None
-    while True:
-        batch = fetch(after, _SCAN_CHUNK)
-        result.extend(batch)
-        if len(batch) < _SCAN_CHUNK:
-            return result
-        after = batch[-1].id

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 import attrs
 
@@ -76,6 +77,10 @@ class Settings:
             activated computer do not count, so an installer may retry until a seat is freed
             and one computer's retries never lock a shared code. A success clears the count,
             not a lock in force.
+        delivery_claim_timeout: How long an invitation stays claimed by a call that is
+            sending its email. Another call skips it meanwhile, so two overlapping sends
+            never mail it twice; after this time (the sender died, say) it counts as
+            undelivered and is sent again. Keep it longer than your longest batch takes.
 
     Raises:
         ValidationError: A default lifetime exceeds ``max_invitation_lifetime``.
@@ -104,6 +109,9 @@ class Settings:
         factory=lambda: ThrottlePolicy(
             max_failures=1000, window=dt.timedelta(minutes=1), lockout=dt.timedelta(minutes=1)
         )
+    )
+    delivery_claim_timeout: dt.timedelta = attrs.field(
+        default=dt.timedelta(hours=1), validator=positive
     )
     activation_invitation_throttle: ThrottlePolicy = attrs.field(
         factory=lambda: ThrottlePolicy(max_failures=20)
@@ -246,16 +254,23 @@ class InstallInvitationBatch:
     warnings: tuple[str, ...] = ()
 
 
+ViewT = TypeVar("ViewT", InstallInvitationView, JoinInvitationView)
+
+
 @attrs.frozen
-class DeliveryReport:
-    """What sending a set of stored invitations did.
+class DeliveryReport(Generic[ViewT]):
+    """What sending a set of stored invitations did, recipient by recipient.
+
+    Every invitation tried appears once: in :attr:`sent` or in :attr:`undelivered`. The
+    outcome is stored on each invitation too (its ``delivery`` and ``delivery_attempts``), so
+    a later call sends only what is still undelivered.
 
     Attributes:
         sent: The invitations whose email was handed over, as they stand now.
-        undelivered: Those whose email failed; they stay as they were.
+        undelivered: Those whose email failed, with the reason and whether retrying can help.
     """
 
-    sent: tuple[InstallInvitationView, ...]
+    sent: tuple[ViewT, ...]
     undelivered: tuple[DeliveryFailure, ...] = ()
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import html
-from collections.abc import Mapping
+import string
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from licensekit.exceptions import ValidationError
+from licensekit import locales
+from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.model import frozen_mapping
 
 if TYPE_CHECKING:
@@ -23,16 +25,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SUPPORTED_LANGUAGES",
+    "BatchMailer",
+    "EmailTemplate",
+    "Language",
     "Mailer",
     "Message",
     "MessageKind",
+    "Templates",
     "check_language",
+    "default_templates",
     "render_install_invitation",
     "render_join_invitation",
+    "render_member_notice",
 ]
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en",)
-"""BCP 47 tags of the languages licensekit can write emails in."""
+SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(locales.BUILTIN)
+"""BCP 47 tags of the languages licensekit ships email texts for."""
 
 
 class MessageKind(enum.StrEnum):
@@ -40,6 +48,9 @@ class MessageKind(enum.StrEnum):
 
     JOIN_INVITATION = "join_invitation"
     INSTALL_INVITATION = "install_invitation"
+    MEMBER_BLOCKED = "member_blocked"
+    MEMBER_REMOVED = "member_removed"
+    ROLE_CHANGED = "role_changed"
 
 
 def _one_line(value: str) -> str:
@@ -105,28 +116,353 @@ class Mailer(Protocol):
         ...
 
 
-def check_language(tag: str) -> str:
-    """Return the supported language for BCP 47 *tag* (``en-GB`` falls back to ``en``).
+@runtime_checkable
+class BatchMailer(Mailer, Protocol):
+    """Protocol: a :class:`Mailer` that sends many messages over one connection.
+
+    licensekit calls :meth:`send_batch` instead of :meth:`~Mailer.send` for a batch of
+    invitations, when the mailer has it.
+    """
+
+    def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Try every message; return None for each delivered and the error of each failed.
+
+        The result has one entry per message, in order. One failure never stops the others.
+        """
+        ...
+
+
+# -- templates --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class EmailTemplate:
+    """The three parts of one email in one language, as :class:`string.Template` strings.
+
+    Placeholders use the ``${name}`` form; :data:`licensekit.locales.PLACEHOLDERS` lists the
+    names each kind of message offers. The HTML part is a body fragment (paragraphs, lists,
+    links): licensekit wraps it in a document and substitutes HTML-escaped values into it.
 
     Raises:
-        ValidationError: Neither the tag nor its primary language is supported.
+        ValidationError: A part is not a valid template.
     """
-    if not isinstance(tag, str):
-        raise ValidationError(f"language must be a BCP 47 tag, got {type(tag).__name__}")
-    wanted = tag.strip().replace("_", "-")
-    by_lower = {lang.lower(): lang for lang in SUPPORTED_LANGUAGES}
-    if wanted.lower() in by_lower:
-        return by_lower[wanted.lower()]
-    primary = wanted.split("-", 1)[0].lower()
-    if primary in by_lower:
-        return by_lower[primary]
-    raise ValidationError(
-        f"unsupported language {tag!r}; supported: {', '.join(SUPPORTED_LANGUAGES)}"
+
+    subject: str
+    text: str
+    html: str
+
+    def __attrs_post_init__(self) -> None:
+        for part in ("subject", "text", "html"):
+            value = getattr(self, part)
+            if not isinstance(value, str) or not string.Template(value).is_valid():
+                raise ValidationError(f"the {part} of an email template is not a valid template")
+
+    def placeholders(self) -> frozenset[str]:
+        """Return every placeholder name the three parts use."""
+        return frozenset(
+            name
+            for part in (self.subject, self.text, self.html)
+            for name in string.Template(part).get_identifiers()
+        )
+
+
+def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+# The punctuation between the label of an administrator's note and the note itself.
+_LABEL_SEPARATORS = {"fr": "\u00a0: ", "ja": "\uff1a", "zh": "\uff1a"}
+
+
+@attrs.frozen
+class Language:
+    """Everything licensekit needs to write emails in one language.
+
+    Attributes:
+        tag: The BCP 47 tag (``"de"``, ``"pt-BR"``).
+        name: The language's name for itself.
+        months: The twelve month names as written inside a date.
+        date_format: :meth:`str.format` pattern with ``{day}``, ``{month}``,
+            ``{month_number}``, ``{year}`` and ``{time}``; see :mod:`licensekit.locales`.
+        role_names: The role names by :class:`~licensekit.Role` value.
+        notes_label: The label put before an administrator's note.
+        templates: One :class:`EmailTemplate` per :class:`MessageKind`.
+    """
+
+    tag: str
+    name: str
+    months: tuple[str, ...] = attrs.field(converter=_string_tuple)
+    date_format: str
+    role_names: Mapping[str, str] = attrs.field(converter=frozen_mapping, hash=False)
+    notes_label: str
+    templates: Mapping[MessageKind, EmailTemplate] = attrs.field(
+        converter=frozen_mapping, hash=False
     )
 
+    def __attrs_post_init__(self) -> None:
+        if len(self.months) != 12:
+            raise ValidationError(f"language {self.tag!r} must name 12 months")
+        missing = [k.value for k in MessageKind if k not in self.templates]
+        if missing:
+            raise ValidationError(f"language {self.tag!r} has no template for {missing}")
+        for kind, template in self.templates.items():
+            _check_placeholders(_message_kind(kind), template, self.tag)
 
-def _format_date(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%d %B %Y, %H:%M UTC")
+    @classmethod
+    def from_catalog(cls, catalog: locales.Catalog) -> Language:
+        """Return the language a catalog module (see :mod:`licensekit.locales`) describes."""
+        return cls(
+            tag=catalog.TAG,
+            name=catalog.NAME,
+            months=catalog.MONTHS,
+            date_format=catalog.DATE_FORMAT,
+            role_names=catalog.ROLE_NAMES,
+            notes_label=catalog.NOTES_LABEL,
+            templates={
+                _message_kind(kind): EmailTemplate(*parts)
+                for kind, parts in catalog.TEMPLATES.items()
+            },
+        )
+
+    def format_date(self, moment: dt.datetime) -> str:
+        """Return *moment* written as this language writes a date and time, in UTC."""
+        utc = moment.astimezone(dt.UTC)
+        return self.date_format.format(
+            day=utc.day,
+            month=self.months[utc.month - 1],
+            month_number=utc.month,
+            year=utc.year,
+            time=f"{utc.hour:02d}:{utc.minute:02d}",
+        )
+
+
+# What an email of each kind cannot do without, whoever wrote its text. (licensekit's own
+# texts use more: see licensekit.locales.REQUIRED, checked by its tests.)
+_ESSENTIAL = {
+    MessageKind.JOIN_INVITATION: frozenset({"link"}),
+    MessageKind.INSTALL_INVITATION: frozenset({"link", "code"}),
+}
+
+
+def _check_placeholders(kind: MessageKind, template: EmailTemplate, tag: str) -> None:
+    used = template.placeholders()
+    unknown = used - locales.PLACEHOLDERS[kind.value]
+    if unknown:
+        raise ValidationError(
+            f"the {kind.value} template for {tag!r} uses unknown placeholders "
+            f"{sorted(unknown)}; it may use {sorted(locales.PLACEHOLDERS[kind.value])}"
+        )
+    missing = _ESSENTIAL.get(kind, frozenset()) - used
+    if missing:
+        raise ValidationError(f"the {kind.value} template for {tag!r} must use {sorted(missing)}")
+
+
+class Templates:
+    r"""The languages and texts licensekit writes its emails with.
+
+    ``Templates()`` holds the languages licensekit ships (:data:`SUPPORTED_LANGUAGES`).
+    Hosts change it without touching licensekit's files: :meth:`with_language` adds a
+    language or replaces one, :meth:`with_template` replaces one kind of email in one
+    language. Both return a new object; pass it as ``LicenseKit(..., templates=...)``.
+
+    Example:
+        >>> from licensekit.mail import EmailTemplate, MessageKind, Templates
+        >>> templates = Templates().with_template(
+        ...     MessageKind.MEMBER_REMOVED,
+        ...     "en",
+        ...     EmailTemplate(
+        ...         subject="Goodbye from ${account_name}",
+        ...         text="${actor} removed you from ${account_name} on ${service_name}.\\n"
+        ...         "${notes_block}\\n",
+        ...         html="<p>${actor} removed you from ${account_name}.</p>\\n${notes_block}\\n",
+        ...     ),
+        ... )
+        >>> templates.resolve("de-AT"), templates.resolve("zh-CN"), templates.resolve("pt")
+        ('de', 'zh-Hans', 'pt-BR')
+    """
+
+    def __init__(self, languages: Iterable[Language] | None = None) -> None:
+        if languages is None:
+            languages = [Language.from_catalog(c) for c in locales.BUILTIN.values()]
+        self._languages: dict[str, Language] = {}
+        for language in languages:
+            if not isinstance(language, Language):
+                raise ValidationError(f"expected a Language, got {type(language).__name__}")
+            self._languages[language.tag] = language
+        if not self._languages:
+            raise ValidationError("templates need at least one language")
+
+    def __repr__(self) -> str:
+        return f"Templates({', '.join(self._languages)})"
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The tags of every language, in the order they were given."""
+        return tuple(self._languages)
+
+    def language(self, tag: str) -> Language:
+        """Return the language that *tag* resolves to (see :meth:`resolve`)."""
+        return self._languages[self.resolve(tag)]
+
+    def with_language(self, language: Language) -> Templates:
+        """Return a copy that also writes in *language* (replacing one with the same tag)."""
+        merged = {**self._languages, language.tag: language}  # a replaced one keeps its place
+        return Templates(merged.values())
+
+    def with_template(
+        self, kind: MessageKind | str, tag: str, template: EmailTemplate
+    ) -> Templates:
+        """Return a copy in which *kind* emails in language *tag* use *template*.
+
+        Raises:
+            ValidationError: Unknown kind or language, or the template uses placeholders the
+                kind does not offer, or lacks ones it must use.
+        """
+        kind = _message_kind(kind)
+        if not isinstance(template, EmailTemplate):
+            raise ValidationError(f"expected an EmailTemplate, got {type(template).__name__}")
+        current = self.language(tag)
+        changed = attrs.evolve(current, templates={**current.templates, kind: template})
+        return self.with_language(changed)
+
+    def resolve(self, tag: str) -> str:
+        """Return the tag of the language to write in for BCP 47 *tag*.
+
+        An exact match wins (case does not matter, ``_`` reads as ``-``); otherwise subtags
+        are dropped from the end (``de-AT`` gives ``de``, ``zh-Hans-CN`` gives ``zh-Hans``);
+        otherwise a language's only variant is taken (``pt`` gives ``pt-BR``, ``zh`` and
+        ``zh-CN`` give ``zh-Hans``), except where the tag names another script (``zh-Hant``,
+        ``zh-TW``).
+
+        Raises:
+            ValidationError: No language fits; the message lists the supported ones.
+        """
+        if not isinstance(tag, str):
+            raise ValidationError(f"language must be a BCP 47 tag, got {type(tag).__name__}")
+        wanted = tag.strip().replace("_", "-").lower()
+        by_lower = {known.lower(): known for known in self._languages}
+        parts = wanted.split("-")
+        for end in range(len(parts), 0, -1):
+            candidate = "-".join(parts[:end])
+            if candidate in by_lower:
+                return by_lower[candidate]
+        if parts[0] and not _names_other_script(parts):
+            variants = [k for k in self._languages if k.lower().split("-")[0] == parts[0]]
+            if len(variants) == 1:
+                return variants[0]
+        raise ValidationError(
+            f"unsupported language {tag!r}; supported: {', '.join(self._languages)}"
+        )
+
+    def render(
+        self,
+        kind: MessageKind,
+        *,
+        to: str,
+        language: str,
+        values: Mapping[str, str],
+        notes: str = "",
+        expires_at: dt.datetime | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> Message:
+        """Render one email.
+
+        Args:
+            kind: What the email is about.
+            to: The recipient's address.
+            language: A BCP 47 tag (see :meth:`resolve`).
+            values: The placeholders' values, as plain text (escaped here for HTML, and
+                collapsed to one line in the subject).
+            notes: An administrator's note, for the notices; may span lines.
+            expires_at: Filled in as ``${expires}``, written for the language.
+            data: Extra values for :attr:`Message.data` (a token, say) beyond *values*.
+        """
+        kind = _message_kind(kind)
+        notes = notes.strip()
+        lang = self.language(language)
+        template = lang.templates[kind]
+        plain = dict(values)
+        plain.setdefault("recipient", to)
+        if expires_at is not None:
+            plain["expires"] = lang.format_date(expires_at)
+        text_notes, html_notes = _notes_block(lang, notes)
+        text_template, html_template = template.text, template.html
+        if not notes:  # drop the note's line, and one of the blank lines around it
+            text_template = text_template.replace("\n${notes_block}\n\n", "\n")
+            html_template = html_template.replace("${notes_block}\n", "")
+        subject = string.Template(template.subject).substitute(
+            {k: _one_line(v) for k, v in plain.items()}, notes_block=""
+        )
+        text = string.Template(text_template).substitute(plain, notes_block=text_notes)
+        escaped = {k: html.escape(v, quote=True) for k, v in plain.items()}
+        fragment = string.Template(html_template).substitute(escaped, notes_block=html_notes)
+        document = (
+            "<!DOCTYPE html>\n"
+            f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(_one_line(subject))}</title></head><body>\n"
+            f"{fragment}</body></html>\n"
+        )
+        message_data = {**plain, "language": lang.tag}
+        if expires_at is not None:
+            message_data["expires_at"] = expires_at.isoformat()
+        if notes:
+            message_data["notes"] = notes
+        message_data.update(data or {})
+        return Message(
+            to=to,
+            subject=subject,
+            text=text,
+            html=document,
+            language=lang.tag,
+            kind=kind,
+            data=message_data,
+        )
+
+
+def _message_kind(kind: object) -> MessageKind:
+    try:
+        return MessageKind(kind)  # type: ignore[arg-type]  # checked here
+    except ValueError:
+        choices = ", ".join(k.value for k in MessageKind)
+        raise ValidationError(f"unknown message kind {kind!r}; one of {choices}") from None
+
+
+def _names_other_script(parts: list[str]) -> bool:
+    """True when subtags name a script or region that writes the language differently."""
+    return parts[0] == "zh" and any(p in ("hant", "tw", "hk", "mo") for p in parts[1:])
+
+
+def _notes_block(language: Language, notes: str) -> tuple[str, str]:
+    """Return the rendered note (text, html), or two empty strings when there is none."""
+    if not notes:
+        return "", ""
+    separator = _LABEL_SEPARATORS.get(language.tag.split("-")[0].lower(), ": ")
+    lines = notes.strip().splitlines()
+    label = f"{language.notes_label}{separator.rstrip()}"
+    text = label + "\n" + "\n".join(f"  {line}" for line in lines)
+    escaped = "<br>\n".join(html.escape(line) for line in lines)
+    markup = f"<p><strong>{html.escape(language.notes_label)}</strong>{separator}<br>\n"
+    return text, f"{markup}{escaped}</p>"
+
+
+_DEFAULT_TEMPLATES: Templates | None = None
+
+
+def default_templates() -> Templates:
+    """Return the shared :class:`Templates` of the built-in languages (made on first use)."""
+    global _DEFAULT_TEMPLATES
+    if _DEFAULT_TEMPLATES is None:
+        _DEFAULT_TEMPLATES = Templates()
+    return _DEFAULT_TEMPLATES
+
+
+def check_language(tag: str) -> str:
+    """Return the built-in language for BCP 47 *tag* (``en-GB`` gives ``en``).
+
+    Raises:
+        ValidationError: No built-in language fits; the message lists the supported ones.
+    """
+    return default_templates().resolve(tag)
 
 
 def render_join_invitation(
@@ -139,6 +475,7 @@ def render_join_invitation(
     expires_at: dt.datetime,
     language: str,
     service_name: str,
+    templates: Templates | None = None,
 ) -> Message:
     """Render the email inviting *to* to join the business account *account_name*.
 
@@ -149,52 +486,22 @@ def render_join_invitation(
         link: The personal link that accepts the invitation.
         token: The token inside *link* (kept in :attr:`Message.data` only).
         expires_at: When the link stops working.
-        language: A supported language tag (see :func:`check_language`).
+        language: A BCP 47 tag (see :meth:`Templates.resolve`).
         service_name: How the host's service calls itself in emails.
+        templates: The texts to use; licensekit's own when omitted.
     """
-    language = check_language(language)
-    expires = _format_date(expires_at)
-    subject = f"Join {account_name} on {service_name}"
-    text = (
-        f"Hello,\n\n"
-        f"{inviter_email} would like you to become a member of the business account "
-        f'"{account_name}" on {service_name}.\n\n'
-        f"Open this personal link to accept:\n{link}\n\n"
-        f"If you already have a personal account, sign in with your current password. "
-        f"Otherwise you will pick a password and your personal account is created for you.\n\n"
-        f"The link can be used once and stops working on {expires}.\n"
-        f"If you did not expect this message, you can ignore it.\n"
-    )
-    e = html.escape
-    body = (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{e(language)}"><head><meta charset="utf-8">'
-        f"<title>{e(subject)}</title></head><body>\n"
-        f"<p>Hello,</p>\n"
-        f"<p>{e(inviter_email)} would like you to become a member of the business account "
-        f"<strong>{e(account_name)}</strong> on {e(service_name)}.</p>\n"
-        f'<p><a href="{e(link, quote=True)}">Accept the invitation</a></p>\n'
-        f"<p>If you already have a personal account, sign in with your current password. "
-        f"Otherwise you will pick a password and your personal account is created for you.</p>\n"
-        f"<p>The link can be used once and stops working on {e(expires)}.<br>\n"
-        f"If you did not expect this message, you can ignore it.</p>\n"
-        "</body></html>\n"
-    )
-    return Message(
+    return (templates or default_templates()).render(
+        MessageKind.JOIN_INVITATION,
         to=to,
-        subject=subject,
-        text=text,
-        html=body,
         language=language,
-        kind=MessageKind.JOIN_INVITATION,
-        data={
+        values={
             "account_name": account_name,
-            "inviter_email": inviter_email,
+            "inviter": inviter_email,
             "link": link,
-            "token": token,
-            "expires_at": expires_at.isoformat(),
             "service_name": service_name,
         },
+        expires_at=expires_at,
+        data={"inviter_email": inviter_email, "token": token},
     )
 
 
@@ -210,6 +517,7 @@ def render_install_invitation(
     expires_at: dt.datetime,
     language: str,
     service_name: str,
+    templates: Templates | None = None,
 ) -> Message:
     """Render the email inviting *to* to install *product*, with their own code and link.
 
@@ -222,56 +530,67 @@ def render_install_invitation(
         code: The recipient's temporary activation code, formatted for reading.
         token: The token inside *download_url* (kept in :attr:`Message.data` only).
         expires_at: When the code and the link stop working.
-        language: A supported language tag (see :func:`check_language`).
+        language: A BCP 47 tag (see :meth:`Templates.resolve`).
         service_name: How the host's service calls itself in emails.
+        templates: The texts to use; licensekit's own when omitted.
     """
-    language = check_language(language)
-    expires = _format_date(expires_at)
-    subject = f"Install {product} for {account_name}"
-    text = (
-        f"Hello,\n\n"
-        f"{inviter_email} invites you to install {product}, licensed to {account_name}.\n\n"
-        f"1. Download the installer from your personal link:\n   {download_url}\n"
-        f"2. Run it. It activates {product} on this computer by itself.\n"
-        f"3. Only if activation does not happen on its own, enter this code when asked:\n"
-        f"   {code}\n\n"
-        f"The code is temporary and belongs to you alone: it is not the license key, it works "
-        f"only for this license, and it stops working on {expires}.\n"
-        f"If you did not expect this message, you can ignore it.\n"
-    )
-    e = html.escape
-    body = (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{e(language)}"><head><meta charset="utf-8">'
-        f"<title>{e(subject)}</title></head><body>\n"
-        f"<p>Hello,</p>\n"
-        f"<p>{e(inviter_email)} invites you to install <strong>{e(product)}</strong>, "
-        f"licensed to {e(account_name)}.</p>\n<ol>\n"
-        f'<li><a href="{e(download_url, quote=True)}">Download the installer</a> '
-        f"(a link made for you alone).</li>\n"
-        f"<li>Run it. It activates {e(product)} on this computer by itself.</li>\n"
-        f"<li>Only if activation does not happen on its own, enter this code when asked: "
-        f"<code>{e(code)}</code></li>\n</ol>\n"
-        f"<p>The code is temporary and belongs to you alone: it is not the license key, it "
-        f"works only for this license, and it stops working on {e(expires)}.<br>\n"
-        f"If you did not expect this message, you can ignore it.</p>\n"
-        "</body></html>\n"
-    )
-    return Message(
+    return (templates or default_templates()).render(
+        MessageKind.INSTALL_INVITATION,
         to=to,
-        subject=subject,
-        text=text,
-        html=body,
         language=language,
-        kind=MessageKind.INSTALL_INVITATION,
-        data={
+        values={
             "product": product,
             "account_name": account_name,
-            "inviter_email": inviter_email,
+            "inviter": inviter_email,
             "link": download_url,
             "code": code,
-            "token": token,
-            "expires_at": expires_at.isoformat(),
             "service_name": service_name,
         },
+        expires_at=expires_at,
+        data={"inviter_email": inviter_email, "token": token},
     )
+
+
+_NOTICES = (MessageKind.MEMBER_BLOCKED, MessageKind.MEMBER_REMOVED, MessageKind.ROLE_CHANGED)
+
+
+def render_member_notice(
+    kind: MessageKind,
+    *,
+    to: str,
+    account_name: str,
+    actor: str,
+    language: str,
+    service_name: str,
+    notes: str = "",
+    old_role: str = "",
+    new_role: str = "",
+    templates: Templates | None = None,
+) -> Message:
+    """Render a notice to a member: blocked, removed, or a changed role.
+
+    Args:
+        kind: :attr:`MessageKind.MEMBER_BLOCKED`, :attr:`~MessageKind.MEMBER_REMOVED` or
+            :attr:`~MessageKind.ROLE_CHANGED`.
+        to: The member's address.
+        account_name: The business account.
+        actor: Who made the change (a name or an address).
+        language: A BCP 47 tag.
+        service_name: How the host's service calls itself in emails.
+        notes: The administrator's note, if any.
+        old_role: For a role change, the :class:`~licensekit.Role` value it had.
+        new_role: For a role change, the value it has now.
+        templates: The texts to use; licensekit's own when omitted.
+    """
+    kind = _message_kind(kind)
+    if kind not in _NOTICES:
+        raise ValidationError(f"{kind!r} is not a member notice")
+    chosen = templates or default_templates()
+    lang = chosen.language(language)
+    values = {"account_name": account_name, "actor": actor, "service_name": service_name}
+    data = {}
+    if kind is MessageKind.ROLE_CHANGED:
+        values["old_role"] = lang.role_names.get(old_role, old_role)
+        values["new_role"] = lang.role_names.get(new_role, new_role)
+        data = {"old_role_value": old_role, "new_role_value": new_role}
+    return chosen.render(kind, to=to, language=lang.tag, values=values, notes=notes, data=data)

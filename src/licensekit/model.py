@@ -24,6 +24,7 @@ __all__ = [
     "AuditEvent",
     "BusinessAccount",
     "ComputerBlock",
+    "DeliveryStatus",
     "InstallInvitation",
     "InstallInvitationState",
     "InstallInvitationView",
@@ -103,13 +104,34 @@ class SessionMethod(enum.StrEnum):
     """Issued to a user the host authenticated itself (single sign-on)."""
 
 
+class DeliveryStatus(enum.StrEnum):
+    """Where an invitation's email stands."""
+
+    NOT_SENT = "not_sent"
+    """No attempt yet (created with ``send=False``, or not sent yet)."""
+    SENDING = "sending"
+    """A call is handing the email over right now. Other calls leave it alone until
+    :attr:`~licensekit.Settings.delivery_claim_timeout` has passed (the sender may have
+    died), then it counts as undelivered."""
+    SENT = "sent"
+    """The last attempt handed the email over."""
+    FAILED = "failed"
+    """The last attempt failed in a way that may pass (a busy or unreachable server); sending
+    the undelivered invitations again retries it."""
+    REFUSED = "refused"
+    """The last attempt was refused for good (the server rejected the address); retries skip
+    it, an explicit resend tries again."""
+
+
 class AuditAction(enum.StrEnum):
     """What an audit event records."""
 
     ACCOUNT_CREATED = "account.created"
     INVITATION_CREATED = "invitation.created"
     INVITATION_SENT = "invitation.sent"
-    """An invitation's email was sent by :meth:`~licensekit.LicenseKit.resend_join_invitation`."""
+    """An invitation's email was sent (again) after it was created."""
+    INVITATION_UNDELIVERED = "invitation.undelivered"
+    """An invitation's email could not be handed over; ``details`` says why."""
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     ROLE_CHANGED = "member.role_changed"
@@ -127,6 +149,8 @@ class AuditAction(enum.StrEnum):
     LICENSE_ADMIN_REVOKED = "license_admin.revoked"
     INSTALL_INVITATION_CREATED = "install_invitation.created"
     INSTALL_INVITATION_SENT = "install_invitation.sent"
+    INSTALL_INVITATION_UNDELIVERED = "install_invitation.undelivered"
+    """An invitation's email could not be handed over; ``details`` says why."""
     INSTALL_INVITATION_REVOKED = "install_invitation.revoked"
     INSTALL_INVITATIONS_EXPORTED = "install_invitation.exported"
     ACTIVATED = "installation.activated"
@@ -136,6 +160,10 @@ class AuditAction(enum.StrEnum):
     DEACTIVATED = "installation.deactivated"
     COMPUTER_BLOCKED = "computer.blocked"
     COMPUTER_UNBLOCKED = "computer.unblocked"
+    NOTICE_SENT = "notice.sent"
+    """A member was told by email of a block, removal or role change."""
+    NOTICE_UNDELIVERED = "notice.undelivered"
+    """The notice to a member could not be handed over; ``details`` says why."""
 
 
 @attrs.frozen
@@ -221,6 +249,13 @@ class JoinInvitation:
     The token in the emailed link is stored only as a keyed hash (for look-up) and as
     ciphertext (so the same link can be sent again); neither reveals it without the host's
     secret.
+
+    Attributes:
+        sent_count: How many times its email was handed over.
+        delivery: How the last attempt to send it went.
+        delivery_attempts: How many attempts were made, successful or not.
+        delivery_error: Why the last attempt failed (empty after a success).
+        delivery_started_at: When the last attempt started.
     """
 
     id: str
@@ -238,6 +273,10 @@ class JoinInvitation:
     revoked_by: str | None = None
     sent_count: int = 0
     last_sent_at: dt.datetime | None = None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
+    delivery_started_at: dt.datetime | None = None
 
     def state(self, now: dt.datetime) -> InvitationState:
         """Return the invitation's state at *now*."""
@@ -425,6 +464,11 @@ class InstallInvitation:
         activations: How many different computers have.
         computer_ids: Those computers, in the order they first activated with it; one of
             them may activate again with it without counting as another.
+        sent_count: How many times its email was handed over.
+        delivery: How the last attempt to send it went.
+        delivery_attempts: How many attempts were made, successful or not.
+        delivery_error: Why the last attempt failed (empty after a success).
+        delivery_started_at: When the last attempt started.
     """
 
     id: str
@@ -446,6 +490,10 @@ class InstallInvitation:
     revoked_by: str | None = None
     sent_count: int = 0
     last_sent_at: dt.datetime | None = None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
+    delivery_started_at: dt.datetime | None = None
 
     def state(self, now: dt.datetime) -> InstallInvitationState:
         """Return the invitation's state at *now*."""
@@ -578,6 +626,9 @@ class JoinInvitationView:
     last_sent_at: dt.datetime | None
     accepted_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
 
     @classmethod
     def of(cls, invitation: JoinInvitation, now: dt.datetime) -> JoinInvitationView:
@@ -595,6 +646,9 @@ class JoinInvitationView:
             last_sent_at=invitation.last_sent_at,
             accepted_at=invitation.accepted_at,
             revoked_at=invitation.revoked_at,
+            delivery=invitation.delivery,
+            delivery_attempts=invitation.delivery_attempts,
+            delivery_error=invitation.delivery_error,
         )
 
 
@@ -638,6 +692,9 @@ class InstallInvitationView:
     sent_count: int
     last_sent_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
 
     @classmethod
     def of(cls, invitation: InstallInvitation, now: dt.datetime) -> InstallInvitationView:
@@ -657,6 +714,9 @@ class InstallInvitationView:
             sent_count=invitation.sent_count,
             last_sent_at=invitation.last_sent_at,
             revoked_at=invitation.revoked_at,
+            delivery=invitation.delivery,
+            delivery_attempts=invitation.delivery_attempts,
+            delivery_error=invitation.delivery_error,
         )
 
 

@@ -191,8 +191,25 @@ _LICENSING = [
     """,
 ]
 
+_DELIVERY = [
+    "ALTER TABLE join_invitations ADD COLUMN delivery TEXT NOT NULL DEFAULT 'not_sent'",
+    "ALTER TABLE join_invitations ADD COLUMN delivery_attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE join_invitations ADD COLUMN delivery_error TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE join_invitations ADD COLUMN delivery_started_at TEXT",
+    "ALTER TABLE install_invitations ADD COLUMN delivery TEXT NOT NULL DEFAULT 'not_sent'",
+    "ALTER TABLE install_invitations ADD COLUMN delivery_attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE install_invitations ADD COLUMN delivery_error TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE install_invitations ADD COLUMN delivery_started_at TEXT",
+    # Invitations sent before delivery was tracked were handed over at least once.
+    "UPDATE join_invitations SET delivery = 'sent', delivery_attempts = sent_count "
+    "WHERE sent_count > 0",
+    "UPDATE install_invitations SET delivery = 'sent', delivery_attempts = sent_count "
+    "WHERE sent_count > 0",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
+    tuple(_DELIVERY),  # 2 -> 3: delivery tracking of invitations
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,207 @@
+"""French (Français) email texts for licensekit, tag ``fr``.
+
+Data only, in the format :mod:`licensekit.locales` describes.
+
+French typography puts a no-break space (U+00A0, written as an escape in the
+strings) inside « » and before ``:`` and ``;``.
+"""
+
+__all__ = ["DATE_FORMAT", "MONTHS", "NAME", "NOTES_LABEL", "ROLE_NAMES", "TAG", "TEMPLATES"]
+
+TAG: str = "fr"
+NAME: str = "Français"
+MONTHS: tuple[str, ...] = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+DATE_FORMAT: str = "{day} {month} {year} à {time} UTC"
+ROLE_NAMES: dict[str, str] = {
+    "regular_member": "Membre standard",
+    "account_administrator": "Administrateur du compte",
+}
+NOTES_LABEL: str = "Note de l'administrateur"
+TEMPLATES: dict[str, tuple[str, str, str]] = {
+    "join_invitation": (
+        "Invitation à rejoindre ${account_name} sur ${service_name}",
+        (
+            "Bonjour,\n"
+            "\n"
+            "${inviter} vous invite à rejoindre le compte professionnel «\u00a0${account_name}"
+            "\u00a0» sur ${service_name}.\n"
+            "\n"
+            "Pour accepter l'invitation, ouvrez ce lien personnel\u00a0:\n"
+            "${link}\n"
+            "\n"
+            "Si vous avez déjà un compte personnel, connectez-vous avec votre mot de passe actuel. "
+            "Sinon, choisissez un mot de passe\u00a0: votre compte personnel sera créé "
+            "automatiquement.\n"
+            "\n"
+            "Ce lien ne peut être utilisé qu'une seule fois et cesse de fonctionner le ${expires}. "
+            "Il a été créé uniquement pour ${recipient}\u00a0; merci de ne pas le transférer.\n"
+            "\n"
+            "Si vous n'attendiez pas cette invitation, vous pouvez simplement ignorer ce message.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>${inviter} vous invite à rejoindre le compte professionnel <strong>${account_name}"
+            "</strong> sur ${service_name}.</p>\n"
+            '<p><a href="${link}">Accepter l\'invitation</a></p>\n'
+            "<p>Si vous avez déjà un compte personnel, connectez-vous avec votre mot de passe "
+            "actuel. Sinon, choisissez un mot de passe\u00a0: votre compte personnel sera créé "
+            "automatiquement.</p>\n"
+            "<p>Ce lien ne peut être utilisé qu'une seule fois et cesse de fonctionner le "
+            "${expires}. Il a été créé uniquement pour ${recipient}\u00a0; merci de ne pas le "
+            "transférer.</p>\n"
+            "<p>Si vous n'attendiez pas cette invitation, vous pouvez simplement ignorer ce "
+            "message.</p>\n"
+        ),
+    ),
+    "install_invitation": (
+        "Installer ${product} pour ${account_name}",
+        (
+            "Bonjour,\n"
+            "\n"
+            "${inviter} vous invite à installer ${product} avec une licence du compte "
+            "professionnel «\u00a0${account_name}\u00a0» sur ${service_name}.\n"
+            "\n"
+            "Voici la marche à suivre\u00a0:\n"
+            "\n"
+            "1. Téléchargez le programme d'installation à l'aide de votre lien personnel\u00a0:\n"
+            "   ${link}\n"
+            "2. Lancez le programme d'installation. Dans la plupart des cas, il active ${product} "
+            "de lui-même et vous n'avez rien d'autre à faire.\n"
+            "3. Uniquement si un code d'activation vous est demandé, saisissez celui-ci\u00a0:\n"
+            "   ${code}\n"
+            "\n"
+            "À propos de ce code\u00a0: il s'agit d'un code d'activation temporaire et personnel. "
+            "Ce n'est pas la clé de licence\u00a0; il ne fonctionne que pour cette licence et "
+            "cesse d'être valable le ${expires}. Le lien de téléchargement expire au même moment. "
+            "Le lien et le code ont été créés uniquement pour ${recipient}\u00a0; merci de ne les "
+            "communiquer à personne.\n"
+            "\n"
+            "Si quelque chose ne se déroule pas comme indiqué ou si le code a expiré, contactez "
+            "${inviter}. Si vous n'attendiez pas ce message, vous pouvez l'ignorer.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>${inviter} vous invite à installer <strong>${product}</strong> avec une licence du "
+            "compte professionnel <strong>${account_name}</strong> sur ${service_name}.</p>\n"
+            "<p>Voici la marche à suivre\u00a0:</p>\n"
+            "<ol>\n"
+            "<li>Téléchargez le programme d'installation à l'aide de votre <a href=\"${link}"
+            '">lien de téléchargement personnel</a>.</li>\n'
+            "<li>Lancez le programme d'installation. Dans la plupart des cas, il active ${product} "
+            "de lui-même et vous n'avez rien d'autre à faire.</li>\n"
+            "<li>Uniquement si un code d'activation vous est demandé, saisissez celui-ci\u00a0: "
+            "<code>${code}</code></li>\n"
+            "</ol>\n"
+            "<p>À propos de ce code\u00a0: il s'agit d'un code d'activation temporaire et "
+            "personnel. Ce n'est <strong>pas</strong> la clé de licence\u00a0; il ne fonctionne "
+            "que pour cette licence et cesse d'être valable le ${expires}. Le lien de "
+            "téléchargement expire au même moment. Le lien et le code ont été créés uniquement "
+            "pour ${recipient}\u00a0; merci de ne les communiquer à personne.</p>\n"
+            "<p>Si quelque chose ne se déroule pas comme indiqué ou si le code a expiré, contactez "
+            "${inviter}. Si vous n'attendiez pas ce message, vous pouvez l'ignorer.</p>\n"
+        ),
+    ),
+    "member_blocked": (
+        "Votre accès à ${account_name} sur ${service_name} est suspendu",
+        (
+            "Bonjour,\n"
+            "\n"
+            "${actor} a bloqué votre accès au compte professionnel «\u00a0${account_name}\u00a0» "
+            "sur ${service_name}. Cet accès est suspendu jusqu'à nouvel ordre.\n"
+            "\n"
+            "${notes_block}\n"
+            "\n"
+            "Votre compte personnel n'est pas concerné\u00a0: vous pouvez toujours vous y "
+            "connecter et l'utiliser comme avant. Un administrateur de «\u00a0${account_name}\u00a0"
+            "» peut lever ce blocage à tout moment. Pour toute question, veuillez contacter l'un "
+            "des administrateurs du compte.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>${actor} a bloqué votre accès au compte professionnel <strong>${account_name}"
+            "</strong> sur ${service_name}. Cet accès est suspendu jusqu'à nouvel ordre.</p>\n"
+            "${notes_block}\n"
+            "<p>Votre compte personnel n'est pas concerné\u00a0: vous pouvez toujours vous y "
+            "connecter et l'utiliser comme avant. Un administrateur de <strong>${account_name}"
+            "</strong> peut lever ce blocage à tout moment. Pour toute question, veuillez "
+            "contacter l'un des administrateurs du compte.</p>\n"
+        ),
+    ),
+    "member_removed": (
+        "Vous n'êtes plus membre de ${account_name} sur ${service_name}",
+        (
+            "Bonjour,\n"
+            "\n"
+            "${actor} a mis fin à votre appartenance au compte professionnel «\u00a0${account_name}"
+            "\u00a0» sur ${service_name}. Vous n'en êtes plus membre, et les installations et "
+            "licences que vous y gériez ne vous sont plus accessibles par l'intermédiaire de ce "
+            "compte.\n"
+            "\n"
+            "${notes_block}\n"
+            "\n"
+            "Votre compte personnel reste inchangé\u00a0: vous pouvez toujours vous y connecter et "
+            "l'utiliser. Pour toute question, veuillez contacter un administrateur de «\u00a0"
+            "${account_name}\u00a0».\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>${actor} a mis fin à votre appartenance au compte professionnel <strong>"
+            "${account_name}</strong> sur ${service_name}. Vous n'en êtes plus membre, et les "
+            "installations et licences que vous y gériez ne vous sont plus accessibles par "
+            "l'intermédiaire de ce compte.</p>\n"
+            "${notes_block}\n"
+            "<p>Votre compte personnel reste inchangé\u00a0: vous pouvez toujours vous y connecter "
+            "et l'utiliser. Pour toute question, veuillez contacter un administrateur de <strong>"
+            "${account_name}</strong>.</p>\n"
+        ),
+    ),
+    "role_changed": (
+        "Votre rôle dans ${account_name} sur ${service_name} a changé",
+        (
+            "Bonjour,\n"
+            "\n"
+            "${actor} a modifié votre rôle dans le compte professionnel «\u00a0${account_name}"
+            "\u00a0» sur ${service_name}.\n"
+            "\n"
+            "Rôle précédent\u00a0: ${old_role}\n"
+            "Nouveau rôle\u00a0: ${new_role}\n"
+            "\n"
+            "Si votre nouveau rôle vous donne moins de droits, le changement s'applique "
+            "immédiatement, y compris dans les sessions déjà ouvertes. S'il vous en donne "
+            "davantage, déconnectez-vous puis reconnectez-vous pour pouvoir les utiliser.\n"
+            "\n"
+            "${notes_block}\n"
+            "\n"
+            "Pour toute question, veuillez contacter un administrateur de «\u00a0${account_name}"
+            "\u00a0».\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>${actor} a modifié votre rôle dans le compte professionnel <strong>${account_name}"
+            "</strong> sur ${service_name}.</p>\n"
+            "<ul>\n"
+            "<li>Rôle précédent\u00a0: <strong>${old_role}</strong></li>\n"
+            "<li>Nouveau rôle\u00a0: <strong>${new_role}</strong></li>\n"
+            "</ul>\n"
+            "<p>Si votre nouveau rôle vous donne moins de droits, le changement s'applique "
+            "immédiatement, y compris dans les sessions déjà ouvertes. S'il vous en donne "
+            "davantage, déconnectez-vous puis reconnectez-vous pour pouvoir les utiliser.</p>\n"
+            "${notes_block}\n"
+            "<p>Pour toute question, veuillez contacter un administrateur de <strong>"
+            "${account_name}</strong>.</p>\n"
+        ),
+    ),
+}

@@ -1,0 +1,318 @@
+"""Mailers shipped with licensekit: SMTP, and a folder of ``.eml`` files.
+
+* :class:`SMTPMailer` hands messages to an SMTP server with :mod:`smtplib`: STARTTLS or
+  implicit TLS, an optional login, a timeout, one connection reused across a batch, and a
+  reconnection when the server drops it. It tells failures that may pass (a 4xx reply, a
+  refused or dropped connection) from those that will not (a 5xx reply for a recipient), so
+  that licensekit retries only the first kind.
+* :class:`FileMailer` writes each message as an ``.eml`` file into a folder, for the demo, for
+  development, and for hosts whose own system picks the files up.
+
+The test kit's :class:`licensekit.testing.RecordingMailer` keeps messages in memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import smtplib
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from email.headerregistry import Address
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+from typing import Literal
+
+from licensekit.exceptions import DeliveryError, ValidationError
+from licensekit.mail import Message
+
+__all__ = ["FileMailer", "SMTPMailer"]
+
+Security = Literal["starttls", "tls", "none"]
+_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def _email_message_bytes(message: Message, sender: str, domain: str) -> bytes:
+    email_message = message.to_email_message(sender)
+    email_message["Date"] = formatdate(usegmt=True)
+    email_message["Message-ID"] = make_msgid(domain=domain)
+    return email_message.as_bytes()
+
+
+def _check_sender(sender: str) -> tuple[str, str]:
+    """Return (envelope address, domain) of a From header value, refusing a bad one."""
+    value: object = sender
+    if not isinstance(value, str) or any(c in sender for c in "\r\n"):
+        raise ValidationError("sender must be one line of text, e.g. 'Licenses <no-reply@x.com>'")
+    _, address = parseaddr(sender)
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError) as e:
+        raise ValidationError(f"sender {sender!r} holds no valid email address") from e
+    if not parsed.domain:
+        raise ValidationError(f"sender {sender!r} holds no valid email address")
+    return address, parsed.domain
+
+
+class SMTPMailer:
+    """A :class:`~licensekit.mail.BatchMailer` that sends through an SMTP server.
+
+    Args:
+        host: The server's name or address.
+        port: Its port; 587 for STARTTLS, 465 for implicit TLS, 25 without TLS by default.
+        sender: The From header, e.g. ``"Licenses <no-reply@example.com>"``; its address is
+            also the envelope sender.
+        security: ``"starttls"`` (the default: upgrade the connection before anything is
+            sent, and fail if the server cannot), ``"tls"`` (TLS from the first byte), or
+            ``"none"`` (plain text: only for a relay on the same machine or in tests).
+        username: Log in with this name (after TLS), when given.
+        password: The password for *username*.
+        timeout: Seconds to wait for the server at each step.
+        ssl_context: The TLS settings; :func:`ssl.create_default_context` (certificates and
+            host names checked) when omitted.
+
+    One instance may be shared by threads; batches are sent one at a time.
+
+    Raises:
+        ValidationError: A setting is invalid.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        sender: str,
+        security: Security = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if security not in _DEFAULT_PORTS:
+            raise ValidationError(f"security must be one of {sorted(_DEFAULT_PORTS)}")
+        given: dict[str, object] = {"host": host, "port": port, "timeout": timeout}
+        if not isinstance(given["host"], str) or not host.strip():
+            raise ValidationError("host must name the SMTP server")
+        if port is not None and (
+            isinstance(given["port"], bool)
+            or not isinstance(given["port"], int)
+            or not 0 < port < 65536
+        ):
+            raise ValidationError(f"port must be between 1 and 65535, got {port!r}")
+        if (username is None) != (password is None):
+            raise ValidationError("give both username and password, or neither")
+        if (
+            isinstance(given["timeout"], bool)
+            or not isinstance(given["timeout"], int | float)
+            or timeout <= 0
+        ):
+            raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.host = host.strip()
+        self.port = port if port is not None else _DEFAULT_PORTS[security]
+        self.sender = sender
+        self._envelope_from, self._domain = _check_sender(sender)
+        self.security: Security = security
+        self._username = username
+        self._password = password
+        self.timeout = float(timeout)
+        self._ssl_context = ssl_context
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SMTPMailer({self.host}:{self.port}, security={self.security!r})"
+
+    def send(self, message: Message) -> None:
+        """Send one message on its own connection.
+
+        Raises:
+            DeliveryError: The server refused it or could not be reached.
+        """
+        (error,) = self.send_batch([message])
+        if error is not None:
+            raise error
+
+    def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Send *messages* over one connection; see :meth:`licensekit.mail.BatchMailer`.
+
+        A dropped connection is opened again once per message; when the server cannot be
+        reached at all, the remaining messages fail at once (retryable) rather than each
+        waiting for its own timeout.
+        """
+        results: list[DeliveryError | None] = []
+        with self._lock:
+            connection: smtplib.SMTP | None = None
+            unreachable: DeliveryError | None = None
+            try:
+                for message in messages:
+                    if unreachable is not None:
+                        results.append(unreachable)
+                        continue
+                    error, connection, unreachable = self._deliver(message, connection)
+                    results.append(error)
+            finally:
+                if connection is not None:
+                    _quit(connection)
+        return results
+
+    def _deliver(
+        self, message: Message, connection: smtplib.SMTP | None
+    ) -> tuple[DeliveryError | None, smtplib.SMTP | None, DeliveryError | None]:
+        """Send one message; return (its error, the connection to go on with, unreachable)."""
+        payload = _email_message_bytes(message, self.sender, self._domain)
+        for attempt in (1, 2):
+            if connection is None:
+                try:
+                    connection = self._connect()
+                except DeliveryError as e:
+                    if attempt == 2 or e.permanent:
+                        return e, None, e
+                    continue
+            try:
+                connection.sendmail(self._envelope_from, [message.to], payload)
+            except smtplib.SMTPRecipientsRefused as e:
+                code, reply = e.recipients.get(message.to, (0, b""))
+                return _refusal(message.to, code, reply), connection, None
+            except smtplib.SMTPResponseException as e:
+                # The sender or the data refused, or an unexpected reply: the connection was
+                # reset by smtplib and stays usable, unless the server closed it.
+                error = _refusal(message.to, e.smtp_code, e.smtp_error)
+                if e.smtp_code == 421:  # the server is closing the connection
+                    _quit(connection)
+                    connection = None
+                return error, connection, None
+            except (smtplib.SMTPException, OSError) as e:
+                _quit(connection)
+                connection = None
+                if attempt == 2:
+                    return (
+                        DeliveryError(
+                            f"the connection to {self.host}:{self.port} failed while sending "
+                            f"to {message.to}: {type(e).__name__}: {e}"
+                        ),
+                        None,
+                        None,
+                    )
+                continue  # dropped: connect again and try this message once more
+            return None, connection, None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connect(self) -> smtplib.SMTP:
+        where = f"{self.host}:{self.port}"
+        try:
+            if self.security == "tls":
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=self._context()
+                )
+            else:
+                connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
+                connection.ehlo()
+                if self.security == "starttls":
+                    connection.starttls(context=self._context())
+                    connection.ehlo()
+                if self._username is not None and self._password is not None:
+                    connection.login(self._username, self._password)
+            except BaseException:
+                _quit(connection)
+                raise
+        except smtplib.SMTPAuthenticationError as e:
+            raise DeliveryError(
+                f"the SMTP server {where} refused the login: {e.smtp_code} {_text(e.smtp_error)}"
+            ) from e
+        except smtplib.SMTPNotSupportedError as e:
+            raise DeliveryError(f"the SMTP server {where} does not offer {e}") from e
+        except (smtplib.SMTPException, OSError) as e:
+            raise DeliveryError(
+                f"cannot reach the SMTP server {where}: {type(e).__name__}: {e}"
+            ) from e
+        return connection
+
+    def _context(self) -> ssl.SSLContext:
+        return self._ssl_context if self._ssl_context is not None else ssl.create_default_context()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _refusal(recipient: str, code: int, reply: bytes | str) -> DeliveryError:
+    """Return the error for an SMTP reply *code*: 5xx is permanent, anything else may pass."""
+    permanent = 500 <= code < 600
+    kind = "refused" if permanent else "deferred"
+    return DeliveryError(
+        f"the SMTP server {kind} the message to {recipient}: {code} {_text(reply)}".strip(),
+        permanent=permanent,
+    )
+
+
+def _quit(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
+
+
+class FileMailer:
+    """A :class:`~licensekit.mail.Mailer` that writes each message into a folder as ``.eml``.
+
+    Files are named ``<time>-<process>-<sequence>-<kind>-<recipient>.eml`` so that a sorted
+    listing shows them in the order they were sent and two processes never clash; each is
+    written to a temporary name and renamed, so a reader never sees half a message. The folder is
+    created when missing.
+
+    Args:
+        folder: Where the files go.
+        sender: The From header of every message.
+
+    Example:
+        >>> import tempfile
+        >>> from licensekit.mailers import FileMailer
+        >>> mailer = FileMailer(tempfile.mkdtemp(), sender="Licenses <no-reply@example.com>")
+        >>> mailer.files
+        []
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], *, sender: str) -> None:
+        self.folder = Path(folder)
+        self.sender = sender
+        _, self._domain = _check_sender(sender)
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return f"FileMailer({str(self.folder)!r})"
+
+    @property
+    def files(self) -> list[Path]:
+        """The ``.eml`` files in the folder, oldest first."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(self.folder.glob("*.eml"))
+
+    def send(self, message: Message) -> None:
+        """Write *message* as a new ``.eml`` file.
+
+        Raises:
+            DeliveryError: The folder cannot be created or written.
+        """
+        payload = _email_message_bytes(message, self.sender, self._domain)
+        recipient = _UNSAFE.sub("_", message.to)[:80]
+        try:
+            with self._lock:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                number = f"{time.time_ns():020d}-{os.getpid()}-{next(self._counter):06d}"
+                name = f"{number}-{message.kind.value}-{recipient}.eml"
+                temporary = self.folder / f".{name}.tmp"
+                temporary.write_bytes(payload)
+                os.replace(temporary, self.folder / name)
+        except OSError as e:
+            raise DeliveryError(
+                f"cannot write the message to {message.to} into {str(self.folder)!r}: {e}"
+            ) from e
