@@ -72,7 +72,8 @@ def test_an_overlapping_send_skips_what_another_call_is_sending() -> None:
     second = kit.send_install_invitations(admin, account.id, key.id)
     mailer.gate.set()
     worker.join(timeout=10)
-    assert second.sent == () and second.undelivered == ()
+    assert second.sent == ()
+    assert second.undelivered == ()
     assert sorted(v.email for v in results["first"].sent) == sorted(EMAILS)
     assert counts(mailer) == Counter(EMAILS)  # each exactly once
 
