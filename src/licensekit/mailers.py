@@ -13,18 +13,23 @@ The test kit's :class:`licensekit.testing.RecordingMailer` keeps messages in mem
 
 from __future__ import annotations
 
+import email.policy
 import itertools
 import os
 import re
+import secrets
 import smtplib
 import ssl
 import threading
 import time
 from collections.abc import Sequence
 from email.headerregistry import Address
+from email.policy import SMTP, SMTPUTF8
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Literal
+
+import attrs
 
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import Message
@@ -35,11 +40,29 @@ Security = Literal["starttls", "tls", "none"]
 _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
-def _email_message_bytes(message: Message, sender: str, domain: str) -> bytes:
+def _email_message_bytes(
+    message: Message, sender: str, domain: str, policy: email.policy.Policy
+) -> bytes:
     email_message = message.to_email_message(sender)
     email_message["Date"] = formatdate(usegmt=True)
     email_message["Message-ID"] = make_msgid(domain=domain)
-    return email_message.as_bytes()
+    return email_message.as_bytes(policy=policy)
+
+
+def _ascii_address(address: str) -> str | None:
+    """Return *address* in ASCII (its domain in IDNA form), or None if its local part is not.
+
+    An address that needs SMTPUTF8 (a non-ASCII local part) gets None.
+    """
+    if address.isascii():
+        return address
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        return None
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return None
 
 
 def _check_sender(sender: str) -> tuple[str, str]:
@@ -162,7 +185,6 @@ class SMTPMailer:
         self, message: Message, connection: smtplib.SMTP | None
     ) -> tuple[DeliveryError | None, smtplib.SMTP | None, DeliveryError | None]:
         """Send one message; return (its error, the connection to go on with, unreachable)."""
-        payload = _email_message_bytes(message, self.sender, self._domain)
         for attempt in (1, 2):
             if connection is None:
                 try:
@@ -172,18 +194,42 @@ class SMTPMailer:
                         return e, None, e
                     continue
             try:
-                connection.sendmail(self._envelope_from, [message.to], payload)
+                recipient, payload, options = self._prepare(message, connection)
+            except DeliveryError as e:
+                return e, connection, None
+            try:
+                connection.sendmail(self._envelope_from, [recipient], payload, options)
             except smtplib.SMTPRecipientsRefused as e:
-                code, reply = e.recipients.get(message.to, (0, b""))
+                code, reply = e.recipients.get(recipient, (0, b""))
                 return _refusal(message.to, code, reply), connection, None
+            except smtplib.SMTPSenderRefused as e:
+                # The server refused our sender, not this recipient: fixing the host's mail
+                # settings can help, so it is never permanent for the invitation.
+                error = DeliveryError(
+                    f"the SMTP server refused the sender {self._envelope_from} of the message "
+                    f"to {message.to}: {e.smtp_code} {_text(e.smtp_error)}"
+                )
+                if e.smtp_code == 421:  # the server is closing the connection
+                    _quit(connection)
+                    connection = None
+                return error, connection, None
             except smtplib.SMTPResponseException as e:
-                # The sender or the data refused, or an unexpected reply: the connection was
-                # reset by smtplib and stays usable, unless the server closed it.
+                # The data refused, or an unexpected reply: the connection was reset by
+                # smtplib and stays usable, unless the server closed it.
                 error = _refusal(message.to, e.smtp_code, e.smtp_error)
                 if e.smtp_code == 421:  # the server is closing the connection
                     _quit(connection)
                     connection = None
                 return error, connection, None
+            except (UnicodeError, ValueError) as e:  # a message smtplib cannot encode
+                return (
+                    DeliveryError(
+                        f"the message to {message.to} cannot be sent over SMTP: {e}",
+                        permanent=True,
+                    ),
+                    connection,
+                    None,
+                )
             except (smtplib.SMTPException, OSError) as e:
                 _quit(connection)
                 connection = None
@@ -199,6 +245,29 @@ class SMTPMailer:
                 continue  # dropped: connect again and try this message once more
             return None, connection, None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prepare(self, message: Message, connection: smtplib.SMTP) -> tuple[str, bytes, list[str]]:
+        """Return (envelope recipient, bytes, MAIL options) for *message* on *connection*.
+
+        Lines end in CRLF, as SMTP requires. An address with a non-ASCII domain is sent with
+        the domain in IDNA form; one with a non-ASCII local part needs the server's SMTPUTF8.
+
+        Raises:
+            DeliveryError: The address needs SMTPUTF8 and the server does not offer it.
+        """
+        recipient = _ascii_address(message.to)
+        if recipient is not None and self._envelope_from.isascii():
+            if recipient != message.to:
+                message = attrs.evolve(message, to=recipient)
+            return recipient, _email_message_bytes(message, self.sender, self._domain, SMTP), []
+        if not connection.has_extn("smtputf8"):
+            raise DeliveryError(
+                f"the address {message.to} needs an SMTP server with SMTPUTF8, and "
+                f"{self.host}:{self.port} does not offer it",
+                permanent=True,
+            )
+        payload = _email_message_bytes(message, self.sender, self._domain, SMTPUTF8)
+        return message.to, payload, ["SMTPUTF8"]
 
     def _connect(self) -> smtplib.SMTP:
         where = f"{self.host}:{self.port}"
@@ -257,6 +326,7 @@ def _quit(connection: smtplib.SMTP) -> None:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
+_FILE_NUMBERS = itertools.count(1)
 
 
 class FileMailer:
@@ -284,7 +354,6 @@ class FileMailer:
         self.sender = sender
         _, self._domain = _check_sender(sender)
         self._lock = threading.Lock()
-        self._counter = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"FileMailer({str(self.folder)!r})"
@@ -302,16 +371,22 @@ class FileMailer:
         Raises:
             DeliveryError: The folder cannot be created or written.
         """
-        payload = _email_message_bytes(message, self.sender, self._domain)
+        payload = _email_message_bytes(message, self.sender, self._domain, email.policy.default)
         recipient = _UNSAFE.sub("_", message.to)[:80]
         try:
             with self._lock:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                number = f"{time.time_ns():020d}-{os.getpid()}-{next(self._counter):06d}"
-                name = f"{number}-{message.kind.value}-{recipient}.eml"
+                # Time, process and a counter shared by every FileMailer of the process keep
+                # names in sending order; the random part keeps two processes with a coarse
+                # clock apart. Linking (not renaming) never replaces an existing file.
+                number = f"{time.time_ns():020d}-{os.getpid()}-{next(_FILE_NUMBERS):06d}"
+                name = f"{number}-{secrets.token_hex(3)}-{message.kind.value}-{recipient}.eml"
                 temporary = self.folder / f".{name}.tmp"
                 temporary.write_bytes(payload)
-                os.replace(temporary, self.folder / name)
+                try:
+                    os.link(temporary, self.folder / name)
+                finally:
+                    temporary.unlink()
         except OSError as e:
             raise DeliveryError(
                 f"cannot write the message to {message.to} into {str(self.folder)!r}: {e}"
