@@ -99,32 +99,40 @@ class ServiceCore:
             raise ValidationError(f"join_url must contain {_TOKEN_PLACEHOLDER} exactly once")
         if download_url is not None and download_url.count(_TOKEN_PLACEHOLDER) != 1:
             raise ValidationError(f"download_url must contain {_TOKEN_PLACEHOLDER} exactly once")
-        if isinstance(store, str | os.PathLike):
-            from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
-
-            store = SQLiteStore(store)
-        elif not isinstance(store, Store):
+        if not isinstance(store, str | os.PathLike | Store):
             raise ValidationError(
                 f"store must be a Store or the path of a SQLite file, not {type(store).__name__}"
             )
-        self.store: Store = store
+        if templates is not None and not isinstance(templates, Templates):
+            raise ValidationError(f"templates must be Templates, not {type(templates).__name__}")
         self.mailer = mailer
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.passwords = password_hasher if password_hasher is not None else PasswordHasher()
         self.settings = settings if settings is not None else Settings()
-        if templates is not None and not isinstance(templates, Templates):
-            raise ValidationError(f"templates must be Templates, not {type(templates).__name__}")
         self.templates = templates if templates is not None else default_templates()
         self._keys = SecretKeys(secret)
         self._join_url = join_url
         self._download_url = download_url
+        # Last, once every argument is known to be good, so a refused call leaves no file open.
+        if isinstance(store, str | os.PathLike):
+            from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
+
+            store = SQLiteStore(store)
+            self._owns_store = True
+        else:
+            self._owns_store = False
+        self.store: Store = store
 
     def __repr__(self) -> str:
         return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"
 
     def close(self) -> None:
-        """Close the store (its connections and files). The object is not used afterwards."""
-        self.store.close()
+        """Close the store if this object opened it from a path.
+
+        A store you passed in is yours to close. The object is not used afterwards.
+        """
+        if self._owns_store:
+            self.store.close()
 
     def __enter__(self) -> Self:
         return self
@@ -498,6 +506,8 @@ def _clean_notes(notes: str) -> str:
     cleaned = _require_text(notes, "notes").strip()
     if len(cleaned) > _MAX_NOTES:
         raise ValidationError(f"notes must be at most {_MAX_NOTES} characters")
+    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):
+        raise ValidationError("notes must be valid Unicode text (they hold a lone surrogate)")
     return cleaned
 
 

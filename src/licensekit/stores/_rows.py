@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from licensekit.exceptions import StorageError
+
 __all__ = ["RowMapper", "encode_datetime"]
 
 R = TypeVar("R")
@@ -26,7 +28,13 @@ Codec = Callable[[Any], Any] | None  # None: the value passes through unchanged
 
 
 def encode_datetime(moment: dt.datetime) -> str:
-    """Return *moment* as fixed-width UTC text (``2030-01-01T09:00:00.000000+00:00``)."""
+    """Return *moment* as fixed-width UTC text (``2030-01-01T09:00:00.000000+00:00``).
+
+    Raises:
+        StorageError: *moment* has no time zone (it would be read as local time).
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise StorageError(f"cannot store a datetime without a time zone: {moment.isoformat()}")
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 

@@ -200,6 +200,9 @@ _DELIVERY = [
     "ALTER TABLE install_invitations ADD COLUMN delivery_attempts INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE install_invitations ADD COLUMN delivery_error TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE install_invitations ADD COLUMN delivery_started_at TEXT",
+    # The count of active Account Administrators reads only them.
+    "CREATE INDEX memberships_active_administrators ON memberships (account_id) "
+    "WHERE role = 'account_administrator' AND status = 'active'",
     # Invitations sent before delivery was tracked were handed over at least once.
     "UPDATE join_invitations SET delivery = 'sent', delivery_attempts = sent_count "
     "WHERE sent_count > 0",
@@ -210,6 +213,6 @@ _DELIVERY = [
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
-    tuple(_DELIVERY),  # 2 -> 3: delivery tracking of invitations
+    tuple(_DELIVERY),  # 2 -> 3: delivery tracking of invitations; an administrators index
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -37,7 +37,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
@@ -62,6 +63,7 @@ from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_
 __all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 Synchronous = Literal["full", "normal"]
 
 _USERS: Final = RowMapper(User)
@@ -126,12 +128,15 @@ def _insert(table: str, mapper: RowMapper[Any]) -> str:
 
 
 def _update(table: str, mapper: RowMapper[Any], fixed: Sequence[str]) -> str:
-    """``UPDATE`` every column by the values of :meth:`RowMapper.encode`, matching *fixed*.
+    """``UPDATE`` the columns not in *fixed*, in the row whose *fixed* columns match.
 
-    Parameters: the encoded record, then the values of *fixed* again for the WHERE clause.
+    Its parameters are exactly the encoded record (numbered ``?N``, in column order). The
+    fixed columns (the key among them) are never assigned, not even to their own value: an
+    assignment to a key makes SQLite check every row of the tables that refer to it.
     """
-    sets = ", ".join(f"{c} = ?" for c in mapper.all_columns)
-    where = " AND ".join(f"{c} = ?" for c in fixed)
+    number = {c: i for i, c in enumerate(mapper.all_columns, start=1)}
+    sets = ", ".join(f"{c} = ?{number[c]}" for c in mapper.all_columns if c not in fixed)
+    where = " AND ".join(f"{c} = ?{number[c]}" for c in fixed)
     return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
 
 
@@ -257,6 +262,32 @@ class _SQL:
     delete_expired_throttles = "DELETE FROM throttles WHERE expires_at <= ?"
 
 
+# Every open store, so that their idle connections can be closed before the process forks. A
+# child that inherits an open SQLite connection inherits SQLite's record of the parent's file
+# locks without the locks themselves; if the parent then closes its store, SQLite believes it
+# was the last user and deletes the write-ahead log under the child.
+_OPEN_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+_THREAD = threading.local()  # .open_files: the database files this thread is in a transaction on
+
+
+def _close_idle_connections_before_fork() -> None:
+    for store in list(_OPEN_STORES):
+        store._close_idle()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(before=_close_idle_connections_before_fork)
+
+
+def _decode(mapper: RowMapper[R], row: Sequence[Any]) -> R:
+    try:
+        return mapper.decode(row)
+    except (ValueError, TypeError, KeyError) as e:  # json.JSONDecodeError is a ValueError
+        raise IncompatibleStore(
+            f"a stored {mapper.type.__name__} cannot be read by this licensekit: {e}"
+        ) from e
+
+
 def _translate(error: sqlite3.Error, doing: str) -> StorageError:
     """Return the licensekit error for a driver *error* raised while *doing* something."""
     if isinstance(error, sqlite3.IntegrityError):
@@ -315,7 +346,8 @@ class SQLiteStore:
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._closed = False
-        self._active = threading.local()
+        self._key = os.path.abspath(self.path)  # one file, however many stores are open on it
+        _OPEN_STORES.add(self)
         connection = self._connect()
         try:
             self._initialise(connection)
@@ -344,6 +376,8 @@ class SQLiteStore:
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA synchronous = {self._synchronous}")
             connection.execute("PRAGMA trusted_schema = OFF")
+            # Deleted records (sessions, throttles) are overwritten, not left in free pages.
+            connection.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as e:
             connection.close()
             raise _translate(e, f"opening {str(self.path)!r}") from e
@@ -365,11 +399,31 @@ class SQLiteStore:
                 return self._idle.pop()
         return self._connect()
 
+    def _close_idle(self) -> None:
+        """Close the pooled connections no transaction is using (before a fork)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            idle, self._idle = self._idle, []
+            for connection in idle:
+                self._all.remove(connection)
+                connection.close()
+
     def _give_back(self, connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:
+            # Interrupted between BEGIN and the block (a signal, say): never pool a connection
+            # that still holds the write lock.
+            try:
+                connection.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._discard(connection)
+                return
         with self._lock:
             if not self._closed and connection in self._all:
                 self._idle.append(connection)
                 return
+            if connection in self._all:
+                self._all.remove(connection)
         connection.close()
 
     def _discard(self, connection: sqlite3.Connection) -> None:
@@ -385,7 +439,7 @@ class SQLiteStore:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as e:
+            except sqlite3.Error as e:
                 busy = getattr(e, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
                 if not busy:
                     raise _translate(e, "starting a transaction") from e
@@ -399,12 +453,13 @@ class SQLiteStore:
     # -- schema -----------------------------------------------------------------------------
 
     def _initialise(self, connection: sqlite3.Connection) -> None:
-        try:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
-        except sqlite3.DatabaseError as e:
-            raise IncompatibleStore(
-                f"{str(self.path)!r} is not a SQLite database licensekit can open: {e}"
-            ) from e
+        # Nothing is changed before the file is known to be ours (or new): a refused file is
+        # left exactly as it was.
+        self._when_free(lambda: self._check_owner(connection), "reading the database header")
+        mode = self._when_free(
+            lambda: connection.execute("PRAGMA journal_mode = WAL").fetchone(),
+            "switching the database to WAL mode",
+        )
         if mode is None or str(mode[0]).lower() != "wal":
             raise StorageError(f"cannot put {str(self.path)!r} in WAL mode (got {mode!r})")
         self._begin(connection)
@@ -420,9 +475,37 @@ class SQLiteStore:
             connection.execute("ROLLBACK")
             raise _translate(e, "creating the schema") from e
 
-    def _migrate(self, connection: sqlite3.Connection) -> None:
+    def _when_free(self, step: Callable[[], T], doing: str) -> T:
+        """Run *step*, retrying while another connection holds the lock, up to the timeout.
+
+        Raises:
+            StorageBusy: The lock stayed taken.
+            IncompatibleStore: The file is not a SQLite database.
+            StorageError: Another driver error.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as e:
+                code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+                if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise _translate(e, doing) from e
+                if time.monotonic() >= deadline:
+                    raise StorageBusy(
+                        f"{doing}: {str(self.path)!r} stayed locked by another connection for "
+                        f"more than {self._busy_timeout:g} s"
+                    ) from e
+                time.sleep(0.005)
+            except sqlite3.DatabaseError as e:
+                raise IncompatibleStore(
+                    f"{str(self.path)!r} is not a SQLite database licensekit can open: {e}"
+                ) from e
+
+    def _check_owner(self, connection: sqlite3.Connection) -> int:
+        """Return the file's schema version, refusing a file made by others or a newer us."""
         application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
         if application_id not in (0, APPLICATION_ID):
             raise IncompatibleStore(
                 f"{str(self.path)!r} belongs to another application "
@@ -439,6 +522,11 @@ class SQLiteStore:
                 f"{str(self.path)!r} has schema version {version}, made by a newer "
                 f"licensekit; this version reads schema versions up to {SCHEMA_VERSION}"
             )
+        return version
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        # Checked again under the write lock: another process may have migrated meanwhile.
+        version = self._check_owner(connection)
         try:
             for step in MIGRATIONS[version:]:
                 for statement in step:
@@ -472,15 +560,17 @@ class SQLiteStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         """Open a transaction; see :meth:`licensekit.storage.Store.transaction`."""
-        if getattr(self._active, "open", False):
-            raise StorageError("transactions cannot be nested")
+        open_files: set[str] = _THREAD.__dict__.setdefault("open_files", set())
+        if self._key in open_files:
+            # Waiting for our own write lock would only end in StorageBusy, much later.
+            raise StorageError("transactions cannot be nested (on this database file)")
         connection = self._take()
         try:
             self._begin(connection)
         except BaseException:
             self._give_back(connection)
             raise
-        self._active.open = True
+        open_files.add(self._key)
         tx = _SQLiteTransaction(connection)
         try:
             try:
@@ -497,7 +587,7 @@ class SQLiteStore:
                 raise _translate(e, "committing the transaction") from e
         finally:
             tx._done = True
-            self._active.open = False
+            open_files.discard(self._key)
             self._give_back(connection)
 
     def _rollback(self, connection: sqlite3.Connection) -> None:
@@ -509,12 +599,18 @@ class SQLiteStore:
             self._discard(connection)
 
     def close(self) -> None:
-        """Close every connection; further transactions raise :class:`StorageError`."""
+        """Close the store; further transactions raise :class:`StorageError`.
+
+        Idle connections are closed at once; a transaction still running in another thread
+        finishes normally, and its connection is closed when it ends.
+        """
         with self._lock:
             self._closed = True
-            connections = self._all if self._pid == os.getpid() else []
-            self._all, self._idle = [], []
-        for connection in connections:
+            idle = self._idle if self._pid == os.getpid() else []
+            self._idle = []
+            for connection in idle:
+                self._all.remove(connection)
+        for connection in idle:
             connection.close()
 
     def dump(self) -> list[object]:
@@ -553,10 +649,29 @@ class _SQLiteTransaction:
     def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         if self._done:
             raise StorageError("this transaction has ended; open a new one")
+        reading = sql.startswith(("SELECT", "DELETE", "PRAGMA"))
         try:
             return self._connection.execute(sql, params)
+        except UnicodeEncodeError as e:
+            # Text that is not valid Unicode (a lone surrogate) matches nothing stored, so a
+            # look-up finds nothing; storing it is refused.
+            if reading:
+                return self._connection.execute("SELECT 1 WHERE 0")
+            raise StorageError(f"cannot store text that is not valid Unicode: {e}") from e
+        except OverflowError as e:
+            raise StorageError(f"a number is too large for SQLite: {e}") from e
         except sqlite3.Error as e:
-            raise _translate(e, "a write" if sql[:6] != "SELECT" else "a read") from e
+            self._note_lost_transaction()
+            raise _translate(e, "a read" if reading else "a write") from e
+
+    def _note_lost_transaction(self) -> None:
+        """End the transaction here too when SQLite rolled it back after an error.
+
+        SQLite does so after some errors (a full disk); no later statement may then run
+        outside the transaction.
+        """
+        if not self._connection.in_transaction:
+            self._done = True
 
     def _run_many(self, sql: str, rows: list[list[Any]]) -> None:
         """Run *sql* for every row, all or none (a savepoint undoes a partial batch)."""
@@ -567,20 +682,26 @@ class _SQLiteTransaction:
             connection.execute("SAVEPOINT batch")
             try:
                 connection.executemany(sql, rows)
-            except sqlite3.Error:
-                connection.execute("ROLLBACK TO batch")
+            except BaseException:
+                if connection.in_transaction:  # else SQLite rolled everything back itself
+                    connection.execute("ROLLBACK TO batch")
+                    connection.execute("RELEASE batch")
                 raise
-            finally:
-                connection.execute("RELEASE batch")
+            connection.execute("RELEASE batch")
+        except UnicodeEncodeError as e:
+            raise StorageError(f"cannot store text that is not valid Unicode: {e}") from e
+        except OverflowError as e:
+            raise StorageError(f"a number is too large for SQLite: {e}") from e
         except sqlite3.Error as e:
+            self._note_lost_transaction()
             raise _translate(e, "a batch write") from e
 
     def _one(self, mapper: RowMapper[R], sql: str, params: Sequence[Any]) -> R | None:
         row = self._run(sql, params).fetchone()
-        return None if row is None else mapper.decode(row)
+        return None if row is None else _decode(mapper, row)
 
     def _many(self, mapper: RowMapper[R], sql: str, params: Sequence[Any]) -> list[R]:
-        return [mapper.decode(row) for row in self._run(sql, params).fetchall()]
+        return [_decode(mapper, row) for row in self._run(sql, params).fetchall()]
 
     def _page(
         self,
@@ -613,7 +734,7 @@ class _SQLiteTransaction:
         """UPDATE *record* in place; explain why when no row had its id and fixed fields."""
         values = [*mapper.encode(record), *extra]
         keys = [values[mapper.all_columns.index(c)] for c in fixed]
-        if self._run(sql, [*values, *keys]).rowcount == 1:
+        if self._run(sql, values).rowcount == 1:
             return
         found = self._run(f"SELECT 1 FROM {table} WHERE id = ?", (keys[0],)).fetchone()  # noqa: S608
         if found is None:

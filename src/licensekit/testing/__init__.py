@@ -49,6 +49,8 @@ from licensekit.service import LicenseKit, Settings
 from licensekit.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = [
@@ -191,8 +193,18 @@ def new_test_store() -> MemoryStore | SQLiteStore:
 
     folder = tempfile.TemporaryDirectory(prefix="licensekit-test-")
     store = SQLiteStore(Path(folder.name) / "licensekit.db", synchronous="normal")
-    weakref.finalize(store, folder.cleanup)
+    # When the store is garbage: close its connections (the list, not the store, is held),
+    # then remove the folder.
+    weakref.finalize(store, _close_and_remove, store._all, folder)
     return store
+
+
+def _close_and_remove(
+    connections: list[sqlite3.Connection], folder: tempfile.TemporaryDirectory[str]
+) -> None:
+    for connection in list(connections):
+        connection.close()
+    folder.cleanup()
 
 
 class LicenseKitForTests(LicenseKit):

@@ -1,0 +1,1233 @@
+"""What is specific to the SQLite store: the file, its schema, SQLite's locks and errors.
+
+The generic storage contract (round trips, transactions, uniqueness, paging, thread safety)
+runs against SQLiteStore in tests/test_store_contract.py. Here: WAL mode and foreign keys on a
+new file, forward migrations and the files that must be refused, waiting on a busy database,
+driver errors turned into licensekit's, LicenseKit opened from a path, threads and fork,
+indexes (query plans, and cost that does not grow with table size), keyset paging, bulk
+invitation in one transaction, and LICENSEKIT_TEST_STORE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import gc
+import hashlib
+import io
+import multiprocessing
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from licensekit import LicenseKit
+from licensekit.exceptions import (
+    DuplicateKey,
+    IncompatibleStore,
+    LicenseKitError,
+    SeatsFull,
+    StorageBusy,
+    StorageError,
+    ValidationError,
+)
+from licensekit.model import (
+    BusinessAccount,
+    ComputerBlock,
+    Installation,
+    InstallInvitation,
+    LicenseKey,
+    Membership,
+    MemberStatus,
+    Role,
+    SessionMethod,
+    SessionRecord,
+    User,
+)
+from licensekit.passwords import PasswordHasher
+from licensekit.stores import sqlite as sqlite_module
+from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from licensekit.stores.memory import MemoryStore
+from licensekit.stores.sqlite import _SQL, SQLiteStore, _SQLiteTransaction
+from licensekit.testing import (
+    TEST_DOWNLOAD_URL,
+    TEST_JOIN_URL,
+    TEST_PASSWORD,
+    TEST_SECRET,
+    LicenseKitForTests,
+    RecordingMailer,
+    make_business_account,
+    make_licensekit,
+    new_test_store,
+)
+
+T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
+T0_TEXT = "2030-01-01T09:00:00.000000+00:00"  # how the schema stores T0
+TABLES = {
+    "users",
+    "business_accounts",
+    "memberships",
+    "join_invitations",
+    "sessions",
+    "audit_events",
+    "throttles",
+    "license_keys",
+    "install_invitations",
+    "installations",
+    "computer_blocks",
+}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def raw(path: Path, **options: Any) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection in autocommit mode, always closed."""
+    connection = sqlite3.connect(path, isolation_level=None, **options)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def pragma(path: Path, name: str) -> Any:
+    with raw(path) as connection:
+        return connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def table_names(path: Path) -> set[str]:
+    with raw(path) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+def without_path(error: BaseException, path: Path) -> str:
+    """The error's message with the file's path taken out (it may contain any digits)."""
+    return str(error).replace(str(path), "<path>")
+
+
+def digest(label: str) -> bytes:
+    return hashlib.sha256(label.encode()).digest()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "licensekit.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[SQLiteStore]:
+    opened = SQLiteStore(path, synchronous="normal")
+    yield opened
+    opened.close()
+
+
+@attrs.frozen
+class World:
+    """An administrator, their account, a 3-seat key and one invitation to install."""
+
+    admin: User
+    account: BusinessAccount
+    key: LicenseKey
+    invitation: InstallInvitation
+
+    def invitation_n(self, n: int, **fields: Any) -> InstallInvitation:
+        return attrs.evolve(
+            self.invitation,
+            id=f"inst_{n:06d}",
+            email=f"installer{n}@example.com",
+            code_hash=digest(f"code {n}"),
+            token_hash=digest(f"download {n}"),
+            **fields,
+        )
+
+    def installation(self, n: int, *, key_id: str | None = None, **fields: Any) -> Installation:
+        return Installation(
+            id=fields.pop("id", f"ins_{n:06d}"),
+            account_id=self.account.id,
+            key_id=self.key.id if key_id is None else key_id,
+            computer_id=fields.pop("computer_id", f"PC-{n}"),
+            computer_name=f"Desk {n}",
+            email="installer@example.com",
+            invitation_id=fields.pop("invitation_id", self.invitation.id),
+            activated_at=T0,
+            last_seen_at=T0,
+            token_hash=fields.pop("token_hash", digest(f"installation {n}")),
+            **fields,
+        )
+
+
+def make_world(store: SQLiteStore) -> World:
+    admin = User(id="usr_admin", email="admin@example.com", created_at=T0)
+    account = BusinessAccount(id="acc_alpha", name="Alpha", created_at=T0, created_by=admin.id)
+    key = LicenseKey(
+        id="key_alpha",
+        account_id=account.id,
+        product="Suite",
+        seats=3,
+        seats_used=0,
+        created_at=T0,
+        created_by=admin.id,
+        value_hash=digest("value"),
+        value_ciphertext=b"ciphertext",
+    )
+    invitation = InstallInvitation(
+        id="inst_first",
+        account_id=account.id,
+        key_id=key.id,
+        email="installer@example.com",
+        language="en",
+        invited_by=admin.id,
+        created_at=T0,
+        expires_at=T0 + dt.timedelta(days=7),
+        code_hash=digest("code"),
+        token_hash=digest("download"),
+        secret_ciphertext=b"secret",
+    )
+    with store.transaction() as tx:
+        tx.add_user(admin)
+        tx.add_account(account)
+        tx.add_license_key(key)
+        tx.add_install_invitations([invitation])
+    return World(admin, account, key, invitation)
+
+
+def add_a_user(tx: Any) -> None:
+    tx.add_user(User(id="usr_new", email="new@example.com", created_at=T0))
+
+
+def in_one_transaction(store: SQLiteStore, *writes: Callable[[Any], object]) -> None:
+    """Run *writes* in order, in one transaction of *store*."""
+    with store.transaction() as tx:
+        for write in writes:
+            write(tx)
+
+
+def kit_on(store: SQLiteStore) -> LicenseKitForTests:
+    return make_licensekit(store=store)
+
+
+def invite_and_export(
+    kit: LicenseKit, seats: int, count: int, *, prefix: str = "pc"
+) -> tuple[Any, Any, Any, list[str]]:
+    """An account with a key of *seats* seats and *count* invitations; return their codes."""
+    admin, account = make_business_account(kit)
+    key = kit.add_license_key(admin, account.id, product="Suite", value="KEY-1", seats=seats)
+    emails = [f"{prefix}{n:05d}@example.com" for n in range(count)]
+    kit.invite_installers(admin, account.id, key.id, emails, send=False)
+    exported = kit.export_install_invitations(admin, account.id, key.id)
+    code_of = {row[0]: row[1] for row in list(csv.reader(io.StringIO(exported)))[1:]}
+    return admin, account, key, [code_of[email] for email in emails]
+
+
+def make_version_1(path: Path) -> str:
+    """A file at schema version 1 (as the first release left it), with a user and account.
+
+    Returns the administrator's password hash, so that the test can compare what it reads.
+    """
+    password_hash = PasswordHasher.insecure_fast().hash(TEST_PASSWORD)
+    with raw(path) as connection:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("BEGIN")
+        for statement in MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 1")
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(
+            "INSERT INTO users (id, email, created_at, password_hash, name) VALUES (?,?,?,?,?)",
+            ("usr_old", "old@example.com", T0_TEXT, password_hash, "Olga Old"),
+        )
+        connection.execute(
+            "INSERT INTO business_accounts (id, name, created_at, created_by) VALUES (?,?,?,?)",
+            ("acc_old", "Old Ltd", T0_TEXT, "usr_old"),
+        )
+        connection.execute(
+            "INSERT INTO memberships (account_id, user_id, role, status, joined_at, updated_at,"
+            " changed_by, notes, admin_grant, license_keys) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                "acc_old",
+                "usr_old",
+                Role.ACCOUNT_ADMINISTRATOR.value,
+                MemberStatus.ACTIVE.value,
+                T0_TEXT,
+                T0_TEXT,
+                None,
+                "",
+                1,
+                "[]",
+            ),
+        )
+        connection.execute("COMMIT")
+    return password_hash
+
+
+def snapshot(path: Path) -> tuple[Any, ...]:
+    """What a failed open must not change: version, application id, schema and rows."""
+    with raw(path) as connection:
+        schema = connection.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        return (
+            connection.execute("PRAGMA user_version").fetchone()[0],
+            connection.execute("PRAGMA application_id").fetchone()[0],
+            schema.fetchall(),
+            connection.execute("SELECT * FROM users ORDER BY id").fetchall(),
+            connection.execute("SELECT * FROM memberships").fetchall(),
+        )
+
+
+# -- a new file ------------------------------------------------------------------------------
+
+
+def test_new_file_is_in_wal_mode_with_the_whole_schema(path: Path) -> None:
+    store = SQLiteStore(path)
+    try:
+        assert store.schema_version == len(MIGRATIONS) == SCHEMA_VERSION
+        # Read from a connection of our own: what the file says, not what the store thinks.
+        assert pragma(path, "journal_mode") == "wal"
+        assert pragma(path, "user_version") == len(MIGRATIONS)
+        assert pragma(path, "application_id") == APPLICATION_ID
+        assert table_names(path) >= TABLES
+        assert store.integrity_check() == []
+    finally:
+        store.close()
+
+
+def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
+    """Writes that refer to a record that does not exist, one per kind of reference."""
+    return {
+        "installation of a missing key": lambda tx: tx.add_installation(
+            w.installation(1, key_id="key_missing")
+        ),
+        "installation of a missing invitation": lambda tx: tx.add_installation(
+            w.installation(2, invitation_id="inst_missing")
+        ),
+        "invitation of a missing key": lambda tx: tx.add_install_invitations(
+            [w.invitation_n(3, key_id="key_missing")]
+        ),
+        "membership of a missing user": lambda tx: tx.save_membership(
+            Membership(
+                account_id=w.account.id,
+                user_id="usr_missing",
+                role=Role.REGULAR_MEMBER,
+                status=MemberStatus.ACTIVE,
+                joined_at=T0,
+                updated_at=T0,
+            )
+        ),
+        "session of a missing user": lambda tx: tx.add_session(
+            SessionRecord(
+                id="ses_orphan",
+                token_hash=digest("session"),
+                user_id="usr_missing",
+                method=SessionMethod.PASSWORD,
+                issued_at=T0,
+                expires_at=T0 + dt.timedelta(hours=1),
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "orphan",
+    [
+        "installation of a missing key",
+        "installation of a missing invitation",
+        "invitation of a missing key",
+        "membership of a missing user",
+        "session of a missing user",
+    ],
+)
+def test_foreign_keys_are_enforced_at_commit(store: SQLiteStore, orphan: str) -> None:
+    w = make_world(store)
+    before = store.dump()
+    written: list[str] = []
+    with pytest.raises(StorageError) as info:
+        in_one_transaction(
+            store,
+            add_a_user,
+            _orphans(w)[orphan],
+            lambda tx: written.append(orphan),  # references are checked only at commit
+        )
+    assert written == [orphan]
+    assert not isinstance(info.value, DuplicateKey)
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    assert "foreign key" in str(info.value).lower()
+    assert store.dump() == before  # nothing of the transaction is left, not even the user
+    with store.transaction() as tx:  # and the store's connection is fine afterwards
+        tx.add_user(User(id="usr_new", email="new@example.com", created_at=T0))
+    assert store.integrity_check() == []
+
+
+def test_reopening_a_file_keeps_everything(path: Path) -> None:
+    with kit_on(SQLiteStore(path)) as kit:
+        admin, account = make_business_account(kit)
+        kit.add_license_key(admin, account.id, product="Suite", value="KEY-1", seats=2)
+        before = kit.store.dump()
+    store = SQLiteStore(path)
+    try:
+        assert store.dump() == before
+        assert store.schema_version == SCHEMA_VERSION
+    finally:
+        store.close()
+
+
+# -- migrations and files that must be refused -------------------------------------------------
+
+
+def test_a_version_1_file_is_migrated_and_its_records_still_work(path: Path) -> None:
+    password_hash = make_version_1(path)
+    assert pragma(path, "user_version") == 1
+    assert "license_keys" not in table_names(path)
+
+    store = SQLiteStore(path)
+    with kit_on(store) as kit:
+        assert store.schema_version == SCHEMA_VERSION
+        with store.transaction() as tx:
+            assert tx.get_user("usr_old") == User(
+                id="usr_old",
+                email="old@example.com",
+                created_at=T0,
+                password_hash=password_hash,
+                name="Olga Old",
+            )
+            assert tx.get_account("acc_old") == BusinessAccount(
+                id="acc_old", name="Old Ltd", created_at=T0, created_by="usr_old"
+            )
+            membership = tx.get_membership("acc_old", "usr_old")
+            assert membership is not None
+            assert membership.is_active_administrator
+        # The old administrator logs in and licenses computers in their old account.
+        admin = kit.log_in("old@example.com", TEST_PASSWORD)
+        key = kit.add_license_key(admin, "acc_old", product="Suite", value="OLD-KEY", seats=1)
+        kit.invite_installers(admin, "acc_old", key.id, ["ann@example.com", "bob@example.com"])
+        kit.activate(code=kit.mailer.last(to="ann@example.com").data["code"], computer_id="A")
+        with pytest.raises(SeatsFull):
+            kit.activate(code=kit.mailer.last(to="bob@example.com").data["code"], computer_id="B")
+        assert store.integrity_check() == []
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    assert pragma(path, "application_id") == APPLICATION_ID
+    assert table_names(path) >= TABLES
+
+
+def test_a_failing_migration_leaves_the_file_at_its_old_version(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_version_1(path)
+    before = snapshot(path)
+    broken = (*MIGRATIONS, ("CREATE TABLE added_by_the_broken_step (x)", "THIS IS NOT SQL"))
+    # The store module imported these names; patch them where it looks them up.
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", broken)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", len(broken))
+
+    with pytest.raises(StorageError) as info:
+        SQLiteStore(path)
+    message = without_path(info.value, path)
+    assert "migrat" in message.lower()
+    assert "1" in message
+    assert str(len(broken)) in message
+    assert isinstance(info.value.__cause__, sqlite3.Error)
+    # Not even the steps before the broken one were kept (they succeeded, then were undone).
+    assert snapshot(path) == before
+    assert "license_keys" not in table_names(path)
+
+    monkeypatch.undo()  # the real migrations still apply to the untouched file
+    store = SQLiteStore(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+    finally:
+        store.close()
+
+
+def test_a_file_from_a_newer_licensekit_is_refused(path: Path) -> None:
+    SQLiteStore(path).close()
+    newer = SCHEMA_VERSION + 5
+    with raw(path) as connection:
+        connection.execute(f"PRAGMA user_version = {newer}")
+    before = snapshot(path)
+    with pytest.raises(IncompatibleStore) as info:
+        SQLiteStore(path)
+    message = without_path(info.value, path)
+    assert str(newer) in message
+    assert str(SCHEMA_VERSION) in message
+    assert snapshot(path) == before
+
+
+def test_a_sqlite_file_with_tables_of_its_own_is_refused(path: Path) -> None:
+    with raw(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('keep me')")
+    with pytest.raises(IncompatibleStore):
+        SQLiteStore(path)
+    with raw(path) as connection:
+        assert connection.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
+    assert table_names(path) == {"notes"}
+    assert pragma(path, "user_version") == 0
+
+
+def test_a_file_of_another_application_is_refused(path: Path) -> None:
+    with raw(path) as connection:
+        connection.execute("PRAGMA application_id = 305419896")  # 0x12345678
+    with pytest.raises(IncompatibleStore) as info:
+        SQLiteStore(path)
+    assert "0x12345678" in without_path(info.value, path)
+    assert pragma(path, "application_id") == 0x12345678
+    assert table_names(path) == set()
+
+
+def test_a_refused_file_is_left_exactly_as_it_was(path: Path) -> None:
+    with raw(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('keep me')")
+    before = path.read_bytes()
+    with pytest.raises(IncompatibleStore):
+        SQLiteStore(path)
+    assert pragma(path, "journal_mode") == "delete"
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        random.Random(4).randbytes(8192),
+        b"This is a text file, not a database.\n" * 100,
+        b"SQLite format 3\x00" + random.Random(5).randbytes(4080),  # the magic, then garbage
+    ],
+    ids=["random bytes", "text", "corrupt header"],
+)
+def test_a_file_that_is_not_a_database_is_refused(path: Path, content: bytes) -> None:
+    path.write_bytes(content)
+    with pytest.raises(StorageError) as info:  # IncompatibleStore is one
+        SQLiteStore(path)
+    assert isinstance(info.value, LicenseKitError)
+    assert isinstance(info.value.__cause__, sqlite3.Error)
+    assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder"])
+def test_a_path_that_cannot_be_a_database_file_is_a_storage_error(
+    tmp_path: Path, where: str
+) -> None:
+    target = tmp_path / "missing" / "licensekit.db" if where == "missing folder" else tmp_path
+    with pytest.raises(StorageError) as info:
+        SQLiteStore(target)
+    assert isinstance(info.value.__cause__, sqlite3.Error)
+    assert str(target) in str(info.value)
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"synchronous": "off"},
+        {"synchronous": "FULLY"},
+        {"busy_timeout": -1},
+        {"busy_timeout": "x"},
+        {"busy_timeout": True},
+        {"busy_timeout": None},
+    ],
+)
+def test_invalid_options_are_refused_before_the_file_is_made(
+    path: Path, options: dict[str, Any]
+) -> None:
+    with pytest.raises(StorageError):
+        SQLiteStore(path, **options)
+    assert not path.exists()
+
+
+# -- a busy database -----------------------------------------------------------------------
+
+
+def test_a_transaction_gives_up_on_a_lock_held_too_long(path: Path) -> None:
+    store = SQLiteStore(path, busy_timeout=0.2)
+    try:
+        with raw(path, timeout=0) as holder:
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StorageBusy) as info, store.transaction() as tx:
+                tx.get_user("usr_nobody")
+            holder.execute("ROLLBACK")
+        assert isinstance(info.value, StorageError)
+        assert "database is locked" not in str(info.value)
+        assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+        with store.transaction() as tx:  # the store works again once the lock is free
+            tx.add_user(User(id="usr_after", email="after@example.com", created_at=T0))
+    finally:
+        store.close()
+
+
+def test_a_transaction_waits_for_a_lock_that_is_released(path: Path) -> None:
+    """The holder keeps the write lock for 0.2 s, writes, and commits; the store waits."""
+    store = SQLiteStore(path, busy_timeout=30)
+    locked = threading.Event()
+    failures: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with raw(path, timeout=0) as holder:
+                holder.execute("BEGIN IMMEDIATE")
+                holder.execute(
+                    "INSERT INTO throttles (key, failures, window_started_at, expires_at) "
+                    "VALUES ('written while the store waited', 1, ?, ?)",
+                    (T0_TEXT, T0_TEXT),
+                )
+                locked.set()
+                time.sleep(0.2)  # how long the lock is held (not a synchronisation)
+                holder.execute("COMMIT")
+        except BaseException as e:  # pragma: no cover - reported below
+            failures.append(e)
+            locked.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with store.transaction() as tx:
+            # The transaction began only after the holder committed: it sees its row.
+            assert tx.get_throttle("written while the store waited") is not None
+            tx.delete_throttle("written while the store waited")
+    finally:
+        holder.join()
+        store.close()
+    assert failures == []
+
+
+def test_opening_a_locked_file_waits_then_raises_storage_busy(path: Path) -> None:
+    SQLiteStore(path).close()
+    with raw(path, timeout=0) as holder:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageBusy) as info:
+            SQLiteStore(path, busy_timeout=0.2)
+        holder.execute("ROLLBACK")
+    assert "database is locked" not in str(info.value)
+
+
+def test_a_lock_held_while_switching_to_wal_is_storage_busy(path: Path) -> None:
+    SQLiteStore(path).close()
+    with raw(path) as connection:
+        connection.execute("PRAGMA journal_mode = DELETE")  # as a backup tool might leave it
+    with raw(path, timeout=0) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM users").fetchall()  # holds a shared lock
+        with pytest.raises(StorageError) as info:
+            SQLiteStore(path, busy_timeout=0.2)
+        reader.execute("ROLLBACK")
+    assert isinstance(info.value, StorageBusy), repr(info.value)
+    assert "database is locked" not in str(info.value)
+
+
+# -- driver errors ---------------------------------------------------------------------------
+
+
+def test_a_check_violation_is_a_storage_error_and_nothing_is_written(store: SQLiteStore) -> None:
+    w = make_world(store)
+    before = store.dump()
+    with pytest.raises(StorageError) as info:
+        in_one_transaction(
+            store,
+            add_a_user,
+            lambda tx: tx.save_license_key(attrs.evolve(w.key, seats_used=w.key.seats + 1)),
+        )
+    assert not isinstance(info.value, DuplicateKey)
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    assert "CHECK" in str(info.value)
+    assert store.dump() == before
+
+
+def _clashes(w: World) -> dict[str, tuple[Callable[[Any], None], str]]:
+    """Writes that clash with a unique key of the world, and a word their message must hold."""
+    return {
+        "user id": (
+            lambda tx: tx.add_user(attrs.evolve(w.admin, email="other@example.com")),
+            "user",
+        ),
+        "user email": (
+            lambda tx: tx.add_user(attrs.evolve(w.admin, id="usr_other")),
+            "email",
+        ),
+        "license key value": (
+            lambda tx: tx.add_license_key(attrs.evolve(w.key, id="key_other")),
+            "license key",
+        ),
+        "invitation code": (
+            lambda tx: tx.add_install_invitations(
+                [attrs.evolve(w.invitation_n(1), code_hash=w.invitation.code_hash)]
+            ),
+            "code",
+        ),
+        "installation of a computer": (
+            lambda tx: [
+                tx.add_installation(w.installation(1, computer_id="PC-SAME")),
+                tx.add_installation(w.installation(2, computer_id="PC-SAME")),
+            ],
+            "computer",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "clash",
+    ["user id", "user email", "license key value", "invitation code", "installation of a computer"],
+)
+def test_a_unique_clash_is_a_readable_duplicate_key(store: SQLiteStore, clash: str) -> None:
+    w = make_world(store)
+    before = store.dump()
+    write, word = _clashes(w)[clash]
+    with pytest.raises(DuplicateKey) as info:
+        in_one_transaction(store, add_a_user, write)
+    message = str(info.value)
+    assert word in message
+    assert "UNIQUE constraint failed" not in message
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    assert store.dump() == before
+
+
+def test_a_batch_that_clashes_midway_is_undone_whole(store: SQLiteStore) -> None:
+    """Even when the caller carries on after the DuplicateKey and commits."""
+    w = make_world(store)
+    batch = [w.invitation_n(n) for n in range(1, 6)]
+    batch[3] = attrs.evolve(batch[3], token_hash=batch[0].token_hash)
+    with store.transaction() as tx:
+        tx.add_user(User(id="usr_kept", email="kept@example.com", created_at=T0))
+        with pytest.raises(DuplicateKey):
+            tx.add_install_invitations(batch)
+    with store.transaction() as tx:
+        assert tx.get_user("usr_kept") is not None
+        assert [tx.get_install_invitation(i.id) for i in batch] == [None] * len(batch)
+
+
+def test_a_value_sqlite_cannot_bind_is_a_storage_error(store: SQLiteStore) -> None:
+    with pytest.raises(StorageError) as info, store.transaction() as tx:
+        tx.get_user(object())  # type: ignore[arg-type]
+    assert isinstance(info.value.__cause__, sqlite3.Error)
+
+
+def test_a_closed_store_raises_storage_error(path: Path) -> None:
+    store = SQLiteStore(path)
+    store.close()
+    with pytest.raises(StorageError), store.transaction():
+        pass  # pragma: no cover - never entered
+    with pytest.raises(StorageError):
+        _ = store.schema_version
+
+
+# -- LicenseKit on a path ------------------------------------------------------------------
+
+
+def kit_at(path: str | Path, **options: Any) -> LicenseKit:
+    return LicenseKit(
+        path,
+        RecordingMailer(),
+        secret=TEST_SECRET,
+        join_url=TEST_JOIN_URL,
+        download_url=TEST_DOWNLOAD_URL,
+        password_hasher=PasswordHasher.insecure_fast(),
+        **options,
+    )
+
+
+@pytest.mark.parametrize("as_text", [True, False], ids=["str", "Path"])
+def test_licensekit_given_a_path_keeps_its_records_in_that_sqlite_file(
+    path: Path, as_text: bool
+) -> None:
+    first = kit_at(str(path) if as_text else path)
+    try:
+        assert isinstance(first.store, SQLiteStore)
+        assert first.store.path == path
+        first.register_user("ada@example.com", TEST_PASSWORD)
+    finally:
+        first.close()
+    assert path.exists()
+    with kit_at(path) as second:
+        assert second.log_in("ada@example.com", TEST_PASSWORD).token
+    with pytest.raises(StorageError):  # the with block closed it
+        second.log_in("ada@example.com", TEST_PASSWORD)
+    with pytest.raises(StorageError), second.store.transaction():
+        pass  # pragma: no cover - never entered
+    if Path("/proc/self/fd").is_dir():
+        assert open_descriptors(path) == []
+
+
+def open_descriptors(path: Path) -> list[str]:
+    """This process's open file descriptors on *path* or its -wal and -shm files."""
+    names = {str(path), f"{path}-wal", f"{path}-shm"}
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed since listed
+            if os.readlink(fd) in names:
+                found.append(os.readlink(fd))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+def test_a_licensekit_that_fails_to_start_leaves_no_file_open(path: Path) -> None:
+    with pytest.raises(ValidationError) as info:
+        LicenseKit(path, RecordingMailer(), secret=b"too short", join_url=TEST_JOIN_URL)
+    assert "secret" in str(info.value)  # the error is still at hand, as a host might keep it
+    assert open_descriptors(path) == []
+
+
+@pytest.mark.parametrize("store", [42, b"licensekit.db", None])
+def test_licensekit_refuses_what_is_neither_a_store_nor_a_path(store: object) -> None:
+    with pytest.raises(ValidationError):
+        LicenseKit(
+            store=store,  # type: ignore[arg-type]
+            mailer=RecordingMailer(),
+            secret=TEST_SECRET,
+            join_url=TEST_JOIN_URL,
+        )
+
+
+# -- threads, the connection pool, fork ------------------------------------------------------
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, target: Any, name: str) -> Counter[str]:
+    """Count the calls of *target*.*name* (patched on that very object)."""
+    calls: Counter[str] = Counter()
+    original = getattr(target, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, counting)
+    return calls
+
+
+def test_sixteen_threads_never_oversell_ten_seats(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(path, synchronous="normal")
+    kit = kit_on(store)
+    admin, account, key, codes = invite_and_export(kit, seats=10, count=40)
+    connects = count_calls(monkeypatch, store, "_connect")
+    transactions = count_calls(monkeypatch, store, "transaction")
+    threads = 16
+    start = threading.Barrier(threads)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def work(first: int) -> None:
+        start.wait(timeout=30)
+        for n in range(first, len(codes), threads):
+            try:
+                kit.activate(code=codes[n], computer_id=f"PC-{n}")
+                outcome = "activated"
+            except SeatsFull:
+                outcome = "SeatsFull"
+            except Exception as e:  # every other outcome is counted, and must be zero
+                outcome = f"{type(e).__name__}: {e}"
+            with lock:
+                outcomes[outcome] += 1
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    try:
+        assert outcomes == {"activated": 10, "SeatsFull": 30}
+        view = kit.get_license_key(admin, account.id, key.id)
+        assert (view.seats_used, view.seats_free) == (10, 0)
+        installations = kit.list_installations(admin, account.id, key.id, limit=100).items
+        assert len(installations) == 10
+        # The pool: connections are reused, at most one per thread ever opened.
+        assert transactions["transaction"] > 2 * len(codes)
+        assert connects["_connect"] <= threads
+        assert len(store._all) <= threads + 1
+        for connection in store._all:  # every pooled connection is configured alike
+            assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
+            assert connection.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert store.integrity_check() == []
+    finally:
+        kit.close()
+
+
+def test_one_thread_reuses_one_connection(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connects = count_calls(monkeypatch, store, "_connect")
+    for n in range(50):
+        with store.transaction() as tx:
+            tx.add_user(User(id=f"usr_{n}", email=f"u{n}@example.com", created_at=T0))
+    assert connects["_connect"] == 0  # the connection opened with the store serves them all
+    assert len(store._all) == 1
+
+
+def run_forked(target: Callable[[Any], None], timeout: float = 60) -> tuple[int | None, Any]:
+    """Run target(results_queue) in a forked child; return its exit code and what it put."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=target, args=(results,))
+    child.start()
+    try:
+        outcome = results.get(timeout=timeout)
+    finally:
+        child.join(timeout)
+        results.close()
+        results.join_thread()
+    return child.exitcode, outcome
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork")
+def test_a_forked_child_opens_its_own_connection(path: Path) -> None:
+    store = SQLiteStore(path, synchronous="normal")
+    kit = kit_on(store)
+    kit.register_user("parent@example.com", TEST_PASSWORD)
+    assert len(store._all) == 1
+
+    def child(results: Any) -> None:
+        inherited = list(store._all)  # kept alive, so that no new object can take their ids
+        try:
+            kit.register_user("child@example.com", TEST_PASSWORD)
+            kit.log_in("parent@example.com", TEST_PASSWORD)
+            own = list(store._all)
+            reused = any(c is i for c in own for i in inherited)
+            results.put(("worked", len(inherited), len(own), reused, store.integrity_check()))
+        except BaseException as e:
+            results.put(("failed", repr(e)))
+
+    exit_code, outcome = run_forked(child)
+    # The parent's idle connection was closed before the fork: the child inherits none.
+    assert outcome == ("worked", 0, 1, False, [])
+    assert exit_code == 0
+    try:  # the parent carries on with its own connections
+        kit.log_in("child@example.com", TEST_PASSWORD)
+        kit.register_user("after@example.com", TEST_PASSWORD)
+        assert store.integrity_check() == []
+    finally:
+        kit.close()
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork")
+def test_a_forked_childs_commits_survive_the_parent_closing_its_store(path: Path) -> None:
+    kit = kit_on(SQLiteStore(path, synchronous="normal"))
+    kit.register_user("parent@example.com", TEST_PASSWORD)
+    context = multiprocessing.get_context("fork")
+    opened, parent_closed = context.Event(), context.Event()
+
+    def child(results: Any) -> None:
+        try:
+            kit.register_user("child-before@example.com", TEST_PASSWORD)
+            opened.set()
+            if not parent_closed.wait(60):
+                raise TimeoutError("the parent never closed its store")
+            kit.register_user("child-after@example.com", TEST_PASSWORD)
+            results.put("worked")
+        except BaseException as e:
+            results.put(repr(e))
+
+    results = context.Queue()
+    process = context.Process(target=child, args=(results,))
+    process.start()
+    try:
+        assert opened.wait(60)
+        kit.close()
+        parent_closed.set()
+        assert results.get(timeout=60) == "worked"
+    finally:
+        process.join(60)
+        results.close()
+        results.join_thread()
+    with raw(path) as connection:
+        emails = {e for (e,) in connection.execute("SELECT email FROM users")}
+    assert emails == {
+        "parent@example.com",
+        "child-before@example.com",
+        "child-after@example.com",
+    }
+
+
+# -- indexes, query plans and cost -------------------------------------------------------------
+
+
+def statements() -> dict[str, str]:
+    """Every statement the store runs, by name (pages are two: [0] first, [1] after a key)."""
+    found: dict[str, str] = {}
+    for name, value in vars(_SQL).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, tuple):
+            found.update({f"{name}[{n}]": sql for n, sql in enumerate(value)})
+        else:
+            found[name] = value
+    return found
+
+
+READS = sorted(n for n, sql in statements().items() if sql.startswith(("SELECT", "DELETE")))
+UPDATES = sorted(n for n, sql in statements().items() if sql.startswith("UPDATE"))
+
+
+def query_plan(store: SQLiteStore, sql: str) -> list[str]:
+    """SQLite's plan for *sql* on one of the store's own connections (foreign keys on)."""
+    with store.transaction() as tx:
+        rows = tx._connection.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?"))
+        return [str(row[3]) for row in rows]
+
+
+def assert_indexed(plan: list[str]) -> None:
+    assert plan, "no plan: the statement reads no table"
+    for step in plan:
+        assert not step.startswith("SCAN"), plan
+        assert "TEMP B-TREE" not in step, plan
+        if step.startswith("SEARCH"):
+            assert " USING " in step, plan
+            assert any(way in step for way in ("INDEX", "PRIMARY KEY")), plan
+
+
+def test_the_look_ups_activation_and_listings_need_are_among_those_checked() -> None:
+    assert {
+        "install_by_code",
+        "install_by_token",
+        "installation_by_token",
+        "session_by_token",
+        "join_by_token",
+        "installations[0]",
+        "installations[1]",
+        "installs[0]",
+        "installs[1]",
+        "installation_by_computer",
+        "computer_blocks",
+        "audit[0]",
+        "audit[1]",
+        "count_admins",
+    } <= set(READS)
+    assert {"update_install", "update_key", "update_installation"} <= set(UPDATES)
+
+
+@pytest.mark.parametrize("name", READS)
+def test_every_read_and_delete_uses_an_index(store: SQLiteStore, name: str) -> None:
+    assert_indexed(query_plan(store, statements()[name]))
+
+
+@pytest.mark.parametrize("name", UPDATES)
+def test_every_update_uses_an_index_and_scans_no_child_table(store: SQLiteStore, name: str) -> None:
+    assert_indexed(query_plan(store, statements()[name]))
+
+
+def vm_steps(store: SQLiteStore, work: Callable[[], object]) -> int:
+    """How many SQLite virtual machine instructions *work* runs on the store's connections.
+
+    A measure of cost that does not depend on the machine's speed: a look-up through an index
+    takes the same number of steps in a small table as in a big one; a scan does not.
+    """
+    steps = 0
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    for connection in store._all:
+        connection.set_progress_handler(tick, 1)
+    try:
+        work()
+    finally:
+        for connection in store._all:
+            connection.set_progress_handler(None, 1)
+    return steps
+
+
+def activation_steps(path: Path, grow: str, size: int) -> int:
+    """The steps of one activation after *size* records of the kind *grow* were made."""
+    store = SQLiteStore(path, synchronous="normal")
+    kit = kit_on(store)
+    try:
+        own = size + 1 if grow in ("invitations of the key", "installations of the key") else 1
+        admin, account, key, codes = invite_and_export(kit, seats=size + 1, count=own)
+        if grow == "installations of the key":
+            for n in range(size):
+                kit.activate(code=codes[n], computer_id=f"PC-{n}")
+        elif grow == "invitations of another key":
+            other = kit.add_license_key(admin, account.id, product="Other", value="K-2", seats=1)
+            emails = [f"other{n}@example.com" for n in range(size)]
+            kit.invite_installers(admin, account.id, other.id, emails, send=False)
+        elif grow == "computer blocks":
+            with store.transaction() as tx:
+                for n in range(size):
+                    tx.save_computer_block(
+                        ComputerBlock(
+                            account_id=account.id,
+                            computer_id=f"BLOCKED-{n}",
+                            key_id=key.id if n % 2 else None,
+                            blocked_at=T0,
+                            blocked_by="usr_admin",
+                        )
+                    )
+        return vm_steps(store, lambda: kit.activate(code=codes[-1], computer_id="PC-NEW"))
+    finally:
+        kit.close()
+
+
+@pytest.mark.parametrize(
+    "grow",
+    [
+        "invitations of another key",
+        "invitations of the key",
+        "installations of the key",
+        "computer blocks",
+    ],
+)
+def test_activation_cost_does_not_grow_with_the_tables(tmp_path: Path, grow: str) -> None:
+    small = activation_steps(tmp_path / "small.db", grow, 20)
+    big = activation_steps(tmp_path / "big.db", grow, 1500)
+    assert big < small * 1.5, f"{small} steps with 20 {grow}, {big} with 1500"
+
+
+# -- paging ----------------------------------------------------------------------------------
+
+
+def test_no_statement_pages_with_offset() -> None:
+    for name, sql in statements().items():
+        assert "OFFSET" not in sql.upper(), name
+    for name in ("memberships", "joins", "audit", "keys", "installs", "installations", "blocks"):
+        first, after = getattr(_SQL, name)
+        assert "LIMIT ?" in first, name
+        assert "> ?" in after, name
+        assert "LIMIT ?" in after, name
+
+
+def test_paging_through_a_thousand_installations_returns_each_once(store: SQLiteStore) -> None:
+    w = make_world(store)
+    ids = [f"ins_{n:04d}_{random.Random(n).randrange(10**6):06d}" for n in range(1000)]
+    shuffled = random.Random(7).sample(ids, len(ids))
+    with store.transaction() as tx:
+        for n, installation_id in enumerate(shuffled):
+            tx.add_installation(w.installation(n, id=installation_id))
+    seen: list[str] = []
+    after = None
+    while True:
+        with store.transaction() as tx:
+            page = tx.list_installations(w.key.id, after=after, limit=37)
+        if not page:
+            break
+        seen += [i.id for i in page]
+        after = page[-1].id
+    assert seen == sorted(ids)
+
+
+# -- bulk invitation -----------------------------------------------------------------------
+
+
+def test_inviting_thousands_is_one_transaction_of_batched_statements(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kit = kit_on(store)
+    admin, account = make_business_account(kit)
+    key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
+    transactions = count_calls(monkeypatch, store, "transaction")
+    statements_run = count_calls(monkeypatch, _SQLiteTransaction, "_run")
+    batches: list[tuple[str, int]] = []
+    run_many = _SQLiteTransaction._run_many
+
+    def recording_run_many(self: _SQLiteTransaction, sql: str, rows: list[list[Any]]) -> None:
+        batches.append((sql.split()[2], len(rows)))  # INSERT INTO <table> ...
+        run_many(self, sql, rows)
+
+    monkeypatch.setattr(_SQLiteTransaction, "_run_many", recording_run_many)
+
+    def invite(count: int, prefix: str) -> tuple[int, int, list[tuple[str, int]]]:
+        transactions.clear()
+        statements_run.clear()
+        batches.clear()
+        emails = [f"{prefix}{n}@example.com" for n in range(count)]
+        batch = kit.invite_installers(admin, account.id, key.id, emails, send=False)
+        assert len(batch.invited) == count
+        return transactions["transaction"], statements_run["_run"], list(batches)
+
+    few = invite(30, "few")
+    many = invite(3000, "many")
+    assert many[0] == 1  # one transaction
+    assert many[2] == [("install_invitations", 3000), ("audit_events", 3000)]
+    assert many[1] == few[1]  # no statement per recipient outside the batches
+    with raw(Path(store.path)) as connection:
+        assert connection.execute("SELECT count(*) FROM install_invitations").fetchone() == (3030,)
+
+
+def test_a_bulk_invitation_that_fails_midway_leaves_nothing(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kit = kit_on(store)
+    admin, account = make_business_account(kit)
+    key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
+    before = store.dump()
+    add = _SQLiteTransaction.add_install_invitations
+
+    def clashing_add(self: _SQLiteTransaction, invitations: Sequence[InstallInvitation]) -> None:
+        changed = list(invitations)  # the 2,999th reuses the first one's code
+        changed[2998] = attrs.evolve(changed[2998], code_hash=changed[0].code_hash)
+        add(self, changed)
+
+    monkeypatch.setattr(_SQLiteTransaction, "add_install_invitations", clashing_add)
+    emails = [f"r{n}@example.com" for n in range(3000)]
+    with pytest.raises(DuplicateKey):
+        kit.invite_installers(admin, account.id, key.id, emails, send=False)
+    assert store.dump() == before
+    monkeypatch.undo()
+    assert len(kit.invite_installers(admin, account.id, key.id, emails, send=False).invited) == 3000
+
+
+# -- LICENSEKIT_TEST_STORE -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("sqlite", SQLiteStore),
+        (" SQLite ", SQLiteStore),
+        ("memory", MemoryStore),
+        ("", MemoryStore),
+        (None, MemoryStore),
+    ],
+)
+def test_the_test_store_follows_licensekit_test_store(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, kind: type
+) -> None:
+    if value is None:
+        monkeypatch.delenv("LICENSEKIT_TEST_STORE", raising=False)
+    else:
+        monkeypatch.setenv("LICENSEKIT_TEST_STORE", value)
+    store = new_test_store()
+    try:
+        assert type(store) is kind
+        with store.transaction() as tx:
+            tx.add_user(User(id="usr_1", email="one@example.com", created_at=T0))
+        with store.transaction() as tx:
+            assert tx.get_user("usr_1") is not None
+    finally:
+        store.close()
+
+
+def test_a_sqlite_test_store_is_a_new_file_removed_with_the_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LICENSEKIT_TEST_STORE", "sqlite")
+    kit = make_licensekit()
+    store = kit.store
+    assert isinstance(store, SQLiteStore)
+    folder = store.path.parent
+    assert store.path.exists()
+    with make_licensekit() as other:  # every kit gets its own file
+        assert isinstance(other.store, SQLiteStore)
+        assert other.store.path != store.path
+    kit.register_user("ada@example.com", TEST_PASSWORD)
+    kit.close()
+    del kit, store
+    gc.collect()
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("value", ["postgres", "sqlite3", "mem"])
+def test_an_unknown_test_store_kind_is_a_validation_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("LICENSEKIT_TEST_STORE", value)
+    with pytest.raises(ValidationError, match=value):
+        new_test_store()
