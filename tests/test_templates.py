@@ -663,3 +663,8 @@ class TestFormatDate:
         m = join("de", expires_at=dt.datetime(2030, 1, 8, 14, 30, tzinfo=plus_two))
         assert DATES["de"] in m.text
         assert DATES["de"] in m.html
+
+
+def test_the_supported_languages_are_the_built_in_catalogs_in_order() -> None:
+    assert tuple(locales.BUILTIN) == SUPPORTED_LANGUAGES
+    assert Templates().languages == SUPPORTED_LANGUAGES

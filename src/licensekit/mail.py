@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from licensekit import locales
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.model import frozen_mapping
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from licensekit import locales
 
 __all__ = [
     "SUPPORTED_LANGUAGES",
@@ -39,7 +40,9 @@ __all__ = [
     "render_member_notice",
 ]
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(locales.BUILTIN)
+# The same as tuple(licensekit.locales.BUILTIN) (a test checks), written out so that
+# importing licensekit does not load the texts of every language.
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "ja", "zh-Hans", "pt-BR")
 """BCP 47 tags of the languages licensekit ships email texts for."""
 
 
@@ -150,12 +153,36 @@ class EmailTemplate:
     subject: str
     text: str
     html: str
+    # Each part parsed once into (literal, placeholder or None) pairs, with and without the
+    # line of an administrator's note (dropped, with one blank line, when there is none).
+    _compiled: dict[tuple[str, bool], _Parts] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         for part in ("subject", "text", "html"):
             value = getattr(self, part)
             if not isinstance(value, str) or not string.Template(value).is_valid():
                 raise ValidationError(f"the {part} of an email template is not a valid template")
+        without_notes = {
+            "subject": self.subject,
+            "text": self.text.replace("\n${notes_block}\n\n", "\n"),
+            "html": self.html.replace("${notes_block}\n", ""),
+        }
+        for part in ("subject", "text", "html"):
+            self._compiled[part, True] = _compile(getattr(self, part))
+            self._compiled[part, False] = _compile(without_notes[part])
+
+    def fill(self, part: str, values: Mapping[str, str], *, notes: bool) -> str:
+        """Return *part* (``"subject"``, ``"text"`` or ``"html"``) with *values* filled in.
+
+        Raises:
+            KeyError: A placeholder has no value.
+        """
+        return "".join(
+            literal if name is None else literal + values[name]
+            for literal, name in self._compiled[part, notes]
+        )
 
     def placeholders(self) -> frozenset[str]:
         """Return every placeholder name the three parts use."""
@@ -164,6 +191,24 @@ class EmailTemplate:
             for part in (self.subject, self.text, self.html)
             for name in string.Template(part).get_identifiers()
         )
+
+
+_Parts = tuple[tuple[str, str | None], ...]
+
+
+def _compile(source: str) -> _Parts:
+    """Split a valid :class:`string.Template` into (literal, placeholder) pairs."""
+    parts: list[tuple[str, str | None]] = []
+    start = 0
+    for match in string.Template.pattern.finditer(source):
+        literal = source[start : match.start()]
+        if match.group("escaped") is not None:
+            parts.append((literal + "$", None))
+        else:
+            parts.append((literal, match.group("named") or match.group("braced")))
+        start = match.end()
+    parts.append((source[start:], None))
+    return tuple(parts)
 
 
 def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -246,6 +291,8 @@ _ESSENTIAL = {
 
 def _check_placeholders(kind: MessageKind, template: EmailTemplate, tag: str) -> None:
     used = template.placeholders()
+    from licensekit import locales
+
     unknown = used - locales.PLACEHOLDERS[kind.value]
     if unknown:
         raise ValidationError(
@@ -283,6 +330,8 @@ class Templates:
 
     def __init__(self, languages: Iterable[Language] | None = None) -> None:
         if languages is None:
+            from licensekit import locales
+
             languages = [Language.from_catalog(c) for c in locales.BUILTIN.values()]
         self._languages: dict[str, Language] = {}
         for language in languages:
@@ -386,16 +435,16 @@ class Templates:
         if expires_at is not None:
             plain["expires"] = lang.format_date(expires_at)
         text_notes, html_notes = _notes_block(lang, notes)
-        text_template, html_template = template.text, template.html
-        if not notes:  # drop the note's line, and one of the blank lines around it
-            text_template = text_template.replace("\n${notes_block}\n\n", "\n")
-            html_template = html_template.replace("${notes_block}\n", "")
-        subject = string.Template(template.subject).substitute(
-            {k: _one_line(v) for k, v in plain.items()}, notes_block=""
+        has_notes = bool(notes)
+        subject = template.fill(
+            "subject",
+            {k: _one_line(v) for k, v in plain.items()} | {"notes_block": ""},
+            notes=has_notes,
         )
-        text = string.Template(text_template).substitute(plain, notes_block=text_notes)
+        text = template.fill("text", plain | {"notes_block": text_notes}, notes=has_notes)
         escaped = {k: html.escape(v, quote=True) for k, v in plain.items()}
-        fragment = string.Template(html_template).substitute(escaped, notes_block=html_notes)
+        escaped["notes_block"] = html_notes
+        fragment = template.fill("html", escaped, notes=has_notes)
         document = (
             "<!DOCTYPE html>\n"
             f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
