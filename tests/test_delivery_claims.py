@@ -160,3 +160,60 @@ def test_the_claim_timeout_must_be_positive() -> None:
 
     with pytest.raises(ValidationError):
         Settings(delivery_claim_timeout=dt.timedelta(0))
+
+
+class BusyOnceStore:
+    """Wraps a store; the first transaction opened after `arm()` fails with StorageBusy."""
+
+    def __init__(self, inner: object, failures: int) -> None:
+        self.inner = inner
+        self.armed = False
+        self.failures = failures
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        from licensekit import StorageBusy
+
+        if self.armed and self.failures:
+            self.failures -= 1
+            raise StorageBusy("locked by another connection (simulated)")
+        return self.inner.transaction()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[attr-defined]
+
+
+class ArmingMailer(RecordingMailer):
+    """Arms the store's busy spell as soon as it has sent something."""
+
+    store: BusyOnceStore
+
+    def send(self, message: Message) -> None:
+        super().send(message)
+        self.store.arm()
+
+
+@pytest.mark.parametrize(("failures", "recorded"), [(2, True), (3, False)])
+def test_recording_the_outcome_waits_out_a_busy_store(failures: int, recorded: bool) -> None:
+    from licensekit import StorageBusy
+    from licensekit.testing import make_licensekit as make
+
+    mailer = ArmingMailer()
+    kit = make(mailer=mailer)
+    admin, account = make_business_account(kit)
+    key = kit.add_license_key(admin, account.id, product="Draw", value="DRAW-9999", seats=3)
+    kit.invite_installers(admin, account.id, key.id, EMAILS[:2], send=False)
+    store = BusyOnceStore(kit.store, failures)
+    mailer.store = store
+    kit.store = store  # type: ignore[assignment]
+    if recorded:
+        report = kit.send_install_invitations(admin, account.id, key.id)
+        assert len(report.sent) == 2
+    else:
+        with pytest.raises(StorageBusy):
+            kit.send_install_invitations(admin, account.id, key.id)
+    views = kit.list_install_invitations(admin, account.id, key.id).items
+    expected = DeliveryStatus.SENT if recorded else DeliveryStatus.SENDING
+    assert {v.delivery for v in views} == {expected}

@@ -172,7 +172,9 @@ def test_send_delivers_one_multipart_message(server: SMTPServer, language: str) 
 def test_send_raises_the_delivery_error(server: SMTPServer) -> None:
     server.handler.rcpt_replies["bob@example.org"] = "550 5.1.1 no such user"
 
-    with pytest.raises(DeliveryError, match=r"refused the message to bob@example\.org: 550") as e:
+    with pytest.raises(
+        DeliveryError, match=r"refused the message to bob@example\.org \(the recipient\): 550"
+    ) as e:
         mailer_for(server).send(invitation("bob@example.org"))
 
     assert e.value.permanent
@@ -259,15 +261,17 @@ def test_a_refused_data_is_reported_and_the_connection_goes_on(server: SMTPServe
     messages = invitations(5)
     server.handler.data_replies.update(
         {
-            "user01@example.org": "554 5.7.1 message rejected as spam",
+            "user01@example.org": "554 5.6.0 message content rejected",
+            "user02@example.org": "554 5.7.1 sending host blocked by policy",
             "user03@example.org": "452 4.3.1 insufficient system storage",
         }
     )
 
     results = mailer_for(server).send_batch(messages)
 
+    # The content is final; a policy block of our server (5.7.x) is fixed on our side.
     kinds = [None if r is None else r.permanent for r in results]
-    assert kinds == [None, True, None, False, None]
+    assert kinds == [None, True, False, False, None]
     assert "554" in str(results[1])
     assert "452" in str(results[3])
     assert_delivered_once_or_failed(server.handler, messages, results)
@@ -308,7 +312,10 @@ def test_an_internationalised_address_does_not_break_the_batch(server: SMTPServe
         pytest.param(lambda h: h.drop_at_data.add(5), [], id="dropped-at-DATA"),
         pytest.param(lambda h: h.drop_at_mail.update({5, 6}), [4], id="dropped-twice"),
         pytest.param(
-            lambda h: h.mail_replies.update({5: "421 4.3.2 shutting down"}), [4], id="421-at-MAIL"
+            # The connection is closed and the message tried again on a new one.
+            lambda h: h.mail_replies.update({5: "421 4.3.2 shutting down"}),
+            [],
+            id="421-at-MAIL",
         ),
         pytest.param(
             lambda h: h.rcpt_replies.update({"user04@example.org": "421 4.4.2 closing"}),
@@ -777,7 +784,7 @@ def test_a_non_ascii_domain_travels_in_idna_form(server: SMTPServer) -> None:
     assert received.parsed()["To"] == "ann@xn--bcher-kva.example"
 
 
-def test_a_non_ascii_local_part_needs_smtputf8_and_is_refused_for_good_without_it(
+def test_a_non_ascii_local_part_needs_smtputf8_and_is_deferred_without_it(
     start_server: StartServer,
 ) -> None:
     ascii_only = start_server(enable_SMTPUTF8=False)
@@ -785,7 +792,7 @@ def test_a_non_ascii_local_part_needs_smtputf8_and_is_refused_for_good_without_i
     (error,) = mailer_for(ascii_only).send_batch([invitation("j\u00fcrgen@example.org")])
 
     assert error is not None
-    assert error.permanent
+    assert not error.permanent  # the relay's limit, not the recipient's: another relay can
     assert "SMTPUTF8" in str(error)
     assert ascii_only.handler.received == []
 

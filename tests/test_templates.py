@@ -668,3 +668,29 @@ class TestFormatDate:
 def test_the_supported_languages_are_the_built_in_catalogs_in_order() -> None:
     assert tuple(locales.BUILTIN) == SUPPORTED_LANGUAGES
     assert Templates().languages == SUPPORTED_LANGUAGES
+
+
+@pytest.mark.parametrize(
+    ("tag", "first", "second"),
+    [
+        ("fr", "1er mars 2030", "2 mars 2030"),
+        ("pt-BR", "1º de março de 2030", "2 de março de 2030"),
+        ("en", "1 March 2030", "2 March 2030"),
+    ],
+)
+def test_the_first_of_the_month_is_written_as_the_language_does(
+    tag: str, first: str, second: str
+) -> None:
+    language = Templates().language(tag)
+    assert first in language.format_date(dt.datetime(2030, 3, 1, 9, 0, tzinfo=dt.UTC))
+    assert second in language.format_date(dt.datetime(2030, 3, 2, 9, 0, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize("tag", ["zh-yue", "zh-yue-HK", "zh-min-nan", "zh-Hant-TW"])
+def test_other_chinese_languages_and_scripts_are_not_simplified_mandarin(tag: str) -> None:
+    with pytest.raises(ValidationError, match="unsupported language"):
+        Templates().resolve(tag)
+
+
+def test_mandarin_named_by_its_extlang_is_simplified_chinese() -> None:
+    assert Templates().resolve("zh-cmn-Hans-CN") == "zh-Hans"

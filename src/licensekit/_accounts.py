@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 import attrs
 
@@ -586,13 +587,22 @@ class AccountsService(ServiceCore):
             )
         undelivered: list[DeliveryFailure] = []
         if send and created:
-            messages = [
-                (i, self._join_message(i, secrets_by_email[i.email].token, account, inviter))
-                for i in created
-            ]
-            delivered, undelivered = self._deliver(messages)
-            with self.store.transaction() as tx:
-                sent = self._record_join_delivery(tx, delivered, undelivered, now, record.user_id)
+            delivered, undelivered = self._deliver(
+                [
+                    (
+                        i,
+                        partial(
+                            self._join_message, i, secrets_by_email[i.email].token, account, inviter
+                        ),
+                    )
+                    for i in created
+                ]
+            )
+            sent = self._after_sending(
+                lambda tx: self._record_join_delivery(
+                    tx, delivered, undelivered, now, record.user_id
+                )
+            )
             created = [sent.get(i.id, i) for i in created]
         skipped.sort(key=lambda r: r.row)
         return JoinInvitationBatch(
@@ -695,8 +705,9 @@ class AccountsService(ServiceCore):
         delivered, failed = self._outcome(invitation, error)
         # Record what happened even if the invitation was revoked meanwhile: the email is out
         # (the revoked link will not work), or the attempt failed.
-        with self.store.transaction() as tx:
-            sent = self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+        sent = self._after_sending(
+            lambda tx: self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+        )
         if error is not None:
             raise error
         return JoinInvitationView.of(sent[invitation_id], now)
@@ -742,21 +753,15 @@ class AccountsService(ServiceCore):
             )
             account = self._account(tx, account_id)
             inviters = {u: self._user(tx, u) for u in {i.invited_by for i in chosen}}
-        messages = [
-            (
-                i,
-                self._join_message(
-                    i,
-                    self._keys.decrypt(i.token_ciphertext, bound_to=i.id),
-                    account,
-                    inviters[i.invited_by],
-                ),
-            )
-            for i in chosen
-        ]
-        delivered, failed = self._deliver(messages)
-        with self.store.transaction() as tx:
-            stored = self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+
+        def render(invitation: JoinInvitation) -> Message:
+            token = self._keys.decrypt(invitation.token_ciphertext, bound_to=invitation.id)
+            return self._join_message(invitation, token, account, inviters[invitation.invited_by])
+
+        delivered, failed = self._deliver([(i, partial(render, i)) for i in chosen])
+        stored = self._after_sending(
+            lambda tx: self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+        )
         return DeliveryReport(
             sent=tuple(JoinInvitationView.of(stored[i.id], now) for i in delivered),
             undelivered=tuple(failed),

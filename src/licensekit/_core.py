@@ -31,6 +31,7 @@ from licensekit.exceptions import (
     InvalidCursor,
     InvalidSession,
     MemberNotFound,
+    StorageBusy,
     UserNotFound,
     ValidationError,
 )
@@ -77,6 +78,7 @@ _MAX_NAME = 200
 _MAX_NOTES = 2000
 _SCAN_CHUNK = 500
 _MAX_DELIVERY_ERROR = 500
+_RECORD_ATTEMPTS = 3
 
 
 class ServiceCore:
@@ -204,20 +206,29 @@ class ServiceCore:
         return account
 
     def _deliver(
-        self, messages: Sequence[tuple[InvitationT, Message]]
+        self, items: Sequence[tuple[InvitationT, Callable[[], Message]]]
     ) -> tuple[list[InvitationT], list[DeliveryFailure]]:
-        """Hand every message to the mailer; return the invitations delivered and the failures.
+        """Render and hand every message to the mailer; return those delivered and failures.
 
         A :class:`~licensekit.mail.BatchMailer` gets the whole batch at once (one connection);
-        any other mailer one message at a time. One failure never stops the others.
+        any other mailer one message at a time. One failure never stops the others, and a
+        message that cannot be rendered (its language was removed from the templates, say)
+        fails alone, for good.
         """
+        failed: list[DeliveryFailure] = []
+        messages: list[tuple[InvitationT, Message]] = []
+        for invitation, render in items:
+            try:
+                messages.append((invitation, render()))
+            except Exception as e:
+                reason = f"the email cannot be written: {type(e).__name__}: {e}"
+                failed.append(DeliveryFailure(invitation.email, invitation.id, reason, True))
         errors: Sequence[DeliveryError | None]
         if len(messages) > 1 and isinstance(self.mailer, BatchMailer):
             errors = self._send_batch([m for _, m in messages])
         else:
             errors = [self._try_send(m) for _, m in messages]
         delivered: list[InvitationT] = []
-        failed: list[DeliveryFailure] = []
         for (invitation, _), error in zip(messages, errors, strict=True):
             if error is None:
                 delivered.append(invitation)
@@ -269,6 +280,21 @@ class ServiceCore:
             raise
         except Exception as e:  # a host mailer's own error must not escape half-way a batch
             raise _mailer_error(e, message.to) from e
+
+    def _after_sending(self, record: Callable[[Transaction], T]) -> T:
+        """Run *record* (storing how sending went) in a transaction, retrying a busy store.
+
+        The emails are out by then: giving up at the first busy moment would leave their
+        invitations claimed, to be sent again once the claim runs out.
+        """
+        for attempt in range(_RECORD_ATTEMPTS):
+            try:
+                with self.store.transaction() as tx:
+                    return record(tx)
+            except StorageBusy:
+                if attempt + 1 == _RECORD_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _due_for_delivery(
         self, invitation: JoinInvitation | InstallInvitation, now: dt.datetime
@@ -339,6 +365,23 @@ class ServiceCore:
         for failure in failed:
             found = fetch(failure.invitation_id)
             if found is None:
+                continue
+            later = found.delivery_started_at
+            if later is not None and later > now:
+                # A later call (this one's claim had run out) has sent it, or tried: its
+                # outcome is newer than this failure, which is only audited.
+                events.append(
+                    self._event(
+                        now,
+                        found.account_id,
+                        actor_id,
+                        actions[1],
+                        found.id,
+                        email=found.email,
+                        delivery="superseded",
+                        reason=failure.reason[:_MAX_DELIVERY_ERROR],
+                    )
+                )
                 continue
             status = DeliveryStatus.REFUSED if failure.permanent else DeliveryStatus.FAILED
             done = attrs.evolve(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import IO, TypeVar
 
 import attrs
@@ -708,8 +709,9 @@ class LicensingService(ServiceCore):
         message = self._install_message(invitation, code, token, key, account, inviter)
         error = self._try_send(message)
         delivered, failed = self._outcome(invitation, error)
-        with self.store.transaction() as tx:
-            sent = self._record_install_delivery(tx, delivered, failed, now, record.user_id)
+        sent = self._after_sending(
+            lambda tx: self._record_install_delivery(tx, delivered, failed, now, record.user_id)
+        )
         if error is not None:
             raise error
         return InstallInvitationView.of(sent[invitation.id], now)
@@ -1445,18 +1447,26 @@ class LicensingService(ServiceCore):
         The first two are as now stored (the first by id). Each email names the invitation's
         creator (from *inviters*, by user id).
         """
-        messages = [
-            (
-                invitation,
-                self._install_message(
-                    invitation, code, token, key, account, inviters[invitation.invited_by]
-                ),
-            )
-            for invitation, code, token in batch
-        ]
-        delivered, undelivered = self._deliver(messages)
-        with self.store.transaction() as tx:
-            stored = self._record_install_delivery(tx, delivered, undelivered, now, actor_id)
+        delivered, undelivered = self._deliver(
+            [
+                (
+                    invitation,
+                    partial(
+                        self._install_message,
+                        invitation,
+                        code,
+                        token,
+                        key,
+                        account,
+                        inviters[invitation.invited_by],
+                    ),
+                )
+                for invitation, code, token in batch
+            ]
+        )
+        stored = self._after_sending(
+            lambda tx: self._record_install_delivery(tx, delivered, undelivered, now, actor_id)
+        )
         return stored, [stored[i.id] for i in delivered], undelivered
 
     def _record_install_delivery(

@@ -45,6 +45,10 @@ def normalize_email(text: str) -> str:
         raise InvalidEmail(text, "the address is empty")
     if len(candidate) > _MAX_EMAIL_LENGTH:
         raise InvalidEmail(text[:40] + "...", f"longer than {_MAX_EMAIL_LENGTH} characters")
+    if "=?" in candidate:
+        # Valid characters, but email headers would read them as an encoded word (RFC 2047)
+        # and decode them into anything, line breaks included. No real address needs them.
+        raise InvalidEmail(text, "the address contains '=?', which headers read as encoding")
     try:
         result = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as e:

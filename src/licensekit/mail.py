@@ -7,6 +7,7 @@ can read everything the template used from :attr:`Message.data`.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
 import html
@@ -92,17 +93,39 @@ class Message:
         """Build a standard-library :class:`email.message.EmailMessage` from *sender*.
 
         The result is ``multipart/alternative`` with the text part first and HTML second.
+
+        Raises:
+            DeliveryError: A header would not come out as given (permanent).
         """
         from email.message import EmailMessage
 
         message = EmailMessage()
         message["From"] = sender
         message["To"] = self.to
-        message["Subject"] = self.subject
+        message["Subject"] = _literal_subject(self.subject)
+        if str(message["Subject"]) != self.subject:
+            raise DeliveryError(
+                f"the subject of the message to {self.to} cannot be written as given",
+                permanent=True,
+            )
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
         message["Content-Language"] = self.language  # after set_content, which drops Content-*
         return message
+
+
+def _literal_subject(subject: str) -> str:
+    """Return a header value that reads back as *subject* itself.
+
+    A value holding ``=?`` may contain RFC 2047 encoded words, which the email package
+    decodes: a name such as ``=?utf-8?q?=0D=0ABcc:...?=`` would become a line break and a
+    new header on Pythons without the fix for CVE-2024-6923. Such a subject is encoded here
+    as a whole, so that decoding gives back exactly the text, encoded words and all.
+    """
+    if "=?" not in subject:
+        return subject
+    encoded = base64.b64encode(subject.encode("utf-8")).decode("ascii")
+    return f"=?utf-8?b?{encoded}?="
 
 
 @runtime_checkable
@@ -232,6 +255,8 @@ class Language:
         role_names: The role names by :class:`~licensekit.Role` value.
         notes_label: The label put before an administrator's note.
         templates: One :class:`EmailTemplate` per :class:`MessageKind`.
+        first_day: How ``{day}`` writes the 1st of a month where that is an ordinal
+            (``"1er"``); empty for the plain number.
     """
 
     tag: str
@@ -243,6 +268,7 @@ class Language:
     templates: Mapping[MessageKind, EmailTemplate] = attrs.field(
         converter=frozen_mapping, hash=False
     )
+    first_day: str = ""
 
     def __attrs_post_init__(self) -> None:
         if len(self.months) != 12:
@@ -263,6 +289,7 @@ class Language:
             date_format=catalog.DATE_FORMAT,
             role_names=catalog.ROLE_NAMES,
             notes_label=catalog.NOTES_LABEL,
+            first_day=getattr(catalog, "FIRST_DAY", ""),
             templates={
                 _message_kind(kind): EmailTemplate(*parts)
                 for kind, parts in catalog.TEMPLATES.items()
@@ -273,7 +300,7 @@ class Language:
         """Return *moment* written as this language writes a date and time, in UTC."""
         utc = moment.astimezone(dt.UTC)
         return self.date_format.format(
-            day=utc.day,
+            day=self.first_day if utc.day == 1 and self.first_day else utc.day,
             month=self.months[utc.month - 1],
             month_number=utc.month,
             year=utc.year,
@@ -478,7 +505,12 @@ def _message_kind(kind: object) -> MessageKind:
 
 def _names_other_script(parts: list[str]) -> bool:
     """True when subtags name a script or region that writes the language differently."""
-    return parts[0] == "zh" and any(p in ("hant", "tw", "hk", "mo") for p in parts[1:])
+    if parts[0] != "zh":
+        return False
+    # Traditional script, the regions that use it, or another Chinese language (an extlang
+    # such as yue for Cantonese, usually written in Traditional characters).
+    extlang = len(parts) > 1 and len(parts[1]) == 3 and parts[1].isalpha() and parts[1] != "cmn"
+    return extlang or any(p in ("hant", "tw", "hk", "mo") for p in parts[1:])
 
 
 def _notes_block(language: Language, notes: str) -> tuple[str, str]:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 import attrs
+import email_validator
 
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import Message
@@ -50,19 +51,22 @@ def _email_message_bytes(
 
 
 def _ascii_address(address: str) -> str | None:
-    """Return *address* in ASCII (its domain in IDNA form), or None if its local part is not.
+    """Return *address* in ASCII (its domain in IDNA 2008 form), or None if it cannot be.
 
-    An address that needs SMTPUTF8 (a non-ASCII local part) gets None.
+    An address with a non-ASCII local part needs SMTPUTF8 and gets None. The domain is
+    converted by email-validator, as it was when the address was accepted (Python's own
+    ``idna`` codec follows IDNA 2003, which sends ``straße.de`` to ``strasse.de``).
     """
     if address.isascii():
         return address
-    local, _, domain = address.rpartition("@")
+    local, _, _ = address.rpartition("@")
     if not local.isascii():
         return None
     try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError:
+        checked = email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError:
         return None
+    return f"{local}@{checked.ascii_domain}"
 
 
 def _check_sender(sender: str) -> tuple[str, str]:
@@ -97,7 +101,8 @@ class SMTPMailer:
         ssl_context: The TLS settings; :func:`ssl.create_default_context` (certificates and
             host names checked) when omitted.
 
-    One instance may be shared by threads; batches are sent one at a time.
+    One instance may be shared by threads; each batch (and each single message) has its own
+    connection.
 
     Raises:
         ValidationError: A setting is invalid.
@@ -143,7 +148,6 @@ class SMTPMailer:
         self._password = password
         self.timeout = float(timeout)
         self._ssl_context = ssl_context
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SMTPMailer({self.host}:{self.port}, security={self.security!r})"
@@ -161,78 +165,62 @@ class SMTPMailer:
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
         """Send *messages* over one connection; see :meth:`licensekit.mail.BatchMailer`.
 
-        A dropped connection is opened again once per message; when the server cannot be
-        reached at all, the remaining messages fail at once (retryable) rather than each
-        waiting for its own timeout.
+        A dropped connection (or a server closing it with 421) is opened again once per
+        message; when the server cannot be reached at all, the remaining messages fail at
+        once (retryable) rather than each waiting for its own timeout. Each batch has its own
+        connection, so threads sending at the same time do not wait for each other.
         """
         results: list[DeliveryError | None] = []
-        with self._lock:
-            connection: smtplib.SMTP | None = None
-            unreachable: DeliveryError | None = None
-            try:
-                for message in messages:
-                    if unreachable is not None:
-                        results.append(unreachable)
-                        continue
-                    error, connection, unreachable = self._deliver(message, connection)
+        state = _Connection()
+        unreachable: DeliveryError | None = None
+        try:
+            for message in messages:
+                if unreachable is None:
+                    error, unreachable = self._deliver(message, state)
                     results.append(error)
-            finally:
-                if connection is not None:
-                    _quit(connection)
+                else:
+                    results.append(unreachable)
+        finally:
+            state.close()
         return results
 
     def _deliver(
-        self, message: Message, connection: smtplib.SMTP | None
-    ) -> tuple[DeliveryError | None, smtplib.SMTP | None, DeliveryError | None]:
-        """Send one message; return (its error, the connection to go on with, unreachable)."""
+        self, message: Message, state: _Connection
+    ) -> tuple[DeliveryError | None, DeliveryError | None]:
+        """Send one message; return (its error, the error that makes the server unreachable).
+
+        Never raises: whatever goes wrong is this message's :class:`DeliveryError`.
+        """
         for attempt in (1, 2):
-            if connection is None:
+            if state.smtp is None:
                 try:
-                    connection = self._connect()
+                    state.smtp = self._connect()
                 except DeliveryError as e:
                     if attempt == 2 or e.permanent:
-                        return e, None, e
+                        return e, e
                     continue
             try:
-                recipient, payload, options = self._prepare(message, connection)
+                recipient, payload, options = self._prepare(message, state.smtp)
             except DeliveryError as e:
-                return e, connection, None
+                return e, None
+            except Exception as e:  # a message the email package cannot build
+                return _unbuildable(message, e), None
             try:
-                connection.sendmail(self._envelope_from, [recipient], payload, options)
+                state.smtp.sendmail(self._envelope_from, [recipient], payload, options)
             except smtplib.SMTPRecipientsRefused as e:
                 code, reply = e.recipients.get(recipient, (0, b""))
-                return _refusal(message.to, code, reply), connection, None
-            except smtplib.SMTPSenderRefused as e:
-                # The server refused our sender, not this recipient: fixing the host's mail
-                # settings can help, so it is never permanent for the invitation.
-                error = DeliveryError(
-                    f"the SMTP server refused the sender {self._envelope_from} of the message "
-                    f"to {message.to}: {e.smtp_code} {_text(e.smtp_error)}"
-                )
-                if e.smtp_code == 421:  # the server is closing the connection
-                    _quit(connection)
-                    connection = None
-                return error, connection, None
+                return _refusal(message.to, code, reply, "recipient"), None
             except smtplib.SMTPResponseException as e:
-                # The data refused, or an unexpected reply: the connection was reset by
-                # smtplib and stays usable, unless the server closed it.
-                error = _refusal(message.to, e.smtp_code, e.smtp_error)
-                if e.smtp_code == 421:  # the server is closing the connection
-                    _quit(connection)
-                    connection = None
-                return error, connection, None
+                if e.smtp_code == 421:  # the server is closing the connection: drop it
+                    state.close()
+                    if attempt == 1:
+                        continue
+                phase = "sender" if isinstance(e, smtplib.SMTPSenderRefused) else "data"
+                return _refusal(message.to, e.smtp_code, e.smtp_error, phase), None
             except (UnicodeError, ValueError) as e:  # a message smtplib cannot encode
-                return (
-                    DeliveryError(
-                        f"the message to {message.to} cannot be sent over SMTP: {e}",
-                        permanent=True,
-                    ),
-                    connection,
-                    None,
-                )
+                return _unbuildable(message, e), None
             except (smtplib.SMTPException, OSError) as e:
-                _quit(connection)
-                connection = None
+                state.close()
                 if attempt == 2:
                     return (
                         DeliveryError(
@@ -240,10 +228,15 @@ class SMTPMailer:
                             f"to {message.to}: {type(e).__name__}: {e}"
                         ),
                         None,
-                        None,
                     )
                 continue  # dropped: connect again and try this message once more
-            return None, connection, None
+            except Exception as e:  # anything else: this message fails, the batch goes on
+                state.close()
+                return (
+                    DeliveryError(f"sending to {message.to} failed: {type(e).__name__}: {e}"),
+                    None,
+                )
+            return None, None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _prepare(self, message: Message, connection: smtplib.SMTP) -> tuple[str, bytes, list[str]]:
@@ -263,8 +256,7 @@ class SMTPMailer:
         if not connection.has_extn("smtputf8"):
             raise DeliveryError(
                 f"the address {message.to} needs an SMTP server with SMTPUTF8, and "
-                f"{self.host}:{self.port} does not offer it",
-                permanent=True,
+                f"{self.host}:{self.port} does not offer it (another relay could send it)"
             )
         payload = _email_message_bytes(message, self.sender, self._domain, SMTPUTF8)
         return message.to, payload, ["SMTPUTF8"]
@@ -308,14 +300,58 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def _refusal(recipient: str, code: int, reply: bytes | str) -> DeliveryError:
-    """Return the error for an SMTP reply *code*: 5xx is permanent, anything else may pass."""
-    permanent = 500 <= code < 600
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def _is_permanent(code: int, reply: str, phase: str) -> bool:
+    """Tell whether an SMTP refusal is final for this recipient or message.
+
+    Only a 5xx reply can be. At RCPT, it must be about the address (enhanced status 5.1.x or
+    5.2.x, or a bare 550, 551 or 553): a refused relay, a policy block of our server (5.7.x)
+    or a full disk of theirs is fixed on the sending side, and retrying then succeeds. For the
+    sender, only a message too large is final (552 or 5.3.4); for the data, anything but a
+    policy refusal (5.7.x).
+    """
+    if not 500 <= code < 600:
+        return False
+    enhanced = _ENHANCED.match(reply)
+    subject = enhanced.group(2) if enhanced else None
+    if phase == "recipient":
+        return subject in ("1", "2") if subject is not None else code in (550, 551, 553)
+    if phase == "sender":
+        return code == 552 or (enhanced is not None and enhanced.group(0).strip() == "5.3.4")
+    return subject != "7"
+
+
+def _refusal(recipient: str, code: int, reply: bytes | str, phase: str) -> DeliveryError:
+    """Return the error for an SMTP refusal at *phase* (recipient, sender or data)."""
+    text = _text(reply)
+    permanent = _is_permanent(code, text, phase)
     kind = "refused" if permanent else "deferred"
+    what = {"recipient": "the recipient", "sender": "the sender", "data": "the message"}[phase]
     return DeliveryError(
-        f"the SMTP server {kind} the message to {recipient}: {code} {_text(reply)}".strip(),
+        f"the SMTP server {kind} the message to {recipient} ({what}): {code} {text}".strip(),
         permanent=permanent,
     )
+
+
+def _unbuildable(message: Message, error: Exception) -> DeliveryError:
+    return DeliveryError(
+        f"the message to {message.to} cannot be sent over SMTP: {type(error).__name__}: {error}",
+        permanent=True,
+    )
+
+
+class _Connection:
+    """The SMTP connection of one batch, or None between connections."""
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            _quit(self.smtp)
+            self.smtp = None
 
 
 def _quit(connection: smtplib.SMTP) -> None:
@@ -375,18 +411,24 @@ class FileMailer:
         recipient = _UNSAFE.sub("_", message.to)[:80]
         try:
             with self._lock:
-                self.folder.mkdir(parents=True, exist_ok=True)
+                # The messages hold live links and codes: the folder and the files are the
+                # owner's alone (0700 and 0600, whatever the umask).
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 # Time, process and a counter shared by every FileMailer of the process keep
                 # names in sending order; the random part keeps two processes with a coarse
                 # clock apart. Linking (not renaming) never replaces an existing file.
                 number = f"{time.time_ns():020d}-{os.getpid()}-{next(_FILE_NUMBERS):06d}"
                 name = f"{number}-{secrets.token_hex(3)}-{message.kind.value}-{recipient}.eml"
                 temporary = self.folder / f".{name}.tmp"
-                temporary.write_bytes(payload)
+                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 try:
+                    with os.fdopen(descriptor, "wb") as file:
+                        file.write(payload)
+                        file.flush()
+                        os.fsync(file.fileno())
                     os.link(temporary, self.folder / name)
                 finally:
-                    temporary.unlink()
+                    temporary.unlink(missing_ok=True)
         except OSError as e:
             raise DeliveryError(
                 f"cannot write the message to {message.to} into {str(self.folder)!r}: {e}"

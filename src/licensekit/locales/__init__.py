@@ -22,6 +22,9 @@ Names every language module defines:
     ``{time}`` (``"HH:MM"``, 24-hour). A pattern need not use every field. The result is
     passed to the templates as ``${expires}``, so the sentences around it are written for it
     (German "am ${expires}", French "le ${expires}").
+``FIRST_DAY: str`` (optional)
+    How the first day of a month is written where it is an ordinal (French ``"1er"``,
+    Brazilian Portuguese ``"1º"``); ``{day}`` takes it on the 1st.
 ``ROLE_NAMES: dict[str, str]``
     Keys ``"regular_member"`` and ``"account_administrator"``: the role names as the
     product's interface shows them in this language. The engine passes them to

@@ -6,7 +6,16 @@ French typography puts a no-break space (U+00A0, written as an escape in the
 strings) inside « » and before ``:`` and ``;``.
 """
 
-__all__ = ["DATE_FORMAT", "MONTHS", "NAME", "NOTES_LABEL", "ROLE_NAMES", "TAG", "TEMPLATES"]
+__all__ = [
+    "DATE_FORMAT",
+    "FIRST_DAY",
+    "MONTHS",
+    "NAME",
+    "NOTES_LABEL",
+    "ROLE_NAMES",
+    "TAG",
+    "TEMPLATES",
+]
 
 TAG: str = "fr"
 NAME: str = "Français"
@@ -25,6 +34,7 @@ MONTHS: tuple[str, ...] = (
     "décembre",
 )
 DATE_FORMAT: str = "{day} {month} {year} à {time} UTC"
+FIRST_DAY: str = "1er"
 ROLE_NAMES: dict[str, str] = {
     "regular_member": "Membre standard",
     "account_administrator": "Administrateur du compte",

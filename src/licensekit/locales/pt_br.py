@@ -3,7 +3,16 @@
 Data only, in the format :mod:`licensekit.locales` describes.
 """
 
-__all__ = ["DATE_FORMAT", "MONTHS", "NAME", "NOTES_LABEL", "ROLE_NAMES", "TAG", "TEMPLATES"]
+__all__ = [
+    "DATE_FORMAT",
+    "FIRST_DAY",
+    "MONTHS",
+    "NAME",
+    "NOTES_LABEL",
+    "ROLE_NAMES",
+    "TAG",
+    "TEMPLATES",
+]
 
 TAG: str = "pt-BR"
 NAME: str = "Português (Brasil)"
@@ -22,6 +31,7 @@ MONTHS: tuple[str, ...] = (
     "dezembro",
 )
 DATE_FORMAT: str = "{day} de {month} de {year}, às {time} UTC"
+FIRST_DAY: str = "1º"
 ROLE_NAMES: dict[str, str] = {
     "regular_member": "Membro comum",
     "account_administrator": "Administrador da conta",
