@@ -233,9 +233,7 @@ class ServiceCore:
             if error is None:
                 delivered.append(invitation)
             else:
-                failed.append(
-                    DeliveryFailure(invitation.email, invitation.id, str(error), error.permanent)
-                )
+                failed.append(_failure(invitation, error))
         return delivered, failed
 
     @staticmethod
@@ -245,7 +243,7 @@ class ServiceCore:
         """Return one invitation's sending outcome as (delivered, failed) lists."""
         if error is None:
             return [invitation], []
-        return [], [DeliveryFailure(invitation.email, invitation.id, str(error), error.permanent)]
+        return [], [_failure(invitation, error)]
 
     def _send_batch(self, messages: list[Message]) -> Sequence[DeliveryError | None]:
         assert isinstance(self.mailer, BatchMailer)  # noqa: S101 - checked by the caller
@@ -470,6 +468,12 @@ class ServiceCore:
 
 
 E = TypeVar("E", bound=enum.Enum)
+
+
+def _failure(
+    invitation: JoinInvitation | InstallInvitation, error: DeliveryError
+) -> DeliveryFailure:
+    return DeliveryFailure(invitation.email, invitation.id, str(error), error.permanent)
 
 
 def _mailer_error(error: Exception, what: str) -> DeliveryError:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 
 from licensekit.exceptions import DeliveryError, ValidationError
-from licensekit.model import frozen_mapping
+from licensekit.model import _string_tuple, frozen_mapping
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -232,10 +232,6 @@ def _compile(source: str) -> _Parts:
         start = match.end()
     parts.append((source[start:], None))
     return tuple(parts)
-
-
-def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
 
 
 # The punctuation between the label of an administrator's note and the note itself.

@@ -289,6 +289,13 @@ def _decode(mapper: RowMapper[R], row: Sequence[Any]) -> R:
         ) from e
 
 
+def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
+    """Return the error for a value sqlite3 cannot bind at all."""
+    if isinstance(error, UnicodeEncodeError):
+        return StorageError(f"cannot store text that is not valid Unicode: {error}")
+    return StorageError(f"a number is too large for SQLite: {error}")
+
+
 def _translate(error: sqlite3.Error, doing: str) -> StorageError:
     """Return the licensekit error for a driver *error* raised while *doing* something."""
     if isinstance(error, sqlite3.IntegrityError):
@@ -658,9 +665,9 @@ class _SQLiteTransaction:
             # look-up finds nothing; storing it is refused.
             if reading:
                 return self._connection.execute("SELECT 1 WHERE 0")
-            raise StorageError(f"cannot store text that is not valid Unicode: {e}") from e
+            raise _binding_error(e) from e
         except OverflowError as e:
-            raise StorageError(f"a number is too large for SQLite: {e}") from e
+            raise _binding_error(e) from e
         except sqlite3.Error as e:
             self._note_lost_transaction()
             raise _translate(e, "a read" if reading else "a write") from e
@@ -689,10 +696,8 @@ class _SQLiteTransaction:
                     connection.execute("RELEASE batch")
                 raise
             connection.execute("RELEASE batch")
-        except UnicodeEncodeError as e:
-            raise StorageError(f"cannot store text that is not valid Unicode: {e}") from e
-        except OverflowError as e:
-            raise StorageError(f"a number is too large for SQLite: {e}") from e
+        except (UnicodeEncodeError, OverflowError) as e:
+            raise _binding_error(e) from e
         except sqlite3.Error as e:
             self._note_lost_transaction()
             raise _translate(e, "a batch write") from e
@@ -730,10 +735,9 @@ class _SQLiteTransaction:
         fixed: Sequence[str],
         table: str,
         what: str,
-        extra: Sequence[Any] = (),
     ) -> None:
         """UPDATE *record* in place; explain why when no row had its id and fixed fields."""
-        values = [*mapper.encode(record), *extra]
+        values = mapper.encode(record)
         keys = [values[mapper.all_columns.index(c)] for c in fixed]
         if self._run(sql, values).rowcount == 1:
             return
