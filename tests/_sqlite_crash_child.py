@@ -17,7 +17,7 @@ unchanged (the rows reach ``executemany`` through a generator instead of a list)
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from licensekit.model import InstallInvitation
@@ -38,10 +38,12 @@ def main(path: str, session: str, account_id: str, key_id: str, prefix: str, cou
         say("writing")
         add_install_invitations(self, invitations)
 
-    def reporting_run_many(self: _SQLiteTransaction, sql: str, rows: list[list[Any]]) -> None:
+    def reporting_run_many(
+        self: _SQLiteTransaction, sql: str, rows: Iterable[list[Any]], expect: int | None = None
+    ) -> bool:
         if sql != sqlite_store._SQL.insert_install:
-            run_many(self, sql, rows)
-            return
+            return run_many(self, sql, rows, expect)
+        rows = list(rows)
 
         def feed() -> Iterator[list[Any]]:
             for n, row in enumerate(rows):
@@ -49,7 +51,7 @@ def main(path: str, session: str, account_id: str, key_id: str, prefix: str, cou
                     say("half")
                 yield row
 
-        run_many(self, sql, feed())  # type: ignore[arg-type]
+        return run_many(self, sql, feed(), expect)
 
     _SQLiteTransaction.add_install_invitations = reporting_add  # type: ignore[method-assign]
     _SQLiteTransaction._run_many = reporting_run_many  # type: ignore[method-assign]

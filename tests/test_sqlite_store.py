@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -512,6 +512,14 @@ def test_a_file_that_is_not_a_database_is_refused(path: Path, content: bytes) ->
     assert path.read_bytes() == content
 
 
+@pytest.mark.parametrize("content", [b"hi\n", b"This is a text file.\n" * 400])
+def test_a_text_file_is_an_incompatible_store(path: Path, content: bytes) -> None:
+    path.write_bytes(content)
+    with pytest.raises(IncompatibleStore, match="is not a SQLite database"):
+        SQLiteStore(path)
+    assert path.read_bytes() == content
+
+
 @pytest.mark.parametrize("where", ["missing folder", "a folder"])
 def test_a_path_that_cannot_be_a_database_file_is_a_storage_error(
     tmp_path: Path, where: str
@@ -839,7 +847,7 @@ def test_sixteen_threads_never_oversell_ten_seats(
         installations = kit.list_installations(admin, account.id, key.id, limit=100).items
         assert len(installations) == 10
         # The pool: connections are reused, at most one per thread ever opened.
-        assert transactions["transaction"] > 2 * len(codes)
+        assert transactions["transaction"] >= len(codes)  # one per activation, at least
         assert connects["_connect"] <= threads
         assert len(store._all) <= threads + 1
         for connection in store._all:  # every pooled connection is configured alike
@@ -1127,9 +1135,12 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
     batches: list[tuple[str, int]] = []
     run_many = _SQLiteTransaction._run_many
 
-    def recording_run_many(self: _SQLiteTransaction, sql: str, rows: list[list[Any]]) -> None:
+    def recording_run_many(
+        self: _SQLiteTransaction, sql: str, rows: Iterable[list[Any]], expect: int | None = None
+    ) -> bool:
+        rows = list(rows)  # the store streams its rows; counted here
         batches.append((sql.split()[2], len(rows)))  # INSERT INTO <table> ...
-        run_many(self, sql, rows)
+        return run_many(self, sql, rows, expect)
 
     monkeypatch.setattr(_SQLiteTransaction, "_run_many", recording_run_many)
 
@@ -1145,7 +1156,8 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
     few = invite(30, "few")
     many = invite(3000, "many")
     assert many[0] == 1  # one transaction
-    assert many[2] == [("install_invitations", 3000), ("audit_events", 3000)]
+    # The invitations in one statement; their audit events 500 at a time (bounded memory).
+    assert many[2] == [("install_invitations", 3000)] + [("audit_events", 500)] * 6
     assert many[1] == few[1]  # no statement per recipient outside the batches
     with raw(Path(store.path)) as connection:
         assert connection.execute("SELECT count(*) FROM install_invitations").fetchone() == (3030,)

@@ -587,7 +587,7 @@ class AccountsService(ServiceCore):
             )
         undelivered: list[DeliveryFailure] = []
         if send and created:
-            delivered, undelivered = self._deliver(
+            sent, _, undelivered = self._deliver_and_record(
                 [
                     (
                         i,
@@ -596,12 +596,8 @@ class AccountsService(ServiceCore):
                         ),
                     )
                     for i in created
-                ]
-            )
-            sent = self._after_sending(
-                lambda tx: self._record_join_delivery(
-                    tx, delivered, undelivered, now, record.user_id
-                )
+                ],
+                lambda tx, d, f: self._record_join_delivery(tx, d, f, now, record.user_id),
             )
             created = [sent.get(i.id, i) for i in created]
         skipped.sort(key=lambda r: r.row)
@@ -749,7 +745,7 @@ class AccountsService(ServiceCore):
                     if i.state(now) is InvitationState.PENDING and self._due_for_delivery(i, now)
                 ],
                 now,
-                tx.save_join_invitation,
+                tx.save_join_invitations,
             )
             account = self._account(tx, account_id)
             inviters = {u: self._user(tx, u) for u in {i.invited_by for i in chosen}}
@@ -758,9 +754,9 @@ class AccountsService(ServiceCore):
             token = self._keys.decrypt(invitation.token_ciphertext, bound_to=invitation.id)
             return self._join_message(invitation, token, account, inviters[invitation.invited_by])
 
-        delivered, failed = self._deliver([(i, partial(render, i)) for i in chosen])
-        stored = self._after_sending(
-            lambda tx: self._record_join_delivery(tx, delivered, failed, now, record.user_id)
+        stored, delivered, failed = self._deliver_and_record(
+            [(i, partial(render, i)) for i in chosen],
+            lambda tx, d, f: self._record_join_delivery(tx, d, f, now, record.user_id),
         )
         return DeliveryReport(
             sent=tuple(JoinInvitationView.of(stored[i.id], now) for i in delivered),
@@ -1048,8 +1044,8 @@ class AccountsService(ServiceCore):
             failed,
             now,
             actor_id,
-            tx.get_join_invitation,
-            tx.save_join_invitation,
+            tx.get_join_invitations,
+            tx.save_join_invitations,
             (AuditAction.INVITATION_SENT, AuditAction.INVITATION_UNDELIVERED),
         )
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import os
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Protocol, Self, TypeVar
 
 import attrs
@@ -79,6 +81,9 @@ _MAX_NOTES = 2000
 _SCAN_CHUNK = 500
 _MAX_DELIVERY_ERROR = 500
 _RECORD_ATTEMPTS = 3
+# Messages rendered and handed to the mailer at a time; each chunk's outcome is stored
+# before the next is rendered, which bounds memory however many are sent.
+_SEND_CHUNK = 500
 
 
 class ServiceCore:
@@ -236,6 +241,33 @@ class ServiceCore:
                 failed.append(_failure(invitation, error))
         return delivered, failed
 
+    def _deliver_and_record(
+        self,
+        items: Iterable[tuple[InvitationT, Callable[[], Message]]],
+        record: Callable[
+            [Transaction, Sequence[InvitationT], Sequence[DeliveryFailure]],
+            dict[str, InvitationT],
+        ],
+    ) -> tuple[dict[str, InvitationT], list[InvitationT], list[DeliveryFailure]]:
+        """Send in chunks, storing each chunk's outcome with *record* before the next.
+
+        Returns the invitations as now stored (by id), those delivered, and the failures.
+        Only one chunk of messages is ever held in memory (a :class:`BatchMailer` gets one
+        chunk per call), and an interruption leaves at most one chunk unrecorded, to be sent
+        again once its claims run out.
+        """
+        stored: dict[str, InvitationT] = {}
+        delivered: list[InvitationT] = []
+        failed: list[DeliveryFailure] = []
+        pending = iter(items)  # taken a chunk at a time: the rest is not even built yet
+        while batch := list(itertools.islice(pending, _SEND_CHUNK)):
+            chunk: tuple[list[InvitationT], list[DeliveryFailure]] = self._deliver(batch)
+            sent, refused = chunk
+            stored.update(self._after_sending(partial(_record_chunk, record, chunk)))
+            delivered.extend(sent)
+            failed.extend(refused)
+        return stored, delivered, failed
+
     @staticmethod
     def _outcome(
         invitation: InvitationT, error: DeliveryError | None
@@ -307,16 +339,16 @@ class ServiceCore:
 
     @staticmethod
     def _claim(
-        invitations: Sequence[InvitationT], now: dt.datetime, save: Callable[[InvitationT], None]
+        invitations: Sequence[InvitationT],
+        now: dt.datetime,
+        save: Callable[[Sequence[InvitationT]], None],
     ) -> list[InvitationT]:
         """Mark *invitations* as being sent by this call, so that overlapping calls skip them."""
-        claimed = []
-        for invitation in invitations:
-            mine = attrs.evolve(
-                invitation, delivery=DeliveryStatus.SENDING, delivery_started_at=now
-            )
-            save(mine)
-            claimed.append(mine)
+        claimed = [
+            attrs.evolve(invitation, delivery=DeliveryStatus.SENDING, delivery_started_at=now)
+            for invitation in invitations
+        ]
+        save(claimed)
         return claimed
 
     def _record_delivery(
@@ -326,18 +358,24 @@ class ServiceCore:
         failed: Sequence[DeliveryFailure],
         now: dt.datetime,
         actor_id: str,
-        fetch: Callable[[str], InvitationT | None],
-        save: Callable[[InvitationT], None],
+        fetch: Callable[[Sequence[str]], Sequence[InvitationT]],
+        save: Callable[[Sequence[InvitationT]], None],
         actions: tuple[AuditAction, AuditAction],
     ) -> dict[str, InvitationT]:
         """Store how sending went for each invitation; return them as now stored, by id.
 
-        Audits each delivery with ``actions[0]`` and each failure with ``actions[1]``.
+        Audits each delivery with ``actions[0]`` and each failure with ``actions[1]``. The
+        invitations are read and written in bulk (*fetch* and *save* take many).
         """
+        stored = {
+            i.id: i for i in fetch([*(i.id for i in delivered), *(f.invitation_id for f in failed)])
+        }
         updated: dict[str, InvitationT] = {}
         events = []
         for invitation in delivered:
-            current = fetch(invitation.id) or invitation
+            current = stored.get(invitation.id, invitation)
+            if current == invitation:
+                current = invitation  # the same record: keep the copy whose values are shared
             done = attrs.evolve(
                 current,
                 sent_count=current.sent_count + 1,
@@ -347,7 +385,6 @@ class ServiceCore:
                 delivery_error="",
                 delivery_started_at=now,
             )
-            save(done)
             updated[done.id] = done
             events.append(
                 self._event(
@@ -361,7 +398,7 @@ class ServiceCore:
                 )
             )
         for failure in failed:
-            found = fetch(failure.invitation_id)
+            found = stored.get(failure.invitation_id)
             if found is None:
                 continue
             later = found.delivery_started_at
@@ -389,7 +426,6 @@ class ServiceCore:
                 delivery_error=failure.reason[:_MAX_DELIVERY_ERROR],
                 delivery_started_at=now,
             )
-            save(done)
             updated[done.id] = done
             events.append(
                 self._event(
@@ -403,6 +439,7 @@ class ServiceCore:
                     reason=done.delivery_error,
                 )
             )
+        save(list(updated.values()))
         tx.add_audit_events(events)
         return updated
 
@@ -465,6 +502,17 @@ class ServiceCore:
         **details: str,
     ) -> None:
         tx.add_audit_events([self._event(now, account_id, actor_id, action, subject, **details)])
+
+
+def _record_chunk(
+    record: Callable[
+        [Transaction, Sequence[InvitationT], Sequence[DeliveryFailure]], dict[str, InvitationT]
+    ],
+    chunk: tuple[list[InvitationT], list[DeliveryFailure]],
+    tx: Transaction,
+) -> dict[str, InvitationT]:
+    """Store how one chunk of sending went (a partial of this is run by _after_sending)."""
+    return record(tx, *chunk)
 
 
 E = TypeVar("E", bound=enum.Enum)

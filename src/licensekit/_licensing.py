@@ -17,6 +17,7 @@ import attrs
 from licensekit import licensing, roles
 from licensekit._core import (
     _MAX_NAME,
+    _SEND_CHUNK,
     _TOKEN_PLACEHOLDER,
     ServiceCore,
     T,
@@ -57,6 +58,7 @@ from licensekit.exceptions import (
     InvitationNotFound,
     LicenseKeyNotFound,
     LicenseKeyUnavailable,
+    LicenseKitError,
     NotFound,
     PermissionDenied,
     SeatsFull,
@@ -86,6 +88,7 @@ from licensekit.model import (
     Role,
     Session,
     SessionRecord,
+    Throttle,
     User,
 )
 from licensekit.roles import Permission
@@ -487,22 +490,24 @@ class LicensingService(ServiceCore):
                 for email, secret in zip(parsed.emails, secrets_, strict=True)
             ]
             tx.add_install_invitations(created)
-            tx.add_audit_events(
-                [
-                    self._event(
-                        now,
-                        account_id,
-                        record.user_id,
-                        AuditAction.INSTALL_INVITATION_CREATED,
-                        i.id,
-                        email=i.email,
-                        key_id=key_id,
-                        language=language,
-                        expires_at=expires_at.isoformat(),
-                    )
-                    for i in created
-                ]
-            )
+            expires_text = expires_at.isoformat()
+            for start in range(0, len(created), _SEND_CHUNK):  # a few events in memory at once
+                tx.add_audit_events(
+                    [
+                        self._event(
+                            now,
+                            account_id,
+                            record.user_id,
+                            AuditAction.INSTALL_INVITATION_CREATED,
+                            i.id,
+                            email=i.email,
+                            key_id=key_id,
+                            language=language,
+                            expires_at=expires_text,
+                        )
+                        for i in created[start : start + _SEND_CHUNK]
+                    ]
+                )
         warnings: list[str] = []
         if len(created) > key.seats_free:
             warnings.append(
@@ -517,16 +522,16 @@ class LicensingService(ServiceCore):
             )
         undelivered: list[DeliveryFailure] = []
         if send and created:
-            by_id = {s.invitation_id: s for s in secrets_}
             updated, _, undelivered = self._send_install_invitations(
-                [(i, by_id[i.id].code, by_id[i.id].token) for i in created],
+                ((i, s.code, s.token) for i, s in zip(created, secrets_, strict=True)),
                 key,
                 account,
                 {inviter.id: inviter},
                 now,
                 record.user_id,
             )
-            created = [updated.get(i.id, i) for i in created]
+            created = [updated.pop(i.id, i) for i in created]
+        del secrets_  # the codes and tokens: no longer needed, and the largest part of a batch
         return InstallInvitationBatch(
             key_id=key_id,
             invited=tuple(InstallInvitationView.of(i, now) for i in created),
@@ -666,7 +671,7 @@ class LicensingService(ServiceCore):
             unsent = self._claim(
                 [i for i in invitations if self._due_for_delivery(i, now) and i.usable(now)],
                 now,
-                tx.save_install_invitation,
+                tx.save_install_invitations,
             )
             account = self._account(tx, account_id)
             inviters = {u: self._user(tx, u) for u in {i.invited_by for i in unsent}}
@@ -854,77 +859,46 @@ class LicensingService(ServiceCore):
         if product is not None:
             product = _clean_name(product, "product", required=True)
         lookup = self._activation_lookup(code, token)
+        client = _require_text(client, "client").strip()
         now = self.clock.now()
-        found = self._throttled_lookup(
-            lambda tx: self._find_install_invitation(tx, lookup), client=client, now=now
-        )
-        if found is None:
-            raise ActivationCodeNotFound(
-                "no invitation has this activation code; check it, or ask your administrator"
-                if code is not None
-                else "this download link is not valid"
-            )
         installation_token = new_token()
         token_hash = self._keys.lookup_hash("installation", installation_token)
         installation_id = new_id("ins", now)
-        throttle_key = f"activation:invitation:{found.id}"
-        refusal: ActivationError | None = None
+        refusal: LicenseKitError | None = None
+        # One transaction: the throttled look-up, the checks and the seat (or the refusal's
+        # records) commit together, so nothing can change in between.
         with self.store.transaction() as tx:
-            invitation = tx.get_install_invitation(found.id) or found
-            key = tx.get_license_key(invitation.key_id)
-            if key is None:  # pragma: no cover - keys are never deleted, only marked removed
-                raise ActivationCodeNotFound("the license of this code no longer exists")
-            existing = tx.find_installation(key.id, computer_id)
-            throttle = tx.get_throttle(throttle_key)
-            returning = licensing.is_returning(invitation, existing, computer_id)
-            until = None if returning else locked_until(throttle, now)
-            if until is not None:
-                raise TooManyAttempts("this activation code", until)
-            try:
-                outcome = licensing.activate(
-                    key=key,
-                    invitation=invitation,
-                    existing=existing,
-                    blocked=any(
-                        b.covers(key.id)
-                        for b in tx.find_computer_blocks(key.account_id, computer_id)
-                    ),
+            found, until = self._throttled_find(
+                tx, lambda: self._find_install_invitation(tx, lookup), client, now, "activation"
+            )
+            if found is None:
+                refusal = (
+                    TooManyAttempts("activation codes and tokens", until)
+                    if until is not None
+                    else ActivationCodeNotFound(
+                        "no invitation has this activation code; check it, or ask your "
+                        "administrator"
+                        if code is not None
+                        else "this download link is not valid"
+                    )
+                )
+            else:
+                invitation = found
+                outcome_or_refusal = self._activate_found(
+                    tx,
+                    invitation,
                     computer_id=computer_id,
-                    computer_name=computer_name or (existing.computer_name if existing else ""),
+                    computer_name=computer_name,
                     product=product,
                     installation_id=installation_id,
                     token_hash=token_hash,
                     now=now,
                 )
-            except ActivationError as e:
-                refusal = e
-            else:
-                if outcome.seat_taken:
-                    tx.save_license_key(outcome.key)
-                if outcome.invitation != invitation:
-                    tx.save_install_invitation(outcome.invitation)
-                if outcome.is_new:
-                    tx.add_installation(outcome.installation)
+                if isinstance(outcome_or_refusal, LicenseKitError):
+                    refusal = outcome_or_refusal
                 else:
-                    tx.save_installation(outcome.installation)
-                if throttle is not None and locked_until(throttle, now) is None:
-                    tx.delete_throttle(throttle_key)  # a success clears the count, not a lock
-                self._audit(
-                    tx,
-                    now,
-                    key.account_id,
-                    "",
-                    AuditAction.ACTIVATED,
-                    outcome.installation.id,
-                    key_id=key.id,
-                    invitation_id=invitation.id,
-                    email=invitation.email,
-                    computer_id=computer_id,
-                    computer_name=outcome.installation.computer_name,
-                    seat_taken="yes" if outcome.seat_taken else "no",
-                )
+                    key, outcome = outcome_or_refusal
         if refusal is not None:
-            self._record_refusal(found, throttle_key, computer_id, refusal, now)
             raise refusal
         installation = outcome.installation
         return ActivationResult(
@@ -1435,7 +1409,7 @@ class LicensingService(ServiceCore):
 
     def _send_install_invitations(
         self,
-        batch: Sequence[tuple[InstallInvitation, str, str]],
+        batch: Iterable[tuple[InstallInvitation, str, str]],
         key: LicenseKey,
         account: BusinessAccount,
         inviters: Mapping[str, User],
@@ -1447,8 +1421,8 @@ class LicensingService(ServiceCore):
         The first two are as now stored (the first by id). Each email names the invitation's
         creator (from *inviters*, by user id).
         """
-        delivered, undelivered = self._deliver(
-            [
+        stored, delivered, undelivered = self._deliver_and_record(
+            (
                 (
                     invitation,
                     partial(
@@ -1462,10 +1436,8 @@ class LicensingService(ServiceCore):
                     ),
                 )
                 for invitation, code, token in batch
-            ]
-        )
-        stored = self._after_sending(
-            lambda tx: self._record_install_delivery(tx, delivered, undelivered, now, actor_id)
+            ),
+            lambda tx, d, f: self._record_install_delivery(tx, d, f, now, actor_id),
         )
         return stored, [stored[i.id] for i in delivered], undelivered
 
@@ -1483,8 +1455,8 @@ class LicensingService(ServiceCore):
             failed,
             now,
             actor_id,
-            tx.get_install_invitation,
-            tx.save_install_invitation,
+            tx.get_install_invitations,
+            tx.save_install_invitations,
             (AuditAction.INSTALL_INVITATION_SENT, AuditAction.INSTALL_INVITATION_UNDELIVERED),
         )
 
@@ -1519,6 +1491,77 @@ class LicensingService(ServiceCore):
             )
         return installation
 
+    def _activate_found(
+        self,
+        tx: Transaction,
+        invitation: InstallInvitation,
+        *,
+        computer_id: str,
+        computer_name: str,
+        product: str | None,
+        installation_id: str,
+        token_hash: bytes,
+        now: dt.datetime,
+    ) -> tuple[LicenseKey, licensing.Activation] | LicenseKitError:
+        """Activate *computer_id* with *invitation* in *tx*: the outcome, or the refusal.
+
+        A refusal is returned rather than raised, with its records (the audit event, and
+        the code's count when the code is to blame) written in *tx*, which must commit.
+        """
+        key = tx.get_license_key(invitation.key_id)
+        if key is None:  # pragma: no cover - keys are never deleted, only marked removed
+            return ActivationCodeNotFound("the license of this code no longer exists")
+        existing = tx.find_installation(key.id, computer_id)
+        throttle_key = f"activation:invitation:{invitation.id}"
+        throttle = tx.get_throttle(throttle_key)
+        returning = licensing.is_returning(invitation, existing, computer_id)
+        until = None if returning else locked_until(throttle, now)
+        if until is not None:
+            return TooManyAttempts("this activation code", until)
+        try:
+            outcome = licensing.activate(
+                key=key,
+                invitation=invitation,
+                existing=existing,
+                blocked=any(
+                    b.covers(key.id) for b in tx.find_computer_blocks(key.account_id, computer_id)
+                ),
+                computer_id=computer_id,
+                computer_name=computer_name or (existing.computer_name if existing else ""),
+                product=product,
+                installation_id=installation_id,
+                token_hash=token_hash,
+                now=now,
+            )
+        except ActivationError as e:
+            self._record_refusal(tx, invitation, throttle_key, throttle, computer_id, e, now)
+            return e
+        if outcome.seat_taken:
+            tx.save_license_key(outcome.key)
+        if outcome.invitation != invitation:
+            tx.save_install_invitation(outcome.invitation)
+        if outcome.is_new:
+            tx.add_installation(outcome.installation)
+        else:
+            tx.save_installation(outcome.installation)
+        if throttle is not None and locked_until(throttle, now) is None:
+            tx.delete_throttle(throttle_key)  # a success clears the count, not a lock
+        self._audit(
+            tx,
+            now,
+            key.account_id,
+            "",
+            AuditAction.ACTIVATED,
+            outcome.installation.id,
+            key_id=key.id,
+            invitation_id=invitation.id,
+            email=invitation.email,
+            computer_id=computer_id,
+            computer_name=outcome.installation.computer_name,
+            seat_taken="yes" if outcome.seat_taken else "no",
+        )
+        return key, outcome
+
     def _activation_lookup(self, code: str | None, token: str | None) -> tuple[str, bytes]:
         if (code is None) == (token is None):
             raise ValidationError(
@@ -1547,56 +1590,76 @@ class LicensingService(ServiceCore):
         now: dt.datetime,
         bucket: str = "activation",
     ) -> T | None:
-        """Find what an installer presented; count misses per client and overall.
+        """Find what an installer presented, in a transaction of its own (see _throttled_find).
 
-        For activation codes and download links, a locked client is refused before the
-        look-up. The overall limit only changes the answer to a miss, so that a flood of
-        guesses never locks out a valid code. Check-ins count in a *bucket* of their own, and
-        a known installation token always passes: products on one network must not lock each
-        other out because one of them holds a stale token.
+        Raises:
+            TooManyAttempts: The client, or everyone, guessed wrong too often.
         """
         client = _require_text(client, "client").strip()
-        client_key = f"{bucket}:client:{client}" if client else None
-        overall_key = f"{bucket}:*"
-        known_always_pass = bucket == "check-in"
         with self.store.transaction() as tx:
-            client_throttle = tx.get_throttle(client_key) if client_key else None
-            until = locked_until(client_throttle, now)
-            found = None
-            if until is None or known_always_pass:
-                found = find(tx)
-                if found is not None:
-                    until = None
-                elif until is None:
-                    overall = tx.get_throttle(overall_key)
-                    until = locked_until(overall, now)
-                    if until is None:
-                        tx.save_throttle(
-                            record_failure(
-                                overall,
-                                key=overall_key,
-                                now=now,
-                                policy=self.settings.activation_overall_throttle,
-                            )
-                        )
-                    if client_key is not None:
-                        tx.save_throttle(
-                            record_failure(
-                                client_throttle,
-                                key=client_key,
-                                now=now,
-                                policy=self.settings.activation_client_throttle,
-                            )
-                        )
+            found, until = self._throttled_find(tx, lambda: find(tx), client, now, bucket)
         if until is not None:
             what = "installation tokens" if bucket == "check-in" else "activation codes and tokens"
             raise TooManyAttempts(what, until)
         return found
 
+    def _throttled_find(
+        self,
+        tx: Transaction,
+        find: Callable[[], T | None],
+        client: str,
+        now: dt.datetime,
+        bucket: str,
+    ) -> tuple[T | None, dt.datetime | None]:
+        """Find what an installer presented; count misses per client and overall.
+
+        Returns what was found (or None), and until when the caller is locked out (or
+        None). For activation codes and download links, a locked client is refused before
+        the look-up. The overall limit only changes the answer to a miss, so that a flood of
+        guesses never locks out a valid code. Check-ins count in a *bucket* of their own, and
+        a known installation token always passes: products on one network must not lock each
+        other out because one of them holds a stale token. A miss is counted in *tx*, which
+        must then commit.
+        """
+        client_key = f"{bucket}:client:{client}" if client else None
+        overall_key = f"{bucket}:*"
+        known_always_pass = bucket == "check-in"
+        client_throttle = tx.get_throttle(client_key) if client_key else None
+        until = locked_until(client_throttle, now)
+        found = None
+        if until is None or known_always_pass:
+            found = find()
+            if found is not None:
+                until = None
+            elif until is None:
+                overall = tx.get_throttle(overall_key)
+                until = locked_until(overall, now)
+                if until is None:
+                    tx.save_throttle(
+                        record_failure(
+                            overall,
+                            key=overall_key,
+                            now=now,
+                            policy=self.settings.activation_overall_throttle,
+                        )
+                    )
+                if client_key is not None:
+                    tx.save_throttle(
+                        record_failure(
+                            client_throttle,
+                            key=client_key,
+                            now=now,
+                            policy=self.settings.activation_client_throttle,
+                        )
+                    )
+        return found, until
+
     def _record_refusal(
         self,
+        tx: Transaction,
         invitation: InstallInvitation,
         throttle_key: str,
+        throttle: Throttle | None,
         computer_id: str,
         refusal: ActivationError,
         now: dt.datetime,
@@ -1607,29 +1670,27 @@ class LicensingService(ServiceCore):
         code's fault: an installer retrying until a seat is freed, or one computer retrying a
         shared code, must not lock the code out for everyone else.
         """
-        with self.store.transaction() as tx:
-            if not isinstance(refusal, _NOT_THE_CODES_FAULT):
-                throttle = tx.get_throttle(throttle_key)
-                tx.save_throttle(
-                    record_failure(
-                        throttle,
-                        key=throttle_key,
-                        now=now,
-                        policy=self.settings.activation_invitation_throttle,
-                    )
+        if not isinstance(refusal, _NOT_THE_CODES_FAULT):
+            tx.save_throttle(
+                record_failure(
+                    throttle,
+                    key=throttle_key,
+                    now=now,
+                    policy=self.settings.activation_invitation_throttle,
                 )
-            self._audit(
-                tx,
-                now,
-                invitation.account_id,
-                "",
-                AuditAction.ACTIVATION_REFUSED,
-                invitation.id,
-                key_id=invitation.key_id,
-                email=invitation.email,
-                computer_id=computer_id,
-                reason=type(refusal).__name__,
             )
+        self._audit(
+            tx,
+            now,
+            invitation.account_id,
+            "",
+            AuditAction.ACTIVATION_REFUSED,
+            invitation.id,
+            key_id=invitation.key_id,
+            email=invitation.email,
+            computer_id=computer_id,
+            reason=type(refusal).__name__,
+        )
 
 
 def _as_id(value: object) -> str | None:

@@ -109,8 +109,16 @@ class Transaction(Protocol):
         """Replace an existing invitation (same id)."""
         ...
 
+    def save_join_invitations(self, invitations: Sequence[JoinInvitation]) -> None:
+        """Replace existing invitations as :meth:`save_join_invitation` does, all or none."""
+        ...
+
     def get_join_invitation(self, invitation_id: str) -> JoinInvitation | None:
         """Return the invitation with *invitation_id*."""
+        ...
+
+    def get_join_invitations(self, invitation_ids: Sequence[str]) -> Sequence[JoinInvitation]:
+        """Return those of the invitations with *invitation_ids* that exist, in any order."""
         ...
 
     def find_join_invitation_by_token_hash(self, token_hash: bytes) -> JoinInvitation | None:
@@ -195,8 +203,19 @@ class Transaction(Protocol):
         """Replace an existing invitation (same id, key, email, code and token hashes)."""
         ...
 
+    def save_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
+        """Replace existing invitations as :meth:`save_install_invitation` does, all or none."""
+        ...
+
     def get_install_invitation(self, invitation_id: str) -> InstallInvitation | None:
         """Return the invitation to install with *invitation_id*."""
+        ...
+
+    def get_install_invitations(self, invitation_ids: Sequence[str]) -> Sequence[InstallInvitation]:
+        """Return those of the invitations to install with *invitation_ids* that exist.
+
+        In any order; an id given twice, or not found, is simply not repeated or missing.
+        """
         ...
 
     def find_install_invitation_by_code_hash(self, code_hash: bytes) -> InstallInvitation | None:

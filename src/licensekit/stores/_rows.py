@@ -33,13 +33,11 @@ def encode_datetime(moment: dt.datetime) -> str:
     Raises:
         StorageError: *moment* has no time zone (it would be read as local time).
     """
+    if moment.tzinfo is dt.UTC:  # the usual case: licensekit's clocks and SQLite's rows
+        return moment.isoformat(timespec="microseconds")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise StorageError(f"cannot store a datetime without a time zone: {moment.isoformat()}")
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _optional(codec: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda value: None if value is None else codec(value)
 
 
 def _json_list(value: Any) -> str:
@@ -50,30 +48,46 @@ def _json_mapping(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(sorted(value.items())), ensure_ascii=False, separators=(",", ":"))
 
 
-def _codecs(annotation: Any) -> tuple[Codec, Codec]:
-    """Return (encode, decode) for a field annotated *annotation*."""
+def _codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
+    """Return (optional, encode, decode) for a field annotated *annotation*.
+
+    The codecs handle present values; an optional field's ``None`` passes through.
+    """
     args = typing.get_args(annotation)
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         inner = [a for a in args if a is not type(None)]
         if len(inner) != 1:
             raise TypeError(f"cannot store a field of type {annotation!r}")
-        encode, decode = _codecs(inner[0])
-        return (
-            None if encode is None else _optional(encode),
-            None if decode is None else _optional(decode),
-        )
+        _, encode, decode = _codecs(inner[0])
+        return True, encode, decode
     if annotation in (str, int, bytes, bool):
-        return None, None
+        return False, None, None
     if annotation is dt.datetime:
-        return encode_datetime, dt.datetime.fromisoformat
+        return False, encode_datetime, dt.datetime.fromisoformat
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return (lambda member: member.value), annotation
+        return False, (lambda member: member.value), annotation
     origin = typing.get_origin(annotation)
     if origin in (frozenset, tuple, list):
-        return _json_list, json.loads
+        return False, _json_list, json.loads
     if origin in (Mapping, dict, typing.Mapping):
-        return _json_mapping, json.loads
+        return False, _json_mapping, json.loads
     raise TypeError(f"cannot store a field of type {annotation!r}")
+
+
+def _compile(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    code = compile(source, f"<licensekit row codec {name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - source built above from attrs field names only
+    function: Callable[..., Any] = namespace[name]
+    return function
+
+
+def _expression(value: str, index: int, optional: bool, codec: Codec, prefix: str) -> str:
+    """Python source applying codec number *index* to *value*, ``None`` kept when optional."""
+    if codec is None:
+        return value
+    if not optional:
+        return f"{prefix}{index}({value})"
+    return f"(None if (v{index} := {value}) is None else {prefix}{index}(v{index}))"
 
 
 class RowMapper(Generic[R]):
@@ -90,21 +104,34 @@ class RowMapper(Generic[R]):
         self.type = record_type
         self.columns: tuple[str, ...] = tuple(f.name for f in fields)
         self.all_columns: tuple[str, ...] = (*self.columns, *extra)
-        pairs = [_codecs(hints[name]) for name in self.columns]
-        self._encoders = [(i, enc) for i, (enc, _) in enumerate(pairs) if enc is not None]
-        self._decoders = [(i, dec) for i, (_, dec) in enumerate(pairs) if dec is not None]
         self.select = ", ".join(self.columns)
+        specs = [_codecs(hints[name]) for name in self.columns]
+        # Both directions are compiled once into straight-line functions: a record is
+        # encoded or decoded on every read and write, and a loop over the fields with a
+        # call per codec cost as much as the SQL of a small statement.
+        namespace: dict[str, Any] = {"record_type": record_type}
+        for i, (_, encode, decode) in enumerate(specs):
+            namespace[f"e{i}"] = encode
+            namespace[f"d{i}"] = decode
+        written = ", ".join(
+            _expression(f"record.{name}", i, optional, encode, "e")
+            for i, (name, (optional, encode, _)) in enumerate(zip(self.columns, specs, strict=True))
+        )
+        read = ", ".join(
+            _expression(f"row[{i}]", i, optional, decode, "d")
+            for i, (optional, _, decode) in enumerate(specs)
+        )
+        self._encode: Callable[[R], list[Any]] = _compile(
+            "encode", f"def encode(record):\n    return [{written}]\n", namespace
+        )
+        self._decode: Callable[[Sequence[Any]], R] = _compile(
+            "decode", f"def decode(row):\n    return record_type({read})\n", namespace
+        )
 
     def encode(self, record: R) -> list[Any]:
         """Return *record*'s column values, in :attr:`columns` order."""
-        values = [getattr(record, name) for name in self.columns]
-        for i, encode in self._encoders:
-            values[i] = encode(values[i])
-        return values
+        return self._encode(record)
 
     def decode(self, row: Sequence[Any]) -> R:
         """Return the record a SELECT of :attr:`select` read as *row*."""
-        values = list(row)
-        for i, decode in self._decoders:
-            values[i] = decode(values[i])
-        return self.type(*values)
+        return self._decode(row)

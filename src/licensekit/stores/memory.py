@@ -271,20 +271,29 @@ class _MemoryTransaction:
             )
 
     def save_join_invitation(self, invitation: JoinInvitation) -> None:
+        self.save_join_invitations([invitation])
+
+    def save_join_invitations(self, invitations: Sequence[JoinInvitation]) -> None:
         t = self._check()
-        old = t.invitations.get(invitation.id)
-        if old is None:
-            raise StorageError(f"cannot save unknown invitation {invitation.id!r}")
-        if (old.account_id, old.email, old.token_hash) != (
-            invitation.account_id,
-            invitation.email,
-            invitation.token_hash,
-        ):
-            raise StorageError("an invitation's account, email and token cannot change")
-        self._set(t.invitations, invitation.id, invitation)
+        for invitation in invitations:  # every one is checked before any is changed
+            old = t.invitations.get(invitation.id)
+            if old is None:
+                raise StorageError(f"cannot save unknown invitation {invitation.id!r}")
+            if (old.account_id, old.email, old.token_hash) != (
+                invitation.account_id,
+                invitation.email,
+                invitation.token_hash,
+            ):
+                raise StorageError("an invitation's account, email and token cannot change")
+        for invitation in invitations:
+            self._set(t.invitations, invitation.id, invitation)
 
     def get_join_invitation(self, invitation_id: str) -> JoinInvitation | None:
         return self._check().invitations.get(invitation_id)
+
+    def get_join_invitations(self, invitation_ids: Sequence[str]) -> list[JoinInvitation]:
+        found = self._check().invitations
+        return [found[i] for i in dict.fromkeys(invitation_ids) if i in found]
 
     def find_join_invitation_by_token_hash(self, token_hash: bytes) -> JoinInvitation | None:
         t = self._check()
@@ -419,17 +428,28 @@ class _MemoryTransaction:
             self._insort(t.key_installs, invitation.key_id, invitation.id)
 
     def save_install_invitation(self, invitation: InstallInvitation) -> None:
+        self.save_install_invitations([invitation])
+
+    def save_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
         t = self._check()
-        old = t.installs.get(invitation.id)
-        if old is None:
-            raise StorageError(f"cannot save unknown invitation to install {invitation.id!r}")
         fixed = ("account_id", "key_id", "email", "code_hash", "token_hash")
-        if any(getattr(old, f) != getattr(invitation, f) for f in fixed):
-            raise StorageError("an invitation's account, key, email, code and token cannot change")
-        self._set(t.installs, invitation.id, invitation)
+        for invitation in invitations:  # every one is checked before any is changed
+            old = t.installs.get(invitation.id)
+            if old is None:
+                raise StorageError(f"cannot save unknown invitation to install {invitation.id!r}")
+            if any(getattr(old, f) != getattr(invitation, f) for f in fixed):
+                raise StorageError(
+                    "an invitation's account, key, email, code and token cannot change"
+                )
+        for invitation in invitations:
+            self._set(t.installs, invitation.id, invitation)
 
     def get_install_invitation(self, invitation_id: str) -> InstallInvitation | None:
         return self._check().installs.get(invitation_id)
+
+    def get_install_invitations(self, invitation_ids: Sequence[str]) -> list[InstallInvitation]:
+        found = self._check().installs
+        return [found[i] for i in dict.fromkeys(invitation_ids) if i in found]
 
     def find_install_invitation_by_code_hash(self, code_hash: bytes) -> InstallInvitation | None:
         t = self._check()

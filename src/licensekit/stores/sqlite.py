@@ -38,10 +38,10 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, NoReturn, TypeVar
 
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.model import (
@@ -269,6 +269,8 @@ class _SQL:
 # was the last user and deletes the write-ahead log under the child.
 _OPEN_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 _THREAD = threading.local()  # .open_files: the database files this thread is in a transaction on
+# Ids bound in one "id IN (...)" look-up: well below SQLite's oldest limit of 999.
+_IDS_PER_STATEMENT: Final = 500
 
 
 def _close_idle_connections_before_fork() -> None:
@@ -388,6 +390,10 @@ class SQLiteStore:
             connection.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as e:
             connection.close()
+            if getattr(e, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_NOTADB:
+                raise IncompatibleStore(
+                    f"{str(self.path)!r} is not a SQLite database licensekit can open: {e}"
+                ) from e
             raise _translate(e, f"opening {str(self.path)!r}") from e
         with self._lock:
             self._all.append(connection)
@@ -681,21 +687,30 @@ class _SQLiteTransaction:
         if not self._connection.in_transaction:
             self._done = True
 
-    def _run_many(self, sql: str, rows: list[list[Any]]) -> None:
-        """Run *sql* for every row, all or none (a savepoint undoes a partial batch)."""
+    def _run_many(self, sql: str, rows: Iterable[Sequence[Any]], expect: int | None = None) -> bool:
+        """Run *sql* for every row, all or none (a savepoint undoes a partial batch).
+
+        Returns False, having undone the batch, when *expect* is given and the rows changed
+        were not that many.
+        """
         if self._done:
             raise StorageError("this transaction has ended; open a new one")
         connection = self._connection
         try:
             connection.execute("SAVEPOINT batch")
             try:
-                connection.executemany(sql, rows)
+                changed = connection.executemany(sql, rows).rowcount
             except BaseException:
                 if connection.in_transaction:  # else SQLite rolled everything back itself
                     connection.execute("ROLLBACK TO batch")
                     connection.execute("RELEASE batch")
                 raise
+            if expect is not None and changed != expect:
+                connection.execute("ROLLBACK TO batch")
+                connection.execute("RELEASE batch")
+                return False
             connection.execute("RELEASE batch")
+            return True
         except (UnicodeEncodeError, OverflowError) as e:
             raise _binding_error(e) from e
         except sqlite3.Error as e:
@@ -738,14 +753,49 @@ class _SQLiteTransaction:
     ) -> None:
         """UPDATE *record* in place; explain why when no row had its id and fixed fields."""
         values = mapper.encode(record)
+        if self._run(sql, values).rowcount != 1:
+            self._refuse_save(values, mapper, fixed, table, what)
+
+    def _replace_many(
+        self,
+        sql: str,
+        mapper: RowMapper[R],
+        records: Sequence[R],
+        fixed: Sequence[str],
+        table: str,
+        what: str,
+    ) -> None:
+        """UPDATE every one of *records*, or none of them (see :meth:`_replace`)."""
+        rows = [mapper.encode(r) for r in records]
+        if rows and not self._run_many(sql, rows, expect=len(rows)):
+            match = " AND ".join(f"{c} = ?" for c in fixed)
+            for values in rows:
+                keys = [values[mapper.all_columns.index(c)] for c in fixed]
+                if self._run(f"SELECT 1 FROM {table} WHERE {match}", keys).fetchone() is None:  # noqa: S608
+                    self._refuse_save(values, mapper, fixed, table, what)
+            raise AssertionError("a batch that matched every row changed fewer")  # pragma: no cover
+
+    def _refuse_save(
+        self, values: list[Any], mapper: RowMapper[R], fixed: Sequence[str], table: str, what: str
+    ) -> NoReturn:
+        """Raise why *values* matched no row: an unknown id, or a fixed field changed."""
         keys = [values[mapper.all_columns.index(c)] for c in fixed]
-        if self._run(sql, values).rowcount == 1:
-            return
         found = self._run(f"SELECT 1 FROM {table} WHERE id = ?", (keys[0],)).fetchone()  # noqa: S608
         if found is None:
             raise StorageError(f"cannot save unknown {what} {keys[0]!r}")
         names = ", ".join(fixed[1:])
         raise StorageError(f"the {names} of {what} {keys[0]!r} cannot change")
+
+    def _by_ids(self, mapper: RowMapper[R], table: str, ids: Sequence[str]) -> list[R]:
+        """The records of *table* with these ids, a few hundred per statement."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[R] = []
+        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+            chunk = wanted[start : start + _IDS_PER_STATEMENT]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT {mapper.select} FROM {table} WHERE id IN ({marks})"  # noqa: S608
+            found.extend(self._many(mapper, sql, chunk))
+        return found
 
     # -- users ------------------------------------------------------------------------------
 
@@ -791,7 +841,7 @@ class _SQLiteTransaction:
     # -- join invitations -------------------------------------------------------------------
 
     def add_join_invitations(self, invitations: Sequence[JoinInvitation]) -> None:
-        self._run_many(_SQL.insert_join, [_JOIN_INVITATIONS.encode(i) for i in invitations])
+        self._run_many(_SQL.insert_join, map(_JOIN_INVITATIONS.encode, invitations))
 
     def save_join_invitation(self, invitation: JoinInvitation) -> None:
         self._replace(
@@ -803,8 +853,21 @@ class _SQLiteTransaction:
             "invitation",
         )
 
+    def save_join_invitations(self, invitations: Sequence[JoinInvitation]) -> None:
+        self._replace_many(
+            _SQL.update_join,
+            _JOIN_INVITATIONS,
+            invitations,
+            ["id", "account_id", "email", "token_hash"],
+            "join_invitations",
+            "invitation",
+        )
+
     def get_join_invitation(self, invitation_id: str) -> JoinInvitation | None:
         return self._one(_JOIN_INVITATIONS, _SQL.get_join, (invitation_id,))
+
+    def get_join_invitations(self, invitation_ids: Sequence[str]) -> list[JoinInvitation]:
+        return self._by_ids(_JOIN_INVITATIONS, "join_invitations", invitation_ids)
 
     def find_join_invitation_by_token_hash(self, token_hash: bytes) -> JoinInvitation | None:
         return self._one(_JOIN_INVITATIONS, _SQL.join_by_token, (token_hash,))
@@ -842,7 +905,7 @@ class _SQLiteTransaction:
         if len(events) == 1:
             self._run(_SQL.insert_audit, _AUDIT.encode(events[0]))
         else:
-            self._run_many(_SQL.insert_audit, [_AUDIT.encode(e) for e in events])
+            self._run_many(_SQL.insert_audit, map(_AUDIT.encode, events))
 
     def list_audit_events(
         self, account_id: str, *, after: str | None, limit: int
@@ -881,7 +944,7 @@ class _SQLiteTransaction:
 
     def add_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
         encode = _INSTALL_INVITATIONS.encode
-        self._run_many(_SQL.insert_install, [encode(i) for i in invitations])
+        self._run_many(_SQL.insert_install, map(encode, invitations))
 
     def save_install_invitation(self, invitation: InstallInvitation) -> None:
         self._replace(
@@ -893,8 +956,21 @@ class _SQLiteTransaction:
             "invitation to install",
         )
 
+    def save_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
+        self._replace_many(
+            _SQL.update_install,
+            _INSTALL_INVITATIONS,
+            invitations,
+            ["id", "account_id", "key_id", "email", "code_hash", "token_hash"],
+            "install_invitations",
+            "invitation to install",
+        )
+
     def get_install_invitation(self, invitation_id: str) -> InstallInvitation | None:
         return self._one(_INSTALL_INVITATIONS, _SQL.get_install, (invitation_id,))
+
+    def get_install_invitations(self, invitation_ids: Sequence[str]) -> list[InstallInvitation]:
+        return self._by_ids(_INSTALL_INVITATIONS, "install_invitations", invitation_ids)
 
     def find_install_invitation_by_code_hash(self, code_hash: bytes) -> InstallInvitation | None:
         return self._one(_INSTALL_INVITATIONS, _SQL.install_by_code, (code_hash,))

@@ -1940,6 +1940,85 @@ class StoreContract:
         # The old token is free for another installation.
         _write(store, [attrs.evolve(installation, id=new_id("ins", T0), computer_id="pc-two")])
 
+    def test_bulk_saves_and_reads_of_invitations(self, store: Store) -> None:
+        world = self._seed(store)
+        joins = [
+            _join_invitation(world, new_id("jinv", T0), f"guest{n}@example.com") for n in range(3)
+        ]
+        _write(store, joins)
+        sent: dict[str, Any] = {
+            "sent_count": 1,
+            "last_sent_at": _at(hours=1),
+            "delivery_attempts": 1,
+        }
+        new_joins = [attrs.evolve(j, **sent) for j in joins]
+        installs = [world.invitation, world.second_invitation]
+        new_installs = [attrs.evolve(i, **sent, delivery_error="late") for i in installs]
+        with store.transaction() as tx:
+            tx.save_join_invitations(new_joins)
+            tx.save_install_invitations(new_installs)
+            tx.save_join_invitations([])
+            tx.save_install_invitations([])
+        with store.transaction() as tx:
+            wanted = [j.id for j in reversed(joins)] + [joins[0].id, "jinv_unknown"]
+            got = sorted(tx.get_join_invitations(wanted), key=lambda j: j.id)
+            _assert_same_list(got, sorted(new_joins, key=lambda j: j.id), "get_join_invitations")
+            wanted = [i.id for i in installs] + [installs[0].id, "inst_unknown"]
+            got_installs = sorted(tx.get_install_invitations(wanted), key=lambda i: i.id)
+            _assert_same_list(
+                got_installs, sorted(new_installs, key=lambda i: i.id), "get_install_invitations"
+            )
+            assert list(tx.get_join_invitations([])) == [], "get_join_invitations([])"
+            assert list(tx.get_install_invitations([])) == [], "get_install_invitations([])"
+
+    def test_bulk_reads_of_many_invitations(self, store: Store) -> None:
+        world = self._seed(store)
+        many = [
+            _install_invitation(world.key, new_id("inst", T0), f"p{n}@example.com", world.admin.id)
+            for n in range(1_200)
+        ]
+        with store.transaction() as tx:
+            tx.add_install_invitations(many)
+        with store.transaction() as tx:
+            got = tx.get_install_invitations([i.id for i in many])
+        assert sorted(i.id for i in got) == sorted(i.id for i in many), (
+            "get_install_invitations of 1,200 ids did not return each invitation once"
+        )
+
+    @pytest.mark.parametrize("refused", ["unknown", "fixed field"])
+    def test_bulk_saves_are_all_or_none(self, store: Store, refused: str) -> None:
+        world = self._seed(store)
+        joins = [
+            _join_invitation(world, new_id("jinv", T0), f"guest{n}@example.com") for n in range(2)
+        ]
+        _write(store, joins)
+        good_join = attrs.evolve(joins[0], sent_count=5)
+        good_install = attrs.evolve(world.invitation, sent_count=5)
+        if refused == "unknown":
+            bad_join = attrs.evolve(joins[1], id=new_id("jinv", T0))
+            bad_install = attrs.evolve(world.second_invitation, id=new_id("inst", T0))
+        else:
+            bad_join = attrs.evolve(joins[1], email="changed@example.com")
+            bad_install = attrs.evolve(world.second_invitation, code_hash=_hash("code:changed"))
+        with store.transaction() as tx:
+            for save, batch in (
+                ("save_join_invitations", [good_join, bad_join]),
+                ("save_install_invitations", [good_install, bad_install]),
+            ):
+                try:
+                    getattr(tx, save)(batch)
+                except StorageError:
+                    pass
+                else:
+                    raise AssertionError(f"{save} accepted a batch it must refuse")
+            # The transaction goes on, and the refused batch changed nothing.
+            _assert_same(tx.get_join_invitation(joins[0].id), joins[0], "join after refusal")
+            _assert_same(
+                tx.get_install_invitation(world.invitation.id),
+                world.invitation,
+                "install invitation after refusal",
+            )
+
     def test_saves_replace_every_changeable_field(self, store: Store) -> None:
         world = self._seed(store)
         invitation = _join_invitation(world, new_id("jinv", T0), "guest@example.com")
