@@ -13,9 +13,36 @@ import pytest
 import licensekit
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = ROOT / "docs"
+
+
+def _pages() -> list[Path]:
+    """Return README.md and every Markdown page of docs/, in subfolders too.
+
+    Folders whose names start with ``_`` or ``.`` (``_build``, ``_static``...) hold build
+    output or assets, not pages.
+    """
+    pages = (
+        p
+        for p in DOCS.rglob("*.md")
+        if not any(part.startswith(("_", ".")) for part in p.relative_to(DOCS).parts)
+    )
+    return [ROOT / "README.md", *sorted(pages)]
+
+
+DOCUMENTS = _pages()
 BLOCK = re.compile(r"^```(python|pycon)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
+EXECUTED = {"python", "pycon"}
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+# Pages that explain without examples: the API reference is generated from docstrings (whose
+# examples test_docstring_examples_pass runs), the index pages only link, and the CLI page is
+# made of shell sessions, which the CLI's own tests run.
+WITHOUT_EXAMPLES = {"docs/cli.md"}
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
 
 
 def code_blocks(path: Path) -> list[tuple[str, str]]:
@@ -23,21 +50,62 @@ def code_blocks(path: Path) -> list[tuple[str, str]]:
     return BLOCK.findall(path.read_text(encoding="utf-8"))
 
 
+def fence_infos(path: Path) -> list[str]:
+    """Return the info string of every fenced block that opens in *path*, in order."""
+    infos: list[str] = []
+    closing: str | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = FENCE.match(line)
+        if closing is None:
+            if match:
+                closing = match.group(1)
+                infos.append(match.group(2).strip())
+        elif match and match.group(1).startswith(closing) and not match.group(2).strip():
+            closing = None
+    return infos
+
+
+def _needs_examples(path: Path) -> bool:
+    name = _name(path)
+    return not (
+        name in WITHOUT_EXAMPLES or name.startswith("docs/reference/") or path.name == "index.md"
+    )
+
+
 def test_the_documents_have_examples() -> None:
-    assert sum(len(code_blocks(p)) for p in DOCUMENTS) >= 10
+    """The glob finds the pages, and every page that teaches by example has examples."""
+    names = {_name(p) for p in DOCUMENTS}
+    assert {"README.md", "docs/quickstart.md", "docs/security.md"} <= names
+    assert any(n.startswith("docs/concepts/") for n in names)
+    assert any(n.startswith("docs/howto/") for n in names)
+    assert not any("/_build/" in n for n in names)
+    without = [_name(p) for p in DOCUMENTS if _needs_examples(p) and not code_blocks(p)]
+    assert without == []
+    assert sum(len(code_blocks(p)) for p in DOCUMENTS) >= 50
 
 
-@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
+def test_python_examples_are_fenced_so_that_they_run(path: Path) -> None:
+    """A block marked ``py``, ``Python`` or ``{code-block} python`` would silently not run."""
+    hidden = [
+        info
+        for info in fence_infos(path)
+        if info not in EXECUTED and re.search(r"(?i)\bpy|python", info)
+    ]
+    assert hidden == []
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
 def test_document_examples_run(path: Path) -> None:
     """A page's blocks run in order in one namespace, as a reader would type them.
 
     ``python`` blocks must run without error; ``pycon`` blocks are doctests whose printed
     output and exceptions must match what the page shows.
     """
-    namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
+    namespace: dict[str, object] = {"__name__": f"docs_{path.stem.replace('-', '_')}"}
     runner = doctest.DocTestRunner(optionflags=DOCTEST_FLAGS)
     for number, (language, block) in enumerate(code_blocks(path), start=1):
-        name = f"{path.name}[block {number}]"
+        name = f"{_name(path)}[block {number}]"
         if language == "pycon":
             test = doctest.DocTestParser().get_doctest(block, namespace, name, str(path), 0)
             runner.run(test, clear_globs=False)
@@ -74,3 +142,56 @@ def test_docstring_examples_pass(name: str) -> None:
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+# == the API reference ========================================================================
+
+# The reference pages render modules with ``.. automodule::`` inside ``{eval-rst}`` blocks
+# (MyST would read autodoc's output as Markdown otherwise), options indented below.
+AUTOMODULE = re.compile(r"^\.\. automodule:: (\S+)\n((?:[ \t]+:[^\n]*\n)*)", re.MULTILINE)
+# Public modules the reference leaves out: the language modules hold data only and are
+# described by licensekit.locales; the command-line tool (licensekit.cli and anything below it)
+# is documented in docs/cli.md.
+CLI = "licensekit.cli"
+NOT_IN_REFERENCE = {
+    CLI,
+    *(
+        f"licensekit.locales.{info.name}"
+        for info in pkgutil.iter_modules(importlib.import_module("licensekit.locales").__path__)
+    ),
+}
+
+
+def _rendered_modules() -> dict[str, bool]:
+    """Map each module the reference renders to whether its members are listed too."""
+    rendered: dict[str, bool] = {}
+    for page in sorted((DOCS / "reference").glob("*.md")):
+        for name, options in AUTOMODULE.findall(page.read_text(encoding="utf-8")):
+            assert name not in rendered, f"{name} is rendered twice"
+            rendered[name] = ":members:" in options
+    return rendered
+
+
+def test_the_api_reference_renders_every_public_module() -> None:
+    public = {
+        name
+        for name in ["licensekit", "licensekit.testing.plugin", *_modules()]
+        if not any(part.startswith("_") for part in name.split("."))
+        and not name.startswith(f"{CLI}.")
+    }
+    assert sorted(public - NOT_IN_REFERENCE - set(_rendered_modules())) == []
+
+
+def test_the_api_reference_documents_every_top_level_name() -> None:
+    """Each name of ``licensekit.__all__`` is listed under a module whose members are shown."""
+    listed = [importlib.import_module(m) for m, members in _rendered_modules().items() if members]
+    missing = [
+        name
+        for name in licensekit.__all__
+        if not any(
+            name in getattr(module, "__all__", ())
+            and getattr(module, name) is getattr(licensekit, name)
+            for module in listed
+        )
+    ]
+    assert missing == []
