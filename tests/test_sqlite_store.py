@@ -541,6 +541,9 @@ def test_a_path_that_cannot_be_a_database_file_is_a_storage_error(
         {"busy_timeout": "x"},
         {"busy_timeout": True},
         {"busy_timeout": None},
+        {"cache_mb": 0},
+        {"cache_mb": 1.5},
+        {"cache_mb": True},
     ],
 )
 def test_invalid_options_are_refused_before_the_file_is_made(
@@ -549,6 +552,16 @@ def test_invalid_options_are_refused_before_the_file_is_made(
     with pytest.raises(StorageError):
         SQLiteStore(path, **options)
     assert not path.exists()
+
+
+def test_each_connection_gets_the_page_cache_asked_for(path: Path) -> None:
+    for cache_mb, expected in ((None, -16 * 1024), (3, -3 * 1024)):
+        options = {} if cache_mb is None else {"cache_mb": cache_mb}
+        store = SQLiteStore(path, **options)
+        with store.transaction() as tx:
+            connection = tx._connection  # type: ignore[attr-defined]
+            assert connection.execute("PRAGMA cache_size").fetchone() == (expected,)
+        store.close()
 
 
 # -- a busy database -----------------------------------------------------------------------
