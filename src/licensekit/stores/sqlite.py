@@ -298,6 +298,15 @@ def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
     return StorageError(f"a number is too large for SQLite: {error}")
 
 
+def _is_valid_text(value: str) -> bool:
+    """True when *value* can be stored: text with no lone surrogate."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _translate(error: sqlite3.Error, doing: str) -> StorageError:
     """Return the licensekit error for a driver *error* raised while *doing* something."""
     if isinstance(error, sqlite3.IntegrityError):
@@ -797,7 +806,9 @@ class _SQLiteTransaction:
 
     def _by_ids(self, mapper: RowMapper[R], table: str, ids: Sequence[str]) -> list[R]:
         """The records of *table* with these ids, a few hundred per statement."""
-        wanted = list(dict.fromkeys(ids))
+        # An id that is not valid Unicode matches nothing; bound with the others, it would make
+        # the whole statement find nothing (see _run).
+        wanted = [i for i in dict.fromkeys(ids) if _is_valid_text(i)]
         found: list[R] = []
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             chunk = wanted[start : start + _IDS_PER_STATEMENT]
