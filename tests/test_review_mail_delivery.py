@@ -1,6 +1,7 @@
 """Review of the email work (issue 5): each test pins a defect a review found (now fixed).
 
-Each test states the behaviour licensekit promises (docs/email.md, issue 5).
+Each test states the behaviour licensekit promises (docs/concepts/emails.md and
+docs/howto/mailer.md, issue 5).
 """
 
 from __future__ import annotations

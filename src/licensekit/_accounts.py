@@ -526,8 +526,8 @@ class AccountsService(ServiceCore):
             language: BCP 47 tag of the email's language.
             expires_in: Time until the invitations expire: a timedelta, or a key of
                 :data:`EXPIRY_PRESETS` such as ``"7d"`` (default from :class:`Settings`).
-            send: Send the emails now; with False, send later with
-                :meth:`resend_join_invitation`.
+            send: Send the emails now; with False, send them later with
+                :meth:`send_join_invitations`.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.

@@ -66,6 +66,8 @@ class LicenseKit(AccountsService, LicensingService):
         clock: The source of time; the system clock when omitted.
         password_hasher: Argon2id hasher; OWASP's parameters when omitted.
         settings: Lifetimes, limits and throttling; see :class:`Settings`.
+        templates: The email texts (a :class:`licensekit.mail.Templates`); licensekit's own
+            languages when omitted.
 
     Attributes:
         store: The store given, or opened from the path given.
