@@ -24,6 +24,7 @@ from pathlib import Path
 import email_validator
 from _harness import (
     ADMIN,
+    SECRET,
     Result,
     addresses,
     connect_raw,
@@ -259,7 +260,7 @@ def _contend(path: str, codes: list[str], worker: int, start: object, results: o
     kit = LicenseKit(
         sqlite_store(Path(path)),
         RecordingMailer(),
-        secret=_harness_secret(),
+        secret=SECRET,
         join_url="https://portal.example.com/join?token={token}",
     )
     ok = full = other = 0
@@ -276,12 +277,6 @@ def _contend(path: str, codes: list[str], worker: int, start: object, results: o
     results.put((ok, full, other, time.perf_counter() - began))  # type: ignore[attr-defined]
     kit.close()
     kit.store.close()  # type: ignore[attr-defined]
-
-
-def _harness_secret() -> bytes:
-    import _harness
-
-    return _harness.SECRET
 
 
 def contention(processes: int, per_process: int, seats: int, sequential: Result | None) -> Result:
