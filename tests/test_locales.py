@@ -21,6 +21,10 @@ KINDS = (
     "member_blocked",
     "member_removed",
     "role_changed",
+    "email_verification",
+    "password_reset",
+    "password_reset_unknown",
+    "password_changed",
 )
 NAMES = {"TAG", "NAME", "MONTHS", "DATE_FORMAT", "ROLE_NAMES", "NOTES_LABEL", "TEMPLATES"}
 OPTIONAL_NAMES = {"FIRST_DAY"}
@@ -50,6 +54,10 @@ ALLOWED = {
         "notes_block",
         "recipient",
     },
+    "email_verification": {"service_name", "link", "expires", "recipient"},
+    "password_reset": {"service_name", "link", "expires", "recipient"},
+    "password_reset_unknown": {"service_name", "recipient"},
+    "password_changed": {"service_name", "recipient"},
 }
 REQUIRED = {
     "join_invitation": {"service_name", "account_name", "inviter", "link", "expires"},
@@ -64,6 +72,10 @@ REQUIRED = {
         "new_role",
         "notes_block",
     },
+    "email_verification": {"service_name", "link", "expires", "recipient"},
+    "password_reset": {"service_name", "link", "expires", "recipient"},
+    "password_reset_unknown": {"service_name", "recipient"},
+    "password_changed": {"service_name", "recipient"},
 }
 # Required in the text body and in the html body, not only somewhere in the message.
 IN_BOTH_BODIES = {
@@ -71,6 +83,8 @@ IN_BOTH_BODIES = {
     "member_blocked": {"notes_block"},
     "member_removed": {"notes_block"},
     "role_changed": {"notes_block"},
+    "email_verification": {"link", "expires"},
+    "password_reset": {"link", "expires"},
 }
 
 SAMPLE = {
@@ -456,6 +470,25 @@ def test_role_change_says_a_promotion_needs_a_new_sign_in() -> None:
         flat = " ".join(body.split())
         assert "sign in again" in flat
         assert "no need to sign in" not in flat
+
+
+LINK_KINDS = ("join_invitation", "email_verification", "password_reset")
+
+
+@pytest.mark.parametrize(("tag", "kind"), [(t, k) for t in TAGS for k in LINK_KINDS])
+def test_a_link_to_open_stands_alone_on_its_line(tag: str, kind: str) -> None:
+    _, text, html = parts(tag, kind)
+    assert text.split("\n").count("${link}") == 1
+    assert text.count("${link}") == 1
+    checker = MarkupChecker().check(html)
+    assert [stack for data, stack in checker.data if data.strip() and "a" in stack] == [("p", "a")]
+
+
+@pytest.mark.parametrize(("tag", "kind"), [(t, k) for t in TAGS for k in LINK_KINDS])
+def test_a_link_is_followed_by_when_it_stops_working(tag: str, kind: str) -> None:
+    _, text, html = parts(tag, kind)
+    for body in (text, html):
+        assert body.index("${link}") < body.index("${expires}")
 
 
 # --- translations ------------------------------------------------------------------------------

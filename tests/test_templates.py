@@ -99,7 +99,25 @@ def render_kind(kind: MessageKind, language: str, notes: str = "") -> Message:
         return join(language)
     if kind is MessageKind.INSTALL_INVITATION:
         return install(language)
+    if kind in ACCOUNT_EMAILS:
+        return default_templates().render(
+            kind,
+            to="ann@example.com",
+            language=language,
+            values={"service_name": "LicenseHub", "link": LINK},
+            expires_at=EXPIRES,
+        )
     return notice(kind, language, notes=notes)
+
+
+# The emails about a personal account (its address, its password), rendered by the use cases
+# straight from the templates.
+ACCOUNT_EMAILS = (
+    MessageKind.EMAIL_VERIFICATION,
+    MessageKind.PASSWORD_RESET,
+    MessageKind.PASSWORD_RESET_UNKNOWN,
+    MessageKind.PASSWORD_CHANGED,
+)
 
 
 class _Parsed(HTMLParser):

@@ -55,6 +55,14 @@ class MessageKind(enum.StrEnum):
     MEMBER_BLOCKED = "member_blocked"
     MEMBER_REMOVED = "member_removed"
     ROLE_CHANGED = "role_changed"
+    EMAIL_VERIFICATION = "email_verification"
+    """A link that proves the recipient owns the address of their personal account."""
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a password
+    """A link to choose a new password."""
+    PASSWORD_RESET_UNKNOWN = "password_reset_unknown"  # noqa: S105 - a message kind
+    """The answer to a new password requested for an address that has no account."""
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a message kind
+    """A notice that the account's password was changed."""
 
 
 def _one_line(value: str) -> str:
@@ -309,6 +317,8 @@ class Language:
 _ESSENTIAL = {
     MessageKind.JOIN_INVITATION: frozenset({"link"}),
     MessageKind.INSTALL_INVITATION: frozenset({"link", "code"}),
+    MessageKind.EMAIL_VERIFICATION: frozenset({"link"}),
+    MessageKind.PASSWORD_RESET: frozenset({"link"}),
 }
 
 

@@ -84,6 +84,10 @@ KINDS: tuple[str, ...] = (
     "member_blocked",
     "member_removed",
     "role_changed",
+    "email_verification",
+    "password_reset",
+    "password_reset_unknown",
+    "password_changed",
 )
 """The message kinds, the keys of every ``TEMPLATES``."""
 
@@ -105,6 +109,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
         {"service_name", "account_name", "actor", "old_role", "new_role", "notes_block"}
         | {"recipient"}
     ),
+    "email_verification": frozenset({"service_name", "link", "expires", "recipient"}),
+    "password_reset": frozenset({"service_name", "link", "expires", "recipient"}),
+    "password_reset_unknown": frozenset({"service_name", "recipient"}),
+    "password_changed": frozenset({"service_name", "recipient"}),
 }
 """The placeholders each kind of message may use (the engine supplies all of them)."""
 
@@ -118,6 +126,10 @@ REQUIRED: dict[str, frozenset[str]] = {
     "role_changed": frozenset(
         {"service_name", "account_name", "actor", "old_role", "new_role", "notes_block"}
     ),
+    "email_verification": frozenset({"service_name", "link", "expires", "recipient"}),
+    "password_reset": frozenset({"service_name", "link", "expires", "recipient"}),
+    "password_reset_unknown": frozenset({"service_name", "recipient"}),
+    "password_changed": frozenset({"service_name", "recipient"}),
 }
 """The placeholders each kind must use somewhere in its subject, text or html."""
 

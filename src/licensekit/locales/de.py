@@ -206,4 +206,116 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
             "</strong>.</p>\n"
         ),
     ),
+    "email_verification": (
+        "Bestätigen Sie Ihre E-Mail-Adresse für ${service_name}",
+        (
+            "Guten Tag,\n"
+            "\n"
+            "bei ${service_name} hat sich jemand mit der Adresse ${recipient} registriert, "
+            "vermutlich Sie selbst. Öffnen Sie bitte den folgenden Link, um zu bestätigen, dass "
+            "diese Adresse Ihnen gehört:\n"
+            "${link}\n"
+            "\n"
+            "Der Link kann nur einmal verwendet werden und verliert am ${expires} seine "
+            "Gültigkeit. Nach dem Öffnen werden Sie gebeten, das Passwort Ihres persönlichen "
+            "Kontos festzulegen; das bei der Registrierung gewählte Passwort können Sie dabei auch "
+            "beibehalten. Ein Passwort, das womöglich eine andere Person für diese Adresse gesetzt "
+            "hat, wird damit ungültig, und alle bestehenden Anmeldungen des Kontos werden "
+            "beendet.\n"
+            "\n"
+            "Falls Sie sich nicht registriert haben, können Sie diese Nachricht ignorieren. Sie "
+            "können den Link aber auch öffnen, um sicherzugehen, dass niemand sonst Ihre Adresse "
+            "verwendet.\n"
+        ),
+        (
+            "<p>Guten Tag,</p>\n"
+            "<p>bei ${service_name} hat sich jemand mit der Adresse ${recipient} registriert, "
+            "vermutlich Sie selbst. Öffnen Sie bitte den folgenden Link, um zu bestätigen, dass "
+            "diese Adresse Ihnen gehört:</p>\n"
+            '<p><a href="${link}">E-Mail-Adresse bestätigen</a></p>\n'
+            "<p>Der Link kann nur einmal verwendet werden und verliert am ${expires} seine "
+            "Gültigkeit. Nach dem Öffnen werden Sie gebeten, das Passwort Ihres persönlichen "
+            "Kontos festzulegen; das bei der Registrierung gewählte Passwort können Sie dabei auch "
+            "beibehalten. Ein Passwort, das womöglich eine andere Person für diese Adresse gesetzt "
+            "hat, wird damit ungültig, und alle bestehenden Anmeldungen des Kontos werden "
+            "beendet.</p>\n"
+            "<p>Falls Sie sich nicht registriert haben, können Sie diese Nachricht ignorieren. Sie "
+            "können den Link aber auch öffnen, um sicherzugehen, dass niemand sonst Ihre Adresse "
+            "verwendet.</p>\n"
+        ),
+    ),
+    "password_reset": (
+        "Neues Passwort für ${service_name} festlegen",
+        (
+            "Guten Tag,\n"
+            "\n"
+            "für das persönliche Konto ${recipient} bei ${service_name} wurde ein neues Passwort "
+            "angefordert. Über diesen Link können Sie es festlegen:\n"
+            "${link}\n"
+            "\n"
+            "Der Link kann nur einmal verwendet werden und verliert am ${expires} seine "
+            "Gültigkeit. Sobald Sie das neue Passwort festgelegt haben, werden Sie überall "
+            "abgemeldet und melden sich anschließend mit dem neuen Passwort wieder an.\n"
+            "\n"
+            "Falls Sie kein neues Passwort angefordert haben, ignorieren Sie diese Nachricht "
+            "einfach: Ihr bisheriges Passwort bleibt unverändert.\n"
+        ),
+        (
+            "<p>Guten Tag,</p>\n"
+            "<p>für das persönliche Konto ${recipient} bei ${service_name} wurde ein neues "
+            "Passwort angefordert. Über diesen Link können Sie es festlegen:</p>\n"
+            '<p><a href="${link}">Neues Passwort festlegen</a></p>\n'
+            "<p>Der Link kann nur einmal verwendet werden und verliert am ${expires} seine "
+            "Gültigkeit. Sobald Sie das neue Passwort festgelegt haben, werden Sie überall "
+            "abgemeldet und melden sich anschließend mit dem neuen Passwort wieder an.</p>\n"
+            "<p>Falls Sie kein neues Passwort angefordert haben, ignorieren Sie diese Nachricht "
+            "einfach: Ihr bisheriges Passwort bleibt unverändert.</p>\n"
+        ),
+    ),
+    "password_reset_unknown": (
+        "Passwortanfrage bei ${service_name}",
+        (
+            "Guten Tag,\n"
+            "\n"
+            "bei ${service_name} wurde für die Adresse ${recipient} ein neues Passwort "
+            "angefordert. Zu dieser Adresse gibt es jedoch kein persönliches Konto.\n"
+            "\n"
+            "Falls die Anfrage von Ihnen stammt, haben Sie sich möglicherweise mit einer anderen "
+            "Adresse registriert; stellen Sie die Anfrage in diesem Fall bitte mit jener Adresse "
+            "erneut. Haben Sie nichts angefordert, können Sie diese Nachricht ignorieren; es wurde "
+            "nichts geändert.\n"
+        ),
+        (
+            "<p>Guten Tag,</p>\n"
+            "<p>bei ${service_name} wurde für die Adresse ${recipient} ein neues Passwort "
+            "angefordert. Zu dieser Adresse gibt es jedoch kein persönliches Konto.</p>\n"
+            "<p>Falls die Anfrage von Ihnen stammt, haben Sie sich möglicherweise mit einer "
+            "anderen Adresse registriert; stellen Sie die Anfrage in diesem Fall bitte mit jener "
+            "Adresse erneut. Haben Sie nichts angefordert, können Sie diese Nachricht ignorieren; "
+            "es wurde nichts geändert.</p>\n"
+        ),
+    ),
+    "password_changed": (
+        "Ihr Passwort für ${service_name} wurde geändert",
+        (
+            "Guten Tag,\n"
+            "\n"
+            "das Passwort des persönlichen Kontos ${recipient} bei ${service_name} wurde soeben "
+            "geändert. Alle anderen Anmeldungen des Kontos wurden dabei beendet.\n"
+            "\n"
+            "Wenn Sie diese Änderung selbst vorgenommen haben, müssen Sie nichts weiter tun. "
+            "Andernfalls fordern Sie bitte umgehend über die Option „Passwort vergessen“ auf der "
+            "Anmeldeseite ein neues Passwort an. Der Link dazu wird ausschließlich an diese "
+            "Adresse gesendet.\n"
+        ),
+        (
+            "<p>Guten Tag,</p>\n"
+            "<p>das Passwort des persönlichen Kontos ${recipient} bei ${service_name} wurde soeben "
+            "geändert. Alle anderen Anmeldungen des Kontos wurden dabei beendet.</p>\n"
+            "<p>Wenn Sie diese Änderung selbst vorgenommen haben, müssen Sie nichts weiter tun. "
+            "Andernfalls fordern Sie bitte umgehend über die Option „Passwort vergessen“ auf der "
+            "Anmeldeseite ein neues Passwort an. Der Link dazu wird ausschließlich an diese "
+            "Adresse gesendet.</p>\n"
+        ),
+    ),
 }

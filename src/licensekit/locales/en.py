@@ -191,4 +191,101 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
             "</strong>.</p>\n"
         ),
     ),
+    "email_verification": (
+        "Confirm your email address for ${service_name}",
+        (
+            "Hello,\n"
+            "\n"
+            "Someone, probably you, signed up for ${service_name} with the address ${recipient}. "
+            "To confirm that this address is yours, open this link:\n"
+            "${link}\n"
+            "\n"
+            "The link works once and stops working on ${expires}. When you open it, you will be "
+            "asked to choose the password of your personal account (you may keep the one you "
+            "signed up with). Any password that someone else may have set for this address stops "
+            "working, and you are signed out everywhere.\n"
+            "\n"
+            "If you did not sign up, you can ignore this message, or open the link to make sure "
+            "that nobody else uses your address.\n"
+        ),
+        (
+            "<p>Hello,</p>\n"
+            "<p>Someone, probably you, signed up for ${service_name} with the address "
+            "${recipient}. To confirm that this address is yours, open this link:</p>\n"
+            '<p><a href="${link}">Confirm my email address</a></p>\n'
+            "<p>The link works once and stops working on ${expires}. When you open it, you will be "
+            "asked to choose the password of your personal account (you may keep the one you "
+            "signed up with). Any password that someone else may have set for this address stops "
+            "working, and you are signed out everywhere.</p>\n"
+            "<p>If you did not sign up, you can ignore this message, or open the link to make sure "
+            "that nobody else uses your address.</p>\n"
+        ),
+    ),
+    "password_reset": (
+        "Choose a new password for ${service_name}",
+        (
+            "Hello,\n"
+            "\n"
+            "A new password was requested for the personal account ${recipient} on "
+            "${service_name}. To choose one, open this link:\n"
+            "${link}\n"
+            "\n"
+            "The link works once and stops working on ${expires}. Once you have chosen the new "
+            "password, you will be signed out everywhere and can sign in again with it.\n"
+            "\n"
+            "If you did not ask for this, ignore this message: your password stays as it is.\n"
+        ),
+        (
+            "<p>Hello,</p>\n"
+            "<p>A new password was requested for the personal account ${recipient} on "
+            "${service_name}. To choose one, open this link:</p>\n"
+            '<p><a href="${link}">Choose a new password</a></p>\n'
+            "<p>The link works once and stops working on ${expires}. Once you have chosen the new "
+            "password, you will be signed out everywhere and can sign in again with it.</p>\n"
+            "<p>If you did not ask for this, ignore this message: your password stays as it "
+            "is.</p>\n"
+        ),
+    ),
+    "password_reset_unknown": (
+        "Password request for ${service_name}",
+        (
+            "Hello,\n"
+            "\n"
+            "A new password was requested on ${service_name} for the address ${recipient}, but "
+            "there is no personal account with this address.\n"
+            "\n"
+            "If it was you, perhaps you signed up with another address: try the request again "
+            "with that one. If you did not ask for anything, ignore this message; nothing has "
+            "changed.\n"
+        ),
+        (
+            "<p>Hello,</p>\n"
+            "<p>A new password was requested on ${service_name} for the address ${recipient}, but "
+            "there is no personal account with this address.</p>\n"
+            "<p>If it was you, perhaps you signed up with another address: try the request again "
+            "with that one. If you did not ask for anything, ignore this message; nothing has "
+            "changed.</p>\n"
+        ),
+    ),
+    "password_changed": (
+        "Your ${service_name} password was changed",
+        (
+            "Hello,\n"
+            "\n"
+            "The password of the personal account ${recipient} on ${service_name} has just been "
+            "changed, and the account was signed out everywhere else.\n"
+            "\n"
+            "If you made this change, there is nothing else to do. If you did not, ask for a new "
+            "password at once with the “forgotten password” option of the sign-in page: the "
+            "link is sent to this address only.\n"
+        ),
+        (
+            "<p>Hello,</p>\n"
+            "<p>The password of the personal account ${recipient} on ${service_name} has just been "
+            "changed, and the account was signed out everywhere else.</p>\n"
+            "<p>If you made this change, there is nothing else to do. If you did not, ask for a "
+            "new password at once with the “forgotten password” option of the sign-in "
+            "page: the link is sent to this address only.</p>\n"
+        ),
+    ),
 }

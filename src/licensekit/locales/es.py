@@ -194,4 +194,108 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
             "${account_name}</strong>.</p>\n"
         ),
     ),
+    "email_verification": (
+        "Confirme su dirección de correo electrónico en ${service_name}",
+        (
+            "Hola:\n"
+            "\n"
+            "Hemos recibido un registro en ${service_name} con la dirección ${recipient}; lo más "
+            "probable es que lo haya hecho usted. Para confirmar que esta dirección es suya, abra "
+            "este enlace:\n"
+            "${link}\n"
+            "\n"
+            "El enlace solo puede usarse una vez y deja de funcionar el ${expires}. Al abrirlo, se "
+            "le pedirá que elija la contraseña de su cuenta personal (puede mantener la que indicó "
+            "al registrarse). Cualquier contraseña que otra persona haya podido establecer para "
+            "esta dirección dejará de funcionar, y se cerrarán todas las sesiones abiertas con "
+            "esta cuenta.\n"
+            "\n"
+            "Si no se ha registrado, puede ignorar este mensaje o bien abrir el enlace para "
+            "asegurarse de que nadie más utiliza su dirección.\n"
+        ),
+        (
+            "<p>Hola:</p>\n"
+            "<p>Hemos recibido un registro en ${service_name} con la dirección ${recipient}; lo "
+            "más probable es que lo haya hecho usted. Para confirmar que esta dirección es suya, "
+            "abra este enlace:</p>\n"
+            '<p><a href="${link}">Confirmar mi dirección de correo</a></p>\n'
+            "<p>El enlace solo puede usarse una vez y deja de funcionar el ${expires}. Al abrirlo, "
+            "se le pedirá que elija la contraseña de su cuenta personal (puede mantener la que "
+            "indicó al registrarse). Cualquier contraseña que otra persona haya podido establecer "
+            "para esta dirección dejará de funcionar, y se cerrarán todas las sesiones abiertas "
+            "con esta cuenta.</p>\n"
+            "<p>Si no se ha registrado, puede ignorar este mensaje o bien abrir el enlace para "
+            "asegurarse de que nadie más utiliza su dirección.</p>\n"
+        ),
+    ),
+    "password_reset": (
+        "Elija una nueva contraseña para ${service_name}",
+        (
+            "Hola:\n"
+            "\n"
+            "Se ha solicitado una nueva contraseña para la cuenta personal ${recipient} en "
+            "${service_name}. Para elegirla, abra este enlace:\n"
+            "${link}\n"
+            "\n"
+            "El enlace solo puede usarse una vez y deja de funcionar el ${expires}. Cuando haya "
+            "elegido la nueva contraseña, se cerrarán todas sus sesiones y deberá volver a iniciar "
+            "sesión con ella.\n"
+            "\n"
+            "Si no ha solicitado ningún cambio, ignore este mensaje: su contraseña seguirá siendo "
+            "la misma.\n"
+        ),
+        (
+            "<p>Hola:</p>\n"
+            "<p>Se ha solicitado una nueva contraseña para la cuenta personal ${recipient} en "
+            "${service_name}. Para elegirla, abra este enlace:</p>\n"
+            '<p><a href="${link}">Elegir una nueva contraseña</a></p>\n'
+            "<p>El enlace solo puede usarse una vez y deja de funcionar el ${expires}. Cuando haya "
+            "elegido la nueva contraseña, se cerrarán todas sus sesiones y deberá volver a iniciar "
+            "sesión con ella.</p>\n"
+            "<p>Si no ha solicitado ningún cambio, ignore este mensaje: su contraseña seguirá "
+            "siendo la misma.</p>\n"
+        ),
+    ),
+    "password_reset_unknown": (
+        "Solicitud de contraseña en ${service_name}",
+        (
+            "Hola:\n"
+            "\n"
+            "Se ha solicitado una nueva contraseña en ${service_name} para la dirección "
+            "${recipient}, pero no existe ninguna cuenta personal con esta dirección.\n"
+            "\n"
+            "Si ha sido usted, es posible que se haya registrado con otra dirección: repita la "
+            "solicitud con esa otra dirección. Si no ha solicitado nada, ignore este mensaje; no "
+            "se ha modificado nada.\n"
+        ),
+        (
+            "<p>Hola:</p>\n"
+            "<p>Se ha solicitado una nueva contraseña en ${service_name} para la dirección "
+            "${recipient}, pero no existe ninguna cuenta personal con esta dirección.</p>\n"
+            "<p>Si ha sido usted, es posible que se haya registrado con otra dirección: repita la "
+            "solicitud con esa otra dirección. Si no ha solicitado nada, ignore este mensaje; no "
+            "se ha modificado nada.</p>\n"
+        ),
+    ),
+    "password_changed": (
+        "Se ha cambiado su contraseña de ${service_name}",
+        (
+            "Hola:\n"
+            "\n"
+            "Se acaba de cambiar la contraseña de la cuenta personal ${recipient} en "
+            "${service_name}, y se han cerrado todas las demás sesiones de la cuenta.\n"
+            "\n"
+            "Si ha hecho usted este cambio, no tiene que hacer nada más. Si no es así, solicite de "
+            "inmediato una nueva contraseña mediante la opción «¿Ha olvidado su contraseña?» de la "
+            "página de inicio de sesión: el enlace se enviará únicamente a esta dirección.\n"
+        ),
+        (
+            "<p>Hola:</p>\n"
+            "<p>Se acaba de cambiar la contraseña de la cuenta personal ${recipient} en "
+            "${service_name}, y se han cerrado todas las demás sesiones de la cuenta.</p>\n"
+            "<p>Si ha hecho usted este cambio, no tiene que hacer nada más. Si no es así, solicite "
+            "de inmediato una nueva contraseña mediante la opción «¿Ha olvidado su contraseña?» de "
+            "la página de inicio de sesión: el enlace se enviará únicamente a esta dirección.</p>\n"
+        ),
+    ),
 }

@@ -214,4 +214,113 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
             "${account_name}</strong>.</p>\n"
         ),
     ),
+    "email_verification": (
+        "Confirmez votre adresse e-mail pour ${service_name}",
+        (
+            "Bonjour,\n"
+            "\n"
+            "Une inscription à ${service_name} a été effectuée avec l'adresse ${recipient}, "
+            "probablement par vous. Pour confirmer que cette adresse est bien la vôtre, ouvrez ce "
+            "lien\u00a0:\n"
+            "${link}\n"
+            "\n"
+            "Ce lien ne peut être utilisé qu'une seule fois et cesse de fonctionner le ${expires}. "
+            "Lorsque vous l'ouvrirez, il vous sera demandé de choisir le mot de passe de votre "
+            "compte personnel (vous pouvez garder celui indiqué lors de l'inscription). Tout mot "
+            "de passe qu'une autre personne aurait pu définir pour cette adresse cessera alors de "
+            "fonctionner, et toutes les sessions ouvertes sur ce compte seront fermées.\n"
+            "\n"
+            "Si vous n'êtes pas à l'origine de cette inscription, vous pouvez ignorer ce message, "
+            "ou bien ouvrir le lien pour vous assurer que personne d'autre n'utilise votre "
+            "adresse.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>Une inscription à ${service_name} a été effectuée avec l'adresse ${recipient}, "
+            "probablement par vous. Pour confirmer que cette adresse est bien la vôtre, ouvrez ce "
+            "lien\u00a0:</p>\n"
+            '<p><a href="${link}">Confirmer mon adresse e-mail</a></p>\n'
+            "<p>Ce lien ne peut être utilisé qu'une seule fois et cesse de fonctionner le "
+            "${expires}. Lorsque vous l'ouvrirez, il vous sera demandé de choisir le mot de passe "
+            "de votre compte personnel (vous pouvez garder celui indiqué lors de l'inscription). "
+            "Tout mot de passe qu'une autre personne aurait pu définir pour cette adresse cessera "
+            "alors de fonctionner, et toutes les sessions ouvertes sur ce compte seront "
+            "fermées.</p>\n"
+            "<p>Si vous n'êtes pas à l'origine de cette inscription, vous pouvez ignorer ce "
+            "message, ou bien ouvrir le lien pour vous assurer que personne d'autre n'utilise "
+            "votre adresse.</p>\n"
+        ),
+    ),
+    "password_reset": (
+        "Choisissez un nouveau mot de passe pour ${service_name}",
+        (
+            "Bonjour,\n"
+            "\n"
+            "Un nouveau mot de passe a été demandé pour le compte personnel ${recipient} sur "
+            "${service_name}. Pour le choisir, ouvrez ce lien\u00a0:\n"
+            "${link}\n"
+            "\n"
+            "Ce lien ne peut être utilisé qu'une seule fois et cesse de fonctionner le ${expires}. "
+            "Dès que vous aurez choisi le nouveau mot de passe, toutes vos sessions seront fermées "
+            "et vous devrez vous reconnecter avec celui-ci.\n"
+            "\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message\u00a0: votre mot "
+            "de passe actuel reste inchangé.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>Un nouveau mot de passe a été demandé pour le compte personnel ${recipient} sur "
+            "${service_name}. Pour le choisir, ouvrez ce lien\u00a0:</p>\n"
+            '<p><a href="${link}">Choisir un nouveau mot de passe</a></p>\n'
+            "<p>Ce lien ne peut être utilisé qu'une seule fois et cesse de fonctionner le "
+            "${expires}. Dès que vous aurez choisi le nouveau mot de passe, toutes vos sessions "
+            "seront fermées et vous devrez vous reconnecter avec celui-ci.</p>\n"
+            "<p>Si vous n'êtes pas à l'origine de cette demande, ignorez ce message\u00a0: votre "
+            "mot de passe actuel reste inchangé.</p>\n"
+        ),
+    ),
+    "password_reset_unknown": (
+        "Demande de mot de passe sur ${service_name}",
+        (
+            "Bonjour,\n"
+            "\n"
+            "Un nouveau mot de passe a été demandé sur ${service_name} pour l'adresse "
+            "${recipient}, mais aucun compte personnel n'est associé à cette adresse.\n"
+            "\n"
+            "Si cette demande vient de vous, vous avez peut-être utilisé une autre adresse lors de "
+            "votre inscription\u00a0: refaites la demande avec celle-ci. Si vous n'avez rien "
+            "demandé, ignorez ce message\u00a0; rien n'a été modifié.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>Un nouveau mot de passe a été demandé sur ${service_name} pour l'adresse "
+            "${recipient}, mais aucun compte personnel n'est associé à cette adresse.</p>\n"
+            "<p>Si cette demande vient de vous, vous avez peut-être utilisé une autre adresse lors "
+            "de votre inscription\u00a0: refaites la demande avec celle-ci. Si vous n'avez rien "
+            "demandé, ignorez ce message\u00a0; rien n'a été modifié.</p>\n"
+        ),
+    ),
+    "password_changed": (
+        "Le mot de passe de votre compte ${service_name} a été modifié",
+        (
+            "Bonjour,\n"
+            "\n"
+            "Le mot de passe du compte personnel ${recipient} sur ${service_name} vient d'être "
+            "modifié, et toutes les autres sessions ouvertes sur ce compte ont été fermées.\n"
+            "\n"
+            "Si c'est vous qui avez effectué ce changement, vous n'avez rien d'autre à faire. "
+            "Sinon, demandez immédiatement un nouveau mot de passe à l'aide de l'option «\u00a0Mot "
+            "de passe oublié\u00a0» de la page de connexion\u00a0: le lien sera envoyé uniquement "
+            "à cette adresse.\n"
+        ),
+        (
+            "<p>Bonjour,</p>\n"
+            "<p>Le mot de passe du compte personnel ${recipient} sur ${service_name} vient d'être "
+            "modifié, et toutes les autres sessions ouvertes sur ce compte ont été fermées.</p>\n"
+            "<p>Si c'est vous qui avez effectué ce changement, vous n'avez rien d'autre à faire. "
+            "Sinon, demandez immédiatement un nouveau mot de passe à l'aide de l'option «\u00a0Mot "
+            "de passe oublié\u00a0» de la page de connexion\u00a0: le lien sera envoyé uniquement "
+            "à cette adresse.</p>\n"
+        ),
+    ),
 }

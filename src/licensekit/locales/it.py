@@ -194,4 +194,109 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
             "</strong>.</p>\n"
         ),
     ),
+    "email_verification": (
+        "Confermi il suo indirizzo email per ${service_name}",
+        (
+            "Buongiorno,\n"
+            "\n"
+            "È stata effettuata una registrazione a ${service_name} con l'indirizzo ${recipient}, "
+            "probabilmente da parte sua. Per confermare che questo indirizzo le appartiene, apra "
+            "questo link:\n"
+            "${link}\n"
+            "\n"
+            "Il link può essere usato una sola volta e scade in data ${expires}. Quando lo aprirà, "
+            "le verrà chiesto di scegliere la password del suo account personale (può anche "
+            "mantenere quella indicata al momento della registrazione). Qualsiasi password "
+            "eventualmente impostata da altri per questo indirizzo smetterà di funzionare, e tutte "
+            "le sessioni aperte con questo account verranno chiuse.\n"
+            "\n"
+            "Se la registrazione non è stata effettuata da lei, può ignorare questo messaggio "
+            "oppure aprire il link per assicurarsi che nessun altro usi il suo indirizzo.\n"
+        ),
+        (
+            "<p>Buongiorno,</p>\n"
+            "<p>È stata effettuata una registrazione a ${service_name} con l'indirizzo "
+            "${recipient}, probabilmente da parte sua. Per confermare che questo indirizzo le "
+            "appartiene, apra questo link:</p>\n"
+            '<p><a href="${link}">Conferma l\'indirizzo email</a></p>\n'
+            "<p>Il link può essere usato una sola volta e scade in data ${expires}. Quando lo "
+            "aprirà, le verrà chiesto di scegliere la password del suo account personale (può "
+            "anche mantenere quella indicata al momento della registrazione). Qualsiasi password "
+            "eventualmente impostata da altri per questo indirizzo smetterà di funzionare, e tutte "
+            "le sessioni aperte con questo account verranno chiuse.</p>\n"
+            "<p>Se la registrazione non è stata effettuata da lei, può ignorare questo messaggio "
+            "oppure aprire il link per assicurarsi che nessun altro usi il suo indirizzo.</p>\n"
+        ),
+    ),
+    "password_reset": (
+        "Scelga una nuova password per ${service_name}",
+        (
+            "Buongiorno,\n"
+            "\n"
+            "È stata richiesta una nuova password per l'account personale ${recipient} su "
+            "${service_name}. Per sceglierla, apra questo link:\n"
+            "${link}\n"
+            "\n"
+            "Il link può essere usato una sola volta e scade in data ${expires}. Dopo che avrà "
+            "scelto la nuova password, tutte le sue sessioni verranno chiuse e dovrà accedere di "
+            "nuovo con la nuova password.\n"
+            "\n"
+            "Se non ha richiesto nulla, ignori questo messaggio: la sua password resta invariata.\n"
+        ),
+        (
+            "<p>Buongiorno,</p>\n"
+            "<p>È stata richiesta una nuova password per l'account personale ${recipient} su "
+            "${service_name}. Per sceglierla, apra questo link:</p>\n"
+            '<p><a href="${link}">Scegli una nuova password</a></p>\n'
+            "<p>Il link può essere usato una sola volta e scade in data ${expires}. Dopo che avrà "
+            "scelto la nuova password, tutte le sue sessioni verranno chiuse e dovrà accedere di "
+            "nuovo con la nuova password.</p>\n"
+            "<p>Se non ha richiesto nulla, ignori questo messaggio: la sua password resta "
+            "invariata.</p>\n"
+        ),
+    ),
+    "password_reset_unknown": (
+        "Richiesta di password su ${service_name}",
+        (
+            "Buongiorno,\n"
+            "\n"
+            "È stata richiesta una nuova password su ${service_name} per l'indirizzo ${recipient}, "
+            "ma non esiste alcun account personale associato a questo indirizzo.\n"
+            "\n"
+            "Se la richiesta è partita da lei, forse al momento della registrazione ha usato un "
+            "altro indirizzo: ripeta la richiesta con quell'indirizzo. Se non ha richiesto nulla, "
+            "ignori questo messaggio; non è stato modificato niente.\n"
+        ),
+        (
+            "<p>Buongiorno,</p>\n"
+            "<p>È stata richiesta una nuova password su ${service_name} per l'indirizzo "
+            "${recipient}, ma non esiste alcun account personale associato a questo "
+            "indirizzo.</p>\n"
+            "<p>Se la richiesta è partita da lei, forse al momento della registrazione ha usato un "
+            "altro indirizzo: ripeta la richiesta con quell'indirizzo. Se non ha richiesto nulla, "
+            "ignori questo messaggio; non è stato modificato niente.</p>\n"
+        ),
+    ),
+    "password_changed": (
+        "La password del suo account su ${service_name} è stata modificata",
+        (
+            "Buongiorno,\n"
+            "\n"
+            "La password dell'account personale ${recipient} su ${service_name} è stata appena "
+            "modificata, e tutte le altre sessioni aperte con questo account sono state chiuse.\n"
+            "\n"
+            "Se la modifica è stata fatta da lei, non deve fare nient'altro. In caso contrario, "
+            "richieda subito una nuova password con l'opzione «Password dimenticata» della pagina "
+            "di accesso: il link verrà inviato solo a questo indirizzo.\n"
+        ),
+        (
+            "<p>Buongiorno,</p>\n"
+            "<p>La password dell'account personale ${recipient} su ${service_name} è stata appena "
+            "modificata, e tutte le altre sessioni aperte con questo account sono state "
+            "chiuse.</p>\n"
+            "<p>Se la modifica è stata fatta da lei, non deve fare nient'altro. In caso contrario, "
+            "richieda subito una nuova password con l'opzione «Password dimenticata» della pagina "
+            "di accesso: il link verrà inviato solo a questo indirizzo.</p>\n"
+        ),
+    ),
 }

@@ -201,4 +201,104 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
             "${account_name}</strong>.</p>\n"
         ),
     ),
+    "email_verification": (
+        "Confirme seu endereço de e-mail em ${service_name}",
+        (
+            "Olá,\n"
+            "\n"
+            "Alguém, provavelmente você, fez um cadastro em ${service_name} com o endereço "
+            "${recipient}. Para confirmar que esse endereço é seu, abra este link:\n"
+            "${link}\n"
+            "\n"
+            "O link só pode ser usado uma vez e deixa de funcionar em ${expires}. Ao abri-lo, você "
+            "deverá escolher a senha da sua conta pessoal (se preferir, pode manter a que usou no "
+            "cadastro). Qualquer senha que outra pessoa possa ter definido para este endereço "
+            "deixará de funcionar, e todas as sessões abertas da conta serão encerradas.\n"
+            "\n"
+            "Se você não fez esse cadastro, pode ignorar esta mensagem ou abrir o link para "
+            "garantir que ninguém mais esteja usando seu endereço.\n"
+        ),
+        (
+            "<p>Olá,</p>\n"
+            "<p>Alguém, provavelmente você, fez um cadastro em ${service_name} com o endereço "
+            "${recipient}. Para confirmar que esse endereço é seu, abra este link:</p>\n"
+            '<p><a href="${link}">Confirmar meu endereço de e-mail</a></p>\n'
+            "<p>O link só pode ser usado uma vez e deixa de funcionar em ${expires}. Ao abri-lo, "
+            "você deverá escolher a senha da sua conta pessoal (se preferir, pode manter a que "
+            "usou no cadastro). Qualquer senha que outra pessoa possa ter definido para este "
+            "endereço deixará de funcionar, e todas as sessões abertas da conta serão "
+            "encerradas.</p>\n"
+            "<p>Se você não fez esse cadastro, pode ignorar esta mensagem ou abrir o link para "
+            "garantir que ninguém mais esteja usando seu endereço.</p>\n"
+        ),
+    ),
+    "password_reset": (
+        "Escolha uma nova senha para ${service_name}",
+        (
+            "Olá,\n"
+            "\n"
+            "Foi solicitada uma nova senha para a conta pessoal ${recipient} em ${service_name}. "
+            "Para escolhê-la, abra este link:\n"
+            "${link}\n"
+            "\n"
+            "O link só pode ser usado uma vez e deixa de funcionar em ${expires}. Depois que você "
+            "escolher a nova senha, todas as suas sessões serão encerradas e você precisará entrar "
+            "novamente usando a nova senha.\n"
+            "\n"
+            "Se você não fez essa solicitação, ignore esta mensagem: sua senha continua a mesma.\n"
+        ),
+        (
+            "<p>Olá,</p>\n"
+            "<p>Foi solicitada uma nova senha para a conta pessoal ${recipient} em "
+            "${service_name}. Para escolhê-la, abra este link:</p>\n"
+            '<p><a href="${link}">Escolher uma nova senha</a></p>\n'
+            "<p>O link só pode ser usado uma vez e deixa de funcionar em ${expires}. Depois que "
+            "você escolher a nova senha, todas as suas sessões serão encerradas e você precisará "
+            "entrar novamente usando a nova senha.</p>\n"
+            "<p>Se você não fez essa solicitação, ignore esta mensagem: sua senha continua a "
+            "mesma.</p>\n"
+        ),
+    ),
+    "password_reset_unknown": (
+        "Solicitação de senha em ${service_name}",
+        (
+            "Olá,\n"
+            "\n"
+            "Foi solicitada uma nova senha em ${service_name} para o endereço ${recipient}, mas "
+            "não existe nenhuma conta pessoal com esse endereço.\n"
+            "\n"
+            "Se foi você, talvez tenha feito o cadastro com outro endereço: nesse caso, faça a "
+            "solicitação novamente usando esse outro endereço. Se você não pediu nada, ignore esta "
+            "mensagem; nada foi alterado.\n"
+        ),
+        (
+            "<p>Olá,</p>\n"
+            "<p>Foi solicitada uma nova senha em ${service_name} para o endereço ${recipient}, mas "
+            "não existe nenhuma conta pessoal com esse endereço.</p>\n"
+            "<p>Se foi você, talvez tenha feito o cadastro com outro endereço: nesse caso, faça a "
+            "solicitação novamente usando esse outro endereço. Se você não pediu nada, ignore esta "
+            "mensagem; nada foi alterado.</p>\n"
+        ),
+    ),
+    "password_changed": (
+        "Sua senha de ${service_name} foi alterada",
+        (
+            "Olá,\n"
+            "\n"
+            "A senha da conta pessoal ${recipient} em ${service_name} acabou de ser alterada, e "
+            "todas as outras sessões abertas da conta foram encerradas.\n"
+            "\n"
+            "Se foi você que fez essa alteração, não é preciso fazer mais nada. Caso contrário, "
+            "solicite imediatamente uma nova senha pela opção “Esqueci minha senha” da página de "
+            "login: o link é enviado somente para este endereço.\n"
+        ),
+        (
+            "<p>Olá,</p>\n"
+            "<p>A senha da conta pessoal ${recipient} em ${service_name} acabou de ser alterada, e "
+            "todas as outras sessões abertas da conta foram encerradas.</p>\n"
+            "<p>Se foi você que fez essa alteração, não é preciso fazer mais nada. Caso contrário, "
+            "solicite imediatamente uma nova senha pela opção “Esqueci minha senha” da página de "
+            "login: o link é enviado somente para este endereço.</p>\n"
+        ),
+    ),
 }
