@@ -113,8 +113,16 @@ def build_world(folder: Path) -> CLI:
     folder.mkdir(parents=True, exist_ok=True)
     cli = CLI(folder)
     cli.ok("init")
-    cli.ok("register", ADMIN, "--name", "Ida Admin", "--password-stdin", stdin=PASSWORDS[ADMIN])
-    cli.ok("register", GRACE, "--password-stdin", stdin=PASSWORDS[GRACE])
+    cli.ok(
+        "register",
+        ADMIN,
+        "--name",
+        "Ida Admin",
+        "--verified",
+        "--password-stdin",
+        stdin=PASSWORDS[ADMIN],
+    )
+    cli.ok("register", GRACE, "--verified", "--password-stdin", stdin=PASSWORDS[GRACE])
     cli.ok("accounts", "create", ACCOUNT, "--as", ADMIN)
     cli.ok(
         "keys",

@@ -528,7 +528,9 @@ def test_join_invitations_are_created_listed_sent_resent_and_revoked(world: CLI)
 
 
 def test_accept_asks_an_existing_user_for_their_current_password(world: CLI) -> None:
-    world.ok("register", "zed@example.com", "--password-stdin", stdin="zed's passphrase")
+    world.ok(
+        "register", "zed@example.com", "--verified", "--password-stdin", stdin="zed's passphrase"
+    )
     world.ok("members", "invite", "zed@example.com", "new@example.com", "--as", ADMIN)
     link = world.link("zed@example.com")
     assert (
@@ -1177,7 +1179,10 @@ def test_the_demo_plays_both_pages_in_a_new_folder(tmp_path: Path) -> None:
     assert out.count("Activated Desktop Pro on") == 6
     assert "installation.refused" in out
     assert (db.parent / "invitations.csv").is_file()
-    assert len(list((db.parent / "guide-mail").glob("*.eml"))) == 10
+    assert "ida@example.com is verified" in out
+    assert "The password was changed and every session signed out" in out
+    # 2 join invitations, 8 invitations to install, a verification and a reset link.
+    assert len(list((db.parent / "guide-mail").glob("*.eml"))) == 12
     assert "exists" in cli.refused("demo", "--db", db).err
     assert "does not exist" in cli.refused("demo", "--db", tmp_path / "no" / "x.db").err
 

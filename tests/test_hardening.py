@@ -63,7 +63,7 @@ def test_parallel_wrong_passwords_never_get_more_guesses_than_the_limit() -> Non
         join_url=TEST_JOIN_URL,
         clock=FakeClock(),
     )
-    kit.register_user("victim@example.com", TEST_PASSWORD)
+    kit.register_user("victim@example.com", TEST_PASSWORD, email_verified=True)
     outcomes: list[type[Exception]] = []
     lock = threading.Lock()
 

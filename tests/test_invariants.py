@@ -277,7 +277,7 @@ class LicenseKitMachine(RuleBasedStateMachine):
         if email in self.w.users:
             self.fails(EmailAlreadyRegistered, lambda: self.kit.register_user(email, "x" * 12))
             return
-        user = self.kit.register_user(email, password_of(email))
+        user = self.kit.register_user(email, password_of(email), email_verified=True)
         self.w.users[email] = user.id
         self.w.passwords[email] = password_of(email)
 
@@ -519,12 +519,13 @@ class LicenseKitMachine(RuleBasedStateMachine):
                 error = InvalidSession
             elif sm.email != email:
                 error = InvitationEmailMismatch
-        elif error is None and existing_id is not None:
+        elif error is None and existing_id is not None and self.w.passwords[email] is not None:
             throttles = True
             if self.locked(prefix="password:", mentioning=email):
                 error = TooManyAttempts
-            elif self.w.passwords[email] is None or password != self.w.passwords[email]:
+            elif password != self.w.passwords[email]:
                 error = InvalidCredentials
+        # (A proven account without a password chooses one through the link.)
         user_id = existing_id
         if error is None and user_id is not None:
             m = self.member(inv.account_id, user_id)
@@ -538,6 +539,7 @@ class LicenseKitMachine(RuleBasedStateMachine):
         session = call()
         if existing_id is None:
             self.w.users[email] = session.user_id
+        if sm is None and self.w.passwords.get(email) is None:
             self.w.passwords[email] = password
         inv.accepted_by = session.user_id
         before = self.w.members.get((inv.account_id, session.user_id))
@@ -740,8 +742,8 @@ test_licensekit_invariants_hold_for_random_use_case_sequences = LicenseKitMachin
 def test_promotion_never_empowers_a_session_issued_before_it(lost_by: str) -> None:
     """roles.py: a promotion to Account Administrator shows only in a session issued after it."""
     kit = make_licensekit()
-    kit.register_user("ann@example.com", password_of("ann@example.com"))
-    kit.register_user("bob@example.com", password_of("bob@example.com"))
+    kit.register_user("ann@example.com", password_of("ann@example.com"), email_verified=True)
+    kit.register_user("bob@example.com", password_of("bob@example.com"), email_verified=True)
     ann = kit.log_in("ann@example.com", password_of("ann@example.com"))
     account = kit.create_business_account(ann, "Example Corp")
     kit.invite_members(ann, account.id, ["bob@example.com"])

@@ -43,7 +43,7 @@ def test_a_host_flow_through_the_fixtures(
     licensekit_app, licensekit_clock, licensekit_mailer, licensekit_store
 ):
     kit = licensekit_app
-    kit.register_user("ada@example.com", "correct horse battery")
+    kit.register_user("ada@example.com", "correct horse battery", email_verified=True)
     admin = kit.log_in("ada@example.com", "correct horse battery")
     account = kit.create_business_account(admin, "Analytical Engines Ltd")
     kit.invite_members(admin, account.id, ["grace@example.com"])

@@ -30,12 +30,16 @@ def test_inviting_two_people_to_join_a_business_account_end_to_end() -> None:
     clock = kit.clock
 
     # An administrator with a business account.
-    kit.register_user("admin@example.com", "the admin's passphrase", name="Alex Admin")
+    kit.register_user(
+        "admin@example.com", "the admin's passphrase", name="Alex Admin", email_verified=True
+    )
     admin = kit.log_in("admin@example.com", "the admin's passphrase")
     account = kit.create_business_account(admin, "Example Corp")
 
     # One invitee already has a personal account.
-    kit.register_user("existing@example.com", "an existing passphrase", name="Eve Existing")
+    kit.register_user(
+        "existing@example.com", "an existing passphrase", name="Eve Existing", email_verified=True
+    )
 
     # "Invite Users": a language, several emails, Send Invitations.
     batch = kit.invite_members(

@@ -198,6 +198,8 @@ class TestRoundTrip:
     ) -> None:
         record = data.draw(strategy)
         plain = json.loads(json.dumps(unstructure(record)))
+        if record_type is Session:  # its bearer token is left out, and added back by name
+            plain["token"] = record.token
         assert structure(plain, record_type) == record
 
     def test_page_of_views_round_trips(self) -> None:

@@ -590,7 +590,7 @@ def test_describe_tells_a_new_person_to_choose_a_password(setup):
 
 def test_describe_tells_an_existing_user_to_give_their_password(setup):
     kit, _, _ = setup
-    kit.register_user("ann@example.com", PASSWORD)
+    kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     _, token = invite(setup, "ann@example.com")
 
     assert kit.describe_join_invitation(token).user_exists is True
@@ -611,7 +611,7 @@ def test_describe_writes_nothing(setup):
 
 def test_accept_with_an_existing_account_and_its_password_joins(setup):
     kit = setup.kit
-    ann = kit.register_user("ann@example.com", PASSWORD)
+    ann = kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     _, token = invite(setup, "ann@example.com")
 
     session = kit.accept_join_invitation(token, password=PASSWORD)
@@ -622,7 +622,7 @@ def test_accept_with_an_existing_account_and_its_password_joins(setup):
 
 def test_accept_with_an_existing_account_and_a_wrong_password_writes_nothing(setup):
     kit, admin, account_id = setup
-    ann = kit.register_user("ann@example.com", PASSWORD)
+    ann = kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     _, token = invite(setup, "ann@example.com")
 
     with pytest.raises(InvalidCredentials, match="wrong password for the existing account"):
@@ -636,7 +636,7 @@ def test_accept_with_an_existing_account_and_a_wrong_password_writes_nothing(set
 
 def test_accept_with_wrong_passwords_counts_towards_the_log_in_lock_out(setup):
     kit, _, _ = setup
-    kit.register_user("ann@example.com", PASSWORD)
+    kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     _, token = invite(setup, "ann@example.com")
     for _ in range(kit.settings.password_throttle.max_failures):
         with pytest.raises(InvalidCredentials):
@@ -652,7 +652,7 @@ def test_accept_with_wrong_passwords_counts_towards_the_log_in_lock_out(setup):
 def test_accept_keeps_the_existing_account_its_password_and_its_name(setup):
     """The name is for a new personal account; an existing one is not renamed."""
     kit, admin, account_id = setup
-    ann = kit.register_user("ann@example.com", PASSWORD, name="Ann")
+    ann = kit.register_user("ann@example.com", PASSWORD, name="Ann", email_verified=True)
     _, token = invite(setup, "ann@example.com")
 
     kit.accept_join_invitation(token, password=PASSWORD, name="Renamed")
@@ -723,7 +723,7 @@ def test_accept_with_a_host_session_of_the_same_email_joins(setup):
 def test_accept_with_a_host_session_of_another_email_is_refused_and_writes_nothing(setup):
     kit = setup.kit
     _, token = invite(setup, "ann@example.com")
-    kit.register_user("mallory@example.com", PASSWORD)
+    kit.register_user("mallory@example.com", PASSWORD, email_verified=True)
     mallory = kit.log_in("mallory@example.com", PASSWORD)
 
     with pytest.raises(InvitationEmailMismatch, match="sent to another email address"):
@@ -746,7 +746,7 @@ def test_accept_with_an_invalid_host_session_is_refused(setup):
 
 def test_accept_matches_the_email_case_insensitively_with_a_password(setup):
     kit, _, _ = setup
-    ann = kit.register_user("ann@example.com", PASSWORD)
+    ann = kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     _, token = invite(setup, "Ann@Example.COM")
 
     session = kit.accept_join_invitation(token, password=PASSWORD)
@@ -756,7 +756,7 @@ def test_accept_matches_the_email_case_insensitively_with_a_password(setup):
 
 def test_accept_matches_the_email_case_insensitively_with_a_host_session(setup):
     kit, _, _ = setup
-    kit.register_user("ann@example.com", PASSWORD)
+    kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     host = kit.log_in("ann@example.com", PASSWORD)
     _, token = invite(setup, "Ann@Example.COM")
 
@@ -805,7 +805,7 @@ def test_an_invitation_still_works_just_before_it_expires(setup):
 def test_a_member_blocked_while_their_invitation_was_pending_cannot_accept(setup):
     kit, admin, account_id = setup
     _, token = invite(setup, "ann@example.com")
-    ann = kit.register_user("ann@example.com", PASSWORD)
+    ann = kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     # A blocked membership that exists next to a pending invitation (as two administrators
     # acting at the same time can leave it): set up directly in the store.
     now = kit.clock.now()
@@ -930,7 +930,7 @@ def test_accept_ignores_spaces_around_the_token(setup):
 def test_an_invitation_matches_its_person_whatever_the_spelling(setup):
     """Invited as NFD + punycode; the account exists in NFC + Unicode: same person."""
     kit, admin, account_id = setup
-    jose = kit.register_user("jos\u00e9@b\u00fccher.example", PASSWORD)
+    jose = kit.register_user("jos\u00e9@b\u00fccher.example", PASSWORD, email_verified=True)
     session = kit.log_in("JOSE\u0301@xn--bcher-kva.example", PASSWORD)
     assert session.user_id == jose.id
     kit.invite_members(admin, account_id, ["jose\u0301@XN--BCHER-KVA.example"])
@@ -941,7 +941,7 @@ def test_an_invitation_matches_its_person_whatever_the_spelling(setup):
 
 def test_a_password_and_a_session_together_are_refused(setup):
     kit, _, _ = setup
-    ann = kit.register_user("ann@example.com", PASSWORD)
+    ann = kit.register_user("ann@example.com", PASSWORD, email_verified=True)
     session = kit.log_in("ann@example.com", PASSWORD)
     _, token = invite(setup, "ann@example.com")
     with pytest.raises(ValidationError, match="not both"):

@@ -58,6 +58,7 @@ def test_register_normalises_the_email_to_lower_case_without_spaces(kit):
 
 def test_register_stores_an_argon2id_hash_not_the_password(kit):
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
 
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
@@ -100,6 +101,7 @@ def test_register_refuses_a_password_breaking_the_policy_and_creates_no_user(
 
 def test_log_in_accepts_the_email_in_any_case(kit):
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
 
     session = kit.log_in("  ADA@example.COM", PASSWORD)
 
@@ -142,6 +144,7 @@ def test_log_in_is_locked_after_max_failures_wrong_passwords_even_for_the_right_
 
 def test_log_in_one_failure_below_the_limit_is_not_locked(kit):
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
     for _ in range(kit.settings.password_throttle.max_failures - 1):
         with pytest.raises(InvalidCredentials):
             kit.log_in("ada@example.com", WRONG)
@@ -174,6 +177,7 @@ def test_log_in_lock_out_of_one_email_does_not_lock_another():
 
 def test_log_in_is_allowed_again_once_the_lockout_has_passed(kit):
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
     policy = kit.settings.password_throttle
     for _ in range(policy.max_failures):
         with pytest.raises(InvalidCredentials):
@@ -189,6 +193,7 @@ def test_log_in_is_allowed_again_once_the_lockout_has_passed(kit):
 
 def test_log_in_success_resets_the_failure_counter(kit):
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
     below_limit = kit.settings.password_throttle.max_failures - 1
     for _ in range(below_limit):
         with pytest.raises(InvalidCredentials):
@@ -220,6 +225,7 @@ def test_log_in_rehashes_the_password_when_the_hashing_parameters_changed():
     old = _kit_with(Argon2Parameters(memory_cost_kib=8, iterations=1), store, clock)
     new = _kit_with(Argon2Parameters(memory_cost_kib=16, iterations=2), store, clock)
     user = old.register_user("ada@example.com", PASSWORD)
+    user = stored_user(old, "ada@example.com")
     assert "$m=8,t=1,p=1$" in user.password_hash
 
     new.log_in("ada@example.com", PASSWORD)
@@ -235,6 +241,7 @@ def test_log_in_keeps_the_hash_when_the_parameters_are_unchanged():
     store, clock = MemoryStore(), FakeClock()
     kit = _kit_with(Argon2Parameters(memory_cost_kib=8, iterations=1), store, clock)
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
 
     kit.log_in("ada@example.com", PASSWORD)
 
@@ -246,6 +253,7 @@ def test_log_in_with_a_wrong_password_does_not_rehash():
     old = _kit_with(Argon2Parameters(memory_cost_kib=8, iterations=1), store, clock)
     new = _kit_with(Argon2Parameters(memory_cost_kib=16, iterations=1), store, clock)
     user = old.register_user("ada@example.com", PASSWORD)
+    user = stored_user(old, "ada@example.com")
 
     with pytest.raises(InvalidCredentials):
         new.log_in("ada@example.com", WRONG)
@@ -268,7 +276,7 @@ def test_log_out_makes_the_token_unusable(kit):
 
 
 def test_log_out_ends_only_that_session(kit):
-    kit.register_user("ada@example.com", PASSWORD)
+    kit.register_user("ada@example.com", PASSWORD, email_verified=True)
     first = kit.log_in("ada@example.com", PASSWORD)
     second = kit.log_in("ada@example.com", PASSWORD)
 
@@ -349,6 +357,7 @@ def test_purge_expired_with_none_expired_deletes_nothing(kit):
 
 def test_trusted_session_for_a_known_user_needs_no_password(kit):
     user = kit.register_user("ada@example.com", PASSWORD)
+    user = stored_user(kit, "ada@example.com")
 
     session = kit.trusted_session("Ada@Example.com")
 
@@ -381,7 +390,8 @@ def test_user_created_by_trusted_session_cannot_log_in_with_a_password(kit):
 
 
 def test_trusted_session_with_create_reuses_an_existing_user(kit):
-    user = kit.register_user("ada@example.com", PASSWORD)
+    user = kit.register_user("ada@example.com", PASSWORD, email_verified=True)
+    user = stored_user(kit, "ada@example.com")
 
     session = kit.trusted_session("ada@example.com", create=True)
 
@@ -400,7 +410,7 @@ def test_a_user_created_by_trusted_session_cannot_register_again(kit):
 
 
 def test_a_plain_token_string_works_like_the_session(kit):
-    kit.register_user("ada@example.com", PASSWORD)
+    kit.register_user("ada@example.com", PASSWORD, email_verified=True)
     session = kit.log_in("ada@example.com", PASSWORD)
 
     account = kit.create_business_account(session.token, "Token Ltd")

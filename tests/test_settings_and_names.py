@@ -201,15 +201,25 @@ class TestUserNames:
         with pytest.raises(
             ValidationError, match="name must not contain control characters or invisible"
         ):
-            kit.register_user("ann@example.com", TEST_PASSWORD, name=f"Ann{bad}Smith")
+            kit.register_user(
+                "ann@example.com", TEST_PASSWORD, name=f"Ann{bad}Smith", email_verified=True
+            )
         # Nothing was stored: the address is still free.
-        assert kit.register_user("ann@example.com", TEST_PASSWORD, name="Ann").name == "Ann"
+        assert (
+            kit.register_user(
+                "ann@example.com", TEST_PASSWORD, name="Ann", email_verified=True
+            ).name
+            == "Ann"
+        )
 
     @pytest.mark.parametrize("good", ACCEPTED.values(), ids=_ids(ACCEPTED))
     def test_register_user_accepts_ordinary_unicode_names(
         self, kit: LicenseKitForTests, good: str
     ) -> None:
-        assert kit.register_user("ann@example.com", TEST_PASSWORD, name=good).name == good
+        assert (
+            kit.register_user("ann@example.com", TEST_PASSWORD, name=good, email_verified=True).name
+            == good
+        )
 
     @pytest.mark.parametrize("bad", ["\x00", "\u202e", "\x1b"], ids=["NUL", "RLO", "ESC"])
     def test_trusted_session_refuses_such_a_name_for_a_new_user(
@@ -243,7 +253,12 @@ class TestUserNames:
         self, kit: LicenseKitForTests, typed: str, stored: str
     ) -> None:
         """Tabs and line breaks are spacing, not smuggled characters: they become one space."""
-        assert kit.register_user("ann@example.com", TEST_PASSWORD, name=typed).name == stored
+        assert (
+            kit.register_user(
+                "ann@example.com", TEST_PASSWORD, name=typed, email_verified=True
+            ).name
+            == stored
+        )
 
 
 class TestAccountNames:
@@ -251,7 +266,7 @@ class TestAccountNames:
     def test_create_business_account_refuses_control_or_format_characters(
         self, kit: LicenseKitForTests, bad: str
     ) -> None:
-        kit.register_user("ada@example.com", TEST_PASSWORD)
+        kit.register_user("ada@example.com", TEST_PASSWORD, email_verified=True)
         session = kit.log_in("ada@example.com", TEST_PASSWORD)
         with pytest.raises(ValidationError, match="account name must not contain control"):
             kit.create_business_account(session, f"Acme{bad}Ltd")
@@ -337,7 +352,7 @@ def test_any_non_space_control_or_hidden_format_character_is_refused_in_a_user_n
     and tags is refused."""
     kit = make_licensekit()
     with pytest.raises(ValidationError, match="control characters or invisible"):
-        kit.register_user("ann@example.com", TEST_PASSWORD, name=f"Ann{char}")
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=f"Ann{char}", email_verified=True)
 
 
 @given(
@@ -348,7 +363,10 @@ def test_any_non_space_control_or_hidden_format_character_is_refused_in_a_user_n
 def test_any_letters_marks_digits_punctuation_and_symbols_are_accepted(name: str) -> None:
     """Names of assigned letters, marks, numbers, punctuation and symbols pass unchanged."""
     kit = make_licensekit()
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=name, email_verified=True).name
+        == name
+    )
 
 
 # -- what a name may hold beyond letters ---------------------------------------------
@@ -362,7 +380,10 @@ def test_any_letters_marks_digits_punctuation_and_symbols_are_accepted(name: str
 def test_names_with_zero_width_joiners_of_ordinary_text_are_accepted(name: str) -> None:
     """Emoji sequences and Persian script need the zero-width joiner and non-joiner."""
     kit = make_licensekit()
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=name, email_verified=True).name
+        == name
+    )
 
 
 NEWER_EMOJI = "\U0001fae9"  # FACE WITH BAGS UNDER EYES, Unicode 16.0 (2024)
@@ -372,14 +393,20 @@ def test_emoji_newer_than_pythons_unicode_database_are_accepted() -> None:
     """Whether a name is accepted must not depend on the Python version's Unicode tables."""
     kit = make_licensekit()
     name = f"Ann {NEWER_EMOJI}"
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=name, email_verified=True).name
+        == name
+    )
 
 
 @given(char=st.sampled_from(sorted(ALLOWED_FORMAT)))
 def test_the_joiners_and_every_tag_character_are_accepted(char: str) -> None:
     kit = make_licensekit()
     name = f"Ann{char}Smith"
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=name, email_verified=True).name
+        == name
+    )
 
 
 def test_every_format_character_but_the_joiners_and_tags_is_refused() -> None:
@@ -392,8 +419,13 @@ def test_every_format_character_but_the_joiners_and_tags_is_refused() -> None:
         if char in ALLOWED_FORMAT:
             continue
         with pytest.raises(ValidationError, match="control characters or invisible"):
-            kit.register_user("ann@example.com", TEST_PASSWORD, name=f"Ann{char}")
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name="Ann").name == "Ann"
+            kit.register_user(
+                "ann@example.com", TEST_PASSWORD, name=f"Ann{char}", email_verified=True
+            )
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name="Ann", email_verified=True).name
+        == "Ann"
+    )
 
 
 @pytest.mark.parametrize(
@@ -403,7 +435,10 @@ def test_line_and_paragraph_separators_fold_into_a_space(separator: str) -> None
     """U+2028 (Zl) and U+2029 (Zp) are whitespace to str.split(): a space, not a refusal."""
     kit = make_licensekit()
     name = f"Ann{separator}Smith{separator}"
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == "Ann Smith"
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=name, email_verified=True).name
+        == "Ann Smith"
+    )
     _, account = make_business_account(kit, name=f"Acme{separator}Ltd")
     assert account.name == "Acme Ltd"
 
@@ -413,4 +448,7 @@ def test_a_subdivision_flag_made_of_tag_characters_is_accepted() -> None:
     scotland = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
     kit = make_licensekit()
     name = f"Ann {scotland}"
-    assert kit.register_user("ann@example.com", TEST_PASSWORD, name=name).name == name
+    assert (
+        kit.register_user("ann@example.com", TEST_PASSWORD, name=name, email_verified=True).name
+        == name
+    )

@@ -51,8 +51,8 @@ class Secrets:
 def _scenario(kit: LicenseKitForTests) -> Secrets:
     found = Secrets()
     sessions = found.tokens["session"]
-    kit.register_user("admin@example.com", ADMIN_PASSWORD, name="Ada Admin")
-    kit.register_user("existing@example.com", EXISTING_PASSWORD)
+    kit.register_user("admin@example.com", ADMIN_PASSWORD, name="Ada Admin", email_verified=True)
+    kit.register_user("existing@example.com", EXISTING_PASSWORD, email_verified=True)
     admin = kit.log_in("admin@example.com", ADMIN_PASSWORD)
     sessions.append(admin.token)
     with pytest.raises(InvalidCredentials):

@@ -762,7 +762,7 @@ def test_licensekit_given_a_path_keeps_its_records_in_that_sqlite_file(
     try:
         assert isinstance(first.store, SQLiteStore)
         assert first.store.path == path
-        first.register_user("ada@example.com", TEST_PASSWORD)
+        first.register_user("ada@example.com", TEST_PASSWORD, email_verified=True)
     finally:
         first.close()
     assert path.exists()
@@ -901,13 +901,13 @@ def run_forked(target: Callable[[Any], None], timeout: float = 60) -> tuple[int 
 def test_a_forked_child_opens_its_own_connection(path: Path) -> None:
     store = SQLiteStore(path, synchronous="normal")
     kit = kit_on(store)
-    kit.register_user("parent@example.com", TEST_PASSWORD)
+    kit.register_user("parent@example.com", TEST_PASSWORD, email_verified=True)
     assert len(store._all) == 1
 
     def child(results: Any) -> None:
         inherited = list(store._all)  # kept alive, so that no new object can take their ids
         try:
-            kit.register_user("child@example.com", TEST_PASSWORD)
+            kit.register_user("child@example.com", TEST_PASSWORD, email_verified=True)
             kit.log_in("parent@example.com", TEST_PASSWORD)
             own = list(store._all)
             reused = any(c is i for c in own for i in inherited)
@@ -921,7 +921,7 @@ def test_a_forked_child_opens_its_own_connection(path: Path) -> None:
     assert exit_code == 0
     try:  # the parent carries on with its own connections
         kit.log_in("child@example.com", TEST_PASSWORD)
-        kit.register_user("after@example.com", TEST_PASSWORD)
+        kit.register_user("after@example.com", TEST_PASSWORD, email_verified=True)
         assert store.integrity_check() == []
     finally:
         kit.close()
@@ -930,17 +930,17 @@ def test_a_forked_child_opens_its_own_connection(path: Path) -> None:
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork")
 def test_a_forked_childs_commits_survive_the_parent_closing_its_store(path: Path) -> None:
     kit = kit_on(SQLiteStore(path, synchronous="normal"))
-    kit.register_user("parent@example.com", TEST_PASSWORD)
+    kit.register_user("parent@example.com", TEST_PASSWORD, email_verified=True)
     context = multiprocessing.get_context("fork")
     opened, parent_closed = context.Event(), context.Event()
 
     def child(results: Any) -> None:
         try:
-            kit.register_user("child-before@example.com", TEST_PASSWORD)
+            kit.register_user("child-before@example.com", TEST_PASSWORD, email_verified=True)
             opened.set()
             if not parent_closed.wait(60):
                 raise TimeoutError("the parent never closed its store")
-            kit.register_user("child-after@example.com", TEST_PASSWORD)
+            kit.register_user("child-after@example.com", TEST_PASSWORD, email_verified=True)
             results.put("worked")
         except BaseException as e:
             results.put(repr(e))
@@ -1242,7 +1242,7 @@ def test_a_sqlite_test_store_is_a_new_file_removed_with_the_store(
     with make_licensekit() as other:  # every kit gets its own file
         assert isinstance(other.store, SQLiteStore)
         assert other.store.path != store.path
-    kit.register_user("ada@example.com", TEST_PASSWORD)
+    kit.register_user("ada@example.com", TEST_PASSWORD, email_verified=True)
     kit.close()
     del kit, store
     gc.collect()

@@ -38,7 +38,7 @@ class World(NamedTuple):
 
 
 def _tenant(kit: LicenseKit, name: str) -> Tenant:
-    kit.register_user(f"admin@{name}.example", PASSWORD)
+    kit.register_user(f"admin@{name}.example", PASSWORD, email_verified=True)
     admin = kit.log_in(f"admin@{name}.example", PASSWORD)
     account = kit.create_business_account(admin, f"{name} Ltd")
     ids = []

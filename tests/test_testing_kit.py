@@ -123,7 +123,7 @@ class TestBuilders:
 
     def test_add_member_needs_a_recording_mailer(self) -> None:
         kit = LicenseKit(MemoryStore(), NullMailer(), secret=TEST_SECRET, join_url=TEST_JOIN_URL)
-        kit.register_user("admin@example.com", TEST_PASSWORD)
+        kit.register_user("admin@example.com", TEST_PASSWORD, email_verified=True)
         admin = kit.log_in("admin@example.com", TEST_PASSWORD)
         account = kit.create_business_account(admin, "Co")
         with pytest.raises(ValidationError, match="RecordingMailer"):

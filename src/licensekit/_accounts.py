@@ -1,4 +1,4 @@
-"""The accounts use cases: users, sessions, business accounts, members, join invitations."""
+"""The accounts use cases: business accounts, members, join invitations."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import attrs
 from licensekit import members, roles
 from licensekit._core import (
     _TOKEN_PLACEHOLDER,
-    ServiceCore,
     _bounded_entries,
     _check_cursor,
     _clean_name,
@@ -31,20 +30,19 @@ from licensekit._results import (
     JoinInvitationBatch,
     PurgeReport,
 )
+from licensekit._users import UsersService
 from licensekit.codes import new_token
 from licensekit.emails import (
     RejectedEmail,
-    normalize_email,
     parse_emails,
 )
 from licensekit.exceptions import (
-    DuplicateKey,
-    EmailAlreadyRegistered,
+    ConflictError,
+    EmailNotVerified,
     InvalidCredentials,
     InvitationEmailMismatch,
     InvitationNotFound,
     TooManyAttempts,
-    UserNotFound,
     ValidationError,
 )
 from licensekit.mail import (
@@ -68,7 +66,6 @@ from licensekit.model import (
     Role,
     Session,
     SessionMethod,
-    SessionRecord,
     User,
 )
 from licensekit.roles import Permission
@@ -88,97 +85,10 @@ class _JoinSecret:
     token_ciphertext: bytes = attrs.field(repr=False)
 
 
-class AccountsService(ServiceCore):
-    """Users and sessions, business accounts and members, and join invitations."""
+class AccountsService(UsersService):
+    """Business accounts and members, and join invitations."""
 
-    # == users and sessions =================================================================
-
-    def register_user(self, email: str, password: str, *, name: str = "") -> User:
-        """Create a personal account.
-
-        Raises:
-            InvalidEmail: *email* is not a valid address.
-            InvalidPassword: *password* breaks the password policy.
-            EmailAlreadyRegistered: A user with that email exists.
-        """
-        email = normalize_email(email)
-        name = _clean_name(name, "name", required=False)
-        password_hash = self.passwords.hash(password)
-        now = self.clock.now()
-        user = User(
-            id=new_id("usr", now),
-            email=email,
-            created_at=now,
-            password_hash=password_hash,
-            name=name,
-        )
-        with self.store.transaction() as tx:
-            self._add_user(tx, user)
-        return user
-
-    def log_in(self, email: str, password: str) -> Session:
-        """Check an email and password and return a new session.
-
-        The session carries the user's current roles; see :mod:`licensekit.roles` for why a
-        promotion needs a new log-in. After too many wrong passwords for one email, log-ins
-        for it are refused for a while. When the password hashing parameters have changed
-        since the user's hash was made, the hash is renewed.
-
-        Raises:
-            InvalidEmail: *email* is not a valid address.
-            InvalidCredentials: No such user, or the password is wrong.
-            TooManyAttempts: The email is locked out after repeated failures.
-        """
-        email = normalize_email(email)
-        password = _require_text(password, "password")
-        now = self.clock.now()
-        user = self._verify_password(email, password, now)
-        if user is None:
-            raise InvalidCredentials("wrong email or password")
-        renewed = None
-        if user.password_hash is not None and self.passwords.needs_rehash(user.password_hash):
-            renewed = self.passwords.hash(password)
-        with self.store.transaction() as tx:
-            current = self._user(tx, user.id)
-            if renewed is not None and current.password_hash == user.password_hash:
-                current = attrs.evolve(current, password_hash=renewed)
-                tx.save_user(current)
-            return self._issue_session(tx, current, SessionMethod.PASSWORD, now)
-
-    def trusted_session(self, email: str, *, create: bool = False, name: str = "") -> Session:
-        """Return a session for a user the host has authenticated itself (single sign-on).
-
-        No password is checked: call this only after your own authentication (an OpenID
-        Connect or SAML log-in, say) has proved who the person is. Rights follow the same
-        rules as a password session.
-
-        Args:
-            email: The authenticated email address.
-            create: Create a personal account without a password when none exists.
-            name: Display name for a user created here.
-
-        Raises:
-            InvalidEmail: *email* is not a valid address.
-            UserNotFound: No user has that email and *create* is false.
-        """
-        email = normalize_email(email)
-        name = _clean_name(name, "name", required=False)
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            user = tx.find_user_by_email(email)
-            if user is None:
-                if not create:
-                    raise UserNotFound(f"no user with email {email!r}")
-                user = User(id=new_id("usr", now), email=email, created_at=now, name=name)
-                self._add_user(tx, user)
-            return self._issue_session(tx, user, SessionMethod.TRUSTED, now)
-
-    def log_out(self, session: Session | str) -> None:
-        """End a session; its token stops working at once. Unknown tokens are ignored."""
-        with self.store.transaction() as tx:
-            record = tx.find_session_by_token_hash(self._session_hash(session))
-            if record is not None:
-                tx.delete_session(record.id)
+    # == sessions and business accounts ======================================================
 
     def purge_expired(self) -> PurgeReport:
         """Delete expired sessions and spent throttling records. Run it now and then.
@@ -229,12 +139,20 @@ class AccountsService(ServiceCore):
 
         Raises:
             InvalidSession: The session is unknown or expired.
+            EmailNotVerified: The caller's address is not proven (see
+                :attr:`Settings.verified_email_to_create_accounts`).
             ValidationError: *name* is empty or too long.
         """
         name = _clean_name(name, "account name", required=True)
         now = self.clock.now()
         with self.store.transaction() as tx:
             record = self._resolve_session(tx, session, now)
+            if self.settings.verified_email_to_create_accounts:
+                creator = self._user(tx, record.user_id)
+                if not creator.email_verified:
+                    raise EmailNotVerified(
+                        f"verify {creator.email} before creating a business account"
+                    )
             account = BusinessAccount(
                 id=new_id("acc", now), name=name, created_at=now, created_by=record.user_id
             )
@@ -791,6 +709,7 @@ class AccountsService(ServiceCore):
             inviter_email=inviter.email if inviter is not None else "",
             expires_at=invitation.expires_at,
             user_exists=user is not None,
+            needs_current_password=user is not None and _asks_current_password(user),
         )
 
     def accept_join_invitation(
@@ -806,17 +725,22 @@ class AccountsService(ServiceCore):
 
         Three ways in, matching the invitee's situation:
 
-        * they have a personal account: give its current *password*;
-        * they have none: give the *password* they choose (and optionally a *name*); the
-          personal account is created;
+        * they have a personal account whose address is proven: give its current
+          *password* (see :attr:`InvitationPreview.needs_current_password`);
+        * they have none, or one that is unproven or has no password: give the *password*
+          they choose (and optionally a *name*); the personal account is created, or the
+          unproven one gets this password;
         * the host already authenticated them: pass their *session*; its email must be the
           invitation's.
 
-        Either way they join as a Regular Member.
+        Either way they join as a Regular Member. The link proves the address: for an
+        account that was unproven, every earlier session ends, and a password set by
+        whoever registered the address survives only when the invitee shows they know it
+        (by typing it, or by accepting from a session opened with it).
 
         Args:
             token: The token from the invitation link.
-            password: The existing account's password, or the new account's chosen one.
+            password: The existing account's password, or the password chosen.
             session: A session of the invitee, for hosts that authenticate people themselves.
             name: Display name for a newly created personal account.
             client: An identifier of the requesting client (an IP address, say). When
@@ -827,8 +751,8 @@ class AccountsService(ServiceCore):
             InvitationNotFound: The token matches no invitation.
             InvitationError: The invitation is accepted, revoked or expired, or addressed to
                 another email than the session's.
-            InvalidCredentials: The existing account's password is wrong.
-            InvalidPassword: A new password breaks the policy.
+            InvalidCredentials: The proven account's password is wrong.
+            InvalidPassword: A chosen password breaks the policy.
             ValidationError: Neither a password nor a session was given, or both were.
             InvalidSession: The *session* given is unknown, logged out or expired.
             MemberBlocked: The invitee is blocked in the account.
@@ -838,10 +762,14 @@ class AccountsService(ServiceCore):
         now = self.clock.now()
         invitation = self._find_invitation_by_token(token, client, now)
         name = _clean_name(name, "name", required=False)
-        new_user: User | None = None
-        user_id: str
         if session is not None and password is not None:
             raise ValidationError("give either a password or a session to accept, not both")
+        if session is None and password is None:
+            raise ValidationError("give the password of your account, or choose one")
+        # What the acceptance writes to the personal account: a new user, or a new password.
+        new_user: User | None = None
+        chosen_hash: str | None = None
+        user_id: str
         if session is not None:
             with self.store.transaction() as tx:
                 record = self._resolve_session(tx, session, now)
@@ -851,35 +779,50 @@ class AccountsService(ServiceCore):
                     "this invitation was sent to another email address than yours"
                 )
             user_id = user.id
-        elif password is None:
-            raise ValidationError("give the password of your account, or choose one")
         else:
             password = _require_text(password, "password")
             with self.store.transaction() as tx:
                 existing = tx.find_user_by_email(invitation.email)
-            if existing is not None:
-                if self._verify_password(existing.email, password, now) is None:
-                    raise InvalidCredentials("wrong password for the existing account")
-                user_id = existing.id
-            else:
+            if existing is None:
                 new_user = User(
                     id=new_id("usr", now),
                     email=invitation.email,
                     created_at=now,
                     password_hash=self.passwords.hash(password),
                     name=name,
+                    email_verified_at=now,
                 )
                 user_id = new_user.id
+            elif _asks_current_password(existing):
+                if self._verify_password(existing.email, password, now) is None:
+                    raise InvalidCredentials("wrong password for the existing account")
+                user_id = existing.id
+            else:
+                chosen_hash = self.passwords.hash(password)
+                user_id = existing.id
         with self.store.transaction() as tx:
             current = tx.get_join_invitation(invitation.id)
             if current is None:  # pragma: no cover - invitations are never deleted
                 raise InvitationNotFound("the invitation no longer exists")
             accepted = members.accept_invitation(current, user_id=user_id, now=now)
             if session is not None:
-                self._resolve_session(tx, session, now)  # not logged out meanwhile
+                record = self._resolve_session(tx, session, now)  # not logged out meanwhile
             if new_user is not None:
                 self._add_user(tx, new_user, hint="sign in with its password to accept")
             user = self._user(tx, user_id)
+            if chosen_hash is not None and _asks_current_password(user):
+                raise ConflictError("the account was proven meanwhile; accept again")
+            if not user.email_verified:
+                if chosen_hash is not None:
+                    user = attrs.evolve(user, password_hash=chosen_hash)
+                # Through a session, the password stays only if that session was opened with it.
+                keep = chosen_hash is not None or (
+                    session is not None and record.method is SessionMethod.PASSWORD
+                )
+                user = self._prove(tx, user, now, keep_password=keep)
+            elif chosen_hash is not None:  # a proven account without a password chooses one
+                user = attrs.evolve(user, password_hash=chosen_hash)
+                tx.save_user(user)
             joined = members.join(
                 tx.get_membership(current.account_id, user_id),
                 account_id=current.account_id,
@@ -898,42 +841,6 @@ class AccountsService(ServiceCore):
                 email=current.email,
             )
             return self._issue_session(tx, user, SessionMethod.INVITATION, now)
-
-    def _add_user(self, tx: Transaction, user: User, hint: str = "") -> None:
-        if tx.find_user_by_email(user.email) is not None:
-            raise EmailAlreadyRegistered(
-                f"a user with email {user.email!r} already exists" + (f"; {hint}" if hint else "")
-            )
-        try:
-            tx.add_user(user)
-        except DuplicateKey as e:  # pragma: no cover - a race the check above narrows
-            raise EmailAlreadyRegistered(f"a user with email {user.email!r} already exists") from e
-
-    def _issue_session(
-        self, tx: Transaction, user: User, method: SessionMethod, now: dt.datetime
-    ) -> Session:
-        token = new_token()
-        active = [m for m in tx.list_user_memberships(user.id) if m.is_active]
-        record = SessionRecord(
-            id=new_id("ses", now),
-            token_hash=self._keys.lookup_hash("session", token),
-            user_id=user.id,
-            method=method,
-            issued_at=now,
-            expires_at=now + self.settings.session_lifetime,
-            admin_grants={m.account_id: m.admin_grant for m in active if m.is_active_administrator},
-        )
-        tx.add_session(record)
-        return Session(
-            token=token,
-            id=record.id,
-            user_id=user.id,
-            email=user.email,
-            method=method,
-            issued_at=now,
-            expires_at=record.expires_at,
-            roles={m.account_id: m.role for m in active},
-        )
 
     def _change_member(
         self,
@@ -1081,27 +988,11 @@ class AccountsService(ServiceCore):
         members.check_invitation_usable(invitation, now)
         return invitation
 
-    def _verify_password(self, email: str, password: str, now: dt.datetime) -> User | None:
-        """Return the user if *password* is theirs, else None; throttled per email.
 
-        The attempt is counted as a failure *before* the (slow) verification, in the same
-        transaction that checks the lock, so parallel guesses cannot slip past the limit;
-        a success then clears the count. Unknown emails cost the same hashing time.
-        """
-        key = f"password:{email}"
-        with self.store.transaction() as tx:
-            throttle = tx.get_throttle(key)
-            until = locked_until(throttle, now)
-            if until is not None:
-                raise TooManyAttempts(f"log-ins as {email}", until)
-            policy = self.settings.password_throttle
-            tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
-            user = tx.find_user_by_email(email)
-        if user is None or user.password_hash is None:
-            self.passwords.burn()
-            return None
-        if not self.passwords.verify(password, user.password_hash):
-            return None
-        with self.store.transaction() as tx:
-            tx.delete_throttle(key)
-        return user
+def _asks_current_password(user: User) -> bool:
+    """True when only the holder of *user*'s current password may accept for them.
+
+    That is a proven account with a password. For any other, the invitation link itself
+    proves the address, and the invitee chooses the password.
+    """
+    return user.email_verified and user.password_hash is not None

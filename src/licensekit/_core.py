@@ -97,15 +97,23 @@ class ServiceCore:
         secret: bytes | str,
         join_url: str,
         download_url: str | None = None,
+        verify_url: str | None = None,
+        reset_url: str | None = None,
         clock: Clock | None = None,
         password_hasher: PasswordHasher | None = None,
         settings: Settings | None = None,
         templates: Templates | None = None,
     ) -> None:
-        if join_url.count(_TOKEN_PLACEHOLDER) != 1:
-            raise ValidationError(f"join_url must contain {_TOKEN_PLACEHOLDER} exactly once")
-        if download_url is not None and download_url.count(_TOKEN_PLACEHOLDER) != 1:
-            raise ValidationError(f"download_url must contain {_TOKEN_PLACEHOLDER} exactly once")
+        for name, url in (
+            ("join_url", join_url),
+            ("download_url", download_url),
+            ("verify_url", verify_url),
+            ("reset_url", reset_url),
+        ):
+            if url is None and name != "join_url":
+                continue
+            if not isinstance(url, str) or url.count(_TOKEN_PLACEHOLDER) != 1:
+                raise ValidationError(f"{name} must contain {_TOKEN_PLACEHOLDER} exactly once")
         if not isinstance(store, str | os.PathLike | Store):
             raise ValidationError(
                 f"store must be a Store or the path of a SQLite file, not {type(store).__name__}"
@@ -120,6 +128,8 @@ class ServiceCore:
         self._keys = SecretKeys(secret)
         self._join_url = join_url
         self._download_url = download_url
+        self._verify_url = verify_url
+        self._reset_url = reset_url
         # Last, once every argument is known to be good, so a refused call leaves no file open.
         if isinstance(store, str | os.PathLike):
             from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used

@@ -18,6 +18,7 @@ from licensekit.emails import (
 )
 from licensekit.exceptions import ValidationError
 from licensekit.model import (
+    SECRET,
     InstallInvitationView,
     JoinInvitationView,
     MemberStatus,
@@ -81,6 +82,19 @@ class Settings:
             sending its email. Another call skips it meanwhile, so two overlapping sends
             never mail it twice; after this time (the sender died, say) it counts as
             undelivered and is sent again. Keep it longer than your longest batch takes.
+        email_verification_lifetime: How long an email verification link works.
+        password_reset_lifetime: How long a password reset link works (OWASP suggests
+            minutes, not days).
+        password_reset_throttle: Password reset requests tolerated per address and, when
+            the host names the client, per client, before further requests are refused for
+            a while. The same for addresses with and without an account.
+        reset_notice_for_unknown_addresses: Answer a password reset requested for an address
+            without an account by an email saying so. Either way the caller's answer is the
+            same; with this on, the cost is the same too (one email each), so timing does not
+            tell whether an account exists.
+        verified_email_to_create_accounts: Only a user whose address is proven may create a
+            business account. Anyone can register any address, so an unproven account could
+            otherwise set up an account that its real owner later inherits.
 
     Raises:
         ValidationError: A default lifetime exceeds ``max_invitation_lifetime``.
@@ -116,6 +130,19 @@ class Settings:
     activation_invitation_throttle: ThrottlePolicy = attrs.field(
         factory=lambda: ThrottlePolicy(max_failures=20)
     )
+    email_verification_lifetime: dt.timedelta = attrs.field(
+        default=dt.timedelta(days=2), validator=positive
+    )
+    password_reset_lifetime: dt.timedelta = attrs.field(
+        default=dt.timedelta(minutes=30), validator=positive
+    )
+    password_reset_throttle: ThrottlePolicy = attrs.field(
+        factory=lambda: ThrottlePolicy(
+            max_failures=5, window=dt.timedelta(hours=1), lockout=dt.timedelta(hours=1)
+        )
+    )
+    reset_notice_for_unknown_addresses: bool = True
+    verified_email_to_create_accounts: bool = True
 
     def __attrs_post_init__(self) -> None:
         for name in ("invitation_lifetime", "install_invitation_lifetime"):
@@ -172,8 +199,11 @@ class InvitationPreview:
         email: Who the invitation is for.
         inviter_email: Who sent it.
         expires_at: When it stops working.
-        user_exists: True when the invitee already has a personal account (ask for their
-            current password), False when they must choose one.
+        user_exists: True when the invitee already has a personal account.
+        needs_current_password: True when accepting must give that account's current
+            password: it exists, its address is proven and it has a password. Otherwise the
+            invitee chooses a password (the link proves the address, and a password set by
+            whoever registered an unproven address is discarded).
     """
 
     invitation_id: str
@@ -183,6 +213,7 @@ class InvitationPreview:
     inviter_email: str
     expires_at: dt.datetime
     user_exists: bool
+    needs_current_password: bool
 
 
 @attrs.frozen
@@ -283,7 +314,8 @@ class ActivationResult:
     Attributes:
         installation_id: The installation, as administrators see it listed.
         installation_token: A secret the installed product keeps, to report that it is
-            alive with :meth:`LicenseKit.check_in` (hidden from ``repr``). A new one is
+            alive with :meth:`LicenseKit.check_in` (hidden from ``repr`` and left out of
+            :func:`licensekit.serialization.unstructure`: read it by name). A new one is
             issued on every activation.
         account_id: The business account the license belongs to.
         key_id: The license key's id (not its value).
@@ -296,7 +328,7 @@ class ActivationResult:
     """
 
     installation_id: str
-    installation_token: str = attrs.field(repr=False)
+    installation_token: str = attrs.field(repr=False, metadata=SECRET)
     account_id: str
     key_id: str
     product: str

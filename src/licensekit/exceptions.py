@@ -19,11 +19,14 @@ so ``except LookupError`` or ``except PermissionError`` keeps working too::
     ├── AuthenticationError
     │   ├── InvalidCredentials
     │   ├── InvalidSession
+    │   ├── InvalidToken
     │   └── TooManyAttempts
     ├── PermissionDenied (PermissionError)
-    │   └── MemberBlocked
+    │   ├── MemberBlocked
+    │   └── EmailNotVerified
     ├── ConflictError
     │   ├── EmailAlreadyRegistered
+    │   ├── EmailAlreadyVerified
     │   ├── AlreadyMember
     │   ├── LastAdministrator
     │   ├── DuplicateLicenseKey
@@ -81,6 +84,8 @@ __all__ = [
     "DuplicateKey",
     "DuplicateLicenseKey",
     "EmailAlreadyRegistered",
+    "EmailAlreadyVerified",
+    "EmailNotVerified",
     "IncompatibleStore",
     "InstallationNotFound",
     "InvalidActivationCode",
@@ -89,6 +94,7 @@ __all__ = [
     "InvalidEmail",
     "InvalidPassword",
     "InvalidSession",
+    "InvalidToken",
     "InvitationAlreadyAccepted",
     "InvitationEmailMismatch",
     "InvitationError",
@@ -187,6 +193,15 @@ class InvalidSession(AuthenticationError):
     """The session token is unknown, logged out or expired."""
 
 
+class InvalidToken(AuthenticationError):
+    """An emailed link (email verification, password reset) cannot be used.
+
+    Its token is unknown or altered, has expired, was already used, or was made unusable by
+    a later change to the account (a new password, a proven address). The message says
+    which, except between unknown and altered.
+    """
+
+
 class TooManyAttempts(AuthenticationError):
     """Too many wrong passwords or tokens: further attempts are refused for a while.
 
@@ -209,12 +224,20 @@ class MemberBlocked(PermissionDenied):
     """The member is blocked in this account and can do nothing there."""
 
 
+class EmailNotVerified(PermissionDenied):
+    """The action needs a user whose address is proven (see :meth:`LicenseKit.verify_email`)."""
+
+
 class ConflictError(LicenseKitError):
     """The action contradicts the current state."""
 
 
 class EmailAlreadyRegistered(ConflictError):
     """A user with that email already exists."""
+
+
+class EmailAlreadyVerified(ConflictError):
+    """The user's address is proven already; there is nothing to verify."""
 
 
 class AlreadyMember(ConflictError):

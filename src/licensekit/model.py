@@ -4,9 +4,11 @@ Stored records (:class:`User`, :class:`BusinessAccount`, :class:`Membership`,
 :class:`JoinInvitation`, :class:`SessionRecord`, :class:`AuditEvent`, :class:`Throttle`,
 :class:`LicenseKey`, :class:`InstallInvitation`, :class:`Installation`,
 :class:`ComputerBlock`) are what a store keeps. Views (:class:`MemberView`,
-:class:`JoinInvitationView`, :class:`Session`, :class:`LicenseKeyView`,
+:class:`JoinInvitationView`, :class:`Session`, :class:`UserView`, :class:`LicenseKeyView`,
 :class:`InstallInvitationView`, :class:`InstallationView`) are what use cases hand back to
-callers; they never carry a hash, ciphertext or password hash.
+callers; they never carry a hash, ciphertext or password hash. A bearer token a caller must
+keep (:attr:`Session.token`) is marked with :data:`SECRET`, so that
+:mod:`licensekit.serialization` leaves it out of plain data.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 __all__ = [
+    "SECRET",
     "AuditAction",
     "AuditEvent",
     "BusinessAccount",
@@ -47,10 +50,18 @@ __all__ = [
     "SessionRecord",
     "Throttle",
     "User",
+    "UserView",
     "frozen_mapping",
 ]
 
 T = TypeVar("T")
+
+SECRET: Mapping[str, bool] = MappingProxyType({"secret": True})
+"""Field metadata of a value handed to a caller that is a live secret (a bearer token).
+
+:func:`licensekit.serialization.unstructure` leaves such fields out, so a host that turns a
+result into JSON never sends one by accident; code that needs it reads it by name.
+"""
 
 
 def frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
@@ -102,6 +113,8 @@ class SessionMethod(enum.StrEnum):
     INVITATION = "invitation"
     TRUSTED = "trusted"
     """Issued to a user the host authenticated itself (single sign-on)."""
+    EMAIL_LINK = "email_link"
+    """Issued to whoever opened an emailed link proving the address (email verification)."""
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -174,9 +187,13 @@ class User:
         id: Stable identifier.
         email: Normalised, lower-cased email address; unique among users.
         created_at: When the account was made.
-        password_hash: Argon2id PHC string, or None for a user who only signs in through the
-            host (single sign-on) and has never chosen a password.
+        password_hash: Argon2id PHC string, or None for a user who has no password: one who
+            signs in only through the host (single sign-on), or whose unproven password was
+            discarded when the address was first proven.
         name: Optional display name.
+        email_verified_at: When the owner of the address first proved it (an invitation
+            link, an email verification or password reset link, or the host vouching); None
+            while the account is unproven, which is how anyone could have registered it.
     """
 
     id: str
@@ -184,6 +201,51 @@ class User:
     created_at: dt.datetime
     password_hash: str | None = attrs.field(default=None, repr=False)
     name: str = ""
+    email_verified_at: dt.datetime | None = None
+
+    @property
+    def email_verified(self) -> bool:
+        """True once the owner of the address has proven it."""
+        return self.email_verified_at is not None
+
+
+@attrs.frozen
+class UserView:
+    """A personal account as handed to callers: no password hash.
+
+    Attributes:
+        id: Stable identifier.
+        email: Normalised address.
+        name: Display name.
+        created_at: When the account was made.
+        email_verified_at: When the address was first proven; None while it is not.
+        has_password: False for an account that signs in only through the host or an emailed
+            link until a password is chosen.
+    """
+
+    id: str
+    email: str
+    name: str
+    created_at: dt.datetime
+    email_verified_at: dt.datetime | None
+    has_password: bool
+
+    @property
+    def email_verified(self) -> bool:
+        """True once the owner of the address has proven it."""
+        return self.email_verified_at is not None
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        """Return the view of *user*."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            created_at=user.created_at,
+            email_verified_at=user.email_verified_at,
+            has_password=user.password_hash is not None,
+        )
 
 
 @attrs.frozen
@@ -320,7 +382,8 @@ class Session:
     shown here once and stored only as a keyed hash; keep it secret, like a password.
 
     Attributes:
-        token: The bearer token (hidden from ``repr``).
+        token: The bearer token (hidden from ``repr`` and left out of
+            :func:`licensekit.serialization.unstructure`; read it by name).
         id: Identifier of the session, safe to log.
         user_id: Who is logged in.
         email: Their email address.
@@ -331,9 +394,11 @@ class Session:
             a snapshot: what the session may do is decided on every call (see
             :class:`SessionRecord`), and :meth:`~licensekit.LicenseKit.list_my_accounts`
             tells the current roles and the ones this session acts with.
+        email_verified: Whether the user's address was proven when the session was issued.
+            A host may keep an unproven account to a "confirm your address" page.
     """
 
-    token: str = attrs.field(repr=False)
+    token: str = attrs.field(repr=False, metadata=SECRET)
     id: str
     user_id: str
     email: str
@@ -341,6 +406,7 @@ class Session:
     issued_at: dt.datetime
     expires_at: dt.datetime
     roles: Mapping[str, Role] = attrs.field(factory=dict, converter=frozen_mapping, hash=False)
+    email_verified: bool = False
 
 
 @attrs.frozen

@@ -4,6 +4,16 @@ Plain data means what JSON can hold: dicts, lists, strings, numbers, booleans an
 Datetimes become ISO 8601 strings with their UTC offset, bytes become unpadded URL-safe
 base64, enums their values. Stores and hosts use :func:`make_converter` rather than rolling
 their own, so every adapter writes the same shapes.
+
+A bearer token handed to a caller (:attr:`licensekit.Session.token`,
+:attr:`licensekit.ActivationResult.installation_token`: the fields marked with
+:data:`licensekit.model.SECRET`) is left out, so a host that returns a result as JSON never
+sends one by accident. Code that must pass it on reads it by name::
+
+    body = {**unstructure(session), "token": session.token}
+
+Values handed to callers carry no hash to begin with; the stored records that do (for
+storage adapters) keep every field, so that they read back equal.
 """
 
 from __future__ import annotations
@@ -14,9 +24,11 @@ import datetime as dt
 import enum
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
-from licensekit import model
+from licensekit import _results, model
 from licensekit.exceptions import ValidationError
 
 __all__ = ["make_converter", "structure", "unstructure"]
@@ -79,6 +91,13 @@ def make_converter() -> cattrs.Converter:
     for value in vars(model).values():
         if isinstance(value, type) and issubclass(value, enum.Enum):
             converter.register_unstructure_hook(value, _enum_value)
+    for value in (*vars(model).values(), *vars(_results).values()):
+        if isinstance(value, type) and attrs.has(value):
+            secret = [f.name for f in attrs.fields(value) if f.metadata.get("secret")]
+            if secret:
+                omitted: dict[str, Any] = {name: override(omit=True) for name in secret}
+                hook = make_dict_unstructure_fn(value, converter, **omitted)
+                converter.register_unstructure_hook(value, hook)
     return converter
 
 

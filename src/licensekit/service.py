@@ -63,6 +63,12 @@ class LicenseKit(AccountsService, LicensingService):
             with ``{token}`` once, e.g. ``"https://downloads.example.com/get?t={token}"``.
             The installer passes the token to :meth:`activate`. Needed only to invite
             installers.
+        verify_url: Template of the link in email verification emails, with ``{token}``
+            once; the page behind it passes the token to :meth:`verify_email`. Needed only
+            to send them (:meth:`send_email_verification`).
+        reset_url: Template of the link in password reset emails, with ``{token}`` once; the
+            page behind it asks for the new password and calls :meth:`reset_password`.
+            Needed only for :meth:`request_password_reset`.
         clock: The source of time; the system clock when omitted.
         password_hasher: Argon2id hasher; OWASP's parameters when omitted.
         settings: Lifetimes, limits and throttling; see :class:`Settings`.
@@ -82,8 +88,8 @@ class LicenseKit(AccountsService, LicensingService):
 
     Raises:
         ValidationError: The secret is too short or not bytes or text, or *join_url* or
-            *download_url* does not hold ``{token}`` exactly once, or *store* is neither a
-            store nor a path.
+            another link template does not hold ``{token}`` exactly once, or *store* is
+            neither a store nor a path.
         StorageError: The SQLite file named by *store* cannot be opened (see
             :class:`~licensekit.stores.sqlite.SQLiteStore`).
     """

@@ -137,7 +137,7 @@ class Transaction(Protocol):
         """Return every invitation of *account_id* addressed to *email*, ordered by id."""
         ...
 
-    # Sessions: unique by id and by token_hash.
+    # Sessions: unique by id and by token_hash; deleted by user.
     def add_session(self, session: SessionRecord) -> None:
         """Insert a new session."""
         ...
@@ -156,6 +156,10 @@ class Transaction(Protocol):
 
     def delete_sessions_expired_before(self, moment: dt.datetime) -> int:
         """Delete sessions whose expiry is at or before *moment*; return how many."""
+        ...
+
+    def delete_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """Delete every session of *user_id* except the one with id *keep*; return how many."""
         ...
 
     # Audit trail: append only.

@@ -67,6 +67,8 @@ ENVIRONMENT: Mapping[str, str] = {
     "smtp_timeout": "LICENSEKIT_SMTP_TIMEOUT",
     "join_url": "LICENSEKIT_JOIN_URL",
     "download_url": "LICENSEKIT_DOWNLOAD_URL",
+    "verify_url": "LICENSEKIT_VERIFY_URL",
+    "reset_url": "LICENSEKIT_RESET_URL",
     "service_name": "LICENSEKIT_SERVICE_NAME",
 }
 """The environment variable behind each setting (the option's ``dest``)."""
@@ -80,6 +82,8 @@ DEFAULTS: Mapping[str, str] = {
     "smtp_security": "starttls",
     "join_url": "https://portal.example.com/join?token={token}",
     "download_url": "https://downloads.example.com/install?token={token}",
+    "verify_url": "https://portal.example.com/verify?token={token}",
+    "reset_url": "https://portal.example.com/reset?token={token}",
     "service_name": "licensekit",
 }
 """Defaults of the settings that have one."""
@@ -127,6 +131,8 @@ class Config:
     smtp_timeout: float
     join_url: str
     download_url: str
+    verify_url: str
+    reset_url: str
     service_name: str
 
     @classmethod
@@ -168,6 +174,8 @@ class Config:
             smtp_timeout=_number(pick("smtp_timeout"), "smtp_timeout", float) or 30.0,
             join_url=pick("join_url") or DEFAULTS["join_url"],
             download_url=pick("download_url") or DEFAULTS["download_url"],
+            verify_url=pick("verify_url") or DEFAULTS["verify_url"],
+            reset_url=pick("reset_url") or DEFAULTS["reset_url"],
             service_name=pick("service_name") or DEFAULTS["service_name"],
         )
 
@@ -291,6 +299,8 @@ class App:
                 secret=secret,
                 join_url=self.config.join_url,
                 download_url=self.config.download_url,
+                verify_url=self.config.verify_url,
+                reset_url=self.config.reset_url,
                 settings=Settings(service_name=self.config.service_name),
             )
         return self._kit
@@ -329,7 +339,8 @@ class App:
                 raise UsageError(
                     "this command acts as a user: pass --as EMAIL (or set LICENSEKIT_AS)"
                 )
-            self._session = self.kit.trusted_session(email)
+            # The operator acts for the user; that proves nothing about their address.
+            self._session = self.kit.trusted_session(email, proves_address=False)
         return self._session
 
     def account(self) -> AccountMembership:

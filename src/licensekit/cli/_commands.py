@@ -143,11 +143,16 @@ def register(app: App, args: argparse.Namespace) -> int:
         prompt=f"Choose a password for {args.email}: ",
         confirm="Type it again: ",
     )
-    user = kit.register_user(args.email, password, name=args.name)
+    user = kit.register_user(args.email, password, name=args.name, email_verified=args.verified)
     if app.out.json_mode:
         app.out.json(user)
-    else:
+    elif user.email_verified:
         app.out.line(f"Registered {user.email} ({user.id})")
+    else:
+        app.out.line(
+            f"Registered {user.email} ({user.id}), unproven until they open a link sent there: "
+            f"licensekit verify-email send --as {user.email}"
+        )
     return EXIT_OK
 
 
@@ -156,7 +161,7 @@ def accept(app: App, args: argparse.Namespace) -> int:
     kit = app.kit
     token = token_from(args.link, app.config.join_url)
     preview = kit.describe_join_invitation(token)
-    if preview.user_exists:
+    if preview.needs_current_password:
         prompt, confirm = f"Current password of {preview.email}: ", None
     else:
         prompt, confirm = f"Choose a password for {preview.email}: ", "Type it again: "
@@ -1027,9 +1032,9 @@ def mail_show(app: App, args: argparse.Namespace) -> int:
         if args.code:
             found = find_code(letter.text)
         else:
-            found = find_link(letter.text, app.config.download_url) or find_link(
-                letter.text, app.config.join_url
-            )
+            c = app.config
+            templates = (c.download_url, c.join_url, c.verify_url, c.reset_url)
+            found = next(filter(None, (find_link(letter.text, t) for t in templates)), None)
         if found is None:
             what = "activation code" if args.code else "link"
             raise CommandError(f"no {what} in {letter.path.name}")

@@ -60,6 +60,13 @@ ACTIVATIONS = [
     ("fay", "code"),
 ]
 _WIDTH = 92
+# The default link template (a key of DEFAULTS) of the emails that carry a link.
+_LINK_TEMPLATES = {
+    MessageKind.JOIN_INVITATION: "join_url",
+    MessageKind.INSTALL_INVITATION: "download_url",
+    MessageKind.EMAIL_VERIFICATION: "verify_url",
+    MessageKind.PASSWORD_RESET: "reset_url",
+}
 
 
 def demo(app: App, args: argparse.Namespace) -> int:
@@ -172,11 +179,23 @@ class _Tour:
         self.step("A new database and its host secret (a file only you can read).")
         self.run("init")
         self.step(
-            f"Ida, the IT administrator, registers, creates the business account "
-            f"{ACCOUNT!r} and adds a 5-seat license key."
+            "Ida, the IT administrator, registers. Anyone could type her address, so her "
+            "account stays unproven until she opens the link emailed to it, typing her "
+            "password there (a password someone else set would stop working)."
         )
         self.run(
             "register", ADMIN, "--name", "Ida Admin", "--password-stdin", stdin=PASSWORDS[ADMIN]
+        )
+        self.run("verify-email", "send", "--as", ADMIN)
+        self.run(
+            "verify-email",
+            "confirm",
+            self.link(ADMIN, MessageKind.EMAIL_VERIFICATION),
+            "--password-stdin",
+            stdin=PASSWORDS[ADMIN],
+        )
+        self.step(
+            f"Proven, Ida creates the business account {ACCOUNT!r} and adds a 5-seat license key."
         )
         self.run("accounts", "create", ACCOUNT, "--as", ADMIN)
         self.run(
@@ -192,9 +211,18 @@ class _Tour:
             stdin="PDPRO-4F7K-29XQ-MB3T-7HWD",
             typed="the key's value",
         )
-        self.step("Grace already has a personal account; Alan has none.")
+        self.step(
+            "Grace already has a personal account, whose address was checked when she signed "
+            "up; Alan has none."
+        )
         self.run(
-            "register", GRACE, "--name", "Grace Hopper", "--password-stdin", stdin=PASSWORDS[GRACE]
+            "register",
+            GRACE,
+            "--name",
+            "Grace Hopper",
+            "--verified",
+            "--password-stdin",
+            stdin=PASSWORDS[GRACE],
         )
         self.step("Ida invites both of them, with English emails that expire in 7 days.")
         self.run(
@@ -234,6 +262,19 @@ class _Tour:
             self.say(f"     refused ({type(e).__name__}): {e}")
         else:  # pragma: no cover - the library's rule changed
             raise CommandError("the demo expected a refusal: a License Administrator changed a key")
+        self.step(
+            "Alan forgets his password. The reset link goes to his address only, works once "
+            "within 30 minutes, and signs him out everywhere."
+        )
+        self.run("password", "forgot", ALAN)
+        self.run(
+            "password",
+            "reset",
+            self.link(ALAN, MessageKind.PASSWORD_RESET),
+            "--password-stdin",
+            stdin="alan's second passphrase",
+            typed="the new password",
+        )
 
     def invite_to_install(self) -> None:
         self.heading("Part 2. Inviting users to install")
@@ -316,8 +357,7 @@ class _Tour:
         return found[-1].text
 
     def link(self, email: str, kind: MessageKind) -> str:
-        template = DEFAULTS["join_url" if kind is MessageKind.JOIN_INVITATION else "download_url"]
-        found = find_link(self.letter(email, kind), template)
+        found = find_link(self.letter(email, kind), DEFAULTS[_LINK_TEMPLATES[kind]])
         if found is None:  # pragma: no cover - the templates changed
             raise CommandError(f"no link in the {kind.value} email to {email}")
         return found

@@ -175,6 +175,18 @@ def _global_options() -> _Parser:
         help="the download page, with {token} (LICENSEKIT_DOWNLOAD_URL)",
     )
     g.add_argument(
+        "--verify-url",
+        metavar="URL",
+        default=s,
+        help="the email verification page, with {token} (LICENSEKIT_VERIFY_URL)",
+    )
+    g.add_argument(
+        "--reset-url",
+        metavar="URL",
+        default=s,
+        help="the page to choose a new password, with {token} (LICENSEKIT_RESET_URL)",
+    )
+    g.add_argument(
         "--service-name",
         metavar="NAME",
         default=s,
@@ -280,6 +292,12 @@ def build_parser() -> _Parser:
     p.add_argument("email")
     p.add_argument("--name", default="", help="display name")
     p.add_argument(
+        "--verified",
+        action="store_true",
+        help="you have checked that the address is theirs (otherwise it is unproven until "
+        "they open a link sent to it)",
+    )
+    p.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the password from standard input instead of asking",
@@ -293,6 +311,10 @@ def build_parser() -> _Parser:
         action="store_true",
         help="read the password from standard input instead of asking",
     )
+
+    from licensekit.cli._account_commands import add_account_commands
+
+    add_account_commands(b, top)
 
     accounts = b.group(top, "accounts", "Business accounts")
     p = b.command(

@@ -210,9 +210,19 @@ _DELIVERY = [
     "WHERE sent_count > 0",
 ]
 
+_PROOF_OF_ADDRESS = [
+    "ALTER TABLE users ADD COLUMN email_verified_at TEXT",
+    # Ending every session of a user (a proven address, a new password) reads only theirs.
+    "CREATE INDEX sessions_by_user ON sessions (user_id)",
+    # A user who took up a join invitation by its token proved their address then.
+    "UPDATE users SET email_verified_at = ("
+    "SELECT MIN(accepted_at) FROM join_invitations WHERE accepted_by = users.id)",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
     tuple(_DELIVERY),  # 2 -> 3: delivery tracking of invitations; an administrators index
+    tuple(_PROOF_OF_ADDRESS),  # 3 -> 4: when each user's address was proven
 )
 SCHEMA_VERSION = len(MIGRATIONS)

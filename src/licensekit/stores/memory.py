@@ -346,6 +346,13 @@ class _MemoryTransaction:
             self.delete_session(session_id)
         return len(expired)
 
+    def delete_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        t = self._check()
+        ended = [s.id for s in t.sessions.values() if s.user_id == user_id and s.id != keep]
+        for session_id in ended:
+            self.delete_session(session_id)
+        return len(ended)
+
     # -- audit ------------------------------------------------------------------------------
 
     def add_audit_events(self, events: Sequence[AuditEvent]) -> None:

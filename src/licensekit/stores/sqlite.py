@@ -199,6 +199,7 @@ class _SQL:
     session_by_token = f"SELECT {_SESSIONS.select} FROM sessions WHERE token_hash = ?"  # noqa: S608
     delete_session = "DELETE FROM sessions WHERE id = ?"
     delete_expired_sessions = "DELETE FROM sessions WHERE expires_at <= ?"
+    delete_user_sessions = "DELETE FROM sessions WHERE user_id = ? AND id != ?"
 
     insert_audit = _insert("audit_events", _AUDIT)
     audit = _page_sql("audit_events", _AUDIT, "account_id")
@@ -918,6 +919,9 @@ class _SQLiteTransaction:
 
     def delete_sessions_expired_before(self, moment: dt.datetime) -> int:
         return self._run(_SQL.delete_expired_sessions, (encode_datetime(moment),)).rowcount
+
+    def delete_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        return self._run(_SQL.delete_user_sessions, (user_id, keep or "")).rowcount
 
     # -- audit ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ Everything here is public and documented, meant for a host application's own tes
 Example:
     >>> from licensekit.testing import make_licensekit
     >>> kit = make_licensekit()
-    >>> admin = kit.register_user("ada@example.com", "correct horse battery")
+    >>> admin = kit.register_user("ada@example.com", "correct horse battery", email_verified=True)
     >>> session = kit.log_in("ada@example.com", "correct horse battery")
     >>> account = kit.create_business_account(session, "Analytical Engines Ltd")
     >>> batch = kit.invite_members(session, account.id, ["grace@example.com"])
@@ -58,7 +58,9 @@ __all__ = [
     "TEST_DOWNLOAD_URL",
     "TEST_JOIN_URL",
     "TEST_PASSWORD",
+    "TEST_RESET_URL",
     "TEST_SECRET",
+    "TEST_VERIFY_URL",
     "FakeClock",
     "LicenseKitForTests",
     "RecordingMailer",
@@ -79,6 +81,12 @@ TEST_JOIN_URL = "https://portal.example.com/join?token={token}"
 
 TEST_DOWNLOAD_URL = "https://downloads.example.com/install?token={token}"
 """The download link template :func:`make_licensekit` uses."""
+
+TEST_VERIFY_URL = "https://portal.example.com/verify?token={token}"
+"""The email verification link template :func:`make_licensekit` uses."""
+
+TEST_RESET_URL = "https://portal.example.com/reset?token={token}"
+"""The password reset link template :func:`make_licensekit` uses."""
 
 TEST_PASSWORD = "correct horse battery"  # noqa: S105 - a documented test value
 """The password the builders give every user they create."""
@@ -244,6 +252,8 @@ def make_licensekit(
         secret=TEST_SECRET,
         join_url=TEST_JOIN_URL,
         download_url=TEST_DOWNLOAD_URL,
+        verify_url=TEST_VERIFY_URL,
+        reset_url=TEST_RESET_URL,
         clock=clock if clock is not None else FakeClock(),
         password_hasher=PasswordHasher.insecure_fast(),
         settings=settings,
@@ -259,11 +269,14 @@ def make_business_account(
 ) -> tuple[Session, BusinessAccount]:
     """Register (if needed) and log in an administrator, and create their business account.
 
+    The administrator is registered with a proven address (``email_verified=True``), as if
+    they had confirmed it, since only proven users may create business accounts.
+
     Returns:
         The administrator's session, already carrying the administrator role, and the account.
     """
     with contextlib.suppress(EmailAlreadyRegistered):
-        kit.register_user(admin_email, password)
+        kit.register_user(admin_email, password, email_verified=True)
     admin = kit.log_in(admin_email, password)
     return admin, kit.create_business_account(admin, name)
 

@@ -1129,6 +1129,7 @@ def _one_of_each(w: _World) -> _Each:
         created_at=_at(days=1),
         password_hash="$argon2id$v=19$m=8,t=1,p=1$b3RoZXJzYWx0$b3RoZXJoYXNo",  # noqa: S106
         name="Zoë O'Brien 🚀",
+        email_verified_at=_at(days=1, microseconds=7),
     )
     account = BusinessAccount(
         id=new_id("acc", T0), name='Ünïcode & "Quotes" Ltd', created_at=T0, created_by=user.id
@@ -2493,6 +2494,30 @@ class StoreContract:
             _assert_same(tx.find_session_by_token_hash(after.token_hash), after, "later session")
             assert tx.delete_sessions_expired_before(moment) == 0
         _write(store, [before, at])
+
+    def test_delete_user_sessions_ends_one_users_sessions_but_the_one_kept(
+        self, store: Store
+    ) -> None:
+        world = self._seed(store)
+        first, second, kept = (_session(world, new_id("ses", T0)) for _ in range(3))
+        others = _session(world, new_id("ses", T0), user_id=world.admin.id)
+        _write(store, [first, second, kept, others])
+        with store.transaction() as tx:
+            assert tx.delete_user_sessions(world.member.id, keep=kept.id) == 2
+            assert tx.find_session_by_token_hash(first.token_hash) is None, (
+                "delete_user_sessions left a session of the user in its own transaction"
+            )
+        with store.transaction() as tx:
+            assert tx.find_session_by_token_hash(first.token_hash) is None
+            assert tx.find_session_by_token_hash(second.token_hash) is None
+            _assert_same(tx.find_session_by_token_hash(kept.token_hash), kept, "the kept one")
+            _assert_same(tx.find_session_by_token_hash(others.token_hash), others, "another's")
+            assert tx.delete_user_sessions(world.member.id) == 1, "keep=None keeps nothing"
+            assert tx.delete_user_sessions(world.member.id) == 0
+            assert tx.delete_user_sessions("usr-unknown") == 0
+        with store.transaction() as tx:
+            assert tx.find_session_by_token_hash(kept.token_hash) is None
+            _assert_same(tx.find_session_by_token_hash(others.token_hash), others, "another's")
 
     def test_delete_throttle_forgets_one_key(self, store: Store) -> None:
         self._seed(store)
