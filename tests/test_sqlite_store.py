@@ -418,6 +418,91 @@ def test_a_version_1_file_is_migrated_and_its_records_still_work(path: Path) -> 
     assert table_names(path) >= TABLES
 
 
+def make_version_3(path: Path) -> str:
+    """A file at schema version 3 (before proof of address): an administrator who created
+    Old Ltd, a member who joined it by an invitation's link, and one invited who has not.
+
+    Returns the administrator's password hash."""
+    password_hash = PasswordHasher.insecure_fast().hash(TEST_PASSWORD)
+    users = [
+        ("usr_admin", "admin@example.com", password_hash),
+        ("usr_joined", "joined@example.com", password_hash),
+        ("usr_waiting", "waiting@example.com", password_hash),
+    ]
+    joined_at = "2030-01-02T10:30:00.000000+00:00"
+    with raw(path) as connection:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("BEGIN")
+        for step in MIGRATIONS[:3]:
+            for statement in step:
+                connection.execute(statement)
+        connection.execute("PRAGMA user_version = 3")
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for user_id, email, hashed in users:
+            connection.execute(
+                "INSERT INTO users (id, email, created_at, password_hash, name) VALUES (?,?,?,?,?)",
+                (user_id, email, T0_TEXT, hashed, ""),
+            )
+        connection.execute(
+            "INSERT INTO business_accounts (id, name, created_at, created_by) VALUES (?,?,?,?)",
+            ("acc_old", "Old Ltd", T0_TEXT, "usr_admin"),
+        )
+        for n, (email, accepted_at, accepted_by) in enumerate(
+            [
+                ("joined@example.com", joined_at, "usr_joined"),
+                ("waiting@example.com", None, None),
+            ]
+        ):
+            connection.execute(
+                "INSERT INTO join_invitations (id, account_id, email, language, invited_by,"
+                " created_at, expires_at, token_hash, token_ciphertext, sent_count, accepted_at,"
+                " accepted_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    f"jinv_{n}",
+                    "acc_old",
+                    email,
+                    "en",
+                    "usr_admin",
+                    T0_TEXT,
+                    "2030-02-01T09:00:00.000000+00:00",
+                    hashlib.sha256(email.encode()).digest(),
+                    b"ciphertext",
+                    1,
+                    accepted_at,
+                    accepted_by,
+                ),
+            )
+        connection.execute("COMMIT")
+    return password_hash
+
+
+def test_a_version_3_file_learns_who_proved_their_address_by_an_invitation(path: Path) -> None:
+    """Migration 3 -> 4: a user who took up a join invitation proved their address then; the
+    others are unproven, and keep their passwords until their first proof."""
+    password_hash = make_version_3(path)
+
+    store = SQLiteStore(path)
+    try:
+        with store.transaction() as tx:
+            joined = tx.get_user("usr_joined")
+            admin = tx.get_user("usr_admin")
+            waiting = tx.get_user("usr_waiting")
+        assert joined is not None
+        assert admin is not None
+        assert waiting is not None
+        assert joined.email_verified_at == dt.datetime(2030, 1, 2, 10, 30, tzinfo=dt.UTC)
+        assert admin.email_verified_at is None
+        assert waiting.email_verified_at is None
+        assert admin.password_hash == password_hash
+        with raw(path) as connection:
+            indexes = {row[1] for row in connection.execute("PRAGMA index_list(sessions)")}
+        assert "sessions_by_user" in indexes
+        assert store.integrity_check() == []
+    finally:
+        store.close()
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
 def test_a_failing_migration_leaves_the_file_at_its_old_version(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
