@@ -14,6 +14,8 @@ from licensekit import (
     ActivationCodeNotFound,
     ActivationCodeWrongProduct,
     InstallationNotFound,
+    InvalidCredentials,
+    InvalidEmail,
     InvitationNotFound,
     MemoryStore,
     MessageKind,
@@ -22,6 +24,7 @@ from licensekit import (
     SQLiteStore,
     ThrottlePolicy,
     TooManyAttempts,
+    ValidationError,
 )
 from licensekit.codes import new_activation_code
 from licensekit.testing import (
@@ -214,3 +217,120 @@ def test_a_locked_client_is_refused_unknown_join_links_until_the_lock_ends(store
     w.kit.clock.advance(LOCK)
     with pytest.raises(InvitationNotFound):
         w.kit.describe_join_invitation("unknown", client=NAT)
+
+
+# == lifting locks ============================================================================
+
+
+def lock_out_check_ins(kit: LicenseKitForTests, client: str = NAT) -> None:
+    for n in range(10):
+        with pytest.raises(InstallationNotFound):
+            kit.check_in(f"unknown-{n}", client=client)
+
+
+def lock_out_log_ins(kit: LicenseKitForTests, email: str) -> None:
+    for _ in range(5):  # the default password_throttle locks at the fifth
+        with pytest.raises(InvalidCredentials):
+            kit.log_in(email, "not the password")
+
+
+def test_lift_lockout_lifts_every_lock_on_a_client_and_says_how_many(store):
+    w = world(store)
+    lock_out_join_links(w.kit)
+    lock_out_activations(w.kit)
+    lock_out_check_ins(w.kit)
+    lock_out_activations(w.kit, client=OTHER)
+
+    assert w.kit.lift_lockout(client=NAT) == 3
+
+    with pytest.raises(InvitationNotFound):
+        w.kit.describe_join_invitation("unknown", client=NAT)
+    with pytest.raises(ActivationCodeNotFound):
+        w.kit.activate(token="unknown", computer_id="probe", client=NAT)
+    with pytest.raises(InstallationNotFound):
+        w.kit.check_in("unknown", client=NAT)
+    with pytest.raises(TooManyAttempts):  # another client's lock stays
+        w.kit.activate(token="unknown", computer_id="probe", client=OTHER)
+    assert w.kit.lift_lockout(client=NAT) == 0
+
+
+def test_lift_lockout_lifts_the_log_in_lock_of_an_email(store):
+    w = world(store)
+    w.kit.register_user("ada@example.com", "ada's passphrase")
+    lock_out_log_ins(w.kit, "ada@example.com")
+    with pytest.raises(TooManyAttempts):
+        w.kit.log_in("ada@example.com", "ada's passphrase")
+
+    assert w.kit.lift_lockout(email=" ADA@Example.com ") == 1
+
+    assert w.kit.log_in("ada@example.com", "ada's passphrase").email == "ada@example.com"
+
+
+def test_lift_lockout_takes_a_client_and_an_email_together(store):
+    w = world(store)
+    w.kit.register_user("ada@example.com", "ada's passphrase")
+    lock_out_log_ins(w.kit, "ada@example.com")
+    lock_out_activations(w.kit)
+
+    assert w.kit.lift_lockout(client=f" {NAT} ", email="ada@example.com") == 2
+
+
+def test_lift_lockout_forgets_failures_short_of_a_lock_without_counting_them(store):
+    """A lifted client starts afresh: the failures it had are gone, so it gets all its tries."""
+    w = world(store)
+    lock_out_activations(w.kit, times=9)
+
+    assert w.kit.lift_lockout(client=NAT) == 0
+
+    lock_out_activations(w.kit, times=9)  # nine more misses, and still no lock
+    with pytest.raises(ActivationCodeNotFound):
+        w.kit.activate(token="tenth", computer_id="probe", client=NAT)
+    with pytest.raises(TooManyAttempts):
+        w.kit.activate(token="eleventh", computer_id="probe", client=NAT)
+
+
+def test_a_lock_that_has_ended_is_not_counted_as_lifted(store):
+    w = world(store)
+    lock_out_activations(w.kit)
+    w.kit.clock.advance(LOCK)
+
+    assert w.kit.lift_lockout(client=NAT) == 0
+
+
+def test_lift_lockout_leaves_the_overall_limit_and_a_codes_own_lock(store):
+    """The overall limit is nobody's to lift, and a code's lock is about the code."""
+    overall = ThrottlePolicy(max_failures=10)
+    code = ThrottlePolicy(max_failures=1)
+    w = world(store, activation_overall_throttle=overall, activation_invitation_throttle=code)
+    team = w.invite("team@example.com")
+    with pytest.raises(ActivationCodeWrongProduct):
+        w.kit.activate(code=team.code, computer_id="pc-1", product="Other", client=NAT)
+    lock_out_activations(w.kit)  # ten misses: the client's lock, and the overall one
+
+    assert w.kit.lift_lockout(client=NAT) == 1
+
+    with pytest.raises(TooManyAttempts, match="activation codes and tokens"):
+        w.kit.activate(token="unknown", computer_id="probe", client=OTHER)
+    with pytest.raises(TooManyAttempts, match="this activation code"):
+        w.kit.activate(code=team.code, computer_id="pc-1", product="Other", client=NAT)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({}, ValidationError, "give the client, the email or both"),
+        ({"client": ""}, ValidationError, "give the client, the email or both"),
+        ({"client": " \t"}, ValidationError, "give the client, the email or both"),
+        ({"client": 42}, ValidationError, "client must be text"),
+        ({"email": "not an address"}, InvalidEmail, None),
+    ],
+)
+def test_lift_lockout_refuses_what_names_nothing(store, arguments, error, message):
+    w = world(store)
+    lock_out_activations(w.kit)
+
+    with pytest.raises(error, match=message):
+        w.kit.lift_lockout(**arguments)
+
+    with pytest.raises(TooManyAttempts):  # nothing was lifted
+        w.kit.activate(token="unknown", computer_id="probe", client=NAT)

@@ -63,9 +63,10 @@ class Settings:
         activation_client_throttle: Unknown activation codes and download tokens tolerated
             per client (when the installer's request names one). A lock-out refuses unknown
             codes and tokens only, never a valid one, since one address may be a whole
-            office's. Unknown installation tokens in :meth:`~licensekit.LicenseKit.check_in`
-            count separately, with the same limits and the same rule, so a product holding a
-            stale token cannot lock its network out of activating or checking in.
+            office's; :meth:`~licensekit.LicenseKit.lift_lockout` lifts one at once. Unknown
+            installation tokens in :meth:`~licensekit.LicenseKit.check_in` count separately,
+            with the same limits and the same rule, so a product holding a stale token
+            cannot lock its network out of activating or checking in.
         activation_overall_throttle: Unknown codes and tokens tolerated from all clients
             together. When it trips, unknown codes are answered with
             :class:`~licensekit.exceptions.TooManyAttempts`, but a valid code still works: a
