@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -20,6 +20,7 @@ from licensekit import (
     MemoryStore,
     MessageKind,
     SeatsFull,
+    Session,
     Settings,
     SQLiteStore,
     ThrottlePolicy,
@@ -54,18 +55,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MemoryStor
 
 class World(NamedTuple):
     kit: LicenseKitForTests
-    admin: object
+    admin: Session
     account_id: str
     key_id: str
 
-    def invite(self, email: str, **options: object) -> Invited:
-        self.kit.invite_installers(self.admin, self.account_id, self.key_id, [email], **options)  # type: ignore[arg-type]
+    def invite(self, email: str, **options: Any) -> Invited:
+        self.kit.invite_installers(self.admin, self.account_id, self.key_id, [email], **options)
         data = self.kit.mailer.last(to=email, kind=MessageKind.INSTALL_INVITATION).data
         return Invited(email, data["code"], data["token"])
 
 
-def world(store: MemoryStore | SQLiteStore, *, seats: int = 300, **settings: object) -> World:
-    kit = make_licensekit(store=store, settings=Settings(**settings))  # type: ignore[arg-type]
+def world(store: MemoryStore | SQLiteStore, *, seats: int = 300, **settings: Any) -> World:
+    kit = make_licensekit(store=store, settings=Settings(**settings))
     admin, account = make_business_account(kit)
     key = kit.add_license_key(admin, account.id, product="Desktop Pro", value="DP-1", seats=seats)
     return World(kit, admin, account.id, key.id)
