@@ -28,12 +28,15 @@ from _cli_support import (
     Ran,
     build_world,
 )
+from licensekit import ActivationCodeNotFound, LicenseKit
 from licensekit.cli import main
 from licensekit.cli._app import default_secret_file, token_from
 from licensekit.cli._errors import UsageError
 from licensekit.cli._mailbox import _kind_of, find_code, read_folder
 from licensekit.cli._output import Output, jsonable, render_table
 from licensekit.cli._progress import Progress, is_terminal
+from licensekit.cli._secret import parse_secret
+from licensekit.testing import TEST_JOIN_URL, RecordingMailer
 
 PEOPLE = ["ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal"]
 
@@ -943,6 +946,60 @@ def test_the_audit_trail_is_shown_in_order(world: CLI) -> None:
     events = world.ok("audit", "--limit", 2, "--as", ADMIN, "--json").json()
     assert [e["action"] for e in events] == ["install_invitation.sent", "installation.activated"]
     assert "Account Administrator" in world.refused("audit", "--as", ALAN).err
+
+
+# == lifting a lock ===========================================================================
+
+
+def test_lift_lockout_lets_a_locked_out_person_accept_again(world: CLI) -> None:
+    world.ok("register", "zed@example.com", "--password-stdin", stdin="zed's passphrase")
+    world.ok("members", "invite", "zed@example.com", "--as", ADMIN)
+    link = world.link("zed@example.com")
+    for _ in range(5):
+        world.refused("accept", link, "--password-stdin", stdin="not zed's passphrase")
+    locked = world.refused("accept", link, "--password-stdin", stdin="zed's passphrase")
+    assert "too many failed attempts for log-ins as zed@example.com" in locked.err
+
+    lifted = world.ok("lift-lockout", "--email", "ZED@example.com")
+
+    assert lifted.out == "Lifted 1 lock (log-ins as zed@example.com)\n"
+    assert (
+        "joined Example Corp"
+        in world.ok("accept", link, "--password-stdin", stdin="zed's passphrase").out
+    )
+    assert world.ok("lift-lockout", "--email", "zed@example.com", "--json").json() == {
+        "lifted": 0,
+        "client": None,
+        "email": "zed@example.com",
+    }
+
+
+def test_lift_lockout_lifts_a_client_that_a_service_on_the_database_locked(world: CLI) -> None:
+    """The tool and a host's service may share the database: the operator lifts its locks."""
+    secret = parse_secret((world.folder / "licensekit.secret").read_text(), "the test")
+    service = LicenseKit(world.db, RecordingMailer(), secret=secret, join_url=TEST_JOIN_URL)
+    try:
+        for n in range(10):
+            with pytest.raises(ActivationCodeNotFound):
+                service.activate(token=f"unknown-{n}", computer_id="probe", client="192.0.2.7")
+
+        ran = world.ok("lift-lockout", "--client", "192.0.2.7", "--json")
+
+        assert ran.json() == {"lifted": 1, "client": "192.0.2.7", "email": None}
+        with pytest.raises(ActivationCodeNotFound):
+            service.activate(token="unknown", computer_id="probe", client="192.0.2.7")
+        assert world.ok("lift-lockout", "--client", "192.0.2.7").out == (
+            "Lifted no lock (client 192.0.2.7)\n"
+        )
+    finally:
+        service.close()
+
+
+def test_lift_lockout_needs_a_client_or_an_email(world: CLI) -> None:
+    assert "give --client, --email or both" in world.usage("lift-lockout").err
+    assert "give --client, --email or both" in world.usage("lift-lockout", "--client", " ").err
+    refused = world.refused("lift-lockout", "--email", "nobody")
+    assert "invalid email address 'nobody'" in refused.err
 
 
 # == the mail folder ==========================================================================

@@ -327,21 +327,23 @@ class LicensingMachine(RuleBasedStateMachine):
         call: Callable[[], object],
         *,
         refusal_of: InviteModel | None = None,
+        returning: bool = False,
         guessing: str | None = None,
         client_key: str | None = None,
     ) -> None:
         """Run a forbidden call: it raises exactly *expected* and changes nothing stored.
 
         With *refusal_of*, a refused activation: counted in the invitation's throttle unless it
-        is one of NOT_COUNTED. With *guessing*, an unknown code or token: counted in that
-        overall throttle, and in the client's throttle *client_key* when given.
+        is one of NOT_COUNTED or the computer is *returning* to the code. With *guessing*, an
+        unknown code or token: counted in that overall throttle, and in the client's throttle
+        *client_key* when given.
         """
         before = self.state()
         with pytest.raises(LicenseKitError) as info:
             call()
         assert type(info.value) is expected, f"expected {expected.__name__}, got {info.value!r}"
         counting = guessing
-        if refusal_of is not None and not issubclass(expected, NOT_COUNTED):
+        if refusal_of is not None and not returning and not issubclass(expected, NOT_COUNTED):
             counting = refusal_of.throttle_key
             refusal_of.throttle = after_refusal(refusal_of.throttle, self.now)
         self.unchanged(
@@ -686,13 +688,7 @@ class LicensingMachine(RuleBasedStateMachine):
         km = self.key(inv.key_id)
         existing = self.installs.get((km.id, computer))
         seated = existing is not None and existing.active
-        returning = computer in inv.computers or (
-            seated and existing is not None and existing.invitation_id == inv.id
-        )
-        # A code locked for its refusals is refused before anything else is looked at, but
-        # never to a computer returning to it.
-        if not returning and inv.throttle is not None and inv.throttle.locked(self.now):
-            return TooManyAttempts
+        returning = self.returning(inv, computer)
         error = self.dead(inv)
         if error is None and product is not None and product.casefold() != km.product.casefold():
             error = ActivationCodeWrongProduct
@@ -707,7 +703,24 @@ class LicensingMachine(RuleBasedStateMachine):
             error = ComputerAlreadyActivated
         if error is None and not seated and self.used(km.id) >= km.seats:
             error = SeatsFull
+        # A code locked for its refusals refuses what it is to blame for, but never a usable
+        # code, never what is not its fault, and never a computer returning to it.
+        if (
+            error is not None
+            and not issubclass(error, NOT_COUNTED)
+            and not returning
+            and inv.throttle is not None
+            and inv.throttle.locked(self.now)
+        ):
+            return TooManyAttempts
         return error
+
+    def returning(self, inv: InviteModel, computer: str) -> bool:
+        """Whether *computer* holds a claim on *inv*'s code, or its seat through it."""
+        existing = self.installs.get((inv.key_id, computer))
+        return computer in inv.computers or (
+            existing is not None and existing.active and existing.invitation_id == inv.id
+        )
 
     def activate(
         self, inv: InviteModel, computer: str, how: str, *, product: str | None = None
@@ -728,7 +741,7 @@ class LicensingMachine(RuleBasedStateMachine):
             return error
         if error is not None:
             event(f"activation: {error.__name__}")
-            self.fails(error, call, refusal_of=inv)
+            self.fails(error, call, refusal_of=inv, returning=self.returning(inv, computer))
             return error
         existing = self.installs.get((km.id, computer))
         seated = existing is not None and existing.active
@@ -743,7 +756,7 @@ class LicensingMachine(RuleBasedStateMachine):
             else "activation: reactivated"
         )
         if locked:
-            event("activation: returning computer while the code is locked")
+            event("activation: a success while the code is locked")
         assert result.already_active is seated
         assert (result.key_id, result.email, result.computer_id) == (km.id, inv.email, computer)
         if existing is None:
@@ -947,11 +960,16 @@ class LicensingMachine(RuleBasedStateMachine):
 
     def check_in_unknown(self, token: str, *, from_network: bool) -> None:
         """An unknown token counts against the check-ins' own overall guessing limit and, from
-        NETWORK, against that client's; while the client is locked it is refused outright."""
+        NETWORK, against that client's; while the client is locked it is refused (and counted
+        overall only)."""
         client = NETWORK if from_network else ""
         if from_network and self.network_locked():
             event("check-in: unknown token from the locked client")
-            self.fails(TooManyAttempts, lambda: self.kit.check_in(token, client=client))
+            self.fails(
+                TooManyAttempts,
+                lambda: self.kit.check_in(token, client=client),
+                guessing=CHECK_IN_GUESSES,
+            )
             return
         client_key = f"check-in:client:{NETWORK}" if from_network else None
         self.fails(

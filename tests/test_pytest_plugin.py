@@ -10,12 +10,16 @@ pytest_plugins = ["pytester"]
 
 HOST_TESTS = """
 import datetime as dt
+import os
 
 import pytest
 
-from licensekit import LicenseKit, MemoryStore, StorageError
+from licensekit import LicenseKit, MemoryStore, SQLiteStore, StorageError
 from licensekit.testing import DEFAULT_START, FakeClock, RecordingMailer
 
+EXPECTED_STORE = {"memory": MemoryStore, "sqlite": SQLiteStore}[
+    os.environ.get("LICENSEKIT_TEST_STORE", "memory")
+]
 closed_stores = []
 
 
@@ -25,7 +29,7 @@ def test_fixtures_have_the_documented_types(
     assert isinstance(licensekit_app, LicenseKit)
     assert isinstance(licensekit_clock, FakeClock)
     assert isinstance(licensekit_mailer, RecordingMailer)
-    assert isinstance(licensekit_store, MemoryStore)
+    assert type(licensekit_store) is EXPECTED_STORE
     assert licensekit_clock.now() == DEFAULT_START
     assert licensekit_mailer.sent == []
     assert licensekit_store.dump() == []
@@ -68,18 +72,26 @@ def test_each_test_gets_fresh_fixtures_and_the_store_is_closed_after_use(
     with pytest.raises(StorageError):
         with closed_stores[0].transaction():
             pass
+    if EXPECTED_STORE is SQLiteStore:  # its temporary folder is gone too
+        assert not closed_stores[0].path.parent.exists()
+        assert licensekit_store.path.parent.is_dir()
     assert licensekit_store.dump() == []
     assert licensekit_mailer.sent == []
 """
+
+STORE_KINDS = pytest.mark.parametrize("kind", ["memory", "sqlite"])
 
 
 def _outcome(result: pytest.RunResult) -> None:
     result.assert_outcomes(passed=4)
 
 
+@STORE_KINDS
 def test_plugin_fixtures_work_in_a_host_test_suite_when_loaded_by_name(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
+    """The fixtures honour LICENSEKIT_TEST_STORE, as make_licensekit does."""
+    monkeypatch.setenv("LICENSEKIT_TEST_STORE", kind)
     pytester.makepyfile(test_host=HOST_TESTS)
     result = pytester.runpytest_inprocess(
         "-p", "no:licensekit", "-p", "licensekit.testing.plugin", "-p", "no:cacheprovider"
@@ -87,9 +99,11 @@ def test_plugin_fixtures_work_in_a_host_test_suite_when_loaded_by_name(
     _outcome(result)
 
 
+@STORE_KINDS
 def test_plugin_fixtures_work_in_a_host_test_suite_through_the_installed_entry_point(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
+    monkeypatch.setenv("LICENSEKIT_TEST_STORE", kind)
     pytester.makepyfile(test_host=HOST_TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     _outcome(result)
@@ -108,6 +122,40 @@ def test_plugin_fixtures_are_absent_when_the_host_disables_the_plugin(
     result = pytester.runpytest_inprocess("-p", "no:licensekit", "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'licensekit_app' not found*"])
+
+
+def test_without_the_variable_the_store_fixture_is_a_memory_store(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LICENSEKIT_TEST_STORE", raising=False)
+    pytester.makepyfile(
+        test_host="""
+        from licensekit import MemoryStore
+
+        def test_store(licensekit_store):
+            assert type(licensekit_store) is MemoryStore
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:licensekit", "-p", "licensekit.testing.plugin")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_store_variable_naming_no_store_fails_the_test_that_asks_for_the_store(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LICENSEKIT_TEST_STORE", "postgres")
+    pytester.makepyfile(
+        test_host="""
+        def test_store(licensekit_store):
+            pass
+
+        def test_clock(licensekit_clock):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:licensekit", "-p", "licensekit.testing.plugin")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*LICENSEKIT_TEST_STORE must be 'memory' or 'sqlite'*"])
 
 
 def test_package_metadata_declares_the_pytest11_entry_point() -> None:

@@ -8,7 +8,13 @@ import pytest
 
 from licensekit import ValidationError
 from licensekit.model import Throttle
-from licensekit.throttling import ThrottlePolicy, locked_until, record_failure
+from licensekit.throttling import (
+    GuessVerdict,
+    ThrottlePolicy,
+    judge_guess,
+    locked_until,
+    record_failure,
+)
 
 T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(minutes=15)
@@ -123,3 +129,39 @@ class TestRecordFailure:
         during_lock = T0 + 15 * MINUTE
         again = record_failure(locked, key=KEY, now=during_lock, policy=POLICY)
         assert locked_until(again, during_lock) == T0 + POLICY.lockout
+
+    def test_a_lock_longer_than_the_window_keeps_its_record_until_the_lock_ends(self) -> None:
+        """Purging must not forget a lock: the record expires no sooner than the lock does."""
+        third = T0 + 2 * MINUTE
+        throttle = fail_times([T0, T0 + MINUTE, third])  # lockout 30 min, window 10 min
+        assert throttle.locked_until == third + POLICY.lockout
+        assert throttle.expires_at == throttle.locked_until
+
+    def test_a_lock_shorter_than_the_window_keeps_its_record_for_the_window(self) -> None:
+        policy = ThrottlePolicy(max_failures=1, window=30 * MINUTE, lockout=MINUTE)
+        throttle = record_failure(None, key=KEY, now=T0, policy=policy)
+        assert (throttle.locked_until, throttle.expires_at) == (T0 + MINUTE, T0 + 30 * MINUTE)
+
+
+def _locked_record() -> Throttle:
+    return fail_times([T0, T0, T0])  # locked until T0 + 30 min
+
+
+class TestJudgeGuess:
+    """The rule for what a client presents (codes, tokens): a lock refuses unknown ones only."""
+
+    @pytest.mark.parametrize("throttle", [None, "counting", "locked"])
+    def test_what_was_found_is_allowed_whatever_the_record_says(self, throttle: str) -> None:
+        record = {"counting": fail_times([T0]), "locked": _locked_record()}.get(throttle)
+        assert judge_guess(record, T0 + MINUTE, found=True) is GuessVerdict.ALLOW
+
+    def test_an_unknown_value_from_an_unlocked_key_is_counted(self) -> None:
+        assert judge_guess(None, T0, found=False) is GuessVerdict.RECORD_FAILURE
+        assert judge_guess(fail_times([T0]), T0, found=False) is GuessVerdict.RECORD_FAILURE
+
+    def test_an_unknown_value_from_a_locked_key_is_refused(self) -> None:
+        assert judge_guess(_locked_record(), T0 + MINUTE, found=False) is GuessVerdict.REFUSE
+
+    def test_an_unknown_value_is_counted_again_once_the_lock_has_ended(self) -> None:
+        ended = T0 + POLICY.lockout
+        assert judge_guess(_locked_record(), ended, found=False) is GuessVerdict.RECORD_FAILURE

@@ -22,6 +22,7 @@ from licensekit._core import (
     _scan_all,
 )
 from licensekit._ids import new_id
+from licensekit._lockouts import throttle_guess
 from licensekit._results import (
     AccountMembership,
     DeliveryFailure,
@@ -70,7 +71,12 @@ from licensekit.model import (
 )
 from licensekit.roles import Permission
 from licensekit.storage import Transaction
-from licensekit.throttling import locked_until, record_failure
+from licensekit.throttling import (
+    ThrottledSecret,
+    client_key,
+    locked_until,
+    record_failure,
+)
 
 __all__ = ["AccountsService"]
 
@@ -969,20 +975,23 @@ class AccountsService(UsersService):
     def _find_invitation_by_token(
         self, token: object, client: str, now: dt.datetime
     ) -> JoinInvitation:
+        """Return the invitation of a join link's *token*, if it can still be accepted.
+
+        Unknown tokens count per *client*, when one is named; a known token passes even a
+        locked client (see :func:`~licensekit.throttling.judge_guess`).
+        """
+        client = _require_text(client, "client").strip()
         if not isinstance(token, str):
             raise InvitationNotFound("this invitation link is not valid")
-        key = f"token:client:{client}"
+        policy = self.settings.token_throttle
+        counters = [(client_key(ThrottledSecret.JOIN_LINK, client), policy)] if client else []
         with self.store.transaction() as tx:
-            throttle = tx.get_throttle(key) if client else None
-            until = locked_until(throttle, now)
-            if until is not None:
-                raise TooManyAttempts("invitation links from this client", until)
             invitation = tx.find_join_invitation_by_token_hash(
                 self._keys.lookup_hash("join", token.strip())
             )
-            if invitation is None and client:
-                policy = self.settings.token_throttle
-                tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
+            until = throttle_guess(tx, counters, found=invitation is not None, now=now)
+        if until is not None:
+            raise TooManyAttempts("invitation links from this client", until)
         if invitation is None:
             raise InvitationNotFound("this invitation link is not valid")
         members.check_invitation_usable(invitation, now)

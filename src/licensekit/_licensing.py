@@ -32,6 +32,7 @@ from licensekit._core import (
     _scan_all,
 )
 from licensekit._ids import new_id
+from licensekit._lockouts import throttle_guess
 from licensekit._results import (
     ActivationResult,
     DeliveryFailure,
@@ -88,12 +89,16 @@ from licensekit.model import (
     Role,
     Session,
     SessionRecord,
-    Throttle,
     User,
 )
 from licensekit.roles import Permission
 from licensekit.storage import Transaction
-from licensekit.throttling import locked_until, record_failure
+from licensekit.throttling import (
+    ThrottledSecret,
+    client_key,
+    locked_until,
+    overall_key,
+)
 
 __all__ = ["LicensingService"]
 
@@ -869,7 +874,11 @@ class LicensingService(ServiceCore):
         # records) commit together, so nothing can change in between.
         with self.store.transaction() as tx:
             found, until = self._throttled_find(
-                tx, lambda: self._find_install_invitation(tx, lookup), client, now, "activation"
+                tx,
+                lambda: self._find_install_invitation(tx, lookup),
+                client,
+                now,
+                ThrottledSecret.ACTIVATION,
             )
             if found is None:
                 refusal = (
@@ -936,7 +945,7 @@ class LicensingService(ServiceCore):
             lambda tx: tx.find_installation_by_token_hash(token_hash),
             client=client,
             now=now,
-            bucket="check-in",
+            secret=ThrottledSecret.CHECK_IN,
         )
         if found is None:
             raise InstallationNotFound("this installation token is not valid")
@@ -1512,12 +1521,8 @@ class LicensingService(ServiceCore):
         if key is None:  # pragma: no cover - keys are never deleted, only marked removed
             return ActivationCodeNotFound("the license of this code no longer exists")
         existing = tx.find_installation(key.id, computer_id)
-        throttle_key = f"activation:invitation:{invitation.id}"
+        throttle_key = _code_throttle_key(invitation)
         throttle = tx.get_throttle(throttle_key)
-        returning = licensing.is_returning(invitation, existing, computer_id)
-        until = None if returning else locked_until(throttle, now)
-        if until is not None:
-            return TooManyAttempts("this activation code", until)
         try:
             outcome = licensing.activate(
                 key=key,
@@ -1534,8 +1539,8 @@ class LicensingService(ServiceCore):
                 now=now,
             )
         except ActivationError as e:
-            self._record_refusal(tx, invitation, throttle_key, throttle, computer_id, e, now)
-            return e
+            returning = licensing.is_returning(invitation, existing, computer_id)
+            return self._refuse_activation(tx, invitation, computer_id, e, returning, now)
         if outcome.seat_taken:
             tx.save_license_key(outcome.key)
         if outcome.invitation != invitation:
@@ -1588,18 +1593,22 @@ class LicensingService(ServiceCore):
         *,
         client: str,
         now: dt.datetime,
-        bucket: str = "activation",
+        secret: ThrottledSecret = ThrottledSecret.ACTIVATION,
     ) -> T | None:
         """Find what an installer presented, in a transaction of its own (see _throttled_find).
 
         Raises:
-            TooManyAttempts: The client, or everyone, guessed wrong too often.
+            TooManyAttempts: Unknown, and the client, or everyone, guessed wrong too often.
         """
         client = _require_text(client, "client").strip()
         with self.store.transaction() as tx:
-            found, until = self._throttled_find(tx, lambda: find(tx), client, now, bucket)
+            found, until = self._throttled_find(tx, lambda: find(tx), client, now, secret)
         if until is not None:
-            what = "installation tokens" if bucket == "check-in" else "activation codes and tokens"
+            what = (
+                "installation tokens"
+                if secret is ThrottledSecret.CHECK_IN
+                else "activation codes and tokens"
+            )
             raise TooManyAttempts(what, until)
         return found
 
@@ -1609,76 +1618,51 @@ class LicensingService(ServiceCore):
         find: Callable[[], T | None],
         client: str,
         now: dt.datetime,
-        bucket: str,
+        secret: ThrottledSecret,
     ) -> tuple[T | None, dt.datetime | None]:
         """Find what an installer presented; count misses per client and overall.
 
-        Returns what was found (or None), and until when the caller is locked out (or
-        None). For activation codes and download links, a locked client is refused before
-        the look-up. The overall limit only changes the answer to a miss, so that a flood of
-        guesses never locks out a valid code. Check-ins count in a *bucket* of their own, and
-        a known installation token always passes: products on one network must not lock each
-        other out because one of them holds a stale token. A miss is counted in *tx*, which
-        must then commit.
+        Returns what was found (or None), and until when an unknown *secret* is refused (or
+        None). What was found always passes, lock or not (see
+        :func:`~licensekit.throttling.judge_guess`): an office behind one address must not
+        lose its valid codes to one member's typos, nor products on one network their
+        check-ins to one stale token. Check-ins count apart from activations. A miss is
+        counted in *tx*, which must then commit.
         """
-        client_key = f"{bucket}:client:{client}" if client else None
-        overall_key = f"{bucket}:*"
-        known_always_pass = bucket == "check-in"
-        client_throttle = tx.get_throttle(client_key) if client_key else None
-        until = locked_until(client_throttle, now)
-        found = None
-        if until is None or known_always_pass:
-            found = find()
-            if found is not None:
-                until = None
-            elif until is None:
-                overall = tx.get_throttle(overall_key)
-                until = locked_until(overall, now)
-                if until is None:
-                    tx.save_throttle(
-                        record_failure(
-                            overall,
-                            key=overall_key,
-                            now=now,
-                            policy=self.settings.activation_overall_throttle,
-                        )
-                    )
-                if client_key is not None:
-                    tx.save_throttle(
-                        record_failure(
-                            client_throttle,
-                            key=client_key,
-                            now=now,
-                            policy=self.settings.activation_client_throttle,
-                        )
-                    )
-        return found, until
+        found = find()
+        counters = [(overall_key(secret), self.settings.activation_overall_throttle)]
+        if client:
+            counters.append((client_key(secret, client), self.settings.activation_client_throttle))
+        return found, throttle_guess(tx, counters, found=found is not None, now=now)
 
-    def _record_refusal(
+    def _refuse_activation(
         self,
         tx: Transaction,
         invitation: InstallInvitation,
-        throttle_key: str,
-        throttle: Throttle | None,
         computer_id: str,
         refusal: ActivationError,
+        returning: bool,
         now: dt.datetime,
-    ) -> None:
-        """Put a refused activation in the audit trail; count it if the code was misused.
+    ) -> LicenseKitError:
+        """Return the answer to a refused activation, with its records written in *tx*.
 
-        Full seats, an unavailable key, a blocked or already activated computer are not the
-        code's fault: an installer retrying until a seat is freed, or one computer retrying a
-        shared code, must not lock the code out for everyone else.
+        A refusal for the code's own sake (revoked, expired, used up, another product) is
+        counted on the code's throttle and put in the audit trail; once the code is locked,
+        such a refusal is answered with TooManyAttempts, recording nothing. Full seats, an
+        unavailable key, a blocked or already activated computer are not the code's fault,
+        nor is anything a computer *returning* to its code meets: these never count and are
+        told whatever the lock, so an installer may retry until a seat is freed, one computer
+        retrying a shared code never locks it for the others, and a computer is never locked
+        out of its own code.
         """
-        if not isinstance(refusal, _NOT_THE_CODES_FAULT):
-            tx.save_throttle(
-                record_failure(
-                    throttle,
-                    key=throttle_key,
-                    now=now,
-                    policy=self.settings.activation_invitation_throttle,
-                )
-            )
+        until = throttle_guess(
+            tx,
+            [(_code_throttle_key(invitation), self.settings.activation_invitation_throttle)],
+            found=returning or isinstance(refusal, _NOT_THE_CODES_FAULT),
+            now=now,
+        )
+        if until is not None:
+            return TooManyAttempts("this activation code", until)
         self._audit(
             tx,
             now,
@@ -1691,6 +1675,12 @@ class LicensingService(ServiceCore):
             computer_id=computer_id,
             reason=type(refusal).__name__,
         )
+        return refusal
+
+
+def _code_throttle_key(invitation: InstallInvitation) -> str:
+    """Return the key counting refusals of *invitation*'s code for the code's own sake."""
+    return f"activation:invitation:{invitation.id}"
 
 
 def _as_id(value: object) -> str | None:

@@ -55,15 +55,18 @@ class Settings:
         password_throttle: Wrong passwords tolerated per email before a lock-out.
         token_throttle: Unknown invitation tokens tolerated per client before a lock-out
             (applies when the host names the client, see
-            :meth:`LicenseKit.accept_join_invitation`). There is deliberately no limit across
-            all clients: tokens carry 192 bits, so guessing is hopeless anyway, and a global
+            :meth:`LicenseKit.accept_join_invitation`). A lock-out refuses unknown tokens
+            only; a valid link still works. There is deliberately no limit across all
+            clients: tokens carry 192 bits, so guessing is hopeless anyway, and a global
             lock-out would let anyone disable every valid link.
         install_invitation_lifetime: Default time before an invitation to install expires.
         max_activations_per_code: The most computers one invitation to install may allow.
         activation_client_throttle: Unknown activation codes and download tokens tolerated
-            per client (when the installer's request names one). Unknown installation tokens
-            in :meth:`~licensekit.LicenseKit.check_in` count separately, with the same limits,
-            and a known installation token always passes, so a product holding a stale token
+            per client (when the installer's request names one). A lock-out refuses unknown
+            codes and tokens only, never a valid one, since one address may be a whole
+            office's; :meth:`~licensekit.LicenseKit.lift_lockout` lifts one at once. Unknown
+            installation tokens in :meth:`~licensekit.LicenseKit.check_in` count separately,
+            with the same limits and the same rule, so a product holding a stale token
             cannot lock its network out of activating or checking in.
         activation_overall_throttle: Unknown codes and tokens tolerated from all clients
             together. When it trips, unknown codes are answered with
@@ -72,12 +75,14 @@ class Settings:
             attacker down (a guess that hits still succeeds); it turns a flood into a
             signal. The codes' 120 random bits are what make guessing hopeless.
         activation_invitation_throttle: Refusals of one invitation's code for its own sake
-            (revoked, expired, used up, another product) before it is refused for a while
-            without further checks. A computer that holds its activation from the code is
-            never locked out. Full seats, an unavailable key, and a blocked or already
-            activated computer do not count, so an installer may retry until a seat is freed
-            and one computer's retries never lock a shared code. A success clears the count,
-            not a lock in force.
+            (revoked, expired, used up, another product) before such refusals are answered
+            with :class:`~licensekit.exceptions.TooManyAttempts` for a while; a use of the
+            code that is allowed still activates. A computer that holds its activation from
+            the code is never locked out, and its refusals do not count. Full seats, an
+            unavailable key, and a blocked or already activated computer do not count and are
+            told whatever the lock, so an installer may retry until a seat is freed and one
+            computer's retries never lock a shared code. A success clears the count, not a
+            lock in force.
         delivery_claim_timeout: How long an invitation stays claimed by a call that is
             sending its email. Another call skips it meanwhile, so two overlapping sends
             never mail it twice; after this time (the sender died, say) it counts as

@@ -6,17 +6,18 @@ transaction, load what the rules need, call the pure rules of :mod:`licensekit.m
 :mod:`licensekit.licensing` and :mod:`licensekit.roles`, and write the result. Emails are sent
 after the transaction commits, so an invitation is never lost to a mail failure.
 
-The facade is assembled from two groups of use cases, accounts (users, sessions, business
-accounts, members, join invitations) and licensing (license keys, License Administrators,
-invitations to install, activation, installations), over one shared core that holds the
-constructor, sessions, authorisation, mail and the audit trail. The values they take and
-return are defined beside them and exported here.
+The facade is assembled from groups of use cases, accounts (users, sessions, business
+accounts, members, join invitations), licensing (license keys, License Administrators,
+invitations to install, activation, installations) and lock-outs (lifting a lock), over one
+shared core that holds the constructor, sessions, authorisation, mail and the audit trail.
+The values they take and return are defined beside them and exported here.
 """
 
 from __future__ import annotations
 
 from licensekit._accounts import AccountsService
 from licensekit._licensing import LicensingService
+from licensekit._lockouts import LockoutsService
 from licensekit._results import (
     EXPIRY_PRESETS,
     AccountMembership,
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(AccountsService, LicensingService):
+class LicenseKit(AccountsService, LicensingService, LockoutsService):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:

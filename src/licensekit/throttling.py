@@ -1,20 +1,74 @@
 """Throttling of guesses: after too many failures in a window, a key is locked for a while.
 
-Keys name what is being guessed at: ``password:<email>`` for log-ins, ``token:client:<client>`` for
-invitation links presented by one client, ``token:*`` for all clients together. The records
+Keys name what is being guessed at: ``password:<email>`` for log-ins, and for a secret that a
+client presents (see :class:`ThrottledSecret`) ``<kind>:client:<client>`` per client and
+``<kind>:*`` for all clients together, e.g. ``activation:client:203.0.113.9``. The records
 live in the store, so the limits hold across processes sharing it.
+
+Two rules use the records. A log-in lock refuses even the right password, or it would not
+stop anyone guessing a weak one (:func:`locked_until`). A lock on presented secrets (codes,
+tokens) refuses unknown ones only and never a valid one (:func:`judge_guess`): a client
+address may be shared by a whole office, and the secrets are too long to guess anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import attrs
 
 from licensekit._validators import positive
 from licensekit.model import Throttle
 
-__all__ = ["ThrottlePolicy", "locked_until", "record_failure"]
+__all__ = [
+    "GuessVerdict",
+    "ThrottlePolicy",
+    "ThrottledSecret",
+    "client_key",
+    "judge_guess",
+    "locked_until",
+    "overall_key",
+    "password_key",
+    "record_failure",
+]
+
+
+class ThrottledSecret(enum.StrEnum):
+    """A kind of secret that clients present, whose unknown values are counted per client."""
+
+    JOIN_LINK = "token"
+    """The token of a join invitation's link."""
+    ACTIVATION = "activation"
+    """A temporary activation code, or the token of a download link."""
+    CHECK_IN = "check-in"
+    """The token an installed product checks in with."""
+
+
+def client_key(secret: ThrottledSecret, client: str) -> str:
+    """Return the key counting unknown *secret* values presented by *client*."""
+    return f"{secret}:client:{client}"
+
+
+def overall_key(secret: ThrottledSecret) -> str:
+    """Return the key counting unknown *secret* values presented by all clients together."""
+    return f"{secret}:*"
+
+
+def password_key(email: str) -> str:
+    """Return the key counting wrong passwords for the (normalised) *email*."""
+    return f"password:{email}"
+
+
+class GuessVerdict(enum.Enum):
+    """What :func:`judge_guess` says to do with a presented secret."""
+
+    ALLOW = "allow"
+    """It is known: go on, whatever the record says, and count nothing."""
+    RECORD_FAILURE = "record failure"
+    """It is unknown and the key is not locked: count a failure, then answer "not found"."""
+    REFUSE = "refuse"
+    """It is unknown and the key is locked: refuse it as too many attempts."""
 
 
 @attrs.frozen
@@ -38,6 +92,26 @@ def locked_until(throttle: Throttle | None, now: dt.datetime) -> dt.datetime | N
     if throttle is None or throttle.locked_until is None or throttle.locked_until <= now:
         return None
     return throttle.locked_until
+
+
+def judge_guess(throttle: Throttle | None, now: dt.datetime, *, found: bool) -> GuessVerdict:
+    """Decide what to do with a secret a client presented (a code, a token), at *now*.
+
+    A lock on presented secrets may refuse unknown values only: whatever was *found* is
+    allowed, so that a valid code or token works even from a locked client. A lock on a
+    password is different (see :func:`locked_until`).
+
+    Args:
+        throttle: The record of the key that counts this client's (or everyone's) misses.
+        now: The current time.
+        found: Whether the presented value is known (and, for a key counting one code's
+            refusals, whether the code is not to blame).
+    """
+    if found:
+        return GuessVerdict.ALLOW
+    if locked_until(throttle, now) is not None:
+        return GuessVerdict.REFUSE
+    return GuessVerdict.RECORD_FAILURE
 
 
 def record_failure(

@@ -31,6 +31,7 @@ from licensekit import (
     MemberView,
     RejectedEmail,
     Role,
+    normalize_email,
     parse_email_csv,
 )
 from licensekit.cli._app import SECRET_VARIABLE, App, all_pages, token_from
@@ -1002,6 +1003,26 @@ def _short_time(text: str) -> str:
 def _short(value: str, most: int = 40) -> str:
     value = clean(value)
     return value if len(value) <= most else value[: most - 3] + "..."
+
+
+# == lock-outs ==========================================================================
+
+
+def lift_lockout(app: App, args: argparse.Namespace) -> int:
+    """Lift the locks on a client, or on log-ins as an email, and say how many were in force."""
+    client = args.client.strip() if args.client is not None else ""
+    if not client and args.email is None:
+        raise UsageError("give --client, --email or both")
+    email = normalize_email(args.email) if args.email is not None else None
+    lifted = app.kit.lift_lockout(client=client or None, email=email)
+    if app.out.json_mode:
+        app.out.json({"lifted": lifted, "client": client or None, "email": email})
+        return EXIT_OK
+    names = [f"client {client}"] if client else []
+    if email is not None:
+        names.append(f"log-ins as {email}")
+    app.out.line(f"Lifted {_count(lifted, 'lock') if lifted else 'no lock'} ({', '.join(names)})")
+    return EXIT_OK
 
 
 # == the mail folder ====================================================================

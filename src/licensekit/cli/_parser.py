@@ -347,6 +347,17 @@ def build_parser() -> _Parser:
 
     _installation_commands(b, top)
 
+    p = b.command(
+        top,
+        "lift-lockout",
+        c.lift_lockout,
+        "Lift the locks on a client, or on log-ins as an email, at once",
+    )
+    p.add_argument(
+        "--client", metavar="CLIENT", help="the client identifier your service passes (an address)"
+    )
+    p.add_argument("--email", metavar="EMAIL", help="the address whose log-ins are locked")
+
     p = b.command(top, "audit", c.audit, "Show an account's audit trail", account=True)
     p.add_argument("--limit", type=positive, metavar="N", help="only the last N events")
 

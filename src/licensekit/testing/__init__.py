@@ -5,10 +5,12 @@ Everything here is public and documented, meant for a host application's own tes
 * :class:`FakeClock` -- a clock you set and advance by hand;
 * :class:`RecordingMailer` -- keeps every message instead of sending it, and finds the
   link or token in what was sent;
-* :func:`make_licensekit` -- a :class:`~licensekit.LicenseKit` on an in-memory store with the
-  two doubles above and cheap password hashing;
+* :func:`make_licensekit` -- a :class:`~licensekit.LicenseKit` on a test store with the two
+  doubles above and cheap password hashing;
 * :func:`make_business_account` and :func:`add_member` -- builders for the usual starting
   point of a test: an administrator, their account, and members in given roles;
+* :func:`new_test_store` -- a new store of the kind ``LICENSEKIT_TEST_STORE`` names
+  (``memory`` or ``sqlite``), so that one suite runs on both;
 * a pytest plug-in, installed with licensekit, providing the fixtures ``licensekit_clock``,
   ``licensekit_mailer``, ``licensekit_store`` and ``licensekit_app``.
 
@@ -31,7 +33,7 @@ import os
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -187,24 +189,38 @@ class RecordingMailer:
 
 
 def new_test_store() -> MemoryStore | SQLiteStore:
-    """Return a new, empty store of the kind ``LICENSEKIT_TEST_STORE`` names (see above).
+    """Return a new, empty store of the kind ``LICENSEKIT_TEST_STORE`` names.
+
+    The environment variable's value ``memory`` (also when the variable is unset or empty) gives a
+    :class:`~licensekit.MemoryStore`; ``sqlite`` gives a
+    :class:`~licensekit.stores.sqlite.SQLiteStore` on a new file in a new temporary folder,
+    which is removed once the store is garbage-collected, or when the process exits.
+    :func:`make_licensekit` and the plug-in's ``licensekit_store`` fixture take their stores
+    from here, so that one variable runs a whole test suite on either store. Call it for
+    fixtures of your own; close the store when you are done with it.
 
     Raises:
         ValidationError: The variable names neither ``memory`` nor ``sqlite``.
     """
+    store, _ = _open_test_store()
+    return store
+
+
+def _open_test_store() -> tuple[MemoryStore | SQLiteStore, Callable[[], object]]:
+    """Return a new store (see :func:`new_test_store`) and what closes it and removes it now."""
     kind = os.environ.get("LICENSEKIT_TEST_STORE", "memory").strip().lower() or "memory"
     if kind == "memory":
-        return MemoryStore()
+        memory = MemoryStore()
+        return memory, memory.close
     if kind != "sqlite":
         raise ValidationError(f"LICENSEKIT_TEST_STORE must be 'memory' or 'sqlite', got {kind!r}")
     from licensekit.stores.sqlite import SQLiteStore
 
     folder = tempfile.TemporaryDirectory(prefix="licensekit-test-")
     store = SQLiteStore(Path(folder.name) / "licensekit.db", synchronous="normal")
-    # When the store is garbage: close its connections (the list, not the store, is held),
-    # then remove the folder.
-    weakref.finalize(store, _close_and_remove, store._all, folder)
-    return store
+    # When the store is garbage, or when called: close its connections (the list, not the
+    # store, is held), then remove the folder.
+    return store, weakref.finalize(store, _close_and_remove, store._all, folder)
 
 
 def _close_and_remove(

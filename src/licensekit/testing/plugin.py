@@ -7,7 +7,10 @@ Installing licensekit makes these fixtures available to every test, with no impo
 ``licensekit_mailer``
     A :class:`~licensekit.testing.RecordingMailer`.
 ``licensekit_store``
-    An empty :class:`~licensekit.MemoryStore`.
+    An empty store of the kind ``LICENSEKIT_TEST_STORE`` names (see
+    :func:`~licensekit.testing.new_test_store`): a :class:`~licensekit.MemoryStore` by
+    default, a :class:`~licensekit.stores.sqlite.SQLiteStore` in a temporary folder with
+    ``sqlite``. It is closed after the test, and its folder removed.
 ``licensekit_app``
     A :class:`~licensekit.testing.LicenseKitForTests` wired to the three fixtures above.
 
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from licensekit import MemoryStore
+    from licensekit import MemoryStore, SQLiteStore
     from licensekit.testing import FakeClock, LicenseKitForTests, RecordingMailer
 
 
@@ -43,20 +46,21 @@ def licensekit_mailer() -> RecordingMailer:
 
 
 @pytest.fixture
-def licensekit_store() -> Iterator[MemoryStore]:
-    """An empty in-memory store, closed after the test."""
-    from licensekit import MemoryStore
+def licensekit_store() -> Iterator[MemoryStore | SQLiteStore]:
+    """An empty store of the kind LICENSEKIT_TEST_STORE names; memory unless it says sqlite."""
+    from licensekit.testing import _open_test_store
 
-    store = MemoryStore()
+    store, discard = _open_test_store()
     yield store
     store.close()
+    discard()
 
 
 @pytest.fixture
 def licensekit_app(
     licensekit_clock: FakeClock,
     licensekit_mailer: RecordingMailer,
-    licensekit_store: MemoryStore,
+    licensekit_store: MemoryStore | SQLiteStore,
 ) -> LicenseKitForTests:
     """A LicenseKit over the clock, mailer and store fixtures, with cheap password hashing."""
     from licensekit.testing import make_licensekit
