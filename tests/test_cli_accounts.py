@@ -96,9 +96,7 @@ def test_password_forgot_answers_the_same_for_an_address_without_an_account(worl
 
     assert known == {"email": ALAN, "requested": True}
     assert unknown == {"email": "nobody@example.com", "requested": True}
-    kinds = {
-        letter["to"]: letter["kind"] for letter in world.ok("mail", "list", "--json").json()
-    }
+    kinds = {letter["to"]: letter["kind"] for letter in world.ok("mail", "list", "--json").json()}
     assert kinds[ALAN] == "password_reset"
     assert kinds["nobody@example.com"] == "password_reset_unknown"
 

@@ -844,3 +844,34 @@ def test_a_rehash_at_log_in_never_overwrites_a_password_changed_meanwhile():
 
     assert can_log_in(old, ALICE, NEW_PASSWORD)
     assert not can_log_in(old, ALICE, ALICE_PASSWORD)
+
+
+# == lifting the limits =====================================================================
+
+
+def test_lifting_a_clients_lockout_lets_it_present_unknown_links_again(kit):
+    for _ in range(10):
+        with pytest.raises(InvalidToken):
+            kit.verify_email("guess" + "A" * 100, client="10.0.0.1")
+    with pytest.raises(TooManyAttempts):
+        kit.verify_email("guess" + "A" * 100, client="10.0.0.1")
+
+    assert kit.lift_lockout(client=" 10.0.0.1 ") == 1
+
+    with pytest.raises(InvalidToken):
+        kit.verify_email("guess" + "A" * 100, client="10.0.0.1")
+
+
+def test_lifting_an_addresses_lockout_lifts_its_reset_limit_too(kit):
+    kit.register_user(ALICE, ALICE_PASSWORD)
+    for _ in range(5):
+        kit.request_password_reset(ALICE, client="10.0.0.2")
+    with pytest.raises(TooManyAttempts):
+        kit.request_password_reset(ALICE)
+
+    assert kit.lift_lockout(email=ALICE) == 1
+    with pytest.raises(TooManyAttempts):  # the client's own limit stays until it is lifted
+        kit.request_password_reset(ALICE, client="10.0.0.2")
+    kit.request_password_reset(ALICE)
+    assert kit.lift_lockout(client="10.0.0.2") == 1
+    kit.request_password_reset(ALICE, client="10.0.0.2")

@@ -74,8 +74,6 @@ from licensekit.storage import Transaction
 from licensekit.throttling import (
     ThrottledSecret,
     client_key,
-    locked_until,
-    record_failure,
 )
 
 __all__ = ["AccountsService"]

@@ -16,6 +16,7 @@ from licensekit.emails import normalize_email
 from licensekit.exceptions import ValidationError
 from licensekit.storage import Transaction
 from licensekit.throttling import (
+    EmailRequest,
     GuessVerdict,
     ThrottledSecret,
     ThrottlePolicy,
@@ -24,6 +25,7 @@ from licensekit.throttling import (
     locked_until,
     password_key,
     record_failure,
+    request_keys,
 )
 
 __all__ = ["LockoutsService", "throttle_guess"]
@@ -42,7 +44,9 @@ class LockoutsService(ServiceCore):
         logging in and has proved who they are. The failures counted against *client* (for
         every kind of code and token, see :class:`~licensekit.throttling.ThrottledSecret`)
         and against log-ins as *email* are forgotten too, locked or not, so they start
-        afresh. The limit across all clients and the locks of single activation codes stay.
+        afresh, and so are the limits on password reset and verification emails requested
+        for *email* or from *client*. The limit across all clients and the locks of single
+        activation codes stay.
         Nothing is written to an account's audit trail, since a client or an email belongs
         to no account: log the call in your own tooling.
 
@@ -65,8 +69,13 @@ class LockoutsService(ServiceCore):
             client = _require_text(client, "client").strip()
             if client:
                 keys.extend(client_key(secret, client) for secret in ThrottledSecret)
+                for request in EmailRequest:
+                    keys.extend(request_keys(request, client=client))
         if email is not None:
-            keys.append(password_key(normalize_email(email)))
+            email = normalize_email(email)
+            keys.append(password_key(email))
+            for request in EmailRequest:
+                keys.extend(request_keys(request, email=email))
         if not keys:
             raise ValidationError("give the client, the email or both, whose locks to lift")
         now = self.clock.now()

@@ -22,6 +22,7 @@ from licensekit._account_links import (
 )
 from licensekit._core import _TOKEN_PLACEHOLDER, ServiceCore, _clean_name, _require_text
 from licensekit._ids import new_id
+from licensekit._lockouts import throttle_guess
 from licensekit.codes import new_token
 from licensekit.emails import normalize_email
 from licensekit.exceptions import (
@@ -38,7 +39,16 @@ from licensekit.exceptions import (
 from licensekit.mail import Message, MessageKind
 from licensekit.model import Session, SessionMethod, SessionRecord, User, UserView
 from licensekit.storage import Transaction
-from licensekit.throttling import ThrottlePolicy, locked_until, record_failure
+from licensekit.throttling import (
+    EmailRequest,
+    ThrottledSecret,
+    ThrottlePolicy,
+    client_key,
+    locked_until,
+    password_key,
+    record_failure,
+    request_keys,
+)
 
 __all__ = ["UsersService"]
 
@@ -259,11 +269,11 @@ class UsersService(ServiceCore):
         """
         reset_url = self._link_template(self._reset_url, "reset_url", "password reset")
         email = normalize_email(email)
-        client = _require_text(client, "client")
+        client = _require_text(client, "client").strip()
         language = self.templates.resolve(language)
         now = self.clock.now()
         policy = self.settings.password_reset_throttle
-        keys = [f"reset:email:{email}"] + ([f"reset:client:{client}"] if client else [])
+        keys = request_keys(EmailRequest.PASSWORD_RESET, email=email, client=client)
         with self.store.transaction() as tx:
             self._count_request(tx, keys, policy, now, "password reset requests")
             user = tx.find_user_by_email(email)
@@ -306,7 +316,7 @@ class UsersService(ServiceCore):
             InvalidPassword: *new_password* breaks the password policy.
             TooManyAttempts: Too many unknown tokens from this client.
         """
-        client = _require_text(client, "client")
+        client = _require_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.RESET_PASSWORD, token, client, now)
         new_hash = self.passwords.hash(new_password)
@@ -320,7 +330,7 @@ class UsersService(ServiceCore):
                 )
             )
             tx.delete_user_sessions(user.id)
-            tx.delete_throttle(f"password:{user.email}")
+            tx.delete_throttle(password_key(user.email))
 
     # == proof of address ===================================================================
 
@@ -347,7 +357,7 @@ class UsersService(ServiceCore):
                 raise EmailAlreadyVerified(f"{user.email} is verified already")
             self._count_request(
                 tx,
-                [f"verify:email:{user.email}"],
+                request_keys(EmailRequest.EMAIL_VERIFICATION, email=user.email),
                 self.settings.password_reset_throttle,
                 now,
                 "verification emails",
@@ -395,7 +405,7 @@ class UsersService(ServiceCore):
             ValidationError: *session* belongs to another account.
             TooManyAttempts: Too many unknown tokens from this client.
         """
-        client = _require_text(client, "client")
+        client = _require_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.VERIFY_EMAIL, token, client, now)
         new_hash = self.passwords.hash(password) if password is not None else None
@@ -470,7 +480,7 @@ class UsersService(ServiceCore):
         transaction that checks the lock, so parallel guesses cannot slip past the limit;
         a success then clears the count. Unknown emails cost the same hashing time.
         """
-        key = f"password:{email}"
+        key = password_key(email)
         with self.store.transaction() as tx:
             throttle = tx.get_throttle(key)
             until = locked_until(throttle, now)
@@ -514,18 +524,17 @@ class UsersService(ServiceCore):
         while it is locked: a real link always works.
         """
         claims = open_link_token(self._keys, purpose, token)
-        if claims is not None:
-            return claims
-        if client:
-            key = f"token:client:{client}"
+        if claims is None and client:
+            counter = client_key(ThrottledSecret.ACCOUNT_LINK, client)
             with self.store.transaction() as tx:
-                throttle = tx.get_throttle(key)
-                until = locked_until(throttle, now)
-                if until is not None:
-                    raise TooManyAttempts("links from this client", until)
-                policy = self.settings.token_throttle
-                tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
-        raise InvalidToken("this link is not valid")
+                until = throttle_guess(
+                    tx, [(counter, self.settings.token_throttle)], found=False, now=now
+                )
+            if until is not None:
+                raise TooManyAttempts("links from this client", until)
+        if claims is None:
+            raise InvalidToken("this link is not valid")
+        return claims
 
     def _linked_user(
         self, tx: Transaction, purpose: LinkPurpose, claims: LinkClaims, now: dt.datetime

@@ -22,6 +22,7 @@ from licensekit._validators import positive
 from licensekit.model import Throttle
 
 __all__ = [
+    "EmailRequest",
     "GuessVerdict",
     "ThrottlePolicy",
     "ThrottledSecret",
@@ -31,6 +32,7 @@ __all__ = [
     "overall_key",
     "password_key",
     "record_failure",
+    "request_keys",
 ]
 
 
@@ -43,6 +45,8 @@ class ThrottledSecret(enum.StrEnum):
     """A temporary activation code, or the token of a download link."""
     CHECK_IN = "check-in"
     """The token an installed product checks in with."""
+    ACCOUNT_LINK = "account-link"
+    """The token of an email verification or password reset link."""
 
 
 def client_key(secret: ThrottledSecret, client: str) -> str:
@@ -58,6 +62,21 @@ def overall_key(secret: ThrottledSecret) -> str:
 def password_key(email: str) -> str:
     """Return the key counting wrong passwords for the (normalised) *email*."""
     return f"password:{email}"
+
+
+class EmailRequest(enum.StrEnum):
+    """A request that makes licensekit email an address, limited per address and client."""
+
+    PASSWORD_RESET = "reset"  # noqa: S105 - a kind of request, not a password
+    EMAIL_VERIFICATION = "verify"
+
+
+def request_keys(
+    request: EmailRequest, *, email: str | None = None, client: str | None = None
+) -> list[str]:
+    """Return the keys counting *request*s for the (normalised) *email* and from *client*."""
+    keys = [f"{request}:email:{email}"] if email else []
+    return keys + ([f"{request}:client:{client}"] if client else [])
 
 
 class GuessVerdict(enum.Enum):
