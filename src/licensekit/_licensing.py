@@ -39,6 +39,7 @@ from licensekit._results import (
     InstallInvitationBatch,
     InstallInvitationPreview,
 )
+from licensekit.clock import ensure_aware
 from licensekit.codes import format_code, new_activation_code, new_token, parse_code
 from licensekit.emails import (
     EmailList,
@@ -155,7 +156,7 @@ class LicensingService(ServiceCore):
         seats = licensing.check_seats(seats)
         now = self.clock.now()
         if expires_at is not None:
-            expires_at = _aware(expires_at, "expires_at")
+            expires_at = ensure_aware(expires_at, "expires_at")
             if expires_at <= now:
                 raise ValidationError("a new license key's expiry must be in the future")
         key_id = new_id("key", now)
@@ -298,7 +299,7 @@ class LicensingService(ServiceCore):
         if seats is not None:
             seats = licensing.check_seats(seats)
         if expires_at is not None:
-            expires_at = _aware(expires_at, "expires_at")
+            expires_at = ensure_aware(expires_at, "expires_at")
         now = self.clock.now()
         with self.store.transaction() as tx:
             record, _, key = self._authorize_key(
@@ -1726,14 +1727,6 @@ def _clean_key_value(value: object) -> str:
 def _key_value_identity(value: str) -> str:
     """The form two key values are compared in: whitespace does not matter, case does."""
     return "".join(value.split())
-
-
-def _aware(moment: object, what: str) -> dt.datetime:
-    if not isinstance(moment, dt.datetime):
-        raise ValidationError(f"{what} must be a datetime, got {type(moment).__name__}")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValidationError(f"{what} must be timezone-aware")
-    return moment.astimezone(dt.UTC)
 
 
 def _iso(moment: dt.datetime | None) -> str:
