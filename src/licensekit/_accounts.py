@@ -19,6 +19,7 @@ from licensekit._core import (
     _filtered_page,
     _id_list,
     _parse_enum,
+    _plain_text,
     _require_text,
     _scan_all,
 )
@@ -1064,6 +1065,7 @@ class AccountsService(ServiceCore):
     ) -> JoinInvitation:
         if not isinstance(token, str):
             raise InvitationNotFound("this invitation link is not valid")
+        client = _plain_text(client, "client")
         key = f"token:client:{client}"
         with self.store.transaction() as tx:
             throttle = tx.get_throttle(key) if client else None

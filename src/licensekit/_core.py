@@ -544,6 +544,27 @@ def _require_text(value: object, what: str) -> str:
     return value
 
 
+def _plain_text(value: object, what: str) -> str:
+    """Return *value* if it is text that can be stored, hashed and shown as it is.
+
+    Raises:
+        ValidationError: *value* is not text, or holds a NUL character or a lone surrogate
+            (half of a UTF-16 pair, which no encoding can write), named by its position.
+    """
+    text = _require_text(value, what)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ValidationError(f"{what} must not contain a NUL character (one is at {nul})")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValidationError(
+            f"{what} must be valid Unicode text: it holds a lone surrogate "
+            f"U+{ord(text[e.start]):04X} at {e.start}"
+        ) from None
+    return text
+
+
 def _clean_name(value: str, what: str, *, required: bool) -> str:
     cleaned = " ".join(_require_text(value, what).split())
     if required and not cleaned:
@@ -601,9 +622,7 @@ def _clean_notes(notes: str) -> str:
     cleaned = _require_text(notes, "notes").strip()
     if len(cleaned) > _MAX_NOTES:
         raise ValidationError(f"notes must be at most {_MAX_NOTES} characters")
-    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):
-        raise ValidationError("notes must be valid Unicode text (they hold a lone surrogate)")
-    return cleaned
+    return _plain_text(cleaned, "notes")
 
 
 def _check_cursor(cursor: object, prefix: str) -> str | None:

@@ -28,6 +28,7 @@ from licensekit._core import (
     _filtered_page,
     _id_list,
     _parse_enum,
+    _plain_text,
     _require_text,
     _scan_all,
 )
@@ -860,7 +861,7 @@ class LicensingService(ServiceCore):
         if product is not None:
             product = _clean_name(product, "product", required=True)
         lookup = self._activation_lookup(code, token)
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         now = self.clock.now()
         installation_token = new_token()
         token_hash = self._keys.lookup_hash("installation", installation_token)
@@ -1596,7 +1597,7 @@ class LicensingService(ServiceCore):
         Raises:
             TooManyAttempts: The client, or everyone, guessed wrong too often.
         """
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         with self.store.transaction() as tx:
             found, until = self._throttled_find(tx, lambda: find(tx), client, now, bucket)
         if until is not None:
@@ -1714,7 +1715,7 @@ def _check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
 
 
 def _clean_key_value(value: object) -> str:
-    cleaned = _require_text(value, "license key value").strip()
+    cleaned = _plain_text(value, "license key value").strip()
     if not cleaned:
         raise ValidationError("license key value must not be empty")
     if len(cleaned) > _MAX_KEY_VALUE:

@@ -54,6 +54,9 @@ class Argon2Parameters:
 class PasswordPolicy:
     """Which passwords a user may choose.
 
+    Any Unicode text between the two lengths, except whitespace alone, lone surrogates and
+    NUL characters. Passwords chosen before a rule was added still verify.
+
     Attributes:
         min_length: Fewest characters accepted (NIST SP 800-63B asks for at least 8).
         max_length: Most characters accepted, bounding the work an attacker can cause.
@@ -78,6 +81,8 @@ class PasswordPolicy:
             raise InvalidPassword("password must not be only whitespace")
         if not _encodable(password):
             raise InvalidPassword("password contains characters that are not valid Unicode")
+        if "\x00" in password:
+            raise InvalidPassword("password must not contain a NUL character")
 
 
 @attrs.frozen
