@@ -4,15 +4,29 @@ with a message that says what was wrong, on every store, and nothing is written.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from licensekit import MemoryStore, ValidationError
+from _use_cases import World, arguments_for, new_world, use_cases, valid_values, world
+from licensekit import (
+    AccountNotFound,
+    InstallationNotFound,
+    InvitationNotFound,
+    LicenseKeyNotFound,
+    LicenseKit,
+    MemberNotFound,
+    MemoryStore,
+    NotFound,
+    ValidationError,
+)
 from licensekit.clock import ensure_aware
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
+
+__all__ = ["new_world", "world"]  # fixtures, used by name
 
 EDGE_OF_TIME = [
     pytest.param(dt.datetime.fromisoformat("9999-12-31T23:00-05:00"), id="9999"),
@@ -65,3 +79,66 @@ def test_a_changed_expiry_beyond_the_utc_calendar_is_refused_and_the_key_kept(
     with pytest.raises(ValidationError, match="expires_at"):
         any_kit.change_license_key(admin, account.id, key.id, expires_at=moment)
     assert any_kit.get_license_key(admin, account.id, key.id) == key
+
+
+# == ids that are not text ================================================================
+
+NOT_TEXT = {"a list": ["x"], "a number": 42, "bytes": b"x", "None": None}
+NOT_FOUND = {
+    "account_id": AccountNotFound,
+    "user_id": MemberNotFound,
+    "key_id": LicenseKeyNotFound,
+    "invitation_id": InvitationNotFound,
+    "installation_id": InstallationNotFound,
+}
+
+
+def required_ids(method_name: str) -> list[str]:
+    """The required parameters of a use case that name a record by its id."""
+    parameters = list(inspect.signature(getattr(LicenseKit, method_name)).parameters.values())
+    return [
+        p.name
+        for p in parameters
+        if p.name.endswith("_id")
+        and p.name != "computer_id"  # a name the installer chooses, not a record's id
+        and p.default is inspect.Parameter.empty
+    ]
+
+
+def test_the_ids_of_the_use_cases_are_found() -> None:
+    assert required_ids("grant_license_administrator") == ["account_id", "user_id", "key_id"]
+    assert required_ids("unblock_computer") == ["account_id"]
+
+
+@pytest.mark.parametrize("method_name", [m for m in use_cases() if required_ids(m)])
+def test_an_id_that_is_not_text_matches_nothing_on_every_store(
+    world: World, method_name: str
+) -> None:
+    """The same NotFound as an unknown id, on the accounts side as on the licensing side."""
+    function = getattr(LicenseKit, method_name)
+    values = valid_values(world, method_name)
+    before = world.kit.list_audit_events(world.admin, world.account_id, limit=500).items
+    wrong: list[str] = []
+    for target in required_ids(method_name):
+        for what, value in NOT_TEXT.items():
+            expected = NOT_FOUND.get(target, NotFound)
+            try:
+                getattr(world.kit, method_name)(**arguments_for(function, values, target, value))
+            except expected:
+                continue
+            except Exception as e:  # what this test is for
+                wrong.append(f"{target} as {what}: {type(e).__name__}: {e}")
+            else:
+                wrong.append(f"{target} as {what}: returned")
+    assert not wrong, f"{method_name}: " + "; ".join(wrong)
+    assert world.kit.list_audit_events(world.admin, world.account_id, limit=500).items == before
+
+
+def test_the_issues_examples_answer_not_found(world: World) -> None:
+    kit, admin, account_id = world.kit, world.admin, world.account_id
+    with pytest.raises(AccountNotFound):
+        kit.list_members(admin, ["x"])  # type: ignore[arg-type]
+    with pytest.raises(MemberNotFound):
+        kit.get_member(admin, account_id, ["x"])  # type: ignore[arg-type]
+    with pytest.raises(MemberNotFound):
+        kit.grant_license_administrator(admin, account_id, ["x"], world.key_id)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from licensekit import members, roles
 from licensekit._core import (
     _TOKEN_PLACEHOLDER,
     ServiceCore,
+    _as_id,
     _bounded_entries,
     _check_cursor,
     _clean_name,
@@ -990,7 +991,8 @@ class AccountsService(ServiceCore):
         return view
 
     def _invitation(self, tx: Transaction, account_id: str, invitation_id: str) -> JoinInvitation:
-        invitation = tx.get_join_invitation(invitation_id)
+        wanted = _as_id(invitation_id)
+        invitation = None if wanted is None else tx.get_join_invitation(wanted)
         if invitation is None or invitation.account_id != account_id:
             raise InvitationNotFound(
                 f"no invitation {invitation_id!r} in business account {account_id!r}"

@@ -172,13 +172,15 @@ class ServiceCore:
         now: dt.datetime,
     ) -> tuple[SessionRecord, Membership]:
         record = self._resolve_session(tx, session, now)
-        membership = tx.get_membership(account_id, record.user_id)
+        wanted = _as_id(account_id)
+        membership = None if wanted is None else tx.get_membership(wanted, record.user_id)
         roles.authorize(record.admin_grants, membership, permission, account_id=account_id)
         assert membership is not None  # noqa: S101 - authorize() raised otherwise
         return record, membership
 
     def _target(self, tx: Transaction, account_id: str, user_id: str) -> Membership:
-        membership = tx.get_membership(account_id, user_id)
+        wanted = _as_id(user_id)
+        membership = None if wanted is None else tx.get_membership(account_id, wanted)
         if membership is None or membership.status is MemberStatus.REMOVED:
             raise MemberNotFound(f"user {user_id!r} is not a member of account {account_id!r}")
         return membership
@@ -199,13 +201,13 @@ class ServiceCore:
         )
 
     def _user(self, tx: Transaction, user_id: str) -> User:
-        user = tx.get_user(user_id)
+        user = None if (wanted := _as_id(user_id)) is None else tx.get_user(wanted)
         if user is None:
             raise UserNotFound(f"no user with id {user_id!r}")
         return user
 
     def _account(self, tx: Transaction, account_id: str) -> BusinessAccount:
-        account = tx.get_account(account_id)
+        account = None if (wanted := _as_id(account_id)) is None else tx.get_account(wanted)
         if account is None:
             raise AccountNotFound(f"no business account {account_id!r}")
         return account
@@ -536,6 +538,11 @@ def _parse_enum(kind: type[E], value: object, what: str) -> E:
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
         raise ValidationError(f"unknown {what} {value!r}; choose one of: {choices}") from None
+
+
+def _as_id(value: object) -> str | None:
+    """Return *value* if it can be an id; anything else matches nothing."""
+    return value if isinstance(value, str) else None
 
 
 def _require_text(value: object, what: str) -> str:

@@ -21,6 +21,7 @@ from licensekit._core import (
     _TOKEN_PLACEHOLDER,
     ServiceCore,
     T,
+    _as_id,
     _bounded_entries,
     _check_cursor,
     _clean_name,
@@ -1693,11 +1694,6 @@ class LicensingService(ServiceCore):
             computer_id=computer_id,
             reason=type(refusal).__name__,
         )
-
-
-def _as_id(value: object) -> str | None:
-    """Return *value* if it can be an id; anything else matches nothing."""
-    return value if isinstance(value, str) else None
 
 
 def _is_admin(record: SessionRecord, membership: Membership) -> bool:
