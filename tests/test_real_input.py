@@ -3,14 +3,19 @@ or a word processor, addresses at the limits of the RFCs, and arguments far too 
 
 from __future__ import annotations
 
+import functools
 import io
 import pathlib
 from collections.abc import Callable
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from licensekit import ValidationError
+from licensekit import ActivationCodeMistyped, MemoryStore, ValidationError
+from licensekit.codes import CODE_ALPHABET, check_symbol, parse_code
 from licensekit.emails import parse_email_csv
+from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
 
 # == CSV line ends ==========================================================================
 
@@ -72,3 +77,112 @@ def test_a_line_longer_than_a_csv_field_is_refused_before_it_fills_memory() -> N
     with pytest.raises(ValidationError, match="malformed: a line is longer than"):
         parse_email_csv(stream)
     assert stream.tell() < 1_000_000
+
+
+# == activation codes pasted from web pages and word processors ============================
+
+# What stands between two groups of a code once it has been through HTML or a word processor.
+SEPARATORS = [
+    "-",
+    "",
+    " ",
+    "\u00a0",  # no-break space
+    "\u2010",  # hyphen
+    "\u2011",  # non-breaking hyphen
+    "\u2013",  # en dash
+    "\u2014",  # em dash
+    "\u2212",  # minus sign
+    "\u3000",  # ideographic space
+    "\uff0d",  # full-width hyphen-minus
+    "\u202f",  # narrow no-break space
+    "\u00ad",  # soft hyphen
+    "\u200b",  # zero-width space
+    " \u2013 ",
+]
+AROUND = ["", " ", "\u00a0", "\u3000", "\u200b", "\n"]
+
+
+def full_width(symbol: str) -> str:
+    return chr(ord(symbol) + 0xFEE0)
+
+
+def spellings(symbol: str) -> list[str]:
+    """Ways a symbol comes out of a word processor: any case, half or full width."""
+    return [symbol, symbol.lower(), full_width(symbol), full_width(symbol.lower())]
+
+
+payloads = st.text(alphabet=CODE_ALPHABET, min_size=24, max_size=24)
+
+
+@st.composite
+def pasted(draw: st.DrawFn, symbols: str) -> str:
+    """*symbols* (a canonical code) as it may be pasted: every symbol and separator varied."""
+    typed = [draw(st.sampled_from(spellings(s))) for s in symbols]
+    groups = ["".join(typed[i : i + 5]) for i in range(0, len(typed), 5)]
+    text = groups[0]
+    for group in groups[1:]:
+        text += draw(st.sampled_from(SEPARATORS)) + group
+    return draw(st.sampled_from(AROUND)) + text + draw(st.sampled_from(AROUND))
+
+
+@given(data=st.data(), payload=payloads)
+def test_every_typographic_spelling_of_a_valid_code_reads_as_the_code(
+    data: st.DataObject, payload: str
+) -> None:
+    symbols = payload + check_symbol(payload)
+    assert parse_code(data.draw(pasted(symbols))) == symbols
+
+
+@given(data=st.data(), payload=payloads, position=st.integers(0, 24), other=st.integers(1, 31))
+def test_a_wrong_symbol_is_caught_however_the_code_is_pasted(
+    data: st.DataObject, payload: str, position: int, other: int
+) -> None:
+    symbols = payload + check_symbol(payload)
+    wrong = CODE_ALPHABET[(CODE_ALPHABET.index(symbols[position]) + other) % 32]
+    typo = symbols[:position] + wrong + symbols[position + 1 :]
+    with pytest.raises(ActivationCodeMistyped):
+        parse_code(data.draw(pasted(typo)))
+
+
+@given(data=st.data(), payload=payloads, position=st.integers(0, 23))
+def test_two_swapped_neighbours_are_caught_however_the_code_is_pasted(
+    data: st.DataObject, payload: str, position: int
+) -> None:
+    symbols = payload + check_symbol(payload)
+    assume(symbols[position] != symbols[position + 1])
+    swapped = (
+        symbols[:position] + symbols[position + 1] + symbols[position] + symbols[position + 2 :]
+    )
+    with pytest.raises(ActivationCodeMistyped):
+        parse_code(data.draw(pasted(swapped)))
+
+
+@functools.cache
+def _activation_world() -> tuple[LicenseKitForTests, str]:
+    """A kit holding one invitation to install, and its code (made once for the examples)."""
+    kit = make_licensekit(store=MemoryStore())
+    admin, account = make_business_account(kit)
+    key = kit.add_license_key(admin, account.id, product="Desktop Pro", value="K-1", seats=1)
+    kit.invite_installers(admin, account.id, key.id, ["ann@example.com"])
+    return kit, kit.mailer.last(to="ann@example.com").data["code"]
+
+
+@settings(max_examples=25)
+@given(data=st.data())
+def test_a_code_pasted_from_a_web_page_activates(data: st.DataObject) -> None:
+    kit, code = _activation_world()
+    result = kit.activate(code=data.draw(pasted(code.replace("-", ""))), computer_id="pc-1")
+    assert result.product == "Desktop Pro"
+
+
+def test_the_issues_examples_activate() -> None:
+    kit, code = _activation_world()
+    for pasted_code in (
+        code.replace("-", "\u00a0"),
+        code.replace("-", "\u2010"),
+        code.replace("-", "\u2013"),
+        code.replace("-", "\u2212"),
+        code.replace("-", "\u3000"),
+        "".join(full_width(c) if c != "-" else "\uff0d" for c in code),
+    ):
+        assert kit.activate(code=pasted_code, computer_id="pc-1").product == "Desktop Pro"
