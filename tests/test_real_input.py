@@ -12,9 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from licensekit import ActivationCodeMistyped, MemoryStore, ValidationError
+from licensekit import ActivationCodeMistyped, InvalidEmail, MemoryStore, ValidationError
 from licensekit.codes import CODE_ALPHABET, check_symbol, parse_code
-from licensekit.emails import parse_email_csv
+from licensekit.emails import normalize_email, parse_email_csv
 from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
 
 # == CSV line ends ==========================================================================
@@ -186,3 +186,32 @@ def test_the_issues_examples_activate() -> None:
         "".join(full_width(c) if c != "-" else "\uff0d" for c in code),
     ):
         assert kit.activate(code=pasted_code, computer_id="pc-1").product == "Desktop Pro"
+
+
+# == the local part of an address ==========================================================
+
+
+@pytest.mark.parametrize(
+    "local", ["a" * 64, "é" * 32, "a.b-c+d" * 9 + "a"], ids=["64 ASCII", "32 é", "dots"]
+)
+def test_a_local_part_of_64_octets_is_accepted(local: str) -> None:
+    assert normalize_email(f"{local}@example.com") == f"{local}@example.com"
+
+
+@pytest.mark.parametrize(
+    ("local", "octets"),
+    [("a" * 65, 65), ("é" * 33, 66), ("é" * 30 + "abcde", 65)],
+    ids=["65 ASCII", "33 é", "30 é and 5 ASCII"],
+)
+def test_a_local_part_over_64_octets_is_refused_saying_so(local: str, octets: int) -> None:
+    """RFC 5321 counts octets: an internationalised local part in its UTF-8 encoding."""
+    with pytest.raises(InvalidEmail, match=f"before the @ is {octets} octets .* at most 64"):
+        normalize_email(f"{local}@example.com")
+
+
+def test_an_invitation_to_a_local_part_over_64_octets_is_reported_skipped() -> None:
+    kit = make_licensekit(store=MemoryStore())
+    admin, account = make_business_account(kit)
+    batch = kit.invite_members(admin, account.id, ["a" * 65 + "@example.com"])
+    assert batch.invited == ()
+    assert "at most 64" in batch.skipped[0].reason

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _MAX_EMAIL_LENGTH = 254
+_MAX_LOCAL_PART_OCTETS = 64  # RFC 5321, 4.5.3.1.1
 _READ_CHUNK = 8192  # characters decoded at a time from a binary stream
 _LINE_END = re.compile(r"\r\n?|\n")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -38,6 +39,9 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 def normalize_email(text: str) -> str:
     """Return the canonical form of an email address: validated, normalised, lower-case.
+
+    The part before the ``@`` may be at most 64 octets long (RFC 5321), counted in UTF-8 for
+    an internationalised address.
 
     Raises:
         InvalidEmail: *text* is not a valid address; the exception says why.
@@ -57,6 +61,13 @@ def normalize_email(text: str) -> str:
         result = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as e:
         raise InvalidEmail(text, str(e)) from None
+    octets = len(result.local_part.encode("utf-8"))
+    if octets > _MAX_LOCAL_PART_OCTETS:
+        raise InvalidEmail(
+            text,
+            f"the part before the @ is {octets} octets long (in UTF-8); RFC 5321 allows at "
+            f"most {_MAX_LOCAL_PART_OCTETS}",
+        )
     return result.normalized.lower()
 
 
