@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from _use_cases import World, arguments_for, new_world, use_cases, valid_values, world
 from licensekit import (
     AccountNotFound,
+    IncompatibleStore,
     InstallationNotFound,
     InvitationNotFound,
     LicenseKeyNotFound,
@@ -20,6 +22,7 @@ from licensekit import (
     MemberNotFound,
     MemoryStore,
     NotFound,
+    StorageError,
     ValidationError,
 )
 from licensekit.clock import ensure_aware
@@ -142,3 +145,46 @@ def test_the_issues_examples_answer_not_found(world: World) -> None:
         kit.get_member(admin, account_id, ["x"])  # type: ignore[arg-type]
     with pytest.raises(MemberNotFound):
         kit.grant_license_administrator(admin, account_id, ["x"], world.key_id)  # type: ignore[arg-type]
+
+
+# == opening only an existing database ====================================================
+
+
+def test_a_store_opened_without_create_refuses_an_empty_file_and_leaves_it_empty(
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "typo.db"
+    empty.touch()
+    with pytest.raises(IncompatibleStore, match="holds no licensekit database yet"):
+        SQLiteStore(empty, create=False)
+    assert empty.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["typo.db"]
+
+
+def test_a_store_opened_without_create_never_creates_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="cannot open"):
+        SQLiteStore(tmp_path / "missing.db", create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_opened_without_create_refuses_a_sqlite_file_without_licensekit_tables(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "other.db"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version = 0")
+    connection.execute("VACUUM")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(IncompatibleStore, match="holds no licensekit database yet"):
+        SQLiteStore(path, create=False)
+    assert path.read_bytes() == before
+
+
+def test_a_store_opened_without_create_opens_a_licensekit_database(tmp_path: Path) -> None:
+    path = tmp_path / "kit?#%.db"  # characters a URI must escape
+    SQLiteStore(path).close()
+    store = SQLiteStore(path, create=False)
+    with store.transaction() as tx:
+        assert tx.get_user("usr_nobody") is None
+    store.close()

@@ -4,6 +4,7 @@ or a word processor, addresses at the limits of the RFCs, and arguments far too 
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 import pathlib
 from collections.abc import Callable
@@ -12,10 +13,23 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from licensekit import ActivationCodeMistyped, InvalidEmail, MemoryStore, ValidationError
+from _use_cases import World, arguments_for, new_world, use_cases, valid_values, world
+from licensekit import (
+    ActivationCodeMistyped,
+    InvalidEmail,
+    LicenseKit,
+    LicenseKitError,
+    MemoryStore,
+    StorageError,
+    ValidationError,
+)
+from licensekit._echo import MOST, echo
 from licensekit.codes import CODE_ALPHABET, check_symbol, parse_code
 from licensekit.emails import normalize_email, parse_email_csv
+from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
+
+__all__ = ["new_world", "world"]  # fixtures, used by name
 
 # == CSV line ends ==========================================================================
 
@@ -215,3 +229,43 @@ def test_an_invitation_to_a_local_part_over_64_octets_is_reported_skipped() -> N
     batch = kit.invite_members(admin, account.id, ["a" * 65 + "@example.com"])
     assert batch.invited == ()
     assert "at most 64" in batch.skipped[0].reason
+
+
+# == messages quote a short prefix of what they echo =========================================
+
+HUGE = "x" * 120_000
+LONGEST_MESSAGE = 400
+
+
+@pytest.mark.parametrize("method_name", use_cases())
+def test_a_huge_argument_comes_back_as_a_short_quote_in_any_message(
+    world: World, method_name: str
+) -> None:
+    """Each parameter of the use case in turn gets 120,000 characters; any refusal's message
+    stays short (it quotes a prefix and the length)."""
+    function = getattr(LicenseKit, method_name)
+    long_messages: list[str] = []
+    for target in list(inspect.signature(function).parameters)[1:]:
+        arguments = arguments_for(function, valid_values(world, method_name), target, HUGE)
+        try:
+            getattr(world.kit, method_name)(**arguments)
+        except LicenseKitError as e:
+            if len(str(e)) > LONGEST_MESSAGE:
+                long_messages.append(f"{target}: {type(e).__name__} of {len(str(e)):,} characters")
+    assert not long_messages, f"{method_name}: " + "; ".join(long_messages)
+
+
+def test_a_quote_is_the_repr_of_a_prefix_with_the_full_length() -> None:
+    assert echo("short") == "'short'"
+    assert echo("x" * MOST) == repr("x" * MOST)
+    assert echo(HUGE) == repr("x" * MOST) + "... (120,000 characters)"
+    assert echo("\udc80" * 100).startswith("'\\udc80")  # escaped, whatever it holds
+    assert len(echo(["id"] * 100_000)) < 100
+    assert len(echo(b"x" * 100_000)) < 100
+
+
+def test_a_huge_database_path_comes_back_cut_in_the_stores_message(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(StorageError) as raised:
+        SQLiteStore(tmp_path / ("d" * 120_000) / "kit.db")
+    assert len(str(raised.value)) < LONGEST_MESSAGE
+    assert "(120," in str(raised.value)

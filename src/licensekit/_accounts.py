@@ -24,6 +24,7 @@ from licensekit._core import (
     _require_text,
     _scan_all,
 )
+from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._results import (
     AccountMembership,
@@ -995,7 +996,7 @@ class AccountsService(ServiceCore):
         invitation = None if wanted is None else tx.get_join_invitation(wanted)
         if invitation is None or invitation.account_id != account_id:
             raise InvitationNotFound(
-                f"no invitation {invitation_id!r} in business account {account_id!r}"
+                f"no invitation {echo(invitation_id)} in business account {echo(account_id)}"
             )
         return invitation
 

@@ -18,6 +18,7 @@ from typing import Protocol, Self, TypeVar
 import attrs
 
 from licensekit import roles
+from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._results import (
     EXPIRY_PRESETS,
@@ -182,7 +183,9 @@ class ServiceCore:
         wanted = _as_id(user_id)
         membership = None if wanted is None else tx.get_membership(account_id, wanted)
         if membership is None or membership.status is MemberStatus.REMOVED:
-            raise MemberNotFound(f"user {user_id!r} is not a member of account {account_id!r}")
+            raise MemberNotFound(
+                f"user {echo(user_id)} is not a member of account {echo(account_id)}"
+            )
         return membership
 
     def _member_view(self, tx: Transaction, membership: Membership) -> MemberView:
@@ -203,13 +206,13 @@ class ServiceCore:
     def _user(self, tx: Transaction, user_id: str) -> User:
         user = None if (wanted := _as_id(user_id)) is None else tx.get_user(wanted)
         if user is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
+            raise UserNotFound(f"no user with id {echo(user_id)}")
         return user
 
     def _account(self, tx: Transaction, account_id: str) -> BusinessAccount:
         account = None if (wanted := _as_id(account_id)) is None else tx.get_account(wanted)
         if account is None:
-            raise AccountNotFound(f"no business account {account_id!r}")
+            raise AccountNotFound(f"no business account {echo(account_id)}")
         return account
 
     def _deliver(
@@ -447,7 +450,7 @@ class ServiceCore:
 
     def _check_limit(self, limit: int) -> int:
         if isinstance(limit, bool) or not isinstance(limit, int):
-            raise ValidationError(f"limit must be an integer, got {limit!r}")
+            raise ValidationError(f"limit must be an integer, got {echo(limit)}")
         if not 1 <= limit <= self.settings.max_page_size:
             raise ValidationError(
                 f"limit must be between 1 and {self.settings.max_page_size}, got {limit}"
@@ -462,7 +465,7 @@ class ServiceCore:
         if isinstance(expires_in, str):
             if expires_in not in EXPIRY_PRESETS:
                 raise ValidationError(
-                    f"unknown expiry preset {expires_in!r}; choose one of: "
+                    f"unknown expiry preset {echo(expires_in)}; choose one of: "
                     f"{', '.join(EXPIRY_PRESETS)}, or give a timedelta"
                 )
             expires_in = EXPIRY_PRESETS[expires_in]
@@ -537,7 +540,7 @@ def _parse_enum(kind: type[E], value: object, what: str) -> E:
         return kind(value)
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
-        raise ValidationError(f"unknown {what} {value!r}; choose one of: {choices}") from None
+        raise ValidationError(f"unknown {what} {echo(value)}; choose one of: {choices}") from None
 
 
 def _as_id(value: object) -> str | None:
@@ -636,7 +639,7 @@ def _check_cursor(cursor: object, prefix: str) -> str | None:
     if cursor is None:
         return None
     if not isinstance(cursor, str) or not cursor.startswith(prefix + "_"):
-        raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
+        raise InvalidCursor(f"cursor {echo(cursor)} does not belong to this listing")
     return cursor
 
 

@@ -33,6 +33,7 @@ from licensekit._core import (
     _require_text,
     _scan_all,
 )
+from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._results import (
     ActivationResult,
@@ -1140,7 +1141,7 @@ class LicensingService(ServiceCore):
             blocks = tx.find_computer_blocks(account_id, computer_id)
             if not any(b.key_id == key_id for b in blocks):
                 where = "this account" if key_id is None else f"license key {key_id!r}"
-                raise NotFound(f"computer {computer_id!r} is not blocked in {where}")
+                raise NotFound(f"computer {echo(computer_id)} is not blocked in {where}")
             tx.delete_computer_block(account_id, computer_id, key_id)
             self._audit(
                 tx,
@@ -1171,7 +1172,7 @@ class LicensingService(ServiceCore):
         """
         limit = self._check_limit(limit)
         if cursor is not None and not isinstance(cursor, str):
-            raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
+            raise InvalidCursor(f"cursor {echo(cursor)} does not belong to this listing")
         now = self.clock.now()
         with self.store.transaction() as tx:
             record, membership = self._authorize_any_key(
@@ -1218,7 +1219,7 @@ class LicensingService(ServiceCore):
         key = None if (wanted := _as_id(key_id)) is None else tx.get_license_key(wanted)
         if key is None or key.account_id != account_id:
             raise LicenseKeyNotFound(
-                f"no license key {key_id!r} in business account {account_id!r}"
+                f"no license key {echo(key_id)} in business account {echo(account_id)}"
             )
         roles.authorize_key(
             record.admin_grants, membership, permission, account_id=account_id, key_id=key_id
@@ -1337,7 +1338,7 @@ class LicensingService(ServiceCore):
         limit = self.settings.max_activations_per_code
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
             raise ValidationError(
-                f"max_activations must be a whole number from 1 to {limit}, got {value!r}"
+                f"max_activations must be a whole number from 1 to {limit}, got {echo(value)}"
             )
         return value
 
@@ -1358,7 +1359,7 @@ class LicensingService(ServiceCore):
             and source.strip().lower().endswith(".csv")
         ):
             raise ValidationError(
-                f"csv={source!r} looks like a file name; pass pathlib.Path({source!r}) to read "
+                f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
                 "the file (a str is read as the CSV text itself)"
             )
         return parse_email_csv(source, max_entries=self.settings.max_batch_size)
@@ -1471,7 +1472,9 @@ class LicensingService(ServiceCore):
     ) -> InstallInvitation:
         invitation = tx.get_install_invitation(invitation_id)
         if invitation is None or invitation.key_id != key_id:
-            raise InvitationNotFound(f"no invitation {invitation_id!r} for license key {key_id!r}")
+            raise InvitationNotFound(
+                f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
+            )
         return invitation
 
     def _install_invitation_in_account(
@@ -1481,7 +1484,8 @@ class LicensingService(ServiceCore):
         invitation = None if wanted is None else tx.get_install_invitation(wanted)
         if invitation is None or invitation.account_id != account_id:
             raise InvitationNotFound(
-                f"no invitation to install {invitation_id!r} in business account {account_id!r}"
+                f"no invitation to install {echo(invitation_id)} "
+                f"in business account {echo(account_id)}"
             )
         return invitation
 
@@ -1490,7 +1494,7 @@ class LicensingService(ServiceCore):
         installation = None if wanted is None else tx.get_installation(wanted)
         if installation is None or installation.account_id != account_id:
             raise InstallationNotFound(
-                f"no installation {installation_id!r} in business account {account_id!r}"
+                f"no installation {echo(installation_id)} in business account {echo(account_id)}"
             )
         return installation
 

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from licensekit._echo import echo
 from licensekit.exceptions import ActivationCodeMistyped, StorageError, ValidationError
 
 __all__ = [
@@ -127,7 +128,7 @@ def normalize_code(text: str) -> str:
     cleaned = "".join(ch for ch in typed if not _is_separator(ch)).translate(_CODE_CONFUSABLES)
     bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
     if bad:
-        raise ValidationError(f"activation code contains invalid characters: {''.join(bad)!r}")
+        raise ValidationError(f"activation code contains invalid characters: {echo(''.join(bad))}")
     if not cleaned:
         raise ValidationError("activation code is empty")
     return cleaned
