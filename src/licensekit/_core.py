@@ -25,6 +25,7 @@ from licensekit._results import (
     DeliveryFailure,
     Settings,
 )
+from licensekit._text import lone_surrogate_at
 from licensekit._validators import positive_timedelta
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
@@ -565,13 +566,12 @@ def _plain_text(value: object, what: str) -> str:
     nul = text.find("\x00")
     if nul >= 0:
         raise ValidationError(f"{what} must not contain a NUL character (one is at {nul})")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:
+    surrogate = lone_surrogate_at(text)
+    if surrogate is not None:
         raise ValidationError(
             f"{what} must be valid Unicode text: it holds a lone surrogate "
-            f"U+{ord(text[e.start]):04X} at {e.start}"
-        ) from None
+            f"U+{ord(text[surrogate]):04X} at {surrogate}"
+        )
     return text
 
 

@@ -14,6 +14,7 @@ import attrs
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from licensekit._text import encodable
 from licensekit._validators import positive
 from licensekit.exceptions import InvalidPassword, ValidationError
 
@@ -79,7 +80,7 @@ class PasswordPolicy:
             raise InvalidPassword(f"password must be at most {self.max_length} characters long")
         if not password.strip():
             raise InvalidPassword("password must not be only whitespace")
-        if not _encodable(password):
+        if not encodable(password):
             raise InvalidPassword("password contains characters that are not valid Unicode")
         if "\x00" in password:
             raise InvalidPassword("password must not contain a NUL character")
@@ -117,11 +118,7 @@ class PasswordHasher:
 
         Passwords longer than the policy's maximum never match and are not hashed.
         """
-        if (
-            len(password) > self.policy.max_length
-            or not _encodable(password)
-            or not _PHC.match(phc)
-        ):
+        if len(password) > self.policy.max_length or not encodable(password) or not _PHC.match(phc):
             self.burn()  # the same time as a real check: timing must not tell these cases apart
             return False
         try:
@@ -156,12 +153,3 @@ class PasswordHasher:
             lanes=p.lanes,
             memory_cost=p.memory_cost_kib,
         )
-
-
-def _encodable(text: str) -> bool:
-    """Return whether *text* encodes as UTF-8 (lone surrogates, which JSON allows, do not)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -37,6 +37,7 @@ from licensekit import (
     normalize_email,
 )
 from licensekit._echo import echo, echo_path
+from licensekit._text import encodable
 from licensekit.cli._errors import CommandError, UsageError
 from licensekit.cli._files import stat_or_none
 from licensekit.cli._output import Output
@@ -52,7 +53,6 @@ __all__ = [
     "Config",
     "Console",
     "all_pages",
-    "is_text",
     "token_from",
 ]
 
@@ -143,7 +143,7 @@ class Config:
                 ``LICENSEKIT_*`` variable is not UTF-8 text.
         """
         for variable, value in environ.items():
-            if variable.startswith("LICENSEKIT_") and not is_text(value):
+            if variable.startswith("LICENSEKIT_") and not encodable(value):
                 raise UsageError(f"{variable} is not valid UTF-8 text: {echo(value)}")
 
         def pick(name: str) -> str | None:
@@ -191,15 +191,6 @@ def _number(text: str | None, name: str, kind: Callable[[str], N]) -> N | None:
         return kind(text)
     except ValueError:
         raise UsageError(f"{ENVIRONMENT[name]} must be a number, not {echo(text)}") from None
-
-
-def is_text(value: str) -> bool:
-    """True when *value* holds no lone surrogate (bytes the environment could not decode)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def default_secret_file(db: Path) -> Path:

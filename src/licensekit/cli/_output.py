@@ -17,6 +17,8 @@ from typing import TextIO
 
 import attrs
 
+from licensekit._text import encodable
+
 __all__ = ["Output", "clean", "jsonable", "render_table", "when"]
 
 
@@ -136,14 +138,6 @@ class Output:
         """
         document = json.dumps(jsonable(data), indent=2, ensure_ascii=False)
         encoding = getattr(self.stream, "encoding", None)
-        if encoding and not _encodable(document, encoding):
+        if encoding and not encodable(document, encoding):
             document = json.dumps(jsonable(data), indent=2, ensure_ascii=True)
         self.stream.write(document + "\n")
-
-
-def _encodable(text: str, encoding: str) -> bool:
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -10,8 +10,9 @@ from importlib import metadata
 from typing import NoReturn
 
 from licensekit._echo import echo
+from licensekit._text import encodable
 from licensekit.cli import _commands as c
-from licensekit.cli._app import App, is_text
+from licensekit.cli._app import App
 from licensekit.cli._errors import UsageError
 from licensekit.mail import MessageKind
 from licensekit.model import InstallInvitationState, InvitationState
@@ -78,7 +79,7 @@ def check_arguments(argv: Sequence[str]) -> None:
                 f"argument {number} ({echo(argument)}) is longer than any option takes "
                 f"({LONGEST_ARGUMENT:,} characters)"
             )
-        if not is_text(argument):
+        if not encodable(argument):
             raise UsageError(f"argument {number} ({echo(argument)}) is not valid UTF-8 text")
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
 from licensekit._echo import echo, echo_path
+from licensekit._text import encodable
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.model import (
     AuditEvent,
@@ -297,15 +298,6 @@ def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
     if isinstance(error, UnicodeEncodeError):
         return StorageError(f"cannot store text that is not valid Unicode: {error}")
     return StorageError(f"a number is too large for SQLite: {error}")
-
-
-def _is_valid_text(value: str) -> bool:
-    """True when *value* can be stored: text with no lone surrogate."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _translate(error: sqlite3.Error, doing: str) -> StorageError:
@@ -829,7 +821,7 @@ class _SQLiteTransaction:
         """The records of *table* with these ids, a few hundred per statement."""
         # An id that is not valid Unicode matches nothing; bound with the others, it would make
         # the whole statement find nothing (see _run).
-        wanted = [i for i in dict.fromkeys(ids) if _is_valid_text(i)]
+        wanted = [i for i in dict.fromkeys(ids) if encodable(i)]
         found: list[R] = []
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             chunk = wanted[start : start + _IDS_PER_STATEMENT]
