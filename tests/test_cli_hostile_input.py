@@ -6,16 +6,20 @@ standard error, never a traceback, a hang or a file written half-way."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
-from _cli_support import ADMIN, GRACE, PRODUCT, build_world
+from _cli_support import ADMIN, CLI, GRACE, PRODUCT, build_world
+from licensekit.cli._app import Console
+from licensekit.cli._main import run
 
 BIN = Path(sys.executable).parent
 SCRIPT = BIN / "licensekit"
@@ -261,3 +265,90 @@ def test_names_beyond_the_terminals_encoding_are_escaped_not_a_traceback(folder:
     assert listed.status == 0, listed
     names = [a["account_name"] for a in json.loads(listed.stdout.decode("ascii"))]
     assert "Zoë & Łukasz GmbH" in names
+
+
+# == the same in this process, through the tool's own streams ================================
+
+
+@pytest.fixture
+def cli(world: Path, tmp_path: Path) -> CLI:
+    """The world's copy, driven in this process (see tests/_cli_support.py)."""
+    return CLI(world).copy(tmp_path / "in-process")
+
+
+def strict_stream(data: bytes = b"", encoding: str = "utf-8") -> io.TextIOWrapper:
+    """A text stream over bytes with strict encoding, as a terminal set so hands one over."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="strict")
+
+
+def run_with(cli: CLI, *argv: str, stdin: TextIO, stdout: TextIO) -> tuple[int, str]:
+    err = io.StringIO()
+    console = Console(stdin, stdout, err, cli.env)
+    return run(list(argv), console), err.getvalue()
+
+
+def test_in_process_an_argument_that_is_not_utf8_is_a_usage_error(cli: CLI) -> None:
+    ran = cli.usage("members", "invite", "\udcff@example.com", "--as", ADMIN)
+    assert "argument 3 ('\\udcff@example.com') is not valid UTF-8 text" in ran.err
+
+
+def test_in_process_an_overlong_argument_is_a_usage_error_quoting_a_prefix(cli: CLI) -> None:
+    ran = cli.usage("keys", "show", HUGE, "--as", ADMIN)
+    assert "(120,000 characters)) is longer than any option takes (4,096" in ran.err
+    assert max(len(line) for line in ran.err.splitlines()) < LONGEST_LINE
+
+
+def test_in_process_a_variable_that_is_not_utf8_is_a_usage_error(cli: CLI) -> None:
+    ran = cli.usage("keys", "list", "--as", ADMIN, env={"LICENSEKIT_ACCOUNT": "Example \udce9"})
+    assert "LICENSEKIT_ACCOUNT is not valid UTF-8 text" in ran.err
+
+
+def test_in_process_standard_input_that_is_not_utf8_is_refused(cli: CLI) -> None:
+    status, err = run_with(
+        cli,
+        *("keys", "add", "--product", "Other", "--seats", "1", "--value-stdin", "--as", ADMIN),
+        stdin=strict_stream(b"KEY-\xff\n"),
+        stdout=io.StringIO(),
+    )
+    assert status == 1
+    assert err == "licensekit: standard input is not UTF-8 text; nothing was changed\n"
+
+
+def test_in_process_a_path_too_long_to_look_at_is_one_line(cli: CLI, tmp_path: Path) -> None:
+    for argv in (
+        ("--db", "y" * 300, "members", "list", "--as", ADMIN),
+        ("--db", str(tmp_path / ("y" * 300) / "kit.db"), "init"),
+        ("--mail-dir", "m" * 300, "mail", "list"),
+        ("demo", "--db", str(tmp_path / ("d" * 300))),
+    ):
+        assert "File name too long" in cli.refused(*argv).err
+
+
+def test_in_process_an_empty_database_file_is_refused_and_left_empty(cli: CLI) -> None:
+    empty = cli.folder / "e.db"
+    empty.touch()
+    secret = str(cli.folder / "licensekit.secret")
+    ran = cli.refused("--db", str(empty), "--secret-file", secret, "members", "list", "--as", ADMIN)
+    assert "'licensekit init' makes a database of an empty file" in ran.err
+    assert empty.read_bytes() == b""
+
+
+def test_in_process_a_fifo_secret_file_is_refused(cli: CLI) -> None:
+    fifo = cli.folder / "secret.fifo"
+    os.mkfifo(fifo, 0o600)
+    ran = cli.refused("--secret-file", str(fifo), "members", "list", "--as", ADMIN)
+    assert "is not a regular file" in ran.err
+
+
+def test_in_process_output_the_terminal_cannot_encode_is_escaped(cli: CLI) -> None:
+    cli.ok("accounts", "create", "Zoë GmbH", "--as", ADMIN)
+    table = strict_stream(encoding="ascii")
+    argv = ("accounts", "list", "--as", ADMIN)
+    assert run_with(cli, *argv, stdin=io.StringIO(), stdout=table)[0] == 0
+    table.flush()
+    assert "Zo\\xeb GmbH" in table.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]
+    document = strict_stream(encoding="ascii")
+    assert run_with(cli, *argv, "--json", stdin=io.StringIO(), stdout=document)[0] == 0
+    document.flush()
+    listed = json.loads(document.buffer.getvalue().decode("ascii"))  # type: ignore[attr-defined]
+    assert "Zoë GmbH" in [a["account_name"] for a in listed]
