@@ -10,6 +10,7 @@ let a call reach the parameter under test.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 import pytest
@@ -32,6 +33,8 @@ from licensekit import (
     StorageError,
     ValidationError,
 )
+from licensekit.stores.sqlite import SQLiteStore
+from licensekit.testing import TEST_JOIN_URL, TEST_SECRET, RecordingMailer
 
 __all__ = ["new_world", "world"]  # fixtures, used by name
 
@@ -155,3 +158,19 @@ def test_a_new_password_may_not_hold_nul_but_one_chosen_before_the_rule_still_ve
         hasher.hash("correct horse\x00battery")
     earlier = attrs.evolve(hasher, policy=PolicyBeforeTheNulRule()).hash("correct horse\x00battery")
     assert hasher.verify("correct horse\x00battery", earlier)
+
+
+@pytest.mark.parametrize("bad", ["\ud83d", "\x00"], ids=["unencodable surrogate", "NUL"])
+def test_a_database_path_that_cannot_name_a_file_is_a_storage_error(
+    tmp_path: Path, bad: str
+) -> None:
+    with pytest.raises(StorageError, match="cannot name a file"):
+        SQLiteStore(tmp_path / f"kit{bad}.db")
+    with pytest.raises(StorageError, match="cannot name a file"):
+        LicenseKit(
+            str(tmp_path / f"kit{bad}.db"),
+            RecordingMailer(),
+            secret=TEST_SECRET,
+            join_url=TEST_JOIN_URL,
+        )
+    assert list(tmp_path.iterdir()) == []

@@ -9,10 +9,14 @@ from __future__ import annotations
 __all__ = ["encodable", "lone_surrogate_at"]
 
 
-def encodable(text: str, encoding: str = "utf-8") -> bool:
-    """True when *text* can be encoded in *encoding* (UTF-8 unless told otherwise)."""
+def encodable(text: str, encoding: str = "utf-8", errors: str = "strict") -> bool:
+    """True when *text* can be encoded in *encoding* (UTF-8 unless told otherwise).
+
+    With ``errors="surrogateescape"``, the lone surrogates that stand for undecodable bytes
+    (as in file names) pass; others do not.
+    """
     try:
-        text.encode(encoding)
+        text.encode(encoding, errors)
     except UnicodeEncodeError:
         return False
     return True

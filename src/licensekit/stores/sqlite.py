@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -369,6 +370,11 @@ class SQLiteStore:
             raise StorageError(f"busy_timeout must not be negative, got {busy_timeout!r}")
         self.path = Path(path)
         self._shown = echo_path(self.path)  # in messages: a long path is cut
+        name = str(self.path)
+        if "\x00" in name or not encodable(name, sys.getfilesystemencoding(), "surrogateescape"):
+            raise StorageError(
+                f"{self._shown} cannot name a file: it holds a NUL character or a lone surrogate"
+            )
         self._busy_timeout = float(busy_timeout)
         self._synchronous = synchronous.upper()
         self._cache_kib = cache_mb * 1024
