@@ -11,6 +11,7 @@ import attrs
 from licensekit import members, roles
 from licensekit._core import (
     _TOKEN_PLACEHOLDER,
+    _as_id,
     _bounded_entries,
     _check_cursor,
     _clean_name,
@@ -18,9 +19,11 @@ from licensekit._core import (
     _filtered_page,
     _id_list,
     _parse_enum,
+    _plain_text,
     _require_text,
     _scan_all,
 )
+from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
 from licensekit._results import (
@@ -900,10 +903,11 @@ class AccountsService(UsersService):
         return view
 
     def _invitation(self, tx: Transaction, account_id: str, invitation_id: str) -> JoinInvitation:
-        invitation = tx.get_join_invitation(invitation_id)
+        wanted = _as_id(invitation_id)
+        invitation = None if wanted is None else tx.get_join_invitation(wanted)
         if invitation is None or invitation.account_id != account_id:
             raise InvitationNotFound(
-                f"no invitation {invitation_id!r} in business account {account_id!r}"
+                f"no invitation {echo(invitation_id)} in business account {echo(account_id)}"
             )
         return invitation
 
@@ -978,7 +982,7 @@ class AccountsService(UsersService):
         Unknown tokens count per *client*, when one is named; a known token passes even a
         locked client (see :func:`~licensekit.throttling.judge_guess`).
         """
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         if not isinstance(token, str):
             raise InvitationNotFound("this invitation link is not valid")
         policy = self.settings.token_throttle

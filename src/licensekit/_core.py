@@ -18,12 +18,14 @@ from typing import Protocol, Self, TypeVar
 import attrs
 
 from licensekit import roles
+from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._results import (
     EXPIRY_PRESETS,
     DeliveryFailure,
     Settings,
 )
+from licensekit._text import lone_surrogate_at
 from licensekit._validators import positive_timedelta
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
@@ -182,15 +184,19 @@ class ServiceCore:
         now: dt.datetime,
     ) -> tuple[SessionRecord, Membership]:
         record = self._resolve_session(tx, session, now)
-        membership = tx.get_membership(account_id, record.user_id)
+        wanted = _as_id(account_id)
+        membership = None if wanted is None else tx.get_membership(wanted, record.user_id)
         roles.authorize(record.admin_grants, membership, permission, account_id=account_id)
         assert membership is not None  # noqa: S101 - authorize() raised otherwise
         return record, membership
 
     def _target(self, tx: Transaction, account_id: str, user_id: str) -> Membership:
-        membership = tx.get_membership(account_id, user_id)
+        wanted = _as_id(user_id)
+        membership = None if wanted is None else tx.get_membership(account_id, wanted)
         if membership is None or membership.status is MemberStatus.REMOVED:
-            raise MemberNotFound(f"user {user_id!r} is not a member of account {account_id!r}")
+            raise MemberNotFound(
+                f"user {echo(user_id)} is not a member of account {echo(account_id)}"
+            )
         return membership
 
     def _member_view(self, tx: Transaction, membership: Membership) -> MemberView:
@@ -209,15 +215,15 @@ class ServiceCore:
         )
 
     def _user(self, tx: Transaction, user_id: str) -> User:
-        user = tx.get_user(user_id)
+        user = None if (wanted := _as_id(user_id)) is None else tx.get_user(wanted)
         if user is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
+            raise UserNotFound(f"no user with id {echo(user_id)}")
         return user
 
     def _account(self, tx: Transaction, account_id: str) -> BusinessAccount:
-        account = tx.get_account(account_id)
+        account = None if (wanted := _as_id(account_id)) is None else tx.get_account(wanted)
         if account is None:
-            raise AccountNotFound(f"no business account {account_id!r}")
+            raise AccountNotFound(f"no business account {echo(account_id)}")
         return account
 
     def _deliver(
@@ -455,7 +461,7 @@ class ServiceCore:
 
     def _check_limit(self, limit: int) -> int:
         if isinstance(limit, bool) or not isinstance(limit, int):
-            raise ValidationError(f"limit must be an integer, got {limit!r}")
+            raise ValidationError(f"limit must be an integer, got {echo(limit)}")
         if not 1 <= limit <= self.settings.max_page_size:
             raise ValidationError(
                 f"limit must be between 1 and {self.settings.max_page_size}, got {limit}"
@@ -470,7 +476,7 @@ class ServiceCore:
         if isinstance(expires_in, str):
             if expires_in not in EXPIRY_PRESETS:
                 raise ValidationError(
-                    f"unknown expiry preset {expires_in!r}; choose one of: "
+                    f"unknown expiry preset {echo(expires_in)}; choose one of: "
                     f"{', '.join(EXPIRY_PRESETS)}, or give a timedelta"
                 )
             expires_in = EXPIRY_PRESETS[expires_in]
@@ -545,13 +551,38 @@ def _parse_enum(kind: type[E], value: object, what: str) -> E:
         return kind(value)
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
-        raise ValidationError(f"unknown {what} {value!r}; choose one of: {choices}") from None
+        raise ValidationError(f"unknown {what} {echo(value)}; choose one of: {choices}") from None
+
+
+def _as_id(value: object) -> str | None:
+    """Return *value* if it can be an id; anything else matches nothing."""
+    return value if isinstance(value, str) else None
 
 
 def _require_text(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{what} must be text, got {type(value).__name__}")
     return value
+
+
+def _plain_text(value: object, what: str) -> str:
+    """Return *value* if it is text that can be stored, hashed and shown as it is.
+
+    Raises:
+        ValidationError: *value* is not text, or holds a NUL character or a lone surrogate
+            (half of a UTF-16 pair, which no encoding can write), named by its position.
+    """
+    text = _require_text(value, what)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ValidationError(f"{what} must not contain a NUL character (one is at {nul})")
+    surrogate = lone_surrogate_at(text)
+    if surrogate is not None:
+        raise ValidationError(
+            f"{what} must be valid Unicode text: it holds a lone surrogate "
+            f"U+{ord(text[surrogate]):04X} at {surrogate}"
+        )
+    return text
 
 
 def _clean_name(value: str, what: str, *, required: bool) -> str:
@@ -611,16 +642,14 @@ def _clean_notes(notes: str) -> str:
     cleaned = _require_text(notes, "notes").strip()
     if len(cleaned) > _MAX_NOTES:
         raise ValidationError(f"notes must be at most {_MAX_NOTES} characters")
-    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):
-        raise ValidationError("notes must be valid Unicode text (they hold a lone surrogate)")
-    return cleaned
+    return _plain_text(cleaned, "notes")
 
 
 def _check_cursor(cursor: object, prefix: str) -> str | None:
     if cursor is None:
         return None
     if not isinstance(cursor, str) or not cursor.startswith(prefix + "_"):
-        raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
+        raise InvalidCursor(f"cursor {echo(cursor)} does not belong to this listing")
     return cursor
 
 

@@ -21,6 +21,7 @@ from licensekit._core import (
     _TOKEN_PLACEHOLDER,
     ServiceCore,
     T,
+    _as_id,
     _bounded_entries,
     _check_cursor,
     _clean_name,
@@ -28,9 +29,11 @@ from licensekit._core import (
     _filtered_page,
     _id_list,
     _parse_enum,
+    _plain_text,
     _require_text,
     _scan_all,
 )
+from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
 from licensekit._results import (
@@ -40,6 +43,7 @@ from licensekit._results import (
     InstallInvitationBatch,
     InstallInvitationPreview,
 )
+from licensekit.clock import ensure_aware
 from licensekit.codes import format_code, new_activation_code, new_token, parse_code
 from licensekit.emails import (
     EmailList,
@@ -160,7 +164,7 @@ class LicensingService(ServiceCore):
         seats = licensing.check_seats(seats)
         now = self.clock.now()
         if expires_at is not None:
-            expires_at = _aware(expires_at, "expires_at")
+            expires_at = ensure_aware(expires_at, "expires_at")
             if expires_at <= now:
                 raise ValidationError("a new license key's expiry must be in the future")
         key_id = new_id("key", now)
@@ -303,7 +307,7 @@ class LicensingService(ServiceCore):
         if seats is not None:
             seats = licensing.check_seats(seats)
         if expires_at is not None:
-            expires_at = _aware(expires_at, "expires_at")
+            expires_at = ensure_aware(expires_at, "expires_at")
         now = self.clock.now()
         with self.store.transaction() as tx:
             record, _, key = self._authorize_key(
@@ -864,7 +868,7 @@ class LicensingService(ServiceCore):
         if product is not None:
             product = _clean_name(product, "product", required=True)
         lookup = self._activation_lookup(code, token)
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         now = self.clock.now()
         installation_token = new_token()
         token_hash = self._keys.lookup_hash("installation", installation_token)
@@ -1146,7 +1150,7 @@ class LicensingService(ServiceCore):
             blocks = tx.find_computer_blocks(account_id, computer_id)
             if not any(b.key_id == key_id for b in blocks):
                 where = "this account" if key_id is None else f"license key {key_id!r}"
-                raise NotFound(f"computer {computer_id!r} is not blocked in {where}")
+                raise NotFound(f"computer {echo(computer_id)} is not blocked in {where}")
             tx.delete_computer_block(account_id, computer_id, key_id)
             self._audit(
                 tx,
@@ -1177,7 +1181,7 @@ class LicensingService(ServiceCore):
         """
         limit = self._check_limit(limit)
         if cursor is not None and not isinstance(cursor, str):
-            raise InvalidCursor(f"cursor {cursor!r} does not belong to this listing")
+            raise InvalidCursor(f"cursor {echo(cursor)} does not belong to this listing")
         now = self.clock.now()
         with self.store.transaction() as tx:
             record, membership = self._authorize_any_key(
@@ -1224,7 +1228,7 @@ class LicensingService(ServiceCore):
         key = None if (wanted := _as_id(key_id)) is None else tx.get_license_key(wanted)
         if key is None or key.account_id != account_id:
             raise LicenseKeyNotFound(
-                f"no license key {key_id!r} in business account {account_id!r}"
+                f"no license key {echo(key_id)} in business account {echo(account_id)}"
             )
         roles.authorize_key(
             record.admin_grants, membership, permission, account_id=account_id, key_id=key_id
@@ -1343,7 +1347,7 @@ class LicensingService(ServiceCore):
         limit = self.settings.max_activations_per_code
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
             raise ValidationError(
-                f"max_activations must be a whole number from 1 to {limit}, got {value!r}"
+                f"max_activations must be a whole number from 1 to {limit}, got {echo(value)}"
             )
         return value
 
@@ -1364,7 +1368,7 @@ class LicensingService(ServiceCore):
             and source.strip().lower().endswith(".csv")
         ):
             raise ValidationError(
-                f"csv={source!r} looks like a file name; pass pathlib.Path({source!r}) to read "
+                f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
                 "the file (a str is read as the CSV text itself)"
             )
         return parse_email_csv(source, max_entries=self.settings.max_batch_size)
@@ -1477,7 +1481,9 @@ class LicensingService(ServiceCore):
     ) -> InstallInvitation:
         invitation = tx.get_install_invitation(invitation_id)
         if invitation is None or invitation.key_id != key_id:
-            raise InvitationNotFound(f"no invitation {invitation_id!r} for license key {key_id!r}")
+            raise InvitationNotFound(
+                f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
+            )
         return invitation
 
     def _install_invitation_in_account(
@@ -1487,7 +1493,8 @@ class LicensingService(ServiceCore):
         invitation = None if wanted is None else tx.get_install_invitation(wanted)
         if invitation is None or invitation.account_id != account_id:
             raise InvitationNotFound(
-                f"no invitation to install {invitation_id!r} in business account {account_id!r}"
+                f"no invitation to install {echo(invitation_id)} "
+                f"in business account {echo(account_id)}"
             )
         return invitation
 
@@ -1496,7 +1503,7 @@ class LicensingService(ServiceCore):
         installation = None if wanted is None else tx.get_installation(wanted)
         if installation is None or installation.account_id != account_id:
             raise InstallationNotFound(
-                f"no installation {installation_id!r} in business account {account_id!r}"
+                f"no installation {echo(installation_id)} in business account {echo(account_id)}"
             )
         return installation
 
@@ -1600,7 +1607,7 @@ class LicensingService(ServiceCore):
         Raises:
             TooManyAttempts: Unknown, and the client, or everyone, guessed wrong too often.
         """
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         with self.store.transaction() as tx:
             found, until = self._throttled_find(tx, lambda: find(tx), client, now, secret)
         if until is not None:
@@ -1683,11 +1690,6 @@ def _code_throttle_key(invitation: InstallInvitation) -> str:
     return f"activation:invitation:{invitation.id}"
 
 
-def _as_id(value: object) -> str | None:
-    """Return *value* if it can be an id; anything else matches nothing."""
-    return value if isinstance(value, str) else None
-
-
 def _is_admin(record: SessionRecord, membership: Membership) -> bool:
     """True when the session acts as Account Administrator of the membership's account."""
     return roles.effective_role(record.admin_grants, membership) is Role.ACCOUNT_ADMINISTRATOR
@@ -1703,7 +1705,7 @@ def _check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
 
 
 def _clean_key_value(value: object) -> str:
-    cleaned = _require_text(value, "license key value").strip()
+    cleaned = _plain_text(value, "license key value").strip()
     if not cleaned:
         raise ValidationError("license key value must not be empty")
     if len(cleaned) > _MAX_KEY_VALUE:
@@ -1716,14 +1718,6 @@ def _clean_key_value(value: object) -> str:
 def _key_value_identity(value: str) -> str:
     """The form two key values are compared in: whitespace does not matter, case does."""
     return "".join(value.split())
-
-
-def _aware(moment: object, what: str) -> dt.datetime:
-    if not isinstance(moment, dt.datetime):
-        raise ValidationError(f"{what} must be a datetime, got {type(moment).__name__}")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValidationError(f"{what} must be timezone-aware")
-    return moment.astimezone(dt.UTC)
 
 
 def _iso(moment: dt.datetime | None) -> str:

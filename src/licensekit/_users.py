@@ -20,7 +20,13 @@ from licensekit._account_links import (
     issue_link_token,
     open_link_token,
 )
-from licensekit._core import _TOKEN_PLACEHOLDER, ServiceCore, _clean_name, _require_text
+from licensekit._core import (
+    _TOKEN_PLACEHOLDER,
+    ServiceCore,
+    _clean_name,
+    _plain_text,
+    _require_text,
+)
 from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
 from licensekit.codes import new_token
@@ -269,7 +275,7 @@ class UsersService(ServiceCore):
         """
         reset_url = self._link_template(self._reset_url, "reset_url", "password reset")
         email = normalize_email(email)
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         language = self.templates.resolve(language)
         now = self.clock.now()
         policy = self.settings.password_reset_throttle
@@ -316,7 +322,7 @@ class UsersService(ServiceCore):
             InvalidPassword: *new_password* breaks the password policy.
             TooManyAttempts: Too many unknown tokens from this client.
         """
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.RESET_PASSWORD, token, client, now)
         new_hash = self.passwords.hash(new_password)
@@ -405,7 +411,7 @@ class UsersService(ServiceCore):
             ValidationError: *session* belongs to another account.
             TooManyAttempts: Too many unknown tokens from this client.
         """
-        client = _require_text(client, "client").strip()
+        client = _plain_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.VERIFY_EMAIL, token, client, now)
         new_hash = self.passwords.hash(password) if password is not None else None

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from licensekit._echo import echo
 from licensekit.exceptions import ValidationError
 
 __all__ = ["positive", "positive_timedelta"]
@@ -19,7 +20,7 @@ def positive_timedelta(value: object, name: str) -> dt.timedelta:
         ValidationError: It is not a timedelta, or not positive.
     """
     if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
-        raise ValidationError(f"{name} must be a positive timedelta, got {value!r}")
+        raise ValidationError(f"{name} must be a positive timedelta, got {echo(value)}")
     return value
 
 
@@ -28,4 +29,4 @@ def positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, dt.timedelta):
         positive_timedelta(value, attribute.name)
     elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError(f"{attribute.name} must be a positive integer, got {value!r}")
+        raise ValidationError(f"{attribute.name} must be a positive integer, got {echo(value)}")

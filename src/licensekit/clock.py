@@ -35,15 +35,23 @@ class SystemClock:
 
 
 def ensure_aware(value: dt.datetime, name: str = "datetime") -> dt.datetime:
-    """Return *value* converted to UTC, refusing naive datetimes.
+    """Return *value* converted to UTC, refusing naive datetimes and the edges of the calendar.
 
     Args:
         value: The datetime to check.
         name: What it is, for the error message.
 
     Raises:
-        ValidationError: *value* has no time zone.
+        ValidationError: *value* is not a datetime, has no time zone, or is so close to year 1
+            or year 9999 that in UTC it falls outside them.
     """
+    if not isinstance(value, dt.datetime):
+        raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError(
+            f"{name} {value.isoformat()} is outside the years 1 to 9999 once in UTC"
+        ) from None

@@ -17,12 +17,14 @@ import base64
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from licensekit._echo import echo
 from licensekit.exceptions import ActivationCodeMistyped, StorageError, ValidationError
 
 __all__ = [
@@ -110,22 +112,31 @@ def format_code(symbols: str) -> str:
 
 
 def normalize_code(text: str) -> str:
-    """Return a typed code in canonical form, forgiving how a person typed it.
+    """Return a typed code in canonical form, forgiving how a person typed or pasted it.
 
     Case, spaces, dashes and underscores are ignored; ``O`` reads as zero and ``I``/``L``
-    as one.
+    as one. Text pasted from a web page or a word processor is read too: it is first
+    normalised to NFKC (full-width letters and digits become ASCII ones, a no-break or
+    ideographic space a space), and every kind of dash (hyphen U+2010, en dash U+2013, minus
+    sign U+2212...), every kind of space and invisible format characters (soft hyphen,
+    zero-width space) are ignored like the dash.
 
     Raises:
         ValidationError: A character is not part of the code alphabet.
     """
-    cleaned = "".join(ch for ch in text.upper() if ch not in " -_\t\r\n")
-    cleaned = cleaned.translate(_CODE_CONFUSABLES)
+    typed = unicodedata.normalize("NFKC", text).upper()
+    cleaned = "".join(ch for ch in typed if not _is_separator(ch)).translate(_CODE_CONFUSABLES)
     bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
     if bad:
-        raise ValidationError(f"activation code contains invalid characters: {''.join(bad)!r}")
+        raise ValidationError(f"activation code contains invalid characters: {echo(''.join(bad))}")
     if not cleaned:
         raise ValidationError("activation code is empty")
     return cleaned
+
+
+def _is_separator(ch: str) -> bool:
+    """True for what may stand between the symbols of a code: spaces, dashes, invisibles."""
+    return ch.isspace() or ch in "_\u2212" or unicodedata.category(ch) in ("Pd", "Cf")
 
 
 def parse_code(text: str) -> str:

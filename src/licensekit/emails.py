@@ -10,7 +10,9 @@ import codecs
 import csv
 import io
 import os
+import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import IO
 
 import attrs
@@ -29,11 +31,17 @@ __all__ = [
 ]
 
 _MAX_EMAIL_LENGTH = 254
+_MAX_LOCAL_PART_OCTETS = 64  # RFC 5321, 4.5.3.1.1
+_READ_CHUNK = 8192  # characters decoded at a time from a binary stream
+_LINE_END = re.compile(r"\r\n?|\n")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def normalize_email(text: str) -> str:
     """Return the canonical form of an email address: validated, normalised, lower-case.
+
+    The part before the ``@`` may be at most 64 octets long (RFC 5321), counted in UTF-8 for
+    an internationalised address.
 
     Raises:
         InvalidEmail: *text* is not a valid address; the exception says why.
@@ -53,6 +61,13 @@ def normalize_email(text: str) -> str:
         result = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as e:
         raise InvalidEmail(text, str(e)) from None
+    octets = len(result.local_part.encode("utf-8"))
+    if octets > _MAX_LOCAL_PART_OCTETS:
+        raise InvalidEmail(
+            text,
+            f"the part before the @ is {octets} octets long (in UTF-8); RFC 5321 allows at "
+            f"most {_MAX_LOCAL_PART_OCTETS}",
+        )
     return result.normalized.lower()
 
 
@@ -111,8 +126,10 @@ def parse_email_csv(
 
     Accepted input: the CSV text itself as a ``str``, its UTF-8 bytes (an upload, say), a path
     as a :class:`pathlib.Path` (or any :class:`os.PathLike`), or a text or binary file object.
-    UTF-8 with or without a byte order mark, CRLF or LF line ends, an optional ``email`` header
-    on the first row, blank lines, spaces around values, and repeated addresses are all fine.
+    UTF-8 with or without a byte order mark; CRLF, LF or CR line ends (Excel's "CSV
+    (Macintosh)" ends lines with CR alone), read alike from every kind of source; an optional
+    ``email`` header on the first row, blank lines, spaces around values, and repeated
+    addresses are all fine.
 
     Args:
         source: The CSV.
@@ -124,13 +141,13 @@ def parse_email_csv(
             CSV, the file does not exist, or it has more than *max_entries* rows.
     """
     if isinstance(source, str):
-        return _parse_csv_text(io.StringIO(source.removeprefix("\ufeff")), max_entries)
+        return _parse_csv_text([source.removeprefix("\ufeff")], max_entries)
     if isinstance(source, (bytes, bytearray, memoryview)):
         try:
             text = bytes(source).decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise ValidationError(f"CSV input is not UTF-8: {e}") from e
-        return _parse_csv_text(io.StringIO(text), max_entries)
+        return _parse_csv_text([text], max_entries)
     if isinstance(source, os.PathLike):
         try:
             with open(source, encoding="utf-8-sig", newline="") as handle:
@@ -150,7 +167,7 @@ def parse_email_csv(
         first = read(0)
         if isinstance(first, bytes):
             reader = codecs.getreader("utf-8-sig")(source)  # type: ignore[arg-type]
-            return _parse_csv_text(reader, max_entries)
+            return _parse_csv_text(iter(partial(reader.read, _READ_CHUNK), ""), max_entries)
         return _parse_csv_text(source, max_entries)  # type: ignore[arg-type]
     except ValidationError:
         raise
@@ -160,18 +177,43 @@ def parse_email_csv(
         raise ValidationError(f"cannot read the CSV file object: {e}") from e
 
 
-def _parse_csv_text(
-    handle: IO[str] | codecs.StreamReader, max_entries: int | None = None
-) -> EmailList:
+def _parse_csv_text(pieces: Iterable[str], max_entries: int | None = None) -> EmailList:
     try:
-        return _collect(_csv_cells(handle), max_entries)
+        return _collect(_csv_cells(_lines(pieces)), max_entries)
     except csv.Error as e:
         raise ValidationError(f"CSV input is malformed: {e}") from e
 
 
-def _csv_cells(handle: IO[str] | codecs.StreamReader) -> Iterator[tuple[int, str, str | None]]:
+def _lines(pieces: Iterable[str]) -> Iterator[str]:
+    """Yield the lines of text read in *pieces*, each with its end: CRLF, LF or a lone CR.
+
+    Whatever the source, only these end lines (Excel for the Mac writes CR alone; other
+    Unicode line breaks stay inside their cell). A CR that ends a piece is held back until
+    the next piece tells whether an LF follows it.
+
+    Raises:
+        csv.Error: A line is longer than the csv module reads in one field.
+    """
+    pending = ""
+    for piece in pieces:
+        text = pending + piece
+        start = 0
+        # pending holds no line end, unless a CR that was held back: look from there on
+        for found in _LINE_END.finditer(text, max(len(pending) - 1, 0)):
+            if found.end() == len(text) and found.group() == "\r":
+                break
+            yield text[start : found.end()]
+            start = found.end()
+        pending = text[start:]
+        if len(pending) > csv.field_size_limit():
+            raise csv.Error(f"a line is longer than {csv.field_size_limit()} characters")
+    if pending:
+        yield pending
+
+
+def _csv_cells(lines: Iterable[str]) -> Iterator[tuple[int, str, str | None]]:
     """Yield (row number, cell text, problem or None) for each row of a one-column CSV."""
-    reader = csv.reader(handle)
+    reader = csv.reader(lines)
     for row_number, row in enumerate(reader, start=1):
         cells = [cell.strip() for cell in row]
         while cells and not cells[-1]:

@@ -66,6 +66,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from licensekit._echo import echo
+
 __all__ = [
     "AccountNotFound",
     "ActivationCodeExpired",
@@ -136,7 +138,7 @@ class InvalidEmail(ValidationError):
     """
 
     def __init__(self, email: str, reason: str) -> None:
-        super().__init__(f"invalid email address {email!r}: {reason}")
+        super().__init__(f"invalid email address {echo(email)}: {reason}")
         self.email = email
         self.reason = reason
 

@@ -17,6 +17,7 @@ import datetime as dt
 
 import attrs
 
+from licensekit._echo import echo
 from licensekit.exceptions import (
     ActivationCodeExpired,
     ActivationCodeRevoked,
@@ -73,7 +74,7 @@ def check_seats(seats: object) -> int:
         ValidationError: It is not.
     """
     if isinstance(seats, bool) or not isinstance(seats, int):
-        raise ValidationError(f"seats must be a whole number, got {seats!r}")
+        raise ValidationError(f"seats must be a whole number, got {echo(seats)}")
     if not 1 <= seats <= MAX_SEATS:
         raise ValidationError(f"seats must be between 1 and {MAX_SEATS}, got {seats}")
     return seats
@@ -352,7 +353,7 @@ def activate(
     check_code_usable(invitation, now, new_computer=False)
     if product is not None and product.casefold() != key.product.casefold():
         raise ActivationCodeWrongProduct(
-            f"this activation code is for {key.product!r}, not for {product!r}"
+            f"this activation code is for {key.product!r}, not for {echo(product)}"
         )
     check_key_usable(key, now)
     returning = is_returning(invitation, existing, computer_id)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
+from licensekit._echo import echo
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.model import _string_tuple, frozen_mapping
 
@@ -433,7 +434,7 @@ class Templates:
             if len(variants) == 1:
                 return variants[0]
         raise ValidationError(
-            f"unsupported language {tag!r}; supported: {', '.join(self._languages)}"
+            f"unsupported language {echo(tag)}; supported: {', '.join(self._languages)}"
         )
 
     def render(
@@ -506,7 +507,7 @@ def _message_kind(kind: object) -> MessageKind:
         return MessageKind(kind)  # type: ignore[arg-type]  # checked here
     except ValueError:
         choices = ", ".join(k.value for k in MessageKind)
-        raise ValidationError(f"unknown message kind {kind!r}; one of {choices}") from None
+        raise ValidationError(f"unknown message kind {echo(kind)}; one of {choices}") from None
 
 
 def _names_other_script(parts: list[str]) -> bool:

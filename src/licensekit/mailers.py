@@ -32,6 +32,7 @@ from typing import Literal
 import attrs
 import email_validator
 
+from licensekit._echo import echo
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import Message
 
@@ -78,9 +79,9 @@ def _check_sender(sender: str) -> tuple[str, str]:
     try:
         parsed = Address(addr_spec=address)
     except (ValueError, IndexError) as e:
-        raise ValidationError(f"sender {sender!r} holds no valid email address") from e
+        raise ValidationError(f"sender {echo(sender)} holds no valid email address") from e
     if not parsed.domain:
-        raise ValidationError(f"sender {sender!r} holds no valid email address")
+        raise ValidationError(f"sender {echo(sender)} holds no valid email address")
     return address, parsed.domain
 
 
@@ -130,7 +131,7 @@ class SMTPMailer:
             or not isinstance(given["port"], int)
             or not 0 < port < 65536
         ):
-            raise ValidationError(f"port must be between 1 and 65535, got {port!r}")
+            raise ValidationError(f"port must be between 1 and 65535, got {echo(port)}")
         if (username is None) != (password is None):
             raise ValidationError("give both username and password, or neither")
         if (
@@ -138,7 +139,9 @@ class SMTPMailer:
             or not isinstance(given["timeout"], int | float)
             or timeout <= 0
         ):
-            raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+            raise ValidationError(
+                f"timeout must be a positive number of seconds, got {echo(timeout)}"
+            )
         self.host = host.strip()
         self.port = port if port is not None else _DEFAULT_PORTS[security]
         self.sender = sender

@@ -14,6 +14,7 @@ import attrs
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from licensekit._text import encodable
 from licensekit._validators import positive
 from licensekit.exceptions import InvalidPassword, ValidationError
 
@@ -54,6 +55,9 @@ class Argon2Parameters:
 class PasswordPolicy:
     """Which passwords a user may choose.
 
+    Any Unicode text between the two lengths, except whitespace alone, lone surrogates and
+    NUL characters. Passwords chosen before a rule was added still verify.
+
     Attributes:
         min_length: Fewest characters accepted (NIST SP 800-63B asks for at least 8).
         max_length: Most characters accepted, bounding the work an attacker can cause.
@@ -76,8 +80,10 @@ class PasswordPolicy:
             raise InvalidPassword(f"password must be at most {self.max_length} characters long")
         if not password.strip():
             raise InvalidPassword("password must not be only whitespace")
-        if not _encodable(password):
+        if not encodable(password):
             raise InvalidPassword("password contains characters that are not valid Unicode")
+        if "\x00" in password:
+            raise InvalidPassword("password must not contain a NUL character")
 
 
 @attrs.frozen
@@ -112,11 +118,7 @@ class PasswordHasher:
 
         Passwords longer than the policy's maximum never match and are not hashed.
         """
-        if (
-            len(password) > self.policy.max_length
-            or not _encodable(password)
-            or not _PHC.match(phc)
-        ):
+        if len(password) > self.policy.max_length or not encodable(password) or not _PHC.match(phc):
             self.burn()  # the same time as a real check: timing must not tell these cases apart
             return False
         try:
@@ -151,12 +153,3 @@ class PasswordHasher:
             lanes=p.lanes,
             memory_cost=p.memory_cost_kib,
         )
-
-
-def _encodable(text: str) -> bool:
-    """Return whether *text* encodes as UTF-8 (lone surrogates, which JSON allows, do not)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True

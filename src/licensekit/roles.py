@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
+from licensekit._echo import echo
 from licensekit.exceptions import AccountNotFound, MemberBlocked, PermissionDenied
 from licensekit.model import Membership, MemberStatus, Role
 
@@ -161,7 +162,7 @@ def _active_role(
     admin_grants: Mapping[str, int], membership: Membership | None, account_id: str
 ) -> Role:
     if membership is None or membership.status is MemberStatus.REMOVED:
-        raise AccountNotFound(f"no business account {account_id!r} among your memberships")
+        raise AccountNotFound(f"no business account {echo(account_id)} among your memberships")
     if membership.status is MemberStatus.BLOCKED:
         raise MemberBlocked(f"your membership in account {account_id!r} is blocked")
     return effective_role(admin_grants, membership)

@@ -29,6 +29,7 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from licensekit import _results, model
+from licensekit._echo import echo
 from licensekit.exceptions import ValidationError
 
 __all__ = ["make_converter", "structure", "unstructure"]
@@ -43,11 +44,11 @@ def _datetime_from_text(value: Any, _: type) -> dt.datetime:
         try:
             moment = dt.datetime.fromisoformat(value)
         except ValueError as e:
-            raise ValidationError(f"not an ISO 8601 datetime: {value!r}") from e
+            raise ValidationError(f"not an ISO 8601 datetime: {echo(value)}") from e
     else:
         raise ValidationError(f"expected an ISO 8601 datetime string, got {type(value).__name__}")
     if moment.tzinfo is None:
-        raise ValidationError(f"datetime {value!r} has no UTC offset")
+        raise ValidationError(f"datetime {echo(value)} has no UTC offset")
     return moment.astimezone(dt.UTC)
 
 
@@ -60,7 +61,7 @@ def _bytes_from_text(value: Any, _: type) -> bytes:
         padded = value + "=" * (-len(value) % 4)
         return base64.b64decode(padded, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as e:
-        raise ValidationError(f"not URL-safe base64: {value!r}") from e
+        raise ValidationError(f"not URL-safe base64: {echo(value)}") from e
 
 
 def _enum_value(member: enum.Enum) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,11 +36,15 @@ from licensekit import (
     Settings,
     normalize_email,
 )
+from licensekit._echo import echo, echo_path
+from licensekit._text import encodable
 from licensekit.cli._errors import CommandError, UsageError
+from licensekit.cli._files import stat_or_none
 from licensekit.cli._output import Output
 from licensekit.cli._secret import parse_secret, read_secret_file
 from licensekit.mailers import FileMailer, SMTPMailer
 from licensekit.model import KeyStatus
+from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = [
     "DEFAULTS",
@@ -140,8 +145,12 @@ class Config:
         """Return the settings for *args*, filling in from *environ* and the defaults.
 
         Raises:
-            UsageError: An environment variable holds a value of the wrong form.
+            UsageError: An environment variable holds a value of the wrong form, or a
+                ``LICENSEKIT_*`` variable is not UTF-8 text.
         """
+        for variable, value in environ.items():
+            if variable.startswith("LICENSEKIT_") and not encodable(value):
+                raise UsageError(f"{variable} is not valid UTF-8 text: {echo(value)}")
 
         def pick(name: str) -> str | None:
             given = getattr(args, name, None)
@@ -157,7 +166,7 @@ class Config:
         if security not in _SMTP_SECURITY:
             raise UsageError(
                 f"{ENVIRONMENT['smtp_security']} must be one of {', '.join(_SMTP_SECURITY)}, "
-                f"not {security!r}"
+                f"not {echo(security)}"
             )
         return cls(
             db=db,
@@ -189,7 +198,7 @@ def _number(text: str | None, name: str, kind: Callable[[str], N]) -> N | None:
     try:
         return kind(text)
     except ValueError:
-        raise UsageError(f"{ENVIRONMENT[name]} must be a number, not {text!r}") from None
+        raise UsageError(f"{ENVIRONMENT[name]} must be a number, not {echo(text)}") from None
 
 
 def default_secret_file(db: Path) -> Path:
@@ -223,7 +232,7 @@ def token_from(text: str, template: str) -> str:
     if "://" in text:
         found = parse_qs(urlsplit(text).query).get("token")
         if not found:
-            raise UsageError(f"no token in the link {text!r}")
+            raise UsageError(f"no token in the link {echo(text)}")
         return found[0]
     return text
 
@@ -285,24 +294,33 @@ class App:
         """
         if self._kit is None:
             db = self.config.db
-            if not create and not db.exists():
+            found = stat_or_none(db)
+            if not create and found is None:
                 raise CommandError(
-                    f"no licensekit database at {str(db)!r}; run 'licensekit init' first, or "
+                    f"no licensekit database at {echo_path(db)}; run 'licensekit "
+                    "init' first, or "
                     "pass --db PATH (or set LICENSEKIT_DB)"
                 )
-            if db.exists() and not db.is_file():
-                raise CommandError(f"{str(db)!r} is not a database file")
+            if found is not None and not stat.S_ISREG(found.st_mode):
+                raise CommandError(f"{echo_path(db)} is not a database file")
             secret = self.secret()
-            self._kit = LicenseKit(
-                db,
-                self.mailer(),
-                secret=secret,
-                join_url=self.config.join_url,
-                download_url=self.config.download_url,
-                verify_url=self.config.verify_url,
-                reset_url=self.config.reset_url,
-                settings=Settings(service_name=self.config.service_name),
-            )
+            mailer = self.mailer()
+            # Only init may make a database: a mistyped --db naming an empty file stays empty.
+            store = SQLiteStore(db, create=create)
+            try:
+                self._kit = LicenseKit(
+                    store,
+                    mailer,
+                    secret=secret,
+                    join_url=self.config.join_url,
+                    download_url=self.config.download_url,
+                    verify_url=self.config.verify_url,
+                    reset_url=self.config.reset_url,
+                    settings=Settings(service_name=self.config.service_name),
+                )
+            except BaseException:
+                store.close()
+                raise
         return self._kit
 
     @property
@@ -321,7 +339,7 @@ class App:
             pass
         finally:
             self._session = None
-            self._kit.close()
+            self._kit.store.close()  # opened by open(), not by the LicenseKit
             self._kit = None
 
     # -- the acting user and what they name -------------------------------------------------
@@ -375,9 +393,9 @@ class App:
             return named[0]
         if named:
             ids = ", ".join(m.account_id for m in named)
-            raise UsageError(f"{len(named)} accounts are named {wanted!r}; give the id: {ids}")
+            raise UsageError(f"{len(named)} accounts are named {echo(wanted)}; give the id: {ids}")
         raise AccountNotFound(
-            f"{session.email} is not a member of a business account named {wanted!r}"
+            f"{session.email} is not a member of a business account named {echo(wanted)}"
         )
 
     def keys(self, account_id: str, *, include_removed: bool = False) -> list[LicenseKeyView]:
@@ -423,8 +441,12 @@ class App:
             return named[0]
         if named:
             ids = ", ".join(k.id for k in named)
-            raise UsageError(f"{len(named)} license keys are for {wanted!r}; give the id: {ids}")
-        raise LicenseKeyNotFound(f"no license key {wanted!r} in business account {account_id!r}")
+            raise UsageError(
+                f"{len(named)} license keys are for {echo(wanted)}; give the id: {ids}"
+            )
+        raise LicenseKeyNotFound(
+            f"no license key {echo(wanted)} in business account {account_id!r}"
+        )
 
     def members(self, account_id: str, *, include_removed: bool = False) -> list[MemberView]:
         """Return the account's members (the acting user must be an Account Administrator)."""
@@ -453,7 +475,9 @@ class App:
         else:
             found = [m for m in members if m.user_id == wanted]
         if not found:
-            raise MemberNotFound(f"{wanted} is not a member of business account {account_id!r}")
+            raise MemberNotFound(
+                f"{echo(wanted)} is not a member of business account {account_id!r}"
+            )
         return found[0]
 
     def people(self, account_id: str) -> dict[str, str]:
@@ -492,10 +516,10 @@ class App:
             return found[0].id
         if found:
             raise UsageError(
-                f"computer {wanted!r} is active under several keys; choose one with --key, or "
+                f"computer {echo(wanted)} is active under several keys; choose one with --key, or "
                 "give the installation id: " + ", ".join(i.id for i in found)
             )
-        raise InstallationNotFound(f"no active installation of computer {wanted!r}")
+        raise InstallationNotFound(f"no active installation of computer {echo(wanted)}")
 
     # -- reading secrets from the person ---------------------------------------------------
 
@@ -509,10 +533,15 @@ class App:
 
         Raises:
             UsageError: Not from stdin, and there is no terminal to ask at.
-            CommandError: Standard input is empty, or the two answers differ.
+            CommandError: Standard input is empty or not UTF-8 text, or the two answers differ.
         """
         if from_stdin:
-            line = self.console.stdin.readline()
+            try:
+                line = self.console.stdin.readline()
+            except UnicodeDecodeError:
+                raise CommandError(
+                    "standard input is not UTF-8 text; nothing was changed"
+                ) from None
             if not line:
                 raise CommandError("nothing on standard input")
             return line.removesuffix("\n").removesuffix("\r")

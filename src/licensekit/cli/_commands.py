@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -34,8 +35,10 @@ from licensekit import (
     normalize_email,
     parse_email_csv,
 )
+from licensekit._echo import echo, echo_path
 from licensekit.cli._app import SECRET_VARIABLE, App, all_pages, token_from
 from licensekit.cli._errors import EXIT_OK, EXIT_REFUSED, CommandError, UsageError
+from licensekit.cli._files import is_folder, stat_or_none
 from licensekit.cli._mailbox import Letter, find_code, find_link, read_folder
 from licensekit.cli._output import clean, when
 from licensekit.cli._progress import Progress
@@ -72,22 +75,23 @@ def init(app: App, args: argparse.Namespace) -> int:
     from licensekit.stores.sqlite import SQLiteStore
 
     c = app.config
-    if not c.db.parent.is_dir():
-        raise CommandError(f"the folder of {str(c.db)!r} does not exist")
-    if c.db.exists() and not c.db.is_file():
-        raise CommandError(f"{str(c.db)!r} is not a database file")
-    new_db = not c.db.exists()
+    if not is_folder(c.db.parent):
+        raise CommandError(f"the folder of {echo_path(c.db)} does not exist")
+    found = stat_or_none(c.db)
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        raise CommandError(f"{echo_path(c.db)} is not a database file")
+    new_db = found is None or found.st_size == 0  # an empty file is made a database
     if not new_db:
         SQLiteStore(c.db).close()  # a file that is not licensekit's is refused, untouched
     new_secret = False
     environ_secret = app.console.environ.get(SECRET_VARIABLE, "")
     if environ_secret:
         parse_secret(environ_secret, SECRET_VARIABLE)
-    elif c.secret_file.exists():
+    elif stat_or_none(c.secret_file) is not None:
         read_secret_file(c.secret_file)
     elif not new_db:
         raise CommandError(
-            f"the database {str(c.db)!r} exists but its secret file {str(c.secret_file)!r} "
+            f"the database {echo_path(c.db)} exists but its secret file {echo_path(c.secret_file)} "
             "does not; a new secret would make its stored codes and links unreadable. Restore "
             "the file, or point LICENSEKIT_SECRET_FILE at it"
         )
@@ -710,7 +714,7 @@ def installers_export(app: App, args: argparse.Namespace) -> int:
     if app.out.json_mode:
         app.out.json(rows)
     else:
-        app.out.stream.write(text)
+        app.out.text(text)
     return EXIT_OK
 
 
@@ -719,9 +723,9 @@ def _write_private(path: Path, text: str) -> None:
     try:
         descriptor = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise CommandError(f"{str(path)!r} exists already; choose another --output") from None
+        raise CommandError(f"{echo_path(path)} exists already; choose another --output") from None
     except OSError as e:
-        raise CommandError(f"cannot create {str(path)!r}: {e.strerror}") from None
+        raise CommandError(f"cannot create {echo_path(path)}: {e.strerror}") from None
     with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
         file.write(text)
 
@@ -800,7 +804,7 @@ def _join_invitation(app: App, account_id: str, invitation_id: str) -> JoinInvit
     ):
         if invitation.id == invitation_id:
             return invitation
-    raise UsageError(f"no invitation {invitation_id!r} in this account")
+    raise UsageError(f"no invitation {echo(invitation_id)} in this account")
 
 
 # == activation and installations =======================================================
@@ -1047,7 +1051,7 @@ def mail_show(app: App, args: argparse.Namespace) -> int:
     letters = _letters(app, args.to, args.kind)
     if not letters:
         who = f" to {args.to}" if args.to else ""
-        raise CommandError(f"no message{who} in {str(app.config.mail_dir)!r}")
+        raise CommandError(f"no message{who} in {echo_path(app.config.mail_dir)}")
     letter = letters[-1]
     if args.link or args.code:
         if args.code:
@@ -1186,7 +1190,7 @@ def _print_skipped(app: App, skipped: Sequence[RejectedEmail]) -> None:
         return
     app.out.line("Skipped:")
     for s in skipped:
-        app.out.line(f"  row {s.row}: {clean(s.text)!r}: {clean(s.reason)}")
+        app.out.line(f"  row {s.row}: {echo(clean(s.text))}: {clean(s.reason)}")
 
 
 def _mail_destination(app: App) -> str:

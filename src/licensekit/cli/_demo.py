@@ -19,8 +19,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from licensekit._echo import echo_path
 from licensekit.cli._app import DEFAULTS, App, Console
 from licensekit.cli._errors import EXIT_OK, CommandError
+from licensekit.cli._files import is_folder, stat_or_none
 from licensekit.cli._mailbox import find_link, read_folder
 from licensekit.exceptions import PermissionDenied, SeatsFull
 from licensekit.mail import MessageKind
@@ -74,10 +76,10 @@ def demo(app: App, args: argparse.Namespace) -> int:
     given = getattr(args, "db", None)
     if given is not None:
         db = Path(given).absolute()
-        if db.exists():
-            raise CommandError(f"the demo needs a new database, and {str(db)!r} exists")
-        if not db.parent.is_dir():
-            raise CommandError(f"the folder of {str(db)!r} does not exist")
+        if stat_or_none(db) is not None:
+            raise CommandError(f"the demo needs a new database, and {echo_path(db)} exists")
+        if not is_folder(db.parent):
+            raise CommandError(f"the folder of {echo_path(db)} does not exist")
     else:
         db = Path(tempfile.mkdtemp(prefix="licensekit-demo-")) / "licensekit.db"
     started = time.perf_counter()
@@ -353,7 +355,7 @@ class _Tour:
     def letter(self, email: str, kind: MessageKind) -> str:
         found = [m for m in read_folder(self.mail_dir) if m.to == email and m.kind == kind.value]
         if not found:  # pragma: no cover - the mailer wrote nothing
-            raise CommandError(f"no {kind.value} email to {email} in {str(self.mail_dir)!r}")
+            raise CommandError(f"no {kind.value} email to {email} in {echo_path(self.mail_dir)}")
         return found[-1].text
 
     def link(self, email: str, kind: MessageKind) -> str:

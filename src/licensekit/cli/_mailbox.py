@@ -15,7 +15,9 @@ from pathlib import Path
 
 import attrs
 
+from licensekit._echo import echo_path
 from licensekit.cli._errors import CommandError
+from licensekit.cli._files import is_folder
 from licensekit.mail import MessageKind
 
 __all__ = ["CODE_PATTERN", "Letter", "find_code", "find_link", "read_folder"]
@@ -52,9 +54,9 @@ def read_folder(folder: Path) -> list[Letter]:
     """Return the messages in *folder*, in the order they were written (oldest first).
 
     Raises:
-        CommandError: A file cannot be read.
+        CommandError: The folder cannot be looked at, or a file cannot be read.
     """
-    if not folder.is_dir():
+    if not is_folder(folder):
         return []
     return [_read(path) for path in sorted(folder.glob("*.eml"))]
 
@@ -63,7 +65,7 @@ def _read(path: Path) -> Letter:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CommandError(f"cannot read {str(path)!r}: {e.strerror}") from None
+        raise CommandError(f"cannot read {echo_path(path)}: {e.strerror}") from None
     message = email.message_from_bytes(data, policy=email.policy.default)
     body = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
     text = ""

@@ -14,8 +14,8 @@ from licensekit.cli._errors import (
     CommandError,
     UsageError,
 )
-from licensekit.cli._parser import Handler, ParserExit, build_parser
-from licensekit.exceptions import LicenseKitError, StorageError
+from licensekit.cli._parser import Handler, ParserExit, build_parser, check_arguments
+from licensekit.exceptions import IncompatibleStore, LicenseKitError, StorageError
 
 __all__ = ["execute", "main", "run"]
 
@@ -25,10 +25,11 @@ def execute(argv: Sequence[str], console: Console) -> int:
 
     Raises:
         ParserExit: ``--help`` or ``--version`` was given.
-        UsageError: The command line is wrong.
+        UsageError: The command line is wrong, or holds an argument that is not UTF-8 text.
         CommandError: The command cannot be carried out.
         LicenseKitError: The library refused the operation.
     """
+    check_arguments(argv)
     args = build_parser().parse_args(list(argv))
     app = App(args, console)
     try:
@@ -93,4 +94,6 @@ def _one_line(error: BaseException) -> str:
 def _hint(error: BaseException) -> str:
     if isinstance(error, StorageError) and "host secret" in str(error):
         return " (is LICENSEKIT_SECRET, or the secret file, the one this database was made with?)"
+    if isinstance(error, IncompatibleStore) and "no licensekit database yet" in str(error):
+        return " (is --db right? 'licensekit init' makes a database of an empty file)"
     return ""

@@ -17,6 +17,8 @@ from typing import TextIO
 
 import attrs
 
+from licensekit._text import encodable
+
 __all__ = ["Output", "clean", "jsonable", "render_table", "when"]
 
 
@@ -94,7 +96,18 @@ class Output:
     def line(self, text: str = "") -> None:
         """Write one line of text for people (nothing in JSON mode)."""
         if not self.json_mode:
-            self.stream.write(text + "\n")
+            self.text(text + "\n")
+
+    def text(self, text: str) -> None:
+        r"""Write *text* as it is, but what the stream's encoding lacks as escapes (``\xeb``).
+
+        A terminal set to ASCII or Latin-1 (or ``PYTHONIOENCODING=...:strict``) then shows
+        every name, where it would otherwise end the command with a traceback.
+        """
+        encoding = getattr(self.stream, "encoding", None)
+        if encoding:
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+        self.stream.write(text)
 
     def table(
         self,
@@ -118,6 +131,13 @@ class Output:
             self.line(f"{label + ':':<{width + 1}} {clean(value)}".rstrip())
 
     def json(self, data: object) -> None:
-        """Write *data* as one JSON document (see :func:`jsonable`)."""
-        json.dump(jsonable(data), self.stream, indent=2, ensure_ascii=False)
-        self.stream.write("\n")
+        r"""Write *data* as one JSON document (see :func:`jsonable`).
+
+        Non-ASCII text is written as it is, or as ``\u`` escapes when the stream's encoding
+        cannot carry it: the document stays valid JSON either way.
+        """
+        document = json.dumps(jsonable(data), indent=2, ensure_ascii=False)
+        encoding = getattr(self.stream, "encoding", None)
+        if encoding and not encodable(document, encoding):
+            document = json.dumps(jsonable(data), indent=2, ensure_ascii=True)
+        self.stream.write(document + "\n")

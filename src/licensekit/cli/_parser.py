@@ -5,19 +5,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import NoReturn
 
+from licensekit._echo import echo
+from licensekit._text import encodable
 from licensekit.cli import _commands as c
 from licensekit.cli._app import App
 from licensekit.cli._errors import UsageError
 from licensekit.mail import MessageKind
 from licensekit.model import InstallInvitationState, InvitationState
 
-__all__ = ["ParserExit", "build_parser"]
+__all__ = ["LONGEST_ARGUMENT", "ParserExit", "build_parser", "check_arguments"]
 
 Handler = Callable[[App, argparse.Namespace], int]
+
+LONGEST_ARGUMENT = 4096
+"""No option takes more characters than this (the longest, a path, is bounded so by Linux)."""
 
 _DURATION = re.compile(r"(\d{1,6})([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -59,12 +64,31 @@ class _Parser(argparse.ArgumentParser):
         raise ParserExit(status)
 
 
+def check_arguments(argv: Sequence[str]) -> None:
+    """Refuse a command line holding an argument that is not UTF-8 text, or far too long.
+
+    Python hands over bytes of a command line that are not valid in the file system's
+    encoding as lone surrogates; nothing could store or print them.
+
+    Raises:
+        UsageError: Such an argument, named by its position.
+    """
+    for number, argument in enumerate(argv, start=1):
+        if len(argument) > LONGEST_ARGUMENT:
+            raise UsageError(
+                f"argument {number} ({echo(argument)}) is longer than any option takes "
+                f"({LONGEST_ARGUMENT:,} characters)"
+            )
+        if not encodable(argument):
+            raise UsageError(f"argument {number} ({echo(argument)}) is not valid UTF-8 text")
+
+
 def duration(text: str) -> dt.timedelta:
     """Parse an invitation lifetime such as ``7d``, ``12h`` or ``90m``."""
     found = _DURATION.fullmatch(text.strip().lower())
     if found is None:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration; write it like 7d, 12h or 90m"
+            f"{echo(text)} is not a duration; write it like 7d, 12h or 90m"
         )
     return dt.timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
 
@@ -75,7 +99,7 @@ def moment(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date; write it like 2030-12-31 or 2030-12-31T18:00+02:00"
+            f"{echo(text)} is not a date; write it like 2030-12-31 or 2030-12-31T18:00+02:00"
         ) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
@@ -85,9 +109,9 @@ def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{echo(text)} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+        raise argparse.ArgumentTypeError(f"{echo(text)} must be at least 1")
     return value
 
 

@@ -13,6 +13,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from licensekit._echo import echo_path
 from licensekit.cli._errors import CommandError
 from licensekit.codes import MIN_SECRET_BYTES
 
@@ -48,31 +49,35 @@ def read_secret_file(path: Path) -> bytes:
     """Read the secret from *path*, refusing a file that others could read.
 
     Raises:
-        CommandError: The file is missing or unreadable, readable by its group or by others,
-            owned by another user, or does not hold a valid secret.
+        CommandError: The file is missing or unreadable, not a regular file (a FIFO, a
+            folder, a device), readable by its group or by others, owned by another user, or
+            does not hold a valid secret.
     """
     try:
-        descriptor = os.open(path, os.O_RDONLY)
+        # Not blocking: opening a FIFO would otherwise wait for a writer that may never come.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise CommandError(
-            f"no host secret: {str(path)!r} does not exist; run 'licensekit init', or set "
+            f"no host secret: {echo_path(path)} does not exist; run 'licensekit init', or set "
             "LICENSEKIT_SECRET_FILE or LICENSEKIT_SECRET"
         ) from None
     except OSError as e:
-        raise CommandError(f"cannot read the secret file {str(path)!r}: {e.strerror}") from None
+        raise CommandError(f"cannot read the secret file {echo_path(path)}: {e.strerror}") from None
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
         os.close(descriptor)
-        raise CommandError(f"the secret file {str(path)!r} is not a regular file")
+        raise CommandError(f"the secret file {echo_path(path)} is not a regular file")
     with os.fdopen(descriptor, "rb") as file:
         if os.name == "posix":
             _check_private(path, info)
         try:
             data = file.read(_MAX_FILE_BYTES + 1)
         except OSError as e:  # pragma: no cover - a disk failing between open and read
-            raise CommandError(f"cannot read the secret file {str(path)!r}: {e.strerror}") from None
+            raise CommandError(
+                f"cannot read the secret file {echo_path(path)}: {e.strerror}"
+            ) from None
     if len(data) > _MAX_FILE_BYTES:
-        raise CommandError(f"the secret file {str(path)!r} is too large to be a secret")
+        raise CommandError(f"the secret file {echo_path(path)} is too large to be a secret")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
@@ -83,13 +88,13 @@ def read_secret_file(path: Path) -> bytes:
 def _check_private(path: Path, info: os.stat_result) -> None:
     if info.st_uid != os.geteuid():
         raise CommandError(
-            f"the secret file {str(path)!r} belongs to another user; it must be yours"
+            f"the secret file {echo_path(path)} belongs to another user; it must be yours"
         )
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise CommandError(
-            f"permissions {mode:04o} for the secret file {str(path)!r} are too open: others "
-            f"could read it; run: chmod 600 {str(path)!r}"
+            f"permissions {mode:04o} for the secret file {echo_path(path)} are too open: others "
+            f"could read it; run: chmod 600 {echo_path(path)}"
         )
 
 
@@ -106,9 +111,11 @@ def create_secret_file(path: Path) -> None:
     try:
         descriptor = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise CommandError(f"{str(path)!r} exists already; it is never overwritten") from None
+        raise CommandError(f"{echo_path(path)} exists already; it is never overwritten") from None
     except OSError as e:
-        raise CommandError(f"cannot create the secret file {str(path)!r}: {e.strerror}") from None
+        raise CommandError(
+            f"cannot create the secret file {echo_path(path)}: {e.strerror}"
+        ) from None
     try:
         with os.fdopen(descriptor, "w", encoding="ascii") as file:
             if os.name == "posix":
@@ -118,4 +125,6 @@ def create_secret_file(path: Path) -> None:
             os.fsync(file.fileno())
     except OSError as e:  # pragma: no cover - a full disk between open and write
         path.unlink(missing_ok=True)
-        raise CommandError(f"cannot write the secret file {str(path)!r}: {e.strerror}") from None
+        raise CommandError(
+            f"cannot write the secret file {echo_path(path)}: {e.strerror}"
+        ) from None

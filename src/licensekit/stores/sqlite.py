@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -43,6 +44,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
+from licensekit._echo import echo, echo_path
+from licensekit._text import encodable
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.model import (
     AuditEvent,
@@ -299,15 +302,6 @@ def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
     return StorageError(f"a number is too large for SQLite: {error}")
 
 
-def _is_valid_text(value: str) -> bool:
-    """True when *value* can be stored: text with no lone surrogate."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _translate(error: sqlite3.Error, doing: str) -> StorageError:
     """Return the licensekit error for a driver *error* raised while *doing* something."""
     if isinstance(error, sqlite3.IntegrityError):
@@ -328,6 +322,10 @@ class SQLiteStore:
     Args:
         path: The database file; created, with its schema, if it does not exist. Its folder
             must exist.
+        create: With False, open only a licensekit database that exists: a missing file is
+            not created, and a file without licensekit's schema (an empty one, say) is
+            refused and left untouched. For tools that must not turn a mistyped path into a
+            new database.
         busy_timeout: How long, in seconds, a transaction waits for another connection's
             write lock before it fails with :class:`~licensekit.exceptions.StorageBusy`.
         synchronous: ``"full"`` (the default) syncs the log to disk at every commit, so a
@@ -345,8 +343,9 @@ class SQLiteStore:
 
     Raises:
         IncompatibleStore: The file was made by a newer licensekit, or is not a licensekit
-            database.
-        StorageError: The file cannot be opened or created.
+            database (without *create*: is not one yet).
+        StorageError: The file cannot be opened or created (without *create*: does not
+            exist).
     """
 
     def __init__(
@@ -356,25 +355,39 @@ class SQLiteStore:
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "full",
         cache_mb: int = 16,
+        create: bool = True,
     ) -> None:
         if type(cache_mb) is not int or cache_mb < 1:  # bool is an int, and no size
-            raise StorageError(f"cache_mb must be a whole number of MiB from 1, got {cache_mb!r}")
+            raise StorageError(
+                f"cache_mb must be a whole number of MiB from 1, got {echo(cache_mb)}"
+            )
         if synchronous not in ("full", "normal"):
-            raise StorageError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
+            raise StorageError(f"synchronous must be 'full' or 'normal', got {echo(synchronous)}")
         if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int | float):
-            raise StorageError(f"busy_timeout must be a number of seconds, got {busy_timeout!r}")
+            raise StorageError(
+                f"busy_timeout must be a number of seconds, got {echo(busy_timeout)}"
+            )
         if busy_timeout < 0:
             raise StorageError(f"busy_timeout must not be negative, got {busy_timeout!r}")
         self.path = Path(path)
+        self._shown = echo_path(self.path)  # in messages: a long path is cut
+        name = str(self.path)
+        if "\x00" in name or not encodable(name, sys.getfilesystemencoding(), "surrogateescape"):
+            raise StorageError(
+                f"{self._shown} cannot name a file: it holds a NUL character or a lone surrogate"
+            )
         self._busy_timeout = float(busy_timeout)
         self._synchronous = synchronous.upper()
         self._cache_kib = cache_mb * 1024
+        self._create = create
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._closed = False
         self._key = os.path.abspath(self.path)  # one file, however many stores are open on it
+        # Without create, every connection opens the file read-write only if it exists.
+        self._target = self.path if create else f"{Path(self._key).as_uri()}?mode=rw"
         _OPEN_STORES.add(self)
         connection = self._connect()
         try:
@@ -392,14 +405,15 @@ class SQLiteStore:
     def _connect(self) -> sqlite3.Connection:
         try:
             connection = sqlite3.connect(
-                self.path,
+                self._target,
+                uri=not self._create,
                 timeout=self._busy_timeout,
                 isolation_level=None,  # transactions are begun and ended by hand
                 check_same_thread=False,  # one thread at a time, handed over by the pool
                 cached_statements=256,
             )
         except sqlite3.Error as e:
-            raise StorageError(f"cannot open the SQLite database {str(self.path)!r}: {e}") from e
+            raise StorageError(f"cannot open the SQLite database {self._shown}: {e}") from e
         try:
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA synchronous = {self._synchronous}")
@@ -411,9 +425,9 @@ class SQLiteStore:
             connection.close()
             if getattr(e, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_NOTADB:
                 raise IncompatibleStore(
-                    f"{str(self.path)!r} is not a SQLite database licensekit can open: {e}"
+                    f"{self._shown} is not a SQLite database licensekit can open: {e}"
                 ) from e
-            raise _translate(e, f"opening {str(self.path)!r}") from e
+            raise _translate(e, f"opening {self._shown}") from e
         with self._lock:
             self._all.append(connection)
         return connection
@@ -478,7 +492,7 @@ class SQLiteStore:
                     raise _translate(e, "starting a transaction") from e
                 if time.monotonic() >= deadline:
                     raise StorageBusy(
-                        f"the database {str(self.path)!r} stayed locked by another "
+                        f"the database {self._shown} stayed locked by another "
                         f"connection for more than {self._busy_timeout:g} s"
                     ) from e
                 time.sleep(0.005)  # SQLite gave up early (it may during recovery): again
@@ -488,13 +502,19 @@ class SQLiteStore:
     def _initialise(self, connection: sqlite3.Connection) -> None:
         # Nothing is changed before the file is known to be ours (or new): a refused file is
         # left exactly as it was.
-        self._when_free(lambda: self._check_owner(connection), "reading the database header")
+        version = self._when_free(
+            lambda: self._check_owner(connection), "reading the database header"
+        )
+        if version == 0 and not self._create:
+            raise IncompatibleStore(
+                f"{self._shown} holds no licensekit database yet; it was left untouched"
+            )
         mode = self._when_free(
             lambda: connection.execute("PRAGMA journal_mode = WAL").fetchone(),
             "switching the database to WAL mode",
         )
         if mode is None or str(mode[0]).lower() != "wal":
-            raise StorageError(f"cannot put {str(self.path)!r} in WAL mode (got {mode!r})")
+            raise StorageError(f"cannot put {self._shown} in WAL mode (got {mode!r})")
         self._begin(connection)
         try:
             self._migrate(connection)
@@ -526,13 +546,13 @@ class SQLiteStore:
                     raise _translate(e, doing) from e
                 if time.monotonic() >= deadline:
                     raise StorageBusy(
-                        f"{doing}: {str(self.path)!r} stayed locked by another connection for "
+                        f"{doing}: {self._shown} stayed locked by another connection for "
                         f"more than {self._busy_timeout:g} s"
                     ) from e
                 time.sleep(0.005)
             except sqlite3.DatabaseError as e:
                 raise IncompatibleStore(
-                    f"{str(self.path)!r} is not a SQLite database licensekit can open: {e}"
+                    f"{self._shown} is not a SQLite database licensekit can open: {e}"
                 ) from e
 
     def _check_owner(self, connection: sqlite3.Connection) -> int:
@@ -541,18 +561,17 @@ class SQLiteStore:
         version = int(connection.execute("PRAGMA user_version").fetchone()[0])
         if application_id not in (0, APPLICATION_ID):
             raise IncompatibleStore(
-                f"{str(self.path)!r} belongs to another application "
-                f"(application id {application_id:#x})"
+                f"{self._shown} belongs to another application (application id {application_id:#x})"
             )
         if application_id == 0:
             tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if tables:
                 raise IncompatibleStore(
-                    f"{str(self.path)!r} already holds tables that licensekit did not make"
+                    f"{self._shown} already holds tables that licensekit did not make"
                 )
         if version > SCHEMA_VERSION:
             raise IncompatibleStore(
-                f"{str(self.path)!r} has schema version {version}, made by a newer "
+                f"{self._shown} has schema version {version}, made by a newer "
                 f"licensekit; this version reads schema versions up to {SCHEMA_VERSION}"
             )
         return version
@@ -569,7 +588,7 @@ class SQLiteStore:
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         except sqlite3.Error as e:
             raise StorageError(
-                f"migrating {str(self.path)!r} from schema version {version} to "
+                f"migrating {self._shown} from schema version {version} to "
                 f"{SCHEMA_VERSION} failed, nothing was changed: {e}"
             ) from e
 
@@ -579,7 +598,7 @@ class SQLiteStore:
             missing = set(mapper.all_columns) - found
             if missing:
                 raise IncompatibleStore(
-                    f"table {table} of {str(self.path)!r} lacks columns {sorted(missing)}"
+                    f"table {table} of {self._shown} lacks columns {sorted(missing)}"
                 )
 
     @property
@@ -809,7 +828,7 @@ class _SQLiteTransaction:
         """The records of *table* with these ids, a few hundred per statement."""
         # An id that is not valid Unicode matches nothing; bound with the others, it would make
         # the whole statement find nothing (see _run).
-        wanted = [i for i in dict.fromkeys(ids) if _is_valid_text(i)]
+        wanted = [i for i in dict.fromkeys(ids) if encodable(i)]
         found: list[R] = []
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             chunk = wanted[start : start + _IDS_PER_STATEMENT]
