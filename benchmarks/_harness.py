@@ -115,7 +115,7 @@ class Licensing:
 
 
 def licensing(kit: LicenseKit, seats: int) -> Licensing:
-    kit.register_user(*ADMIN)
+    kit.register_user(*ADMIN, email_verified=True)
     admin = kit.log_in(*ADMIN)
     account = kit.create_business_account(admin, "Bench Corp")
     key = kit.add_license_key(

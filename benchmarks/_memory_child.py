@@ -46,7 +46,7 @@ def main() -> None:
         password_hasher=PasswordHasher.insecure_fast(),
         settings=Settings(max_batch_size=count),
     )
-    kit.register_user("admin@example.com", "benchmark passphrase")
+    kit.register_user("admin@example.com", "benchmark passphrase", email_verified=True)
     admin = kit.log_in("admin@example.com", "benchmark passphrase")
     account = kit.create_business_account(admin, "Bench Corp")
     key = kit.add_license_key(admin, account.id, product="Bench", value="BENCH-1", seats=count)

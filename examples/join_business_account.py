@@ -23,15 +23,22 @@ def main() -> None:
         mailer,
         secret=secrets.token_bytes(32),
         join_url="https://portal.example.com/join?token={token}",
+        verify_url="https://portal.example.com/verify?token={token}",
     )
 
-    print("1. Ada registers and creates the business account 'Analytical Engines Ltd'.")
+    print("1. Ada registers, proves her address with the emailed link, and creates the")
+    print("   business account 'Analytical Engines Ltd'.")
     kit.register_user("ada@example.com", "correct horse battery", name="Ada")
-    ada = kit.log_in("ada@example.com", "correct horse battery")
+    kit.send_email_verification(kit.log_in("ada@example.com", "correct horse battery"))
+    ada = kit.verify_email(
+        mailer.last_token(to="ada@example.com"), password="correct horse battery"
+    )
     account = kit.create_business_account(ada, "Analytical Engines Ltd")
 
-    print("2. Charles already has a personal account; Grace does not.")
-    kit.register_user("charles@example.com", "difference engine 1822", name="Charles")
+    print("2. Charles already has a personal account, his address proven; Grace has none.")
+    kit.register_user(
+        "charles@example.com", "difference engine 1822", name="Charles", email_verified=True
+    )
 
     print("3. Ada invites both, in English, for seven days.")
     batch = kit.invite_members(ada, account.id, ["charles@example.com", "Grace@Example.com"])
