@@ -875,3 +875,14 @@ def test_lifting_an_addresses_lockout_lifts_its_reset_limit_too(kit):
     kit.request_password_reset(ALICE)
     assert kit.lift_lockout(client="10.0.0.2") == 1
     kit.request_password_reset(ALICE, client="10.0.0.2")
+
+
+def test_a_dead_link_is_reported_before_a_password_that_breaks_the_policy(kit):
+    kit.register_user(ALICE, ALICE_PASSWORD)
+    token = reset_token(kit, ALICE)
+    kit.reset_password(token, NEW_PASSWORD)
+
+    with pytest.raises(InvalidToken):
+        kit.reset_password(token, "short")
+    with pytest.raises(InvalidToken):
+        kit.verify_email(token, password="short")

@@ -325,6 +325,8 @@ class UsersService(ServiceCore):
         client = _plain_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.RESET_PASSWORD, token, client, now)
+        with self.store.transaction() as tx:  # a dead link is said so before any hashing
+            self._linked_user(tx, LinkPurpose.RESET_PASSWORD, claims, now)
         new_hash = self.passwords.hash(new_password)
         with self.store.transaction() as tx:
             user = self._linked_user(tx, LinkPurpose.RESET_PASSWORD, claims, now)
@@ -414,6 +416,8 @@ class UsersService(ServiceCore):
         client = _plain_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.VERIFY_EMAIL, token, client, now)
+        with self.store.transaction() as tx:  # a dead link is said so before any hashing
+            self._linked_user(tx, LinkPurpose.VERIFY_EMAIL, claims, now)
         new_hash = self.passwords.hash(password) if password is not None else None
         with self.store.transaction() as tx:
             user = self._linked_user(tx, LinkPurpose.VERIFY_EMAIL, claims, now)
