@@ -106,6 +106,8 @@ def throttle_guess(
         Until when the secret is refused (the last lock in force), or None when the caller
         may answer: with what was found, or that nothing was.
     """
+    if found:  # what was found passes whatever the records say: read none of them
+        return None
     locks: list[dt.datetime | None] = []
     for key, policy in counters:
         throttle = tx.get_throttle(key)
