@@ -106,11 +106,13 @@ class UsersService(ServiceCore):
         promotion needs a new log-in. After too many wrong passwords for one email, log-ins
         for it are refused for a while, even with the right password (a password reset
         lifts the lock). When the password hashing parameters have changed since the user's
-        hash was made, the hash is renewed, unless the password changed meanwhile.
+        hash was made, the hash is renewed. A password replaced while it was being checked
+        (by a reset, or by the owner proving the address) opens no session.
 
         Raises:
             InvalidEmail: *email* is not a valid address.
-            InvalidCredentials: No such user, or the password is wrong.
+            InvalidCredentials: No such user, or the password is wrong (or was replaced
+                meanwhile).
             TooManyAttempts: The email is locked out after repeated failures.
         """
         email = normalize_email(email)
@@ -124,7 +126,11 @@ class UsersService(ServiceCore):
             renewed = self.passwords.hash(password)
         with self.store.transaction() as tx:
             current = self._user(tx, user.id)
-            if renewed is not None and current.password_hash == user.password_hash:
+            if current.password_hash != user.password_hash:
+                # Replaced while it was being checked (a proof of the address, a reset): the
+                # password given is no longer the account's, and must not open a session.
+                raise InvalidCredentials("wrong email or password")
+            if renewed is not None:
                 current = attrs.evolve(current, password_hash=renewed)
                 tx.save_user(current)
             return self._issue_session(tx, current, SessionMethod.PASSWORD, now)
