@@ -17,6 +17,7 @@ import pytest
 
 from licensekit import (
     InvalidCredentials,
+    InvalidSession,
     MessageKind,
     PasswordHasher,
     StorageError,
@@ -153,6 +154,51 @@ def test_an_acceptance_whose_password_a_reset_replaced_meanwhile_is_refused():
 
     assert kit.describe_join_invitation(token).email == ALICE  # still pending
     assert kit.list_my_accounts(kit.log_in(ALICE, ALICE_PASSWORD)) == ()
+
+
+# == the squatter cannot kill the owner's links =============================================
+
+
+@pytest.mark.parametrize("link", ["reset", "verification"])
+def test_a_squatters_password_change_does_not_kill_the_owners_link(link):
+    """Before the address is proven, the password is whoever registered it: changing it (over
+    and over, from the session Mallory keeps) must not kill the link in Alice's mailbox, or
+    the squatter could keep her from ever proving her address by email."""
+    kit = make_licensekit()
+    mallory = squatted(kit)
+    token = reset_token(kit) if link == "reset" else verification_token(kit, mallory)
+
+    kit.change_password(mallory, MALLORY_PASSWORD, MALLORY_SECOND)
+
+    if link == "reset":
+        kit.reset_password(token, ALICE_PASSWORD)
+    else:
+        kit.verify_email(token, password=ALICE_PASSWORD)
+    assert stored_alice(kit).email_verified
+    assert can_log_in(kit, ALICE_PASSWORD)
+    assert not can_log_in(kit, MALLORY_SECOND)
+    with pytest.raises(InvalidSession):
+        kit.current_user(mallory)
+
+
+def test_a_squatters_password_change_racing_the_owners_reset_loses():
+    """Mallory changes the password while Alice's new one is being hashed: her reset still
+    wins, and his session and password are gone."""
+    kit = hooked_kit()
+    mallory = squatted(kit)
+    token = reset_token(kit)
+
+    hook(
+        kit,
+        "on_hash",
+        lambda: kit.change_password(mallory, MALLORY_PASSWORD, MALLORY_SECOND, notify=False),
+    )
+    kit.reset_password(token, ALICE_PASSWORD)
+
+    assert can_log_in(kit, ALICE_PASSWORD)
+    assert not can_log_in(kit, MALLORY_SECOND)
+    with pytest.raises(InvalidSession):
+        kit.current_user(mallory)
 
 
 # == half-written state =========================================================================

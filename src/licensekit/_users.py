@@ -258,7 +258,9 @@ class UsersService(ServiceCore):
         returned, and the same work is done (one email either way, see
         :attr:`Settings.reset_notice_for_unknown_addresses`), so neither the answer nor its
         cost tells who has an account. The link works once, for
-        :attr:`Settings.password_reset_lifetime`, and dies when the password changes.
+        :attr:`Settings.password_reset_lifetime`, and (once the address is proven) dies when
+        the password changes; before, the password is whoever registered the address, whose
+        change must not kill the owner's link.
 
         Args:
             email: The address the person typed.
