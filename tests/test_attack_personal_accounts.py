@@ -17,6 +17,7 @@ import pytest
 
 from licensekit import (
     InvalidCredentials,
+    InvalidPassword,
     InvalidSession,
     MessageKind,
     PasswordHasher,
@@ -199,6 +200,42 @@ def test_a_squatters_password_change_racing_the_owners_reset_loses():
     assert not can_log_in(kit, MALLORY_SECOND)
     with pytest.raises(InvalidSession):
         kit.current_user(mallory)
+
+
+# == inputs ==================================================================================
+
+
+NOT_TEXT = {"None": None, "int": 1234567890123, "bytes": b"bytes password"}
+
+
+@pytest.mark.parametrize(
+    ("use_case", "value"),
+    [
+        pytest.param(use_case, value, id=f"{use_case}-{name}")
+        for use_case in ("register", "verify", "reset", "change")
+        for name, value in NOT_TEXT.items()
+        if not (use_case == "verify" and value is None)  # there, None means "no password"
+    ],
+)
+def test_a_new_password_that_is_not_text_is_an_invalid_password_and_changes_nothing(
+    use_case, value
+):
+    kit = make_licensekit()
+    kit.register_user(ALICE, ALICE_PASSWORD)
+    session = kit.log_in(ALICE, ALICE_PASSWORD)
+    attempts: dict[str, Callable[[], object]] = {
+        "register": lambda: kit.register_user("bob@example.com", value),  # type: ignore[arg-type]
+        "verify": lambda: kit.verify_email(verification_token(kit, session), password=value),  # type: ignore[arg-type]
+        "reset": lambda: kit.reset_password(reset_token(kit), value),  # type: ignore[arg-type]
+        "change": lambda: kit.change_password(session, ALICE_PASSWORD, value),  # type: ignore[arg-type]
+    }
+
+    with pytest.raises(InvalidPassword, match="must be text"):
+        attempts[use_case]()
+
+    assert not stored_alice(kit).email_verified
+    assert can_log_in(kit, ALICE_PASSWORD)
+    kit.current_user(session)  # still logged in
 
 
 # == half-written state =========================================================================
