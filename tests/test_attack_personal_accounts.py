@@ -9,6 +9,7 @@ cases do), or a store whose transactions fail at a chosen write. The stores are 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -200,6 +201,27 @@ def test_a_squatters_password_change_racing_the_owners_reset_loses():
     assert not can_log_in(kit, MALLORY_SECOND)
     with pytest.raises(InvalidSession):
         kit.current_user(mallory)
+
+
+# == mail to an address that is not proven =====================================================
+
+
+def test_a_squatter_cannot_mail_the_owner_without_limit_by_changing_the_password():
+    """Mallory can change the password of the account he registered as often as he likes;
+    every change used to email Alice "your password was changed", with no limit, while the
+    mails he may request (verification, reset) are limited per address. An unproven address
+    gets no such notice; once proven, its owner does."""
+    kit = make_licensekit()
+    mallory = squatted(kit)
+    passwords = [MALLORY_PASSWORD] + [f"mallory's password number {n}" for n in range(20)]
+
+    for current, new in itertools.pairwise(passwords):
+        kit.change_password(mallory, current, new)
+
+    assert kit.mailer.messages(to=ALICE, kind=MessageKind.PASSWORD_CHANGED) == []
+    alice = kit.verify_email(verification_token(kit, mallory), password=ALICE_PASSWORD)
+    kit.change_password(alice, ALICE_PASSWORD, MALLORY_SECOND)
+    assert kit.mailer.last(to=ALICE).kind is MessageKind.PASSWORD_CHANGED
 
 
 # == inputs ==================================================================================

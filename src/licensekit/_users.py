@@ -214,8 +214,10 @@ class UsersService(ServiceCore):
         """Change the caller's password, given the current one; every other session ends.
 
         The calling session stays logged in. With *notify*, the user is told by email in
-        *language* (a failed email does not undo the change and is not raised). An account
-        without a password gets one through :meth:`request_password_reset` instead.
+        *language* (a failed email does not undo the change and is not raised), once their
+        address is proven: until then it may be someone else's, who would be mailed at every
+        change without limit. An account without a password gets one through
+        :meth:`request_password_reset` instead.
 
         Raises:
             InvalidSession: The session is unknown or expired.
@@ -241,7 +243,7 @@ class UsersService(ServiceCore):
                 raise ConflictError("the password was changed meanwhile; sign in again")
             tx.save_user(attrs.evolve(user, password_hash=new_hash))
             tx.delete_user_sessions(user.id, keep=record.id)
-        if notify:
+        if notify and user.email_verified:
             self._try_send(
                 self.templates.render(
                     MessageKind.PASSWORD_CHANGED,
