@@ -203,6 +203,30 @@ def test_a_squatters_password_change_racing_the_owners_reset_loses():
         kit.current_user(mallory)
 
 
+# == enumeration =================================================================================
+
+
+def test_a_reset_request_leaves_the_same_trace_whether_or_not_the_address_has_an_account():
+    """Ids count up within a millisecond, process-wide, and callers see ids (a new user's, a
+    session's). A reset request for an unknown address made an id for nobody, so the next id
+    anyone was handed told whether the address had an account."""
+    kit = make_licensekit()  # its clock stands still: every id falls in one millisecond
+    kit.register_user(ALICE, ALICE_PASSWORD)
+
+    def ids_made_by(request: Callable[[], object]) -> int:
+        before = _id_counter(kit.register_user(f"a{len(kit.mailer.sent)}@example.com", "x" * 12))
+        request()
+        after = _id_counter(kit.register_user(f"b{len(kit.mailer.sent)}@example.com", "x" * 12))
+        return after - before - 1
+
+    assert ids_made_by(lambda: kit.request_password_reset(ALICE)) == 0
+    assert ids_made_by(lambda: kit.request_password_reset("nobody@example.com")) == 0
+
+
+def _id_counter(user) -> int:
+    return int(user.id.split("_")[2], 16)
+
+
 # == mail to an address that is not proven =====================================================
 
 

@@ -11,6 +11,7 @@ the emailed token chooses the password, so a squatter's password never survives 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import attrs
 
@@ -587,5 +588,9 @@ class UsersService(ServiceCore):
 
 
 def _nobody(email: str, now: dt.datetime) -> User:
-    """A user that does not exist, to make a token nobody can use at the same cost."""
-    return User(id=new_id("usr", now), email=email, created_at=now)
+    """A user that does not exist, to make a token nobody can use at the same cost.
+
+    Its id is not drawn from the process's id factory, whose counter shows in the next id
+    anyone is handed: that would tell that the address has no account.
+    """
+    return User(id=f"usr_nobody_{secrets.token_hex(8)}", email=email, created_at=now)
