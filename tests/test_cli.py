@@ -952,7 +952,9 @@ def test_the_audit_trail_is_shown_in_order(world: CLI) -> None:
 
 
 def test_lift_lockout_lets_a_locked_out_person_accept_again(world: CLI) -> None:
-    world.ok("register", "zed@example.com", "--password-stdin", stdin="zed's passphrase")
+    world.ok(
+        "register", "zed@example.com", "--verified", "--password-stdin", stdin="zed's passphrase"
+    )
     world.ok("members", "invite", "zed@example.com", "--as", ADMIN)
     link = world.link("zed@example.com")
     for _ in range(5):
