@@ -7,14 +7,16 @@ from the host's secret, bound to the link's purpose) of three facts:
 * the user's id;
 * when the link stops working;
 * a fingerprint of the account as it was when the link was made: a keyed hash of its
-  address, its password hash and when its address was proven.
+  address, when its address was proven and, once it is, its password hash.
 
 Presenting a token decrypts it, reads the user, and compares the fingerprint with the one
 the account has now. Anything a link does changes that state (a proven address, a new
 password), so every link of the user made before stops working: each link is single use, a
-reset link dies when the password changes by any path, and a verification link dies once the
-address is proven. A storage dump holds nothing that opens a link, and a token cannot be
-forged or moved to another purpose without the host's secret.
+verification link dies once the address is proven, and once it is, a reset link dies when the
+password changes by any path. Before, the password is whoever registered the address, so
+changing it leaves the links in the owner's mailbox working: a squatter cannot kill them.
+A storage dump holds nothing that opens a link, and a token cannot be forged or moved to
+another purpose without the host's secret.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def _binding(purpose: LinkPurpose) -> str:
 
 
 def _fingerprint(keys: SecretKeys, purpose: LinkPurpose, user: User) -> bytes:
-    proven = user.email_verified_at.isoformat() if user.email_verified_at else ""
-    state = "\x00".join((user.id, user.email, user.password_hash or "", proven))
+    if user.email_verified_at is None:
+        # Unproven, the password is whoever registered the address: changing it must not kill
+        # the owner's link. Every use of a link proves the address, so each still works once.
+        proven, password = "", ""
+    else:
+        proven, password = user.email_verified_at.isoformat(), user.password_hash or ""
+    state = "\x00".join((user.id, user.email, password, proven))
     return keys.lookup_hash(f"account link {purpose.value}", state)[:_FINGERPRINT_BYTES]

@@ -758,7 +758,8 @@ class AccountsService(UsersService):
             InvitationNotFound: The token matches no invitation.
             InvitationError: The invitation is accepted, revoked or expired, or addressed to
                 another email than the session's.
-            InvalidCredentials: The proven account's password is wrong.
+            InvalidCredentials: The proven account's password is wrong (or was replaced
+                while it was being checked).
             InvalidPassword: A chosen password breaks the policy.
             ValidationError: Neither a password nor a session was given, or both were.
             InvalidSession: The *session* given is unknown, logged out or expired.
@@ -776,6 +777,7 @@ class AccountsService(UsersService):
         # What the acceptance writes to the personal account: a new user, or a new password.
         new_user: User | None = None
         chosen_hash: str | None = None
+        checked: User | None = None  # the proven account as its password was checked
         user_id: str
         if session is not None:
             with self.store.transaction() as tx:
@@ -801,7 +803,8 @@ class AccountsService(UsersService):
                 )
                 user_id = new_user.id
             elif _asks_current_password(existing):
-                if self._verify_password(existing.email, password, now) is None:
+                checked = self._verify_password(existing.email, password, now)
+                if checked is None:
                     raise InvalidCredentials("wrong password for the existing account")
                 user_id = existing.id
             else:
@@ -819,6 +822,9 @@ class AccountsService(UsersService):
             user = self._user(tx, user_id)
             if chosen_hash is not None and _asks_current_password(user):
                 raise ConflictError("the account was proven meanwhile; accept again")
+            if checked is not None and user.password_hash != checked.password_hash:
+                # Replaced (reset) while it was being checked: no longer the account's.
+                raise InvalidCredentials("wrong password for the existing account")
             if not user.email_verified:
                 if chosen_hash is not None:
                     user = attrs.evolve(user, password_hash=chosen_hash)

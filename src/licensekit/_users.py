@@ -11,6 +11,7 @@ the emailed token chooses the password, so a squatter's password never survives 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import attrs
 
@@ -112,11 +113,13 @@ class UsersService(ServiceCore):
         promotion needs a new log-in. After too many wrong passwords for one email, log-ins
         for it are refused for a while, even with the right password (a password reset
         lifts the lock). When the password hashing parameters have changed since the user's
-        hash was made, the hash is renewed, unless the password changed meanwhile.
+        hash was made, the hash is renewed. A password replaced while it was being checked
+        (by a reset, or by the owner proving the address) opens no session.
 
         Raises:
             InvalidEmail: *email* is not a valid address.
-            InvalidCredentials: No such user, or the password is wrong.
+            InvalidCredentials: No such user, or the password is wrong (or was replaced
+                meanwhile).
             TooManyAttempts: The email is locked out after repeated failures.
         """
         email = normalize_email(email)
@@ -130,7 +133,11 @@ class UsersService(ServiceCore):
             renewed = self.passwords.hash(password)
         with self.store.transaction() as tx:
             current = self._user(tx, user.id)
-            if renewed is not None and current.password_hash == user.password_hash:
+            if current.password_hash != user.password_hash:
+                # Replaced while it was being checked (a proof of the address, a reset): the
+                # password given is no longer the account's, and must not open a session.
+                raise InvalidCredentials("wrong email or password")
+            if renewed is not None:
                 current = attrs.evolve(current, password_hash=renewed)
                 tx.save_user(current)
             return self._issue_session(tx, current, SessionMethod.PASSWORD, now)
@@ -214,8 +221,10 @@ class UsersService(ServiceCore):
         """Change the caller's password, given the current one; every other session ends.
 
         The calling session stays logged in. With *notify*, the user is told by email in
-        *language* (a failed email does not undo the change and is not raised). An account
-        without a password gets one through :meth:`request_password_reset` instead.
+        *language* (a failed email does not undo the change and is not raised), once their
+        address is proven: until then it may be someone else's, who would be mailed at every
+        change without limit. An account without a password gets one through
+        :meth:`request_password_reset` instead.
 
         Raises:
             InvalidSession: The session is unknown or expired.
@@ -241,7 +250,7 @@ class UsersService(ServiceCore):
                 raise ConflictError("the password was changed meanwhile; sign in again")
             tx.save_user(attrs.evolve(user, password_hash=new_hash))
             tx.delete_user_sessions(user.id, keep=record.id)
-        if notify:
+        if notify and user.email_verified:
             self._try_send(
                 self.templates.render(
                     MessageKind.PASSWORD_CHANGED,
@@ -258,7 +267,9 @@ class UsersService(ServiceCore):
         returned, and the same work is done (one email either way, see
         :attr:`Settings.reset_notice_for_unknown_addresses`), so neither the answer nor its
         cost tells who has an account. The link works once, for
-        :attr:`Settings.password_reset_lifetime`, and dies when the password changes.
+        :attr:`Settings.password_reset_lifetime`, and (once the address is proven) dies when
+        the password changes; before, the password is whoever registered the address, whose
+        change must not kill the owner's link.
 
         Args:
             email: The address the person typed.
@@ -587,5 +598,9 @@ class UsersService(ServiceCore):
 
 
 def _nobody(email: str, now: dt.datetime) -> User:
-    """A user that does not exist, to make a token nobody can use at the same cost."""
-    return User(id=new_id("usr", now), email=email, created_at=now)
+    """A user that does not exist, to make a token nobody can use at the same cost.
+
+    Its id is not drawn from the process's id factory, whose counter shows in the next id
+    anyone is handed: that would tell that the address has no account.
+    """
+    return User(id=f"usr_nobody_{secrets.token_hex(8)}", email=email, created_at=now)

@@ -74,6 +74,8 @@ class PasswordPolicy:
 
     def check(self, password: str) -> None:
         """Raise :class:`InvalidPassword` unless *password* may be chosen."""
+        if not isinstance(password, str):
+            raise InvalidPassword(f"password must be text, got {type(password).__name__}")
         if len(password) < self.min_length:
             raise InvalidPassword(f"password must be at least {self.min_length} characters long")
         if len(password) > self.max_length:
