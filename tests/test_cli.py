@@ -964,7 +964,7 @@ def test_lift_lockout_lets_a_locked_out_person_accept_again(world: CLI) -> None:
 
     lifted = world.ok("lift-lockout", "--email", "ZED@example.com")
 
-    assert lifted.out == "Lifted 1 lock (log-ins as zed@example.com)\n"
+    assert lifted.out == "Lifted 1 lock (log-ins and emails asked for zed@example.com)\n"
     assert (
         "joined Example Corp"
         in world.ok("accept", link, "--password-stdin", stdin="zed's passphrase").out

@@ -519,13 +519,12 @@ class LicenseKitMachine(RuleBasedStateMachine):
                 error = InvalidSession
             elif sm.email != email:
                 error = InvitationEmailMismatch
-        elif error is None and existing_id is not None and self.w.passwords[email] is not None:
+        elif error is None and existing_id is not None:
             throttles = True
             if self.locked(prefix="password:", mentioning=email):
                 error = TooManyAttempts
-            elif password != self.w.passwords[email]:
+            elif self.w.passwords[email] is None or password != self.w.passwords[email]:
                 error = InvalidCredentials
-        # (A proven account without a password chooses one through the link.)
         user_id = existing_id
         if error is None and user_id is not None:
             m = self.member(inv.account_id, user_id)
@@ -539,7 +538,6 @@ class LicenseKitMachine(RuleBasedStateMachine):
         session = call()
         if existing_id is None:
             self.w.users[email] = session.user_id
-        if sm is None and self.w.passwords.get(email) is None:
             self.w.passwords[email] = password
         inv.accepted_by = session.user_id
         before = self.w.members.get((inv.account_id, session.user_id))

@@ -157,14 +157,17 @@ def test_accepting_from_a_password_session_of_an_unproven_account_keeps_its_pass
     assert session_works(kit, joined)
 
 
-def test_a_proven_account_without_a_password_chooses_one_by_accepting(kit):
-    kit.trusted_session(ALICE, create=True)
+def test_a_link_gives_no_password_to_a_proven_account_that_has_none(kit):
+    """A forwarded invitation link must not hand a single sign-on account to its holder."""
+    sso = kit.trusted_session(ALICE, create=True)
     token = invite(kit, ALICE)
-    assert kit.describe_join_invitation(token).needs_current_password is False
+    assert kit.describe_join_invitation(token).needs_current_password is True
 
-    kit.accept_join_invitation(token, password=ALICE_PASSWORD)
+    with pytest.raises(InvalidCredentials, match="has no password: accept from a session"):
+        kit.accept_join_invitation(token, password="the forwardee's choice")
 
-    assert can_log_in(kit, ALICE, ALICE_PASSWORD)
+    assert not can_log_in(kit, ALICE, "the forwardee's choice")
+    assert kit.accept_join_invitation(token, session=sso).email_verified is True
 
 
 def test_a_new_invitee_is_created_proven(kit):
@@ -889,3 +892,28 @@ def test_a_dead_link_is_reported_before_a_password_that_breaks_the_policy(kit):
         kit.reset_password(token, "short")
     with pytest.raises(InvalidToken):
         kit.verify_email(token, password="short")
+
+
+def test_a_link_works_exactly_until_the_time_its_email_states(kit):
+    kit.clock.advance(microseconds=700_000)
+    kit.register_user(ALICE, ALICE_PASSWORD)
+    token = reset_token(kit, ALICE)
+    stated = dt.datetime.fromisoformat(kit.mailer.last(to=ALICE).data["expires_at"])
+    assert stated == dt.datetime(2030, 1, 1, 9, 30, tzinfo=dt.UTC)
+
+    kit.clock.set(stated)
+    with pytest.raises(InvalidToken, match="expired"):
+        kit.reset_password(token, NEW_PASSWORD)
+    kit.clock.set(stated - dt.timedelta(microseconds=1))
+    kit.reset_password(token, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("junk", ["!", "=", "+", "/", "\x00", "é"])
+def test_a_token_with_a_character_outside_its_alphabet_is_refused(kit, junk):
+    kit.register_user(ALICE, ALICE_PASSWORD)
+    token = reset_token(kit, ALICE)
+
+    with pytest.raises(InvalidToken, match="not valid"):
+        kit.reset_password(token[:10] + junk + token[10:], NEW_PASSWORD)
+
+    kit.reset_password(token, NEW_PASSWORD)

@@ -419,17 +419,21 @@ def test_a_version_1_file_is_migrated_and_its_records_still_work(path: Path) -> 
 
 
 def make_version_3(path: Path) -> str:
-    """A file at schema version 3 (before proof of address): an administrator who created
-    Old Ltd, a member who joined it by an invitation's link, and one invited who has not.
+    """A file at schema version 3 (before proof of address), with an administrator who
+    created Old Ltd and four people invited to it: one whom accepting created, one who had a
+    password before accepting, one without a password (single sign-on) who accepted, and one
+    who has not accepted.
 
     Returns the administrator's password hash."""
     password_hash = PasswordHasher.insecure_fast().hash(TEST_PASSWORD)
-    users = [
-        ("usr_admin", "admin@example.com", password_hash),
-        ("usr_joined", "joined@example.com", password_hash),
-        ("usr_waiting", "waiting@example.com", password_hash),
-    ]
     joined_at = "2030-01-02T10:30:00.000000+00:00"
+    users = [  # id, created_at, password hash, accepted_at
+        ("usr_admin", T0_TEXT, password_hash, None),
+        ("usr_created", joined_at, password_hash, joined_at),
+        ("usr_had_one", T0_TEXT, password_hash, joined_at),
+        ("usr_sso", T0_TEXT, None, joined_at),
+        ("usr_waiting", T0_TEXT, password_hash, None),
+    ]
     with raw(path) as connection:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("BEGIN")
@@ -438,38 +442,33 @@ def make_version_3(path: Path) -> str:
                 connection.execute(statement)
         connection.execute("PRAGMA user_version = 3")
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        for user_id, email, hashed in users:
+        for user_id, created_at, hashed, _ in users:
             connection.execute(
                 "INSERT INTO users (id, email, created_at, password_hash, name) VALUES (?,?,?,?,?)",
-                (user_id, email, T0_TEXT, hashed, ""),
+                (user_id, f"{user_id}@example.com", created_at, hashed, ""),
             )
         connection.execute(
             "INSERT INTO business_accounts (id, name, created_at, created_by) VALUES (?,?,?,?)",
             ("acc_old", "Old Ltd", T0_TEXT, "usr_admin"),
         )
-        for n, (email, accepted_at, accepted_by) in enumerate(
-            [
-                ("joined@example.com", joined_at, "usr_joined"),
-                ("waiting@example.com", None, None),
-            ]
-        ):
+        for user_id, _, _, accepted_at in users[1:]:
             connection.execute(
                 "INSERT INTO join_invitations (id, account_id, email, language, invited_by,"
                 " created_at, expires_at, token_hash, token_ciphertext, sent_count, accepted_at,"
                 " accepted_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    f"jinv_{n}",
+                    f"jinv_{user_id}",
                     "acc_old",
-                    email,
+                    f"{user_id}@example.com",
                     "en",
                     "usr_admin",
                     T0_TEXT,
                     "2030-02-01T09:00:00.000000+00:00",
-                    hashlib.sha256(email.encode()).digest(),
+                    hashlib.sha256(user_id.encode()).digest(),
                     b"ciphertext",
                     1,
                     accepted_at,
-                    accepted_by,
+                    user_id if accepted_at else None,
                 ),
             )
         connection.execute("COMMIT")
@@ -477,22 +476,29 @@ def make_version_3(path: Path) -> str:
 
 
 def test_a_version_3_file_learns_who_proved_their_address_by_an_invitation(path: Path) -> None:
-    """Migration 3 -> 4: a user who took up a join invitation proved their address then; the
-    others are unproven, and keep their passwords until their first proof."""
+    """Migration 3 -> 4: a user whom accepting created, or who has no password, proved the
+    address by the link. One who had a password before accepting stays unproven, so that if
+    the account was a squatter's, the owner's next proof still evicts them."""
     password_hash = make_version_3(path)
 
     store = SQLiteStore(path)
     try:
         with store.transaction() as tx:
-            joined = tx.get_user("usr_joined")
+            proven = {
+                user_id: user.email_verified_at
+                for user_id in ("usr_admin", "usr_created", "usr_had_one", "usr_sso", "usr_waiting")
+                if (user := tx.get_user(user_id)) is not None
+            }
             admin = tx.get_user("usr_admin")
-            waiting = tx.get_user("usr_waiting")
-        assert joined is not None
+        joined = dt.datetime(2030, 1, 2, 10, 30, tzinfo=dt.UTC)
+        assert proven == {
+            "usr_admin": None,
+            "usr_created": joined,
+            "usr_had_one": None,
+            "usr_sso": joined,
+            "usr_waiting": None,
+        }
         assert admin is not None
-        assert waiting is not None
-        assert joined.email_verified_at == dt.datetime(2030, 1, 2, 10, 30, tzinfo=dt.UTC)
-        assert admin.email_verified_at is None
-        assert waiting.email_verified_at is None
         assert admin.password_hash == password_hash
         with raw(path) as connection:
             indexes = {row[1] for row in connection.execute("PRAGMA index_list(sessions)")}

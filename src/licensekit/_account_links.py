@@ -32,7 +32,7 @@ from licensekit.codes import SecretKeys
 from licensekit.exceptions import InvalidToken, StorageError
 from licensekit.model import User
 
-__all__ = ["LinkClaims", "LinkPurpose", "issue_link_token", "open_link_token"]
+__all__ = ["LinkClaims", "LinkPurpose", "issue_link_token", "link_expiry", "open_link_token"]
 
 # Far more than a real token (about 120 characters); longer input is refused unread.
 _MAX_TOKEN_CHARS = 512
@@ -71,11 +71,20 @@ class LinkClaims:
 def issue_link_token(
     keys: SecretKeys, purpose: LinkPurpose, user: User, expires_at: dt.datetime
 ) -> str:
-    """Return a token for *user*'s *purpose* link, working until *expires_at*."""
+    """Return a token for *user*'s *purpose* link, working until *expires_at*.
+
+    The token keeps whole seconds: pass an expiry without microseconds (see
+    :func:`link_expiry`), so that the link works exactly until the time its email states.
+    """
     fingerprint = base64.urlsafe_b64encode(_fingerprint(keys, purpose, user)).decode("ascii")
     payload = f"{user.id}\n{int(expires_at.timestamp())}\n{fingerprint}"
     sealed = keys.encrypt(payload, bound_to=_binding(purpose))
     return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+
+
+def link_expiry(now: dt.datetime, lifetime: dt.timedelta) -> dt.datetime:
+    """Return when a link made at *now* for *lifetime* stops working, to the whole second."""
+    return (now + lifetime).replace(microsecond=0)
 
 
 def open_link_token(keys: SecretKeys, purpose: LinkPurpose, token: object) -> LinkClaims | None:
@@ -84,7 +93,8 @@ def open_link_token(keys: SecretKeys, purpose: LinkPurpose, token: object) -> Li
         return None
     text = token.strip()
     try:
-        sealed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        # Strictly: a character outside the URL-safe alphabet is not ignored, it refuses.
+        sealed = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
         payload = keys.decrypt(sealed, bound_to=_binding(purpose))
         user_id, expiry, fingerprint = payload.split("\n")
         return LinkClaims(

@@ -733,10 +733,11 @@ class AccountsService(UsersService):
         Three ways in, matching the invitee's situation:
 
         * they have a personal account whose address is proven: give its current
-          *password* (see :attr:`InvitationPreview.needs_current_password`);
-        * they have none, or one that is unproven or has no password: give the *password*
-          they choose (and optionally a *name*); the personal account is created, or the
-          unproven one gets this password;
+          *password* (see :attr:`InvitationPreview.needs_current_password`); one without a
+          password accepts from a *session* (or first sets a password by a reset);
+        * they have none, or an unproven one: give the *password* they choose (and
+          optionally a *name*); the personal account is created, or the unproven one gets
+          this password;
         * the host already authenticated them: pass their *session*; its email must be the
           invitation's.
 
@@ -804,6 +805,11 @@ class AccountsService(UsersService):
                 user_id = new_user.id
             elif _asks_current_password(existing):
                 checked = self._verify_password(existing.email, password, now)
+                if checked is None and existing.password_hash is None:
+                    raise InvalidCredentials(
+                        "this personal account has no password: accept from a session of it "
+                        "(single sign-on), or choose a password with a password reset first"
+                    )
                 if checked is None:
                     raise InvalidCredentials("wrong password for the existing account")
                 user_id = existing.id
@@ -833,9 +839,6 @@ class AccountsService(UsersService):
                     session is not None and record.method is SessionMethod.PASSWORD
                 )
                 user = self._prove(tx, user, now, keep_password=keep)
-            elif chosen_hash is not None:  # a proven account without a password chooses one
-                user = attrs.evolve(user, password_hash=chosen_hash)
-                tx.save_user(user)
             joined = members.join(
                 tx.get_membership(current.account_id, user_id),
                 account_id=current.account_id,
@@ -1009,7 +1012,9 @@ class AccountsService(UsersService):
 def _asks_current_password(user: User) -> bool:
     """True when only the holder of *user*'s current password may accept for them.
 
-    That is a proven account with a password. For any other, the invitation link itself
-    proves the address, and the invitee chooses the password.
+    That is a proven account: it belongs to the owner of the address, and a link alone
+    (which may have been forwarded) does not hand it over, nor give it a password it does
+    not have. For an unproven one, the invitation link itself proves the address, and the
+    invitee chooses the password.
     """
-    return user.email_verified and user.password_hash is not None
+    return user.email_verified

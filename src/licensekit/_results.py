@@ -96,7 +96,9 @@ class Settings:
         reset_notice_for_unknown_addresses: Answer a password reset requested for an address
             without an account by an email saying so. Either way the caller's answer is the
             same; with this on, the cost is the same too (one email each), so timing does not
-            tell whether an account exists.
+            tell whether an account exists, and a failing mailer fails for both. With it off,
+            only addresses with an account are mailed: a mailer's failure or slowness then
+            tells which those are.
         verified_email_to_create_accounts: Only a user whose address is proven may create a
             business account. Anyone can register any address, so an unproven account could
             otherwise set up an account that its real owner later inherits.
@@ -206,9 +208,9 @@ class InvitationPreview:
         expires_at: When it stops working.
         user_exists: True when the invitee already has a personal account.
         needs_current_password: True when accepting must give that account's current
-            password: it exists, its address is proven and it has a password. Otherwise the
-            invitee chooses a password (the link proves the address, and a password set by
-            whoever registered an unproven address is discarded).
+            password (or come from a session of it): it exists and its address is proven.
+            Otherwise the invitee chooses a password (the link proves the address, and a
+            password set by whoever registered an unproven address is discarded).
     """
 
     invitation_id: str

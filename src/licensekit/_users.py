@@ -19,6 +19,7 @@ from licensekit._account_links import (
     LinkClaims,
     LinkPurpose,
     issue_link_token,
+    link_expiry,
     open_link_token,
 )
 from licensekit._core import (
@@ -294,7 +295,7 @@ class UsersService(ServiceCore):
         with self.store.transaction() as tx:
             self._count_request(tx, keys, policy, now, "password reset requests")
             user = tx.find_user_by_email(email)
-        expires_at = now + self.settings.password_reset_lifetime
+        expires_at = link_expiry(now, self.settings.password_reset_lifetime)
         # A token is made either way, so that both answers cost the same.
         subject = user if user is not None else _nobody(email, now)
         token = issue_link_token(self._keys, LinkPurpose.RESET_PASSWORD, subject, expires_at)
@@ -381,7 +382,7 @@ class UsersService(ServiceCore):
                 now,
                 "verification emails",
             )
-        expires_at = now + self.settings.email_verification_lifetime
+        expires_at = link_expiry(now, self.settings.email_verification_lifetime)
         token = issue_link_token(self._keys, LinkPurpose.VERIFY_EMAIL, user, expires_at)
         self._send(
             self._link_message(

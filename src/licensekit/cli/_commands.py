@@ -1024,7 +1024,7 @@ def lift_lockout(app: App, args: argparse.Namespace) -> int:
         return EXIT_OK
     names = [f"client {client}"] if client else []
     if email is not None:
-        names.append(f"log-ins as {email}")
+        names.append(f"log-ins and emails asked for {email}")
     app.out.line(f"Lifted {_count(lifted, 'lock') if lifted else 'no lock'} ({', '.join(names)})")
     return EXIT_OK
 

@@ -214,9 +214,13 @@ _PROOF_OF_ADDRESS = [
     "ALTER TABLE users ADD COLUMN email_verified_at TEXT",
     # Ending every session of a user (a proven address, a new password) reads only theirs.
     "CREATE INDEX sessions_by_user ON sessions (user_id)",
-    # A user who took up a join invitation by its token proved their address then.
+    # A user whom taking up a join invitation created, or who has no password, proved their
+    # address by that invitation's link. A user who had a password before accepting stays
+    # unproven: the account may be a squatter's, which the owner joined through single
+    # sign-on, and the owner's next proof must still evict the squatter.
     "UPDATE users SET email_verified_at = ("
-    "SELECT MIN(accepted_at) FROM join_invitations WHERE accepted_by = users.id)",
+    "SELECT MIN(accepted_at) FROM join_invitations WHERE accepted_by = users.id"
+    " AND (users.password_hash IS NULL OR accepted_at = users.created_at))",
 ]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
