@@ -117,3 +117,27 @@ def test_a_garbage_reset_token_is_one_line_on_stderr(world: CLI) -> None:
     ran = world.refused("password", "reset", "not-a-token", "--password-stdin", stdin="x" * 12)
 
     assert ran.err == "licensekit: this link is not valid\n"
+
+
+def test_every_account_command_answers_in_json(world: CLI) -> None:
+    world.ok("register", "new@example.com", "--password-stdin", stdin="a new passphrase")
+    sent = world.ok("verify-email", "send", "--as", "new@example.com", "--json").json()
+    assert sent == {"email": "new@example.com", "sent": True}
+    link = latest_link(world, "new@example.com", "email_verification")
+
+    confirmed = world.ok(
+        "verify-email", "confirm", link, "--password-stdin", "--json", stdin="a new passphrase"
+    ).json()
+    assert confirmed["email"] == "new@example.com"
+    assert confirmed["verified"] is True
+    stdin = "a new passphrase\na second passphrase\n"
+    changed = world.ok(
+        "password", "change", "--as", "new@example.com", "--password-stdin", "--json", stdin=stdin
+    ).json()
+    assert changed == {"email": "new@example.com", "changed": True}
+    world.ok("password", "forgot", "new@example.com")
+    link = latest_link(world, "new@example.com", "password_reset")
+    reset = world.ok(
+        "password", "reset", link, "--password-stdin", "--json", stdin="a third passphrase"
+    ).json()
+    assert reset == {"reset": True}

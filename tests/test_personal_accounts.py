@@ -917,3 +917,32 @@ def test_a_token_with_a_character_outside_its_alphabet_is_refused(kit, junk):
         kit.reset_password(token[:10] + junk + token[10:], NEW_PASSWORD)
 
     kit.reset_password(token, NEW_PASSWORD)
+
+
+def test_an_invitee_choosing_a_password_while_the_account_is_proven_meanwhile_is_refused():
+    """Accepting for an unproven account must not overwrite a proof made while it hashed."""
+    hasher = _HasherWithHook(parameters=PasswordHasher.insecure_fast().parameters)
+    kit = kit_with_hook(hasher)
+    kit.register_user(ALICE, MALLORY_PASSWORD)
+    token = invite(kit, ALICE)
+
+    def proven_meanwhile(password: str) -> None:
+        if password == ALICE_PASSWORD:
+            set_hook(hasher, None)
+            kit.trusted_session(ALICE)
+
+    set_hook(hasher, proven_meanwhile)
+    with pytest.raises(ConflictError, match="proven meanwhile"):
+        kit.accept_join_invitation(token, password=ALICE_PASSWORD)
+
+    assert kit.describe_join_invitation(token).needs_current_password is True
+
+
+def test_a_link_for_an_account_this_store_does_not_hold_is_refused():
+    """Same host secret, another store: the sealed token opens, but names nobody here."""
+    here, elsewhere = make_licensekit(), make_licensekit()
+    elsewhere.register_user(ALICE, ALICE_PASSWORD)
+    token = reset_token(elsewhere, ALICE)
+
+    with pytest.raises(InvalidToken, match="no longer exists"):
+        here.reset_password(token, NEW_PASSWORD)
