@@ -334,11 +334,8 @@ class UsersService(ServiceCore):
             InvalidPassword: *new_password* breaks the password policy.
             TooManyAttempts: Too many unknown tokens from this client.
         """
-        client = _plain_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.RESET_PASSWORD, token, client, now)
-        with self.store.transaction() as tx:  # a dead link is said so before any hashing
-            self._linked_user(tx, LinkPurpose.RESET_PASSWORD, claims, now)
         new_hash = self.passwords.hash(new_password)
         with self.store.transaction() as tx:
             user = self._linked_user(tx, LinkPurpose.RESET_PASSWORD, claims, now)
@@ -425,11 +422,8 @@ class UsersService(ServiceCore):
             ValidationError: *session* belongs to another account.
             TooManyAttempts: Too many unknown tokens from this client.
         """
-        client = _plain_text(client, "client").strip()
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.VERIFY_EMAIL, token, client, now)
-        with self.store.transaction() as tx:  # a dead link is said so before any hashing
-            self._linked_user(tx, LinkPurpose.VERIFY_EMAIL, claims, now)
         new_hash = self.passwords.hash(password) if password is not None else None
         with self.store.transaction() as tx:
             user = self._linked_user(tx, LinkPurpose.VERIFY_EMAIL, claims, now)
@@ -538,13 +532,15 @@ class UsersService(ServiceCore):
             tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
 
     def _open_link(
-        self, purpose: LinkPurpose, token: object, client: str, now: dt.datetime
+        self, purpose: LinkPurpose, token: object, client: object, now: dt.datetime
     ) -> LinkClaims:
-        """Return what an account link's *token* says; throttle and refuse one we did not make.
+        """Return what an account link's *token* says, if the link can still be used.
 
-        Only tokens that are not ours count against the client, and only they are refused
-        while it is locked: a real link always works.
+        A token we did not make counts against the *client* (when one is named), and only
+        such tokens are refused while it is locked: a real link always works. A link that
+        expired or was used is refused too, before the caller hashes a new password for it.
         """
+        client = _plain_text(client, "client").strip()
         claims = open_link_token(self._keys, purpose, token)
         if claims is None and client:
             counter = client_key(ThrottledSecret.ACCOUNT_LINK, client)
@@ -556,6 +552,8 @@ class UsersService(ServiceCore):
                 raise TooManyAttempts("links from this client", until)
         if claims is None:
             raise InvalidToken("this link is not valid")
+        with self.store.transaction() as tx:
+            self._linked_user(tx, purpose, claims, now)
         return claims
 
     def _linked_user(
