@@ -323,6 +323,8 @@ def test_lift_lockout_leaves_the_overall_limit_and_a_codes_own_lock(store):
         ({"client": ""}, ValidationError, "give the client, the email or both"),
         ({"client": " \t"}, ValidationError, "give the client, the email or both"),
         ({"client": 42}, ValidationError, "client must be text"),
+        ({"client": "\ud800"}, ValidationError, "client must be valid Unicode text"),
+        ({"client": "a\x00b"}, ValidationError, "client must not contain a NUL"),
         ({"email": "not an address"}, InvalidEmail, None),
     ],
 )

@@ -2397,6 +2397,27 @@ def test_check_in_moves_last_seen_to_now(setup):
     assert listed.activated_at == result.activated_at
 
 
+def test_a_check_in_is_one_store_transaction(setup, monkeypatch):
+    kit = setup.kit
+    result = activate(kit, invite(setup))
+    kit.clock.advance(hours=1)
+    opened = []
+    original = kit.store.transaction
+
+    def counting():
+        opened.append(1)
+        return original()
+
+    monkeypatch.setattr(kit.store, "transaction", counting)
+
+    view = kit.check_in(result.installation_token, client="10.0.0.1")
+    assert view.last_seen_at == kit.clock.now()
+    assert len(opened) == 1
+    with pytest.raises(InstallationNotFound):
+        kit.check_in("no-such-token", client="10.0.0.1")
+    assert len(opened) == 2
+
+
 def test_check_in_reports_a_deactivated_installation_without_updating_it(setup):
     kit, admin, account_id, _ = setup
     result = activate(kit, invite(setup))

@@ -944,21 +944,26 @@ class LicensingService(ServiceCore):
         if not isinstance(installation_token, str):
             raise InstallationNotFound("this installation token is not valid")
         token_hash = self._keys.lookup_hash("installation", installation_token.strip())
+        client = _plain_text(client, "client").strip()
         now = self.clock.now()
-        found = self._throttled_lookup(
-            lambda tx: tx.find_installation_by_token_hash(token_hash),
-            client=client,
-            now=now,
-            secret=ThrottledSecret.CHECK_IN,
-        )
+        # One transaction: the throttled look-up, and the move of last_seen_at (or a miss's
+        # count) commit together.
+        with self.store.transaction() as tx:
+            found, until = self._throttled_find(
+                tx,
+                lambda: tx.find_installation_by_token_hash(token_hash),
+                client,
+                now,
+                ThrottledSecret.CHECK_IN,
+            )
+            if found is not None and found.is_active:
+                found = attrs.evolve(found, last_seen_at=now)
+                tx.save_installation(found)
+        if until is not None:
+            raise TooManyAttempts("installation tokens", until)
         if found is None:
             raise InstallationNotFound("this installation token is not valid")
-        with self.store.transaction() as tx:
-            current = tx.get_installation(found.id) or found
-            if current.is_active and current.token_hash == token_hash:
-                current = attrs.evolve(current, last_seen_at=now)
-                tx.save_installation(current)
-        return InstallationView.of(current)
+        return InstallationView.of(found)
 
     def list_installations(
         self,
@@ -1600,7 +1605,6 @@ class LicensingService(ServiceCore):
         *,
         client: str,
         now: dt.datetime,
-        secret: ThrottledSecret = ThrottledSecret.ACTIVATION,
     ) -> T | None:
         """Find what an installer presented, in a transaction of its own (see _throttled_find).
 
@@ -1609,14 +1613,11 @@ class LicensingService(ServiceCore):
         """
         client = _plain_text(client, "client").strip()
         with self.store.transaction() as tx:
-            found, until = self._throttled_find(tx, lambda: find(tx), client, now, secret)
-        if until is not None:
-            what = (
-                "installation tokens"
-                if secret is ThrottledSecret.CHECK_IN
-                else "activation codes and tokens"
+            found, until = self._throttled_find(
+                tx, lambda: find(tx), client, now, ThrottledSecret.ACTIVATION
             )
-            raise TooManyAttempts(what, until)
+        if until is not None:
+            raise TooManyAttempts("activation codes and tokens", until)
         return found
 
     def _throttled_find(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from licensekit._core import ServiceCore, _require_text
+from licensekit._core import ServiceCore, _plain_text
 from licensekit.emails import normalize_email
 from licensekit.exceptions import ValidationError
 from licensekit.storage import Transaction
@@ -61,12 +61,12 @@ class LockoutsService(ServiceCore):
 
         Raises:
             ValidationError: Neither a client nor an email was given, or *client* is not
-                text.
+                text or holds a NUL character or a lone surrogate (as where it is counted).
             InvalidEmail: *email* is not a valid address.
         """
         keys: list[str] = []
         if client is not None:
-            client = _require_text(client, "client").strip()
+            client = _plain_text(client, "client").strip()
             if client:
                 keys.extend(client_key(secret, client) for secret in ThrottledSecret)
                 for request in EmailRequest:

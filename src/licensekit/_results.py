@@ -53,9 +53,11 @@ class Settings:
         max_batch_size: The most addresses one invitation call accepts.
         max_page_size: The largest ``limit`` a listing accepts.
         password_throttle: Wrong passwords tolerated per email before a lock-out.
-        token_throttle: Unknown invitation tokens tolerated per client before a lock-out
+        token_throttle: Unknown join invitation tokens, and unknown email verification and
+            password reset tokens (counted apart), tolerated per client before a lock-out
             (applies when the host names the client, see
-            :meth:`LicenseKit.accept_join_invitation`). A lock-out refuses unknown tokens
+            :meth:`LicenseKit.accept_join_invitation`, :meth:`LicenseKit.verify_email` and
+            :meth:`LicenseKit.reset_password`). A lock-out refuses unknown tokens
             only; a valid link still works. There is deliberately no limit across all
             clients: tokens carry 192 bits, so guessing is hopeless anyway, and a global
             lock-out would let anyone disable every valid link.
@@ -92,7 +94,8 @@ class Settings:
             minutes, not days).
         password_reset_throttle: Password reset requests tolerated per address and, when
             the host names the client, per client, before further requests are refused for
-            a while. The same for addresses with and without an account.
+            a while. The same for addresses with and without an account. Email verification
+            requests are limited per address by the same policy, counted apart.
         reset_notice_for_unknown_addresses: Answer a password reset requested for an address
             without an account by an email saying so. Either way the caller's answer is the
             same; with this on, the cost is the same too (one email each), so timing does not
