@@ -787,7 +787,7 @@ class LicensingService(ServiceCore):
             ActivationCodeExpired: The invitation has expired.
             LicenseKeyUnavailable: The key is suspended, removed or expired.
             TooManyAttempts: Too many unknown tokens from this client or overall.
-            ValidationError: *client* is not text.
+            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
         """
         if not isinstance(token, str):
             raise ActivationCodeNotFound("this download link is not valid")
@@ -861,7 +861,7 @@ class LicensingService(ServiceCore):
             SeatsFull: Every seat of the key is taken.
             TooManyAttempts: Too many unknown codes from this client or overall, or too many
                 refused activations with this code.
-            ValidationError: *client* is not text.
+            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
         """
         computer_id = _clean_computer_id(computer_id)
         computer_name = _clean_name(computer_name, "computer_name", required=False)
@@ -939,7 +939,7 @@ class LicensingService(ServiceCore):
             InstallationNotFound: The token matches no installation (a newer activation of
                 the same computer replaced it, or it was never valid).
             TooManyAttempts: Too many unknown tokens from this client or overall.
-            ValidationError: *client* is not text.
+            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
         """
         if not isinstance(installation_token, str):
             raise InstallationNotFound("this installation token is not valid")

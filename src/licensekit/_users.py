@@ -522,7 +522,12 @@ class UsersService(ServiceCore):
         now: dt.datetime,
         what: str,
     ) -> None:
-        """Count one request against each of *keys*; refuse it while any of them is locked."""
+        """Count one request against each of *keys*; refuse it while any of them is locked.
+
+        A limit on requests, not on guesses (see :func:`licensekit._lockouts.throttle_guess`):
+        every request counts, and a refused one counts nowhere, so a locked client cannot keep
+        an address's limit spent.
+        """
         throttles = [(key, tx.get_throttle(key)) for key in keys]
         for _, throttle in throttles:
             until = locked_until(throttle, now)
