@@ -75,11 +75,9 @@ def send_verification(app: App, args: argparse.Namespace) -> int:
     """Email the acting user a link that proves their address."""
     session = app.session()
     app.kit.send_email_verification(session, language=args.language)
-    if app.out.json_mode:
-        app.out.json({"email": session.email, "sent": True})
-    else:
-        app.out.line(f"Sent a verification link to {session.email}")
-    return EXIT_OK
+    return _answer(
+        app, {"email": session.email, "sent": True}, f"Sent a verification link to {session.email}"
+    )
 
 
 def confirm_verification(app: App, args: argparse.Namespace) -> int:
@@ -92,11 +90,11 @@ def confirm_verification(app: App, args: argparse.Namespace) -> int:
     )
     session = app.kit.verify_email(token, password=password)
     app.kit.log_out(session)
-    if app.out.json_mode:
-        app.out.json({"email": session.email, "user_id": session.user_id, "verified": True})
-    else:
-        app.out.line(f"{session.email} is verified; every earlier session was signed out")
-    return EXIT_OK
+    return _answer(
+        app,
+        {"email": session.email, "user_id": session.user_id, "verified": True},
+        f"{session.email} is verified; every earlier session was signed out",
+    )
 
 
 def change_password(app: App, args: argparse.Namespace) -> int:
@@ -111,21 +109,21 @@ def change_password(app: App, args: argparse.Namespace) -> int:
     app.kit.change_password(
         session, current, new, notify=not args.no_notify, language=args.language
     )
-    if app.out.json_mode:
-        app.out.json({"email": session.email, "changed": True})
-    else:
-        app.out.line(f"Changed the password of {session.email}; their other sessions ended")
-    return EXIT_OK
+    return _answer(
+        app,
+        {"email": session.email, "changed": True},
+        f"Changed the password of {session.email}; their other sessions ended",
+    )
 
 
 def forgot_password(app: App, args: argparse.Namespace) -> int:
     """Ask for a reset link; the answer never tells whether the address has an account."""
     app.kit.request_password_reset(args.email, language=args.language)
-    if app.out.json_mode:
-        app.out.json({"email": args.email, "requested": True})
-    else:
-        app.out.line(f"If {args.email} has a personal account, a link to reset it was sent there")
-    return EXIT_OK
+    return _answer(
+        app,
+        {"email": args.email, "requested": True},
+        f"If {args.email} has a personal account, a link to reset it was sent there",
+    )
 
 
 def reset_password(app: App, args: argparse.Namespace) -> int:
@@ -135,8 +133,17 @@ def reset_password(app: App, args: argparse.Namespace) -> int:
         from_stdin=args.password_stdin, prompt="New password: ", confirm="Type it again: "
     )
     app.kit.reset_password(token, new)
+    return _answer(
+        app,
+        {"reset": True},
+        "The password was changed and every session signed out; sign in with it",
+    )
+
+
+def _answer(app: App, data: dict[str, object], line: str) -> int:
+    """Print *data* as JSON under ``--json``, else *line* for people; the command succeeded."""
     if app.out.json_mode:
-        app.out.json({"reset": True})
+        app.out.json(data)
     else:
-        app.out.line("The password was changed and every session signed out; sign in with it")
+        app.out.line(line)
     return EXIT_OK
