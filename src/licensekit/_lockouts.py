@@ -108,12 +108,12 @@ def throttle_guess(
     """
     if found:  # what was found passes whatever the records say: read none of them
         return None
-    locks: list[dt.datetime | None] = []
+    locks: list[dt.datetime] = []
     for key, policy in counters:
         throttle = tx.get_throttle(key)
-        verdict = judge_guess(throttle, now, found=found)
-        if verdict is GuessVerdict.REFUSE:
-            locks.append(locked_until(throttle, now))
+        verdict = judge_guess(throttle, now, found=False)
+        if verdict is GuessVerdict.REFUSE and throttle is not None and throttle.locked_until:
+            locks.append(throttle.locked_until)
         elif verdict is GuessVerdict.RECORD_FAILURE:
             tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
-    return max(filter(None, locks), default=None)
+    return max(locks, default=None)
