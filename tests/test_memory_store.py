@@ -11,7 +11,8 @@ from collections import Counter
 import attrs
 import pytest
 
-from licensekit import DuplicateKey, MemoryStore, StorageError, Store, Transaction
+from licensekit import DuplicateKey, MemoryStore, StorageError
+from licensekit._storage_v1 import Store, Transaction
 from licensekit.model import (
     AuditAction,
     AuditEvent,

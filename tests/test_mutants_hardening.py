@@ -32,10 +32,10 @@ from licensekit import (
     ValidationError,
     parse_email_csv,
 )
+from licensekit._storage_v1 import Store, Transaction
 from licensekit.mail import render_join_invitation
 from licensekit.mailers import SMTPMailer
 from licensekit.model import Installation, User
-from licensekit.storage import Store, Transaction
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_SECRET,

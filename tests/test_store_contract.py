@@ -11,7 +11,7 @@ import pytest
 # Before the import below, so that pytest rewrites the suite's asserts into detailed messages.
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
-from licensekit.storage import Store  # noqa: E402
+from licensekit._storage_v1 import Store  # noqa: E402
 from licensekit.stores.memory import MemoryStore  # noqa: E402
 from licensekit.stores.sqlite import SQLiteStore  # noqa: E402
 from licensekit.testing.contract import StoreContract  # noqa: E402

@@ -34,6 +34,7 @@ from licensekit._results import (
     JoinInvitationBatch,
     PurgeReport,
 )
+from licensekit._storage_v1 import Transaction
 from licensekit._users import UsersService
 from licensekit.codes import new_token
 from licensekit.emails import (
@@ -73,7 +74,6 @@ from licensekit.model import (
     User,
 )
 from licensekit.roles import Permission
-from licensekit.storage import Transaction
 from licensekit.throttling import (
     ThrottledSecret,
     client_key,

@@ -25,6 +25,7 @@ from licensekit._results import (
     DeliveryFailure,
     Settings,
 )
+from licensekit._storage_v1 import Store, Transaction
 from licensekit._text import lone_surrogate_at
 from licensekit._validators import positive_timedelta
 from licensekit.clock import Clock, SystemClock
@@ -63,7 +64,6 @@ from licensekit.model import (
 )
 from licensekit.passwords import PasswordHasher
 from licensekit.roles import Permission
-from licensekit.storage import Store, Transaction
 
 __all__ = ["ServiceCore"]
 

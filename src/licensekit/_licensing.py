@@ -43,6 +43,7 @@ from licensekit._results import (
     InstallInvitationBatch,
     InstallInvitationPreview,
 )
+from licensekit._storage_v1 import Transaction
 from licensekit.clock import ensure_aware
 from licensekit.codes import format_code, new_activation_code, new_token, parse_code
 from licensekit.emails import (
@@ -96,7 +97,6 @@ from licensekit.model import (
     User,
 )
 from licensekit.roles import Permission
-from licensekit.storage import Transaction
 from licensekit.throttling import (
     ThrottledSecret,
     client_key,

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 from licensekit._core import ServiceCore, _plain_text
+from licensekit._storage_v1 import Transaction
 from licensekit.emails import normalize_email
 from licensekit.exceptions import ValidationError
-from licensekit.storage import Transaction
 from licensekit.throttling import (
     EmailRequest,
     GuessVerdict,

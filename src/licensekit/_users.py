@@ -31,6 +31,7 @@ from licensekit._core import (
 )
 from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
+from licensekit._storage_v1 import Transaction
 from licensekit.codes import new_token
 from licensekit.emails import normalize_email
 from licensekit.exceptions import (
@@ -46,7 +47,6 @@ from licensekit.exceptions import (
 )
 from licensekit.mail import Message, MessageKind
 from licensekit.model import Session, SessionMethod, SessionRecord, User, UserView
-from licensekit.storage import Transaction
 from licensekit.throttling import (
     EmailRequest,
     ThrottledSecret,

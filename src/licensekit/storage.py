@@ -1,26 +1,55 @@
-"""The storage plug-in: the :class:`Store` and :class:`Transaction` protocols.
+"""The storage port, version 2: what a store must do for licensekit, and nothing more.
 
-A host brings persistence by passing an object that implements :class:`Store`. Every use case
-opens one transaction, reads and writes through it, and leaves it; the store must make all of
-the transaction's writes visible together on success and none of them if the block raises.
-Transactions must be serialisable with respect to each other: a use case that reads a count
-(say, of active administrators) and then writes relies on nobody else changing it meanwhile.
+A host brings persistence by passing an object that implements :class:`Store`. licensekit
+keeps eleven kinds of record (users, business accounts, memberships, ...). Each kind is
+described once, here, by a :class:`RecordKind`: its fields are those of its attrs class, and
+the description says which fields identify a record, which must be unique, which a save may
+not change, which look-ups and counts the rules make, how listings page and which field says
+a record has expired. The port is generic over those descriptions, so a new record type or a
+new field adds no method.
 
-Adapters convert their driver's errors into :class:`licensekit.exceptions.StorageError`
-(``raise StorageError(...) from e``) and report uniqueness violations as
-:class:`licensekit.exceptions.DuplicateKey`.
+Rules an adapter keeps:
 
-Listing methods page by key: they return up to ``limit`` records whose sort key is strictly
-greater than ``after`` (or from the start when ``after`` is None), in ascending order of that
-key, so pages stay stable while records are added.
+* **Transactions.** :meth:`Store.transaction` opens one; all its writes become visible
+  together when the block ends and none of them if the block raises. Reads see the
+  transaction's own writes.
+* **Scopes, not global serialisation.** A use case names what it is about to change with
+  :meth:`Transaction.lock` (``"account:<id>"``, ``"throttle:<key>"``...) before it reads what
+  it decides on. Two transactions that lock a common scope run one after the other; two that
+  lock none in common may run at once. A store that serialises every transaction anyway
+  (the memory and SQLite stores) may treat :meth:`~Transaction.lock` as a no-op. On a server
+  database, a transaction-scoped advisory lock per scope at READ COMMITTED is enough.
+* **One guarded counter.** :meth:`Transaction.increment` changes a number in one atomic step
+  and only within its bounds (a seat is claimed only while ``seats_used < seats``), so
+  seats are never oversold even by transactions that lock nothing in common.
+* **A refused write ends the transaction.** After any :class:`~licensekit.exceptions.
+  StorageError` (a :class:`~licensekit.exceptions.DuplicateKey` included) licensekit never
+  calls the transaction again: the block raises and the store rolls back. Adapters therefore
+  need no savepoints, and may report a clash as late as the end of the block.
+* **Errors.** Adapters convert their driver's errors into
+  :class:`~licensekit.exceptions.StorageError` (``raise StorageError(...) from e``), a clash
+  of a key or unique field into :class:`~licensekit.exceptions.DuplicateKey`, and a lock or
+  serialisation conflict that a retry may clear into
+  :class:`~licensekit.exceptions.StorageBusy`; licensekit retries the whole transaction then.
+* **Text.** Every text field holds any sequence of Unicode scalar values without NUL
+  (U+0000), up to the lengths licensekit enforces at its edge (which refuses NUL and lone
+  surrogates); a store must give back exactly what it was given.
+* **Order.** Listings (:meth:`Transaction.page`) return records in ascending order of the
+  kind's :attr:`RecordKind.order` fields, comparing text by code point, with None before
+  any value. Look-ups (:meth:`Transaction.read`) return records in any order.
+
+:data:`RECORD_FORMAT` versions the record fields, for adapters that keep records as
+documents; :func:`licensekit.serialization.unstructure` gives a record's document form.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+import attrs
 
 from licensekit.model import (
     AuditEvent,
@@ -36,267 +65,282 @@ from licensekit.model import (
     User,
 )
 
-__all__ = ["Store", "Transaction"]
+__all__ = [
+    "ACCOUNTS",
+    "AUDIT_EVENTS",
+    "COMPUTER_BLOCKS",
+    "INSTALLATIONS",
+    "INSTALL_INVITATIONS",
+    "JOIN_INVITATIONS",
+    "KINDS",
+    "LICENSE_KEYS",
+    "MEMBERSHIPS",
+    "PROTOCOL_VERSION",
+    "RECORD_FORMAT",
+    "SESSIONS",
+    "THROTTLES",
+    "USERS",
+    "Query",
+    "RecordKind",
+    "Store",
+    "Transaction",
+    "missing_operations",
+]
+
+PROTOCOL_VERSION = 2
+"""The version of this port; a store declares the one it implements as ``protocol_version``."""
+
+RECORD_FORMAT = 1
+"""The version of the records' fields; it changes whenever a record gains or loses a field."""
+
+R = TypeVar("R")
+
+Key = tuple[Any, ...]
+"""The values of a record's :attr:`RecordKind.key` fields, in that order."""
+
+
+@attrs.frozen
+class RecordKind(Generic[R]):
+    """The description of one kind of record: everything a store needs to know about it.
+
+    Attributes:
+        name: A short plural name, usable as a table or collection name.
+        type: The frozen attrs class of the records.
+        key: The fields that identify a record; no two records share their values.
+        unique: Other sets of fields whose values no two records share.
+        indexes: Sets of fields the rules look records up by without them being unique
+            (``read`` by them must not scan the whole kind).
+        fixed: Fields, besides the key, that a save may not change.
+        owner: The field listings are confined to (``page`` returns one owner's records),
+            or None for a kind that is never listed.
+        counts: Sets of fields the rules count records by (``count`` by them must not scan
+            records of other owners).
+        expires: The datetime field after which a record means nothing, for
+            ``delete_expired``; None for a kind that does not expire.
+        nullable_key: Key fields that may be None; None is one value there, distinct from
+            every other (a store that cannot index None may keep it as a sentinel).
+    """
+
+    name: str
+    type: type[R]
+    key: tuple[str, ...]
+    unique: tuple[tuple[str, ...], ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+    fixed: tuple[str, ...] = ()
+    owner: str | None = None
+    counts: tuple[tuple[str, ...], ...] = ()
+    expires: str | None = None
+    nullable_key: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field of the records, in the attrs class's order."""
+        return tuple(a.name for a in attrs.fields(self.type))  # type: ignore[arg-type]
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The fields listings sort by: the key without the owner."""
+        return tuple(f for f in self.key if f != self.owner)
+
+    @property
+    def lookups(self) -> tuple[tuple[str, ...], ...]:
+        """Every set of fields ``read`` may look records up by: key, unique sets, indexes."""
+        return (self.key, *self.unique, *self.indexes)
+
+    def key_of(self, record: R) -> Key:
+        """Return *record*'s key values."""
+        return tuple(getattr(record, f) for f in self.key)
+
+    def __repr__(self) -> str:
+        return f"RecordKind({self.name!r})"
+
+
+USERS = RecordKind("users", User, ("id",), unique=(("email",),))
+ACCOUNTS = RecordKind("business_accounts", BusinessAccount, ("id",))
+MEMBERSHIPS = RecordKind(
+    "memberships",
+    Membership,
+    ("account_id", "user_id"),
+    indexes=(("user_id",),),
+    owner="account_id",
+    counts=(("account_id", "role", "status"),),
+)
+JOIN_INVITATIONS = RecordKind(
+    "join_invitations",
+    JoinInvitation,
+    ("id",),
+    unique=(("token_hash",),),
+    indexes=(("account_id", "email"),),
+    fixed=("account_id", "email", "token_hash", "token_ciphertext"),
+    owner="account_id",
+)
+SESSIONS = RecordKind(
+    "sessions",
+    SessionRecord,
+    ("id",),
+    unique=(("token_hash",),),
+    indexes=(("user_id",),),
+    fixed=("token_hash", "user_id"),
+    expires="expires_at",
+)
+AUDIT_EVENTS = RecordKind("audit_events", AuditEvent, ("account_id", "id"), owner="account_id")
+THROTTLES = RecordKind("throttles", Throttle, ("key",), expires="expires_at")
+LICENSE_KEYS = RecordKind(
+    "license_keys",
+    LicenseKey,
+    ("id",),
+    unique=(("account_id", "value_hash"),),
+    fixed=("account_id", "value_hash", "value_ciphertext", "created_at", "created_by"),
+    owner="account_id",
+)
+INSTALL_INVITATIONS = RecordKind(
+    "install_invitations",
+    InstallInvitation,
+    ("id",),
+    unique=(("code_hash",), ("token_hash",)),
+    fixed=("account_id", "key_id", "email", "code_hash", "token_hash", "secret_ciphertext"),
+    owner="key_id",
+)
+INSTALLATIONS = RecordKind(
+    "installations",
+    Installation,
+    ("id",),
+    unique=(("key_id", "computer_id"), ("token_hash",)),
+    fixed=("account_id", "key_id", "computer_id"),
+    owner="key_id",
+)
+COMPUTER_BLOCKS = RecordKind(
+    "computer_blocks",
+    ComputerBlock,
+    ("account_id", "computer_id", "key_id"),
+    owner="account_id",
+    nullable_key=("key_id",),
+)
+
+KINDS: tuple[RecordKind[Any], ...] = (
+    USERS,
+    ACCOUNTS,
+    MEMBERSHIPS,
+    JOIN_INVITATIONS,
+    SESSIONS,
+    AUDIT_EVENTS,
+    THROTTLES,
+    LICENSE_KEYS,
+    INSTALL_INVITATIONS,
+    INSTALLATIONS,
+    COMPUTER_BLOCKS,
+)
+"""Every kind of record licensekit keeps, in an order where owners come before what they own."""
+
+
+@attrs.frozen
+class Query(Generic[R]):
+    """One look-up of :meth:`Transaction.read`.
+
+    It finds the records of *kind* whose *fields* hold one of the value tuples of *values*.
+
+    Attributes:
+        kind: What to look up.
+        fields: One of ``kind.lookups``: its key, a unique set or an index.
+        values: One tuple of values per wanted combination, in the order of *fields*.
+    """
+
+    kind: RecordKind[R]
+    fields: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
 
 
 @runtime_checkable
 class Transaction(Protocol):
     """Protocol: the reads and writes available inside one store transaction.
 
-    ``get_*`` and ``find_*`` return None when nothing matches. ``add_*`` inserts new records
-    and raises :class:`~licensekit.exceptions.DuplicateKey` on a clash of a unique key.
-    ``save_membership``, ``save_throttle`` and ``save_computer_block`` insert or replace the
-    record with the same key; the other ``save_*`` replace an existing record and raise
-    :class:`~licensekit.exceptions.StorageError` when there is none (or when it would change
-    a field the record is found by, other than those the method names).
+    Every method takes the :class:`RecordKind` it works on; records passed to a write are
+    instances of ``kind.type``. A write of several records applies all or none of them.
     """
 
-    # Users: unique by id and by email.
-    def get_user(self, user_id: str) -> User | None:
-        """Return the user with *user_id*."""
-        ...
+    def lock(self, scopes: Collection[str]) -> None:
+        """Hold *scopes* until the transaction ends.
 
-    def find_user_by_email(self, email: str) -> User | None:
-        """Return the user whose normalised email is *email*."""
-        ...
-
-    def add_user(self, user: User) -> None:
-        """Insert a new user; the id and the email must both be unused."""
-        ...
-
-    def save_user(self, user: User) -> None:
-        """Replace an existing user (same id); the email must stay unique."""
-        ...
-
-    # Business accounts.
-    def get_account(self, account_id: str) -> BusinessAccount | None:
-        """Return the business account with *account_id*."""
-        ...
-
-    def add_account(self, account: BusinessAccount) -> None:
-        """Insert a new business account."""
-        ...
-
-    # Memberships: unique by (account_id, user_id).
-    def get_membership(self, account_id: str, user_id: str) -> Membership | None:
-        """Return *user_id*'s membership in *account_id*, whatever its status."""
-        ...
-
-    def save_membership(self, membership: Membership) -> None:
-        """Insert or replace the membership for its (account_id, user_id)."""
-        ...
-
-    def list_memberships(
-        self, account_id: str, *, after: str | None, limit: int
-    ) -> Sequence[Membership]:
-        """Return an account's memberships of every status, ordered by user id."""
-        ...
-
-    def list_user_memberships(self, user_id: str) -> Sequence[Membership]:
-        """Return every membership of *user_id*, ordered by account id."""
-        ...
-
-    def count_active_administrators(self, account_id: str) -> int:
-        """Return how many active Account Administrators *account_id* has."""
-        ...
-
-    # Join invitations: unique by id and by token_hash.
-    def add_join_invitations(self, invitations: Sequence[JoinInvitation]) -> None:
-        """Insert new invitations, all or none."""
-        ...
-
-    def save_join_invitation(self, invitation: JoinInvitation) -> None:
-        """Replace an existing invitation (same id)."""
-        ...
-
-    def save_join_invitations(self, invitations: Sequence[JoinInvitation]) -> None:
-        """Replace existing invitations as :meth:`save_join_invitation` does, all or none."""
-        ...
-
-    def get_join_invitation(self, invitation_id: str) -> JoinInvitation | None:
-        """Return the invitation with *invitation_id*."""
-        ...
-
-    def get_join_invitations(self, invitation_ids: Sequence[str]) -> Sequence[JoinInvitation]:
-        """Return those of the invitations with *invitation_ids* that exist, in any order."""
-        ...
-
-    def find_join_invitation_by_token_hash(self, token_hash: bytes) -> JoinInvitation | None:
-        """Return the invitation whose token has the keyed hash *token_hash*."""
-        ...
-
-    def list_join_invitations(
-        self, account_id: str, *, after: str | None, limit: int
-    ) -> Sequence[JoinInvitation]:
-        """Return an account's invitations, ordered by id."""
-        ...
-
-    def list_join_invitations_for_email(
-        self, account_id: str, email: str
-    ) -> Sequence[JoinInvitation]:
-        """Return every invitation of *account_id* addressed to *email*, ordered by id."""
-        ...
-
-    # Sessions: unique by id and by token_hash; deleted by user.
-    def add_session(self, session: SessionRecord) -> None:
-        """Insert a new session."""
-        ...
-
-    def save_session(self, session: SessionRecord) -> None:
-        """Replace an existing session (same id and token hash), e.g. to add a role."""
-        ...
-
-    def find_session_by_token_hash(self, token_hash: bytes) -> SessionRecord | None:
-        """Return the session whose token has the keyed hash *token_hash*."""
-        ...
-
-    def delete_session(self, session_id: str) -> None:
-        """Delete a session; deleting an unknown id does nothing."""
-        ...
-
-    def delete_sessions_expired_before(self, moment: dt.datetime) -> int:
-        """Delete sessions whose expiry is at or before *moment*; return how many."""
-        ...
-
-    def delete_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
-        """Delete every session of *user_id* except the one with id *keep*; return how many."""
-        ...
-
-    # Audit trail: append only.
-    def add_audit_events(self, events: Sequence[AuditEvent]) -> None:
-        """Append events to the trail."""
-        ...
-
-    def list_audit_events(
-        self, account_id: str, *, after: str | None, limit: int
-    ) -> Sequence[AuditEvent]:
-        """Return an account's events, ordered by id (the order they were recorded)."""
-        ...
-
-    # License keys: unique by id and by (account_id, value_hash).
-    def add_license_key(self, key: LicenseKey) -> None:
-        """Insert a new license key."""
-        ...
-
-    def save_license_key(self, key: LicenseKey) -> None:
-        """Replace an existing key (same id, account and value hash)."""
-        ...
-
-    def get_license_key(self, key_id: str) -> LicenseKey | None:
-        """Return the license key with *key_id*."""
-        ...
-
-    def find_license_key_by_value_hash(
-        self, account_id: str, value_hash: bytes
-    ) -> LicenseKey | None:
-        """Return *account_id*'s key whose value has the keyed hash *value_hash*."""
-        ...
-
-    def list_license_keys(
-        self, account_id: str, *, after: str | None, limit: int
-    ) -> Sequence[LicenseKey]:
-        """Return an account's keys of every status, ordered by id."""
-        ...
-
-    # Install invitations: unique by id, by code_hash and by token_hash.
-    def add_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
-        """Insert new invitations to install, all or none."""
-        ...
-
-    def save_install_invitation(self, invitation: InstallInvitation) -> None:
-        """Replace an existing invitation (same id, key, email, code and token hashes)."""
-        ...
-
-    def save_install_invitations(self, invitations: Sequence[InstallInvitation]) -> None:
-        """Replace existing invitations as :meth:`save_install_invitation` does, all or none."""
-        ...
-
-    def get_install_invitation(self, invitation_id: str) -> InstallInvitation | None:
-        """Return the invitation to install with *invitation_id*."""
-        ...
-
-    def get_install_invitations(self, invitation_ids: Sequence[str]) -> Sequence[InstallInvitation]:
-        """Return those of the invitations to install with *invitation_ids* that exist.
-
-        In any order; an id given twice, or not found, is simply not repeated or missing.
+        Another transaction locking any of the same scopes waits until this one ends (or
+        fails with :class:`~licensekit.exceptions.StorageBusy`). Locking a scope twice is
+        harmless.
         """
         ...
 
-    def find_install_invitation_by_code_hash(self, code_hash: bytes) -> InstallInvitation | None:
-        """Return the invitation whose activation code has the keyed hash *code_hash*."""
+    def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
+        """Run every look-up of *queries*, at once if the store can; one result per query.
+
+        Each result holds every matching record once, in any order, and nothing else.
+        """
         ...
 
-    def find_install_invitation_by_token_hash(self, token_hash: bytes) -> InstallInvitation | None:
-        """Return the invitation whose download token has the keyed hash *token_hash*."""
+    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+        """Return up to *limit* of *owner*'s records, in :attr:`RecordKind.order`.
+
+        Only records whose order values come strictly after *after* are returned (all of
+        them when *after* is None), so pages stay stable while records are added.
+        """
         ...
 
-    def list_install_invitations(
-        self, key_id: str, *, after: str | None, limit: int
-    ) -> Sequence[InstallInvitation]:
-        """Return a key's invitations to install, ordered by id."""
+    def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
+        """Return how many records hold every value of *where*.
+
+        The fields of *where* are one of ``kind.counts``.
+        """
         ...
 
-    # Installations: unique by id, by (key_id, computer_id) and by token_hash.
-    def add_installation(self, installation: Installation) -> None:
-        """Insert a new installation."""
+    def add(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert new records, all or none.
+
+        Raises:
+            DuplicateKey: A record's key or unique fields clash with another record's, or
+                two of *records* clash with each other.
+        """
         ...
 
-    def save_installation(self, installation: Installation) -> None:
-        """Replace an existing installation (same id, key and computer; the token may change)."""
+    def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Replace existing records (found by key) with *records*, all or none.
+
+        Raises:
+            StorageError: A record does not exist, or the save would change one of its
+                :attr:`~RecordKind.fixed` fields.
+            DuplicateKey: A unique field would clash with another record's.
+        """
         ...
 
-    def get_installation(self, installation_id: str) -> Installation | None:
-        """Return the installation with *installation_id*."""
+    def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert *records*, or replace those with the same key, all or none.
+
+        Raises:
+            StorageError: The replacement would change a :attr:`~RecordKind.fixed` field.
+            DuplicateKey: A unique field would clash with another record's.
+        """
         ...
 
-    def find_installation(self, key_id: str, computer_id: str) -> Installation | None:
-        """Return the installation of *computer_id* under *key_id*, whatever its status."""
+    def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
+        """Delete the records with *keys*; return how many existed."""
         ...
 
-    def find_installation_by_token_hash(self, token_hash: bytes) -> Installation | None:
-        """Return the installation whose installation token has the keyed hash *token_hash*."""
+    def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
+        """Delete the records that expired at or before *moment*; return how many.
+
+        A record expires at the time its :attr:`~RecordKind.expires` field holds.
+        """
         ...
 
-    def list_installations(
-        self, key_id: str, *, after: str | None, limit: int
-    ) -> Sequence[Installation]:
-        """Return a key's installations of every status, ordered by id."""
-        ...
+    def increment(
+        self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> R | None:
+        """Add *by* to the number *field* of the record with *key*, in one atomic step.
 
-    # Computer blocks: unique by (account_id, computer_id, key_id); key_id None is one value.
-    def find_computer_blocks(self, account_id: str, computer_id: str) -> Sequence[ComputerBlock]:
-        """Return every block of *computer_id* in *account_id*, in ``sort_key`` order."""
-        ...
+        The change is made only if the new value is at least 0 and, when *cap* names
+        another number field, at most that field's value; it is never made on a value
+        another transaction changed meanwhile without seeing it.
 
-    def save_computer_block(self, block: ComputerBlock) -> None:
-        """Insert or replace the block for its (account_id, computer_id, key_id)."""
-        ...
-
-    def delete_computer_block(self, account_id: str, computer_id: str, key_id: str | None) -> None:
-        """Lift one block; an unknown one does nothing."""
-        ...
-
-    def list_computer_blocks(
-        self, account_id: str, *, after: str | None, limit: int
-    ) -> Sequence[ComputerBlock]:
-        """Return an account's blocks ordered by :attr:`ComputerBlock.sort_key`."""
-        ...
-
-    # Throttles: unique by key.
-    def get_throttle(self, key: str) -> Throttle | None:
-        """Return the failed-attempt record for *key*."""
-        ...
-
-    def save_throttle(self, throttle: Throttle) -> None:
-        """Insert or replace the record for its key."""
-        ...
-
-    def delete_throttle(self, key: str) -> None:
-        """Forget failed attempts for *key*; an unknown key does nothing."""
-        ...
-
-    def delete_throttles_expired_before(self, moment: dt.datetime) -> int:
-        """Delete records whose ``expires_at`` is at or before *moment*; return how many."""
+        Returns:
+            The changed record, or None when there is no such record or the bound refused
+            the change (which leaves the record as it was).
+        """
         ...
 
 
@@ -304,8 +348,15 @@ class Transaction(Protocol):
 class Store(Protocol):
     """Protocol: a place where licensekit keeps its records.
 
-    Implementations shipped with licensekit: :class:`licensekit.stores.memory.MemoryStore`.
+    Shipped implementations: :class:`licensekit.stores.memory.MemoryStore` and
+    :class:`licensekit.stores.sqlite.SQLiteStore`.
+
+    Attributes:
+        protocol_version: The version of this port the store implements
+            (:data:`PROTOCOL_VERSION`); licensekit refuses a store that declares another.
     """
+
+    protocol_version: int
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         """Open a transaction: commit when the block ends, roll back if it raises.
@@ -317,3 +368,39 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the store's resources. The store is not used afterwards."""
         ...
+
+
+_STORE_OPERATIONS = ("transaction", "close")
+_TRANSACTION_OPERATIONS = (
+    "lock",
+    "read",
+    "page",
+    "count",
+    "add",
+    "save",
+    "put",
+    "delete",
+    "delete_expired",
+    "increment",
+)
+
+
+def missing_operations(store: object, transaction: object | None = None) -> list[str]:
+    """Return what *store* (and, when given, one of its *transaction* objects) lacks.
+
+    Names the operations that are missing or not callable, and a ``protocol_version`` that
+    is absent or not :data:`PROTOCOL_VERSION`; an empty list means the shape is complete.
+    """
+    missing = [
+        f"Store.{name}" for name in _STORE_OPERATIONS if not callable(getattr(store, name, None))
+    ]
+    version = getattr(store, "protocol_version", None)
+    if version != PROTOCOL_VERSION:
+        missing.append(f"Store.protocol_version = {PROTOCOL_VERSION} (it declares {version!r})")
+    if transaction is not None:
+        missing += [
+            f"Transaction.{name}"
+            for name in _TRANSACTION_OPERATIONS
+            if not callable(getattr(transaction, name, None))
+        ]
+    return missing

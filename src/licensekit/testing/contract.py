@@ -7,7 +7,7 @@ An adapter author subclasses :class:`StoreContract` in one of their test modules
 implements :meth:`StoreContract.make_store`; pytest then runs every test of the contract
 against the adapter::
 
-    from licensekit.storage import Store
+    from licensekit._storage_v1 import Store
     from licensekit.testing.contract import StoreContract
 
     class TestMyStore(StoreContract):
@@ -50,6 +50,7 @@ import attrs
 import pytest
 
 from licensekit._ids import new_id
+from licensekit._storage_v1 import Store, Transaction
 from licensekit.exceptions import DuplicateKey, SeatsFull, StorageError
 from licensekit.model import (
     AuditAction,
@@ -72,7 +73,6 @@ from licensekit.model import (
 )
 from licensekit.passwords import PasswordHasher
 from licensekit.service import ActivationResult, LicenseKit
-from licensekit.storage import Store, Transaction
 from licensekit.testing import (
     TEST_DOWNLOAD_URL,
     TEST_JOIN_URL,

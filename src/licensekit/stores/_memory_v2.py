@@ -1,0 +1,318 @@
+"""An in-memory store: thread-safe, transactional, gone when the process ends.
+
+Meant for tests and for embedding licensekit where nothing must persist. It knows no record
+type by name: every table, unique index, look-up index, listing and count is built from the
+:class:`~licensekit.storage.RecordKind` descriptions in :mod:`licensekit.storage`.
+
+Transactions are serialised by one re-entrant lock held for the whole block, so
+:meth:`~licensekit.storage.Transaction.lock` has nothing left to do; each write is noted in
+an undo log and undone in reverse order when the block raises.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import attrs
+
+from licensekit.exceptions import DuplicateKey, StorageError
+from licensekit.storage import KINDS, PROTOCOL_VERSION, Key, Query, RecordKind
+
+__all__ = ["MemoryStore"]
+
+R = TypeVar("R")
+Sortable = tuple[tuple[Any, ...], ...]
+
+
+def _values(record: object, fields: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(getattr(record, f) for f in fields)
+
+
+def _sortable(values: Sequence[Any]) -> Sortable:
+    """Order values as a tuple that sorts None before anything else."""
+    return tuple((0,) if v is None else (1, v) for v in values)
+
+
+class _Table:
+    """One kind's records with every index its description asks for."""
+
+    def __init__(self, kind: RecordKind[Any]) -> None:
+        self.kind = kind
+        self.rows: dict[Key, Any] = {}
+        self.unique: dict[tuple[str, ...], dict[tuple[Any, ...], Key]] = {
+            fields: {} for fields in kind.unique
+        }
+        self.indexes: dict[tuple[str, ...], dict[tuple[Any, ...], set[Key]]] = {
+            fields: {} for fields in kind.indexes
+        }
+        self.counts: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = {
+            fields: {} for fields in kind.counts
+        }
+        # owner -> the sorted order values of its records, and the key of each.
+        self.pages: dict[Any, list[Sortable]] = {}
+        self.page_keys: dict[tuple[Any, Sortable], Key] = {}
+
+    def clash(self, key: Key, record: object) -> tuple[str, ...] | None:
+        """Return the unique fields *record* shares with a record other than *key*'s."""
+        for fields, index in self.unique.items():
+            holder = index.get(_values(record, fields))
+            if holder is not None and holder != key:
+                return fields
+        return None
+
+    def apply(self, key: Key, old: object | None, new: object | None) -> None:
+        """Replace *old* (or nothing) by *new* (or nothing) under *key*, indexes included."""
+        kind = self.kind
+        if old is not None:
+            for fields, unique in self.unique.items():
+                del unique[_values(old, fields)]
+            for fields, index in self.indexes.items():
+                values = _values(old, fields)
+                holders = index[values]
+                holders.discard(key)
+                if not holders:
+                    del index[values]
+            for fields, counts in self.counts.items():
+                values = _values(old, fields)
+                counts[values] -= 1
+                if not counts[values]:
+                    del counts[values]
+            del self.rows[key]
+        if new is not None:
+            self.rows[key] = new
+            for fields, unique in self.unique.items():
+                unique[_values(new, fields)] = key
+            for fields, index in self.indexes.items():
+                index.setdefault(_values(new, fields), set()).add(key)
+            for fields, counts in self.counts.items():
+                values = _values(new, fields)
+                counts[values] = counts.get(values, 0) + 1
+        if kind.owner is not None and (old is None) != (new is None):
+            record = new if new is not None else old
+            owner = getattr(record, kind.owner)
+            position = _sortable(_values(record, kind.order))
+            listing = self.pages.setdefault(owner, [])
+            if new is not None:
+                bisect.insort(listing, position)
+                self.page_keys[owner, position] = key
+            else:
+                del listing[bisect.bisect_left(listing, position)]
+                del self.page_keys[owner, position]
+                if not listing:
+                    del self.pages[owner]
+
+
+class MemoryStore:
+    """A :class:`~licensekit.storage.Store` that keeps everything in process memory.
+
+    Safe to share between threads. Records are frozen attrs instances, so what a transaction
+    returns cannot be changed behind the store's back.
+    """
+
+    protocol_version = PROTOCOL_VERSION
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables = {kind.name: _Table(kind) for kind in KINDS}
+        self._active = threading.local()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(t.rows)}" for name, t in self._tables.items() if t.rows)
+        return f"MemoryStore({sizes})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        """Open a transaction; see :meth:`licensekit.storage.Store.transaction`."""
+        if getattr(self._active, "open", False):
+            raise StorageError("transactions cannot be nested")
+        with self._lock:
+            if self._closed:
+                raise StorageError("the memory store is closed")
+            self._active.open = True
+            tx = _MemoryTransaction(self._tables)
+            try:
+                yield tx
+            except BaseException:
+                tx._undo_to(0)
+                raise
+            finally:
+                tx._done = True
+                self._active.open = False
+
+    def close(self) -> None:
+        """Drop all data; further transactions raise :class:`StorageError`."""
+        with self._lock:
+            self._closed = True
+            self._tables = {kind.name: _Table(kind) for kind in KINDS}
+
+    def dump(self) -> list[object]:
+        """Return every record the store holds (for inspection in tests)."""
+        with self._lock:
+            return [record for table in self._tables.values() for record in table.rows.values()]
+
+
+class _MemoryTransaction:
+    """One transaction of a :class:`MemoryStore`; see :class:`licensekit.storage.Transaction`."""
+
+    def __init__(self, tables: dict[str, _Table]) -> None:
+        self._tables = tables
+        self._undo: list[tuple[_Table, Key, object | None, object | None]] = []
+        self._done = False
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise StorageError("this transaction has ended")
+
+    def _table(self, kind: RecordKind[Any]) -> _Table:
+        self._check_open()
+        try:
+            return self._tables[kind.name]
+        except (KeyError, AttributeError):
+            raise StorageError(f"{kind!r} is not a kind this store keeps") from None
+
+    def _undo_to(self, mark: int) -> None:
+        while len(self._undo) > mark:
+            table, key, old, new = self._undo.pop()
+            table.apply(key, new, old)
+
+    def _write(self, table: _Table, key: Key, new: object | None) -> None:
+        old = table.rows.get(key)
+        if new is not None:
+            clash = table.clash(key, new)
+            if clash is not None:
+                raise DuplicateKey(
+                    f"another of the {table.kind.name} already has this {', '.join(clash)}"
+                )
+        table.apply(key, old, new)
+        self._undo.append((table, key, old, new))
+
+    def _each(self, kind: RecordKind[R], records: Sequence[R], write: Any) -> None:
+        """Write every record with *write*, all or none."""
+        table = self._table(kind)
+        mark = len(self._undo)
+        try:
+            for record in records:
+                if not isinstance(record, kind.type):
+                    raise StorageError(f"{record!r} is not one of the {kind.name}")
+                write(table, kind.key_of(record), record)
+        except BaseException:
+            self._undo_to(mark)
+            raise
+
+    def lock(self, scopes: Collection[str]) -> None:
+        """Nothing to do: the store runs one transaction at a time."""
+        self._check_open()
+
+    def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
+        """Run every look-up; see :meth:`licensekit.storage.Transaction.read`."""
+        results: list[list[Any]] = []
+        for query in queries:
+            table = self._table(query.kind)
+            fields, wanted = query.fields, dict.fromkeys(query.values)
+            found: dict[Key, Any] = {}
+            if fields == table.kind.key:
+                found = {v: table.rows[v] for v in wanted if v in table.rows}
+            elif fields in table.unique:
+                unique = table.unique[fields]
+                keys = [unique[v] for v in wanted if v in unique]
+                found = {k: table.rows[k] for k in keys}
+            elif fields in table.indexes:
+                index = table.indexes[fields]
+                found = {k: table.rows[k] for v in wanted for k in index.get(v, ())}
+            else:
+                raise StorageError(f"the {table.kind.name} are not looked up by {fields}")
+            results.append(list(found.values()))
+        return results
+
+    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+        """Return one page of *owner*'s records; see :meth:`licensekit.storage.Transaction.page`."""
+        table = self._table(kind)
+        listing = table.pages.get(owner, [])
+        start = 0 if after is None else bisect.bisect_right(listing, _sortable(after))
+        return [
+            table.rows[table.page_keys[owner, position]]
+            for position in listing[start : start + max(limit, 0)]
+        ]
+
+    def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
+        """Count records; see :meth:`licensekit.storage.Transaction.count`."""
+        table = self._table(kind)
+        for fields, counts in table.counts.items():
+            if set(fields) == set(where):
+                return counts.get(tuple(where[f] for f in fields), 0)
+        raise StorageError(f"the {kind.name} are not counted by {tuple(where)}")
+
+    def add(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert records; see :meth:`licensekit.storage.Transaction.add`."""
+
+        def insert(table: _Table, key: Key, record: object) -> None:
+            if key in table.rows:
+                raise DuplicateKey(f"one of the {kind.name} already has the key {key!r}")
+            self._write(table, key, record)
+
+        self._each(kind, records, insert)
+
+    def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Replace records; see :meth:`licensekit.storage.Transaction.save`."""
+
+        def replace(table: _Table, key: Key, record: object) -> None:
+            if key not in table.rows:
+                raise StorageError(f"none of the {kind.name} has the key {key!r}")
+            self._replace(table, key, record)
+
+        self._each(kind, records, replace)
+
+    def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert or replace records; see :meth:`licensekit.storage.Transaction.put`."""
+        self._each(kind, records, self._replace)
+
+    def _replace(self, table: _Table, key: Key, record: object) -> None:
+        old = table.rows.get(key)
+        if old is not None:
+            changed = [f for f in table.kind.fixed if getattr(old, f) != getattr(record, f)]
+            if changed:
+                raise StorageError(
+                    f"a save may not change the {', '.join(changed)} of one of the "
+                    f"{table.kind.name}"
+                )
+        self._write(table, key, record)
+
+    def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
+        """Delete records; see :meth:`licensekit.storage.Transaction.delete`."""
+        table = self._table(kind)
+        deleted = 0
+        for key in dict.fromkeys(tuple(k) for k in keys):
+            if key in table.rows:
+                self._write(table, key, None)
+                deleted += 1
+        return deleted
+
+    def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
+        """Delete expired records; see :meth:`licensekit.storage.Transaction.delete_expired`."""
+        table = self._table(kind)
+        if kind.expires is None:
+            raise StorageError(f"the {kind.name} do not expire")
+        field = kind.expires
+        expired = [key for key, r in table.rows.items() if getattr(r, field) <= moment]
+        return self.delete(kind, expired)
+
+    def increment(
+        self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> R | None:
+        """Change a number within bounds; see :meth:`licensekit.storage.Transaction.increment`."""
+        table = self._table(kind)
+        record = table.rows.get(tuple(key))
+        if record is None:
+            return None
+        value = getattr(record, field) + by
+        if value < 0 or (cap is not None and value > getattr(record, cap)):
+            return None
+        changed: R = attrs.evolve(record, **{field: value})
+        self._write(table, tuple(key), changed)
+        return changed
