@@ -34,7 +34,7 @@ from licensekit._results import (
     JoinInvitationBatch,
     PurgeReport,
 )
-from licensekit._storage_v1 import Transaction
+from licensekit._usecases._v1compat import V1Tx as Transaction
 from licensekit._users import UsersService
 from licensekit.codes import new_token
 from licensekit.emails import (
@@ -104,7 +104,7 @@ class AccountsService(UsersService):
         than their window or lock-out needs.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             return PurgeReport(
                 sessions=tx.delete_sessions_expired_before(now),
                 throttles=tx.delete_throttles_expired_before(now),
@@ -117,7 +117,7 @@ class AccountsService(UsersService):
             InvalidSession: The session is unknown or expired.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = self._resolve_session(tx, session, now)
             result = []
             for membership in tx.list_user_memberships(record.user_id):
@@ -152,7 +152,7 @@ class AccountsService(UsersService):
         """
         name = _clean_name(name, "account name", required=True)
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = self._resolve_session(tx, session, now)
             if self.settings.verified_email_to_create_accounts:
                 creator = self._user(tx, record.user_id)
@@ -208,7 +208,7 @@ class AccountsService(UsersService):
         limit = self._check_limit(limit)
         after = _check_cursor(cursor, "usr")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
 
             def fetch(after: str | None, n: int) -> Sequence[Membership]:
@@ -232,7 +232,7 @@ class AccountsService(UsersService):
             MemberNotFound: *user_id* is not a member of *account_id*.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
             return self._member_view(tx, self._target(tx, account_id, user_id))
 
@@ -386,7 +386,7 @@ class AccountsService(UsersService):
             LastAdministrator: The caller is its last Account Administrator.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize(
                 tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
@@ -419,7 +419,7 @@ class AccountsService(UsersService):
         limit = self._check_limit(limit)
         after = _check_cursor(cursor, "evt")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._authorize(tx, session, account_id, Permission.VIEW_AUDIT, now)
             events = tx.list_audit_events(account_id, after=after, limit=limit + 1)
         items = tuple(events[:limit])
@@ -469,7 +469,7 @@ class AccountsService(UsersService):
         created: list[JoinInvitation] = []
         # Invitations to be sent now are stored claimed by this call (see _claim).
         delivery = DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
             account = self._account(tx, account_id)
             inviter = self._user(tx, record.user_id)
@@ -551,7 +551,7 @@ class AccountsService(UsersService):
         after = _check_cursor(cursor, "jinv")
         wanted = None if state is None else _parse_enum(InvitationState, state, "state")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
 
             def fetch(after: str | None, n: int) -> Sequence[JoinInvitation]:
@@ -579,7 +579,7 @@ class AccountsService(UsersService):
             InvitationRevoked: It was revoked already.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
             invitation = self._invitation(tx, account_id, invitation_id)
             revoked = members.revoke_invitation(invitation, actor_id=record.user_id, now=now)
@@ -611,7 +611,7 @@ class AccountsService(UsersService):
             DeliveryError: The mailer failed; the failure is stored on the invitation.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
             invitation = self._invitation(tx, account_id, invitation_id)
             members.check_invitation_usable(invitation, now)
@@ -655,7 +655,7 @@ class AccountsService(UsersService):
         """
         wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _ = self._authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
             if wanted is None:
                 invitations = _scan_all(
@@ -704,7 +704,7 @@ class AccountsService(UsersService):
         """
         now = self.clock.now()
         invitation = self._find_invitation_by_token(token, client, now)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             account = self._account(tx, invitation.account_id)
             inviter = tx.get_user(invitation.invited_by)
             user = tx.find_user_by_email(invitation.email)
@@ -781,7 +781,7 @@ class AccountsService(UsersService):
         checked: User | None = None  # the proven account as its password was checked
         user_id: str
         if session is not None:
-            with self.store.transaction() as tx:
+            with self._transaction() as tx:
                 record = self._resolve_session(tx, session, now)
                 user = self._user(tx, record.user_id)
             if user.email != invitation.email:
@@ -791,7 +791,7 @@ class AccountsService(UsersService):
             user_id = user.id
         else:
             password = _require_text(password, "password")
-            with self.store.transaction() as tx:
+            with self._transaction() as tx:
                 existing = tx.find_user_by_email(invitation.email)
             if existing is None:
                 new_user = User(
@@ -816,7 +816,7 @@ class AccountsService(UsersService):
             else:
                 chosen_hash = self.passwords.hash(password)
                 user_id = existing.id
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             current = tx.get_join_invitation(invitation.id)
             if current is None:  # pragma: no cover - invitations are never deleted
                 raise InvitationNotFound("the invitation no longer exists")
@@ -870,7 +870,7 @@ class AccountsService(UsersService):
         language: str = "en",
     ) -> MemberView:
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _ = self._authorize(tx, session, account_id, Permission.MANAGE_MEMBERS, now)
             target = self._target(tx, account_id, user_id)
             changed = rule(target, record.user_id, now, tx.count_active_administrators(account_id))
@@ -897,7 +897,7 @@ class AccountsService(UsersService):
             error = self._try_send(message)
             outcome = AuditAction.NOTICE_SENT if error is None else AuditAction.NOTICE_UNDELIVERED
             reason = {} if error is None else {"reason": str(error)[:500]}
-            with self.store.transaction() as tx:
+            with self._transaction() as tx:
                 self._audit(
                     tx,
                     now,
@@ -996,7 +996,7 @@ class AccountsService(UsersService):
             raise InvitationNotFound("this invitation link is not valid")
         policy = self.settings.token_throttle
         counters = [(client_key(ThrottledSecret.JOIN_LINK, client), policy)] if client else []
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             invitation = tx.find_join_invitation_by_token_hash(
                 self._keys.lookup_hash("join", token.strip())
             )

@@ -43,7 +43,7 @@ from licensekit._results import (
     InstallInvitationBatch,
     InstallInvitationPreview,
 )
-from licensekit._storage_v1 import Transaction
+from licensekit._usecases._v1compat import V1Tx as Transaction
 from licensekit.clock import ensure_aware
 from licensekit.codes import format_code, new_activation_code, new_token, parse_code
 from licensekit.emails import (
@@ -184,7 +184,7 @@ class LicensingService(ServiceCore):
             expires_at=expires_at,
             updated_at=now,
         )
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _ = self._authorize(
                 tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
             )
@@ -231,7 +231,7 @@ class LicensingService(ServiceCore):
         limit = self._check_limit(limit)
         after = _check_cursor(cursor, "key")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize_any_key(
                 tx, session, account_id, now, "listing license keys"
             )
@@ -264,7 +264,7 @@ class LicensingService(ServiceCore):
                 Administrator of the key.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
@@ -309,7 +309,7 @@ class LicensingService(ServiceCore):
         if expires_at is not None:
             expires_at = ensure_aware(expires_at, "expires_at")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
             )
@@ -471,7 +471,7 @@ class LicensingService(ServiceCore):
         now = self.clock.now()
         expires_at = now + lifetime
         secrets_ = [self._new_install_secret(now) for _ in parsed.emails]
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
@@ -571,7 +571,7 @@ class LicensingService(ServiceCore):
         after = _check_cursor(cursor, "inst")
         wanted = None if state is None else _parse_enum(InstallInvitationState, state, "state")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._authorize_key(tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now)
 
             def fetch(after: str | None, n: int) -> Sequence[InstallInvitation]:
@@ -617,7 +617,7 @@ class LicensingService(ServiceCore):
         """
         wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
@@ -668,7 +668,7 @@ class LicensingService(ServiceCore):
         """
         wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
@@ -707,7 +707,7 @@ class LicensingService(ServiceCore):
             DeliveryError: The mailer failed; the failure is stored on the invitation.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize(
                 tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
@@ -744,7 +744,7 @@ class LicensingService(ServiceCore):
             InvitationRevoked: It was revoked already.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize(
                 tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
@@ -799,7 +799,7 @@ class LicensingService(ServiceCore):
         if found is None:
             raise ActivationCodeNotFound("this download link is not valid")
         licensing.check_code_usable(found, now, new_computer=False)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             key = tx.get_license_key(found.key_id)
             account = tx.get_account(found.account_id)
         if key is None or account is None:  # pragma: no cover - never deleted
@@ -876,7 +876,7 @@ class LicensingService(ServiceCore):
         refusal: LicenseKitError | None = None
         # One transaction: the throttled look-up, the checks and the seat (or the refusal's
         # records) commit together, so nothing can change in between.
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             found, until = self._throttled_find(
                 tx,
                 lambda: self._find_install_invitation(tx, lookup),
@@ -948,7 +948,7 @@ class LicensingService(ServiceCore):
         now = self.clock.now()
         # One transaction: the throttled look-up, and the move of last_seen_at (or a miss's
         # count) commit together.
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             found, until = self._throttled_find(
                 tx,
                 lambda: tx.find_installation_by_token_hash(token_hash),
@@ -993,7 +993,7 @@ class LicensingService(ServiceCore):
         limit = self._check_limit(limit)
         after = _check_cursor(cursor, "ins")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._authorize_key(tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now)
 
             def fetch(after: str | None, n: int) -> Sequence[Installation]:
@@ -1016,7 +1016,7 @@ class LicensingService(ServiceCore):
             ConflictError: It is not active.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize(
                 tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
@@ -1066,7 +1066,7 @@ class LicensingService(ServiceCore):
         """
         notes = _clean_notes(notes)
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize(
                 tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
@@ -1143,7 +1143,7 @@ class LicensingService(ServiceCore):
         if key_id is not None and not isinstance(key_id, str):
             raise ValidationError(f"key_id must be a key id or None, not {type(key_id).__name__}")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             if key_id is None:
                 record, _ = self._authorize(
                     tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
@@ -1188,7 +1188,7 @@ class LicensingService(ServiceCore):
         if cursor is not None and not isinstance(cursor, str):
             raise InvalidCursor(f"cursor {echo(cursor)} does not belong to this listing")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, membership = self._authorize_any_key(
                 tx, session, account_id, now, "listing blocked computers"
             )
@@ -1301,7 +1301,7 @@ class LicensingService(ServiceCore):
         action: AuditAction,
     ) -> LicenseKeyView:
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
             )
@@ -1314,7 +1314,7 @@ class LicensingService(ServiceCore):
         self, session: Session | str, account_id: str, user_id: str, key_id: str, *, grant: bool
     ) -> MemberView:
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record, _, key = self._authorize_key(
                 tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
             )
@@ -1612,7 +1612,7 @@ class LicensingService(ServiceCore):
             TooManyAttempts: Unknown, and the client, or everyone, guessed wrong too often.
         """
         client = _plain_text(client, "client").strip()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             found, until = self._throttled_find(
                 tx, lambda: find(tx), client, now, ThrottledSecret.ACTIVATION
             )

@@ -1,30 +1,17 @@
-"""Guess throttling over the store, and the host operator's way to lift a lock.
-
-:func:`throttle_guess` is the step every look-up of a presented secret shares: a use case
-given what a client presented (a code, a token) and, optionally, the client's identifier
-looks the secret up, then lets it apply :func:`licensekit.throttling.judge_guess` to the
-keys that count misses.
-"""
+"""The host operator's way to lift a lock (:func:`throttle_guess` moved to usecases)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
-
 from licensekit._core import ServiceCore, _plain_text
-from licensekit._storage_v1 import Transaction
+from licensekit._usecases._throttle import throttle_guess
 from licensekit.emails import normalize_email
 from licensekit.exceptions import ValidationError
 from licensekit.throttling import (
     EmailRequest,
-    GuessVerdict,
     ThrottledSecret,
-    ThrottlePolicy,
     client_key,
-    judge_guess,
     locked_until,
     password_key,
-    record_failure,
     request_keys,
 )
 
@@ -80,7 +67,7 @@ class LockoutsService(ServiceCore):
             raise ValidationError("give the client, the email or both, whose locks to lift")
         now = self.clock.now()
         lifted = 0
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             for key in keys:
                 throttle = tx.get_throttle(key)
                 if locked_until(throttle, now) is not None:
@@ -88,32 +75,3 @@ class LockoutsService(ServiceCore):
                 if throttle is not None:
                     tx.delete_throttle(key)
         return lifted
-
-
-def throttle_guess(
-    tx: Transaction,
-    counters: Iterable[tuple[str, ThrottlePolicy]],
-    *,
-    found: bool,
-    now: dt.datetime,
-) -> dt.datetime | None:
-    """Judge a presented secret by each of its *counters* (a key and its policy), in *tx*.
-
-    What was *found* passes. An unknown secret is counted on every key not locked (in *tx*,
-    which must then commit), and refused while any key is locked.
-
-    Returns:
-        Until when the secret is refused (the last lock in force), or None when the caller
-        may answer: with what was found, or that nothing was.
-    """
-    if found:  # what was found passes whatever the records say: read none of them
-        return None
-    locks: list[dt.datetime] = []
-    for key, policy in counters:
-        throttle = tx.get_throttle(key)
-        verdict = judge_guess(throttle, now, found=False)
-        if verdict is GuessVerdict.REFUSE and throttle is not None and throttle.locked_until:
-            locks.append(throttle.locked_until)
-        elif verdict is GuessVerdict.RECORD_FAILURE:
-            tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
-    return max(locks, default=None)

@@ -31,7 +31,7 @@ from licensekit._core import (
 )
 from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
-from licensekit._storage_v1 import Transaction
+from licensekit._usecases._v1compat import V1Tx as Transaction
 from licensekit.codes import new_token
 from licensekit.emails import normalize_email
 from licensekit.exceptions import (
@@ -103,7 +103,7 @@ class UsersService(ServiceCore):
             name=name,
             email_verified_at=now if email_verified else None,
         )
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._add_user(tx, user, hint="sign in, or ask for a new password")
         return UserView.of(user)
 
@@ -132,7 +132,7 @@ class UsersService(ServiceCore):
         renewed = None
         if user.password_hash is not None and self.passwords.needs_rehash(user.password_hash):
             renewed = self.passwords.hash(password)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             current = self._user(tx, user.id)
             if current.password_hash != user.password_hash:
                 # Replaced while it was being checked (a proof of the address, a reset): the
@@ -173,7 +173,7 @@ class UsersService(ServiceCore):
         if not isinstance(proves_address, bool):
             raise ValidationError("proves_address must be True or False")
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             user = tx.find_user_by_email(email)
             if user is None:
                 if not create:
@@ -192,7 +192,7 @@ class UsersService(ServiceCore):
 
     def log_out(self, session: Session | str) -> None:
         """End a session; its token stops working at once. Unknown tokens are ignored."""
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = tx.find_session_by_token_hash(self._session_hash(session))
             if record is not None:
                 tx.delete_session(record.id)
@@ -204,7 +204,7 @@ class UsersService(ServiceCore):
             InvalidSession: The session is unknown or expired.
         """
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = self._resolve_session(tx, session, now)
             return UserView.of(self._user(tx, record.user_id))
 
@@ -237,14 +237,14 @@ class UsersService(ServiceCore):
         current_password = _require_text(current_password, "current_password")
         language = self.templates.resolve(language)
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = self._resolve_session(tx, session, now)
             email = self._user(tx, record.user_id).email
         checked = self._verify_password(email, current_password, now)
         if checked is None:
             raise InvalidCredentials("the current password is wrong")
         new_hash = self.passwords.hash(new_password)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = self._resolve_session(tx, session, now)  # not logged out meanwhile
             user = self._user(tx, record.user_id)
             if user.password_hash != checked.password_hash:
@@ -292,7 +292,7 @@ class UsersService(ServiceCore):
         now = self.clock.now()
         policy = self.settings.password_reset_throttle
         keys = request_keys(EmailRequest.PASSWORD_RESET, email=email, client=client)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._count_request(tx, keys, policy, now, "password reset requests")
             user = tx.find_user_by_email(email)
         expires_at = link_expiry(now, self.settings.password_reset_lifetime)
@@ -337,7 +337,7 @@ class UsersService(ServiceCore):
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.RESET_PASSWORD, token, client, now)
         new_hash = self.passwords.hash(new_password)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             user = self._linked_user(tx, LinkPurpose.RESET_PASSWORD, claims, now)
             tx.save_user(
                 attrs.evolve(
@@ -367,7 +367,7 @@ class UsersService(ServiceCore):
         verify_url = self._link_template(self._verify_url, "verify_url", "email verification")
         language = self.templates.resolve(language)
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             record = self._resolve_session(tx, session, now)
             user = self._user(tx, record.user_id)
             if user.email_verified:
@@ -425,7 +425,7 @@ class UsersService(ServiceCore):
         now = self.clock.now()
         claims = self._open_link(LinkPurpose.VERIFY_EMAIL, token, client, now)
         new_hash = self.passwords.hash(password) if password is not None else None
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             user = self._linked_user(tx, LinkPurpose.VERIFY_EMAIL, claims, now)
             keep = False
             if session is not None:
@@ -497,7 +497,7 @@ class UsersService(ServiceCore):
         a success then clears the count. Unknown emails cost the same hashing time.
         """
         key = password_key(email)
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             throttle = tx.get_throttle(key)
             until = locked_until(throttle, now)
             if until is not None:
@@ -510,7 +510,7 @@ class UsersService(ServiceCore):
             return None
         if not self.passwords.verify(password, user.password_hash):
             return None
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             tx.delete_throttle(key)
         return user
 
@@ -549,7 +549,7 @@ class UsersService(ServiceCore):
         claims = open_link_token(self._keys, purpose, token)
         if claims is None and client:
             counter = client_key(ThrottledSecret.ACCOUNT_LINK, client)
-            with self.store.transaction() as tx:
+            with self._transaction() as tx:
                 until = throttle_guess(
                     tx, [(counter, self.settings.token_throttle)], found=False, now=now
                 )
@@ -557,7 +557,7 @@ class UsersService(ServiceCore):
                 raise TooManyAttempts("links from this client", until)
         if claims is None:
             raise InvalidToken("this link is not valid")
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             self._linked_user(tx, purpose, claims, now)
         return claims
 

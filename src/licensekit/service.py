@@ -94,3 +94,13 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
         StorageError: The SQLite file named by *store* cannot be opened (see
             :class:`~licensekit.stores.sqlite.SQLiteStore`).
     """
+
+    # == Users and sessions (licensekit._usecases.users, .lockouts) ==========================
+    # Each moved method becomes one line: ``log_in = delegate("_users", Users.log_in)``.
+
+    # == Business accounts, members, join invitations (.accounts, .members, .join_invitations)
+
+    # == License keys and License Administrators (.keys), invitations to install
+    # (.install_invitations) ====================================================================
+
+    # == Activation and check-in (.activation), installations and blocks (.installations) ====

@@ -213,6 +213,7 @@ COMPUTER_BLOCKS = RecordKind(
     "computer_blocks",
     ComputerBlock,
     ("account_id", "computer_id", "key_id"),
+    indexes=(("account_id", "computer_id"),),
     owner="account_id",
     nullable_key=("key_id",),
 )

@@ -1,0 +1,244 @@
+"""Checks of the arguments callers pass to use cases, and small helpers for listings.
+
+Each check returns the value cleaned (or parsed) and raises
+:class:`~licensekit.exceptions.ValidationError` with a message naming the argument otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
+
+from licensekit._echo import echo
+from licensekit._results import EXPIRY_PRESETS, Settings
+from licensekit._text import lone_surrogate_at
+from licensekit._validators import positive_timedelta
+from licensekit.exceptions import InvalidCursor, ValidationError
+from licensekit.model import Page
+
+__all__ = [
+    "MAX_NAME",
+    "MAX_NOTES",
+    "TOKEN_PLACEHOLDER",
+    "as_id",
+    "bounded_entries",
+    "check_cursor",
+    "check_lifetime",
+    "check_limit",
+    "clean_name",
+    "clean_notes",
+    "filtered_page",
+    "id_list",
+    "parse_enum",
+    "plain_text",
+    "require_text",
+    "scan_all",
+]
+
+T = TypeVar("T")
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+IdentifiedT = TypeVar("IdentifiedT", bound=_Identified)
+
+TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
+"""What a link template holds where the token goes."""
+MAX_NAME = 200
+"""The longest name (of a person, an account, a product, a computer) in characters."""
+MAX_NOTES = 2000
+"""The longest notes an administrator may attach to a change."""
+SCAN_CHUNK = 500
+"""Records read at a time when a use case reads a whole listing."""
+
+
+def check_limit(limit: int, settings: Settings) -> int:
+    """Return *limit*, a page size between 1 and ``settings.max_page_size``."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ValidationError(f"limit must be an integer, got {echo(limit)}")
+    if not 1 <= limit <= settings.max_page_size:
+        raise ValidationError(f"limit must be between 1 and {settings.max_page_size}, got {limit}")
+    return limit
+
+
+def check_lifetime(
+    expires_in: dt.timedelta | str | None,
+    settings: Settings,
+    default: dt.timedelta | None = None,
+) -> dt.timedelta:
+    """Return how long an invitation lasts: *expires_in* (a timedelta or preset) or default."""
+    if expires_in is None:
+        return default if default is not None else settings.invitation_lifetime
+    if isinstance(expires_in, str):
+        if expires_in not in EXPIRY_PRESETS:
+            raise ValidationError(
+                f"unknown expiry preset {echo(expires_in)}; choose one of: "
+                f"{', '.join(EXPIRY_PRESETS)}, or give a timedelta"
+            )
+        expires_in = EXPIRY_PRESETS[expires_in]
+    expires_in = positive_timedelta(expires_in, "expires_in")
+    if expires_in > settings.max_invitation_lifetime:
+        raise ValidationError(
+            f"expires_in may be at most {settings.max_invitation_lifetime}, got {expires_in}"
+        )
+    return expires_in
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_enum(kind: type[E], value: object, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise ValidationError(f"unknown {what} {echo(value)}; choose one of: {choices}") from None
+
+
+def as_id(value: object) -> str | None:
+    """Return *value* if it can be an id; anything else matches nothing."""
+    return value if isinstance(value, str) else None
+
+
+def require_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def plain_text(value: object, what: str) -> str:
+    """Return *value* if it is text that can be stored, hashed and shown as it is.
+
+    Raises:
+        ValidationError: *value* is not text, or holds a NUL character or a lone surrogate
+            (half of a UTF-16 pair, which no encoding can write), named by its position.
+    """
+    text = require_text(value, what)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ValidationError(f"{what} must not contain a NUL character (one is at {nul})")
+    surrogate = lone_surrogate_at(text)
+    if surrogate is not None:
+        raise ValidationError(
+            f"{what} must be valid Unicode text: it holds a lone surrogate "
+            f"U+{ord(text[surrogate]):04X} at {surrogate}"
+        )
+    return text
+
+
+def clean_name(value: str, what: str, *, required: bool) -> str:
+    cleaned = " ".join(require_text(value, what).split())
+    if required and not cleaned:
+        raise ValidationError(f"{what} must not be empty")
+    if len(cleaned) > MAX_NAME:
+        raise ValidationError(f"{what} must be at most {MAX_NAME} characters")
+    if any(_is_hidden_control(ch) for ch in cleaned):
+        raise ValidationError(
+            f"{what} must not contain control characters or invisible direction and spacing marks"
+        )
+    return cleaned
+
+
+# Names may not hold controls, line or paragraph separators, or invisible format characters
+# (direction overrides and marks, zero-width space, word joiner, byte order mark, soft
+# hyphen...), which can disguise a name or break an email's lines. The zero-width joiner and
+# non-joiner (emoji sequences, Persian and Indic scripts) and the tag characters of flag
+# sequences are the format characters that ordinary names need.
+_ALLOWED_FORMAT = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def _is_hidden_control(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ch not in _ALLOWED_FORMAT
+    return category in _REFUSED_CATEGORIES
+
+
+def bounded_entries(emails: object, limit: int) -> list[object]:
+    """Return the entries of a typed address list, refusing more than *limit* non-blank ones.
+
+    Stops reading as soon as the limit is passed, so an endless iterable is refused too;
+    blank entries are skipped but not without end (at most as many again, plus 1,000).
+    """
+    if isinstance(emails, (str, bytes, bytearray, memoryview)) or not isinstance(emails, Iterable):
+        raise ValidationError(
+            f"emails must be a collection of addresses, not {type(emails).__name__}"
+        )
+    entries: list[object] = []
+    given = 0
+    most = 2 * limit + 1000
+    for entry in emails:
+        entries.append(entry)
+        if len(entries) > most:
+            raise ValidationError(f"more than {most} entries, most of them blank")
+        if not isinstance(entry, str) or entry.strip():
+            given += 1
+            if given > limit:
+                raise ValidationError(f"more than {limit} addresses; the limit per call is {limit}")
+    return entries
+
+
+def clean_notes(notes: str) -> str:
+    cleaned = require_text(notes, "notes").strip()
+    if len(cleaned) > MAX_NOTES:
+        raise ValidationError(f"notes must be at most {MAX_NOTES} characters")
+    return plain_text(cleaned, "notes")
+
+
+def check_cursor(cursor: object, prefix: str) -> str | None:
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str) or not cursor.startswith(prefix + "_"):
+        raise InvalidCursor(f"cursor {echo(cursor)} does not belong to this listing")
+    return cursor
+
+
+def filtered_page(
+    fetch: Callable[[str | None, int], Sequence[T]],
+    key: Callable[[T], str],
+    keep: Callable[[T], bool],
+    after: str | None,
+    limit: int,
+) -> Page[T]:
+    """Collect up to *limit* kept items after *after*, fetching in chunks; say if more exist."""
+    kept: list[T] = []
+    chunk = limit + 1
+    while True:
+        batch = fetch(after, chunk)
+        for item in batch:
+            if not keep(item):
+                continue
+            if len(kept) == limit:
+                return Page(tuple(kept), key(kept[-1]))
+            kept.append(item)
+        if len(batch) < chunk:
+            return Page(tuple(kept), None)
+        after = key(batch[-1])
+
+
+def id_list(ids: Iterable[str], what: str) -> list[str]:
+    if isinstance(ids, str) or not isinstance(ids, Iterable):
+        raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
+    listed = list(ids)
+    if not all(isinstance(i, str) for i in listed):
+        raise ValidationError(f"{what} must hold id strings only")
+    return list(dict.fromkeys(listed))
+
+
+def scan_all(fetch: Callable[[str | None, int], Sequence[IdentifiedT]]) -> list[IdentifiedT]:
+    """Read every record of a listing keyed by ``id``, in chunks."""
+    result: list[IdentifiedT] = []
+    after: str | None = None
+    while True:
+        batch = fetch(after, SCAN_CHUNK)
+        result.extend(batch)
+        if len(batch) < SCAN_CHUNK:
+            return result
+        after = batch[-1].id

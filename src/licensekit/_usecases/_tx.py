@@ -1,0 +1,136 @@
+"""What a use case holds while its transaction is open: the port, with typed look-ups.
+
+The storage port (:class:`licensekit.storage.Transaction`) is shaped for stores: a batched
+``read`` of :class:`~licensekit.storage.Query` objects, keys as tuples. :class:`Tx` wraps it
+with the look-ups use cases write every day (one record by key, one by a unique field, many
+by an index, a batch of look-ups at once) and passes writes straight through. It adds no
+storage behaviour of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from licensekit.storage import Key, Query, RecordKind, Transaction
+
+__all__ = ["Tx", "query"]
+
+R = TypeVar("R")
+
+
+def query(kind: RecordKind[R], **where: Any) -> Query[R]:
+    """Return a look-up of the records of *kind* whose fields hold the values of *where*.
+
+    Each value of *where* is one value; :meth:`Tx.find_many` looks up many at once.
+    """
+    fields = tuple(where)
+    return Query(kind, fields, (tuple(where[f] for f in fields),))
+
+
+def _key(kind: RecordKind[Any], key: Any) -> Key:
+    return key if len(kind.key) > 1 else (key,)
+
+
+class Tx:
+    """One open transaction, as use cases see it (see the module docstring).
+
+    Args:
+        port: The store's transaction.
+    """
+
+    __slots__ = ("port",)
+
+    def __init__(self, port: Transaction) -> None:
+        self.port = port
+
+    # Look-ups.
+    def get(self, kind: RecordKind[R], key: Any) -> R | None:
+        """Return the record of *kind* with *key* (a tuple for a key of several fields)."""
+        found = self.port.read([Query(kind, kind.key, (_key(kind, key),))])[0]
+        return found[0] if found else None
+
+    def get_many(self, kind: RecordKind[R], keys: Iterable[Any]) -> list[R]:
+        """Return those of the records with *keys* that exist, in any order."""
+        wanted = tuple(dict.fromkeys(_key(kind, k) for k in keys))
+        if not wanted:
+            return []
+        result: list[R] = self.port.read([Query(kind, kind.key, wanted)])[0]
+        return result
+
+    def find(self, kind: RecordKind[R], **where: Any) -> R | None:
+        """Return the record whose unique fields hold *where*, or None."""
+        found = self.port.read([query(kind, **where)])[0]
+        return found[0] if found else None
+
+    def find_all(self, kind: RecordKind[R], **where: Any) -> list[R]:
+        """Return every record whose indexed fields hold *where*, in any order."""
+        result: list[R] = self.port.read([query(kind, **where)])[0]
+        return result
+
+    def find_many(self, kind: RecordKind[R], field: str, values: Iterable[Any]) -> list[R]:
+        """Return every record whose *field* holds one of *values*, in one look-up."""
+        wanted = tuple(dict.fromkeys((v,) for v in values))
+        if not wanted:
+            return []
+        result: list[R] = self.port.read([Query(kind, (field,), wanted)])[0]
+        return result
+
+    def fetch(self, *queries: Query[Any]) -> list[list[Any]]:
+        """Run several look-ups at once (one round trip on a store that can)."""
+        return self.port.read(queries)
+
+    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+        """Return one page of *owner*'s records; see :meth:`Transaction.page`."""
+        return self.port.page(kind, owner, after=after, limit=limit)
+
+    def count(self, kind: RecordKind[Any], **where: Any) -> int:
+        """Return how many records hold *where*; see :meth:`Transaction.count`."""
+        return self.port.count(kind, where)
+
+    # Writes.
+    def lock(self, *scopes: str) -> None:
+        """Hold *scopes* until the transaction ends; see :meth:`Transaction.lock`."""
+        self.port.lock(scopes)
+
+    def add(self, kind: RecordKind[R], *records: R) -> None:
+        """Insert records, all or none."""
+        if records:
+            self.port.add(kind, records)
+
+    def add_all(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert a sequence of records, all or none."""
+        if records:
+            self.port.add(kind, records)
+
+    def save(self, kind: RecordKind[R], *records: R) -> None:
+        """Replace existing records, all or none."""
+        if records:
+            self.port.save(kind, records)
+
+    def save_all(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Replace a sequence of existing records, all or none."""
+        if records:
+            self.port.save(kind, records)
+
+    def put(self, kind: RecordKind[R], *records: R) -> None:
+        """Insert or replace records, all or none."""
+        if records:
+            self.port.put(kind, records)
+
+    def delete(self, kind: RecordKind[Any], *keys: Any) -> int:
+        """Delete the records with *keys*; return how many existed."""
+        if not keys:
+            return 0
+        return self.port.delete(kind, [_key(kind, k) for k in keys])
+
+    def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
+        """Delete the records of *kind* expired at or before *moment*; return how many."""
+        return self.port.delete_expired(kind, moment)
+
+    def increment(
+        self, kind: RecordKind[R], key: Any, field: str, by: int, *, cap: str | None = None
+    ) -> R | None:
+        """Change a number within bounds, atomically; see :meth:`Transaction.increment`."""
+        return self.port.increment(kind, _key(kind, key), field, by, cap=cap)

@@ -1,0 +1,18 @@
+"""Join invitations: inviting members by email, sending, revoking, accepting."""
+
+from __future__ import annotations
+
+from licensekit._usecases._access import Access
+from licensekit._usecases._context import Context
+from licensekit._usecases._delivery import Delivery
+
+__all__ = ["JoinInvitations"]
+
+
+class JoinInvitations:
+    """The use cases of this group (see :class:`licensekit.LicenseKit` for each one)."""
+
+    def __init__(self, ctx: Context, access: Access, delivery: Delivery) -> None:
+        self._ctx = ctx
+        self._access = access
+        self._delivery = delivery
