@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from _records import records
 from licensekit import (
     InvalidCredentials,
     InvalidPassword,
@@ -24,6 +25,7 @@ from licensekit import (
     PasswordHasher,
     StorageError,
 )
+from licensekit.storage import PROTOCOL_VERSION, USERS
 from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
 
 ALICE = "alice@victim.example"
@@ -99,8 +101,8 @@ def can_log_in(kit: LicenseKitForTests, password: str) -> bool:
 
 
 def stored_alice(kit: LicenseKitForTests):
-    with kit.store.transaction() as tx:
-        return tx.find_user_by_email(ALICE)
+    with records(kit.store) as tx:
+        return tx.find(USERS, email=ALICE)
 
 
 def prepare_proof(kit: LicenseKitForTests, proof: str, mallory) -> Callable[[], object]:
@@ -291,7 +293,8 @@ class FailingStore:
     """A store whose transactions raise StorageError at the *fail_at*-th write, counted from
     when it is armed; everything else goes to the real store."""
 
-    WRITES = ("add_", "save_", "delete_")
+    WRITES = ("add", "save", "put", "delete", "increment")
+    protocol_version = PROTOCOL_VERSION
 
     def __init__(self, store) -> None:
         self._store = store

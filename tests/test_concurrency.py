@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from _records import active_administrators, records
 from licensekit import (
     AccountNotFound,
     AuditAction,
@@ -23,6 +24,7 @@ from licensekit import (
     MemberBlocked,
     Role,
 )
+from licensekit.storage import AUDIT_EVENTS
 from licensekit.testing import TEST_PASSWORD, add_member, make_business_account, make_licensekit
 
 ROUNDS = 40
@@ -92,8 +94,8 @@ def step_down_round(how: str) -> None:
         ),
     }
     failed = errors(race(*calls[how]))
-    with kit.store.transaction() as tx:
-        assert tx.count_active_administrators(acc) == 1
+    with records(kit.store) as tx:
+        assert active_administrators(tx, acc) == 1
     assert failed == [STEP_DOWN_LOSER[how]]
 
 
@@ -117,8 +119,8 @@ def double_accept_round(*, existing_account: bool) -> None:
     assert errors(results) == [InvitationAlreadyAccepted]
     emails = [m.email for m in kit.list_members(admin, account.id).items]
     assert emails.count("ann@example.com") == 1
-    with kit.store.transaction() as tx:
-        events = tx.list_audit_events(account.id, after=None, limit=100)
+    with records(kit.store) as tx:
+        events = tx.page(AUDIT_EVENTS, account.id, after=None, limit=100)
     assert sum(e.action is AuditAction.INVITATION_ACCEPTED for e in events) == 1
 
 

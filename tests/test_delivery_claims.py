@@ -14,8 +14,10 @@ from collections import Counter
 import attrs
 import pytest
 
+from _records import records
 from licensekit import DeliveryStatus, Settings
 from licensekit.mail import Message
+from licensekit.storage import INSTALL_INVITATIONS, PROTOCOL_VERSION
 from licensekit.testing import RecordingMailer, make_business_account, make_licensekit
 
 EMAILS = [f"user{n}@example.com" for n in range(6)]
@@ -126,8 +128,8 @@ def test_a_claim_younger_than_the_timeout_is_left_alone() -> None:
     claimed = attrs.evolve(
         stored, delivery=DeliveryStatus.SENDING, delivery_started_at=kit.clock.now()
     )
-    with kit.store.transaction() as tx:
-        tx.save_install_invitation(claimed)  # type: ignore[arg-type]
+    with records(kit.store) as tx:
+        tx.save(INSTALL_INVITATIONS, claimed)  # type: ignore[arg-type]
     kit.clock.advance(TIMEOUT - dt.timedelta(seconds=1))
     assert kit.send_install_invitations(admin, account.id, key.id).sent == ()
     kit.clock.advance(dt.timedelta(seconds=1))
@@ -164,6 +166,8 @@ def test_the_claim_timeout_must_be_positive() -> None:
 
 class BusyOnceStore:
     """Wraps a store; the first transaction opened after `arm()` fails with StorageBusy."""
+
+    protocol_version = PROTOCOL_VERSION
 
     def __init__(self, inner: object, failures: int) -> None:
         self.inner = inner

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from _records import records
 from licensekit import (
     AuditAction,
     DeliveryError,
@@ -26,6 +27,7 @@ from licensekit import (
     TooManyAttempts,
     ValidationError,
 )
+from licensekit.storage import THROTTLES
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_PASSWORD,
@@ -138,9 +140,9 @@ def test_purge_expired_deletes_spent_throttling_records_only() -> None:
     kit.clock.advance(minutes=11)  # the first window (15 min) is over, the second is not
     report = kit.purge_expired()
     assert (report.sessions, report.throttles) == (0, 1)
-    with kit.store.transaction() as tx:
-        assert tx.get_throttle("password:nobody@example.com") is None
-        assert tx.get_throttle("password:someone@example.com") is not None
+    with records(kit.store) as tx:
+        assert tx.get(THROTTLES, "password:nobody@example.com") is None
+        assert tx.get(THROTTLES, "password:someone@example.com") is not None
 
 
 # == mail failures ========================================================================

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from _records import active_administrators, records
 from licensekit import (
     AccountNotFound,
     AlreadyMember,
@@ -57,6 +58,7 @@ from licensekit import (
     UserNotFound,
 )
 from licensekit.model import JoinInvitation, Membership, Throttle
+from licensekit.storage import AUDIT_EVENTS, JOIN_INVITATIONS, MEMBERSHIPS
 from licensekit.testing import make_licensekit
 
 ADMIN = Role.ACCOUNT_ADMINISTRATOR
@@ -650,14 +652,14 @@ class LicenseKitMachine(RuleBasedStateMachine):
     # -- invariants -------------------------------------------------------------------------
 
     def memberships(self, account_id: str) -> list[Membership]:
-        with self.kit.store.transaction() as tx:
-            return list(tx.list_memberships(account_id, after=None, limit=10_000))
+        with records(self.kit.store) as tx:
+            return list(tx.page(MEMBERSHIPS, account_id, after=None, limit=10_000))
 
     @invariant()
     def every_account_keeps_an_active_administrator(self) -> None:
         for acc in self.w.accounts:
-            with self.kit.store.transaction() as tx:
-                count = tx.count_active_administrators(acc)
+            with records(self.kit.store) as tx:
+                count = active_administrators(tx, acc)
             assert count >= 1, f"account {acc} has no active Account Administrator"
             assert count == self.active_admins(acc)
 
@@ -674,15 +676,15 @@ class LicenseKitMachine(RuleBasedStateMachine):
     def each_accepted_invitation_is_exactly_one_membership_join(self) -> None:
         accepted: dict[str, JoinInvitation] = {}
         events: Counter[str] = Counter()
-        with self.kit.store.transaction() as tx:
+        with records(self.kit.store) as tx:
             for acc in self.w.accounts:
-                for inv in tx.list_join_invitations(acc, after=None, limit=10_000):
+                for inv in tx.page(JOIN_INVITATIONS, acc, after=None, limit=10_000):
                     if inv.accepted_at is not None:
                         accepted[inv.id] = inv
                         assert inv.accepted_by is not None
                         assert inv.revoked_at is None
-                        assert tx.get_membership(acc, inv.accepted_by) is not None
-                for e in tx.list_audit_events(acc, after=None, limit=10_000):
+                        assert tx.get(MEMBERSHIPS, (acc, inv.accepted_by)) is not None
+                for e in tx.page(AUDIT_EVENTS, acc, after=None, limit=10_000):
                     if e.action is AuditAction.INVITATION_ACCEPTED:
                         events[e.subject] += 1
         assert set(accepted) == {i.id for i in self.w.invitations if i.accepted_by}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from _records import records
 from licensekit import (
     ActivationCodeUsedUp,
     ActivationResult,
@@ -25,6 +26,7 @@ from licensekit import (
     SeatsInUse,
     Session,
 )
+from licensekit.storage import INSTALLATIONS, LICENSE_KEYS
 from licensekit.testing import (
     LicenseKitForTests,
     add_member,
@@ -112,9 +114,9 @@ class Shop:
 
     def seats(self) -> tuple[int, int, int]:
         """The key's (seats, seats_used) as stored, and its active installations."""
-        with self.kit.store.transaction() as tx:
-            key = tx.get_license_key(self.key_id)
-            installs = tx.list_installations(self.key_id, after=None, limit=10_000)
+        with records(self.kit.store) as tx:
+            key = tx.get(LICENSE_KEYS, self.key_id)
+            installs = tx.page(INSTALLATIONS, self.key_id, after=None, limit=10_000)
         assert key is not None
         return key.seats, key.seats_used, sum(1 for i in installs if i.is_active)
 

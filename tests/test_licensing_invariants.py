@@ -46,6 +46,7 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from _records import records
 from licensekit import (
     ActivationCodeExpired,
     ActivationCodeMistyped,
@@ -76,6 +77,7 @@ from licensekit import (
 )
 from licensekit.codes import new_activation_code
 from licensekit.model import AuditEvent, Installation, InstallInvitation, LicenseKey, Throttle
+from licensekit.storage import INSTALL_INVITATIONS, INSTALLATIONS, LICENSE_KEYS
 from licensekit.testing import add_member, make_business_account, make_licensekit
 from licensekit.throttling import locked_until
 
@@ -389,19 +391,21 @@ class LicensingMachine(RuleBasedStateMachine):
             claims.remove(inst.computer_id)
 
     def stored(self) -> tuple[list[LicenseKey], list[InstallInvitation], list[Installation]]:
-        with self.kit.store.transaction() as tx:
-            keys = list(tx.list_license_keys(self.account_id, after=None, limit=10_000))
+        with records(self.kit.store) as tx:
+            keys = list(tx.page(LICENSE_KEYS, self.account_id, after=None, limit=10_000))
             invites = [
-                i for k in keys for i in tx.list_install_invitations(k.id, after=None, limit=10_000)
+                i
+                for k in keys
+                for i in tx.page(INSTALL_INVITATIONS, k.id, after=None, limit=10_000)
             ]
             installs = [
-                i for k in keys for i in tx.list_installations(k.id, after=None, limit=10_000)
+                i for k in keys for i in tx.page(INSTALLATIONS, k.id, after=None, limit=10_000)
             ]
         return keys, invites, installs
 
     def stored_invitation(self, invitation_id: str) -> InstallInvitation:
-        with self.kit.store.transaction() as tx:
-            found = tx.get_install_invitation(invitation_id)
+        with records(self.kit.store) as tx:
+            found = tx.get(INSTALL_INVITATIONS, invitation_id)
         assert found is not None
         return found
 

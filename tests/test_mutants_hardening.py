@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
+from _records import records
 from _smtp_server import SMTPServer
 from licensekit import (
     InstallationNotFound,
@@ -32,10 +33,10 @@ from licensekit import (
     ValidationError,
     parse_email_csv,
 )
-from licensekit._storage_v1 import Store, Transaction
 from licensekit.mail import render_join_invitation
 from licensekit.mailers import SMTPMailer
 from licensekit.model import Installation, User
+from licensekit.storage import INSTALLATIONS, PROTOCOL_VERSION, USERS, Store, Transaction
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_SECRET,
@@ -122,6 +123,7 @@ class LetsACallIn:
 
     store: MemoryStore | SQLiteStore
     _pending: list[Any] | None = None
+    protocol_version = PROTOCOL_VERSION
 
     def let_in(self, call: Callable[[], object], *, before_transaction: int) -> None:
         self._pending = [before_transaction, call]
@@ -163,8 +165,8 @@ def test_a_check_in_whose_token_a_newer_activation_replaced_refreshes_nothing(st
         kit.check_in(first.installation_token)
 
     (activated_again,) = replaced  # the other call did come in
-    with store.transaction() as tx:
-        stored = tx.get_installation(first.installation_id)
+    with records(store) as tx:
+        stored = tx.get(INSTALLATIONS, first.installation_id)
     assert isinstance(stored, Installation)
     assert stored.last_seen_at == activated_again
 
@@ -299,8 +301,8 @@ def test_a_forked_childs_close_leaves_its_parents_idle_connections_alone(tmp_pat
     """A child must not touch connections whose SQLite locks live in the parent."""
     path = tmp_path / "kit.db"
     store = SQLiteStore(path, synchronous="normal")
-    with store.transaction() as tx:
-        tx.add_user(User(id="usr_parent", email="parent@example.com", created_at=T0))
+    with records(store) as tx:
+        tx.add(USERS, User(id="usr_parent", email="parent@example.com", created_at=T0))
     inherited = list(store._idle)
     assert len(inherited) == 1
     read_end, write_end = os.pipe()
@@ -318,8 +320,8 @@ def test_a_forked_childs_close_leaves_its_parents_idle_connections_alone(tmp_pat
             report = reading.read()
 
     assert report == b"open"
-    with store.transaction() as tx:  # the parent's connection carries on
-        tx.add_user(User(id="usr_after", email="after@example.com", created_at=T0))
+    with records(store) as tx:  # the parent's connection carries on
+        tx.add(USERS, User(id="usr_after", email="after@example.com", created_at=T0))
     assert store.integrity_check() == []
     store.close()
     with contextlib.closing(sqlite3.connect(path)) as raw:

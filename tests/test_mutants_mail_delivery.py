@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import pytest
 
+from _records import records
 from _smtp_server import SMTPServer
 from licensekit import AuditAction, ConflictError, DeliveryStatus, InvitationState, Settings
 from licensekit.exceptions import DeliveryError
@@ -34,6 +35,7 @@ from licensekit.mail import (
     render_member_notice,
 )
 from licensekit.mailers import FileMailer, SMTPMailer
+from licensekit.storage import JOIN_INVITATIONS
 from licensekit.testing import RecordingMailer, add_member, make_business_account, make_licensekit
 
 SENDER = "Licenses <no-reply@example.com>"
@@ -354,11 +356,12 @@ def test_a_claim_without_a_start_time_is_not_stuck_for_ever() -> None:
     kit = make_licensekit()
     admin, account = make_business_account(kit)
     (invited,) = kit.invite_members(admin, account.id, ["ann@example.org"], send=False).invited
-    with kit.store.transaction() as tx:
-        stored = tx.get_join_invitation(invited.id)
+    with records(kit.store) as tx:
+        stored = tx.get(JOIN_INVITATIONS, invited.id)
         assert stored is not None
-        tx.save_join_invitation(
-            attrs.evolve(stored, delivery=DeliveryStatus.SENDING, delivery_started_at=None)
+        tx.save(
+            JOIN_INVITATIONS,
+            attrs.evolve(stored, delivery=DeliveryStatus.SENDING, delivery_started_at=None),
         )
 
     report = kit.send_join_invitations(admin, account.id)

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
+from _records import records
 from licensekit import InvalidCredentials, InvitationNotFound, LicenseKit, Session
 from licensekit.model import User
 from licensekit.serialization import unstructure
+from licensekit.storage import USERS
 from licensekit.testing import TEST_SECRET, make_licensekit
 
 ADMIN_PASSWORD = "admin-passphrase-Zq81"
@@ -166,8 +168,8 @@ def test_repr_of_session_hides_its_token() -> None:
 def test_repr_of_user_hides_its_password_hash() -> None:
     kit = make_licensekit()
     kit.register_user("ann@example.com", ADMIN_PASSWORD, email_verified=True)
-    with kit.store.transaction() as tx:
-        stored = tx.find_user_by_email("ann@example.com")
+    with records(kit.store) as tx:
+        stored = tx.find(USERS, email="ann@example.com")
     assert isinstance(stored, User)
     assert stored.password_hash is not None
     assert ADMIN_PASSWORD not in stored.password_hash

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _records import records
 from licensekit import (
     Argon2Parameters,
     ConflictError,
@@ -34,8 +35,10 @@ from licensekit import (
     UserView,
     ValidationError,
 )
+from licensekit._usecases._tx import Tx
 from licensekit.mail import SUPPORTED_LANGUAGES
 from licensekit.serialization import unstructure
+from licensekit.storage import JOIN_INVITATIONS, PROTOCOL_VERSION, SESSIONS, THROTTLES, USERS
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_SECRET,
@@ -59,8 +62,8 @@ def kit() -> LicenseKitForTests:
 
 
 def stored_user(kit: LicenseKit, email: str):
-    with kit.store.transaction() as tx:
-        return tx.find_user_by_email(email)
+    with records(kit.store) as tx:
+        return tx.find(USERS, email=email)
 
 
 def session_works(kit: LicenseKit, session) -> bool:
@@ -186,32 +189,36 @@ class _LogsOutBeforeAccepting:
     the same transaction first, as if a log-out had committed just before it began.
     """
 
+    protocol_version = PROTOCOL_VERSION
+
     def __init__(self, store, session_hash: bytes) -> None:
         self._store = store
         self._session_hash = session_hash
 
     @contextmanager
     def transaction(self):
-        with self._store.transaction() as tx:
-            yield _EndsSessionOnRead(tx, self._session_hash)
+        with self._store.transaction() as port:
+            yield _EndsSessionOnRead(port, self._session_hash)
 
     def close(self) -> None:
         self._store.close()
 
 
 class _EndsSessionOnRead:
-    def __init__(self, tx, session_hash: bytes) -> None:
-        self._tx = tx
+    def __init__(self, port, session_hash: bytes) -> None:
+        self._port = port
         self._session_hash = session_hash
 
-    def get_join_invitation(self, invitation_id):
-        record = self._tx.find_session_by_token_hash(self._session_hash)
-        if record is not None:
-            self._tx.delete_session(record.id)
-        return self._tx.get_join_invitation(invitation_id)
+    def read(self, queries):
+        if any(q.kind is JOIN_INVITATIONS and q.fields == ("id",) for q in queries):
+            tx = Tx(self._port)
+            record = tx.find(SESSIONS, token_hash=self._session_hash)
+            if record is not None:
+                tx.delete(SESSIONS, record.id)
+        return self._port.read(queries)
 
     def __getattr__(self, name):
-        return getattr(self._tx, name)
+        return getattr(self._port, name)
 
 
 def test_accepting_with_a_session_logged_out_between_the_checks_is_refused():
@@ -680,8 +687,8 @@ def test_a_reset_for_a_known_and_an_unknown_address_does_the_same_work():
         kit._keys = _CountingKeys(kit._keys, sealed)  # type: ignore[assignment]
         kit.mailer.clear()
         answer = kit.request_password_reset(email)
-        with kit.store.transaction() as tx:
-            counted = tx.get_throttle(f"reset:email:{email}").failures
+        with records(kit.store) as tx:
+            counted = tx.get(THROTTLES, f"reset:email:{email}").failures
         work[email] = (answer, len(kit.mailer.sent), len(sealed), counted)
 
     assert work[ALICE] == work["nobody@example.com"] == (None, 1, 1, 1)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from _records import records
 from _use_cases import World, arguments_for, new_world, use_cases, valid_values, world
 from licensekit import (
     AccountNotFound,
@@ -26,6 +27,7 @@ from licensekit import (
     ValidationError,
 )
 from licensekit.clock import ensure_aware
+from licensekit.storage import USERS
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import LicenseKitForTests, make_business_account, make_licensekit
 
@@ -185,6 +187,6 @@ def test_a_store_opened_without_create_opens_a_licensekit_database(tmp_path: Pat
     path = tmp_path / "kit?#%.db"  # characters a URI must escape
     SQLiteStore(path).close()
     store = SQLiteStore(path, create=False)
-    with store.transaction() as tx:
-        assert tx.get_user("usr_nobody") is None
+    with records(store) as tx:
+        assert tx.get(USERS, "usr_nobody") is None
     store.close()

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import attrs
 import pytest
 
+from _records import records
 from licensekit import (
     AuditAction,
     DeliveryError,
@@ -35,6 +36,7 @@ from licensekit import (
     ValidationError,
 )
 from licensekit.model import DeliveryStatus, Membership
+from licensekit.storage import MEMBERSHIPS, USERS
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_PASSWORD,
@@ -81,8 +83,8 @@ def member_emails(setup: Setup) -> set[str]:
 
 
 def user_exists(kit: LicenseKit, email: str) -> bool:
-    with kit.store.transaction() as tx:
-        return tx.find_user_by_email(email) is not None
+    with records(kit.store) as tx:
+        return tx.find(USERS, email=email) is not None
 
 
 # == invite_members =========================================================================
@@ -809,8 +811,9 @@ def test_a_member_blocked_while_their_invitation_was_pending_cannot_accept(setup
     # A blocked membership that exists next to a pending invitation (as two administrators
     # acting at the same time can leave it): set up directly in the store.
     now = kit.clock.now()
-    with kit.store.transaction() as tx:
-        tx.save_membership(
+    with records(kit.store) as tx:
+        tx.put(
+            MEMBERSHIPS,
             Membership(
                 account_id=account_id,
                 user_id=ann.id,
@@ -818,7 +821,7 @@ def test_a_member_blocked_while_their_invitation_was_pending_cannot_accept(setup
                 status=MemberStatus.BLOCKED,
                 joined_at=now,
                 updated_at=now,
-            )
+            ),
         )
 
     with pytest.raises(MemberBlocked, match="is blocked in account"):

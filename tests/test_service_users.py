@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from _records import records
 from licensekit import (
     Argon2Parameters,
     EmailAlreadyRegistered,
@@ -23,6 +24,7 @@ from licensekit import (
     TooManyAttempts,
     UserNotFound,
 )
+from licensekit.storage import USERS
 from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_SECRET,
@@ -41,8 +43,8 @@ def kit() -> LicenseKit:
 
 
 def stored_user(kit: LicenseKit, email: str):
-    with kit.store.transaction() as tx:
-        return tx.find_user_by_email(email)
+    with records(kit.store) as tx:
+        return tx.find(USERS, email=email)
 
 
 # == register ==============================================================================

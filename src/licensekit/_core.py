@@ -150,11 +150,10 @@ class ServiceCore:
             )
         if templates is not None and not isinstance(templates, Templates):
             raise ValidationError(f"templates must be Templates, not {type(templates).__name__}")
-        self.mailer = mailer
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self.passwords = password_hasher if password_hasher is not None else PasswordHasher()
-        self.settings = settings if settings is not None else Settings()
-        self.templates = templates if templates is not None else default_templates()
+        clock = clock if clock is not None else SystemClock()
+        passwords = password_hasher if password_hasher is not None else PasswordHasher()
+        settings = settings if settings is not None else Settings()
+        templates = templates if templates is not None else default_templates()
         self._keys = SecretKeys(secret)
         self._join_url = join_url
         self._download_url = download_url
@@ -170,7 +169,6 @@ class ServiceCore:
         else:
             opened = store
             self._owns_store = False
-        self.store: Store = opened
         try:
             check_store(opened)
         except BaseException:
@@ -182,10 +180,10 @@ class ServiceCore:
             store=store,
             runner=Runner(store, V1Tx),
             mailer=mailer,
-            clock=self.clock,
-            passwords=self.passwords,
-            settings=self.settings,
-            templates=self.templates,
+            clock=clock,
+            passwords=passwords,
+            settings=settings,
+            templates=templates,
             keys=self._keys,
             links=links,
         )
@@ -202,6 +200,63 @@ class ServiceCore:
         self._accounts = Accounts(ctx, access, delivery)
         self._members = Members(ctx, access, delivery)
         self._join_invitations = JoinInvitations(ctx, access, delivery)
+
+    # The parts a LicenseKit works with, read from and written to the shared context, so
+    # that a part replaced on a live object (a test swapping the mailer) reaches every group.
+    @property
+    def store(self) -> Store:
+        """The store given, or opened from the path given."""
+        return self._ctx.store
+
+    @store.setter
+    def store(self, value: Store) -> None:
+        self._ctx.store = value
+        self._ctx.runner.store = value
+
+    @property
+    def mailer(self) -> Mailer:
+        """The mailer given."""
+        return self._ctx.mailer
+
+    @mailer.setter
+    def mailer(self, value: Mailer) -> None:
+        self._ctx.mailer = value
+
+    @property
+    def clock(self) -> Clock:
+        """The clock in use."""
+        return self._ctx.clock
+
+    @clock.setter
+    def clock(self, value: Clock) -> None:
+        self._ctx.clock = value
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        """The password hasher in use."""
+        return self._ctx.passwords
+
+    @passwords.setter
+    def passwords(self, value: PasswordHasher) -> None:
+        self._ctx.passwords = value
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in use."""
+        return self._ctx.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._ctx.settings = value
+
+    @property
+    def templates(self) -> Templates:
+        """The email texts in use."""
+        return self._ctx.templates
+
+    @templates.setter
+    def templates(self, value: Templates) -> None:
+        self._ctx.templates = value
 
     def __repr__(self) -> str:
         return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"

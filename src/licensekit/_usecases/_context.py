@@ -36,9 +36,12 @@ class Links:
     reset: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class Context:
     """What the use cases work with (see the module docstring).
+
+    One context is shared by every group of one :class:`~licensekit.LicenseKit`; replacing
+    a part of it (the mailer, the clock) reaches all of them at once.
 
     Attributes:
         store: Where records live.

@@ -241,9 +241,12 @@ class V1Tx(Tx):
     def list_computer_blocks(
         self, account_id: str, *, after: str | None, limit: int
     ) -> Sequence[ComputerBlock]:
-        position = None if after is None else tuple(after.split("\t", 1))
-        cursor = None if position is None else (position[0], position[1] or None)
-        return self.page(COMPUTER_BLOCKS, account_id, after=cursor, limit=limit)
+        if after is None:
+            return self.page(COMPUTER_BLOCKS, account_id, after=None, limit=limit)
+        computer_id, _, key_id = after.partition("\t")
+        return self.page(
+            COMPUTER_BLOCKS, account_id, after=(computer_id, key_id or None), limit=limit
+        )
 
     def get_throttle(self, key: str) -> Throttle | None:
         return self.get(THROTTLES, key)
