@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import licensekit.cli._commands
+import licensekit.cli.commands.accounts
 from _cli_support import (
     ACCOUNT,
     ADMIN,
@@ -111,7 +111,7 @@ def test_an_interrupt_ends_with_status_130(world: CLI, monkeypatch: pytest.Monke
     def interrupted(*args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(licensekit.cli._commands, "accounts_list", interrupted)
+    monkeypatch.setattr(licensekit.cli.commands.accounts, "list_accounts", interrupted)
     ran = world.run("accounts", "list", "--as", ADMIN)
     assert ran.status == 130
     assert ran.err.strip() == "licensekit: interrupted"
@@ -1267,7 +1267,7 @@ def test_listings_follow_every_page() -> None:
 
 
 def test_the_demo_indents_partial_lines() -> None:
-    from licensekit.cli._demo import _Indented
+    from licensekit.cli.commands.demo import _Indented
 
     target = io.StringIO()
     stream = _Indented(target, "> ")

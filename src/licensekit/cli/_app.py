@@ -448,6 +448,10 @@ class App:
             f"no license key {echo(wanted)} in business account {account_id!r}"
         )
 
+    def products(self, account_id: str) -> dict[str, str]:
+        """Return the product of each of the account's keys the acting user may see, by id."""
+        return {k.id: k.product for k in self.keys(account_id, include_removed=True)}
+
     def members(self, account_id: str, *, include_removed: bool = False) -> list[MemberView]:
         """Return the account's members (the acting user must be an Account Administrator)."""
         limit = self.kit.settings.max_page_size

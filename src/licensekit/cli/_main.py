@@ -14,7 +14,8 @@ from licensekit.cli._errors import (
     CommandError,
     UsageError,
 )
-from licensekit.cli._parser import Handler, ParserExit, build_parser, check_arguments
+from licensekit.cli._options import check_arguments
+from licensekit.cli._parser import Handler, ParserExit, build_parser
 from licensekit.exceptions import IncompatibleStore, LicenseKitError, StorageError
 
 __all__ = ["execute", "main", "run"]

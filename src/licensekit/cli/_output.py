@@ -18,8 +18,16 @@ from typing import TextIO
 import attrs
 
 from licensekit._text import encodable
+from licensekit.cli._errors import EXIT_OK
+from licensekit.model import Role
 
-__all__ = ["Output", "clean", "jsonable", "render_table", "when"]
+__all__ = ["ROLE_NAMES", "Output", "clean", "jsonable", "plural", "render_table", "when"]
+
+ROLE_NAMES = {
+    Role.REGULAR_MEMBER: "Regular Member",
+    Role.ACCOUNT_ADMINISTRATOR: "Account Administrator",
+}
+"""Each role as people name it."""
 
 
 def jsonable(value: object) -> object:
@@ -55,6 +63,11 @@ def when(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def plural(n: int, noun: str) -> str:
+    """Return *n* and *noun*, the noun with an ``s`` unless *n* is one: ``2 emails``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def clean(text: object) -> str:
@@ -129,6 +142,17 @@ class Output:
         width = max(len(label) for label, _ in pairs)
         for label, value in pairs:
             self.line(f"{label + ':':<{width + 1}} {clean(value)}".rstrip())
+
+    def answer(self, data: object, line: str) -> int:
+        """Write *data* as JSON in JSON mode, else *line* for people; return status 0.
+
+        For the commands whose whole result is one object, or one sentence.
+        """
+        if self.json_mode:
+            self.json(data)
+        else:
+            self.line(line)
+        return EXIT_OK
 
     def json(self, data: object) -> None:
         r"""Write *data* as one JSON document (see :func:`jsonable`).

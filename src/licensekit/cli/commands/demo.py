@@ -24,10 +24,12 @@ from licensekit.cli._app import DEFAULTS, App, Console
 from licensekit.cli._errors import EXIT_OK, CommandError
 from licensekit.cli._files import is_folder, stat_or_none
 from licensekit.cli._mailbox import find_link, read_folder
+from licensekit.cli._main import execute
+from licensekit.cli._parser import Builder, Parser
 from licensekit.exceptions import PermissionDenied, SeatsFull
 from licensekit.mail import MessageKind
 
-__all__ = ["demo"]
+__all__ = ["define_demo", "demo"]
 
 ADMIN = "ida@example.com"
 GRACE = "grace@example.com"
@@ -69,6 +71,11 @@ _LINK_TEMPLATES = {
     MessageKind.EMAIL_VERIFICATION: "verify_url",
     MessageKind.PASSWORD_RESET: "reset_url",
 }
+
+
+def define_demo(parser: Parser, b: Builder) -> None:
+    """Define ``licensekit demo``: it takes the global options only (``--db`` among them)."""
+    b.handle(parser, demo)
 
 
 def demo(app: App, args: argparse.Namespace) -> int:
@@ -148,8 +155,6 @@ class _Tour:
 
     def run(self, *argv: str, stdin: str = "", typed: str = "the password") -> None:
         """Show and run one command line; a refusal is raised as the library's exception."""
-        from licensekit.cli._main import execute
-
         shown = "licensekit " + shlex.join(argv)
         if stdin:
             shown += f"   # {typed} comes on standard input"

@@ -1,0 +1,216 @@
+"""Computers: ``licensekit activate`` and ``licensekit installations``.
+
+``activate`` takes a seat as an installer does, with a code or a download link;
+``installations`` lists the computers of a key, deactivates, blocks and unblocks them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from licensekit.cli._app import App, all_pages, token_from
+from licensekit.cli._errors import EXIT_OK
+from licensekit.cli._options import add_key
+from licensekit.cli._output import when
+from licensekit.cli._parser import Builder, Parser
+
+__all__ = [
+    "activate",
+    "block",
+    "deactivate",
+    "define_activate",
+    "define_installations",
+    "list_blocked",
+    "list_installations",
+    "unblock",
+]
+
+
+def define_activate(parser: Parser, b: Builder) -> None:
+    """Define ``licensekit activate``: with a code or a download link, on one computer."""
+    b.handle(parser, activate)
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--code", help="the temporary activation code, as typed")
+    how.add_argument(
+        "--token", metavar="LINK_OR_TOKEN", help="the download link from the email, or its token"
+    )
+    parser.add_argument(
+        "--computer-id",
+        required=True,
+        metavar="ID",
+        help="a stable identifier of the computer (serial number)",
+    )
+    parser.add_argument("--computer-name", default="", metavar="NAME", help="its name")
+    parser.add_argument("--product", help="refuse a code for another product")
+
+
+def define_installations(parser: Parser, b: Builder) -> None:
+    """Define ``licensekit installations ACTION``."""
+    actions = b.actions(parser)
+    p = b.command(actions, "list", list_installations, "List a key's installations", account=True)
+    add_key(p)
+    p.add_argument("--all", action="store_true", help="include deactivated installations")
+    p = b.command(
+        actions,
+        "deactivate",
+        deactivate,
+        "Deactivate an installation; its seat is free at once",
+        account=True,
+    )
+    _installation(p)
+    p = b.command(
+        actions,
+        "block",
+        block,
+        "Deactivate a computer and keep it from activating again",
+        account=True,
+    )
+    _installation(p)
+    p.add_argument("--notes", default="", help="why, for the record")
+    p = b.command(
+        actions, "unblock", unblock, "Let a blocked computer activate again", account=True
+    )
+    p.add_argument("computer_id", metavar="COMPUTER_ID")
+    p.add_argument(
+        "--key", metavar="KEY", help="lift the block of this key (default: the account-wide block)"
+    )
+    b.command(actions, "blocked", list_blocked, "List the blocked computers", account=True)
+
+
+def _installation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "installation",
+        metavar="INSTALLATION",
+        help="an installation id (ins_...) or a computer id",
+    )
+    parser.add_argument("--key", metavar="KEY", help="look for the computer under this key only")
+
+
+def activate(app: App, args: argparse.Namespace) -> int:
+    """Activate a computer with a temporary activation code or a download link's token."""
+    kit = app.kit
+    if args.code is not None:
+        result = kit.activate(
+            code=args.code,
+            computer_id=args.computer_id,
+            computer_name=args.computer_name,
+            product=args.product,
+        )
+    else:
+        result = kit.activate(
+            token=token_from(args.token, app.config.download_url),
+            computer_id=args.computer_id,
+            computer_name=args.computer_name,
+            product=args.product,
+        )
+    if app.out.json_mode:
+        app.out.json(result)  # without the installation token, hidden from repr
+        return EXIT_OK
+    computer = (
+        f"{args.computer_name} ({result.computer_id})"
+        if args.computer_name
+        else (result.computer_id)
+    )
+    if result.already_active:
+        app.out.line(f"{computer} holds a seat of {result.product} already; no other was taken")
+    else:
+        app.out.line(f"Activated {result.product} on {computer} for {result.email}")
+    return EXIT_OK
+
+
+def list_installations(app: App, args: argparse.Namespace) -> int:
+    """List a key's installations."""
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    limit = app.kit.settings.max_page_size
+    installations = all_pages(
+        lambda cursor: app.kit.list_installations(
+            app.session(),
+            account.account_id,
+            key.id,
+            include_inactive=args.all,
+            cursor=cursor,
+            limit=limit,
+        )
+    )
+    if app.out.json_mode:
+        app.out.json(installations)
+        return EXIT_OK
+    app.out.line(f"Installations of {key.product}: {key.seats_used} of {key.seats} seats used")
+    app.out.table(
+        ["COMPUTER", "COMPUTER ID", "EMAIL", "ACTIVATED", "LAST SEEN", "STATUS", "ID"],
+        [
+            [
+                i.computer_name,
+                i.computer_id,
+                i.email,
+                when(i.activated_at),
+                when(i.last_seen_at),
+                i.status.value,
+                i.id,
+            ]
+            for i in installations
+        ],
+    )
+    return EXIT_OK
+
+
+def deactivate(app: App, args: argparse.Namespace) -> int:
+    """Deactivate an installation (by id or computer id); its seat is free at once."""
+    account = app.account()
+    target = app.installation(account.account_id, args.installation, args.key)
+    view = app.kit.deactivate_installation(app.session(), account.account_id, target)
+    name = view.computer_name or view.computer_id
+    return app.out.answer(
+        view, f"Deactivated {name} ({view.computer_id}, {view.email}); its seat is free"
+    )
+
+
+def block(app: App, args: argparse.Namespace) -> int:
+    """Block an installation's computer from activating again."""
+    account = app.account()
+    target = app.installation(account.account_id, args.installation, args.key)
+    found = app.kit.block_computer(app.session(), account.account_id, target, notes=args.notes)
+    scope = "every key of the account" if found.key_id is None else f"key {found.key_id}"
+    return app.out.answer(found, f"Blocked computer {found.computer_id} under {scope}")
+
+
+def unblock(app: App, args: argparse.Namespace) -> int:
+    """Lift a computer's block."""
+    account = app.account()
+    key_id = app.key(account.account_id, args.key).id if args.key else None
+    app.kit.unblock_computer(app.session(), account.account_id, args.computer_id, key_id=key_id)
+    return app.out.answer(
+        {"computer_id": args.computer_id, "key_id": key_id, "unblocked": True},
+        f"Computer {args.computer_id} may activate again",
+    )
+
+
+def list_blocked(app: App, args: argparse.Namespace) -> int:
+    """List the account's blocked computers."""
+    account = app.account()
+    limit = app.kit.settings.max_page_size
+    blocks = all_pages(
+        lambda cursor: app.kit.list_blocked_computers(
+            app.session(), account.account_id, cursor=cursor, limit=limit
+        )
+    )
+    if app.out.json_mode:
+        app.out.json(blocks)
+        return EXIT_OK
+    people = app.people(account.account_id)
+    app.out.table(
+        ["COMPUTER ID", "SCOPE", "BLOCKED", "BY", "NOTES"],
+        [
+            [
+                b.computer_id,
+                b.key_id or "account",
+                when(b.blocked_at),
+                people.get(b.blocked_by, b.blocked_by),
+                b.notes,
+            ]
+            for b in blocks
+        ],
+        empty="No computer is blocked",
+    )
+    return EXIT_OK

@@ -1,0 +1,202 @@
+"""``licensekit keys``: license keys and their seats, and who administers each."""
+
+from __future__ import annotations
+
+import argparse
+
+from licensekit import LicenseKeyView
+from licensekit.cli._app import App
+from licensekit.cli._errors import EXIT_OK, UsageError
+from licensekit.cli._options import add_member, moment, positive
+from licensekit.cli._output import when
+from licensekit.cli._parser import Builder, Parser
+
+__all__ = [
+    "add_key",
+    "change_key",
+    "define_keys",
+    "grant",
+    "list_keys",
+    "remove_key",
+    "resume_key",
+    "revoke",
+    "show_key",
+    "suspend_key",
+]
+
+_KEY_HELP = "the key's id or product name"
+
+
+def define_keys(parser: Parser, b: Builder) -> None:
+    """Define ``licensekit keys ACTION``."""
+    actions = b.actions(parser)
+    p = b.command(actions, "add", add_key, "Add a license key", account=True)
+    p.add_argument("--product", required=True)
+    p.add_argument("--seats", type=positive, required=True)
+    p.add_argument("--expires", type=moment, metavar="DATE", help="when it stops activating")
+    p.add_argument(
+        "--value-stdin",
+        action="store_true",
+        help="read the key's value from standard input instead of asking",
+    )
+    b.command(actions, "list", list_keys, "List the license keys", account=True).add_argument(
+        "--all", action="store_true", help="include removed keys"
+    )
+    _key(b.command(actions, "show", show_key, "Show a key", account=True))
+    p = b.command(actions, "change", change_key, "Change a key's seats or expiry", account=True)
+    _key(p)
+    p.add_argument("--seats", type=positive)
+    expiry = p.add_mutually_exclusive_group()
+    expiry.add_argument("--expires", type=moment, metavar="DATE")
+    expiry.add_argument("--no-expiry", action="store_true", help="never expire")
+    for name, handler, summary in (
+        ("suspend", suspend_key, "Suspend a key: nothing activates with it"),
+        ("resume", resume_key, "Make a suspended or removed key active again"),
+        ("remove", remove_key, "Remove a key no installation holds"),
+    ):
+        _key(b.command(actions, name, handler, summary, account=True))
+    for name, handler, summary in (
+        ("grant", grant, "Make a Regular Member License Administrator of a key"),
+        ("revoke", revoke, "End a member's License Administrator rights over a key"),
+    ):
+        p = b.command(actions, name, handler, summary, account=True)
+        _key(p)
+        add_member(p)
+
+
+def _key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("key", metavar="KEY", help=_KEY_HELP)
+
+
+def add_key(app: App, args: argparse.Namespace) -> int:
+    """Add a license key; its value is read unseen, or from standard input."""
+    account = app.account()
+    value = app.read_secret_input(
+        from_stdin=args.value_stdin, prompt="License key value: ", confirm=None
+    )
+    key = app.kit.add_license_key(
+        app.session(),
+        account.account_id,
+        product=args.product,
+        value=value,
+        seats=args.seats,
+        expires_at=args.expires,
+    )
+    return _show(
+        app, key, f"Added a {key.seats}-seat key for {key.product} to {account.account_name}"
+    )
+
+
+def list_keys(app: App, args: argparse.Namespace) -> int:
+    """List the account's license keys with their seats."""
+    account = app.account()
+    keys = app.keys(account.account_id, include_removed=args.all)
+    if app.out.json_mode:
+        app.out.json(keys)
+        return EXIT_OK
+    app.out.line(f"License keys of {account.account_name}:")
+    app.out.table(
+        ["PRODUCT", "SEATS", "USED", "FREE", "STATUS", "EXPIRES", "VALUE", "ID"],
+        [
+            [
+                k.product,
+                str(k.seats),
+                str(k.seats_used),
+                str(k.seats_free),
+                k.status.value,
+                when(k.expires_at) or "never",
+                k.masked_value or "",
+                k.id,
+            ]
+            for k in keys
+        ],
+    )
+    return EXIT_OK
+
+
+def show_key(app: App, args: argparse.Namespace) -> int:
+    """Show one license key."""
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    return _show(app, key, None)
+
+
+def change_key(app: App, args: argparse.Namespace) -> int:
+    """Change a key's seats or expiry."""
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    if args.seats is None and args.expires is None and not args.no_expiry:
+        raise UsageError("give --seats N, --expires DATE or --no-expiry")
+    changed = app.kit.change_license_key(
+        app.session(),
+        account.account_id,
+        key.id,
+        seats=args.seats,
+        expires_at=args.expires,
+        clear_expiry=args.no_expiry,
+    )
+    return _show(app, changed, f"Changed the key for {changed.product}")
+
+
+def suspend_key(app: App, args: argparse.Namespace) -> int:
+    """Suspend a key: nothing activates with it."""
+    return _change_status(app, args, "suspend_license_key", "Suspended")
+
+
+def resume_key(app: App, args: argparse.Namespace) -> int:
+    """Make a suspended or removed key active again."""
+    return _change_status(app, args, "resume_license_key", "Resumed")
+
+
+def remove_key(app: App, args: argparse.Namespace) -> int:
+    """Remove a key that no installation holds a seat of."""
+    return _change_status(app, args, "remove_license_key", "Removed")
+
+
+def _change_status(app: App, args: argparse.Namespace, method: str, done: str) -> int:
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    changed: LicenseKeyView = getattr(app.kit, method)(app.session(), account.account_id, key.id)
+    return _show(app, changed, f"{done} the key for {changed.product}")
+
+
+def _show(app: App, key: LicenseKeyView, headline: str | None) -> int:
+    if app.out.json_mode:
+        app.out.json(key)
+        return EXIT_OK
+    if headline:
+        app.out.line(headline)
+    app.out.fields(
+        [
+            ("Key", key.id),
+            ("Product", key.product),
+            ("Seats", f"{key.seats} ({key.seats_used} used, {key.seats_free} free)"),
+            ("Status", key.status.value),
+            ("Expires", when(key.expires_at) or "never"),
+            ("Value", key.masked_value or "(hidden)"),
+        ]
+    )
+    return EXIT_OK
+
+
+def grant(app: App, args: argparse.Namespace) -> int:
+    """Make a Regular Member License Administrator of a key."""
+    return _grant(app, args, grant=True)
+
+
+def revoke(app: App, args: argparse.Namespace) -> int:
+    """End a member's License Administrator rights over a key."""
+    return _grant(app, args, grant=False)
+
+
+def _grant(app: App, args: argparse.Namespace, *, grant: bool) -> int:
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    found = app.member(account.account_id, args.member)
+    change = app.kit.grant_license_administrator if grant else app.kit.revoke_license_administrator
+    view = change(app.session(), account.account_id, found.user_id, key.id)
+    if grant:
+        return app.out.answer(
+            view, f"{view.email} is now License Administrator of {key.product} ({key.id})"
+        )
+    return app.out.answer(view, f"{view.email} is no longer License Administrator of {key.product}")
