@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from _cli_support import ADMIN, ALAN, build_world
-from licensekit import cli as cli_package
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -54,10 +53,12 @@ def test_help_and_version(tmp_path: Path) -> None:
     assert licensekit(tmp_path, "installers", "invite", "--help").returncode == 0
 
 
-def test_python_m_runs_the_tool(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("package", ["licensekit.cli", "licensekit"])
+def test_python_m_runs_the_tool(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    """Both ``python -m licensekit.cli`` and ``python -m licensekit`` run the tool."""
     monkeypatch.setattr(sys, "argv", ["licensekit", "--version"])
     with pytest.raises(SystemExit) as exit_:
-        runpy.run_path(str(Path(cli_package.__file__).parent / "__main__.py"), run_name="__main__")
+        runpy.run_module(package, run_name="__main__", alter_sys=True)
     assert exit_.value.code == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 
 import licensekit
 import licensekit.testing
@@ -184,3 +185,205 @@ def test_every_module_imports_and_declares_all() -> None:
             continue
         assert isinstance(getattr(module, "__all__", None), list), info.name
         assert inspect.getdoc(module), info.name
+
+
+# Every public method of LicenseKit, with its parameters, defaults and return type as they were
+# before the use cases moved into groups (licensekit._usecases). Types are named without their
+# module, so that moving a class to another module does not count as a change.
+LICENSEKIT_SIGNATURES = {
+    "accept_join_invitation": (
+        "(self, token: str, *, password: str | None = None, session: Session | str | None"
+        " = None, name: str = '', client: str = '') -> Session"
+    ),
+    "activate": (
+        "(self, *, computer_id: str, code: str | None = None, token: str | None = None, c"
+        "omputer_name: str = '', product: str | None = None, client: str = '') -> Activat"
+        "ionResult"
+    ),
+    "add_license_key": (
+        "(self, session: Session | str, account_id: str, *, product: str, value: str, sea"
+        "ts: int, expires_at: datetime | None = None) -> LicenseKeyView"
+    ),
+    "block_computer": (
+        "(self, session: Session | str, account_id: str, installation_id: str, *, notes: "
+        "str = '') -> ComputerBlock"
+    ),
+    "block_member": (
+        "(self, session: Session | str, account_id: str, user_id: str, *, notes: str = ''"
+        ", notify: bool = False, language: str = 'en') -> MemberView"
+    ),
+    "change_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, seats: int | Non"
+        "e = None, expires_at: datetime | None = None, clear_expiry: bool = False) -> Lic"
+        "enseKeyView"
+    ),
+    "change_password": (
+        "(self, session: Session | str, current_password: str, new_password: str, *, noti"
+        "fy: bool = True, language: str = 'en') -> None"
+    ),
+    "change_role": (
+        "(self, session: Session | str, account_id: str, user_id: str, role: Role, *, not"
+        "es: str = '', notify: bool = False, language: str = 'en') -> MemberView"
+    ),
+    "check_in": ("(self, installation_token: str, *, client: str = '') -> InstallationView"),
+    "close": ("(self) -> None"),
+    "create_business_account": ("(self, session: Session | str, name: str) -> BusinessAccount"),
+    "current_user": ("(self, session: Session | str) -> UserView"),
+    "deactivate_installation": (
+        "(self, session: Session | str, account_id: str, installation_id: str) -> InstallationView"
+    ),
+    "describe_install_invitation": (
+        "(self, token: str, *, client: str = '') -> InstallInvitationPreview"
+    ),
+    "describe_join_invitation": ("(self, token: str, *, client: str = '') -> InvitationPreview"),
+    "export_install_invitations": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, invitation_ids: "
+        "Iterable[str] | None = None, include_unusable: bool = False) -> str"
+    ),
+    "get_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str) -> LicenseKeyView"
+    ),
+    "get_member": ("(self, session: Session | str, account_id: str, user_id: str) -> MemberView"),
+    "grant_license_administrator": (
+        "(self, session: Session | str, account_id: str, user_id: str, key_id: str) -> MemberView"
+    ),
+    "invite_installers": (
+        "(self, session: Session | str, account_id: str, key_id: str, emails: Iterable[st"
+        "r] | None = None, *, csv: Union[str, bytes, PathLike[str], IO[str], IO[bytes], N"
+        "oneType] = None, language: str = 'en', expires_in: timedelta | str | None = None"
+        ", max_activations: int = 1, send: bool = True) -> InstallInvitationBatch"
+    ),
+    "invite_members": (
+        "(self, session: Session | str, account_id: str, emails: Iterable[str], *, langua"
+        "ge: str = 'en', expires_in: timedelta | str | None = None, send: bool = True) ->"
+        " JoinInvitationBatch"
+    ),
+    "leave_account": ("(self, session: Session | str, account_id: str) -> None"),
+    "lift_lockout": ("(self, *, client: str | None = None, email: str | None = None) -> int"),
+    "list_audit_events": (
+        "(self, session: Session | str, account_id: str, *, cursor: str | None = None, li"
+        "mit: int = 50) -> Page[AuditEvent]"
+    ),
+    "list_blocked_computers": (
+        "(self, session: Session | str, account_id: str, *, cursor: str | None = None, li"
+        "mit: int = 50) -> Page[ComputerBlock]"
+    ),
+    "list_install_invitations": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, state: InstallIn"
+        "vitationState | None = None, cursor: str | None = None, limit: int = 50) -> Page"
+        "[InstallInvitationView]"
+    ),
+    "list_installations": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, include_inactive"
+        ": bool = False, cursor: str | None = None, limit: int = 50) -> Page[Installation"
+        "View]"
+    ),
+    "list_join_invitations": (
+        "(self, session: Session | str, account_id: str, *, state: InvitationState | None"
+        " = None, cursor: str | None = None, limit: int = 50) -> Page[JoinInvitationView]"
+    ),
+    "list_license_keys": (
+        "(self, session: Session | str, account_id: str, *, cursor: str | None = None, li"
+        "mit: int = 50, include_removed: bool = False) -> Page[LicenseKeyView]"
+    ),
+    "list_members": (
+        "(self, session: Session | str, account_id: str, *, cursor: str | None = None, li"
+        "mit: int = 50, include_removed: bool = False) -> Page[MemberView]"
+    ),
+    "list_my_accounts": ("(self, session: Session | str) -> tuple[AccountMembership, ...]"),
+    "log_in": ("(self, email: str, password: str) -> Session"),
+    "log_out": ("(self, session: Session | str) -> None"),
+    "purge_expired": ("(self) -> PurgeReport"),
+    "register_user": (
+        "(self, email: str, password: str, *, name: str = '', email_verified: bool = Fals"
+        "e) -> UserView"
+    ),
+    "remove_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str) -> LicenseKeyView"
+    ),
+    "remove_member": (
+        "(self, session: Session | str, account_id: str, user_id: str, *, notes: str = ''"
+        ", notify: bool = False, language: str = 'en') -> MemberView"
+    ),
+    "request_password_reset": (
+        "(self, email: str, *, language: str = 'en', client: str = '') -> None"
+    ),
+    "resend_install_invitation": (
+        "(self, session: Session | str, account_id: str, invitation_id: str) -> InstallIn"
+        "vitationView"
+    ),
+    "resend_join_invitation": (
+        "(self, session: Session | str, account_id: str, invitation_id: str) -> JoinInvitationView"
+    ),
+    "reset_password": ("(self, token: str, new_password: str, *, client: str = '') -> None"),
+    "resume_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str) -> LicenseKeyView"
+    ),
+    "revoke_install_invitation": (
+        "(self, session: Session | str, account_id: str, invitation_id: str) -> InstallIn"
+        "vitationView"
+    ),
+    "revoke_join_invitation": (
+        "(self, session: Session | str, account_id: str, invitation_id: str) -> JoinInvitationView"
+    ),
+    "revoke_license_administrator": (
+        "(self, session: Session | str, account_id: str, user_id: str, key_id: str) -> MemberView"
+    ),
+    "send_email_verification": ("(self, session: Session | str, *, language: str = 'en') -> None"),
+    "send_install_invitations": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, invitation_ids: "
+        "Iterable[str] | None = None) -> DeliveryReport[InstallInvitationView]"
+    ),
+    "send_join_invitations": (
+        "(self, session: Session | str, account_id: str, *, invitation_ids: Iterable[str]"
+        " | None = None) -> DeliveryReport[JoinInvitationView]"
+    ),
+    "suspend_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str) -> LicenseKeyView"
+    ),
+    "trusted_session": (
+        "(self, email: str, *, create: bool = False, name: str = '', proves_address: bool"
+        " = True) -> Session"
+    ),
+    "unblock_computer": (
+        "(self, session: Session | str, account_id: str, computer_id: str, *, key_id: str"
+        " | None = None) -> None"
+    ),
+    "unblock_member": (
+        "(self, session: Session | str, account_id: str, user_id: str, *, notes: str = ''"
+        ") -> MemberView"
+    ),
+    "verify_email": (
+        "(self, token: str, *, password: str | None = None, session: Session | str | None"
+        " = None, client: str = '') -> Session"
+    ),
+    "__init__": (
+        "(self, store: Store | str | PathLike[str], mailer: Mailer, *, secret: bytes | st"
+        "r, join_url: str, download_url: str | None = None, verify_url: str | None = None"
+        ", reset_url: str | None = None, clock: Clock | None = None, password_hasher: Pas"
+        "swordHasher | None = None, settings: Settings | None = None, templates: Template"
+        "s | None = None) -> None"
+    ),
+}
+
+
+def _signature(method: object) -> str:
+    rendered = str(inspect.signature(method, eval_str=True))  # type: ignore[arg-type]
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", rendered)
+
+
+def test_every_licensekit_method_keeps_its_signature() -> None:
+    public = {
+        name: _signature(method)
+        for name, method in inspect.getmembers(licensekit.LicenseKit)
+        if not name.startswith("_") and callable(method)
+    }
+    public["__init__"] = _signature(licensekit.LicenseKit.__init__)
+    assert public == LICENSEKIT_SIGNATURES
+
+
+def test_every_licensekit_method_has_its_full_docstring() -> None:
+    for name, method in inspect.getmembers(licensekit.LicenseKit):
+        if not name.startswith("_") and callable(method):
+            doc = inspect.getdoc(method) or ""
+            assert len(doc) > 40, f"LicenseKit.{name} lost its docstring"
