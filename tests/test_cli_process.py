@@ -3,6 +3,7 @@ error, the progress bar on a real terminal, the demo, and every example of docs/
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pty
 import re
@@ -58,7 +59,9 @@ def test_python_m_runs_the_tool(monkeypatch: pytest.MonkeyPatch, package: str) -
     """Both ``python -m licensekit.cli`` and ``python -m licensekit`` run the tool."""
     monkeypatch.setattr(sys, "argv", ["licensekit", "--version"])
     with pytest.raises(SystemExit) as exit_:
-        runpy.run_module(package, run_name="__main__", alter_sys=True)
+        spec = importlib.util.find_spec(f"{package}.__main__")
+        assert spec is not None and spec.origin is not None
+        runpy.run_path(spec.origin, run_name="__main__")
     assert exit_.value.code == 0
 
 
