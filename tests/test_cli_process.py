@@ -58,9 +58,10 @@ def test_help_and_version(tmp_path: Path) -> None:
 def test_python_m_runs_the_tool(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
     """Both ``python -m licensekit.cli`` and ``python -m licensekit`` run the tool."""
     monkeypatch.setattr(sys, "argv", ["licensekit", "--version"])
+    spec = importlib.util.find_spec(f"{package}.__main__")
+    assert spec is not None
+    assert spec.origin is not None
     with pytest.raises(SystemExit) as exit_:
-        spec = importlib.util.find_spec(f"{package}.__main__")
-        assert spec is not None and spec.origin is not None
         runpy.run_path(spec.origin, run_name="__main__")
     assert exit_.value.code == 0
 
