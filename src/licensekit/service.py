@@ -76,13 +76,6 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
         templates: The email texts (a :class:`licensekit.mail.Templates`); licensekit's own
             languages when omitted.
 
-    Attributes:
-        store: The store given, or opened from the path given.
-        mailer: The mailer given.
-        clock: The clock in use.
-        passwords: The password hasher in use.
-        settings: The settings in use.
-
     One instance may serve many threads at once, provided its store and mailer may too (the
     shipped ones can). Every method reads the time once and works in its own transactions.
     :meth:`close` (or a ``with`` block) closes the store.
