@@ -573,6 +573,6 @@ def _installation_commands(b: _Builder, top: argparse._SubParsersAction[_Parser]
 
 def _version() -> str:
     try:
-        return metadata.version("licensekit")
+        return metadata.version("licensekit-admin")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
         return "unknown"
