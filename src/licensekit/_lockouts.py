@@ -18,6 +18,7 @@ from licensekit.storage import Transaction
 from licensekit.throttling import (
     EmailRequest,
     GuessVerdict,
+    LockEnd,
     ThrottledSecret,
     ThrottlePolicy,
     client_key,
@@ -113,7 +114,7 @@ def throttle_guess(
         throttle = tx.get_throttle(key)
         verdict = judge_guess(throttle, now, found=False)
         if verdict is GuessVerdict.REFUSE and throttle is not None and throttle.locked_until:
-            locks.append(throttle.locked_until)
+            locks.append(LockEnd.of(throttle.locked_until, now))
         elif verdict is GuessVerdict.RECORD_FAILURE:
             tx.save_throttle(record_failure(throttle, key=key, now=now, policy=policy))
     return max(locks, default=None)
