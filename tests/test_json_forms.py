@@ -57,7 +57,9 @@ from licensekit.serialization import (
     duration_text,
     from_json,
     secret_fields,
+    structure,
     to_json,
+    unstructure,
 )
 from licensekit.testing import (
     TEST_PASSWORD,
@@ -262,6 +264,12 @@ def test_an_input_round_trips_through_its_json_form(kind):
     validate(data, json_schema(kind))
     validate(data, json_schema(kind, mode="input"))
     assert from_json(data, kind) == value
+
+
+@pytest.mark.parametrize("kind", INPUT_TYPES, ids=_id)
+def test_an_input_round_trips_through_the_record_form_too(kind):
+    value = INPUTS[kind]
+    assert structure(json.loads(json.dumps(unstructure(value))), kind) == value
 
 
 @pytest.mark.parametrize("kind", [k for k in INPUT_TYPES if attrs.has(k)], ids=_id)
