@@ -433,3 +433,39 @@ def test_the_openapi_components_describe_inputs_as_inputs_and_errors():
     assert components["LicenseKitError"] == {
         key: value for key, value in error_schema().items() if key != "$schema"
     }
+
+
+def test_containers_and_unions_have_their_schemas():
+    builder_schema = json_schema(tuple[int, str | None])
+    assert builder_schema["prefixItems"] == [
+        {"type": "integer"},
+        {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    ]
+    assert builder_schema["minItems"] == builder_schema["maxItems"] == 2
+    assert json_schema(frozenset[str])["uniqueItems"] is True
+    assert json_schema(dict[str, Role])["additionalProperties"] == {"$ref": "#/$defs/Role"}
+    stored = json_schema(licensekit.model.Membership)
+    assert stored["properties"]["license_keys"]["uniqueItems"] is True
+
+
+@pytest.mark.parametrize("kind", [object, complex, dict[int, str], typing.Any])
+def test_a_type_without_a_json_form_is_refused(kind):
+    with pytest.raises(TypeError, match="no JSON form"):
+        json_schema(kind)
+
+
+def test_two_types_of_one_name_are_refused():
+    other_role = enum.Enum("Role", {"OWNER": "owner"})  # not licensekit's
+    both = attrs.make_class("Both", {"ours": attrs.field(), "theirs": attrs.field()})
+    both.__annotations__ = {"ours": Role, "theirs": other_role}
+    with pytest.raises(TypeError, match="both called Role"):
+        json_schema(both)
+
+
+def test_secrets_are_found_inside_collections(results):
+    activation = results[ActivationResult]
+    data = to_json([activation], include_secrets={"installation_token"})
+    assert data[0]["installation_token"] == activation.installation_token
+    assert "installation_token" in to_json(
+        {"a": activation}, include_secrets={"installation_token"}
+    )["a"]

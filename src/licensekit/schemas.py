@@ -293,8 +293,6 @@ class _Builder:
         arguments = typing.get_args(kind)
         if origin in (typing.Union, types.UnionType):
             return {"anyOf": [self.of(argument) for argument in arguments]}
-        if origin is Literal:
-            return {"enum": list(arguments)}
         if _is_enum(kind) or attrs.has(origin or kind):
             return self._reference(kind)
         if origin in _SETS:
