@@ -20,7 +20,7 @@ from sphinx.util.docutils import SphinxDirective
 project = "licensekit"
 author = "The licensekit developers"
 copyright = "the licensekit developers"
-release = _installed_version("licensekit")
+release = _installed_version("licensekit-admin")
 version = release
 
 extensions = [

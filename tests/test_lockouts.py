@@ -106,7 +106,7 @@ def test_a_locked_client_is_refused_unknown_codes_and_tokens_until_the_lock_ends
     with pytest.raises(TooManyAttempts):
         w.kit.describe_install_invitation("unknown-again", client=NAT)
 
-    assert locked.value.retry_after == w.kit.clock.now() + LOCK
+    assert locked.value.until == w.kit.clock.now() + LOCK
     with pytest.raises(ActivationCodeNotFound):  # another client is not locked
         w.kit.activate(token="unknown-again", computer_id="probe", client=OTHER)
     w.kit.clock.advance(LOCK)
@@ -212,7 +212,7 @@ def test_a_locked_client_is_refused_unknown_join_links_until_the_lock_ends(store
     with pytest.raises(TooManyAttempts):
         w.kit.accept_join_invitation("unknown", password="a passphrase", client=f"{NAT}\n")
 
-    assert locked.value.retry_after == w.kit.clock.now() + LOCK
+    assert locked.value.until == w.kit.clock.now() + LOCK
     with pytest.raises(InvitationNotFound):
         w.kit.describe_join_invitation("unknown", client=OTHER)
     w.kit.clock.advance(LOCK)

@@ -165,7 +165,7 @@ def test_package_metadata_declares_the_pytest11_entry_point() -> None:
     assert len(found) == 1
     assert found[0].value == "licensekit.testing.plugin"
     assert found[0].dist is not None
-    assert found[0].dist.name == "licensekit"
+    assert found[0].dist.name == "licensekit-admin"
 
 
 def test_plugin_lists_its_fixtures_in_fixtures_help(pytester: pytest.Pytester) -> None:

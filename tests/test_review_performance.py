@@ -310,7 +310,7 @@ def test_a_refusal_is_audited_counted_and_raised_with_its_message() -> None:
         kit.activate(computer_id="mac-3", code=code)
     with pytest.raises(TooManyAttempts, match="this activation code") as locked:
         kit.activate(computer_id="mac-4", code=code)
-    assert locked.value.retry_after == kit.clock.now() + dt.timedelta(minutes=30)
+    assert locked.value.until == kit.clock.now() + dt.timedelta(minutes=30)
     refusals = [e for e in audit(setup) if e.action is AuditAction.ACTIVATION_REFUSED]
     assert [(e.details["computer_id"], e.details["reason"]) for e in refusals] == [
         ("mac-2", "ActivationCodeUsedUp"),

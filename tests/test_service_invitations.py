@@ -853,7 +853,7 @@ def test_repeated_unknown_tokens_from_one_client_are_locked_out(setup):
     with pytest.raises(TooManyAttempts, match="invitation links") as locked:
         kit.accept_join_invitation("guess-again", password=PASSWORD, client="203.0.113.7")
 
-    assert locked.value.retry_after == kit.clock.now() + policy.lockout
+    assert locked.value.until == kit.clock.now() + policy.lockout
     assert states(setup) == {"ann@example.com": InvitationState.PENDING}
     kit.accept_join_invitation(token, password=PASSWORD, client="203.0.113.7")
     assert states(setup) == {"ann@example.com": InvitationState.ACCEPTED}

@@ -2600,7 +2600,7 @@ def test_many_unknown_codes_from_one_client_lock_that_client_out_of_unknown_code
     with pytest.raises(TooManyAttempts) as locked:
         kit.activate(computer_id="mac-1", code=new_activation_code(), client="10.0.0.9")
 
-    assert locked.value.retry_after == kit.clock.now() + dt.timedelta(minutes=10)
+    assert locked.value.until == kit.clock.now() + dt.timedelta(minutes=10)
     # A valid code still activates; another client is not affected, and the lock ends.
     assert kit.activate(computer_id="mac-1", code=invited.code, client="10.0.0.9").email
     with pytest.raises(ActivationCodeNotFound):
@@ -2713,7 +2713,7 @@ def test_refused_activations_of_one_code_lock_that_code_for_a_while():
     with pytest.raises(TooManyAttempts):
         kit.activate(computer_id="mac-2", token=shared.token)
 
-    assert locked.value.retry_after == kit.clock.now() + dt.timedelta(minutes=30)
+    assert locked.value.until == kit.clock.now() + dt.timedelta(minutes=30)
     # Only that code is locked: another invitation's code still activates.
     assert activate(kit, invite(setup, "bob@example.com"), "mac-9").email == "bob@example.com"
     kit.clock.advance(minutes=31)
@@ -2868,7 +2868,7 @@ def test_a_success_while_the_code_is_locked_leaves_the_lock():
     assert lock in kit.store.dump()
     with pytest.raises(TooManyAttempts) as after:
         activate(kit, shared, "stranger-9")
-    assert after.value.retry_after == before.value.retry_after
+    assert after.value.until == before.value.until
     # Once the lock has ended, the next success clears the record.
     kit.clock.advance(minutes=21)
     assert lock.key in _throttle_keys(kit)
@@ -3567,7 +3567,7 @@ def test_a_known_installation_token_checks_in_while_its_client_is_locked():
     # The success lifts no lock: unknown tokens from that client are still refused.
     with pytest.raises(TooManyAttempts) as still:
         kit.check_in("forged-later", client="10.0.0.9")
-    assert still.value.retry_after == locks["check-in:client:10.0.0.9"]
+    assert still.value.until == locks["check-in:client:10.0.0.9"]
 
 
 def test_a_known_installation_token_checks_in_while_every_client_is_locked():

@@ -141,7 +141,7 @@ def test_log_in_is_locked_after_max_failures_wrong_passwords_even_for_the_right_
     with pytest.raises(TooManyAttempts, match=r"log-ins as ada@example\.com") as locked:
         kit.log_in("ada@example.com", PASSWORD)
 
-    assert locked.value.retry_after == kit.clock.now() + policy.lockout
+    assert locked.value.until == kit.clock.now() + policy.lockout
 
 
 def test_log_in_one_failure_below_the_limit_is_not_locked(kit):

@@ -159,7 +159,8 @@ class Settings:
             if getattr(self, name) > self.max_invitation_lifetime:
                 raise ValidationError(
                     f"{name} ({getattr(self, name)}) exceeds max_invitation_lifetime "
-                    f"({self.max_invitation_lifetime})"
+                    f"({self.max_invitation_lifetime})",
+                    field=name,
                 )
 
 

@@ -20,7 +20,7 @@ def positive_timedelta(value: object, name: str) -> dt.timedelta:
         ValidationError: It is not a timedelta, or not positive.
     """
     if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
-        raise ValidationError(f"{name} must be a positive timedelta, got {echo(value)}")
+        raise ValidationError(f"{name} must be a positive timedelta, got {echo(value)}", field=name)
     return value
 
 
@@ -29,4 +29,6 @@ def positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, dt.timedelta):
         positive_timedelta(value, attribute.name)
     elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError(f"{attribute.name} must be a positive integer, got {echo(value)}")
+        raise ValidationError(
+            f"{attribute.name} must be a positive integer, got {echo(value)}", field=attribute.name
+        )

@@ -45,13 +45,16 @@ def ensure_aware(value: dt.datetime, name: str = "datetime") -> dt.datetime:
         ValidationError: *value* is not a datetime, has no time zone, or is so close to year 1
             or year 9999 that in UTC it falls outside them.
     """
+    field = name if name.isidentifier() else None
     if not isinstance(value, dt.datetime):
-        raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}")
+        raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+        raise ValidationError(
+            f"{name} must be timezone-aware, got naive {value.isoformat()}", field=field
+        )
     try:
         return value.astimezone(dt.UTC)
     except OverflowError:
         raise ValidationError(
-            f"{name} {value.isoformat()} is outside the years 1 to 9999 once in UTC"
+            f"{name} {value.isoformat()} is outside the years 1 to 9999 once in UTC", field=field
         ) from None

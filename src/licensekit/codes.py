@@ -128,9 +128,11 @@ def normalize_code(text: str) -> str:
     cleaned = "".join(ch for ch in typed if not _is_separator(ch)).translate(_CODE_CONFUSABLES)
     bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
     if bad:
-        raise ValidationError(f"activation code contains invalid characters: {echo(''.join(bad))}")
+        raise ValidationError(
+            f"activation code contains invalid characters: {echo(''.join(bad))}", field="code"
+        )
     if not cleaned:
-        raise ValidationError("activation code is empty")
+        raise ValidationError("activation code is empty", field="code")
     return cleaned
 
 
@@ -187,11 +189,13 @@ class SecretKeys:
             raw = bytes(secret)
         else:
             raise ValidationError(
-                f"the host secret must be bytes or text, not {type(secret).__name__}"
+                f"the host secret must be bytes or text, not {type(secret).__name__}",
+                field="secret",
             )
         if len(raw) < MIN_SECRET_BYTES:
             raise ValidationError(
-                f"the host secret must be at least {MIN_SECRET_BYTES} bytes, got {len(raw)}"
+                f"the host secret must be at least {MIN_SECRET_BYTES} bytes, got {len(raw)}",
+                field="secret",
             )
         self._lookup_key = _derive(raw, b"licensekit lookup-hash v1")
         self._aead = AESGCM(_derive(raw, b"licensekit encryption v1"))

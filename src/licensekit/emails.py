@@ -32,6 +32,7 @@ __all__ = [
 
 _MAX_EMAIL_LENGTH = 254
 _MAX_LOCAL_PART_OCTETS = 64  # RFC 5321, 4.5.3.1.1
+_CSV_FIELD = "csv"  # what a CSV's errors name as their field: the use cases' argument
 _READ_CHUNK = 8192  # characters decoded at a time from a binary stream
 _LINE_END = re.compile(r"\r\n?|\n")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -146,22 +147,29 @@ def parse_email_csv(
         try:
             text = bytes(source).decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise ValidationError(f"CSV input is not UTF-8: {e}") from e
+            raise ValidationError(f"CSV input is not UTF-8: {e}", field=_CSV_FIELD) from e
         return _parse_csv_text([text], max_entries)
     if isinstance(source, os.PathLike):
         try:
             with open(source, encoding="utf-8-sig", newline="") as handle:
                 return _parse_csv_text(handle, max_entries)
         except FileNotFoundError as e:
-            raise ValidationError(f"CSV file not found: {os.fspath(source)}") from e
+            raise ValidationError(
+                f"CSV file not found: {os.fspath(source)}", field=_CSV_FIELD
+            ) from e
         except UnicodeDecodeError as e:
-            raise ValidationError(f"CSV file {os.fspath(source)} is not UTF-8: {e}") from e
+            raise ValidationError(
+                f"CSV file {os.fspath(source)} is not UTF-8: {e}", field=_CSV_FIELD
+            ) from e
         except OSError as e:
-            raise ValidationError(f"cannot read CSV file {os.fspath(source)}: {e.strerror}") from e
+            raise ValidationError(
+                f"cannot read CSV file {os.fspath(source)}: {e.strerror}", field=_CSV_FIELD
+            ) from e
     read = getattr(source, "read", None)
     if not callable(read):
         raise ValidationError(
-            f"CSV input must be text, bytes, a path or a file object, not {type(source).__name__}"
+            f"CSV input must be text, bytes, a path or a file object, not {type(source).__name__}",
+            field=_CSV_FIELD,
         )
     try:
         first = read(0)
@@ -172,16 +180,16 @@ def parse_email_csv(
     except ValidationError:
         raise
     except UnicodeDecodeError as e:
-        raise ValidationError(f"CSV input is not UTF-8: {e}") from e
+        raise ValidationError(f"CSV input is not UTF-8: {e}", field=_CSV_FIELD) from e
     except (OSError, ValueError) as e:  # closed, write-only, or otherwise unreadable
-        raise ValidationError(f"cannot read the CSV file object: {e}") from e
+        raise ValidationError(f"cannot read the CSV file object: {e}", field=_CSV_FIELD) from e
 
 
 def _parse_csv_text(pieces: Iterable[str], max_entries: int | None = None) -> EmailList:
     try:
         return _collect(_csv_cells(_lines(pieces)), max_entries)
     except csv.Error as e:
-        raise ValidationError(f"CSV input is malformed: {e}") from e
+        raise ValidationError(f"CSV input is malformed: {e}", field=_CSV_FIELD) from e
 
 
 def _lines(pieces: Iterable[str]) -> Iterator[str]:
@@ -242,7 +250,8 @@ def _collect(
             given += 1
             if max_entries is not None and given > max_entries:
                 raise ValidationError(
-                    f"the CSV holds more than {max_entries} addresses, the limit per call"
+                    f"the CSV holds more than {max_entries} addresses, the limit per call",
+                    field=_CSV_FIELD,
                 )
         if problem is not None:
             rejected.append(RejectedEmail(row, raw, problem))

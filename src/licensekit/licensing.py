@@ -134,7 +134,8 @@ def change_expiry(
     _live(key)
     if expires_at is not None and expires_at <= now:
         raise ValidationError(
-            "a license key's expiry must be in the future; to stop activations now, suspend it"
+            "a license key's expiry must be in the future; to stop activations now, suspend it",
+            field="expires_at",
         )
     return attrs.evolve(key, expires_at=expires_at, updated_at=now)
 

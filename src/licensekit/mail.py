@@ -421,7 +421,9 @@ class Templates:
             ValidationError: No language fits; the message lists the supported ones.
         """
         if not isinstance(tag, str):
-            raise ValidationError(f"language must be a BCP 47 tag, got {type(tag).__name__}")
+            raise ValidationError(
+                f"language must be a BCP 47 tag, got {type(tag).__name__}", field="language"
+            )
         wanted = tag.strip().replace("_", "-").lower()
         by_lower = {known.lower(): known for known in self._languages}
         parts = wanted.split("-")
@@ -434,7 +436,8 @@ class Templates:
             if len(variants) == 1:
                 return variants[0]
         raise ValidationError(
-            f"unsupported language {echo(tag)}; supported: {', '.join(self._languages)}"
+            f"unsupported language {echo(tag)}; supported: {', '.join(self._languages)}",
+            field="language",
         )
 
     def render(

@@ -79,9 +79,11 @@ def _check_sender(sender: str) -> tuple[str, str]:
     try:
         parsed = Address(addr_spec=address)
     except (ValueError, IndexError) as e:
-        raise ValidationError(f"sender {echo(sender)} holds no valid email address") from e
+        raise ValidationError(
+            f"sender {echo(sender)} holds no valid email address", field="sender"
+        ) from e
     if not parsed.domain:
-        raise ValidationError(f"sender {echo(sender)} holds no valid email address")
+        raise ValidationError(f"sender {echo(sender)} holds no valid email address", field="sender")
     return address, parsed.domain
 
 

@@ -69,7 +69,8 @@ class PasswordPolicy:
     def __attrs_post_init__(self) -> None:
         if self.min_length > self.max_length:
             raise ValidationError(
-                f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})"
+                f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})",
+                field="min_length",
             )
 
     def check(self, password: str) -> None:

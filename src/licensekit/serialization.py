@@ -1,19 +1,25 @@
-"""The one cattrs converter that turns licensekit's records into plain data and back.
+"""The one cattrs converter that turns licensekit's values into plain data and back.
 
 Plain data means what JSON can hold: dicts, lists, strings, numbers, booleans and None.
-Datetimes become ISO 8601 strings with their UTC offset, bytes become unpadded URL-safe
-base64, enums their values. Stores and hosts use :func:`make_converter` rather than rolling
-their own, so every adapter writes the same shapes.
+Datetimes become ISO 8601 strings with their UTC offset, durations ISO 8601 durations
+(``"P7D"``, ``"PT12H"``), bytes unpadded URL-safe base64, enums their values, sets sorted
+lists. There are two forms, for two audiences:
 
-A bearer token handed to a caller (:attr:`licensekit.Session.token`,
-:attr:`licensekit.ActivationResult.installation_token`: the fields marked with
-:data:`licensekit.model.SECRET`) is left out, so a host that returns a result as JSON never
-sends one by accident. Code that must pass it on reads it by name::
+* The **JSON form** (:func:`to_json` and :func:`from_json`) is what a web host returns from
+  an endpoint or reads from a request or a settings file: every result a use case returns
+  and every value it takes has one, described by a JSON Schema from
+  :func:`licensekit.schemas.json_schema`. It never carries a hash or a ciphertext (a field
+  hidden from ``repr``), and carries a bearer token (a field marked with
+  :data:`licensekit.model.SECRET`) only when the caller names it::
 
-    body = {**unstructure(session), "token": session.token}
+      body = to_json(session, include_secrets={"token"})
 
-Values handed to callers carry no hash to begin with; the stored records that do (for
-storage adapters) keep every field, so that they read back equal.
+* The **record form** (:func:`unstructure` and :func:`structure`) is what storage adapters
+  keep: stored records keep every field, hashes included, so that they read back equal. It
+  leaves the bearer tokens out too; code that must pass one on reads it by name.
+
+Stores and hosts use :func:`make_converter` rather than rolling their own, so every adapter
+writes the same shapes.
 """
 
 from __future__ import annotations
@@ -22,19 +28,94 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import functools
+import re
+import typing
+from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from licensekit import _results, model
+from licensekit import _results, mail, model, throttling
 from licensekit._echo import echo
 from licensekit.exceptions import ValidationError
 
-__all__ = ["make_converter", "structure", "unstructure"]
+__all__ = [
+    "duration_from_text",
+    "duration_text",
+    "from_json",
+    "make_converter",
+    "secret_fields",
+    "structure",
+    "to_json",
+    "unstructure",
+]
 
 T = TypeVar("T")
+
+_DURATION = re.compile(
+    r"(?P<sign>-)?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
+    r"(?:(?P<seconds>\d+)(?:[.,](?P<fraction>\d{1,6}))?S)?)?"
+)
+
+
+def duration_text(value: dt.timedelta) -> str:
+    """Return *value* as an ISO 8601 duration in days, hours, minutes and seconds.
+
+    Years and months are never used (they have no fixed length), so the text reads back as
+    exactly the same :class:`~datetime.timedelta`.
+
+    Example:
+        >>> import datetime as dt
+        >>> duration_text(dt.timedelta(days=7)), duration_text(dt.timedelta(hours=36, seconds=1.5))
+        ('P7D', 'P1DT12H1.5S')
+    """
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    minutes, seconds = divmod(value.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days = f"{value.days}D" if value.days else ""
+    fraction = f".{value.microseconds:06d}".rstrip("0") if value.microseconds else ""
+    clock = "".join(f"{number}{unit}" for number, unit in ((hours, "H"), (minutes, "M")) if number)
+    if seconds or fraction:
+        clock += f"{seconds}{fraction}S"
+    if not days and not clock:
+        return "PT0S"
+    return f"{sign}P{days}{'T' + clock if clock else ''}"
+
+
+def duration_from_text(value: object) -> dt.timedelta:
+    """Return the :class:`~datetime.timedelta` an ISO 8601 duration names.
+
+    Weeks, days, hours, minutes and seconds (with up to six decimals) are accepted; years
+    and months are not, since their length depends on the date.
+
+    Example:
+        >>> duration_from_text("PT15M"), duration_from_text("P2W")
+        (datetime.timedelta(seconds=900), datetime.timedelta(days=14))
+
+    Raises:
+        ValidationError: *value* is not text in that form.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"expected an ISO 8601 duration string, got {type(value).__name__}")
+    match = _DURATION.fullmatch(value.strip())
+    if match is None or value.strip().lstrip("-") in ("P", "PT"):
+        raise ValidationError(
+            f"not an ISO 8601 duration in weeks, days, hours, minutes and seconds "
+            f"(such as 'P7D' or 'PT30M'): {echo(value)}"
+        )
+    parts = {
+        name: int(number)
+        for name, number in match.groupdict().items()
+        if name not in ("sign", "fraction") and number
+    }
+    fraction = match["fraction"] or ""
+    duration = dt.timedelta(microseconds=int(fraction.ljust(6, "0")) if fraction else 0, **parts)
+    return -duration if match["sign"] else duration
 
 
 def _datetime_from_text(value: Any, _: type) -> dt.datetime:
@@ -64,22 +145,21 @@ def _bytes_from_text(value: Any, _: type) -> bytes:
         raise ValidationError(f"not URL-safe base64: {echo(value)}") from e
 
 
+def _timedelta_from_text(value: Any, _: type) -> dt.timedelta:
+    return value if isinstance(value, dt.timedelta) else duration_from_text(value)
+
+
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
 
 
-def make_converter() -> cattrs.Converter:
-    """Return a new converter configured for every licensekit record type.
-
-    Example:
-        >>> from licensekit.serialization import make_converter
-        >>> from licensekit.model import Role
-        >>> make_converter().unstructure(Role.ACCOUNT_ADMINISTRATOR)
-        'account_administrator'
-    """
+def _base_converter() -> cattrs.Converter:
+    """Return a converter with the hooks both forms share: times, bytes, sets and enums."""
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
     converter.register_structure_hook(dt.datetime, _datetime_from_text)
+    converter.register_unstructure_hook(dt.timedelta, duration_text)
+    converter.register_structure_hook(dt.timedelta, _timedelta_from_text)
     converter.register_unstructure_hook(
         bytes, lambda v: base64.urlsafe_b64encode(v).rstrip(b"=").decode("ascii")
     )
@@ -88,10 +168,25 @@ def make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook_func(
         lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset, sorted
     )
-    # cattrs passes str-based enums through as they are; plain data wants their values.
-    for value in vars(model).values():
-        if isinstance(value, type) and issubclass(value, enum.Enum):
-            converter.register_unstructure_hook(value, _enum_value)
+    # cattrs passes str-based enums through as they are (they are strings); plain data
+    # wants their values, so each enum gets a hook of its own, ahead of the one for str.
+    for module in (model, mail, throttling):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, enum.Enum):
+                converter.register_unstructure_hook(value, _enum_value)
+    return converter
+
+
+def make_converter() -> cattrs.Converter:
+    """Return a new converter of the record form, configured for every licensekit record type.
+
+    Example:
+        >>> from licensekit.serialization import make_converter
+        >>> from licensekit.model import Role
+        >>> make_converter().unstructure(Role.ACCOUNT_ADMINISTRATOR)
+        'account_administrator'
+    """
+    converter = _base_converter()
     for value in (*vars(model).values(), *vars(_results).values()):
         if isinstance(value, type) and attrs.has(value):
             secret = [f.name for f in attrs.fields(value) if f.metadata.get("secret")]
@@ -114,15 +209,217 @@ def structure(data: Any, type_: type[T]) -> T:
     """Return the *type_* record described by plain *data*.
 
     Raises:
-        ValidationError: *data* does not describe a valid *type_*.
+        ValidationError: *data* does not describe a valid *type_*; its ``field`` names the
+            first field at fault (dotted when nested) when there is one.
     """
+    record: T = _structure(_DEFAULT, data, type_)
+    return record
+
+
+def _structure(converter: cattrs.Converter, data: Any, type_: Any) -> Any:
+    name = getattr(type_, "__name__", None) or str(type_)
     try:
-        return _DEFAULT.structure(data, type_)
+        return converter.structure(data, type_)
     except ValidationError:
         raise
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as e:
-        if isinstance(e, cattrs.BaseValidationError):
-            detail = "; ".join(cattrs.transform_error(e))
-        else:
-            detail = str(e)
-        raise ValidationError(f"cannot read {type_.__name__} from data: {detail}") from e
+    except cattrs.BaseValidationError as e:
+        found = _our_error(e, ())
+        if found is not None:
+            error, where = found
+            field = ".".join((*where, error.field)) if error.field else ".".join(where) or None
+            at = f" @ $.{'.'.join(where)}" if where else ""
+            raise ValidationError(f"cannot read {name} from data: {error}{at}", field=field) from e
+        problems = cattrs.transform_error(e)
+        detail = "; ".join(problems)
+        raise ValidationError(
+            f"cannot read {name} from data: {detail}", field=_first_path(problems)
+        ) from e
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise ValidationError(f"cannot read {name} from data: {e}") from e
+
+
+def _our_error(
+    group: cattrs.BaseValidationError, path: tuple[str, ...]
+) -> tuple[ValidationError, tuple[str, ...]] | None:
+    """Find a :class:`ValidationError` that a hook or a record's own checks raised in *group*.
+
+    Returns it with the path of the value it was raised for, or None when cattrs's own
+    checks (of types, of missing keys) refused the data.
+    """
+    for error in group.exceptions:
+        notes = getattr(error, "__notes__", [])
+        names = [note.name for note in notes if isinstance(note, cattrs.AttributeValidationNote)]
+        inner = (*path, *names[:1])
+        if isinstance(error, ValidationError):
+            return error, inner
+        if isinstance(error, cattrs.BaseValidationError):
+            found = _our_error(error, inner)
+            if found is not None:
+                return found
+    return None
+
+
+_PATH = re.compile(r" @ \$\.(?P<path>[A-Za-z_][\w.]*)")
+
+
+def _first_path(problems: list[str]) -> str | None:
+    for problem in problems:
+        match = _PATH.search(problem)
+        if match:
+            return match["path"]
+    return None
+
+
+# == the JSON form ============================================================================
+
+
+def secret_fields(kind: Any) -> frozenset[str]:
+    """Return the names of the bearer-token fields of *kind* and of the values it holds.
+
+    These are what :func:`to_json` leaves out unless told otherwise.
+
+    Example:
+        >>> from licensekit import ActivationResult, Session, UserView
+        >>> secret_fields(Session), secret_fields(ActivationResult), secret_fields(UserView)
+        (frozenset({'token'}), frozenset({'installation_token'}), frozenset())
+    """
+    return _secrets_of(kind, frozenset())
+
+
+def _secrets_of(kind: Any, seen: frozenset[Any]) -> frozenset[str]:
+    if kind in seen:
+        return frozenset()
+    origin = typing.get_origin(kind) or kind
+    found: set[str] = set()
+    for argument in typing.get_args(kind):
+        found |= _secrets_of(argument, seen | {kind})
+    if isinstance(origin, type) and attrs.has(origin):
+        hints = typing.get_type_hints(origin)
+        for field in attrs.fields(origin):
+            if field.metadata.get("secret"):
+                found.add(field.name)
+            found |= _secrets_of(hints.get(field.name), seen | {kind})
+    return frozenset(found)
+
+
+def _shown(field: attrs.Attribute[Any], reveal: frozenset[str]) -> bool:
+    """Whether the JSON form holds *field*: what ``repr`` hides it hides, bar named secrets."""
+    if field.metadata.get("secret"):
+        return field.name in reveal
+    return field.repr is not False
+
+
+@functools.cache
+def _json_converter(reveal: frozenset[str]) -> cattrs.Converter:
+    converter = _base_converter()
+
+    def hook(kind: Any) -> Any:
+        origin = typing.get_origin(kind) or kind
+        hidden: dict[str, Any] = {
+            f.name: override(omit=True) for f in attrs.fields(origin) if not _shown(f, reveal)
+        }
+        return make_dict_unstructure_fn(kind, converter, **hidden)
+
+    converter.register_unstructure_hook_factory(attrs.has, hook)
+    return converter
+
+
+def to_json(value: object, *, include_secrets: Collection[str] = ()) -> Any:
+    """Return the JSON form of *value*: plain data to answer a request with.
+
+    *value* is any result of a use case (a view, a :class:`~licensekit.Session`, a
+    :class:`~licensekit.Page`, a batch, preview or report, a tuple of them) or a value one
+    takes (:class:`~licensekit.Settings`, a policy, an enum). Its shape is the one
+    :func:`licensekit.schemas.json_schema` describes.
+
+    Fields hidden from ``repr`` are left out: hashes and ciphertexts of stored records, and
+    the bearer tokens (:func:`secret_fields`), which a host must send on purpose::
+
+        >>> from licensekit.testing import make_licensekit
+        >>> kit = make_licensekit()
+        >>> _ = kit.register_user("ann@example.com", "correct horse battery")
+        >>> session = kit.log_in("ann@example.com", "correct horse battery")
+        >>> "token" in to_json(session)
+        False
+        >>> to_json(session, include_secrets={"token"})["token"] == session.token
+        True
+
+    Args:
+        value: What to convert.
+        include_secrets: Names of bearer-token fields to keep, such as ``{"token"}`` for a
+            :class:`~licensekit.Session` or ``{"installation_token"}`` for an
+            :class:`~licensekit.ActivationResult`.
+
+    Raises:
+        ValidationError: *include_secrets* is a string, or names a field that is no secret
+            of *value* (field ``include_secrets``).
+    """
+    reveal = _reveal(include_secrets, value)
+    return _json_converter(reveal).unstructure(value)
+
+
+def _reveal(include_secrets: Collection[str], value: object) -> frozenset[str]:
+    if isinstance(include_secrets, str) or not all(isinstance(n, str) for n in include_secrets):
+        raise ValidationError(
+            "include_secrets must be a collection of field names, such as {'token'}",
+            field="include_secrets",
+        )
+    reveal = frozenset(include_secrets)
+    if not reveal:
+        return reveal
+    known = _secrets_of(type(value), frozenset())
+    for item in _members(value):
+        known |= _secrets_of(type(item), frozenset())
+    unknown = sorted(reveal - known)
+    if unknown:
+        kind = type(value).__name__
+        raise ValidationError(
+            f"include_secrets names {unknown}, which {kind} does not hold; its secrets: "
+            f"{sorted(known) or 'none'}",
+            field="include_secrets",
+        )
+    return reveal
+
+
+def _members(value: object) -> list[object]:
+    """The values directly inside a collection or a generic result (a page's items)."""
+    if isinstance(value, list | tuple | frozenset | set):
+        return list(value)
+    if isinstance(value, Mapping):
+        return list(value.values())
+    kind: Any = type(value)
+    if attrs.has(kind):
+        return [
+            item
+            for field in attrs.fields(kind)
+            if isinstance(inner := getattr(value, field.name), tuple)
+            for item in inner
+        ]
+    return []
+
+
+@typing.overload
+def from_json(data: Any, type_: type[T]) -> T: ...
+
+
+@typing.overload
+def from_json(data: Any, type_: Any) -> Any: ...
+
+
+def from_json(data: Any, type_: Any) -> Any:
+    """Return the *type_* value that JSON form *data* describes: :func:`to_json` reversed.
+
+    *type_* may be generic, as in ``Page[MemberView]``. Values with a bearer token read
+    back only from a JSON form that holds it (made with ``include_secrets``).
+
+    Example:
+        >>> import datetime as dt
+        >>> from licensekit import Settings
+        >>> from_json({"session_lifetime": "PT8H"}, Settings).session_lifetime
+        datetime.timedelta(seconds=28800)
+
+    Raises:
+        ValidationError: *data* does not describe a valid *type_*; ``field`` names the first
+            field at fault, dotted when nested (``"password_throttle.window"``).
+    """
+    return _structure(_json_converter(frozenset()), data, type_)

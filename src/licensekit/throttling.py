@@ -24,6 +24,7 @@ from licensekit.model import Throttle
 __all__ = [
     "EmailRequest",
     "GuessVerdict",
+    "LockEnd",
     "ThrottlePolicy",
     "ThrottledSecret",
     "client_key",
@@ -106,11 +107,35 @@ class ThrottlePolicy:
     lockout: dt.timedelta = attrs.field(default=dt.timedelta(minutes=15), validator=positive)
 
 
-def locked_until(throttle: Throttle | None, now: dt.datetime) -> dt.datetime | None:
+class LockEnd(dt.datetime):
+    """When a lock ends, as read at a given moment: a datetime that remembers that moment.
+
+    :func:`locked_until` returns one, so that the
+    :class:`~licensekit.exceptions.TooManyAttempts` made from it counts its
+    :attr:`~licensekit.exceptions.TooManyAttempts.retry_after` from the time of the use
+    case's clock that read the lock, not from the system's. It compares, sorts and formats
+    as the datetime it is; arithmetic on it gives datetimes that no longer remember.
+
+    Attributes:
+        read_at: The moment the lock was read at.
+    """
+
+    __slots__ = ("read_at",)
+    read_at: dt.datetime
+
+    @classmethod
+    def of(cls, end: dt.datetime, read_at: dt.datetime) -> LockEnd:
+        """Return *end*, remembering that it was read at *read_at*."""
+        lock = cls.combine(end.date(), end.timetz())
+        lock.read_at = read_at
+        return lock
+
+
+def locked_until(throttle: Throttle | None, now: dt.datetime) -> LockEnd | None:
     """Return when the lock on a key ends, or None if attempts are allowed at *now*."""
     if throttle is None or throttle.locked_until is None or throttle.locked_until <= now:
         return None
-    return throttle.locked_until
+    return LockEnd.of(throttle.locked_until, now)
 
 
 def judge_guess(throttle: Throttle | None, now: dt.datetime, *, found: bool) -> GuessVerdict:

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 
 from licensekit._usecases._tx import Tx
 from licensekit.storage import THROTTLES
-from licensekit.throttling import GuessVerdict, ThrottlePolicy, judge_guess, record_failure
+from licensekit.throttling import (
+    GuessVerdict,
+    LockEnd,
+    ThrottlePolicy,
+    judge_guess,
+    record_failure,
+)
 
 __all__ = ["throttle_guess"]
 
@@ -40,7 +46,7 @@ def throttle_guess(
         throttle = tx.get(THROTTLES, key)
         verdict = judge_guess(throttle, now, found=False)
         if verdict is GuessVerdict.REFUSE and throttle is not None and throttle.locked_until:
-            locks.append(throttle.locked_until)
+            locks.append(LockEnd.of(throttle.locked_until, now))
         elif verdict is GuessVerdict.RECORD_FAILURE:
             tx.put(THROTTLES, record_failure(throttle, key=key, now=now, policy=policy))
     return max(locks, default=None)

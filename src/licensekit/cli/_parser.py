@@ -211,6 +211,6 @@ def _define(name: str, info: CommandInfo, parser: Parser, builder: Builder) -> N
 
 def _version() -> str:
     try:
-        return metadata.version("licensekit")
+        return metadata.version("licensekit-admin")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
         return "unknown"
