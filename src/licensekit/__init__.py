@@ -7,111 +7,113 @@ trail, over a storage adapter and a mailer that the host application supplies.
 Start with :class:`LicenseKit`; see the README and ``docs/`` for a walk-through.
 """
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
-from licensekit.clock import Clock, SystemClock
-from licensekit.emails import (
-    EmailList,
-    RejectedEmail,
-    normalize_email,
-    parse_email_csv,
-    parse_emails,
-)
-from licensekit.exceptions import (
-    AccountNotFound,
-    ActivationCodeExpired,
-    ActivationCodeMistyped,
-    ActivationCodeNotFound,
-    ActivationCodeRevoked,
-    ActivationCodeUsedUp,
-    ActivationCodeWrongProduct,
-    ActivationError,
-    AlreadyMember,
-    AuthenticationError,
-    ComputerAlreadyActivated,
-    ComputerBlocked,
-    ConflictError,
-    DeliveryError,
-    DuplicateKey,
-    DuplicateLicenseKey,
-    EmailAlreadyRegistered,
-    EmailAlreadyVerified,
-    EmailNotVerified,
-    IncompatibleStore,
-    InstallationNotFound,
-    InvalidActivationCode,
-    InvalidCredentials,
-    InvalidCursor,
-    InvalidEmail,
-    InvalidPassword,
-    InvalidSession,
-    InvalidToken,
-    InvitationAlreadyAccepted,
-    InvitationEmailMismatch,
-    InvitationError,
-    InvitationExpired,
-    InvitationNotFound,
-    InvitationRevoked,
-    LastAdministrator,
-    LicenseKeyNotFound,
-    LicenseKeyUnavailable,
-    LicenseKitError,
-    MemberBlocked,
-    MemberNotFound,
-    NotFound,
-    PermissionDenied,
-    SeatsFull,
-    SeatsInUse,
-    StorageBusy,
-    StorageError,
-    TooManyAttempts,
-    UserNotFound,
-    ValidationError,
-)
-from licensekit.mail import BatchMailer, Mailer, Message, MessageKind
-from licensekit.model import (
-    AuditAction,
-    AuditEvent,
-    BusinessAccount,
-    ComputerBlock,
-    DeliveryStatus,
-    InstallationStatus,
-    InstallationView,
-    InstallInvitationState,
-    InstallInvitationView,
-    InvitationState,
-    JoinInvitationView,
-    KeyStatus,
-    LicenseKeyView,
-    MemberStatus,
-    MemberView,
-    Page,
-    Role,
-    Session,
-    SessionMethod,
-    User,
-    UserView,
-)
-from licensekit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
-from licensekit.service import (
-    AccountMembership,
-    ActivationResult,
-    DeliveryFailure,
-    DeliveryReport,
-    InstallInvitationBatch,
-    InstallInvitationPreview,
-    InvitationPreview,
-    JoinInvitationBatch,
-    LicenseKit,
-    PurgeReport,
-    Settings,
-)
-from licensekit.storage import Store, Transaction
-from licensekit.stores.memory import MemoryStore
-from licensekit.throttling import ThrottlePolicy
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from licensekit.clock import Clock, SystemClock
+    from licensekit.emails import (
+        EmailList,
+        RejectedEmail,
+        normalize_email,
+        parse_email_csv,
+        parse_emails,
+    )
+    from licensekit.exceptions import (
+        AccountNotFound,
+        ActivationCodeExpired,
+        ActivationCodeMistyped,
+        ActivationCodeNotFound,
+        ActivationCodeRevoked,
+        ActivationCodeUsedUp,
+        ActivationCodeWrongProduct,
+        ActivationError,
+        AlreadyMember,
+        AuthenticationError,
+        ComputerAlreadyActivated,
+        ComputerBlocked,
+        ConflictError,
+        DeliveryError,
+        DuplicateKey,
+        DuplicateLicenseKey,
+        EmailAlreadyRegistered,
+        EmailAlreadyVerified,
+        EmailNotVerified,
+        IncompatibleStore,
+        InstallationNotFound,
+        InvalidActivationCode,
+        InvalidCredentials,
+        InvalidCursor,
+        InvalidEmail,
+        InvalidPassword,
+        InvalidSession,
+        InvalidToken,
+        InvitationAlreadyAccepted,
+        InvitationEmailMismatch,
+        InvitationError,
+        InvitationExpired,
+        InvitationNotFound,
+        InvitationRevoked,
+        LastAdministrator,
+        LicenseKeyNotFound,
+        LicenseKeyUnavailable,
+        LicenseKitError,
+        MemberBlocked,
+        MemberNotFound,
+        NotFound,
+        PermissionDenied,
+        SeatsFull,
+        SeatsInUse,
+        StorageBusy,
+        StorageError,
+        TooManyAttempts,
+        UserNotFound,
+        ValidationError,
+    )
+    from licensekit.mail import BatchMailer, Mailer, Message, MessageKind
+    from licensekit.model import (
+        AuditAction,
+        AuditEvent,
+        BusinessAccount,
+        ComputerBlock,
+        DeliveryStatus,
+        InstallationStatus,
+        InstallationView,
+        InstallInvitationState,
+        InstallInvitationView,
+        InvitationState,
+        JoinInvitationView,
+        KeyStatus,
+        LicenseKeyView,
+        MemberStatus,
+        MemberView,
+        Page,
+        Role,
+        Session,
+        SessionMethod,
+        User,
+        UserView,
+    )
+    from licensekit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
+    from licensekit.service import (
+        AccountMembership,
+        ActivationResult,
+        DeliveryFailure,
+        DeliveryReport,
+        InstallInvitationBatch,
+        InstallInvitationPreview,
+        InvitationPreview,
+        JoinInvitationBatch,
+        LicenseKit,
+        PurgeReport,
+        Settings,
+    )
+    from licensekit.storage import Store, Transaction
+    from licensekit.stores.memory import MemoryStore
     from licensekit.stores.sqlite import SQLiteStore
+    from licensekit.throttling import ThrottlePolicy
 
 __all__ = [
     "AccountMembership",
@@ -216,11 +218,121 @@ __all__ = [
     "parse_emails",
 ]
 
+# Where each public name is defined. Nothing is imported until a name is first used, so that
+# ``import licensekit.exceptions`` (or a light client-side module) loads no more than it
+# needs: email-validator, Argon2 and sqlite3 come in only with the names that use them.
+_HOME: dict[str, str] = {
+    "AccountMembership": "licensekit.service",
+    "AccountNotFound": "licensekit.exceptions",
+    "ActivationCodeExpired": "licensekit.exceptions",
+    "ActivationCodeMistyped": "licensekit.exceptions",
+    "ActivationCodeNotFound": "licensekit.exceptions",
+    "ActivationCodeRevoked": "licensekit.exceptions",
+    "ActivationCodeUsedUp": "licensekit.exceptions",
+    "ActivationCodeWrongProduct": "licensekit.exceptions",
+    "ActivationError": "licensekit.exceptions",
+    "ActivationResult": "licensekit.service",
+    "AlreadyMember": "licensekit.exceptions",
+    "Argon2Parameters": "licensekit.passwords",
+    "AuditAction": "licensekit.model",
+    "AuditEvent": "licensekit.model",
+    "AuthenticationError": "licensekit.exceptions",
+    "BatchMailer": "licensekit.mail",
+    "BusinessAccount": "licensekit.model",
+    "Clock": "licensekit.clock",
+    "ComputerAlreadyActivated": "licensekit.exceptions",
+    "ComputerBlock": "licensekit.model",
+    "ComputerBlocked": "licensekit.exceptions",
+    "ConflictError": "licensekit.exceptions",
+    "DeliveryError": "licensekit.exceptions",
+    "DeliveryFailure": "licensekit.service",
+    "DeliveryReport": "licensekit.service",
+    "DeliveryStatus": "licensekit.model",
+    "DuplicateKey": "licensekit.exceptions",
+    "DuplicateLicenseKey": "licensekit.exceptions",
+    "EmailAlreadyRegistered": "licensekit.exceptions",
+    "EmailAlreadyVerified": "licensekit.exceptions",
+    "EmailList": "licensekit.emails",
+    "EmailNotVerified": "licensekit.exceptions",
+    "IncompatibleStore": "licensekit.exceptions",
+    "InstallInvitationBatch": "licensekit.service",
+    "InstallInvitationPreview": "licensekit.service",
+    "InstallInvitationState": "licensekit.model",
+    "InstallInvitationView": "licensekit.model",
+    "InstallationNotFound": "licensekit.exceptions",
+    "InstallationStatus": "licensekit.model",
+    "InstallationView": "licensekit.model",
+    "InvalidActivationCode": "licensekit.exceptions",
+    "InvalidCredentials": "licensekit.exceptions",
+    "InvalidCursor": "licensekit.exceptions",
+    "InvalidEmail": "licensekit.exceptions",
+    "InvalidPassword": "licensekit.exceptions",
+    "InvalidSession": "licensekit.exceptions",
+    "InvalidToken": "licensekit.exceptions",
+    "InvitationAlreadyAccepted": "licensekit.exceptions",
+    "InvitationEmailMismatch": "licensekit.exceptions",
+    "InvitationError": "licensekit.exceptions",
+    "InvitationExpired": "licensekit.exceptions",
+    "InvitationNotFound": "licensekit.exceptions",
+    "InvitationPreview": "licensekit.service",
+    "InvitationRevoked": "licensekit.exceptions",
+    "InvitationState": "licensekit.model",
+    "JoinInvitationBatch": "licensekit.service",
+    "JoinInvitationView": "licensekit.model",
+    "KeyStatus": "licensekit.model",
+    "LastAdministrator": "licensekit.exceptions",
+    "LicenseKeyNotFound": "licensekit.exceptions",
+    "LicenseKeyUnavailable": "licensekit.exceptions",
+    "LicenseKeyView": "licensekit.model",
+    "LicenseKit": "licensekit.service",
+    "LicenseKitError": "licensekit.exceptions",
+    "Mailer": "licensekit.mail",
+    "MemberBlocked": "licensekit.exceptions",
+    "MemberNotFound": "licensekit.exceptions",
+    "MemberStatus": "licensekit.model",
+    "MemberView": "licensekit.model",
+    "MemoryStore": "licensekit.stores.memory",
+    "Message": "licensekit.mail",
+    "MessageKind": "licensekit.mail",
+    "NotFound": "licensekit.exceptions",
+    "Page": "licensekit.model",
+    "PasswordHasher": "licensekit.passwords",
+    "PasswordPolicy": "licensekit.passwords",
+    "PermissionDenied": "licensekit.exceptions",
+    "PurgeReport": "licensekit.service",
+    "RejectedEmail": "licensekit.emails",
+    "Role": "licensekit.model",
+    "SQLiteStore": "licensekit.stores.sqlite",
+    "SeatsFull": "licensekit.exceptions",
+    "SeatsInUse": "licensekit.exceptions",
+    "Session": "licensekit.model",
+    "SessionMethod": "licensekit.model",
+    "Settings": "licensekit.service",
+    "StorageBusy": "licensekit.exceptions",
+    "StorageError": "licensekit.exceptions",
+    "Store": "licensekit.storage",
+    "SystemClock": "licensekit.clock",
+    "ThrottlePolicy": "licensekit.throttling",
+    "TooManyAttempts": "licensekit.exceptions",
+    "Transaction": "licensekit.storage",
+    "User": "licensekit.model",
+    "UserNotFound": "licensekit.exceptions",
+    "UserView": "licensekit.model",
+    "ValidationError": "licensekit.exceptions",
+    "normalize_email": "licensekit.emails",
+    "parse_email_csv": "licensekit.emails",
+    "parse_emails": "licensekit.emails",
+}
 
-def __getattr__(name: str) -> object:
-    # SQLiteStore is imported on first use, so that hosts on another store never load sqlite3.
-    if name == "SQLiteStore":
-        from licensekit.stores.sqlite import SQLiteStore
 
-        return SQLiteStore
-    raise AttributeError(f"module 'licensekit' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'licensekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,55 @@
+"""What importing a part of licensekit loads: only what that part needs.
+
+A host that imports one light module (the exceptions to catch, the records, the storage port
+to write an adapter against, the pure rules) must not pay for email validation, password
+hashing or SQLite; nor must ``import licensekit`` itself, whose names load on first use.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import licensekit
+
+HEAVY = ("email_validator", "sqlite3", "cryptography.hazmat.primitives.kdf.argon2", "cattrs")
+
+
+def _loaded_after(statement: str) -> set[str]:
+    probe = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
+    ran = subprocess.run(  # noqa: S603 - our own interpreter, our own statements
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(ran.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import licensekit",
+        "import licensekit.exceptions",
+        "import licensekit.model",
+        "import licensekit.storage",
+        "import licensekit.roles, licensekit.members, licensekit.licensing",
+        "import licensekit.throttling",
+        "from licensekit import LicenseKitError, Role, Page",
+    ],
+)
+def test_a_light_import_loads_no_heavy_dependency(statement: str) -> None:
+    loaded = _loaded_after(statement)
+    assert not [m for m in HEAVY if m in loaded], f"{statement} loaded {sorted(loaded)}"
+
+
+def test_sqlite_is_loaded_only_with_the_sqlite_store() -> None:
+    assert "sqlite3" not in _loaded_after("from licensekit import LicenseKit, MemoryStore")
+    assert "sqlite3" in _loaded_after("from licensekit import SQLiteStore")
+
+
+def test_every_public_name_resolves_and_is_listed() -> None:
+    for name in licensekit.__all__:
+        assert getattr(licensekit, name) is not None
+    assert set(licensekit.__all__) <= set(dir(licensekit))
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        licensekit.nothing_here  # noqa: B018 - the look-up is what is tested
