@@ -150,11 +150,6 @@ class ServiceCore:
             )
         if templates is not None and not isinstance(templates, Templates):
             raise ValidationError(f"templates must be Templates, not {type(templates).__name__}")
-        self.mailer = mailer
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self.passwords = password_hasher if password_hasher is not None else PasswordHasher()
-        self.settings = settings if settings is not None else Settings()
-        self.templates = templates if templates is not None else default_templates()
         self._keys = SecretKeys(secret)
         self._join_url = join_url
         self._download_url = download_url
@@ -182,10 +177,10 @@ class ServiceCore:
             store=store,
             runner=Runner(store, V1Tx),
             mailer=mailer,
-            clock=self.clock,
-            passwords=self.passwords,
-            settings=self.settings,
-            templates=self.templates,
+            clock=clock if clock is not None else SystemClock(),
+            passwords=password_hasher if password_hasher is not None else PasswordHasher(),
+            settings=settings if settings is not None else Settings(),
+            templates=templates if templates is not None else default_templates(),
             keys=self._keys,
             links=links,
         )
@@ -202,6 +197,48 @@ class ServiceCore:
         self._accounts = Accounts(ctx, access, delivery)
         self._members = Members(ctx, access, delivery)
         self._join_invitations = JoinInvitations(ctx, access, delivery)
+
+    # A host may replace these after construction (the documentation does): the groups of
+    # use cases read them from the shared context, so they live there.
+    @property
+    def mailer(self) -> Mailer:
+        return self._ctx.mailer
+
+    @mailer.setter
+    def mailer(self, value: Mailer) -> None:
+        self._ctx.mailer = value
+
+    @property
+    def clock(self) -> Clock:
+        return self._ctx.clock
+
+    @clock.setter
+    def clock(self, value: Clock) -> None:
+        self._ctx.clock = value
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        return self._ctx.passwords
+
+    @passwords.setter
+    def passwords(self, value: PasswordHasher) -> None:
+        self._ctx.passwords = value
+
+    @property
+    def settings(self) -> Settings:
+        return self._ctx.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._ctx.settings = value
+
+    @property
+    def templates(self) -> Templates:
+        return self._ctx.templates
+
+    @templates.setter
+    def templates(self, value: Templates) -> None:
+        self._ctx.templates = value
 
     def __repr__(self) -> str:
         return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"

@@ -36,9 +36,13 @@ class Links:
     reset: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class Context:
     """What the use cases work with (see the module docstring).
+
+    Mutable on purpose: a host may replace :class:`licensekit.LicenseKit`'s ``mailer``,
+    ``clock``, ``passwords``, ``settings`` or ``templates`` after construction (the
+    documentation does so), and the facade passes the new value on here.
 
     Attributes:
         store: Where records live.
