@@ -61,7 +61,9 @@ from licensekit._usecases._checks import (
 from licensekit._usecases._context import Context, Links
 from licensekit._usecases._delivery import SEND_CHUNK as _SEND_CHUNK
 from licensekit._usecases._delivery import Delivery
+from licensekit._usecases._links import AccountLinks
 from licensekit._usecases._runner import Runner, check_store
+from licensekit._usecases._sessions import Sessions
 from licensekit._usecases._tx import Tx
 from licensekit._usecases._v1compat import V1Tx
 from licensekit._usecases.accounts import Accounts
@@ -72,7 +74,7 @@ from licensekit._usecases.join_invitations import JoinInvitations
 from licensekit._usecases.keys import Keys
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
-from licensekit._usecases.users import Users
+from licensekit._usecases.users import Passwords, Users
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
 from licensekit.exceptions import DeliveryError, ValidationError
@@ -192,8 +194,11 @@ class ServiceCore:
     def _compose_accounts(self) -> None:
         """Build the groups of users, accounts, members and join invitations."""
         ctx, access, delivery = self._ctx, self._access, self._delivery
-        self._users = Users(ctx, access, delivery)
-        self._lockouts = Lockouts(ctx, access, delivery)
+        self._sessions = sessions = Sessions(ctx)  # TRANSITIONAL: named for _users until it goes
+        links = AccountLinks(ctx)
+        self._users = Users(ctx, access, delivery, sessions, links)
+        self._passwords = Passwords(ctx, access, delivery, sessions, links)
+        self._lockouts = Lockouts(ctx)
         self._accounts = Accounts(ctx, access, delivery)
         self._members = Members(ctx, access, delivery)
         self._join_invitations = JoinInvitations(ctx, access, delivery)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from licensekit._accounts import AccountsService
 from licensekit._licensing import LicensingService
-from licensekit._lockouts import LockoutsService
 from licensekit._results import (
     EXPIRY_PRESETS,
     AccountMembership,
@@ -31,6 +30,9 @@ from licensekit._results import (
     PurgeReport,
     Settings,
 )
+from licensekit._usecases._delegation import delegate
+from licensekit._usecases.lockouts import Lockouts
+from licensekit._usecases.users import Passwords, Users
 
 __all__ = [
     "EXPIRY_PRESETS",
@@ -48,7 +50,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(AccountsService, LicensingService, LockoutsService):
+class LicenseKit(AccountsService, LicensingService):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
@@ -97,6 +99,17 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
 
     # == Users and sessions (licensekit._usecases.users, .lockouts) ==========================
     # Each moved method becomes one line: ``log_in = delegate("_users", Users.log_in)``.
+    register_user = delegate("_users", Users.register_user)
+    log_in = delegate("_users", Users.log_in)
+    trusted_session = delegate("_users", Users.trusted_session)
+    log_out = delegate("_users", Users.log_out)
+    current_user = delegate("_users", Users.current_user)
+    send_email_verification = delegate("_users", Users.send_email_verification)
+    verify_email = delegate("_users", Users.verify_email)
+    change_password = delegate("_passwords", Passwords.change_password)
+    request_password_reset = delegate("_passwords", Passwords.request_password_reset)
+    reset_password = delegate("_passwords", Passwords.reset_password)
+    lift_lockout = delegate("_lockouts", Lockouts.lift_lockout)
 
     # == Business accounts, members, join invitations (.accounts, .members, .join_invitations)
 
