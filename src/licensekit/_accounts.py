@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 import attrs
 
-from licensekit import members, roles
+from licensekit import members
 from licensekit._core import (
     _TOKEN_PLACEHOLDER,
     _as_id,
     _bounded_entries,
     _check_cursor,
     _clean_name,
-    _clean_notes,
     _filtered_page,
     _id_list,
     _parse_enum,
@@ -27,12 +26,10 @@ from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
 from licensekit._results import (
-    AccountMembership,
     DeliveryFailure,
     DeliveryReport,
     InvitationPreview,
     JoinInvitationBatch,
-    PurgeReport,
 )
 from licensekit._usecases._v1compat import V1Tx as Transaction
 from licensekit._users import UsersService
@@ -43,7 +40,6 @@ from licensekit.emails import (
 )
 from licensekit.exceptions import (
     ConflictError,
-    EmailNotVerified,
     InvalidCredentials,
     InvitationEmailMismatch,
     InvitationNotFound,
@@ -52,23 +48,17 @@ from licensekit.exceptions import (
 )
 from licensekit.mail import (
     Message,
-    MessageKind,
     render_join_invitation,
-    render_member_notice,
 )
 from licensekit.model import (
     AuditAction,
-    AuditEvent,
     BusinessAccount,
     DeliveryStatus,
     InvitationState,
     JoinInvitation,
     JoinInvitationView,
-    Membership,
     MemberStatus,
-    MemberView,
     Page,
-    Role,
     Session,
     SessionMethod,
     User,
@@ -97,333 +87,7 @@ class AccountsService(UsersService):
 
     # == sessions and business accounts ======================================================
 
-    def purge_expired(self) -> PurgeReport:
-        """Delete expired sessions and spent throttling records. Run it now and then.
-
-        Throttling records hold emails and client identifiers; purging keeps them no longer
-        than their window or lock-out needs.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            return PurgeReport(
-                sessions=tx.delete_sessions_expired_before(now),
-                throttles=tx.delete_throttles_expired_before(now),
-            )
-
-    def list_my_accounts(self, session: Session | str) -> tuple[AccountMembership, ...]:
-        """Return the caller's active and blocked memberships, with this session's roles.
-
-        Raises:
-            InvalidSession: The session is unknown or expired.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record = self._resolve_session(tx, session, now)
-            result = []
-            for membership in tx.list_user_memberships(record.user_id):
-                if membership.status is MemberStatus.REMOVED:
-                    continue
-                account = tx.get_account(membership.account_id)
-                if account is None:
-                    continue
-                result.append(
-                    AccountMembership(
-                        account_id=account.id,
-                        account_name=account.name,
-                        role=membership.role,
-                        effective_role=roles.effective_role(record.admin_grants, membership),
-                        status=membership.status,
-                    )
-                )
-            return tuple(result)
-
     # == business accounts and members =======================================================
-
-    def create_business_account(self, session: Session | str, name: str) -> BusinessAccount:
-        """Create a business account; the caller becomes its first Account Administrator.
-
-        The caller's session gains the administrator role in the new account at once.
-
-        Raises:
-            InvalidSession: The session is unknown or expired.
-            EmailNotVerified: The caller's address is not proven (see
-                :attr:`Settings.verified_email_to_create_accounts`).
-            ValidationError: *name* is empty or too long.
-        """
-        name = _clean_name(name, "account name", required=True)
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record = self._resolve_session(tx, session, now)
-            if self.settings.verified_email_to_create_accounts:
-                creator = self._user(tx, record.user_id)
-                if not creator.email_verified:
-                    raise EmailNotVerified(
-                        f"verify {creator.email} before creating a business account"
-                    )
-            account = BusinessAccount(
-                id=new_id("acc", now), name=name, created_at=now, created_by=record.user_id
-            )
-            tx.add_account(account)
-            tx.save_membership(
-                Membership(
-                    account_id=account.id,
-                    user_id=record.user_id,
-                    role=Role.ACCOUNT_ADMINISTRATOR,
-                    status=MemberStatus.ACTIVE,
-                    joined_at=now,
-                    updated_at=now,
-                    admin_grant=1,
-                )
-            )
-            tx.save_session(
-                attrs.evolve(record, admin_grants={**record.admin_grants, account.id: 1})
-            )
-            self._audit(
-                tx,
-                now,
-                account.id,
-                record.user_id,
-                AuditAction.ACCOUNT_CREATED,
-                account.id,
-                name=name,
-            )
-        return account
-
-    def list_members(
-        self,
-        session: Session | str,
-        account_id: str,
-        *,
-        cursor: str | None = None,
-        limit: int = 50,
-        include_removed: bool = False,
-    ) -> Page[MemberView]:
-        """List an account's members, ordered by user id, one page at a time.
-
-        Raises:
-            InvalidSession: The session is unknown or expired.
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-        """
-        limit = self._check_limit(limit)
-        after = _check_cursor(cursor, "usr")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
-
-            def fetch(after: str | None, n: int) -> Sequence[Membership]:
-                return tx.list_memberships(account_id, after=after, limit=n)
-
-            page = _filtered_page(
-                fetch,
-                lambda m: m.user_id,
-                lambda m: include_removed or m.status is not MemberStatus.REMOVED,
-                after,
-                limit,
-            )
-            return Page(tuple(self._member_view(tx, m) for m in page.items), page.next_cursor)
-
-    def get_member(self, session: Session | str, account_id: str, user_id: str) -> MemberView:
-        """Return one member of an account, with their role, status and the last notes.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
-            return self._member_view(tx, self._target(tx, account_id, user_id))
-
-    def change_role(
-        self,
-        session: Session | str,
-        account_id: str,
-        user_id: str,
-        role: Role,
-        *,
-        notes: str = "",
-        notify: bool = False,
-        language: str = "en",
-    ) -> MemberView:
-        """Set a member's role, recording who changed it, when, and *notes*.
-
-        A promotion takes effect at the member's next log-in; a demotion at once.
-
-        Args:
-            session: The caller, an Account Administrator of *account_id*.
-            account_id: The business account.
-            user_id: The member.
-            role: The new role.
-            notes: Why, for the record.
-            notify: Also email the member about the change, *notes* included. A failed
-                email does not undo the change; it is recorded in the audit trail.
-            language: BCP 47 tag of that email's language.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            LastAdministrator: The change would demote the last Account Administrator.
-        """
-        role = _parse_enum(Role, role, "role")
-        notes = _clean_notes(notes)
-        language = self.templates.resolve(language)
-        return self._change_member(
-            session,
-            account_id,
-            user_id,
-            AuditAction.ROLE_CHANGED,
-            lambda target, actor, now, admins: members.change_role(
-                target, role, actor_id=actor, now=now, notes=notes, active_administrators=admins
-            ),
-            notes,
-            MessageKind.ROLE_CHANGED if notify else None,
-            language,
-        )
-
-    def block_member(
-        self,
-        session: Session | str,
-        account_id: str,
-        user_id: str,
-        *,
-        notes: str = "",
-        notify: bool = False,
-        language: str = "en",
-    ) -> MemberView:
-        """Block a member: they stay listed but can do nothing in the account, at once.
-
-        With *notify*, the member is told by email in *language*, *notes* included (see
-        :meth:`change_role`).
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            ConflictError: The member is already blocked.
-            LastAdministrator: The member is the last Account Administrator.
-        """
-        notes = _clean_notes(notes)
-        return self._change_member(
-            session,
-            account_id,
-            user_id,
-            AuditAction.MEMBER_BLOCKED,
-            lambda target, actor, now, admins: members.block_member(
-                target, actor_id=actor, now=now, notes=notes, active_administrators=admins
-            ),
-            notes,
-            MessageKind.MEMBER_BLOCKED if notify else None,
-            self.templates.resolve(language),
-        )
-
-    def unblock_member(
-        self, session: Session | str, account_id: str, user_id: str, *, notes: str = ""
-    ) -> MemberView:
-        """Unblock a member; they get back the role they had.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            ConflictError: The member is not blocked.
-        """
-        notes = _clean_notes(notes)
-        return self._change_member(
-            session,
-            account_id,
-            user_id,
-            AuditAction.MEMBER_UNBLOCKED,
-            lambda target, actor, now, admins: members.unblock_member(
-                target, actor_id=actor, now=now, notes=notes
-            ),
-            notes,
-        )
-
-    def remove_member(
-        self,
-        session: Session | str,
-        account_id: str,
-        user_id: str,
-        *,
-        notes: str = "",
-        notify: bool = False,
-        language: str = "en",
-    ) -> MemberView:
-        """End a membership at once. The person can be invited again later.
-
-        With *notify*, the person is told by email in *language*, *notes* included (see
-        :meth:`change_role`).
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            LastAdministrator: The member is the last Account Administrator.
-        """
-        notes = _clean_notes(notes)
-        return self._change_member(
-            session,
-            account_id,
-            user_id,
-            AuditAction.MEMBER_REMOVED,
-            lambda target, actor, now, admins: members.remove_member(
-                target, actor_id=actor, now=now, notes=notes, active_administrators=admins
-            ),
-            notes,
-            MessageKind.MEMBER_REMOVED if notify else None,
-            self.templates.resolve(language),
-        )
-
-    def leave_account(self, session: Session | str, account_id: str) -> None:
-        """End the caller's own membership in *account_id*.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            MemberBlocked: The caller is blocked there (a block is not escaped by leaving).
-            LastAdministrator: The caller is its last Account Administrator.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, membership = self._authorize(
-                tx, session, account_id, Permission.VIEW_ACCOUNT, now
-            )
-            left = members.remove_member(
-                membership,
-                actor_id=record.user_id,
-                now=now,
-                notes="",
-                active_administrators=tx.count_active_administrators(account_id),
-            )
-            tx.save_membership(left)
-            self._audit(
-                tx, now, account_id, record.user_id, AuditAction.MEMBER_LEFT, record.user_id
-            )
-
-    def list_audit_events(
-        self,
-        session: Session | str,
-        account_id: str,
-        *,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> Page[AuditEvent]:
-        """Return an account's audit trail, oldest first, one page at a time.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-        """
-        limit = self._check_limit(limit)
-        after = _check_cursor(cursor, "evt")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            self._authorize(tx, session, account_id, Permission.VIEW_AUDIT, now)
-            events = tx.list_audit_events(account_id, after=after, limit=limit + 1)
-        items = tuple(events[:limit])
-        return Page(items, items[-1].id if len(events) > limit else None)
 
     # == join invitations ===================================================================
 
@@ -857,59 +521,6 @@ class AccountsService(UsersService):
                 email=current.email,
             )
             return self._issue_session(tx, user, SessionMethod.INVITATION, now)
-
-    def _change_member(
-        self,
-        session: Session | str,
-        account_id: str,
-        user_id: str,
-        action: AuditAction,
-        rule: Callable[[Membership, str, dt.datetime, int], Membership],
-        notes: str,
-        notice: MessageKind | None = None,
-        language: str = "en",
-    ) -> MemberView:
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, _ = self._authorize(tx, session, account_id, Permission.MANAGE_MEMBERS, now)
-            target = self._target(tx, account_id, user_id)
-            changed = rule(target, record.user_id, now, tx.count_active_administrators(account_id))
-            tx.save_membership(changed)
-            details = {"notes": notes} if notes else {}
-            if action is AuditAction.ROLE_CHANGED:
-                details.update({"from": target.role.value, "to": changed.role.value})
-            self._audit(tx, now, account_id, record.user_id, action, user_id, **details)
-            view = self._member_view(tx, changed)
-            if notice is not None:
-                message = render_member_notice(
-                    notice,
-                    templates=self.templates,
-                    to=view.email,
-                    account_name=self._account(tx, account_id).name,
-                    actor=self._user(tx, record.user_id).email,
-                    language=language,
-                    service_name=self.settings.service_name,
-                    notes=notes,
-                    old_role=target.role.value,
-                    new_role=changed.role.value,
-                )
-        if notice is not None:
-            error = self._try_send(message)
-            outcome = AuditAction.NOTICE_SENT if error is None else AuditAction.NOTICE_UNDELIVERED
-            reason = {} if error is None else {"reason": str(error)[:500]}
-            with self._transaction() as tx:
-                self._audit(
-                    tx,
-                    now,
-                    account_id,
-                    record.user_id,
-                    outcome,
-                    user_id,
-                    notice=notice.value,
-                    email=view.email,
-                    **reason,
-                )
-        return view
 
     def _invitation(self, tx: Transaction, account_id: str, invitation_id: str) -> JoinInvitation:
         wanted = _as_id(invitation_id)

@@ -199,7 +199,7 @@ class ServiceCore:
         self._users = Users(ctx, access, delivery, sessions, links)
         self._passwords = Passwords(ctx, access, delivery, sessions, links)
         self._lockouts = Lockouts(ctx)
-        self._accounts = Accounts(ctx, access, delivery)
+        self._accounts = Accounts(ctx, access)
         self._members = Members(ctx, access, delivery)
         self._join_invitations = JoinInvitations(ctx, access, delivery)
 

@@ -31,7 +31,9 @@ from licensekit._results import (
     Settings,
 )
 from licensekit._usecases._delegation import delegate
+from licensekit._usecases.accounts import Accounts
 from licensekit._usecases.lockouts import Lockouts
+from licensekit._usecases.members import Members
 from licensekit._usecases.users import Passwords, Users
 
 __all__ = [
@@ -112,6 +114,17 @@ class LicenseKit(AccountsService, LicensingService):
     lift_lockout = delegate("_lockouts", Lockouts.lift_lockout)
 
     # == Business accounts, members, join invitations (.accounts, .members, .join_invitations)
+    purge_expired = delegate("_accounts", Accounts.purge_expired)
+    list_my_accounts = delegate("_accounts", Accounts.list_my_accounts)
+    create_business_account = delegate("_accounts", Accounts.create_business_account)
+    leave_account = delegate("_accounts", Accounts.leave_account)
+    list_audit_events = delegate("_accounts", Accounts.list_audit_events)
+    list_members = delegate("_members", Members.list_members)
+    get_member = delegate("_members", Members.get_member)
+    change_role = delegate("_members", Members.change_role)
+    block_member = delegate("_members", Members.block_member)
+    unblock_member = delegate("_members", Members.unblock_member)
+    remove_member = delegate("_members", Members.remove_member)
 
     # == License keys and License Administrators (.keys), invitations to install
     # (.install_invitations) ====================================================================
