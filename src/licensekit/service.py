@@ -15,7 +15,6 @@ The values they take and return are defined beside them and exported here.
 
 from __future__ import annotations
 
-from licensekit._accounts import AccountsService
 from licensekit._licensing import LicensingService
 from licensekit._results import (
     EXPIRY_PRESETS,
@@ -32,6 +31,7 @@ from licensekit._results import (
 )
 from licensekit._usecases._delegation import delegate
 from licensekit._usecases.accounts import Accounts
+from licensekit._usecases.join_invitations import Invitees, JoinInvitations
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
 from licensekit._usecases.users import Passwords, Users
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(AccountsService, LicensingService):
+class LicenseKit(LicensingService):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
@@ -125,6 +125,13 @@ class LicenseKit(AccountsService, LicensingService):
     block_member = delegate("_members", Members.block_member)
     unblock_member = delegate("_members", Members.unblock_member)
     remove_member = delegate("_members", Members.remove_member)
+    invite_members = delegate("_join_invitations", JoinInvitations.invite_members)
+    list_join_invitations = delegate("_join_invitations", JoinInvitations.list_join_invitations)
+    revoke_join_invitation = delegate("_join_invitations", JoinInvitations.revoke_join_invitation)
+    resend_join_invitation = delegate("_join_invitations", JoinInvitations.resend_join_invitation)
+    send_join_invitations = delegate("_join_invitations", JoinInvitations.send_join_invitations)
+    describe_join_invitation = delegate("_invitees", Invitees.describe_join_invitation)
+    accept_join_invitation = delegate("_invitees", Invitees.accept_join_invitation)
 
     # == License keys and License Administrators (.keys), invitations to install
     # (.install_invitations) ====================================================================
