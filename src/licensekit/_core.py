@@ -1,9 +1,8 @@
 """TRANSITIONAL: the base of the use-case groups not yet moved into :mod:`licensekit._usecases`.
 
 :class:`ServiceCore` builds the shared :class:`~licensekit._usecases._context.Context` and
-answers to the private names the older groups (``_accounts``, ``_licensing``, ``_users``,
-``_lockouts``) call, each by delegating to :mod:`licensekit._usecases`. It goes when they have
-moved.
+answers to the private names the older group ``_licensing`` calls, each by delegating to
+:mod:`licensekit._usecases`. It goes when that group has moved.
 """
 
 from __future__ import annotations
@@ -61,18 +60,21 @@ from licensekit._usecases._checks import (
 from licensekit._usecases._context import Context, Links
 from licensekit._usecases._delivery import SEND_CHUNK as _SEND_CHUNK
 from licensekit._usecases._delivery import Delivery
+from licensekit._usecases._join import JoinLinks
+from licensekit._usecases._links import AccountLinks
 from licensekit._usecases._runner import Runner, check_store
+from licensekit._usecases._sessions import Sessions
 from licensekit._usecases._tx import Tx
 from licensekit._usecases._v1compat import V1Tx
 from licensekit._usecases.accounts import Accounts
 from licensekit._usecases.activation import Activation
 from licensekit._usecases.install_invitations import InstallInvitations
 from licensekit._usecases.installations import Installations
-from licensekit._usecases.join_invitations import JoinInvitations
+from licensekit._usecases.join_invitations import Invitees, JoinInvitations
 from licensekit._usecases.keys import Keys
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
-from licensekit._usecases.users import Users
+from licensekit._usecases.users import Passwords, Users
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
 from licensekit.exceptions import DeliveryError, ValidationError
@@ -195,11 +197,14 @@ class ServiceCore:
     def _compose_accounts(self) -> None:
         """Build the groups of users, accounts, members and join invitations."""
         ctx, access, delivery = self._ctx, self._access, self._delivery
-        self._users = Users(ctx, access, delivery)
-        self._lockouts = Lockouts(ctx, access, delivery)
-        self._accounts = Accounts(ctx, access, delivery)
+        sessions, links, join_links = Sessions(ctx), AccountLinks(ctx), JoinLinks(ctx, delivery)
+        self._users = Users(ctx, access, delivery, sessions, links)
+        self._passwords = Passwords(ctx, access, delivery, sessions, links)
+        self._lockouts = Lockouts(ctx)
+        self._accounts = Accounts(ctx, access)
         self._members = Members(ctx, access, delivery)
-        self._join_invitations = JoinInvitations(ctx, access, delivery)
+        self._join_invitations = JoinInvitations(ctx, access, delivery, join_links)
+        self._invitees = Invitees(ctx, access, sessions, join_links)
 
     # The parts a LicenseKit works with, read from and written to the shared context, so
     # that a part replaced on a live object (a test swapping the mailer) reaches every group.
@@ -283,9 +288,6 @@ class ServiceCore:
     def _session_hash(self, session: Session | str) -> bytes:
         return self._access.session_hash(session)
 
-    def _resolve_session(self, tx: Tx, session: Session | str, now: dt.datetime) -> SessionRecord:
-        return self._access.resolve(tx, session, now)
-
     def _authorize(
         self,
         tx: Tx,
@@ -308,11 +310,6 @@ class ServiceCore:
     def _account(self, tx: Tx, account_id: str) -> BusinessAccount:
         return account(tx, account_id)
 
-    def _deliver(
-        self, items: Sequence[tuple[InvitationT, Callable[[], Message]]]
-    ) -> tuple[list[InvitationT], list[DeliveryFailure]]:
-        return self._delivery.deliver(items)
-
     def _deliver_and_record(
         self,
         items: Iterable[tuple[InvitationT, Callable[[], Message]]],
@@ -324,9 +321,6 @@ class ServiceCore:
 
     _outcome = staticmethod(Delivery.outcome)
     _claim = staticmethod(Delivery.claim)
-
-    def _send(self, message: Message) -> None:
-        self._delivery.send(message)
 
     def _try_send(self, message: Message) -> DeliveryError | None:
         return self._delivery.try_send(message)

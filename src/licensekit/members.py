@@ -8,6 +8,7 @@ licensekit error that says why the change is not allowed. Nothing here reads a c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import attrs
 
@@ -31,6 +32,7 @@ __all__ = [
     "remove_member",
     "revoke_invitation",
     "unblock_member",
+    "why_not_invite",
 ]
 
 
@@ -239,3 +241,28 @@ def revoke_invitation(
     if state is InvitationState.REVOKED:
         raise InvitationRevoked(f"invitation {invitation.id!r} was revoked already")
     return attrs.evolve(invitation, revoked_at=now, revoked_by=actor_id)
+
+
+def why_not_invite(
+    membership: Membership | None, invitations: Iterable[JoinInvitation], now: dt.datetime
+) -> str | None:
+    """Return why the owner of an address cannot be invited to an account now, or None.
+
+    Args:
+        membership: The membership of the user with that address in the account, if that
+            user exists and has one.
+        invitations: The account's join invitations to that address, in any order.
+        now: The current time.
+
+    Returns:
+        The reason to report for the address (an active or blocked member, a pending
+        invitation, named by the oldest one's id), or None when it may be invited.
+    """
+    if membership is not None and membership.status is MemberStatus.ACTIVE:
+        return "already a member of this account"
+    if membership is not None and membership.status is MemberStatus.BLOCKED:
+        return "blocked in this account; unblock them instead"
+    pending = sorted(i.id for i in invitations if i.state(now) is InvitationState.PENDING)
+    if pending:
+        return f"already has a pending invitation ({pending[0]}); resend it instead"
+    return None

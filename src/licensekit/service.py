@@ -15,9 +15,7 @@ The values they take and return are defined beside them and exported here.
 
 from __future__ import annotations
 
-from licensekit._accounts import AccountsService
 from licensekit._licensing import LicensingService
-from licensekit._lockouts import LockoutsService
 from licensekit._results import (
     EXPIRY_PRESETS,
     AccountMembership,
@@ -31,6 +29,12 @@ from licensekit._results import (
     PurgeReport,
     Settings,
 )
+from licensekit._usecases._delegation import delegate
+from licensekit._usecases.accounts import Accounts
+from licensekit._usecases.join_invitations import Invitees, JoinInvitations
+from licensekit._usecases.lockouts import Lockouts
+from licensekit._usecases.members import Members
+from licensekit._usecases.users import Passwords, Users
 
 __all__ = [
     "EXPIRY_PRESETS",
@@ -48,7 +52,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(AccountsService, LicensingService, LockoutsService):
+class LicenseKit(LicensingService):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
@@ -90,8 +94,37 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
 
     # == Users and sessions (licensekit._usecases.users, .lockouts) ==========================
     # Each moved method becomes one line: ``log_in = delegate("_users", Users.log_in)``.
+    register_user = delegate("_users", Users.register_user)
+    log_in = delegate("_users", Users.log_in)
+    trusted_session = delegate("_users", Users.trusted_session)
+    log_out = delegate("_users", Users.log_out)
+    current_user = delegate("_users", Users.current_user)
+    send_email_verification = delegate("_users", Users.send_email_verification)
+    verify_email = delegate("_users", Users.verify_email)
+    change_password = delegate("_passwords", Passwords.change_password)
+    request_password_reset = delegate("_passwords", Passwords.request_password_reset)
+    reset_password = delegate("_passwords", Passwords.reset_password)
+    lift_lockout = delegate("_lockouts", Lockouts.lift_lockout)
 
     # == Business accounts, members, join invitations (.accounts, .members, .join_invitations)
+    purge_expired = delegate("_accounts", Accounts.purge_expired)
+    list_my_accounts = delegate("_accounts", Accounts.list_my_accounts)
+    create_business_account = delegate("_accounts", Accounts.create_business_account)
+    leave_account = delegate("_accounts", Accounts.leave_account)
+    list_audit_events = delegate("_accounts", Accounts.list_audit_events)
+    list_members = delegate("_members", Members.list_members)
+    get_member = delegate("_members", Members.get_member)
+    change_role = delegate("_members", Members.change_role)
+    block_member = delegate("_members", Members.block_member)
+    unblock_member = delegate("_members", Members.unblock_member)
+    remove_member = delegate("_members", Members.remove_member)
+    invite_members = delegate("_join_invitations", JoinInvitations.invite_members)
+    list_join_invitations = delegate("_join_invitations", JoinInvitations.list_join_invitations)
+    revoke_join_invitation = delegate("_join_invitations", JoinInvitations.revoke_join_invitation)
+    resend_join_invitation = delegate("_join_invitations", JoinInvitations.resend_join_invitation)
+    send_join_invitations = delegate("_join_invitations", JoinInvitations.send_join_invitations)
+    describe_join_invitation = delegate("_invitees", Invitees.describe_join_invitation)
+    accept_join_invitation = delegate("_invitees", Invitees.accept_join_invitation)
 
     # == License keys and License Administrators (.keys), invitations to install
     # (.install_invitations) ====================================================================

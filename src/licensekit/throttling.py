@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 
 import attrs
 
 from licensekit._validators import positive
+from licensekit.exceptions import TooManyAttempts
 from licensekit.model import Throttle
 
 __all__ = [
@@ -28,8 +30,10 @@ __all__ = [
     "ThrottlePolicy",
     "ThrottledSecret",
     "client_key",
+    "count_request",
     "judge_guess",
     "locked_until",
+    "lockout_keys",
     "overall_key",
     "password_key",
     "record_failure",
@@ -183,3 +187,57 @@ def record_failure(
             locked_until=lock,
         )
     return attrs.evolve(throttle, failures=failures)
+
+
+def count_request(
+    throttles: Sequence[tuple[str, Throttle | None]],
+    *,
+    now: dt.datetime,
+    policy: ThrottlePolicy,
+    what: str,
+) -> list[Throttle]:
+    """Count one request (or one log-in attempt) against each key of *throttles*.
+
+    A limit on requests, not on guesses (compare :func:`judge_guess`): every request counts,
+    valid or not, and a refused one counts nowhere, so that a locked client cannot keep an
+    address's limit spent.
+
+    Args:
+        throttles: Each key with its current record (None when it has none).
+        now: The current time.
+        policy: The limit of these requests.
+        what: What is limited, for the error (``"password reset requests"``).
+
+    Returns:
+        The records to write, one per key.
+
+    Raises:
+        TooManyAttempts: One of the keys is locked; nothing is to be written.
+    """
+    for _, throttle in throttles:
+        until = locked_until(throttle, now)
+        if until is not None:
+            raise TooManyAttempts(what, until)
+    return [
+        record_failure(throttle, key=key, now=now, policy=policy) for key, throttle in throttles
+    ]
+
+
+def lockout_keys(*, client: str | None, email: str | None) -> list[str]:
+    """Return every key a host operator lifts for *client* and for log-ins as *email*.
+
+    For a client: its misses of every kind of presented secret and its requests of every
+    kind of email. For an (already normalised) email: its log-ins and the requests of every
+    kind of email for it. The limits across all clients and those of single activation
+    codes are not among them.
+    """
+    keys: list[str] = []
+    if client:
+        keys.extend(client_key(secret, client) for secret in ThrottledSecret)
+        for request in EmailRequest:
+            keys.extend(request_keys(request, client=client))
+    if email:
+        keys.append(password_key(email))
+        for request in EmailRequest:
+            keys.extend(request_keys(request, email=email))
+    return keys

@@ -1,14 +1,17 @@
-"""Guess throttling over the store: the step every look-up of a presented secret shares.
+"""Throttling over the store: the steps every throttled use case shares.
 
 A use case given what a client presented (a code, a token) and, optionally, the client's
 identifier looks the secret up, then lets :func:`throttle_guess` apply
-:func:`licensekit.throttling.judge_guess` to the keys that count misses.
+:func:`licensekit.throttling.judge_guess` to the keys that count misses. A use case that
+limits requests (emails asked for, log-in attempts) lets :func:`count_request` apply
+:func:`licensekit.throttling.count_request`. Either way the caller's transaction holds
+``throttle:<key>`` (:func:`scopes`) for every key it may write.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from licensekit._usecases._tx import Tx
 from licensekit.storage import THROTTLES
@@ -19,8 +22,26 @@ from licensekit.throttling import (
     judge_guess,
     record_failure,
 )
+from licensekit.throttling import count_request as count
 
-__all__ = ["throttle_guess"]
+__all__ = ["count_request", "scopes", "throttle_guess"]
+
+
+def scopes(keys: Iterable[str]) -> list[str]:
+    """Return the scopes a transaction holds to write the throttles of *keys*."""
+    return [f"throttle:{key}" for key in keys]
+
+
+def count_request(
+    tx: Tx, keys: Sequence[str], policy: ThrottlePolicy, now: dt.datetime, what: str
+) -> None:
+    """Count one request against each of *keys* in *tx* (one look-up for all of them).
+
+    Raises:
+        TooManyAttempts: A key is locked (see :func:`licensekit.throttling.count_request`).
+    """
+    found = {t.key: t for t in tx.get_many(THROTTLES, keys)}
+    tx.put(THROTTLES, *count([(k, found.get(k)) for k in keys], now=now, policy=policy, what=what))
 
 
 def throttle_guess(
