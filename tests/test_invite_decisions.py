@@ -114,7 +114,7 @@ def test_a_locked_key_refuses_and_nothing_is_counted_anywhere() -> None:
         throttling.count_request(
             [("a", None), ("b", locked)], now=T0, policy=POLICY, what="reset requests"
         )
-    assert refused.value.retry_after == T0 + WEEK
+    assert refused.value.until == T0 + WEEK
 
 
 def test_a_lock_that_has_passed_counts_afresh() -> None:

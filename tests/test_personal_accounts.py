@@ -684,7 +684,7 @@ def test_a_reset_for_a_known_and_an_unknown_address_does_the_same_work():
         kit = make_licensekit()
         kit.register_user(ALICE, ALICE_PASSWORD)
         sealed: list[str] = []
-        kit._keys = _CountingKeys(kit._keys, sealed)  # type: ignore[assignment]
+        kit._ctx.keys = _CountingKeys(kit._ctx.keys, sealed)  # type: ignore[assignment]
         kit.mailer.clear()
         answer = kit.request_password_reset(email)
         with records(kit.store) as tx:
