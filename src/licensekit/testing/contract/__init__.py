@@ -86,18 +86,18 @@ __all__ = [
 
 
 class StoreContract(
-    ProtocolContract,
-    RecordsContract,
-    WritesContract,
-    LookupsContract,
-    PagingContract,
-    CountsContract,
-    IncrementContract,
-    TransactionsContract,
-    ScopesContract,
-    TextContract,
-    DurabilityContract,
     UseCasesContract,
+    DurabilityContract,
+    TextContract,
+    ScopesContract,
+    TransactionsContract,
+    IncrementContract,
+    CountsContract,
+    PagingContract,
+    LookupsContract,
+    WritesContract,
+    RecordsContract,
+    ProtocolContract,
 ):
     """The whole storage contract: every capability class in one.
 
@@ -108,5 +108,9 @@ class StoreContract(
     """
 
 
-CAPABILITIES: tuple[type[ContractBase], ...] = StoreContract.__bases__
-"""Every capability class, in the order :class:`StoreContract` runs them."""
+CAPABILITIES: tuple[type[ContractBase], ...] = StoreContract.__bases__[::-1]
+"""Every capability class, in the order :class:`StoreContract` runs them.
+
+pytest collects the tests of a class's bases from the last one, so the bases of
+:class:`StoreContract` are listed the other way round.
+"""
