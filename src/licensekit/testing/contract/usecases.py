@@ -15,6 +15,7 @@ first port (``licensekit._storage_v1``), they are skipped.
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -141,11 +142,12 @@ class UseCasesContract(ContractBase):
         kit = _kit(dawdling)
         mailer = kit.mailer
         assert isinstance(mailer, RecordingMailer)
-        admin, account = make_business_account(kit)
+        tag = secrets.token_hex(4)  # addresses no other test uses
+        admin, account = make_business_account(kit, admin_email=f"admin.{tag}@example.com")
         key = kit.add_license_key(
             admin, account.id, product="Contract", value="CONTRACT-SEATS-0001", seats=seats
         )
-        emails = [f"installer{n}@example.com" for n in range(installers)]
+        emails = [f"installer{n}.{tag}@example.com" for n in range(installers)]
         kit.invite_installers(admin, account.id, key.id, emails)
         codes = [mailer.last(to=e).data["code"] for e in emails]
 
@@ -173,20 +175,25 @@ class UseCasesContract(ContractBase):
     def test_the_use_cases_keep_their_rules_after_reopening(self, store: Store) -> None:
         self.require_reopen()
         kit = _kit(store)
-        admin, account = make_business_account(kit)
+        tag = secrets.token_hex(4)  # addresses no other test uses
+        admin_email, installers = (
+            f"admin.{tag}@example.com",
+            [f"i{n}.{tag}@example.com" for n in (1, 2)],
+        )
+        admin, account = make_business_account(kit, admin_email=admin_email)
         key = kit.add_license_key(
             admin, account.id, product="Contract", value="CONTRACT-REOPEN-0001", seats=1
         )
-        kit.invite_installers(admin, account.id, key.id, ["one@example.com", "two@example.com"])
+        kit.invite_installers(admin, account.id, key.id, installers)
         mailer = kit.mailer
         assert isinstance(mailer, RecordingMailer)
-        codes = [mailer.last(to=e).data["code"] for e in ("one@example.com", "two@example.com")]
+        codes = [mailer.last(to=e).data["code"] for e in installers]
         kit.activate(code=codes[0], computer_id="PC-ONE")
 
         kit = _kit(self.reopen(store))
         with pytest.raises(EmailAlreadyRegistered):
-            kit.register_user("admin@example.com", TEST_PASSWORD)
-        admin = kit.log_in("admin@example.com", TEST_PASSWORD)
+            kit.register_user(admin_email, TEST_PASSWORD)
+        admin = kit.log_in(admin_email, TEST_PASSWORD)
         with pytest.raises(DuplicateLicenseKey):
             kit.add_license_key(
                 admin, account.id, product="Again", value="CONTRACT-REOPEN-0001", seats=1
