@@ -20,14 +20,15 @@ import pytest
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
 import licensekit.testing.contract as contract  # noqa: E402
-from licensekit import emails  # noqa: E402
 from licensekit._core import _MAX_DELIVERY_ERROR, _MAX_NAME, _MAX_NOTES  # noqa: E402
+from licensekit.emails import _MAX_EMAIL_LENGTH  # noqa: E402
 from licensekit.exceptions import StorageError  # noqa: E402
 from licensekit.storage import KINDS, Key, RecordKind, Store  # noqa: E402
 from licensekit.stores._memory_v2 import MemoryStore, _MemoryTransaction, _Table  # noqa: E402
 from licensekit.testing.contract import CAPABILITIES, StoreContract  # noqa: E402
 from licensekit.testing.contract.samples import REFERENCES  # noqa: E402
 from licensekit.testing.contract.text import TEXT_LIMITS  # noqa: E402
+from licensekit.throttling import EmailRequest, password_key, request_keys  # noqa: E402
 
 
 class TestMemoryStore(StoreContract):
@@ -141,13 +142,23 @@ def test_every_capability_module_has_its_class_in_capabilities() -> None:
         assert capability.__name__ in module.__all__
 
 
+def _email_keys(email: str) -> list[str]:
+    """Every throttle key licensekit makes of an address."""
+    keys = [password_key(email)]
+    for request in EmailRequest:
+        keys += request_keys(request, email=email)
+    return keys
+
+
 def test_the_text_limits_are_those_licensekit_enforces() -> None:
-    assert TEXT_LIMITS == {
-        "email": emails._MAX_EMAIL_LENGTH,
+    enforced = {
+        "email": _MAX_EMAIL_LENGTH,
         "name": _MAX_NAME,
         "product": _MAX_NAME,
         "computer_id": _MAX_NAME,
         "computer_name": _MAX_NAME,
         "notes": _MAX_NOTES,
         "delivery_error": _MAX_DELIVERY_ERROR,
+        "key": _MAX_EMAIL_LENGTH + max(len(k) - 1 for k in _email_keys("a")),
     }
+    assert enforced == TEXT_LIMITS

@@ -47,12 +47,14 @@ TEXT_LIMITS: Mapping[str, int] = {
     "computer_name": 200,
     "notes": 2000,
     "delivery_error": 500,
+    "key": len("verify:email:") + 254,
 }
 """The most characters licensekit lets into each text field (by name) it bounds.
 
 An address is at most 254 characters, a name (of a person, an account, a product or a
 computer) and a computer id at most 200, an administrator's notes 2,000, a delivery error
-500. The suite writes texts of exactly these lengths in 4-byte characters.
+500; a throttle's key holds an address after a prefix (``verify:email:``, ``password:``).
+The suite writes texts of exactly these lengths in 4-byte characters mostly.
 """
 
 HOSTILE_TEXTS: Mapping[str, str] = {
