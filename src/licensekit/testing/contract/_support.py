@@ -21,7 +21,6 @@ from licensekit.storage import (
     KINDS,
     LICENSE_KEYS,
     USERS,
-    Key,
     Query,
     RecordKind,
     Store,
@@ -349,11 +348,6 @@ def in_thread(name: str, work: Callable[[], R]) -> R:
     join([worker])
     assert worker.error is None, describe(worker.error)
     return worker.result  # type: ignore[return-value]
-
-
-def key_values(kind: RecordKind[Any], records: Iterable[Any]) -> list[Key]:
-    """Return the keys of *records*."""
-    return [kind.key_of(r) for r in records]
 
 
 # -- refusals ----------------------------------------------------------------------------------

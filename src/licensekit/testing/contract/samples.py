@@ -27,7 +27,7 @@ import hashlib
 import secrets
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -71,6 +71,7 @@ from licensekit.storage import (
 __all__ = [
     "BUILDERS",
     "COUNTERS",
+    "ID_COLLECTIONS",
     "REFERENCES",
     "T0",
     "Builder",
@@ -79,7 +80,12 @@ __all__ = [
     "Samples",
     "Side",
     "at",
+    "enum_fields",
     "field_types",
+    "fields_of_type",
+    "optional",
+    "plain",
+    "sort_items",
 ]
 
 R = TypeVar("R")
@@ -722,8 +728,3 @@ BUILDERS: Mapping[str, tuple[Builder, Builder]] = {
     COMPUTER_BLOCKS.name: (_full_block, _bare_block),
 }
 """For each kind (by name), the builders of its full and its bare sample."""
-
-
-def label_items(kind: RecordKind[R], records: Sequence[R]) -> list[Item]:
-    """Return *records* as items of *kind*."""
-    return [(kind, record) for record in records]
