@@ -466,6 +466,7 @@ def test_secrets_are_found_inside_collections(results):
     activation = results[ActivationResult]
     data = to_json([activation], include_secrets={"installation_token"})
     assert data[0]["installation_token"] == activation.installation_token
-    assert "installation_token" in to_json(
-        {"a": activation}, include_secrets={"installation_token"}
-    )["a"]
+    assert (
+        "installation_token"
+        in to_json({"a": activation}, include_secrets={"installation_token"})["a"]
+    )
