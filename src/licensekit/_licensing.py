@@ -44,7 +44,6 @@ from licensekit._results import (
     InstallInvitationPreview,
 )
 from licensekit._usecases._v1compat import V1Tx as Transaction
-from licensekit.clock import ensure_aware
 from licensekit.codes import format_code, new_activation_code, new_token, parse_code
 from licensekit.emails import (
     EmailList,
@@ -58,7 +57,6 @@ from licensekit.exceptions import (
     ComputerAlreadyActivated,
     ComputerBlocked,
     ConflictError,
-    DuplicateLicenseKey,
     InstallationNotFound,
     InvalidCursor,
     InvitationNotFound,
@@ -87,9 +85,7 @@ from licensekit.model import (
     InstallInvitationView,
     KeyStatus,
     LicenseKey,
-    LicenseKeyView,
     Membership,
-    MemberView,
     Page,
     Role,
     Session,
@@ -109,7 +105,6 @@ __all__ = ["LicensingService"]
 _NOT_THE_CODES_FAULT = (SeatsFull, LicenseKeyUnavailable, ComputerBlocked, ComputerAlreadyActivated)
 """Refusals about the seats, the key or the computer: they never count against a code."""
 R = TypeVar("R", LicenseKey, InstallInvitation)
-_MAX_KEY_VALUE = 512
 
 
 @attrs.frozen
@@ -126,289 +121,6 @@ class _InstallSecret:
 
 class LicensingService(ServiceCore):
     """License keys and seats, License Administrators, invitations to install, activation."""
-
-    # == license keys =======================================================================
-
-    def add_license_key(
-        self,
-        session: Session | str,
-        account_id: str,
-        *,
-        product: str,
-        value: str,
-        seats: int,
-        expires_at: dt.datetime | None = None,
-    ) -> LicenseKeyView:
-        """Add a license key to an account.
-
-        The value is kept only as a keyed hash and as ciphertext; listings show it masked,
-        and only to Account Administrators.
-
-        Args:
-            session: The caller, an Account Administrator of *account_id*.
-            account_id: The business account.
-            product: The product the key licenses.
-            value: The key's secret value, as issued by the vendor.
-            seats: How many computers may hold an active installation at once.
-            expires_at: When the key stops activating (aware datetime), or None.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            ValidationError: Empty product or value, seats out of range, expiry not in the
-                future.
-            DuplicateLicenseKey: The account holds a key with that value already.
-        """
-        product = _clean_name(product, "product", required=True)
-        value = _clean_key_value(value)
-        seats = licensing.check_seats(seats)
-        now = self.clock.now()
-        if expires_at is not None:
-            expires_at = ensure_aware(expires_at, "expires_at")
-            if expires_at <= now:
-                raise ValidationError("a new license key's expiry must be in the future")
-        key_id = new_id("key", now)
-        value_hash = self._keys.lookup_hash(
-            "license-key", f"{account_id}\x00{_key_value_identity(value)}"
-        )
-        key = LicenseKey(
-            id=key_id,
-            account_id=account_id,
-            product=product,
-            seats=seats,
-            seats_used=0,
-            created_at=now,
-            created_by="",
-            value_hash=value_hash,
-            value_ciphertext=self._keys.encrypt(value, bound_to=key_id),
-            expires_at=expires_at,
-            updated_at=now,
-        )
-        with self._transaction() as tx:
-            record, _ = self._authorize(
-                tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
-            )
-            key = attrs.evolve(key, created_by=record.user_id)
-            same = tx.find_license_key_by_value_hash(account_id, value_hash)
-            if same is not None:
-                hint = "; resume it instead" if same.status is KeyStatus.REMOVED else ""
-                raise DuplicateLicenseKey(
-                    f"account {account_id!r} already holds that license key as {same.id!r} "
-                    f"({same.status.value}){hint}"
-                )
-            tx.add_license_key(key)
-            self._audit(
-                tx,
-                now,
-                account_id,
-                record.user_id,
-                AuditAction.LICENSE_KEY_ADDED,
-                key.id,
-                product=product,
-                seats=str(seats),
-            )
-        return self._key_view(key, masked=True)
-
-    def list_license_keys(
-        self,
-        session: Session | str,
-        account_id: str,
-        *,
-        cursor: str | None = None,
-        limit: int = 50,
-        include_removed: bool = False,
-    ) -> Page[LicenseKeyView]:
-        """List an account's license keys with their seats used and free, oldest first.
-
-        Account Administrators see every key, with its masked value. A License
-        Administrator sees the keys they were granted, without the value.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is neither an Account Administrator nor a License
-                Administrator of any key.
-        """
-        limit = self._check_limit(limit)
-        after = _check_cursor(cursor, "key")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, membership = self._authorize_any_key(
-                tx, session, account_id, now, "listing license keys"
-            )
-            is_admin = _is_admin(record, membership)
-
-            def fetch(after: str | None, n: int) -> Sequence[LicenseKey]:
-                return tx.list_license_keys(account_id, after=after, limit=n)
-
-            page = _filtered_page(
-                fetch,
-                lambda k: k.id,
-                lambda k: (
-                    (include_removed or k.status is not KeyStatus.REMOVED)
-                    and (is_admin or k.id in membership.license_keys)
-                ),
-                after,
-                limit,
-            )
-        return Page(tuple(self._key_view(k, masked=is_admin) for k in page.items), page.next_cursor)
-
-    def get_license_key(
-        self, session: Session | str, account_id: str, key_id: str
-    ) -> LicenseKeyView:
-        """Return one license key with its seats (its masked value for Account Administrators).
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            PermissionDenied: The caller is neither an Account Administrator nor a License
-                Administrator of the key.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, membership, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
-            )
-        is_admin = _is_admin(record, membership)
-        return self._key_view(key, masked=is_admin)
-
-    def change_license_key(
-        self,
-        session: Session | str,
-        account_id: str,
-        key_id: str,
-        *,
-        seats: int | None = None,
-        expires_at: dt.datetime | None = None,
-        clear_expiry: bool = False,
-    ) -> LicenseKeyView:
-        """Change a key's seat count or expiry; never below the seats in use.
-
-        Args:
-            session: The caller, an Account Administrator of *account_id*.
-            account_id: The business account.
-            key_id: The key.
-            seats: The new seat count, if it changes.
-            expires_at: The new expiry, if it changes (aware, in the future).
-            clear_expiry: Make the key never expire.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            LicenseKeyNotFound: No such key in *account_id*.
-            SeatsInUse: More installations are active than *seats*.
-            ValidationError: Nothing to change, both an expiry and *clear_expiry*, seats
-                out of range, or an expiry not in the future.
-            ConflictError: The key was removed.
-        """
-        if seats is None and expires_at is None and not clear_expiry:
-            raise ValidationError("give new seats, a new expiry, or clear_expiry=True")
-        if expires_at is not None and clear_expiry:
-            raise ValidationError("give either a new expiry or clear_expiry=True, not both")
-        if seats is not None:
-            seats = licensing.check_seats(seats)
-        if expires_at is not None:
-            expires_at = ensure_aware(expires_at, "expires_at")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, _, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
-            )
-            changed = key
-            details: dict[str, str] = {}
-            if seats is not None:
-                changed = licensing.change_seats(changed, seats, now=now)
-                details.update(seats_from=str(key.seats), seats_to=str(seats))
-            if expires_at is not None or clear_expiry:
-                changed = licensing.change_expiry(changed, expires_at, now=now)
-                details.update(
-                    expires_from=_iso(key.expires_at), expires_to=_iso(changed.expires_at)
-                )
-            tx.save_license_key(changed)
-            self._audit(
-                tx,
-                now,
-                account_id,
-                record.user_id,
-                AuditAction.LICENSE_KEY_CHANGED,
-                key_id,
-                **details,
-            )
-        return self._key_view(changed, masked=True)
-
-    def suspend_license_key(
-        self, session: Session | str, account_id: str, key_id: str
-    ) -> LicenseKeyView:
-        """Suspend a key: nothing activates with it; installations made keep their seats.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The key is not active.
-        """
-        return self._change_key(
-            session, account_id, key_id, licensing.suspend_key, AuditAction.LICENSE_KEY_SUSPENDED
-        )
-
-    def resume_license_key(
-        self, session: Session | str, account_id: str, key_id: str
-    ) -> LicenseKeyView:
-        """Make a suspended or removed key active again.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The key is active already.
-        """
-        return self._change_key(
-            session, account_id, key_id, licensing.resume_key, AuditAction.LICENSE_KEY_RESUMED
-        )
-
-    def remove_license_key(
-        self, session: Session | str, account_id: str, key_id: str
-    ) -> LicenseKeyView:
-        """Remove a key that has no active installations; its codes stop working.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            LicenseKeyNotFound: No such key in *account_id*.
-            SeatsInUse: The key still has active installations.
-            ConflictError: The key was removed already.
-        """
-        return self._change_key(
-            session, account_id, key_id, licensing.remove_key, AuditAction.LICENSE_KEY_REMOVED
-        )
-
-    def grant_license_administrator(
-        self, session: Session | str, account_id: str, user_id: str, key_id: str
-    ) -> MemberView:
-        """Make a Regular Member License Administrator of one key (at once, in open sessions).
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The member is not an active Regular Member, already holds the
-                grant, or the key was removed.
-        """
-        return self._change_grant(session, account_id, user_id, key_id, grant=True)
-
-    def revoke_license_administrator(
-        self, session: Session | str, account_id: str, user_id: str, key_id: str
-    ) -> MemberView:
-        """End a member's License Administrator rights over one key, at once.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The member does not hold that grant.
-        """
-        return self._change_grant(session, account_id, user_id, key_id, grant=False)
 
     # == invitations to install =============================================================
 
@@ -1274,80 +986,6 @@ class LicensingService(ServiceCore):
     def _all_license_keys(self, tx: Transaction, account_id: str) -> list[LicenseKey]:
         return _scan_all(lambda after, n: tx.list_license_keys(account_id, after=after, limit=n))
 
-    def _key_view(self, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
-        masked_value = None
-        if masked:
-            value = self._keys.decrypt(key.value_ciphertext, bound_to=key.id)
-            masked_value = licensing.mask_key_value(value)
-        return LicenseKeyView(
-            id=key.id,
-            account_id=key.account_id,
-            product=key.product,
-            seats=key.seats,
-            seats_used=key.seats_used,
-            seats_free=key.seats_free,
-            status=key.status,
-            expires_at=key.expires_at,
-            created_at=key.created_at,
-            masked_value=masked_value,
-        )
-
-    def _change_key(
-        self,
-        session: Session | str,
-        account_id: str,
-        key_id: str,
-        rule: Callable[..., LicenseKey],
-        action: AuditAction,
-    ) -> LicenseKeyView:
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, _, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
-            )
-            changed = rule(key, now=now)
-            tx.save_license_key(changed)
-            self._audit(tx, now, account_id, record.user_id, action, key_id, product=key.product)
-        return self._key_view(changed, masked=True)
-
-    def _change_grant(
-        self, session: Session | str, account_id: str, user_id: str, key_id: str, *, grant: bool
-    ) -> MemberView:
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, _, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
-            )
-            target = self._target(tx, account_id, user_id)
-            if grant:
-                if key.status is KeyStatus.REMOVED:
-                    raise ConflictError(f"license key {key_id!r} has been removed")
-                if not target.is_active or target.role is not Role.REGULAR_MEMBER:
-                    raise ConflictError(
-                        f"only an active Regular Member can be made License Administrator; "
-                        f"user {user_id!r} is {target.status.value}, {target.role.value}"
-                    )
-                if key_id in target.license_keys:
-                    raise ConflictError(
-                        f"user {user_id!r} is License Administrator of key {key_id!r} already"
-                    )
-                keys = target.license_keys | {key_id}
-            else:
-                if key_id not in target.license_keys:
-                    raise ConflictError(
-                        f"user {user_id!r} is not License Administrator of key {key_id!r}"
-                    )
-                keys = target.license_keys - {key_id}
-            # Not a change of role or status: changed_by and notes keep describing the last
-            # one, and the audit trail records the grant.
-            changed = attrs.evolve(target, license_keys=keys)
-            tx.save_membership(changed)
-            action = (
-                AuditAction.LICENSE_ADMIN_GRANTED if grant else AuditAction.LICENSE_ADMIN_REVOKED
-            )
-            self._audit(tx, now, account_id, record.user_id, action, user_id, key_id=key_id)
-            return self._member_view(tx, changed)
-
     def _check_max_activations(self, value: object) -> int:
         limit = self.settings.max_activations_per_code
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
@@ -1703,26 +1341,6 @@ def _check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
         raise ConflictError(
             f"license key {key.id!r} expired on {key.expires_at.isoformat()}; no invitations"
         )
-
-
-def _clean_key_value(value: object) -> str:
-    cleaned = _plain_text(value, "license key value").strip()
-    if not cleaned:
-        raise ValidationError("license key value must not be empty")
-    if len(cleaned) > _MAX_KEY_VALUE:
-        raise ValidationError(f"license key value must be at most {_MAX_KEY_VALUE} characters")
-    if any(ch.isspace() and ch != " " for ch in cleaned):
-        raise ValidationError("license key value must be one line")
-    return cleaned
-
-
-def _key_value_identity(value: str) -> str:
-    """The form two key values are compared in: whitespace does not matter, case does."""
-    return "".join(value.split())
-
-
-def _iso(moment: dt.datetime | None) -> str:
-    return "never" if moment is None else moment.isoformat()
 
 
 def _clean_computer_id(value: object) -> str:

@@ -30,8 +30,10 @@ from licensekit.exceptions import (
     InvitationExpired,
     InvitationRevoked,
     LicenseKeyUnavailable,
+    LicenseKitError,
     SeatsFull,
     SeatsInUse,
+    TooManyAttempts,
     ValidationError,
 )
 from licensekit.model import (
@@ -40,23 +42,40 @@ from licensekit.model import (
     InstallInvitation,
     KeyStatus,
     LicenseKey,
+    Membership,
+    Role,
+    Throttle,
+)
+from licensekit.throttling import (
+    GuessVerdict,
+    ThrottlePolicy,
+    judge_guess,
+    locked_until,
+    record_failure,
 )
 
 __all__ = [
     "MAX_SEATS",
+    "NOT_THE_CODES_FAULT",
     "Activation",
+    "Refusal",
     "activate",
     "change_expiry",
+    "change_grant",
     "change_seats",
     "check_code_usable",
+    "check_key_invitable",
     "check_key_usable",
     "check_resendable",
     "check_seats",
+    "clears_code_throttle",
+    "code_throttle_key",
     "deactivate",
     "forget_computer",
     "is_returning",
     "key_usable",
     "mask_key_value",
+    "refuse_activation",
     "remove_key",
     "resume_key",
     "revoke_install_invitation",
@@ -199,6 +218,47 @@ def check_key_usable(key: LicenseKey, now: dt.datetime) -> None:
             f"the license behind this code expired on {key.expires_at.isoformat()}; "
             "contact your administrator"
         )
+
+
+def check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
+    """Raise unless installers may be invited (or their invitations sent) with *key* at *now*.
+
+    Raises:
+        ConflictError: The key is suspended, removed or expired.
+    """
+    if key.status is not KeyStatus.ACTIVE:
+        raise ConflictError(f"license key {key.id!r} is {key.status.value}; no invitations")
+    if key.expires_at is not None and now >= key.expires_at:
+        raise ConflictError(
+            f"license key {key.id!r} expired on {key.expires_at.isoformat()}; no invitations"
+        )
+
+
+def change_grant(membership: Membership, key: LicenseKey, *, grant: bool) -> frozenset[str]:
+    """Return the keys *membership* administers once its grant over *key* is given or ended.
+
+    Only an active Regular Member can be made License Administrator, of a key not removed.
+
+    Raises:
+        ConflictError: Granting to a member who is not an active Regular Member, who holds
+            the grant already, or over a removed key; revoking a grant the member does not
+            hold.
+    """
+    user_id, key_id = membership.user_id, key.id
+    if not grant:
+        if key_id not in membership.license_keys:
+            raise ConflictError(f"user {user_id!r} is not License Administrator of key {key_id!r}")
+        return membership.license_keys - {key_id}
+    if key.status is KeyStatus.REMOVED:
+        raise ConflictError(f"license key {key_id!r} has been removed")
+    if not membership.is_active or membership.role is not Role.REGULAR_MEMBER:
+        raise ConflictError(
+            f"only an active Regular Member can be made License Administrator; "
+            f"user {user_id!r} is {membership.status.value}, {membership.role.value}"
+        )
+    if key_id in membership.license_keys:
+        raise ConflictError(f"user {user_id!r} is License Administrator of key {key_id!r} already")
+    return membership.license_keys | {key_id}
 
 
 def check_code_usable(
@@ -458,3 +518,70 @@ def forget_computer(invitation: InstallInvitation, computer_id: str) -> InstallI
     return attrs.evolve(
         invitation, computer_ids=tuple(c for c in invitation.computer_ids if c != computer_id)
     )
+
+
+def code_throttle_key(invitation_id: str) -> str:
+    """Return the key counting refusals of an invitation's code for the code's own sake."""
+    return f"activation:invitation:{invitation_id}"
+
+
+NOT_THE_CODES_FAULT = (SeatsFull, LicenseKeyUnavailable, ComputerBlocked, ComputerAlreadyActivated)
+"""Refusals about the seats, the key or the computer: they never count against a code."""
+
+
+@attrs.frozen
+class Refusal:
+    """What to answer to a refused activation and what to write, as decided.
+
+    Made by :func:`refuse_activation`.
+
+    Attributes:
+        error: What the installer is told.
+        throttle: The code's throttle record to store, or None to store nothing.
+        audited: Whether the refusal goes into the account's audit trail.
+    """
+
+    error: LicenseKitError
+    throttle: Throttle | None
+    audited: bool
+
+
+def refuse_activation(
+    refusal: LicenseKitError,
+    *,
+    returning: bool,
+    throttle: Throttle | None,
+    key: str,
+    policy: ThrottlePolicy,
+    now: dt.datetime,
+) -> Refusal:
+    """Decide the bookkeeping of an activation that :func:`activate` (or a full seat) refused.
+
+    A refusal for the code's own sake (revoked, expired, used up, another product) counts on
+    the code's throttle (record *key*, now *throttle*) and goes into the audit trail; once
+    the code is locked, such a refusal is answered with
+    :class:`~licensekit.exceptions.TooManyAttempts` and records nothing. Full seats, an
+    unavailable key, a blocked or already activated computer are not the code's fault, nor
+    is anything a computer *returning* to its code meets (see :func:`is_returning`): these
+    never count and are told whatever the lock, so an installer may retry until a seat is
+    freed, one computer retrying a shared code never locks it for the others, and a
+    computer is never locked out of its own code.
+    """
+    blameless = returning or isinstance(refusal, NOT_THE_CODES_FAULT)
+    verdict = judge_guess(throttle, now, found=blameless)
+    until = locked_until(throttle, now)
+    if verdict is GuessVerdict.REFUSE and until is not None:  # REFUSE means locked
+        return Refusal(TooManyAttempts("this activation code", until), None, audited=False)
+    if verdict is GuessVerdict.RECORD_FAILURE:
+        counted = record_failure(throttle, key=key, now=now, policy=policy)
+        return Refusal(refusal, counted, audited=True)
+    return Refusal(refusal, None, audited=True)
+
+
+def clears_code_throttle(throttle: Throttle | None, now: dt.datetime) -> bool:
+    """True when a successful activation ends the count of its code's refusals.
+
+    A success clears the count, but not a lock in force (which only refuses the code's own
+    faults, never a computer returning to it or a valid new activation).
+    """
+    return throttle is not None and locked_until(throttle, now) is None

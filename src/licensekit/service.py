@@ -31,6 +31,8 @@ from licensekit._results import (
     PurgeReport,
     Settings,
 )
+from licensekit._usecases._delegation import delegate
+from licensekit._usecases.keys import Keys
 
 __all__ = [
     "EXPIRY_PRESETS",
@@ -102,5 +104,14 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
 
     # == License keys and License Administrators (.keys), invitations to install
     # (.install_invitations) ====================================================================
+    add_license_key = delegate("_keys_group", Keys.add_license_key)
+    list_license_keys = delegate("_keys_group", Keys.list_license_keys)
+    get_license_key = delegate("_keys_group", Keys.get_license_key)
+    change_license_key = delegate("_keys_group", Keys.change_license_key)
+    suspend_license_key = delegate("_keys_group", Keys.suspend_license_key)
+    resume_license_key = delegate("_keys_group", Keys.resume_license_key)
+    remove_license_key = delegate("_keys_group", Keys.remove_license_key)
+    grant_license_administrator = delegate("_keys_group", Keys.grant_license_administrator)
+    revoke_license_administrator = delegate("_keys_group", Keys.revoke_license_administrator)
 
     # == Activation and check-in (.activation), installations and blocks (.installations) ====
