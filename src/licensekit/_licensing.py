@@ -7,28 +7,21 @@ blocked computers.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
-from typing import IO, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import attrs
 
 from licensekit import licensing, roles
 from licensekit._core import (
     _MAX_NAME,
-    _SEND_CHUNK,
-    _TOKEN_PLACEHOLDER,
     ServiceCore,
     T,
     _as_id,
-    _bounded_entries,
     _check_cursor,
     _clean_name,
     _clean_notes,
     _filtered_page,
-    _id_list,
-    _parse_enum,
     _plain_text,
     _require_text,
     _scan_all,
@@ -38,19 +31,9 @@ from licensekit._ids import new_id
 from licensekit._lockouts import throttle_guess
 from licensekit._results import (
     ActivationResult,
-    DeliveryFailure,
-    DeliveryReport,
-    InstallInvitationBatch,
-    InstallInvitationPreview,
 )
 from licensekit._usecases._v1compat import V1Tx as Transaction
-from licensekit.codes import format_code, new_activation_code, new_token, parse_code
-from licensekit.emails import (
-    EmailList,
-    parse_email_csv,
-    parse_emails,
-    write_csv,
-)
+from licensekit.codes import new_token, parse_code
 from licensekit.exceptions import (
     ActivationCodeNotFound,
     ActivationError,
@@ -59,7 +42,6 @@ from licensekit.exceptions import (
     ConflictError,
     InstallationNotFound,
     InvalidCursor,
-    InvitationNotFound,
     LicenseKeyNotFound,
     LicenseKeyUnavailable,
     LicenseKitError,
@@ -69,28 +51,18 @@ from licensekit.exceptions import (
     TooManyAttempts,
     ValidationError,
 )
-from licensekit.mail import (
-    Message,
-    render_install_invitation,
-)
 from licensekit.model import (
     AuditAction,
-    BusinessAccount,
     ComputerBlock,
-    DeliveryStatus,
     Installation,
     InstallationView,
     InstallInvitation,
-    InstallInvitationState,
-    InstallInvitationView,
-    KeyStatus,
     LicenseKey,
     Membership,
     Page,
     Role,
     Session,
     SessionRecord,
-    User,
 )
 from licensekit.roles import Permission
 from licensekit.throttling import (
@@ -107,425 +79,8 @@ _NOT_THE_CODES_FAULT = (SeatsFull, LicenseKeyUnavailable, ComputerBlocked, Compu
 R = TypeVar("R", LicenseKey, InstallInvitation)
 
 
-@attrs.frozen
-class _InstallSecret:
-    """An invitation to install's id, code and token, with their hashes and ciphertext."""
-
-    invitation_id: str
-    code: str = attrs.field(repr=False)
-    token: str = attrs.field(repr=False)
-    code_hash: bytes = attrs.field(repr=False)
-    token_hash: bytes = attrs.field(repr=False)
-    ciphertext: bytes = attrs.field(repr=False)
-
-
 class LicensingService(ServiceCore):
     """License keys and seats, License Administrators, invitations to install, activation."""
-
-    # == invitations to install =============================================================
-
-    def invite_installers(
-        self,
-        session: Session | str,
-        account_id: str,
-        key_id: str,
-        emails: Iterable[str] | None = None,
-        *,
-        csv: str | bytes | os.PathLike[str] | IO[str] | IO[bytes] | None = None,
-        language: str = "en",
-        expires_in: dt.timedelta | str | None = None,
-        max_activations: int = 1,
-        send: bool = True,
-    ) -> InstallInvitationBatch:
-        """Invite people to install a key's product, each with their own code and link.
-
-        Give the addresses either typed (*emails*) or as a single-column CSV (*csv*).
-        Invalid rows and duplicates are reported with their row numbers; everyone else
-        gets an invitation, all stored in one transaction before any email is sent. More
-        invitations than free seats is allowed (the result warns): seats then go first
-        come, first served. Inviting someone who was invited before for the same key gives
-        them a second code (for a second computer, say); revoke the first if it should not
-        work any more.
-
-        Args:
-            session: An Account Administrator, or a License Administrator of *key_id*.
-            account_id: The business account.
-            key_id: The license key the installations will use.
-            emails: Addresses as typed; blanks are ignored.
-            csv: Instead of *emails*: the CSV text itself (a ``str``), its UTF-8 bytes, a
-                path (:class:`pathlib.Path`), or a text or binary file object.
-            language: BCP 47 tag of the email's language.
-            expires_in: Time until the codes stop working: a timedelta, or a key of
-                :data:`EXPIRY_PRESETS` (default from :class:`Settings`).
-            max_activations: How many computers each code may activate (default one).
-            send: Send the emails now. With False, export the invitations first
-                (:meth:`export_install_invitations`) and send them later
-                (:meth:`send_install_invitations`).
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            PermissionDenied: The caller may not invite for this key.
-            ConflictError: The key is suspended, removed or expired.
-            ValidationError: Both or neither of *emails* and *csv*, an unreadable CSV, too
-                many addresses, unsupported language, bad expiry or activation count, or
-                no download URL template configured.
-        """
-        if self._download_url is None:
-            raise ValidationError(
-                "invitations to install need a download_url template; pass download_url= "
-                "to LicenseKit"
-            )
-        language = self.templates.resolve(language)
-        lifetime = self._check_lifetime(expires_in, self.settings.install_invitation_lifetime)
-        max_activations = self._check_max_activations(max_activations)
-        parsed = self._parse_recipients(emails, csv)
-        now = self.clock.now()
-        expires_at = now + lifetime
-        secrets_ = [self._new_install_secret(now) for _ in parsed.emails]
-        with self._transaction() as tx:
-            record, _, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
-            )
-            _check_key_invitable(key, now)
-            account = self._account(tx, account_id)
-            inviter = self._user(tx, record.user_id)
-            created = [
-                InstallInvitation(
-                    id=secret.invitation_id,
-                    account_id=account_id,
-                    key_id=key_id,
-                    email=email,
-                    language=language,
-                    invited_by=record.user_id,
-                    created_at=now,
-                    expires_at=expires_at,
-                    code_hash=secret.code_hash,
-                    token_hash=secret.token_hash,
-                    secret_ciphertext=secret.ciphertext,
-                    max_activations=max_activations,
-                    # Invitations to be sent now are stored claimed by this call (_claim).
-                    delivery=DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT,
-                    delivery_started_at=now if send else None,
-                )
-                for email, secret in zip(parsed.emails, secrets_, strict=True)
-            ]
-            tx.add_install_invitations(created)
-            expires_text = expires_at.isoformat()
-            for start in range(0, len(created), _SEND_CHUNK):  # a few events in memory at once
-                tx.add_audit_events(
-                    [
-                        self._event(
-                            now,
-                            account_id,
-                            record.user_id,
-                            AuditAction.INSTALL_INVITATION_CREATED,
-                            i.id,
-                            email=i.email,
-                            key_id=key_id,
-                            language=language,
-                            expires_at=expires_text,
-                        )
-                        for i in created[start : start + _SEND_CHUNK]
-                    ]
-                )
-        warnings: list[str] = []
-        if len(created) > key.seats_free:
-            warnings.append(
-                f"{len(created)} invitations for {key.seats_free} free seats of key {key_id!r}: "
-                "activations are first come, first served, and the rest will be refused "
-                "until seats are freed or added"
-            )
-        if created and key.expires_at is not None and expires_at > key.expires_at:
-            warnings.append(
-                f"the codes work until {expires_at.isoformat()}, but license key {key_id!r} "
-                f"expires on {key.expires_at.isoformat()}; after that they activate nothing"
-            )
-        undelivered: list[DeliveryFailure] = []
-        if send and created:
-            updated, _, undelivered = self._send_install_invitations(
-                ((i, s.code, s.token) for i, s in zip(created, secrets_, strict=True)),
-                key,
-                account,
-                {inviter.id: inviter},
-                now,
-                record.user_id,
-            )
-            created = [updated.pop(i.id, i) for i in created]
-        del secrets_  # the codes and tokens: no longer needed, and the largest part of a batch
-        return InstallInvitationBatch(
-            key_id=key_id,
-            invited=tuple(InstallInvitationView.of(i, now) for i in created),
-            skipped=tuple(sorted([*parsed.rejected, *parsed.duplicates], key=lambda r: r.row)),
-            undelivered=tuple(undelivered),
-            seats_free=key.seats_free,
-            warnings=tuple(warnings),
-        )
-
-    def list_install_invitations(
-        self,
-        session: Session | str,
-        account_id: str,
-        key_id: str,
-        *,
-        state: InstallInvitationState | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> Page[InstallInvitationView]:
-        """List a key's invitations to install, oldest first, optionally in one state.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            PermissionDenied: The caller may not see this key's invitations.
-        """
-        limit = self._check_limit(limit)
-        after = _check_cursor(cursor, "inst")
-        wanted = None if state is None else _parse_enum(InstallInvitationState, state, "state")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            self._authorize_key(tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now)
-
-            def fetch(after: str | None, n: int) -> Sequence[InstallInvitation]:
-                return tx.list_install_invitations(key_id, after=after, limit=n)
-
-            page = _filtered_page(
-                fetch,
-                lambda i: i.id,
-                lambda i: wanted is None or i.state(now) is wanted,
-                after,
-                limit,
-            )
-        return Page(tuple(InstallInvitationView.of(i, now) for i in page.items), page.next_cursor)
-
-    def export_install_invitations(
-        self,
-        session: Session | str,
-        account_id: str,
-        key_id: str,
-        *,
-        invitation_ids: Iterable[str] | None = None,
-        include_unusable: bool = False,
-    ) -> str:
-        """Return a key's invitations as CSV: email, temporary activation code, download URL.
-
-        The text has a header row and CRLF line ends; every cell that a spreadsheet could
-        read as a formula is made inert. Use it to write your own emails or to answer
-        helpdesk questions. By default only invitations whose code can still activate a
-        computer are exported: none while the key is suspended, removed or expired.
-
-        Args:
-            session: An Account Administrator, or a License Administrator of *key_id*.
-            account_id: The business account.
-            key_id: The license key.
-            invitation_ids: Export only these (e.g. the batch just created).
-            include_unusable: Also export revoked, expired and used-up invitations.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            PermissionDenied: The caller may not see this key's invitations.
-            InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
-        """
-        wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, _, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
-            )
-            if wanted is None:
-                invitations = self._all_install_invitations(tx, key_id)
-            else:
-                invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
-            key_works = licensing.key_usable(key, now)
-            chosen = [i for i in invitations if include_unusable or (key_works and i.usable(now))]
-            self._audit(
-                tx,
-                now,
-                account_id,
-                record.user_id,
-                AuditAction.INSTALL_INVITATIONS_EXPORTED,
-                key_id,
-                count=str(len(chosen)),
-            )
-        rows = []
-        for invitation in chosen:
-            code, token = self._install_secret_of(invitation)
-            rows.append((invitation.email, code, self._download_link(token)))
-        return write_csv(("email", "temporary_activation_code", "download_url"), rows)
-
-    def send_install_invitations(
-        self,
-        session: Session | str,
-        account_id: str,
-        key_id: str,
-        *,
-        invitation_ids: Iterable[str] | None = None,
-    ) -> DeliveryReport[InstallInvitationView]:
-        """Send the emails of invitations not delivered yet (all of the key's, or those named).
-
-        Picks invitations whose email was never sent or failed in a way that may pass
-        (:attr:`DeliveryStatus.FAILED`), so calling it again after a mail server outage
-        retries exactly what is missing. Invitations already sent, refused for good by the
-        server, revoked, expired or used up are left alone; use
-        :meth:`resend_install_invitation` to send one again. One failure never stops the
-        others; each is stored on its invitation and reported.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            PermissionDenied: The caller may not invite for this key.
-            InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
-            ConflictError: The key is suspended, removed or expired.
-        """
-        wanted = None if invitation_ids is None else _id_list(invitation_ids, "invitation_ids")
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, _, key = self._authorize_key(
-                tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
-            )
-            _check_key_invitable(key, now)
-            if wanted is None:
-                invitations = self._all_install_invitations(tx, key_id)
-            else:
-                invitations = [self._install_invitation(tx, key_id, i) for i in wanted]
-            unsent = self._claim(
-                [i for i in invitations if self._due_for_delivery(i, now) and i.usable(now)],
-                now,
-                tx.save_install_invitations,
-            )
-            account = self._account(tx, account_id)
-            inviters = {u: self._user(tx, u) for u in {i.invited_by for i in unsent}}
-        batch = [(i, *self._install_secret_of(i)) for i in unsent]
-        _, sent, undelivered = self._send_install_invitations(
-            batch, key, account, inviters, now, record.user_id
-        )
-        return DeliveryReport(
-            sent=tuple(InstallInvitationView.of(i, now) for i in sent),
-            undelivered=tuple(undelivered),
-        )
-
-    def resend_install_invitation(
-        self, session: Session | str, account_id: str, invitation_id: str
-    ) -> InstallInvitationView:
-        """Send an invitation's email (again), with the same code and link.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            InvitationNotFound: No such invitation in *account_id*.
-            PermissionDenied: The caller may not invite for the invitation's key.
-            InvitationError: The invitation is revoked, expired or used up (invite again).
-            ConflictError: The key is suspended, removed or expired.
-            DeliveryError: The mailer failed; the failure is stored on the invitation.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, membership = self._authorize(
-                tx, session, account_id, Permission.VIEW_ACCOUNT, now
-            )
-            invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
-            key = self._key_rights(
-                tx, record, membership, account_id, invitation.key_id, Permission.INVITE_INSTALLERS
-            )
-            _check_key_invitable(key, now)
-            licensing.check_resendable(invitation, now)
-            account = self._account(tx, account_id)
-            inviter = self._user(tx, invitation.invited_by)
-        code, token = self._install_secret_of(invitation)
-        message = self._install_message(invitation, code, token, key, account, inviter)
-        error = self._try_send(message)
-        delivered, failed = self._outcome(invitation, error)
-        sent = self._after_sending(
-            lambda tx: self._record_install_delivery(tx, delivered, failed, now, record.user_id)
-        )
-        if error is not None:
-            raise error
-        return InstallInvitationView.of(sent[invitation.id], now)
-
-    def revoke_install_invitation(
-        self, session: Session | str, account_id: str, invitation_id: str
-    ) -> InstallInvitationView:
-        """Revoke an invitation to install: its code and link stop working at once.
-
-        Computers already activated with it keep their seats.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            InvitationNotFound: No such invitation in *account_id*.
-            PermissionDenied: The caller may not invite for the invitation's key.
-            InvitationRevoked: It was revoked already.
-        """
-        now = self.clock.now()
-        with self._transaction() as tx:
-            record, membership = self._authorize(
-                tx, session, account_id, Permission.VIEW_ACCOUNT, now
-            )
-            invitation = self._install_invitation_in_account(tx, account_id, invitation_id)
-            self._key_rights(
-                tx, record, membership, account_id, invitation.key_id, Permission.INVITE_INSTALLERS
-            )
-            revoked = licensing.revoke_install_invitation(
-                invitation, actor_id=record.user_id, now=now
-            )
-            tx.save_install_invitation(revoked)
-            self._audit(
-                tx,
-                now,
-                account_id,
-                record.user_id,
-                AuditAction.INSTALL_INVITATION_REVOKED,
-                invitation_id,
-                email=invitation.email,
-                key_id=invitation.key_id,
-            )
-        return InstallInvitationView.of(revoked, now)
-
-    def describe_install_invitation(
-        self, token: str, *, client: str = ""
-    ) -> InstallInvitationPreview:
-        """Return what a download link leads to, so the host's download page can serve it.
-
-        Call it before handing out the installer: it tells the product to serve and checks
-        that the link still works, without activating anything.
-
-        Args:
-            token: The token from the download link.
-            client: An identifier of the requesting client (an IP address, say); unknown
-                tokens are then also throttled per client.
-
-        Raises:
-            ActivationCodeNotFound: The token matches no invitation.
-            ActivationCodeRevoked: The invitation was revoked.
-            ActivationCodeExpired: The invitation has expired.
-            LicenseKeyUnavailable: The key is suspended, removed or expired.
-            TooManyAttempts: Too many unknown tokens from this client or overall.
-            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
-        """
-        if not isinstance(token, str):
-            raise ActivationCodeNotFound("this download link is not valid")
-        lookup = self._activation_lookup(None, token)
-        now = self.clock.now()
-        found = self._throttled_lookup(
-            lambda tx: self._find_install_invitation(tx, lookup), client=client, now=now
-        )
-        if found is None:
-            raise ActivationCodeNotFound("this download link is not valid")
-        licensing.check_code_usable(found, now, new_computer=False)
-        with self._transaction() as tx:
-            key = tx.get_license_key(found.key_id)
-            account = tx.get_account(found.account_id)
-        if key is None or account is None:  # pragma: no cover - never deleted
-            raise ActivationCodeNotFound("this download link is not valid")
-        licensing.check_key_usable(key, now)
-        return InstallInvitationPreview(
-            invitation_id=found.id,
-            account_name=account.name,
-            product=key.product,
-            email=found.email,
-            language=found.language,
-            expires_at=found.expires_at,
-            activations_left=max(found.max_activations - found.activations, 0),
-        )
 
     # == activation and installations =======================================================
 
@@ -986,161 +541,6 @@ class LicensingService(ServiceCore):
     def _all_license_keys(self, tx: Transaction, account_id: str) -> list[LicenseKey]:
         return _scan_all(lambda after, n: tx.list_license_keys(account_id, after=after, limit=n))
 
-    def _check_max_activations(self, value: object) -> int:
-        limit = self.settings.max_activations_per_code
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-            raise ValidationError(
-                f"max_activations must be a whole number from 1 to {limit}, got {echo(value)}"
-            )
-        return value
-
-    def _parse_recipients(
-        self,
-        emails: Iterable[str] | None,
-        source: str | bytes | os.PathLike[str] | IO[str] | IO[bytes] | None,
-    ) -> EmailList:
-        if (emails is None) == (source is None):
-            raise ValidationError("give the addresses either as emails or as csv, not both")
-        if emails is not None:
-            return parse_emails(_bounded_entries(emails, self.settings.max_batch_size))
-        if source is None:  # pragma: no cover - excluded by the first check
-            raise ValidationError("give the addresses as emails or as csv")
-        if (
-            isinstance(source, str)
-            and "\n" not in source
-            and source.strip().lower().endswith(".csv")
-        ):
-            raise ValidationError(
-                f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
-                "the file (a str is read as the CSV text itself)"
-            )
-        return parse_email_csv(source, max_entries=self.settings.max_batch_size)
-
-    def _new_install_secret(self, now: dt.datetime) -> _InstallSecret:
-        invitation_id = new_id("inst", now)
-        code = new_activation_code()
-        canonical = code.replace("-", "")
-        token = new_token()
-        return _InstallSecret(
-            invitation_id=invitation_id,
-            code=code,
-            token=token,
-            code_hash=self._keys.lookup_hash("install-code", canonical),
-            token_hash=self._keys.lookup_hash("install-token", token),
-            ciphertext=self._keys.encrypt(f"{canonical} {token}", bound_to=invitation_id),
-        )
-
-    def _install_secret_of(self, invitation: InstallInvitation) -> tuple[str, str]:
-        """Return the (formatted code, token) of a stored invitation to install."""
-        plain = self._keys.decrypt(invitation.secret_ciphertext, bound_to=invitation.id)
-        canonical, _, token = plain.partition(" ")
-        return format_code(canonical), token
-
-    def _download_link(self, token: str) -> str:
-        assert self._download_url is not None  # noqa: S101 - checked by the callers
-        return self._download_url.replace(_TOKEN_PLACEHOLDER, token)
-
-    def _install_message(
-        self,
-        invitation: InstallInvitation,
-        code: str,
-        token: str,
-        key: LicenseKey,
-        account: BusinessAccount,
-        inviter: User,
-    ) -> Message:
-        return render_install_invitation(
-            templates=self.templates,
-            to=invitation.email,
-            product=key.product,
-            account_name=account.name,
-            inviter_email=inviter.email,
-            download_url=self._download_link(token),
-            code=code,
-            token=token,
-            expires_at=invitation.expires_at,
-            language=invitation.language,
-            service_name=self.settings.service_name,
-        )
-
-    def _send_install_invitations(
-        self,
-        batch: Iterable[tuple[InstallInvitation, str, str]],
-        key: LicenseKey,
-        account: BusinessAccount,
-        inviters: Mapping[str, User],
-        now: dt.datetime,
-        actor_id: str,
-    ) -> tuple[dict[str, InstallInvitation], list[InstallInvitation], list[DeliveryFailure]]:
-        """Send each invitation's email; return those tried, those sent, and the failures.
-
-        The first two are as now stored (the first by id). Each email names the invitation's
-        creator (from *inviters*, by user id).
-        """
-        stored, delivered, undelivered = self._deliver_and_record(
-            (
-                (
-                    invitation,
-                    partial(
-                        self._install_message,
-                        invitation,
-                        code,
-                        token,
-                        key,
-                        account,
-                        inviters[invitation.invited_by],
-                    ),
-                )
-                for invitation, code, token in batch
-            ),
-            lambda tx, d, f: self._record_install_delivery(tx, d, f, now, actor_id),
-        )
-        return stored, [stored[i.id] for i in delivered], undelivered
-
-    def _record_install_delivery(
-        self,
-        tx: Transaction,
-        delivered: Sequence[InstallInvitation],
-        failed: Sequence[DeliveryFailure],
-        now: dt.datetime,
-        actor_id: str,
-    ) -> dict[str, InstallInvitation]:
-        return self._record_delivery(
-            tx,
-            delivered,
-            failed,
-            now,
-            actor_id,
-            tx.get_install_invitations,
-            tx.save_install_invitations,
-            (AuditAction.INSTALL_INVITATION_SENT, AuditAction.INSTALL_INVITATION_UNDELIVERED),
-        )
-
-    def _all_install_invitations(self, tx: Transaction, key_id: str) -> list[InstallInvitation]:
-        return _scan_all(lambda after, n: tx.list_install_invitations(key_id, after=after, limit=n))
-
-    def _install_invitation(
-        self, tx: Transaction, key_id: str, invitation_id: str
-    ) -> InstallInvitation:
-        invitation = tx.get_install_invitation(invitation_id)
-        if invitation is None or invitation.key_id != key_id:
-            raise InvitationNotFound(
-                f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
-            )
-        return invitation
-
-    def _install_invitation_in_account(
-        self, tx: Transaction, account_id: str, invitation_id: str
-    ) -> InstallInvitation:
-        wanted = _as_id(invitation_id)
-        invitation = None if wanted is None else tx.get_install_invitation(wanted)
-        if invitation is None or invitation.account_id != account_id:
-            raise InvitationNotFound(
-                f"no invitation to install {echo(invitation_id)} "
-                f"in business account {echo(account_id)}"
-            )
-        return invitation
-
     def _installation(self, tx: Transaction, account_id: str, installation_id: str) -> Installation:
         wanted = _as_id(installation_id)
         installation = None if wanted is None else tx.get_installation(wanted)
@@ -1237,27 +637,6 @@ class LicensingService(ServiceCore):
             return tx.find_install_invitation_by_code_hash(digest)
         return tx.find_install_invitation_by_token_hash(digest)
 
-    def _throttled_lookup(
-        self,
-        find: Callable[[Transaction], T | None],
-        *,
-        client: str,
-        now: dt.datetime,
-    ) -> T | None:
-        """Find what an installer presented, in a transaction of its own (see _throttled_find).
-
-        Raises:
-            TooManyAttempts: Unknown, and the client, or everyone, guessed wrong too often.
-        """
-        client = _plain_text(client, "client").strip()
-        with self._transaction() as tx:
-            found, until = self._throttled_find(
-                tx, lambda: find(tx), client, now, ThrottledSecret.ACTIVATION
-            )
-        if until is not None:
-            raise TooManyAttempts("activation codes and tokens", until)
-        return found
-
     def _throttled_find(
         self,
         tx: Transaction,
@@ -1332,15 +711,6 @@ def _code_throttle_key(invitation: InstallInvitation) -> str:
 def _is_admin(record: SessionRecord, membership: Membership) -> bool:
     """True when the session acts as Account Administrator of the membership's account."""
     return roles.effective_role(record.admin_grants, membership) is Role.ACCOUNT_ADMINISTRATOR
-
-
-def _check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
-    if key.status is not KeyStatus.ACTIVE:
-        raise ConflictError(f"license key {key.id!r} is {key.status.value}; no invitations")
-    if key.expires_at is not None and now >= key.expires_at:
-        raise ConflictError(
-            f"license key {key.id!r} expired on {key.expires_at.isoformat()}; no invitations"
-        )
 
 
 def _clean_computer_id(value: object) -> str:

@@ -32,6 +32,7 @@ from licensekit._results import (
     Settings,
 )
 from licensekit._usecases._delegation import delegate
+from licensekit._usecases.install_invitations import InstallInvitations
 from licensekit._usecases.keys import Keys
 
 __all__ = [
@@ -113,5 +114,24 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
     remove_license_key = delegate("_keys_group", Keys.remove_license_key)
     grant_license_administrator = delegate("_keys_group", Keys.grant_license_administrator)
     revoke_license_administrator = delegate("_keys_group", Keys.revoke_license_administrator)
+    invite_installers = delegate("_install_invitations", InstallInvitations.invite_installers)
+    list_install_invitations = delegate(
+        "_install_invitations", InstallInvitations.list_install_invitations
+    )
+    export_install_invitations = delegate(
+        "_install_invitations", InstallInvitations.export_install_invitations
+    )
+    send_install_invitations = delegate(
+        "_install_invitations", InstallInvitations.send_install_invitations
+    )
+    resend_install_invitation = delegate(
+        "_install_invitations", InstallInvitations.resend_install_invitation
+    )
+    revoke_install_invitation = delegate(
+        "_install_invitations", InstallInvitations.revoke_install_invitation
+    )
+    describe_install_invitation = delegate(
+        "_install_invitations", InstallInvitations.describe_install_invitation
+    )
 
     # == Activation and check-in (.activation), installations and blocks (.installations) ====
