@@ -313,5 +313,5 @@ class ServiceCore:
         ctx, access, delivery = self._ctx, self._access, self._delivery
         self._keys_group = Keys(ctx, access)
         self._install_invitations = InstallInvitations(ctx, access, delivery)
-        self._activation = Activation(ctx, access, delivery)
+        self._activation = Activation(ctx)
         self._installations = Installations(ctx, access, delivery)

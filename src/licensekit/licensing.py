@@ -1,14 +1,16 @@
 """The rules of license keys, seats, activation codes and installations, as pure functions.
 
 Like :mod:`licensekit.members`, nothing here reads a clock or a store: each function takes the
-current records and ``now`` and returns new records, or raises the licensekit error that says
-why not. :mod:`licensekit.service` loads the records inside one store transaction, calls these
-and saves what they return, so a seat is taken and counted in the same transaction.
+current records and ``now`` and returns new records (or, for a refused activation, what to
+write: :func:`refuse_activation`), or raises the licensekit error that says why not. The use
+cases (:mod:`licensekit._usecases`) load the records inside one store transaction, call these
+and write what they return.
 
 Seats are first come, first served: a key's :attr:`~licensekit.model.LicenseKey.seats_used`
 counts its active installations, an activation that needs a seat is refused with
-:class:`~licensekit.exceptions.SeatsFull` when none is free, and a deactivation frees one at
-once. A computer that already holds a seat keeps it when it activates again.
+:class:`~licensekit.exceptions.SeatsFull` when none is free (as read by :func:`activate`, or
+as the store's guarded counter finds when it claims the seat), and a deactivation frees one
+at once. A computer that already holds a seat keeps it when it activates again.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ __all__ = [
     "remove_key",
     "resume_key",
     "revoke_install_invitation",
+    "seats_full",
     "suspend_key",
 ]
 
@@ -445,11 +448,7 @@ def activate(
         )
         return Activation(key, counted, refreshed, is_new=False, seat_taken=False)
     if key.seats_used >= key.seats:
-        raise SeatsFull(
-            f"all {key.seats} seats of this license are in use; ask your administrator to "
-            "free one (first come, first served)",
-            seats=key.seats,
-        )
+        raise seats_full(key)
     if existing is None:
         installation = Installation(
             id=installation_id,
@@ -482,6 +481,20 @@ def activate(
         installation=installation,
         is_new=existing is None,
         seat_taken=True,
+    )
+
+
+def seats_full(key: LicenseKey) -> SeatsFull:
+    """Return the refusal of an activation that needs one of *key*'s seats when none is free.
+
+    :func:`activate` raises it when the key as read has no free seat; a store's guarded seat
+    counter may still refuse the seat afterwards (another activation took it meanwhile), and
+    the activation is then refused the same way.
+    """
+    return SeatsFull(
+        f"all {key.seats} seats of this license are in use; ask your administrator to "
+        "free one (first come, first served)",
+        seats=key.seats,
     )
 
 

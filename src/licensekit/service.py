@@ -32,6 +32,7 @@ from licensekit._results import (
     Settings,
 )
 from licensekit._usecases._delegation import delegate
+from licensekit._usecases.activation import Activation
 from licensekit._usecases.install_invitations import InstallInvitations
 from licensekit._usecases.keys import Keys
 
@@ -135,3 +136,5 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
     )
 
     # == Activation and check-in (.activation), installations and blocks (.installations) ====
+    activate = delegate("_activation", Activation.activate)
+    check_in = delegate("_activation", Activation.check_in)

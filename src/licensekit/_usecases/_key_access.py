@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from licensekit import roles
 from licensekit._echo import echo
 from licensekit._usecases._access import Access
-from licensekit._usecases._checks import as_id, scan_all
+from licensekit._usecases._checks import MAX_NAME, as_id, require_text, scan_all
 from licensekit._usecases._tx import Tx
-from licensekit.exceptions import LicenseKeyNotFound, PermissionDenied
+from licensekit.exceptions import LicenseKeyNotFound, PermissionDenied, ValidationError
 from licensekit.model import LicenseKey, Membership, Role, Session, SessionRecord
 from licensekit.roles import Permission
 from licensekit.storage import LICENSE_KEYS, RecordKind
@@ -28,6 +28,7 @@ __all__ = [
     "all_by_id",
     "authorize_any_key",
     "authorize_key",
+    "clean_computer_id",
     "computer_scope",
     "is_admin",
     "key_rights",
@@ -51,6 +52,20 @@ def key_scope(key_id: object) -> str:
 def computer_scope(account_id: object, computer_id: object) -> str:
     """The scope of one computer's installations and blocks in a business account."""
     return f"computer:{account_id}:{computer_id}"
+
+
+def clean_computer_id(value: object) -> str:
+    """Return a computer's identifier as given, without surrounding spaces.
+
+    Raises:
+        ValidationError: It is not text, empty, too long or not printable.
+    """
+    cleaned = require_text(value, "computer_id").strip()
+    if not cleaned:
+        raise ValidationError("computer_id must not be empty")
+    if len(cleaned) > MAX_NAME or not cleaned.isprintable():
+        raise ValidationError(f"computer_id must be printable and at most {MAX_NAME} characters")
+    return cleaned
 
 
 def is_admin(record: SessionRecord, membership: Membership) -> bool:

@@ -14,13 +14,17 @@ transaction that looked the secret up (which must then commit).
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from licensekit._results import Settings
 from licensekit._usecases._throttle import throttle_guess
 from licensekit._usecases._tx import Tx
+from licensekit.storage import Query
 from licensekit.throttling import ThrottledSecret, client_key, overall_key
 
-__all__ = ["count_miss", "throttle_scope"]
+__all__ = ["count_miss", "find_presented", "throttle_scope"]
+
+R = TypeVar("R")
 
 
 def throttle_scope(key: str) -> str:
@@ -50,3 +54,25 @@ def count_miss(
         counters.append((client_key(secret, client), settings.activation_client_throttle))
     tx.lock(*(throttle_scope(key) for key, _ in counters))
     return throttle_guess(tx, counters, found=False, now=now)
+
+
+def find_presented(
+    tx: Tx,
+    lookup: Query[R],
+    *,
+    client: str,
+    secret: ThrottledSecret,
+    settings: Settings,
+    now: dt.datetime,
+) -> tuple[R | None, dt.datetime | None]:
+    """Run *lookup* (by a presented *secret*'s hash) in *tx*, and count a miss.
+
+    Returns:
+        What was found (or None), and until when an unknown secret is refused (or None):
+        see :func:`count_miss`.
+    """
+    found = next(iter(tx.fetch(lookup)[0]), None)
+    until = count_miss(
+        tx, found=found is not None, client=client, secret=secret, settings=settings, now=now
+    )
+    return found, until

@@ -58,7 +58,7 @@ from licensekit._usecases._key_access import (
     key_scope,
     pages_by_id,
 )
-from licensekit._usecases._presented import count_miss
+from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, query
 from licensekit.emails import EmailList, parse_email_csv, parse_emails, write_csv
 from licensekit.exceptions import (
@@ -524,15 +524,15 @@ class InstallInvitations:
         def work(
             tx: Tx,
         ) -> tuple[InstallInvitation | None, dt.datetime | None, list[LicenseKey], list[Any]]:
-            found = next(iter(tx.fetch(lookup)[0]), None)
-            until = count_miss(
+            presented = find_presented(
                 tx,
-                found=found is not None,
+                lookup,
                 client=client,
                 secret=ThrottledSecret.ACTIVATION,
                 settings=ctx.settings,
                 now=now,
             )
+            found, until = presented
             if found is None:
                 return None, until, [], []
             keys, accounts = tx.fetch(
