@@ -74,6 +74,7 @@ __all__ = [
     "code_throttle_key",
     "deactivate",
     "forget_computer",
+    "invitation_warnings",
     "is_returning",
     "key_usable",
     "mask_key_value",
@@ -235,6 +236,27 @@ def check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
         raise ConflictError(
             f"license key {key.id!r} expired on {key.expires_at.isoformat()}; no invitations"
         )
+
+
+def invitation_warnings(key: LicenseKey, invited: int, expires_at: dt.datetime) -> tuple[str, ...]:
+    """Return what an administrator should know about *invited* new invitations to *key*.
+
+    More invitations than free seats is allowed (seats go first come, first served), and so
+    are codes that outlive the key; both are worth a warning.
+    """
+    warnings: list[str] = []
+    if invited > key.seats_free:
+        warnings.append(
+            f"{invited} invitations for {key.seats_free} free seats of key {key.id!r}: "
+            "activations are first come, first served, and the rest will be refused "
+            "until seats are freed or added"
+        )
+    if invited and key.expires_at is not None and expires_at > key.expires_at:
+        warnings.append(
+            f"the codes work until {expires_at.isoformat()}, but license key {key.id!r} "
+            f"expires on {key.expires_at.isoformat()}; after that they activate nothing"
+        )
+    return tuple(warnings)
 
 
 def change_grant(membership: Membership, key: LicenseKey, *, grant: bool) -> frozenset[str]:

@@ -23,6 +23,7 @@ from licensekit.storage import INSTALL_INVITATIONS, Query
 
 __all__ = [
     "InstallSecret",
+    "check_download_template",
     "download_link",
     "install_secret_of",
     "new_install_secret",
@@ -65,8 +66,20 @@ def install_secret_of(keys: SecretKeys, invitation: InstallInvitation) -> tuple[
     return format_code(canonical), token
 
 
+def check_download_template(links: Links) -> None:
+    """Raise unless the host gave the template of download links (needed to invite installers).
+
+    Raises:
+        ValidationError: It did not.
+    """
+    if links.download is None:
+        raise ValidationError(
+            "invitations to install need a download_url template; pass download_url= to LicenseKit"
+        )
+
+
 def download_link(links: Links, token: str) -> str:
-    """Return the download link of *token*; the callers checked that a template is set."""
+    """Return the download link of *token* (see :func:`check_download_template`)."""
     assert links.download is not None  # noqa: S101 - checked by the callers
     return links.download.replace(TOKEN_PLACEHOLDER, token)
 

@@ -3,8 +3,9 @@
 Scopes: inviting locks ``account:<account id>`` (it adds invitations to one of its keys).
 Claiming invitations for sending (:meth:`InstallInvitations.send_install_invitations`) and
 revoking one lock ``account:<account id>`` and ``key:<key id>``, and storing how sending went
-locks ``key:<key id>``: an activation changes an invitation (its activations and computers)
-under that key scope, so no save here overwrites one. A resend's reading, listings and
+(:mod:`licensekit._usecases._install_mail`) locks ``key:<key id>``: an activation changes an
+invitation (its activations and computers) under that key scope, so no save here overwrites
+one. A resend's reading, listings and
 exports lock nothing; a link's description locks only the throttle scopes of a miss
 (:mod:`licensekit._usecases._presented`).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import IO, Any
 
@@ -28,6 +29,7 @@ from licensekit._results import (
     DeliveryReport,
     InstallInvitationBatch,
     InstallInvitationPreview,
+    Settings,
 )
 from licensekit._usecases._access import Access
 from licensekit._usecases._audit import audit, event
@@ -44,7 +46,10 @@ from licensekit._usecases._checks import (
 )
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import SEND_CHUNK, Delivery
+from licensekit._usecases._install_mail import InstallMail
 from licensekit._usecases._install_secrets import (
+    InstallSecret,
+    check_download_template,
     download_link,
     install_secret_of,
     new_install_secret,
@@ -67,9 +72,9 @@ from licensekit.exceptions import (
     TooManyAttempts,
     ValidationError,
 )
-from licensekit.mail import Message, render_install_invitation
 from licensekit.model import (
     AuditAction,
+    AuditEvent,
     BusinessAccount,
     DeliveryStatus,
     InstallInvitation,
@@ -93,6 +98,8 @@ from licensekit.throttling import ThrottledSecret
 
 __all__ = ["InstallInvitations"]
 
+_Described = tuple[InstallInvitation | None, dt.datetime | None, list[Any], list[Any]]
+"""What a download link's description reads: the invitation, a lock's end, key, account."""
 CsvSource = str | bytes | os.PathLike[str] | IO[str] | IO[bytes]
 
 
@@ -102,13 +109,13 @@ class InstallInvitations:
     Args:
         ctx: The shared context.
         access: Resolves and authorises sessions.
-        delivery: Sends the emails and records how it went.
+        delivery: Sends emails and records how it went.
     """
 
     def __init__(self, ctx: Context, access: Access, delivery: Delivery) -> None:
         self._ctx = ctx
         self._access = access
-        self._delivery = delivery
+        self._mail = InstallMail(ctx, delivery)
 
     def invite_installers(
         self,
@@ -158,17 +165,13 @@ class InstallInvitations:
                 no download URL template configured.
         """
         ctx = self._ctx
-        if ctx.links.download is None:
-            raise ValidationError(
-                "invitations to install need a download_url template; pass download_url= "
-                "to LicenseKit"
-            )
+        check_download_template(ctx.links)
         language = ctx.templates.resolve(language)
         lifetime = check_lifetime(
             expires_in, ctx.settings, ctx.settings.install_invitation_lifetime
         )
-        max_activations = self._check_max_activations(max_activations)
-        parsed = self._parse_recipients(emails, csv)
+        max_activations = _check_max_activations(max_activations, ctx.settings)
+        parsed = _parse_recipients(emails, csv, ctx.settings)
         now = ctx.clock.now()
         expires_at = now + lifetime
         secrets_ = [new_install_secret(ctx.keys, now) for _ in parsed.emails]
@@ -178,67 +181,27 @@ class InstallInvitations:
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
             licensing.check_key_invitable(key, now)
-            found_account, inviter = tx.fetch(
-                query(ACCOUNTS, id=account_id), query(USERS, id=record.user_id)
+            owner, inviters = _senders(tx, account_id, [record.user_id])
+            created = _new_invitations(
+                zip(parsed.emails, secrets_, strict=True),
+                key,
+                record.user_id,
+                now=now,
+                expires_at=expires_at,
+                language=language,
+                max_activations=max_activations,
+                send=send,
             )
-            created = [
-                InstallInvitation(
-                    id=secret.invitation_id,
-                    account_id=account_id,
-                    key_id=key_id,
-                    email=email,
-                    language=language,
-                    invited_by=record.user_id,
-                    created_at=now,
-                    expires_at=expires_at,
-                    code_hash=secret.code_hash,
-                    token_hash=secret.token_hash,
-                    secret_ciphertext=secret.ciphertext,
-                    max_activations=max_activations,
-                    # Invitations to be sent now are stored claimed by this call (claim).
-                    delivery=DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT,
-                    delivery_started_at=now if send else None,
-                )
-                for email, secret in zip(parsed.emails, secrets_, strict=True)
-            ]
             tx.add_all(INSTALL_INVITATIONS, created)
-            expires_text = expires_at.isoformat()
             for start in range(0, len(created), SEND_CHUNK):  # a few events in memory at once
-                tx.add_all(
-                    AUDIT_EVENTS,
-                    [
-                        event(
-                            now,
-                            account_id,
-                            record.user_id,
-                            AuditAction.INSTALL_INVITATION_CREATED,
-                            i.id,
-                            email=i.email,
-                            key_id=key_id,
-                            language=language,
-                            expires_at=expires_text,
-                        )
-                        for i in created[start : start + SEND_CHUNK]
-                    ],
-                )
-            return created, key, found_account[0], inviter[0]
+                tx.add_all(AUDIT_EVENTS, _created_events(created[start : start + SEND_CHUNK], now))
+            return created, key, owner, inviters[record.user_id]
 
         created, key, owner, inviter = ctx.runner.run(work, account_scope(account_id))
-        warnings: list[str] = []
-        if len(created) > key.seats_free:
-            warnings.append(
-                f"{len(created)} invitations for {key.seats_free} free seats of key {key_id!r}: "
-                "activations are first come, first served, and the rest will be refused "
-                "until seats are freed or added"
-            )
-        if created and key.expires_at is not None and expires_at > key.expires_at:
-            warnings.append(
-                f"the codes work until {expires_at.isoformat()}, but license key {key_id!r} "
-                f"expires on {key.expires_at.isoformat()}; after that they activate nothing"
-            )
+        warnings = licensing.invitation_warnings(key, len(created), expires_at)
         undelivered: list[DeliveryFailure] = []
         if send and created:
-            updated, _, undelivered = self._send(
+            updated, _, undelivered = self._mail.send(
                 ((i, s.code, s.token) for i, s in zip(created, secrets_, strict=True)),
                 key,
                 owner,
@@ -254,7 +217,7 @@ class InstallInvitations:
             skipped=tuple(sorted([*parsed.rejected, *parsed.duplicates], key=lambda r: r.row)),
             undelivered=tuple(undelivered),
             seats_free=key.seats_free,
-            warnings=tuple(warnings),
+            warnings=warnings,
         )
 
     def list_install_invitations(
@@ -330,7 +293,7 @@ class InstallInvitations:
             record, _, key = authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            invitations = self._of_key(tx, key_id, wanted)
+            invitations = _of_key(tx, key_id, wanted)
             key_works = licensing.key_usable(key, now)
             chosen = [i for i in invitations if include_unusable or (key_works and i.usable(now))]
             audit(
@@ -376,7 +339,6 @@ class InstallInvitations:
         """
         wanted = None if invitation_ids is None else id_list(invitation_ids, "invitation_ids")
         now = self._ctx.clock.now()
-        delivery = self._delivery
 
         def work(
             tx: Tx,
@@ -385,23 +347,21 @@ class InstallInvitations:
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
             licensing.check_key_invitable(key, now)
-            invitations = self._of_key(tx, key_id, wanted)
-            unsent = delivery.claim(
-                [i for i in invitations if delivery.due(i, now) and i.usable(now)],
+            invitations = _of_key(tx, key_id, wanted)
+            due = self._mail.delivery.due
+            unsent = self._mail.delivery.claim(
+                [i for i in invitations if due(i, now) and i.usable(now)],
                 now,
                 partial(tx.save_all, INSTALL_INVITATIONS),
             )
-            owner, people = tx.fetch(
-                query(ACCOUNTS, id=account_id),
-                Query(USERS, ("id",), tuple(dict.fromkeys((i.invited_by,) for i in unsent))),
-            )
-            return record.user_id, key, unsent, owner[0], {u.id: u for u in people}
+            owner, inviters = _senders(tx, account_id, [i.invited_by for i in unsent])
+            return record.user_id, key, unsent, owner, inviters
 
         actor_id, key, unsent, owner, inviters = self._ctx.runner.run(
             work, account_scope(account_id), key_scope(key_id)
         )
         batch = [(i, *install_secret_of(self._ctx.keys, i)) for i in unsent]
-        _, sent, undelivered = self._send(batch, key, owner, inviters, now, actor_id)
+        _, sent, undelivered = self._mail.send(batch, key, owner, inviters, now, actor_id)
         return DeliveryReport(
             sent=tuple(InstallInvitationView.of(i, now) for i in sent),
             undelivered=tuple(undelivered),
@@ -433,18 +393,16 @@ class InstallInvitations:
             )
             licensing.check_key_invitable(key, now)
             licensing.check_resendable(invitation, now)
-            owner, inviter = tx.fetch(
-                query(ACCOUNTS, id=account_id), query(USERS, id=invitation.invited_by)
-            )
-            return record.user_id, invitation, key, owner[0], inviter[0]
+            owner, inviters = _senders(tx, account_id, [invitation.invited_by])
+            return record.user_id, invitation, key, owner, inviters[invitation.invited_by]
 
         actor_id, invitation, key, owner, inviter = ctx.runner.run(work)
         code, token = install_secret_of(ctx.keys, invitation)
-        message = self._message(invitation, code, token, key, owner, inviter)
-        error = self._delivery.try_send(message)
-        delivered, failed = self._delivery.outcome(invitation, error)
-        sent = self._delivery.after_sending(
-            lambda tx: self._record_in(key.id, tx, delivered, failed, now=now, actor_id=actor_id)
+        message = self._mail.message(invitation, code, token, key, owner, inviter)
+        error = self._mail.delivery.try_send(message)
+        delivered, failed = self._mail.delivery.outcome(invitation, error)
+        sent = self._mail.delivery.after_sending(
+            lambda tx: self._mail.record(key.id, tx, delivered, failed, now=now, actor_id=actor_id)
         )
         if error is not None:
             raise error
@@ -521,9 +479,7 @@ class InstallInvitations:
         client = plain_text(client, "client").strip()
         now = ctx.clock.now()
 
-        def work(
-            tx: Tx,
-        ) -> tuple[InstallInvitation | None, dt.datetime | None, list[LicenseKey], list[Any]]:
+        def work(tx: Tx) -> _Described:
             presented = find_presented(
                 tx,
                 lookup,
@@ -543,152 +499,138 @@ class InstallInvitations:
         found, until, keys, accounts = ctx.runner.run(work)
         if until is not None:
             raise TooManyAttempts("activation codes and tokens", until)
-        if found is None:
-            raise ActivationCodeNotFound("this download link is not valid")
-        licensing.check_code_usable(found, now, new_computer=False)
-        if not keys or not accounts:  # pragma: no cover - never deleted
-            raise ActivationCodeNotFound("this download link is not valid")
-        key = keys[0]
-        licensing.check_key_usable(key, now)
-        return InstallInvitationPreview(
-            invitation_id=found.id,
-            account_name=accounts[0].name,
-            product=key.product,
-            email=found.email,
-            language=found.language,
-            expires_at=found.expires_at,
-            activations_left=max(found.max_activations - found.activations, 0),
+        return _preview(found, keys, accounts, now)
+
+
+def _check_max_activations(value: object, settings: Settings) -> int:
+    limit = settings.max_activations_per_code
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise ValidationError(
+            f"max_activations must be a whole number from 1 to {limit}, got {echo(value)}"
         )
+    return value
 
-    # -- internals ------------------------------------------------------------------------
 
-    def _check_max_activations(self, value: object) -> int:
-        limit = self._ctx.settings.max_activations_per_code
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-            raise ValidationError(
-                f"max_activations must be a whole number from 1 to {limit}, got {echo(value)}"
-            )
-        return value
-
-    def _parse_recipients(
-        self, emails: Iterable[str] | None, source: CsvSource | None
-    ) -> EmailList:
-        most = self._ctx.settings.max_batch_size
-        if (emails is None) == (source is None):
-            raise ValidationError("give the addresses either as emails or as csv, not both")
-        if emails is not None:
-            return parse_emails(bounded_entries(emails, most))
-        if source is None:  # pragma: no cover - excluded by the first check
-            raise ValidationError("give the addresses as emails or as csv")
-        if (
-            isinstance(source, str)
-            and "\n" not in source
-            and source.strip().lower().endswith(".csv")
-        ):
-            raise ValidationError(
-                f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
-                "the file (a str is read as the CSV text itself)"
-            )
-        return parse_email_csv(source, max_entries=most)
-
-    @staticmethod
-    def _of_key(tx: Tx, key_id: str, wanted: Sequence[str] | None) -> list[InstallInvitation]:
-        """Return every invitation of *key_id*, or those *wanted* (in one look-up), in order.
-
-        Raises:
-            InvitationNotFound: One of *wanted* is not an invitation of the key.
-        """
-        if wanted is None:
-            invitations: list[InstallInvitation] = all_by_id(tx, INSTALL_INVITATIONS, key_id)
-            return invitations
-        found = {i.id: i for i in tx.get_many(INSTALL_INVITATIONS, wanted) if i.key_id == key_id}
-        for invitation_id in wanted:
-            if invitation_id not in found:
-                raise InvitationNotFound(
-                    f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
-                )
-        return [found[i] for i in wanted]
-
-    def _message(
-        self,
-        invitation: InstallInvitation,
-        code: str,
-        token: str,
-        key: LicenseKey,
-        owner: BusinessAccount,
-        inviter: User,
-    ) -> Message:
-        ctx = self._ctx
-        return render_install_invitation(
-            templates=ctx.templates,
-            to=invitation.email,
-            product=key.product,
-            account_name=owner.name,
-            inviter_email=inviter.email,
-            download_url=download_link(ctx.links, token),
-            code=code,
-            token=token,
-            expires_at=invitation.expires_at,
-            language=invitation.language,
-            service_name=ctx.settings.service_name,
+def _parse_recipients(
+    emails: Iterable[str] | None, source: CsvSource | None, settings: Settings
+) -> EmailList:
+    most = settings.max_batch_size
+    if (emails is None) == (source is None):
+        raise ValidationError("give the addresses either as emails or as csv, not both")
+    if emails is not None:
+        return parse_emails(bounded_entries(emails, most))
+    if source is None:  # pragma: no cover - excluded by the first check
+        raise ValidationError("give the addresses as emails or as csv")
+    if isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(".csv"):
+        raise ValidationError(
+            f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
+            "the file (a str is read as the CSV text itself)"
         )
+    return parse_email_csv(source, max_entries=most)
 
-    def _send(
-        self,
-        batch: Iterable[tuple[InstallInvitation, str, str]],
-        key: LicenseKey,
-        owner: BusinessAccount,
-        inviters: Mapping[str, User],
-        now: dt.datetime,
-        actor_id: str,
-    ) -> tuple[dict[str, InstallInvitation], list[InstallInvitation], list[DeliveryFailure]]:
-        """Send each invitation's email; return those tried, those sent, and the failures.
 
-        The first two are as now stored (the first by id). Each email names the invitation's
-        creator (from *inviters*, by user id).
-        """
-        stored, delivered, undelivered = self._delivery.deliver_and_record(
-            (
-                (
-                    invitation,
-                    partial(
-                        self._message,
-                        invitation,
-                        code,
-                        token,
-                        key,
-                        owner,
-                        inviters[invitation.invited_by],
-                    ),
-                )
-                for invitation, code, token in batch
-            ),
-            partial(self._record_in, key.id, now=now, actor_id=actor_id),
+def _new_invitations(
+    recipients: Iterable[tuple[str, InstallSecret]],
+    key: LicenseKey,
+    inviter_id: str,
+    *,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    language: str,
+    max_activations: int,
+    send: bool,
+) -> list[InstallInvitation]:
+    """Return the invitations to install *key* of each address with its secrets."""
+    return [
+        InstallInvitation(
+            id=secret.invitation_id,
+            account_id=key.account_id,
+            key_id=key.id,
+            email=email,
+            language=language,
+            invited_by=inviter_id,
+            created_at=now,
+            expires_at=expires_at,
+            code_hash=secret.code_hash,
+            token_hash=secret.token_hash,
+            secret_ciphertext=secret.ciphertext,
+            max_activations=max_activations,
+            # Invitations to be sent now are stored claimed by this call (see Delivery.claim).
+            delivery=DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT,
+            delivery_started_at=now if send else None,
         )
-        return stored, [stored[i.id] for i in delivered], undelivered
+        for email, secret in recipients
+    ]
 
-    def _record_in(
-        self,
-        key_id: str,
-        tx: Tx,
-        delivered: Sequence[InstallInvitation],
-        failed: Sequence[DeliveryFailure],
-        *,
-        now: dt.datetime,
-        actor_id: str,
-    ) -> dict[str, InstallInvitation]:
-        """Store how sending went for invitations of *key_id*, under the key's scope."""
-        tx.lock(key_scope(key_id))
-        return self._delivery.record(
-            tx,
-            delivered,
-            failed,
+
+def _created_events(created: Sequence[InstallInvitation], now: dt.datetime) -> list[AuditEvent]:
+    """Return the audit events of invitations to install just *created*."""
+    return [
+        event(
             now,
-            actor_id,
-            partial(tx.get_many, INSTALL_INVITATIONS),
-            partial(tx.save_all, INSTALL_INVITATIONS),
-            (AuditAction.INSTALL_INVITATION_SENT, AuditAction.INSTALL_INVITATION_UNDELIVERED),
+            i.account_id,
+            i.invited_by,
+            AuditAction.INSTALL_INVITATION_CREATED,
+            i.id,
+            email=i.email,
+            key_id=i.key_id,
+            language=i.language,
+            expires_at=i.expires_at.isoformat(),
         )
+        for i in created
+    ]
+
+
+def _senders(
+    tx: Tx, account_id: str, inviter_ids: Iterable[str]
+) -> tuple[BusinessAccount, dict[str, User]]:
+    """Return the account and the inviters (by id) that invitations' emails name, at once."""
+    wanted = tuple(dict.fromkeys((i,) for i in inviter_ids))
+    owner, people = tx.fetch(query(ACCOUNTS, id=account_id), Query(USERS, ("id",), wanted))
+    return owner[0], {u.id: u for u in people}
+
+
+def _preview(
+    found: InstallInvitation | None,
+    keys: Sequence[LicenseKey],
+    accounts: Sequence[BusinessAccount],
+    now: dt.datetime,
+) -> InstallInvitationPreview:
+    """Return what the download link of the invitation *found* leads to, or raise why not."""
+    if found is None:
+        raise ActivationCodeNotFound("this download link is not valid")
+    licensing.check_code_usable(found, now, new_computer=False)
+    if not keys or not accounts:  # pragma: no cover - never deleted
+        raise ActivationCodeNotFound("this download link is not valid")
+    key = keys[0]
+    licensing.check_key_usable(key, now)
+    return InstallInvitationPreview(
+        invitation_id=found.id,
+        account_name=accounts[0].name,
+        product=key.product,
+        email=found.email,
+        language=found.language,
+        expires_at=found.expires_at,
+        activations_left=max(found.max_activations - found.activations, 0),
+    )
+
+
+def _of_key(tx: Tx, key_id: str, wanted: Sequence[str] | None) -> list[InstallInvitation]:
+    """Return every invitation of *key_id*, or those *wanted* (in one look-up), in order.
+
+    Raises:
+        InvitationNotFound: One of *wanted* is not an invitation of the key.
+    """
+    if wanted is None:
+        invitations: list[InstallInvitation] = all_by_id(tx, INSTALL_INVITATIONS, key_id)
+        return invitations
+    found = {i.id: i for i in tx.get_many(INSTALL_INVITATIONS, wanted) if i.key_id == key_id}
+    for invitation_id in wanted:
+        if invitation_id not in found:
+            raise InvitationNotFound(
+                f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
+            )
+    return [found[i] for i in wanted]
 
 
 def _in_account(tx: Tx, account_id: str, invitation_id: str) -> InstallInvitation:
