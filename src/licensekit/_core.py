@@ -314,4 +314,4 @@ class ServiceCore:
         self._keys_group = Keys(ctx, access)
         self._install_invitations = InstallInvitations(ctx, access, delivery)
         self._activation = Activation(ctx)
-        self._installations = Installations(ctx, access, delivery)
+        self._installations = Installations(ctx, access)

@@ -73,6 +73,7 @@ __all__ = [
     "clears_code_throttle",
     "code_throttle_key",
     "deactivate",
+    "end_installation",
     "forget_computer",
     "invitation_warnings",
     "is_returning",
@@ -528,16 +529,30 @@ def deactivate(
     Raises:
         ConflictError: The installation is not active.
     """
-    if not installation.is_active:
-        raise ConflictError(f"installation {installation.id!r} is not active")
     return (
         attrs.evolve(key, seats_used=max(key.seats_used - 1, 0)),
-        attrs.evolve(
-            installation,
-            status=InstallationStatus.DEACTIVATED,
-            deactivated_at=now,
-            deactivated_by=actor_id,
-        ),
+        end_installation(installation, actor_id=actor_id, now=now),
+    )
+
+
+def end_installation(
+    installation: Installation, *, actor_id: str, now: dt.datetime
+) -> Installation:
+    """Return *installation* deactivated by *actor_id* at *now*; its key's seat is then free.
+
+    The use cases release the seat with the store's guarded counter (one less in use), so
+    that a deactivation never waits for activations of other computers.
+
+    Raises:
+        ConflictError: The installation is not active.
+    """
+    if not installation.is_active:
+        raise ConflictError(f"installation {installation.id!r} is not active")
+    return attrs.evolve(
+        installation,
+        status=InstallationStatus.DEACTIVATED,
+        deactivated_at=now,
+        deactivated_by=actor_id,
     )
 
 

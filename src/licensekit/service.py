@@ -16,7 +16,6 @@ The values they take and return are defined beside them and exported here.
 from __future__ import annotations
 
 from licensekit._accounts import AccountsService
-from licensekit._licensing import LicensingService
 from licensekit._lockouts import LockoutsService
 from licensekit._results import (
     EXPIRY_PRESETS,
@@ -34,6 +33,7 @@ from licensekit._results import (
 from licensekit._usecases._delegation import delegate
 from licensekit._usecases.activation import Activation
 from licensekit._usecases.install_invitations import InstallInvitations
+from licensekit._usecases.installations import Installations
 from licensekit._usecases.keys import Keys
 
 __all__ = [
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(AccountsService, LicensingService, LockoutsService):
+class LicenseKit(AccountsService, LockoutsService):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
@@ -138,3 +138,8 @@ class LicenseKit(AccountsService, LicensingService, LockoutsService):
     # == Activation and check-in (.activation), installations and blocks (.installations) ====
     activate = delegate("_activation", Activation.activate)
     check_in = delegate("_activation", Activation.check_in)
+    list_installations = delegate("_installations", Installations.list_installations)
+    deactivate_installation = delegate("_installations", Installations.deactivate_installation)
+    block_computer = delegate("_installations", Installations.block_computer)
+    unblock_computer = delegate("_installations", Installations.unblock_computer)
+    list_blocked_computers = delegate("_installations", Installations.list_blocked_computers)
