@@ -248,7 +248,7 @@ class Activation:
         computer_id = request.computer_id
         throttle_key = licensing.code_throttle_key(found.id)
         # 2. Lock, then read everything the decision needs at once.
-        tx.lock(key_scope(found.key_id), computer_scope(found.account_id, computer_id))
+        tx.lock(*sorted((key_scope(found.key_id), computer_scope(found.account_id, computer_id))))
         invitations, keys, installations, blocks, throttles = tx.fetch(
             query(INSTALL_INVITATIONS, id=found.id),
             query(LICENSE_KEYS, id=found.key_id),

@@ -5,9 +5,8 @@ Claiming invitations for sending (:meth:`InstallInvitations.send_install_invitat
 revoking one lock ``account:<account id>`` and ``key:<key id>``, and storing how sending went
 (:mod:`licensekit._usecases._install_mail`) locks ``key:<key id>``: an activation changes an
 invitation (its activations and computers) under that key scope, so no save here overwrites
-one. A resend's reading, listings and
-exports lock nothing; a link's description locks only the throttle scopes of a miss
-(:mod:`licensekit._usecases._presented`).
+one. A resend's reading, listings and exports lock nothing; a link's description locks only
+the throttle scopes of a miss (:mod:`licensekit._usecases._presented`).
 
 Invitations are read and written in bulk: inviting N addresses costs a constant number of
 store operations per chunk of :data:`~licensekit._usecases._delivery.SEND_CHUNK`, and so do
