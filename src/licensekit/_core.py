@@ -360,7 +360,7 @@ class ServiceCore:
     def _compose_licensing(self) -> None:
         """Build the groups of license keys, invitations to install and installations."""
         ctx, access, delivery = self._ctx, self._access, self._delivery
-        self._keys_group = Keys(ctx, access, delivery)
+        self._keys_group = Keys(ctx, access)
         self._install_invitations = InstallInvitations(ctx, access, delivery)
-        self._activation = Activation(ctx, access, delivery)
-        self._installations = Installations(ctx, access, delivery)
+        self._activation = Activation(ctx)
+        self._installations = Installations(ctx, access)

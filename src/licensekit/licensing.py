@@ -1,14 +1,16 @@
 """The rules of license keys, seats, activation codes and installations, as pure functions.
 
 Like :mod:`licensekit.members`, nothing here reads a clock or a store: each function takes the
-current records and ``now`` and returns new records, or raises the licensekit error that says
-why not. :mod:`licensekit.service` loads the records inside one store transaction, calls these
-and saves what they return, so a seat is taken and counted in the same transaction.
+current records and ``now`` and returns new records (or, for a refused activation, what to
+write: :func:`refuse_activation`), or raises the licensekit error that says why not. The use
+cases (:mod:`licensekit._usecases`) load the records inside one store transaction, call these
+and write what they return.
 
 Seats are first come, first served: a key's :attr:`~licensekit.model.LicenseKey.seats_used`
 counts its active installations, an activation that needs a seat is refused with
-:class:`~licensekit.exceptions.SeatsFull` when none is free, and a deactivation frees one at
-once. A computer that already holds a seat keeps it when it activates again.
+:class:`~licensekit.exceptions.SeatsFull` when none is free (as read by :func:`activate`, or
+as the store's guarded counter finds when it claims the seat), and a deactivation frees one
+at once. A computer that already holds a seat keeps it when it activates again.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from licensekit.exceptions import (
     InvitationExpired,
     InvitationRevoked,
     LicenseKeyUnavailable,
+    LicenseKitError,
     SeatsFull,
     SeatsInUse,
+    TooManyAttempts,
     ValidationError,
 )
 from licensekit.model import (
@@ -40,26 +44,46 @@ from licensekit.model import (
     InstallInvitation,
     KeyStatus,
     LicenseKey,
+    Membership,
+    Role,
+    Throttle,
+)
+from licensekit.throttling import (
+    GuessVerdict,
+    ThrottlePolicy,
+    judge_guess,
+    locked_until,
+    record_failure,
 )
 
 __all__ = [
     "MAX_SEATS",
+    "NOT_THE_CODES_FAULT",
     "Activation",
+    "Refusal",
     "activate",
     "change_expiry",
+    "change_grant",
     "change_seats",
     "check_code_usable",
+    "check_key_invitable",
     "check_key_usable",
     "check_resendable",
     "check_seats",
+    "clears_code_throttle",
+    "code_throttle_key",
     "deactivate",
+    "end_installation",
     "forget_computer",
+    "invitation_warnings",
     "is_returning",
     "key_usable",
     "mask_key_value",
+    "refuse_activation",
     "remove_key",
     "resume_key",
     "revoke_install_invitation",
+    "seats_full",
     "suspend_key",
 ]
 
@@ -200,6 +224,68 @@ def check_key_usable(key: LicenseKey, now: dt.datetime) -> None:
             f"the license behind this code expired on {key.expires_at.isoformat()}; "
             "contact your administrator"
         )
+
+
+def check_key_invitable(key: LicenseKey, now: dt.datetime) -> None:
+    """Raise unless installers may be invited (or their invitations sent) with *key* at *now*.
+
+    Raises:
+        ConflictError: The key is suspended, removed or expired.
+    """
+    if key.status is not KeyStatus.ACTIVE:
+        raise ConflictError(f"license key {key.id!r} is {key.status.value}; no invitations")
+    if key.expires_at is not None and now >= key.expires_at:
+        raise ConflictError(
+            f"license key {key.id!r} expired on {key.expires_at.isoformat()}; no invitations"
+        )
+
+
+def invitation_warnings(key: LicenseKey, invited: int, expires_at: dt.datetime) -> tuple[str, ...]:
+    """Return what an administrator should know about *invited* new invitations to *key*.
+
+    More invitations than free seats is allowed (seats go first come, first served), and so
+    are codes that outlive the key; both are worth a warning.
+    """
+    warnings: list[str] = []
+    if invited > key.seats_free:
+        warnings.append(
+            f"{invited} invitations for {key.seats_free} free seats of key {key.id!r}: "
+            "activations are first come, first served, and the rest will be refused "
+            "until seats are freed or added"
+        )
+    if invited and key.expires_at is not None and expires_at > key.expires_at:
+        warnings.append(
+            f"the codes work until {expires_at.isoformat()}, but license key {key.id!r} "
+            f"expires on {key.expires_at.isoformat()}; after that they activate nothing"
+        )
+    return tuple(warnings)
+
+
+def change_grant(membership: Membership, key: LicenseKey, *, grant: bool) -> frozenset[str]:
+    """Return the keys *membership* administers once its grant over *key* is given or ended.
+
+    Only an active Regular Member can be made License Administrator, of a key not removed.
+
+    Raises:
+        ConflictError: Granting to a member who is not an active Regular Member, who holds
+            the grant already, or over a removed key; revoking a grant the member does not
+            hold.
+    """
+    user_id, key_id = membership.user_id, key.id
+    if not grant:
+        if key_id not in membership.license_keys:
+            raise ConflictError(f"user {user_id!r} is not License Administrator of key {key_id!r}")
+        return membership.license_keys - {key_id}
+    if key.status is KeyStatus.REMOVED:
+        raise ConflictError(f"license key {key_id!r} has been removed")
+    if not membership.is_active or membership.role is not Role.REGULAR_MEMBER:
+        raise ConflictError(
+            f"only an active Regular Member can be made License Administrator; "
+            f"user {user_id!r} is {membership.status.value}, {membership.role.value}"
+        )
+    if key_id in membership.license_keys:
+        raise ConflictError(f"user {user_id!r} is License Administrator of key {key_id!r} already")
+    return membership.license_keys | {key_id}
 
 
 def check_code_usable(
@@ -386,11 +472,7 @@ def activate(
         )
         return Activation(key, counted, refreshed, is_new=False, seat_taken=False)
     if key.seats_used >= key.seats:
-        raise SeatsFull(
-            f"all {key.seats} seats of this license are in use; ask your administrator to "
-            "free one (first come, first served)",
-            seats=key.seats,
-        )
+        raise seats_full(key)
     if existing is None:
         installation = Installation(
             id=installation_id,
@@ -426,6 +508,20 @@ def activate(
     )
 
 
+def seats_full(key: LicenseKey) -> SeatsFull:
+    """Return the refusal of an activation that needs one of *key*'s seats when none is free.
+
+    :func:`activate` raises it when the key as read has no free seat; a store's guarded seat
+    counter may still refuse the seat afterwards (another activation took it meanwhile), and
+    the activation is then refused the same way.
+    """
+    return SeatsFull(
+        f"all {key.seats} seats of this license are in use; ask your administrator to "
+        "free one (first come, first served)",
+        seats=key.seats,
+    )
+
+
 def deactivate(
     key: LicenseKey, installation: Installation, *, actor_id: str, now: dt.datetime
 ) -> tuple[LicenseKey, Installation]:
@@ -434,16 +530,30 @@ def deactivate(
     Raises:
         ConflictError: The installation is not active.
     """
-    if not installation.is_active:
-        raise ConflictError(f"installation {installation.id!r} is not active")
     return (
         attrs.evolve(key, seats_used=max(key.seats_used - 1, 0)),
-        attrs.evolve(
-            installation,
-            status=InstallationStatus.DEACTIVATED,
-            deactivated_at=now,
-            deactivated_by=actor_id,
-        ),
+        end_installation(installation, actor_id=actor_id, now=now),
+    )
+
+
+def end_installation(
+    installation: Installation, *, actor_id: str, now: dt.datetime
+) -> Installation:
+    """Return *installation* deactivated by *actor_id* at *now*; its key's seat is then free.
+
+    The use cases release the seat with the store's guarded counter (one less in use), so
+    that a deactivation never waits for activations of other computers.
+
+    Raises:
+        ConflictError: The installation is not active.
+    """
+    if not installation.is_active:
+        raise ConflictError(f"installation {installation.id!r} is not active")
+    return attrs.evolve(
+        installation,
+        status=InstallationStatus.DEACTIVATED,
+        deactivated_at=now,
+        deactivated_by=actor_id,
     )
 
 
@@ -459,3 +569,70 @@ def forget_computer(invitation: InstallInvitation, computer_id: str) -> InstallI
     return attrs.evolve(
         invitation, computer_ids=tuple(c for c in invitation.computer_ids if c != computer_id)
     )
+
+
+def code_throttle_key(invitation_id: str) -> str:
+    """Return the key counting refusals of an invitation's code for the code's own sake."""
+    return f"activation:invitation:{invitation_id}"
+
+
+NOT_THE_CODES_FAULT = (SeatsFull, LicenseKeyUnavailable, ComputerBlocked, ComputerAlreadyActivated)
+"""Refusals about the seats, the key or the computer: they never count against a code."""
+
+
+@attrs.frozen
+class Refusal:
+    """What to answer to a refused activation and what to write, as decided.
+
+    Made by :func:`refuse_activation`.
+
+    Attributes:
+        error: What the installer is told.
+        throttle: The code's throttle record to store, or None to store nothing.
+        audited: Whether the refusal goes into the account's audit trail.
+    """
+
+    error: LicenseKitError
+    throttle: Throttle | None
+    audited: bool
+
+
+def refuse_activation(
+    refusal: LicenseKitError,
+    *,
+    returning: bool,
+    throttle: Throttle | None,
+    key: str,
+    policy: ThrottlePolicy,
+    now: dt.datetime,
+) -> Refusal:
+    """Decide the bookkeeping of an activation that :func:`activate` (or a full seat) refused.
+
+    A refusal for the code's own sake (revoked, expired, used up, another product) counts on
+    the code's throttle (record *key*, now *throttle*) and goes into the audit trail; once
+    the code is locked, such a refusal is answered with
+    :class:`~licensekit.exceptions.TooManyAttempts` and records nothing. Full seats, an
+    unavailable key, a blocked or already activated computer are not the code's fault, nor
+    is anything a computer *returning* to its code meets (see :func:`is_returning`): these
+    never count and are told whatever the lock, so an installer may retry until a seat is
+    freed, one computer retrying a shared code never locks it for the others, and a
+    computer is never locked out of its own code.
+    """
+    blameless = returning or isinstance(refusal, NOT_THE_CODES_FAULT)
+    verdict = judge_guess(throttle, now, found=blameless)
+    until = locked_until(throttle, now)
+    if verdict is GuessVerdict.REFUSE and until is not None:  # REFUSE means locked
+        return Refusal(TooManyAttempts("this activation code", until), None, audited=False)
+    if verdict is GuessVerdict.RECORD_FAILURE:
+        counted = record_failure(throttle, key=key, now=now, policy=policy)
+        return Refusal(refusal, counted, audited=True)
+    return Refusal(refusal, None, audited=True)
+
+
+def clears_code_throttle(throttle: Throttle | None, now: dt.datetime) -> bool:
+    """True when a successful activation ends the count of its code's refusals.
+
+    A success clears the count, but not a lock in force (which only refuses the code's own
+    faults, never a computer returning to it or a valid new activation).
+    """
+    return throttle is not None and locked_until(throttle, now) is None

@@ -15,7 +15,7 @@ The values they take and return are defined beside them and exported here.
 
 from __future__ import annotations
 
-from licensekit._licensing import LicensingService
+from licensekit._core import ServiceCore
 from licensekit._results import (
     EXPIRY_PRESETS,
     AccountMembership,
@@ -31,7 +31,11 @@ from licensekit._results import (
 )
 from licensekit._usecases._delegation import delegate
 from licensekit._usecases.accounts import Accounts
+from licensekit._usecases.activation import Activation
+from licensekit._usecases.install_invitations import InstallInvitations
+from licensekit._usecases.installations import Installations
 from licensekit._usecases.join_invitations import Invitees, JoinInvitations
+from licensekit._usecases.keys import Keys
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
 from licensekit._usecases.users import Passwords, Users
@@ -52,7 +56,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(LicensingService):
+class LicenseKit(ServiceCore):
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
@@ -128,5 +132,40 @@ class LicenseKit(LicensingService):
 
     # == License keys and License Administrators (.keys), invitations to install
     # (.install_invitations) ====================================================================
+    add_license_key = delegate("_keys_group", Keys.add_license_key)
+    list_license_keys = delegate("_keys_group", Keys.list_license_keys)
+    get_license_key = delegate("_keys_group", Keys.get_license_key)
+    change_license_key = delegate("_keys_group", Keys.change_license_key)
+    suspend_license_key = delegate("_keys_group", Keys.suspend_license_key)
+    resume_license_key = delegate("_keys_group", Keys.resume_license_key)
+    remove_license_key = delegate("_keys_group", Keys.remove_license_key)
+    grant_license_administrator = delegate("_keys_group", Keys.grant_license_administrator)
+    revoke_license_administrator = delegate("_keys_group", Keys.revoke_license_administrator)
+    invite_installers = delegate("_install_invitations", InstallInvitations.invite_installers)
+    list_install_invitations = delegate(
+        "_install_invitations", InstallInvitations.list_install_invitations
+    )
+    export_install_invitations = delegate(
+        "_install_invitations", InstallInvitations.export_install_invitations
+    )
+    send_install_invitations = delegate(
+        "_install_invitations", InstallInvitations.send_install_invitations
+    )
+    resend_install_invitation = delegate(
+        "_install_invitations", InstallInvitations.resend_install_invitation
+    )
+    revoke_install_invitation = delegate(
+        "_install_invitations", InstallInvitations.revoke_install_invitation
+    )
+    describe_install_invitation = delegate(
+        "_install_invitations", InstallInvitations.describe_install_invitation
+    )
 
     # == Activation and check-in (.activation), installations and blocks (.installations) ====
+    activate = delegate("_activation", Activation.activate)
+    check_in = delegate("_activation", Activation.check_in)
+    list_installations = delegate("_installations", Installations.list_installations)
+    deactivate_installation = delegate("_installations", Installations.deactivate_installation)
+    block_computer = delegate("_installations", Installations.block_computer)
+    unblock_computer = delegate("_installations", Installations.unblock_computer)
+    list_blocked_computers = delegate("_installations", Installations.list_blocked_computers)

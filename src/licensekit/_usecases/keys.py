@@ -1,18 +1,445 @@
-"""License keys and License Administrators."""
+"""License keys and License Administrators.
+
+Scopes: a key's change (:meth:`Keys.change_license_key`, suspending, resuming, removing)
+locks ``account:<account id>`` and ``key:<key id>``: the key scope keeps a change of the
+key's record from crossing an activation, which claims a seat with the guarded counter
+(:mod:`licensekit._usecases.activation`). Adding a key and granting or revoking License
+Administrator rights lock ``account:<account id>``. Listings and look-ups lock nothing.
+"""
 
 from __future__ import annotations
 
-from licensekit._usecases._access import Access
+import datetime as dt
+from collections.abc import Callable
+
+import attrs
+
+from licensekit import licensing
+from licensekit._ids import new_id
+from licensekit._usecases._access import Access, member, member_view
+from licensekit._usecases._audit import audit
+from licensekit._usecases._checks import (
+    check_cursor,
+    check_limit,
+    clean_name,
+    filtered_page,
+    plain_text,
+)
 from licensekit._usecases._context import Context
-from licensekit._usecases._delivery import Delivery
+from licensekit._usecases._key_access import (
+    account_scope,
+    authorize_any_key,
+    authorize_key,
+    is_admin,
+    key_scope,
+    pages_by_id,
+)
+from licensekit._usecases._tx import Tx
+from licensekit.clock import ensure_aware
+from licensekit.exceptions import DuplicateLicenseKey, ValidationError
+from licensekit.model import (
+    AuditAction,
+    KeyStatus,
+    LicenseKey,
+    LicenseKeyView,
+    MemberView,
+    Page,
+    Session,
+)
+from licensekit.roles import Permission
+from licensekit.storage import LICENSE_KEYS, MEMBERSHIPS
 
 __all__ = ["Keys"]
 
+MAX_KEY_VALUE = 512
+"""The longest license key value, in characters."""
+
 
 class Keys:
-    """The use cases of this group (see :class:`licensekit.LicenseKit` for each one)."""
+    """The use cases of this group (see :class:`licensekit.LicenseKit` for each one).
 
-    def __init__(self, ctx: Context, access: Access, delivery: Delivery) -> None:
+    Args:
+        ctx: The shared context.
+        access: Resolves and authorises sessions.
+    """
+
+    def __init__(self, ctx: Context, access: Access) -> None:
         self._ctx = ctx
         self._access = access
-        self._delivery = delivery
+
+    def add_license_key(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        product: str,
+        value: str,
+        seats: int,
+        expires_at: dt.datetime | None = None,
+    ) -> LicenseKeyView:
+        """Add a license key to an account.
+
+        The value is kept only as a keyed hash and as ciphertext; listings show it masked,
+        and only to Account Administrators.
+
+        Args:
+            session: The caller, an Account Administrator of *account_id*.
+            account_id: The business account.
+            product: The product the key licenses.
+            value: The key's secret value, as issued by the vendor.
+            seats: How many computers may hold an active installation at once.
+            expires_at: When the key stops activating (aware datetime), or None.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            ValidationError: Empty product or value, seats out of range, expiry not in the
+                future.
+            DuplicateLicenseKey: The account holds a key with that value already.
+        """
+        ctx = self._ctx
+        product = clean_name(product, "product", required=True)
+        value = _clean_key_value(value)
+        seats = licensing.check_seats(seats)
+        now = ctx.clock.now()
+        if expires_at is not None:
+            expires_at = ensure_aware(expires_at, "expires_at")
+            if expires_at <= now:
+                raise ValidationError("a new license key's expiry must be in the future")
+        key_id = new_id("key", now)
+        value_hash = ctx.keys.lookup_hash(
+            "license-key", f"{account_id}\x00{_key_value_identity(value)}"
+        )
+        new_key = LicenseKey(
+            id=key_id,
+            account_id=account_id,
+            product=product,
+            seats=seats,
+            seats_used=0,
+            created_at=now,
+            created_by="",
+            value_hash=value_hash,
+            value_ciphertext=ctx.keys.encrypt(value, bound_to=key_id),
+            expires_at=expires_at,
+            updated_at=now,
+        )
+
+        def work(tx: Tx) -> LicenseKey:
+            record, _ = self._access.authorize(
+                tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            key = attrs.evolve(new_key, created_by=record.user_id)
+            same = tx.find(LICENSE_KEYS, account_id=account_id, value_hash=value_hash)
+            if same is not None:
+                hint = "; resume it instead" if same.status is KeyStatus.REMOVED else ""
+                raise DuplicateLicenseKey(
+                    f"account {account_id!r} already holds that license key as {same.id!r} "
+                    f"({same.status.value}){hint}"
+                )
+            tx.add(LICENSE_KEYS, key)
+            audit(
+                tx,
+                now,
+                account_id,
+                record.user_id,
+                AuditAction.LICENSE_KEY_ADDED,
+                key.id,
+                product=product,
+                seats=str(seats),
+            )
+            return key
+
+        return self._view(ctx.runner.run(work, account_scope(account_id)), masked=True)
+
+    def list_license_keys(
+        self,
+        session: Session | str,
+        account_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        include_removed: bool = False,
+    ) -> Page[LicenseKeyView]:
+        """List an account's license keys with their seats used and free, oldest first.
+
+        Account Administrators see every key, with its masked value. A License
+        Administrator sees the keys they were granted, without the value.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is neither an Account Administrator nor a License
+                Administrator of any key.
+        """
+        limit = check_limit(limit, self._ctx.settings)
+        after = check_cursor(cursor, "key")
+        now = self._ctx.clock.now()
+
+        def work(tx: Tx) -> tuple[Page[LicenseKey], bool]:
+            record, membership = authorize_any_key(
+                self._access, tx, session, account_id, now, "listing license keys"
+            )
+            admin = is_admin(record, membership)
+            page = filtered_page(
+                pages_by_id(tx, LICENSE_KEYS, account_id),
+                lambda k: k.id,
+                lambda k: (
+                    (include_removed or k.status is not KeyStatus.REMOVED)
+                    and (admin or k.id in membership.license_keys)
+                ),
+                after,
+                limit,
+            )
+            return page, admin
+
+        page, admin = self._ctx.runner.run(work)
+        return Page(tuple(self._view(k, masked=admin) for k in page.items), page.next_cursor)
+
+    def get_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Return one license key with its seats (its masked value for Account Administrators).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            PermissionDenied: The caller is neither an Account Administrator nor a License
+                Administrator of the key.
+        """
+        now = self._ctx.clock.now()
+
+        def work(tx: Tx) -> tuple[LicenseKey, bool]:
+            record, membership, key = authorize_key(
+                self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
+            )
+            return key, is_admin(record, membership)
+
+        key, admin = self._ctx.runner.run(work)
+        return self._view(key, masked=admin)
+
+    def change_license_key(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        *,
+        seats: int | None = None,
+        expires_at: dt.datetime | None = None,
+        clear_expiry: bool = False,
+    ) -> LicenseKeyView:
+        """Change a key's seat count or expiry; never below the seats in use.
+
+        Args:
+            session: The caller, an Account Administrator of *account_id*.
+            account_id: The business account.
+            key_id: The key.
+            seats: The new seat count, if it changes.
+            expires_at: The new expiry, if it changes (aware, in the future).
+            clear_expiry: Make the key never expire.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            SeatsInUse: More installations are active than *seats*.
+            ValidationError: Nothing to change, both an expiry and *clear_expiry*, seats
+                out of range, or an expiry not in the future.
+            ConflictError: The key was removed.
+        """
+        if seats is None and expires_at is None and not clear_expiry:
+            raise ValidationError("give new seats, a new expiry, or clear_expiry=True")
+        if expires_at is not None and clear_expiry:
+            raise ValidationError("give either a new expiry or clear_expiry=True, not both")
+        if seats is not None:
+            seats = licensing.check_seats(seats)
+        if expires_at is not None:
+            expires_at = ensure_aware(expires_at, "expires_at")
+        new_seats, new_expiry = seats, expires_at
+
+        def change(key: LicenseKey, now: dt.datetime) -> tuple[LicenseKey, dict[str, str]]:
+            changed = key
+            details: dict[str, str] = {}
+            if new_seats is not None:
+                changed = licensing.change_seats(changed, new_seats, now=now)
+                details.update(seats_from=str(key.seats), seats_to=str(new_seats))
+            if new_expiry is not None or clear_expiry:
+                changed = licensing.change_expiry(changed, new_expiry, now=now)
+                details.update(
+                    expires_from=_iso(key.expires_at), expires_to=_iso(changed.expires_at)
+                )
+            return changed, details
+
+        return self._change(session, account_id, key_id, change, AuditAction.LICENSE_KEY_CHANGED)
+
+    def suspend_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Suspend a key: nothing activates with it; installations made keep their seats.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The key is not active.
+        """
+        return self._change_status(
+            session, account_id, key_id, licensing.suspend_key, AuditAction.LICENSE_KEY_SUSPENDED
+        )
+
+    def resume_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Make a suspended or removed key active again.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The key is active already.
+        """
+        return self._change_status(
+            session, account_id, key_id, licensing.resume_key, AuditAction.LICENSE_KEY_RESUMED
+        )
+
+    def remove_license_key(
+        self, session: Session | str, account_id: str, key_id: str
+    ) -> LicenseKeyView:
+        """Remove a key that has no active installations; its codes stop working.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            SeatsInUse: The key still has active installations.
+            ConflictError: The key was removed already.
+        """
+        return self._change_status(
+            session, account_id, key_id, licensing.remove_key, AuditAction.LICENSE_KEY_REMOVED
+        )
+
+    def grant_license_administrator(
+        self, session: Session | str, account_id: str, user_id: str, key_id: str
+    ) -> MemberView:
+        """Make a Regular Member License Administrator of one key (at once, in open sessions).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The member is not an active Regular Member, already holds the
+                grant, or the key was removed.
+        """
+        return self._change_grant(session, account_id, user_id, key_id, grant=True)
+
+    def revoke_license_administrator(
+        self, session: Session | str, account_id: str, user_id: str, key_id: str
+    ) -> MemberView:
+        """End a member's License Administrator rights over one key, at once.
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            MemberNotFound: *user_id* is not a member of *account_id*.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ConflictError: The member does not hold that grant.
+        """
+        return self._change_grant(session, account_id, user_id, key_id, grant=False)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _view(self, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
+        masked_value = None
+        if masked:
+            value = self._ctx.keys.decrypt(key.value_ciphertext, bound_to=key.id)
+            masked_value = licensing.mask_key_value(value)
+        return LicenseKeyView(
+            id=key.id,
+            account_id=key.account_id,
+            product=key.product,
+            seats=key.seats,
+            seats_used=key.seats_used,
+            seats_free=key.seats_free,
+            status=key.status,
+            expires_at=key.expires_at,
+            created_at=key.created_at,
+            masked_value=masked_value,
+        )
+
+    def _change(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        change: Callable[[LicenseKey, dt.datetime], tuple[LicenseKey, dict[str, str]]],
+        action: AuditAction,
+    ) -> LicenseKeyView:
+        """Apply *change* (the new key and the audit details) to a key, under its scopes."""
+        now = self._ctx.clock.now()
+
+        def work(tx: Tx) -> LicenseKey:
+            record, _, key = authorize_key(
+                self._access, tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            changed, details = change(key, now)
+            tx.save(LICENSE_KEYS, changed)
+            audit(tx, now, account_id, record.user_id, action, key_id, **details)
+            return changed
+
+        changed = self._ctx.runner.run(work, account_scope(account_id), key_scope(key_id))
+        return self._view(changed, masked=True)
+
+    def _change_status(
+        self,
+        session: Session | str,
+        account_id: str,
+        key_id: str,
+        rule: Callable[..., LicenseKey],
+        action: AuditAction,
+    ) -> LicenseKeyView:
+        def change(key: LicenseKey, now: dt.datetime) -> tuple[LicenseKey, dict[str, str]]:
+            return rule(key, now=now), {"product": key.product}
+
+        return self._change(session, account_id, key_id, change, action)
+
+    def _change_grant(
+        self, session: Session | str, account_id: str, user_id: str, key_id: str, *, grant: bool
+    ) -> MemberView:
+        now = self._ctx.clock.now()
+
+        def work(tx: Tx) -> MemberView:
+            record, _, key = authorize_key(
+                self._access, tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+            )
+            target = member(tx, account_id, user_id)
+            keys = licensing.change_grant(target, key, grant=grant)
+            # Not a change of role or status: changed_by and notes keep describing the last
+            # one, and the audit trail records the grant.
+            changed = attrs.evolve(target, license_keys=keys)
+            tx.put(MEMBERSHIPS, changed)
+            action = (
+                AuditAction.LICENSE_ADMIN_GRANTED if grant else AuditAction.LICENSE_ADMIN_REVOKED
+            )
+            audit(tx, now, account_id, record.user_id, action, user_id, key_id=key_id)
+            return member_view(tx, changed)
+
+        return self._ctx.runner.run(work, account_scope(account_id))
+
+
+def _clean_key_value(value: object) -> str:
+    cleaned = plain_text(value, "license key value").strip()
+    if not cleaned:
+        raise ValidationError("license key value must not be empty")
+    if len(cleaned) > MAX_KEY_VALUE:
+        raise ValidationError(f"license key value must be at most {MAX_KEY_VALUE} characters")
+    if any(ch.isspace() and ch != " " for ch in cleaned):
+        raise ValidationError("license key value must be one line")
+    return cleaned
+
+
+def _key_value_identity(value: str) -> str:
+    """The form two key values are compared in: whitespace does not matter, case does."""
+    return "".join(value.split())
+
+
+def _iso(moment: dt.datetime | None) -> str:
+    return "never" if moment is None else moment.isoformat()
