@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from licensekit import LicenseKit, MemoryStore, PasswordHasher, Settings, SQLiteStore
-from licensekit._storage_v1 import Store
+from licensekit.storage import Store
 from licensekit.testing import RecordingMailer
 
 SECRET = secrets.token_bytes(32)

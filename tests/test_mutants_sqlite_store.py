@@ -26,7 +26,6 @@ import pytest
 # Before the import below, so that pytest rewrites the suite's asserts into detailed messages.
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
-from licensekit._storage_v1 import Store  # noqa: E402
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageError  # noqa: E402
 from licensekit.model import (  # noqa: E402
     BusinessAccount,
@@ -41,6 +40,7 @@ from licensekit.model import (  # noqa: E402
     Throttle,
     User,
 )
+from licensekit.storage import Store  # noqa: E402
 from licensekit.stores._sqlite_schema import (  # noqa: E402
     APPLICATION_ID,
     MIGRATIONS,

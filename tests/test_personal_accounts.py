@@ -228,7 +228,7 @@ def test_accepting_with_a_session_logged_out_between_the_checks_is_refused():
     session = plain.log_in(ALICE, ALICE_PASSWORD)
     token = invite(plain, ALICE)
     racing = make_licensekit(
-        store=_LogsOutBeforeAccepting(plain.store, plain._session_hash(session)),  # type: ignore[arg-type]
+        store=_LogsOutBeforeAccepting(plain.store, plain._access.session_hash(session)),  # type: ignore[arg-type]
         clock=plain.clock,
         mailer=plain.mailer,
     )

@@ -153,7 +153,7 @@ def _needles(found: Secrets, kit: LicenseKitForTests) -> dict[bytes, str]:
                 needles[form] = f"{kind} token's bytes"
     for form in _byte_forms(TEST_SECRET):
         needles[form] = "host secret"
-    for form in _byte_forms(kit._keys._lookup_key):
+    for form in _byte_forms(kit._ctx.keys._lookup_key):
         needles[form] = "look-up key derived from the host secret"
     assert all(len(needle) >= 16 for needle in needles), "a needle short enough to match by chance"
     return needles

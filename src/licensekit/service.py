@@ -15,7 +15,9 @@ The values they take and return are defined beside them and exported here.
 
 from __future__ import annotations
 
-from licensekit._core import ServiceCore
+import os
+from typing import Self
+
 from licensekit._results import (
     EXPIRY_PRESETS,
     AccountMembership,
@@ -29,7 +31,13 @@ from licensekit._results import (
     PurgeReport,
     Settings,
 )
+from licensekit._usecases._access import Access
+from licensekit._usecases._context import Links, open_context
 from licensekit._usecases._delegation import delegate
+from licensekit._usecases._delivery import Delivery
+from licensekit._usecases._join import JoinLinks
+from licensekit._usecases._links import AccountLinks
+from licensekit._usecases._sessions import Sessions
 from licensekit._usecases.accounts import Accounts
 from licensekit._usecases.activation import Activation
 from licensekit._usecases.install_invitations import InstallInvitations
@@ -39,6 +47,10 @@ from licensekit._usecases.keys import Keys
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
 from licensekit._usecases.users import Passwords, Users
+from licensekit.clock import Clock
+from licensekit.mail import Mailer, Templates
+from licensekit.passwords import PasswordHasher
+from licensekit.storage import Store
 
 __all__ = [
     "EXPIRY_PRESETS",
@@ -56,7 +68,7 @@ __all__ = [
 ]
 
 
-class LicenseKit(ServiceCore):
+class LicenseKit:
     """The licensekit use cases over a store, a mailer and a clock.
 
     Args:
@@ -96,8 +108,131 @@ class LicenseKit(ServiceCore):
             :class:`~licensekit.stores.sqlite.SQLiteStore`).
     """
 
+    def __init__(
+        self,
+        store: Store | str | os.PathLike[str],
+        mailer: Mailer,
+        *,
+        secret: bytes | str,
+        join_url: str,
+        download_url: str | None = None,
+        verify_url: str | None = None,
+        reset_url: str | None = None,
+        clock: Clock | None = None,
+        password_hasher: PasswordHasher | None = None,
+        settings: Settings | None = None,
+        templates: Templates | None = None,
+    ) -> None:
+        self._ctx, self._owns_store = open_context(
+            store,
+            mailer,
+            secret=secret,
+            links=Links(join_url, download_url, verify_url, reset_url),
+            clock=clock,
+            password_hasher=password_hasher,
+            settings=settings,
+            templates=templates,
+        )
+        self._access = Access(self._ctx.keys)
+        self._delivery = Delivery(self._ctx)
+        self._compose_accounts()
+        self._compose_licensing()
+
+    def _compose_accounts(self) -> None:
+        """Build the groups of users, accounts, members and join invitations."""
+        ctx, access, delivery = self._ctx, self._access, self._delivery
+        sessions, links, join_links = Sessions(ctx), AccountLinks(ctx), JoinLinks(ctx, delivery)
+        self._users = Users(ctx, access, delivery, sessions, links)
+        self._passwords = Passwords(ctx, access, delivery, sessions, links)
+        self._lockouts = Lockouts(ctx)
+        self._accounts = Accounts(ctx, access)
+        self._members = Members(ctx, access, delivery)
+        self._join_invitations = JoinInvitations(ctx, access, delivery, join_links)
+        self._invitees = Invitees(ctx, access, sessions, join_links)
+
+    def _compose_licensing(self) -> None:
+        """Build the groups of license keys, invitations to install and installations."""
+        ctx, access, delivery = self._ctx, self._access, self._delivery
+        self._keys_group = Keys(ctx, access)
+        self._install_invitations = InstallInvitations(ctx, access, delivery)
+        self._activation = Activation(ctx)
+        self._installations = Installations(ctx, access)
+
+    # The parts a LicenseKit works with, read from and written to the shared context, so
+    # that a part replaced on a live object (a test swapping the mailer) reaches every group.
+    @property
+    def store(self) -> Store:
+        """The store given, or opened from the path given."""
+        return self._ctx.store
+
+    @store.setter
+    def store(self, value: Store) -> None:
+        self._ctx.store = value
+        self._ctx.runner.store = value
+
+    @property
+    def mailer(self) -> Mailer:
+        """The mailer given."""
+        return self._ctx.mailer
+
+    @mailer.setter
+    def mailer(self, value: Mailer) -> None:
+        self._ctx.mailer = value
+
+    @property
+    def clock(self) -> Clock:
+        """The clock in use."""
+        return self._ctx.clock
+
+    @clock.setter
+    def clock(self, value: Clock) -> None:
+        self._ctx.clock = value
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        """The password hasher in use."""
+        return self._ctx.passwords
+
+    @passwords.setter
+    def passwords(self, value: PasswordHasher) -> None:
+        self._ctx.passwords = value
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in use."""
+        return self._ctx.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._ctx.settings = value
+
+    @property
+    def templates(self) -> Templates:
+        """The email texts in use."""
+        return self._ctx.templates
+
+    @templates.setter
+    def templates(self, value: Templates) -> None:
+        self._ctx.templates = value
+
+    def __repr__(self) -> str:
+        return f"LicenseKit(store={self.store!r}, mailer={self.mailer!r}, clock={self.clock!r})"
+
+    def close(self) -> None:
+        """Close the store if this object opened it from a path.
+
+        A store you passed in is yours to close. The object is not used afterwards.
+        """
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # == Users and sessions (licensekit._usecases.users, .lockouts) ==========================
-    # Each moved method becomes one line: ``log_in = delegate("_users", Users.log_in)``.
     register_user = delegate("_users", Users.register_user)
     log_in = delegate("_users", Users.log_in)
     trusted_session = delegate("_users", Users.trusted_session)

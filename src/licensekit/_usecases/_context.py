@@ -6,17 +6,21 @@ each group of use cases it composes; no group holds state of its own beyond it.
 
 from __future__ import annotations
 
+import os
+
 import attrs
 
 from licensekit._results import Settings
-from licensekit._usecases._runner import Runner
-from licensekit.clock import Clock
+from licensekit._usecases._checks import TOKEN_PLACEHOLDER
+from licensekit._usecases._runner import Runner, check_store
+from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
-from licensekit.mail import Mailer, Templates
+from licensekit.exceptions import ValidationError
+from licensekit.mail import Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
 from licensekit.storage import Store
 
-__all__ = ["Context", "Links"]
+__all__ = ["Context", "Links", "open_context"]
 
 
 @attrs.frozen
@@ -64,3 +68,71 @@ class Context:
     templates: Templates
     keys: SecretKeys = attrs.field(repr=False)
     links: Links
+
+
+def open_context(
+    store: Store | str | os.PathLike[str],
+    mailer: Mailer,
+    *,
+    secret: bytes | str,
+    links: Links,
+    clock: Clock | None,
+    password_hasher: PasswordHasher | None,
+    settings: Settings | None,
+    templates: Templates | None,
+) -> tuple[Context, bool]:
+    """Check :class:`licensekit.LicenseKit`'s arguments and build its context.
+
+    Returns:
+        The context, and whether its store was opened here (from a path), and so is the
+        caller's to close.
+
+    Raises:
+        ValidationError: A link template lacks ``{token}`` or holds it twice, the secret is
+            unusable, *store* is neither a store nor a path, *templates* are not Templates.
+        IncompatibleStore: The store does not implement this version of the storage port.
+        StorageError: The SQLite file named by *store* cannot be opened.
+    """
+    for name, url in attrs.asdict(links).items():
+        if url is None and name != "join":
+            continue
+        if not isinstance(url, str) or url.count(TOKEN_PLACEHOLDER) != 1:
+            raise ValidationError(
+                f"{name}_url must contain {TOKEN_PLACEHOLDER} exactly once", field=f"{name}_url"
+            )
+    if not isinstance(store, str | os.PathLike | Store):
+        raise ValidationError(
+            f"store must be a Store or the path of a SQLite file, not {type(store).__name__}",
+            field="store",
+        )
+    if templates is not None and not isinstance(templates, Templates):
+        raise ValidationError(
+            f"templates must be Templates, not {type(templates).__name__}", field="templates"
+        )
+    keys = SecretKeys(secret)
+    # Last, once every argument is known to be good, so a refused call leaves no file open.
+    owned = isinstance(store, str | os.PathLike)
+    if isinstance(store, str | os.PathLike):
+        from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
+
+        opened: Store = SQLiteStore(store)  # type: ignore[assignment]
+    else:
+        opened = store
+    try:
+        check_store(opened)
+    except BaseException:
+        if owned:
+            opened.close()
+        raise
+    context = Context(
+        store=opened,
+        runner=Runner(opened),
+        mailer=mailer,
+        clock=clock if clock is not None else SystemClock(),
+        passwords=password_hasher if password_hasher is not None else PasswordHasher(),
+        settings=settings if settings is not None else Settings(),
+        templates=templates if templates is not None else default_templates(),
+        keys=keys,
+        links=links,
+    )
+    return context, owned

@@ -53,18 +53,16 @@ class Runner:
 
     Args:
         store: A store implementing :class:`licensekit.storage.Store`.
-        tx_type: What a transaction is handed to the use cases as.
     """
 
-    def __init__(self, store: Store, tx_type: Callable[..., Tx] = Tx) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._tx_type = tx_type
 
     @contextmanager
     def transaction(self, *scopes: str) -> Iterator[Tx]:
         """Open one transaction holding *scopes*; commit when the block ends."""
         with self.store.transaction() as port:
-            tx = self._tx_type(port)
+            tx = Tx(port)
             if scopes:
                 tx.lock(*scopes)
             yield tx
