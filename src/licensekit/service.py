@@ -6,11 +6,10 @@ transaction, load what the rules need, call the pure rules of :mod:`licensekit.m
 :mod:`licensekit.licensing` and :mod:`licensekit.roles`, and write the result. Emails are sent
 after the transaction commits, so an invitation is never lost to a mail failure.
 
-The facade is assembled from groups of use cases, accounts (users, sessions, business
-accounts, members, join invitations), licensing (license keys, License Administrators,
-invitations to install, activation, installations) and lock-outs (lifting a lock), over one
-shared core that holds the constructor, sessions, authorisation, mail and the audit trail.
-The values they take and return are defined beside them and exported here.
+The facade composes groups of use cases (:mod:`licensekit._usecases`: users and passwords,
+business accounts, members, join invitations, license keys, invitations to install,
+activation, installations, lock-outs) over one shared context, and hands each public method
+to one group. The values they take and return are defined beside them and exported here.
 """
 
 from __future__ import annotations
