@@ -7,8 +7,10 @@ hashing or SQLite; nor must ``import licensekit`` itself, whose names load on fi
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +55,41 @@ def test_every_public_name_resolves_and_is_listed() -> None:
     assert set(licensekit.__all__) <= set(dir(licensekit))
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         licensekit.nothing_here  # noqa: B018 - the look-up is what is tested
+
+
+# == the layers' rules, read from the source ===================================================
+
+SRC = Path(licensekit.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module *path* imports, at any depth of the file (functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "domain").glob("*.py")), ids=lambda p: p.name)
+def test_the_domain_imports_only_itself_and_the_exceptions(path: Path) -> None:
+    allowed_roots = {*sys.stdlib_module_names, "attrs", "attr"}
+    for module in _imports(path):
+        root = module.split(".")[0]
+        if root == "licensekit":
+            assert module.startswith(("licensekit.domain", "licensekit.exceptions")), (
+                f"{path.name} imports {module}"
+            )
+        else:
+            assert root in allowed_roots, f"{path.name} imports {module}"
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "stores").rglob("*.py")), ids=lambda p: p.name)
+def test_stores_do_not_import_use_cases(path: Path) -> None:
+    for module in _imports(path):
+        assert not module.startswith(("licensekit._usecases", "licensekit.service")), (
+            f"{path.name} imports {module}"
+        )

@@ -14,6 +14,30 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from licensekit.clock import Clock, SystemClock
+    from licensekit.domain.model import (
+        AuditAction,
+        AuditEvent,
+        BusinessAccount,
+        ComputerBlock,
+        DeliveryStatus,
+        InstallationStatus,
+        InstallationView,
+        InstallInvitationState,
+        InstallInvitationView,
+        InvitationState,
+        JoinInvitationView,
+        KeyStatus,
+        LicenseKeyView,
+        MemberStatus,
+        MemberView,
+        Page,
+        Role,
+        Session,
+        SessionMethod,
+        User,
+        UserView,
+    )
+    from licensekit.domain.throttling import ThrottlePolicy
     from licensekit.emails import (
         EmailList,
         RejectedEmail,
@@ -73,29 +97,6 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from licensekit.mail import BatchMailer, Mailer, Message, MessageKind
-    from licensekit.model import (
-        AuditAction,
-        AuditEvent,
-        BusinessAccount,
-        ComputerBlock,
-        DeliveryStatus,
-        InstallationStatus,
-        InstallationView,
-        InstallInvitationState,
-        InstallInvitationView,
-        InvitationState,
-        JoinInvitationView,
-        KeyStatus,
-        LicenseKeyView,
-        MemberStatus,
-        MemberView,
-        Page,
-        Role,
-        Session,
-        SessionMethod,
-        User,
-        UserView,
-    )
     from licensekit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
     from licensekit.service import (
         AccountMembership,
@@ -113,7 +114,6 @@ if TYPE_CHECKING:
     from licensekit.storage import Store, Transaction
     from licensekit.stores.memory import MemoryStore
     from licensekit.stores.sqlite import SQLiteStore
-    from licensekit.throttling import ThrottlePolicy
 
 __all__ = [
     "AccountMembership",

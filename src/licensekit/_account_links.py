@@ -29,8 +29,8 @@ import enum
 import attrs
 
 from licensekit.codes import SecretKeys
+from licensekit.domain.model import User
 from licensekit.exceptions import InvalidToken, StorageError
-from licensekit.model import User
 
 __all__ = ["LinkClaims", "LinkPurpose", "issue_link_token", "link_expiry", "open_link_token"]
 

@@ -12,19 +12,19 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from licensekit._validators import positive
-from licensekit.emails import (
-    RejectedEmail,
-)
-from licensekit.exceptions import ValidationError
-from licensekit.model import (
+from licensekit.domain._validators import positive
+from licensekit.domain.model import (
     SECRET,
     InstallInvitationView,
     JoinInvitationView,
     MemberStatus,
     Role,
 )
-from licensekit.throttling import ThrottlePolicy
+from licensekit.domain.throttling import ThrottlePolicy
+from licensekit.emails import (
+    RejectedEmail,
+)
+from licensekit.exceptions import ValidationError
 
 __all__ = [
     "EXPIRY_PRESETS",

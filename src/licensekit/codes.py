@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from licensekit._echo import echo
+from licensekit.domain._echo import echo
 from licensekit.exceptions import ActivationCodeMistyped, StorageError, ValidationError
 
 __all__ = [

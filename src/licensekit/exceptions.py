@@ -82,7 +82,7 @@ import math
 import re
 from typing import Any, ClassVar
 
-from licensekit._echo import echo
+from licensekit.domain._echo import echo
 
 __all__ = [
     "STORAGE_RETRY_AFTER",

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from licensekit._echo import echo
+from licensekit.domain._echo import echo
+from licensekit.domain.model import _string_tuple, frozen_mapping
 from licensekit.exceptions import DeliveryError, ValidationError
-from licensekit.model import _string_tuple, frozen_mapping
 
 if TYPE_CHECKING:
     from email.message import EmailMessage

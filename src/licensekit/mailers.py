@@ -32,7 +32,7 @@ from typing import Literal
 import attrs
 import email_validator
 
-from licensekit._echo import echo
+from licensekit.domain._echo import echo
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import Message
 

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from licensekit._text import encodable
-from licensekit._validators import positive
+from licensekit.domain._validators import positive
 from licensekit.exceptions import InvalidPassword, ValidationError
 
 __all__ = ["Argon2Parameters", "PasswordHasher", "PasswordPolicy"]

@@ -48,8 +48,7 @@ from licensekit._results import (
     PurgeReport,
     Settings,
 )
-from licensekit.emails import EmailList
-from licensekit.model import (
+from licensekit.domain.model import (
     AuditEvent,
     BusinessAccount,
     ComputerBlock,
@@ -65,9 +64,10 @@ from licensekit.model import (
     Session,
     UserView,
 )
+from licensekit.domain.throttling import ThrottlePolicy
+from licensekit.emails import EmailList
 from licensekit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
 from licensekit.serialization import _shown, to_json
-from licensekit.throttling import ThrottlePolicy
 
 __all__ = [
     "DIALECT",

@@ -38,8 +38,9 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from licensekit import _results, mail, model, throttling
-from licensekit._echo import echo
+from licensekit import _results, mail
+from licensekit.domain import model, throttling
+from licensekit.domain._echo import echo
 from licensekit.exceptions import ValidationError
 
 __all__ = [
@@ -182,7 +183,7 @@ def make_converter() -> cattrs.Converter:
 
     Example:
         >>> from licensekit.serialization import make_converter
-        >>> from licensekit.model import Role
+        >>> from licensekit.domain.model import Role
         >>> make_converter().unstructure(Role.ACCOUNT_ADMINISTRATOR)
         'account_administrator'
     """

@@ -51,7 +51,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from licensekit.model import (
+from licensekit.domain.model import (
     AuditEvent,
     BusinessAccount,
     ComputerBlock,

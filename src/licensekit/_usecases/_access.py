@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from licensekit import roles
-from licensekit._echo import echo
 from licensekit._usecases._checks import as_id
 from licensekit._usecases._tx import Tx
 from licensekit.codes import SecretKeys
-from licensekit.exceptions import AccountNotFound, InvalidSession, MemberNotFound, UserNotFound
-from licensekit.model import (
+from licensekit.domain import roles
+from licensekit.domain._echo import echo
+from licensekit.domain.model import (
     BusinessAccount,
     Membership,
     MemberStatus,
@@ -26,7 +25,8 @@ from licensekit.model import (
     SessionRecord,
     User,
 )
-from licensekit.roles import Permission
+from licensekit.domain.roles import Permission
+from licensekit.exceptions import AccountNotFound, InvalidSession, MemberNotFound, UserNotFound
 from licensekit.storage import ACCOUNTS, MEMBERSHIPS, SESSIONS, USERS
 
 __all__ = ["Access", "account", "member", "member_view", "user"]

@@ -6,7 +6,7 @@ import datetime as dt
 
 from licensekit._ids import new_id
 from licensekit._usecases._tx import Tx
-from licensekit.model import AuditAction, AuditEvent
+from licensekit.domain.model import AuditAction, AuditEvent
 from licensekit.storage import AUDIT_EVENTS
 
 __all__ = ["audit", "event"]

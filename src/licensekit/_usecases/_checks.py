@@ -12,12 +12,12 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
-from licensekit._echo import echo
 from licensekit._results import EXPIRY_PRESETS, Settings
 from licensekit._text import lone_surrogate_at
-from licensekit._validators import positive_timedelta
+from licensekit.domain._echo import echo
+from licensekit.domain._validators import positive_timedelta
+from licensekit.domain.model import Page
 from licensekit.exceptions import InvalidCursor, ValidationError
-from licensekit.model import Page
 
 __all__ = [
     "MAX_NAME",

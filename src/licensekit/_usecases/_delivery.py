@@ -20,9 +20,9 @@ from licensekit._results import DeliveryFailure
 from licensekit._usecases._audit import event
 from licensekit._usecases._context import Context
 from licensekit._usecases._tx import Tx
+from licensekit.domain.model import AuditAction, DeliveryStatus, InstallInvitation, JoinInvitation
 from licensekit.exceptions import DeliveryError
 from licensekit.mail import BatchMailer, Message
-from licensekit.model import AuditAction, DeliveryStatus, InstallInvitation, JoinInvitation
 from licensekit.storage import AUDIT_EVENTS
 
 __all__ = ["SEND_CHUNK", "Delivery", "failure", "mailer_error"]

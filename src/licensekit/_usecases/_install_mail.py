@@ -16,8 +16,14 @@ from licensekit._usecases._delivery import Delivery
 from licensekit._usecases._install_secrets import download_link
 from licensekit._usecases._key_access import key_scope
 from licensekit._usecases._tx import Tx
+from licensekit.domain.model import (
+    AuditAction,
+    BusinessAccount,
+    InstallInvitation,
+    LicenseKey,
+    User,
+)
 from licensekit.mail import Message, render_install_invitation
-from licensekit.model import AuditAction, BusinessAccount, InstallInvitation, LicenseKey, User
 from licensekit.storage import INSTALL_INVITATIONS
 
 __all__ = ["InstallMail"]

@@ -17,8 +17,8 @@ from licensekit._usecases._checks import TOKEN_PLACEHOLDER
 from licensekit._usecases._context import Links
 from licensekit._usecases._tx import query
 from licensekit.codes import SecretKeys, format_code, new_activation_code, new_token, parse_code
+from licensekit.domain.model import InstallInvitation
 from licensekit.exceptions import ActivationCodeNotFound, ValidationError
-from licensekit.model import InstallInvitation
 from licensekit.storage import INSTALL_INVITATIONS, Query
 
 __all__ = [

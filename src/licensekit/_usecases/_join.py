@@ -13,8 +13,6 @@ from collections.abc import Sequence
 
 import attrs
 
-from licensekit import members
-from licensekit._echo import echo
 from licensekit._ids import new_id
 from licensekit._results import DeliveryFailure
 from licensekit._usecases._checks import TOKEN_PLACEHOLDER, as_id, plain_text
@@ -24,11 +22,13 @@ from licensekit._usecases._scopes import account_scope
 from licensekit._usecases._throttle import scopes, throttle_guess
 from licensekit._usecases._tx import Tx
 from licensekit.codes import new_token
+from licensekit.domain import members
+from licensekit.domain._echo import echo
+from licensekit.domain.model import AuditAction, BusinessAccount, JoinInvitation, User
+from licensekit.domain.throttling import ThrottledSecret, client_key
 from licensekit.exceptions import InvitationNotFound, TooManyAttempts
 from licensekit.mail import Message, render_join_invitation
-from licensekit.model import AuditAction, BusinessAccount, JoinInvitation, User
 from licensekit.storage import JOIN_INVITATIONS
-from licensekit.throttling import ThrottledSecret, client_key
 
 __all__ = ["JoinLinks", "JoinSecret", "asks_current_password", "in_account"]
 

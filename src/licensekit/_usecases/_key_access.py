@@ -13,14 +13,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from licensekit import roles
-from licensekit._echo import echo
 from licensekit._usecases._access import Access
 from licensekit._usecases._checks import MAX_NAME, as_id, require_text, scan_all
 from licensekit._usecases._tx import Tx
+from licensekit.domain import roles
+from licensekit.domain._echo import echo
+from licensekit.domain.model import LicenseKey, Membership, Role, Session, SessionRecord
+from licensekit.domain.roles import Permission
 from licensekit.exceptions import LicenseKeyNotFound, PermissionDenied, ValidationError
-from licensekit.model import LicenseKey, Membership, Role, Session, SessionRecord
-from licensekit.roles import Permission
 from licensekit.storage import LICENSE_KEYS, RecordKind
 
 __all__ = [

@@ -15,11 +15,11 @@ from licensekit._usecases._checks import TOKEN_PLACEHOLDER, plain_text
 from licensekit._usecases._context import Context
 from licensekit._usecases._throttle import scopes, throttle_guess
 from licensekit._usecases._tx import Tx
+from licensekit.domain.model import User
+from licensekit.domain.throttling import ThrottledSecret, client_key
 from licensekit.exceptions import InvalidToken, TooManyAttempts, ValidationError
 from licensekit.mail import Message, MessageKind
-from licensekit.model import User
 from licensekit.storage import USERS
-from licensekit.throttling import ThrottledSecret, client_key
 
 __all__ = ["AccountLinks"]
 

@@ -19,8 +19,8 @@ from typing import TypeVar
 from licensekit._results import Settings
 from licensekit._usecases._throttle import throttle_guess
 from licensekit._usecases._tx import Tx
+from licensekit.domain.throttling import ThrottledSecret, client_key, overall_key
 from licensekit.storage import Query
-from licensekit.throttling import ThrottledSecret, client_key, overall_key
 
 __all__ = ["count_miss", "find_presented", "throttle_scope"]
 

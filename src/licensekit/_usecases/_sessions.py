@@ -18,10 +18,10 @@ from licensekit._usecases._context import Context
 from licensekit._usecases._throttle import scopes
 from licensekit._usecases._tx import Tx, query
 from licensekit.codes import new_token
+from licensekit.domain.model import Session, SessionMethod, SessionRecord, Throttle, User
+from licensekit.domain.throttling import count_request, password_key
 from licensekit.exceptions import DuplicateKey, EmailAlreadyRegistered
-from licensekit.model import Session, SessionMethod, SessionRecord, Throttle, User
 from licensekit.storage import MEMBERSHIPS, SESSIONS, THROTTLES, USERS
-from licensekit.throttling import count_request, password_key
 
 __all__ = ["Sessions"]
 

@@ -14,15 +14,15 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from licensekit._usecases._tx import Tx
-from licensekit.storage import THROTTLES
-from licensekit.throttling import (
+from licensekit.domain.throttling import (
     GuessVerdict,
     LockEnd,
     ThrottlePolicy,
     judge_guess,
     record_failure,
 )
-from licensekit.throttling import count_request as count
+from licensekit.domain.throttling import count_request as count
+from licensekit.storage import THROTTLES
 
 __all__ = ["count_request", "scopes", "throttle_guess"]
 

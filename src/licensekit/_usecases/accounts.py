@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import attrs
 
-from licensekit import members, roles
 from licensekit._ids import new_id
 from licensekit._results import AccountMembership, PurgeReport
 from licensekit._usecases._access import Access, user
@@ -19,8 +18,8 @@ from licensekit._usecases._checks import check_cursor, check_limit, clean_name
 from licensekit._usecases._context import Context
 from licensekit._usecases._scopes import account_scope, user_scope
 from licensekit._usecases._tx import Tx
-from licensekit.exceptions import EmailNotVerified
-from licensekit.model import (
+from licensekit.domain import members, roles
+from licensekit.domain.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
@@ -30,7 +29,8 @@ from licensekit.model import (
     Role,
     Session,
 )
-from licensekit.roles import Permission
+from licensekit.domain.roles import Permission
+from licensekit.exceptions import EmailNotVerified
 from licensekit.storage import ACCOUNTS, AUDIT_EVENTS, MEMBERSHIPS, SESSIONS, THROTTLES
 
 __all__ = ["Accounts", "active_administrators"]

@@ -31,7 +31,6 @@ import datetime as dt
 
 import attrs
 
-from licensekit import licensing
 from licensekit._ids import new_id
 from licensekit._results import ActivationResult
 from licensekit._usecases._audit import audit
@@ -42,19 +41,21 @@ from licensekit._usecases._key_access import clean_computer_id, computer_scope, 
 from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, query
 from licensekit.codes import new_token
+from licensekit.domain import licensing
+from licensekit.domain.model import (
+    AuditAction,
+    Installation,
+    InstallationView,
+    InstallInvitation,
+    LicenseKey,
+)
+from licensekit.domain.throttling import ThrottledSecret
 from licensekit.exceptions import (
     ActivationCodeNotFound,
     ActivationError,
     InstallationNotFound,
     LicenseKitError,
     TooManyAttempts,
-)
-from licensekit.model import (
-    AuditAction,
-    Installation,
-    InstallationView,
-    InstallInvitation,
-    LicenseKey,
 )
 from licensekit.storage import (
     COMPUTER_BLOCKS,
@@ -63,7 +64,6 @@ from licensekit.storage import (
     LICENSE_KEYS,
     THROTTLES,
 )
-from licensekit.throttling import ThrottledSecret
 
 __all__ = ["Activation"]
 

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import IO, Any
 
-from licensekit import licensing
-from licensekit._echo import echo
 from licensekit._results import (
     DeliveryFailure,
     DeliveryReport,
@@ -64,14 +62,9 @@ from licensekit._usecases._key_access import (
 )
 from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, query
-from licensekit.emails import EmailList, parse_email_csv, parse_emails, write_csv
-from licensekit.exceptions import (
-    ActivationCodeNotFound,
-    InvitationNotFound,
-    TooManyAttempts,
-    ValidationError,
-)
-from licensekit.model import (
+from licensekit.domain import licensing
+from licensekit.domain._echo import echo
+from licensekit.domain.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
@@ -84,7 +77,15 @@ from licensekit.model import (
     Session,
     User,
 )
-from licensekit.roles import Permission
+from licensekit.domain.roles import Permission
+from licensekit.domain.throttling import ThrottledSecret
+from licensekit.emails import EmailList, parse_email_csv, parse_emails, write_csv
+from licensekit.exceptions import (
+    ActivationCodeNotFound,
+    InvitationNotFound,
+    TooManyAttempts,
+    ValidationError,
+)
 from licensekit.storage import (
     ACCOUNTS,
     AUDIT_EVENTS,
@@ -93,7 +94,6 @@ from licensekit.storage import (
     USERS,
     Query,
 )
-from licensekit.throttling import ThrottledSecret
 
 __all__ = ["InstallInvitations"]
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from licensekit import licensing
-from licensekit._echo import echo
 from licensekit._usecases._access import Access
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import (
@@ -42,14 +40,9 @@ from licensekit._usecases._key_access import (
     pages_by_id,
 )
 from licensekit._usecases._tx import Tx, query
-from licensekit.exceptions import (
-    ConflictError,
-    InstallationNotFound,
-    InvalidCursor,
-    NotFound,
-    ValidationError,
-)
-from licensekit.model import (
+from licensekit.domain import licensing
+from licensekit.domain._echo import echo
+from licensekit.domain.model import (
     AuditAction,
     ComputerBlock,
     Installation,
@@ -60,7 +53,14 @@ from licensekit.model import (
     Session,
     SessionRecord,
 )
-from licensekit.roles import Permission
+from licensekit.domain.roles import Permission
+from licensekit.exceptions import (
+    ConflictError,
+    InstallationNotFound,
+    InvalidCursor,
+    NotFound,
+    ValidationError,
+)
 from licensekit.storage import (
     COMPUTER_BLOCKS,
     INSTALL_INVITATIONS,

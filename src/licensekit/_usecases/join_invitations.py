@@ -20,7 +20,6 @@ from functools import partial
 
 import attrs
 
-from licensekit import members
 from licensekit._ids import new_id
 from licensekit._results import (
     DeliveryFailure,
@@ -48,16 +47,8 @@ from licensekit._usecases._join import JoinLinks, JoinSecret, asks_current_passw
 from licensekit._usecases._scopes import account_scope, email_scope, user_scope
 from licensekit._usecases._sessions import Sessions
 from licensekit._usecases._tx import Tx
-from licensekit.emails import RejectedEmail, parse_emails
-from licensekit.exceptions import (
-    ConflictError,
-    InvalidCredentials,
-    InvitationEmailMismatch,
-    InvitationNotFound,
-    ValidationError,
-)
-from licensekit.mail import Message
-from licensekit.model import (
+from licensekit.domain import members
+from licensekit.domain.model import (
     AuditAction,
     BusinessAccount,
     DeliveryStatus,
@@ -70,7 +61,16 @@ from licensekit.model import (
     SessionRecord,
     User,
 )
-from licensekit.roles import Permission
+from licensekit.domain.roles import Permission
+from licensekit.emails import RejectedEmail, parse_emails
+from licensekit.exceptions import (
+    ConflictError,
+    InvalidCredentials,
+    InvitationEmailMismatch,
+    InvitationNotFound,
+    ValidationError,
+)
+from licensekit.mail import Message
 from licensekit.storage import AUDIT_EVENTS, JOIN_INVITATIONS, MEMBERSHIPS, USERS, Query
 
 __all__ = ["LOOKUP_CHUNK", "Invitees", "JoinInvitations"]

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import attrs
 
-from licensekit import licensing
 from licensekit._ids import new_id
 from licensekit._usecases._access import Access, member, member_view
 from licensekit._usecases._audit import audit
@@ -36,8 +35,8 @@ from licensekit._usecases._key_access import (
 )
 from licensekit._usecases._tx import Tx
 from licensekit.clock import ensure_aware
-from licensekit.exceptions import DuplicateLicenseKey, ValidationError
-from licensekit.model import (
+from licensekit.domain import licensing
+from licensekit.domain.model import (
     AuditAction,
     KeyStatus,
     LicenseKey,
@@ -46,7 +45,8 @@ from licensekit.model import (
     Page,
     Session,
 )
-from licensekit.roles import Permission
+from licensekit.domain.roles import Permission
+from licensekit.exceptions import DuplicateLicenseKey, ValidationError
 from licensekit.storage import LICENSE_KEYS, MEMBERSHIPS
 
 __all__ = ["Keys"]

@@ -9,10 +9,10 @@ from licensekit._usecases._checks import plain_text
 from licensekit._usecases._context import Context
 from licensekit._usecases._throttle import scopes
 from licensekit._usecases._tx import Tx
+from licensekit.domain.throttling import locked_until, lockout_keys
 from licensekit.emails import normalize_email
 from licensekit.exceptions import ValidationError
 from licensekit.storage import THROTTLES
-from licensekit.throttling import locked_until, lockout_keys
 
 __all__ = ["Lockouts"]
 

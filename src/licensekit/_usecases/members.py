@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from licensekit import members
 from licensekit._usecases._access import Access, account, member, member_view, user
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import (
@@ -24,9 +23,18 @@ from licensekit._usecases._delivery import Delivery
 from licensekit._usecases._scopes import account_scope
 from licensekit._usecases._tx import Tx
 from licensekit._usecases.accounts import active_administrators
+from licensekit.domain import members
+from licensekit.domain.model import (
+    AuditAction,
+    Membership,
+    MemberStatus,
+    MemberView,
+    Page,
+    Role,
+    Session,
+)
+from licensekit.domain.roles import Permission
 from licensekit.mail import Message, MessageKind, render_member_notice
-from licensekit.model import AuditAction, Membership, MemberStatus, MemberView, Page, Role, Session
-from licensekit.roles import Permission
 from licensekit.storage import MEMBERSHIPS
 
 __all__ = ["Members"]

@@ -36,6 +36,8 @@ from licensekit._usecases._scopes import email_scope, user_scope
 from licensekit._usecases._sessions import Sessions
 from licensekit._usecases._throttle import count_request, scopes
 from licensekit._usecases._tx import Tx
+from licensekit.domain.model import Session, SessionMethod, User, UserView
+from licensekit.domain.throttling import EmailRequest, password_key, request_keys
 from licensekit.emails import normalize_email
 from licensekit.exceptions import (
     ConflictError,
@@ -45,9 +47,7 @@ from licensekit.exceptions import (
     ValidationError,
 )
 from licensekit.mail import MessageKind
-from licensekit.model import Session, SessionMethod, User, UserView
 from licensekit.storage import SESSIONS, THROTTLES, USERS
-from licensekit.throttling import EmailRequest, password_key, request_keys
 
 __all__ = ["Passwords", "PersonalAccounts", "Users"]
 

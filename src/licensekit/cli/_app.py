@@ -36,14 +36,14 @@ from licensekit import (
     Settings,
     normalize_email,
 )
-from licensekit._echo import echo, echo_path
 from licensekit._text import encodable
 from licensekit.cli._errors import CommandError, UsageError
 from licensekit.cli._files import stat_or_none
 from licensekit.cli._output import Output
 from licensekit.cli._secret import parse_secret, read_secret_file
+from licensekit.domain._echo import echo, echo_path
+from licensekit.domain.model import KeyStatus
 from licensekit.mailers import FileMailer, SMTPMailer
-from licensekit.model import KeyStatus
 from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = [

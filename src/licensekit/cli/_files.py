@@ -11,8 +11,8 @@ import os
 import stat
 from pathlib import Path
 
-from licensekit._echo import echo_path
 from licensekit.cli._errors import CommandError
+from licensekit.domain._echo import echo_path
 
 __all__ = ["is_folder", "stat_or_none"]
 

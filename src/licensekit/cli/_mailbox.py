@@ -15,9 +15,9 @@ from pathlib import Path
 
 import attrs
 
-from licensekit._echo import echo_path
 from licensekit.cli._errors import CommandError
 from licensekit.cli._files import is_folder
+from licensekit.domain._echo import echo_path
 from licensekit.mail import MessageKind
 
 __all__ = ["CODE_PATTERN", "Letter", "find_code", "find_link", "read_folder"]

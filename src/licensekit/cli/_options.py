@@ -14,9 +14,9 @@ import enum
 import re
 from collections.abc import Sequence
 
-from licensekit._echo import echo
 from licensekit._text import encodable
 from licensekit.cli._errors import UsageError
+from licensekit.domain._echo import echo
 
 __all__ = [
     "LANGUAGES_HELP",

@@ -19,7 +19,7 @@ import attrs
 
 from licensekit._text import encodable
 from licensekit.cli._errors import EXIT_OK
-from licensekit.model import Role
+from licensekit.domain.model import Role
 
 __all__ = ["ROLE_NAMES", "Output", "clean", "jsonable", "plural", "render_table", "when"]
 

@@ -13,9 +13,9 @@ import secrets
 import stat
 from pathlib import Path
 
-from licensekit._echo import echo_path
 from licensekit.cli._errors import CommandError
 from licensekit.codes import MIN_SECRET_BYTES
+from licensekit.domain._echo import echo_path
 
 __all__ = ["create_secret_file", "parse_secret", "read_secret_file"]
 

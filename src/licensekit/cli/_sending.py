@@ -21,11 +21,11 @@ from licensekit import (
     JoinInvitationView,
     RejectedEmail,
 )
-from licensekit._echo import echo
 from licensekit.cli._app import App
 from licensekit.cli._errors import EXIT_OK, EXIT_REFUSED
 from licensekit.cli._output import clean, plural, when
 from licensekit.cli._progress import Progress
+from licensekit.domain._echo import echo
 
 __all__ = [
     "SEND_CHUNK",

@@ -44,10 +44,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
-from licensekit._echo import echo, echo_path
 from licensekit._text import encodable
-from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
-from licensekit.model import (
+from licensekit.domain._echo import echo, echo_path
+from licensekit.domain.model import (
     AuditEvent,
     BusinessAccount,
     ComputerBlock,
@@ -60,6 +59,7 @@ from licensekit.model import (
     Throttle,
     User,
 )
+from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.stores._rows import RowMapper, encode_datetime
 from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from licensekit.clock import ensure_aware
+from licensekit.domain.model import BusinessAccount, Role, Session
 from licensekit.exceptions import (
     DeliveryError,
     EmailAlreadyRegistered,
@@ -45,7 +46,6 @@ from licensekit.exceptions import (
     ValidationError,
 )
 from licensekit.mail import Message, MessageKind
-from licensekit.model import BusinessAccount, Role, Session
 from licensekit.passwords import PasswordHasher
 from licensekit.service import LicenseKit, Settings
 from licensekit.stores.memory import MemoryStore

@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from licensekit._echo import echo_path
 from licensekit.cli._app import DEFAULTS, App, Console
 from licensekit.cli._errors import EXIT_OK, CommandError
 from licensekit.cli._files import is_folder, stat_or_none
 from licensekit.cli._mailbox import find_link, read_folder
 from licensekit.cli._main import execute
 from licensekit.cli._parser import Builder, Parser
+from licensekit.domain._echo import echo_path
 from licensekit.exceptions import PermissionDenied, SeatsFull
 from licensekit.mail import MessageKind
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import stat
 
-from licensekit._echo import echo_path
 from licensekit.cli._app import SECRET_VARIABLE, App
 from licensekit.cli._errors import EXIT_OK, CommandError
 from licensekit.cli._files import is_folder, stat_or_none
 from licensekit.cli._parser import Builder, Parser
 from licensekit.cli._secret import create_secret_file, parse_secret, read_secret_file
+from licensekit.domain._echo import echo_path
 from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = ["define_init", "init"]

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 from licensekit import InstallInvitationState, InstallInvitationView
-from licensekit._echo import echo_path
 from licensekit.cli._app import App, all_pages
 from licensekit.cli._errors import EXIT_OK, CommandError, UsageError
 from licensekit.cli._options import add_invitation, add_key, add_recipients, positive, values_of
@@ -23,6 +22,7 @@ from licensekit.cli._sending import (
     send_chunks,
     send_new,
 )
+from licensekit.domain._echo import echo_path
 
 __all__ = [
     "define_installers",

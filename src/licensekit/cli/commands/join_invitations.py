@@ -20,7 +20,6 @@ from licensekit import (
     Role,
     parse_email_csv,
 )
-from licensekit._echo import echo
 from licensekit.cli._app import App, all_pages, token_from
 from licensekit.cli._errors import EXIT_OK, UsageError
 from licensekit.cli._options import (
@@ -40,6 +39,7 @@ from licensekit.cli._sending import (
     send_chunks,
     send_new,
 )
+from licensekit.domain._echo import echo
 
 __all__ = [
     "accept",

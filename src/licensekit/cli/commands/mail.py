@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from licensekit._echo import echo_path
 from licensekit.cli._app import App
 from licensekit.cli._errors import EXIT_OK, CommandError
 from licensekit.cli._mailbox import Letter, find_code, find_link, read_folder
 from licensekit.cli._options import values_of
 from licensekit.cli._output import clean, when
 from licensekit.cli._parser import Builder, Parser
+from licensekit.domain._echo import echo_path
 from licensekit.mail import MessageKind
 from licensekit.mailers import FileMailer
 

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from licensekit.model import (
+from licensekit.domain.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,

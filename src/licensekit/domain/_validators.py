@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from licensekit._echo import echo
+from licensekit.domain._echo import echo
 from licensekit.exceptions import ValidationError
 
 __all__ = ["positive", "positive_timedelta"]
