@@ -16,3 +16,5 @@ call them and write what they return.
 Each is also importable by its documented path (``licensekit.model``, ``licensekit.roles``,
 ``licensekit.members``, ``licensekit.licensing``, ``licensekit.throttling``).
 """
+
+__all__ = ["licensing", "members", "model", "roles", "throttling"]
