@@ -41,12 +41,10 @@ from licensekit.model import (  # noqa: E402
     Throttle,
     User,
 )
-from licensekit.stores._sqlite_schema import (  # noqa: E402
-    APPLICATION_ID,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-)
-from licensekit.stores.sqlite import SQLiteStore  # noqa: E402
+from licensekit.stores._sqlite_schema import APPLICATION_ID  # noqa: E402
+
+# The port v1 store's own schema version (4) and migrations, which these tests are about.
+from licensekit.stores.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStore  # noqa: E402
 from licensekit.testing.contract import StoreContract  # noqa: E402
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)

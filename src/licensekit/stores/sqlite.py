@@ -60,14 +60,20 @@ from licensekit.model import (
     Throttle,
     User,
 )
+from licensekit.stores import _sqlite_schema
 from licensekit.stores._rows import RowMapper, encode_datetime
-from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from licensekit.stores._sqlite_schema import APPLICATION_ID
 
 __all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
 T = TypeVar("T")
 Synchronous = Literal["full", "normal"]
+
+# This store (storage port v1) keeps schema version 4. Version 5 is the port v2 store's
+# (stores/_sqlite_v2.py), which replaces this module once the use cases have moved to it.
+SCHEMA_VERSION: Final = 4
+MIGRATIONS: Final = _sqlite_schema.MIGRATIONS[:SCHEMA_VERSION]
 
 _USERS: Final = RowMapper(User)
 _ACCOUNTS: Final = RowMapper(BusinessAccount)
