@@ -72,6 +72,9 @@ class TableSQL:
         kind: The description the statements come from.
         mapper: The row codec: ``encode(record)`` gives the parameters of :attr:`insert_one`
             and :attr:`update_one`, ``decode(row)`` reads a row of a ``SELECT``.
+        lookups: The field sets a look-up may use (key, unique sets, indexes).
+        encoders: For each field set a statement binds (look-ups, counts, owner, order), the
+            encoder of each field.
         columns: The columns, one per field, in field order.
         writable: The columns a save may change: neither key nor fixed.
         guarded: The key and fixed columns a save must find unchanged.
@@ -95,6 +98,11 @@ class TableSQL:
         self.insert_one = self.insert(1)
         self.update_one = self._update_one()
         self.upsert_one = self.upsert(1)
+        self.lookups = frozenset(kind.lookups)
+        bound = [*kind.lookups, *kind.counts, kind.order]
+        bound += [(kind.owner,)] if kind.owner is not None else []
+        self.encoders = {fields: tuple(self.mapper.encoders[f] for f in fields) for fields in bound}
+        self.find_one = {fields: self.find(fields, 1) for fields in kind.lookups}
         self.page_first, self.page_after = self._pages()
         self.counts = {frozenset(f): (f, self._count(f)) for f in kind.counts}
         self.delete_expired = (

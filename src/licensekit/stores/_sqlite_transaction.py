@@ -16,8 +16,9 @@ Rules of this module:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
@@ -27,7 +28,7 @@ from licensekit.storage import Key, Query, RecordKind
 from licensekit.stores._rows import encode_datetime
 from licensekit.stores._sql import BY_NAME, TableSQL, chunks, rows_per_statement
 
-__all__ = ["SQLiteTransaction", "translate"]
+__all__ = ["SQLiteTransaction", "decode", "translate"]
 
 R = TypeVar("R")
 Row = Sequence[Any]
@@ -56,6 +57,20 @@ def _clash(constraint: str) -> str:
     if fields == table.kind.key:
         return f"one of the {table.table} already has this key ({', '.join(fields)})"
     return f"another of the {table.table} already has this {', '.join(fields)}"
+
+
+def decode(table: TableSQL, rows: Iterable[Row]) -> list[Any]:
+    """Return the records *rows* hold; a value this licensekit cannot read is refused.
+
+    Raises:
+        IncompatibleStore: A stored value is not one this version of the record holds.
+    """
+    try:
+        return [table.mapper.decode(row) for row in rows]
+    except (ValueError, TypeError, KeyError) as e:  # json.JSONDecodeError is a ValueError
+        raise IncompatibleStore(
+            f"a stored record of the {table.table} cannot be read by this licensekit: {e}"
+        ) from e
 
 
 def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
@@ -88,6 +103,7 @@ class SQLiteTransaction:
     def __init__(self, connection: sqlite3.Connection, max_variables: int) -> None:
         self._connection = connection
         self._max_variables = max_variables
+        self._sizes: dict[int, int] = {}
         self._done = False
         self.refused: StorageError | None = None
 
@@ -130,27 +146,42 @@ class SQLiteTransaction:
             raise
 
     def _decode(self, table: TableSQL, rows: Iterable[Row]) -> list[Any]:
-        try:
-            return [table.mapper.decode(row) for row in rows]
-        except (ValueError, TypeError, KeyError) as e:  # json.JSONDecodeError is a ValueError
-            raise IncompatibleStore(
-                f"a stored record of the {table.table} cannot be read by this licensekit: {e}"
-            ) from e
+        return decode(table, rows)
 
-    def _encode(
-        self, table: TableSQL, fields: Sequence[str], values: Iterable[Any]
-    ) -> tuple[Any, ...]:
-        encoders = table.mapper.encoders
-        return tuple(encoders[f](v) for f, v in zip(fields, values, strict=True))
+    def _encode(self, table: TableSQL, fields: tuple[str, ...], values: Iterable[Any]) -> Row:
+        encoders = table.encoders.get(fields) or [table.mapper.encoders[f] for f in fields]
+        return tuple([encode(v) for encode, v in zip(encoders, values, strict=True)])
 
     def _wanted(self, table: TableSQL, fields: tuple[str, ...], values: Iterable[Any]) -> list[Row]:
-        """The distinct encoded value tuples of *values* that can match a record."""
+        """The distinct encoded value tuples of *values* that have one value per field."""
         width = len(fields)
-        rows = (self._encode(table, fields, v) for v in values if len(tuple(v)) == width)
-        return [row for row in dict.fromkeys(rows) if _bindable(row)]
+        return list(
+            dict.fromkeys(self._encode(table, fields, v) for v in values if len(v) == width)
+        )
 
     def _size(self, width: int) -> int:
-        return rows_per_statement(width, self._max_variables)
+        size = self._sizes.get(width)
+        if size is None:
+            size = self._sizes[width] = rows_per_statement(width, self._max_variables)
+        return size
+
+    def _chunked(
+        self, sql: Callable[[int], str], rows: Sequence[Row], width: int, doing: str
+    ) -> Iterator[sqlite3.Cursor]:
+        """Run *sql* over *rows*, a chunk per statement; yield each statement's cursor.
+
+        Text that is not valid Unicode (a lone surrogate) matches nothing stored: a chunk
+        holding some is run again without it.
+        """
+        for chunk in chunks(rows, self._size(width)):
+            try:
+                yield self._run(sql(len(chunk)), _flat(chunk), doing)
+            except StorageError as e:
+                if not isinstance(e.__cause__, UnicodeEncodeError):
+                    raise
+                valid = [row for row in chunk if _bindable(row)]
+                if valid:
+                    yield self._run(sql(len(valid)), _flat(valid), doing)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -199,14 +230,17 @@ class SQLiteTransaction:
         results: list[list[Any]] = []
         for query in queries:
             table = self._table(query.kind)
-            fields = tuple(query.fields)
-            if fields not in table.kind.lookups:
+            fields, values = query.fields, query.values
+            if fields not in table.lookups:
                 raise StorageError(f"the {table.table} are not looked up by {fields}")
-            wanted = self._wanted(table, fields, query.values)
-            found: list[Row] = []
-            for chunk in chunks(wanted, self._size(len(fields))):
-                found += self._rows(table.find(fields, len(chunk)), _flat(chunk))
-            results.append(self._decode(table, found))
+            if len(values) == 1 and len(values[0]) == len(fields):  # the usual case
+                rows = self._rows(table.find_one[fields], self._encode(table, fields, values[0]))
+            else:
+                wanted = self._wanted(table, fields, values)
+                find = functools.partial(table.find, fields)
+                cursors = self._chunked(find, wanted, len(fields), "a read")
+                rows = [row for cursor in cursors for row in cursor.fetchall()]
+            results.append(self._decode(table, rows))
         return results
 
     def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
@@ -309,10 +343,12 @@ class SQLiteTransaction:
         """Raise why the first of *rows* that was not written was refused."""
         kind = table.kind
         keys = list(dict.fromkeys(self._key(table, row) for row in rows))
-        stored: dict[tuple[Any, ...], Row] = {}
-        for chunk in chunks(keys, self._size(len(kind.key))):
-            for found in self._rows(table.find(kind.key, len(chunk)), _flat(chunk)):
-                stored[self._key(table, found)] = found
+        find = functools.partial(table.find, kind.key)
+        stored: dict[tuple[Any, ...], Row] = {
+            self._key(table, found): found
+            for cursor in self._chunked(find, keys, len(kind.key), "a read")
+            for found in cursor.fetchall()
+        }
         position = table.position
         for row in rows:
             old = stored.get(self._key(table, row))
@@ -333,11 +369,8 @@ class SQLiteTransaction:
         table = self._table(kind)
         with self._writing():
             wanted = self._wanted(table, kind.key, keys)
-            deleted = 0
-            for chunk in chunks(wanted, self._size(len(kind.key))):
-                sql = table.delete(len(chunk))
-                deleted += self._run(sql, _flat(chunk), "deleting records").rowcount
-            return deleted
+            cursors = self._chunked(table.delete, wanted, len(kind.key), "deleting records")
+            return sum(cursor.rowcount for cursor in cursors)
 
     def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
         """Delete the records expired at *moment*; see the port's ``delete_expired``."""

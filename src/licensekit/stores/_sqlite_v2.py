@@ -59,7 +59,7 @@ from licensekit.exceptions import IncompatibleStore, StorageBusy, StorageError
 from licensekit.storage import PROTOCOL_VERSION
 from licensekit.stores._sql import TABLES, missing_columns
 from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from licensekit.stores._sqlite_transaction import SQLiteTransaction, translate
+from licensekit.stores._sqlite_transaction import SQLiteTransaction, decode, translate
 
 __all__ = ["SQLiteStore"]
 
@@ -452,7 +452,7 @@ class SQLiteStore:
         with self._connection() as connection:
             for table in TABLES:
                 rows = connection.execute(f"{table.select} ORDER BY {', '.join(table.kind.key)}")
-                records += [table.mapper.decode(row) for row in rows]
+                records += decode(table, rows)
         return records
 
     def integrity_check(self) -> list[str]:
