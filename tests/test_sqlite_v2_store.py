@@ -11,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
@@ -629,3 +631,114 @@ def test_options_are_checked_before_the_file_is_made(path: Path) -> None:
         with pytest.raises(StorageError):
             SQLiteStore(path, **options)
     assert not path.exists()
+
+
+# -- misuse of the port ----------------------------------------------------------------
+
+
+OTHER_USERS = attrs.evolve(USERS, unique=())  # a description this store was not made from
+
+MISUSES: dict[str, Callable[[Any], object]] = {
+    "a look-up by fields the kind has no index on": lambda tx: tx.read(
+        [Query(USERS, ("name",), (("Ann",),))]
+    ),
+    "a listing of a kind without an owner": lambda tx: tx.page(USERS, None, after=None, limit=1),
+    "a cursor of the wrong length": lambda tx: tx.page(MEMBERSHIPS, "acc_1", after=(), limit=1),
+    "a count by fields the kind is not counted by": lambda tx: tx.count(USERS, {"name": "x"}),
+    "expiring a kind that does not expire": lambda tx: tx.delete_expired(USERS, T0),
+    "adding a record of another kind": lambda tx: tx.add(USERS, [every_kind()[2]]),
+    "adding a datetime without a time zone": lambda tx: tx.add(
+        USERS,
+        [user(1, created_at=dt.datetime(2030, 1, 1))],
+    ),
+    "a kind this store does not keep": lambda tx: tx.read([Query(OTHER_USERS, ("id",), ())]),
+    "incrementing text": lambda tx: tx.increment(USERS, ("usr_0001",), "name", 1),
+    "incrementing up to text": lambda tx: tx.increment(
+        LICENSE_KEYS, ("key_1",), "seats_used", 1, cap="product"
+    ),
+    "incrementing by a fraction": lambda tx: tx.increment(
+        LICENSE_KEYS, ("key_1",), "seats_used", 0.5
+    ),
+}
+
+
+@pytest.mark.parametrize("misuse", sorted(MISUSES))
+def test_a_misuse_of_the_port_is_a_storage_error(store: SQLiteStore, misuse: str) -> None:
+    with pytest.raises(StorageError), store.transaction() as tx:
+        MISUSES[misuse](tx)
+
+
+def test_look_ups_that_cannot_match_find_nothing(store: SQLiteStore) -> None:
+    add_every_kind(store)
+    with store.transaction() as tx:
+        assert tx.read([Query(USERS, ("id",), (("usr_0001", "extra"), ()))]) == [[]]
+        assert tx.page(MEMBERSHIPS, "acc_1", after=None, limit=0) == []
+        assert tx.increment(LICENSE_KEYS, ("key_1", "extra"), "seats_used", 1) is None
+        assert tx.increment(LICENSE_KEYS, ("key_9",), "seats_used", 1) is None
+        assert tx.delete(USERS, [()]) == 0
+
+
+def test_a_put_that_would_change_a_fixed_field_is_refused(store: SQLiteStore) -> None:
+    records = add_every_kind(store)
+    key = records[9]
+    assert isinstance(key, LicenseKey)
+    moved = attrs.evolve(key, account_id="acc_2")
+    with (
+        pytest.raises(StorageError, match="may not change the account_id") as info,
+        store.transaction() as tx,
+    ):
+        tx.put(LICENSE_KEYS, [attrs.evolve(key, seats=5), moved])
+    assert type(info.value) is StorageError
+    with store.transaction() as tx:
+        assert tx.read([Query(LICENSE_KEYS, ("id",), ((key.id,),))]) == [[key]]
+
+
+# -- the pool of connections --------------------------------------------------------------
+
+
+def test_a_transaction_still_running_when_the_store_closes_ends_normally(path: Path) -> None:
+    store = SQLiteStore(path)
+    with store.transaction() as tx:
+        store.close()
+        tx.add(USERS, [user(1)])
+    assert store._all == []
+    reopened = SQLiteStore(path)
+    with reopened.transaction() as tx:
+        assert tx.read([Query(USERS, ("id",), (("usr_0001",),))]) == [[user(1)]]
+    reopened.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_uses_connections_of_its_own(path: Path) -> None:
+    store = SQLiteStore(path)
+    with store.transaction() as tx:
+        tx.add(USERS, [user(1)])
+    parents = list(store._all)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports by its exit status
+        status = 1
+        try:
+            with store.transaction() as tx:
+                tx.add(USERS, [user(2)])
+            status = 0 if not set(store._all) & set(parents) else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with store.transaction() as tx:
+        (found,) = tx.read([Query(USERS, ("id",), (("usr_0001",), ("usr_0002",)))])
+    assert len(found) == 2
+    store.close()
+
+
+def test_a_stored_value_this_version_cannot_read_is_an_incompatible_store(
+    store: SQLiteStore,
+) -> None:
+    with store.transaction() as tx:
+        tx.add(USERS, [user(1)])
+    with raw(store.path) as connection:
+        connection.execute("UPDATE users SET created_at = 'yesterday'")
+    with pytest.raises(IncompatibleStore, match="users"), store.transaction() as tx:
+        tx.read([Query(USERS, ("id",), (("usr_0001",),))])
+    with pytest.raises(IncompatibleStore):
+        store.dump()
