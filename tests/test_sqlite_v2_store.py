@@ -742,3 +742,59 @@ def test_a_stored_value_this_version_cannot_read_is_an_incompatible_store(
         tx.read([Query(USERS, ("id",), (("usr_0001",),))])
     with pytest.raises(IncompatibleStore):
         store.dump()
+
+
+def error_of(store: SQLiteStore, write: Callable[[Any], object]) -> StorageError:
+    """The error of a transaction that locks a scope, then runs *write*."""
+    try:
+        with store.transaction() as tx:
+            tx.lock(["account:acc_1"])
+            write(tx)
+    except StorageError as e:
+        return e
+    raise AssertionError("the write was not refused")
+
+
+def test_values_sqlite_cannot_hold_are_storage_errors(store: SQLiteStore) -> None:
+    records = add_every_kind(store)
+    key = records[9]
+    assert isinstance(key, LicenseKey)
+    refused = {
+        "a number beyond 64 bits": lambda tx: tx.save(
+            LICENSE_KEYS, [attrs.evolve(key, seats=2**70)]
+        ),
+        "text in a datetime": lambda tx: tx.add(USERS, [user(5), user(6, created_at="today")]),
+        "a record of another kind after a good one": lambda tx: tx.save(USERS, [user(1), key]),
+        "a clash of one saved record": lambda tx: tx.save(USERS, [user(2, email=user(1).email)]),
+        "a put of a new record then a fixed change": lambda tx: tx.put(
+            LICENSE_KEYS,
+            [attrs.evolve(key, id="key_9", value_hash=b"9"), attrs.evolve(key, created_by="usr_2")],
+        ),
+    }
+    for what, write in refused.items():
+        error = error_of(store, write)
+        assert type(error) is (DuplicateKey if "clash" in what else StorageError), what
+    dumped = store.dump()
+    assert len(dumped) == len(records)
+    assert [r for r in records if r not in dumped] == []
+
+
+def test_a_transaction_cannot_be_used_after_its_block(store: SQLiteStore) -> None:
+    with store.transaction() as tx:
+        pass
+    with pytest.raises(StorageError, match="has ended"):
+        tx.read([Query(USERS, ("id",), (("usr_0001",),))])
+
+
+def test_a_write_that_fills_the_disk_is_a_storage_error_and_keeps_nothing(
+    store: SQLiteStore,
+) -> None:
+    def fill(tx: Any) -> None:
+        pages = tx._connection.execute("PRAGMA page_count").fetchone()[0]
+        tx._connection.execute(f"PRAGMA max_page_count = {pages + 2}")
+        tx.add(USERS, [user(n, name="x" * 2000) for n in range(300)])
+
+    error = error_of(store, fill)
+    assert "full" in str(error)
+    assert isinstance(error.__cause__, sqlite3.Error)
+    assert store.dump() == []
