@@ -798,3 +798,34 @@ def test_a_write_that_fills_the_disk_is_a_storage_error_and_keeps_nothing(
     assert "full" in str(error)
     assert isinstance(error.__cause__, sqlite3.Error)
     assert store.dump() == []
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 200]
+)
+def test_a_file_that_is_not_a_database_is_an_incompatible_store(path: Path, content: bytes) -> None:
+    path.write_bytes(content)
+    with pytest.raises(IncompatibleStore, match="not a SQLite database"):
+        SQLiteStore(path)
+    assert path.read_bytes() == content
+
+
+def test_files_that_are_not_licensekit_databases_yet_are_refused_without_create(
+    path: Path,
+) -> None:
+    with raw(path) as connection:
+        connection.execute("PRAGMA application_id = 7")
+    with pytest.raises(IncompatibleStore, match="another application"):
+        SQLiteStore(path)
+    empty = path.with_name("empty.db")
+    empty.touch()
+    with pytest.raises(IncompatibleStore, match="no licensekit database yet"):
+        SQLiteStore(empty, create=False)
+    assert empty.read_bytes() == b""
+    with pytest.raises(StorageError, match="NUL"):
+        SQLiteStore(path.with_name("a\x00b.db"))
+    with pytest.raises(StorageError, match="busy_timeout"):
+        SQLiteStore(path, busy_timeout="soon")  # type: ignore[arg-type]
+    made = SQLiteStore(empty)  # with create, the empty file becomes a licensekit database
+    assert repr(made) == f"SQLiteStore({str(empty)!r})"
+    made.close()
