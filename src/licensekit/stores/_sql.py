@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from licensekit.storage import KINDS, RecordKind
@@ -50,10 +50,11 @@ def rows_per_statement(width: int, max_variables: int) -> int:
     return max(1, min(ROWS_PER_STATEMENT, max_variables // max(width, 1)))
 
 
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    """Cut *items* into consecutive runs of at most *size*."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """Cut *items* into consecutive runs of at most *size* (none when there are no items)."""
+    if len(items) <= size:  # the usual case, spared the slicing
+        return [items] if items else []
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _marks(width: int) -> str:
@@ -73,6 +74,7 @@ class TableSQL:
         mapper: The row codec: ``encode(record)`` gives the parameters of :attr:`insert_one`
             and :attr:`update_one`, ``decode(row)`` reads a row of a ``SELECT``.
         lookups: The field sets a look-up may use (key, unique sets, indexes).
+        find_one: For each of them, the ``SELECT`` of one value and the fields' encoders.
         encoders: For each field set a statement binds (look-ups, counts, owner, order), the
             encoder of each field.
         columns: The columns, one per field, in field order.
@@ -102,7 +104,9 @@ class TableSQL:
         bound = [*kind.lookups, *kind.counts, kind.order]
         bound += [(kind.owner,)] if kind.owner is not None else []
         self.encoders = {fields: tuple(self.mapper.encoders[f] for f in fields) for fields in bound}
-        self.find_one = {fields: self.find(fields, 1) for fields in kind.lookups}
+        self.find_one = {
+            fields: (self.find(fields, 1), self.encoders[fields]) for fields in kind.lookups
+        }
         self.page_first, self.page_after = self._pages()
         self.counts = {frozenset(f): (f, self._count(f)) for f in kind.counts}
         self.delete_expired = (

@@ -19,19 +19,21 @@ import datetime as dt
 import functools
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 from licensekit._text import encodable
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.storage import Key, Query, RecordKind
 from licensekit.stores._rows import encode_datetime
-from licensekit.stores._sql import BY_NAME, TableSQL, chunks, rows_per_statement
+from licensekit.stores._sql import BY_NAME, TABLES, TableSQL, chunks, rows_per_statement
 
 __all__ = ["SQLiteTransaction", "decode", "translate"]
 
 R = TypeVar("R")
 Row = Sequence[Any]
+
+# The tables by the identity of licensekit's own descriptions, which live as long as the module.
+_BY_KIND = {id(table.kind): table for table in TABLES}
 
 
 def translate(error: sqlite3.Error, doing: str) -> StorageError:
@@ -85,6 +87,23 @@ def _bindable(values: Iterable[Any]) -> bool:
     return all(encodable(v) for v in values if isinstance(v, str))
 
 
+W = TypeVar("W", bound=Callable[..., Any])
+
+
+def _refusing(write: W) -> W:
+    """Make *write* note the error of a refused write on its transaction, which ends it."""
+
+    @functools.wraps(write)
+    def refusing(self: SQLiteTransaction, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return write(self, *args, **kwargs)
+        except StorageError as e:
+            self.refused = self.refused or e
+            raise
+
+    return refusing  # type: ignore[return-value]
+
+
 def _flat(rows: Iterable[Row]) -> list[Any]:
     return [value for row in rows for value in row]
 
@@ -119,6 +138,9 @@ class SQLiteTransaction:
 
     def _table(self, kind: RecordKind[Any]) -> TableSQL:
         self._check_open()
+        table = _BY_KIND.get(id(kind))
+        if table is not None and table.kind is kind:  # one of licensekit's own descriptions
+            return table
         table = BY_NAME.get(getattr(kind, "name", None))  # type: ignore[arg-type]
         if table is None or (table.kind is not kind and table.kind != kind):
             raise StorageError(f"{kind!r} is not a kind this store keeps")
@@ -183,15 +205,6 @@ class SQLiteTransaction:
                 if valid:
                     yield self._run(sql(len(valid)), _flat(valid), doing)
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Note a refused write: it ends the transaction."""
-        try:
-            yield
-        except StorageError as e:
-            self.refused = self.refused or e
-            raise
-
     def _encoded_records(
         self, table: TableSQL, records: Sequence[Any]
     ) -> tuple[list[Row], StorageError | None]:
@@ -210,6 +223,12 @@ class SQLiteTransaction:
                     f"one of the {kind.name} holds a value of a wrong type: {e}"
                 )
         return rows, None
+
+    def _encode_record(self, table: TableSQL, record: Any) -> Row:
+        rows, bad = self._encoded_records(table, (record,))
+        if bad is not None:
+            raise bad
+        return rows[0]
 
     def _key(self, table: TableSQL, row: Row) -> tuple[Any, ...]:
         return tuple(row[p] for p in table.key_positions)
@@ -231,10 +250,13 @@ class SQLiteTransaction:
         for query in queries:
             table = self._table(query.kind)
             fields, values = query.fields, query.values
-            if fields not in table.lookups:
+            one = table.find_one.get(fields)
+            if one is None:
                 raise StorageError(f"the {table.table} are not looked up by {fields}")
             if len(values) == 1 and len(values[0]) == len(fields):  # the usual case
-                rows = self._rows(table.find_one[fields], self._encode(table, fields, values[0]))
+                sql, encoders = one
+                params = [encode(v) for encode, v in zip(encoders, values[0], strict=True)]
+                rows = self._rows(sql, params)
             else:
                 wanted = self._wanted(table, fields, values)
                 find = functools.partial(table.find, fields)
@@ -272,35 +294,38 @@ class SQLiteTransaction:
 
     # -- writes -----------------------------------------------------------------------------
 
+    @_refusing
     def add(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Insert records, a chunk per statement; see the port's ``add``."""
         table = self._table(kind)
-        with self._writing():
-            rows, bad = self._encoded_records(table, records)
-            for chunk in chunks(rows, self._size(len(table.columns))):
-                self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
-            if bad is not None:
-                raise bad
+        if len(records) == 1 and type(records[0]) is kind.type:  # the usual case
+            self._run(table.insert_one, self._encode_record(table, records[0]), "adding records")
+            return
+        rows, bad = self._encoded_records(table, records)
+        for chunk in chunks(rows, self._size(len(table.columns))):
+            self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
+        if bad is not None:
+            raise bad
 
+    @_refusing
     def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Replace existing records, a chunk per statement; see the port's ``save``."""
         table = self._table(kind)
-        with self._writing():
-            rows, bad = self._encoded_records(table, records)
-            for chunk in self._distinct(table, rows):
-                self._replace(table, chunk, table.update(len(chunk)), table.update_one, True)
-            if bad is not None:
-                raise bad
+        rows, bad = self._encoded_records(table, records)
+        for chunk in self._distinct(table, rows):
+            self._replace(table, chunk, table.update(len(chunk)), table.update_one, True)
+        if bad is not None:
+            raise bad
 
+    @_refusing
     def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Insert or replace records, a chunk per statement; see the port's ``put``."""
         table = self._table(kind)
-        with self._writing():
-            rows, bad = self._encoded_records(table, records)
-            for chunk in chunks(rows, self._size(len(table.columns))):
-                self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
-            if bad is not None:
-                raise bad
+        rows, bad = self._encoded_records(table, records)
+        for chunk in chunks(rows, self._size(len(table.columns))):
+            self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
+        if bad is not None:
+            raise bad
 
     def _distinct(self, table: TableSQL, rows: list[Row]) -> Iterator[list[Row]]:
         """Cut *rows* into chunks in which no key repeats (one ``UPDATE`` changes a row once)."""
@@ -364,23 +389,24 @@ class SQLiteTransaction:
                 )
         raise StorageError(f"a write of the {kind.name} changed fewer records than it should")
 
+    @_refusing
     def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
         """Delete records by key, a chunk per statement; see the port's ``delete``."""
         table = self._table(kind)
-        with self._writing():
-            wanted = self._wanted(table, kind.key, keys)
-            cursors = self._chunked(table.delete, wanted, len(kind.key), "deleting records")
-            return sum(cursor.rowcount for cursor in cursors)
+        wanted = self._wanted(table, kind.key, keys)
+        cursors = self._chunked(table.delete, wanted, len(kind.key), "deleting records")
+        return sum(cursor.rowcount for cursor in cursors)
 
+    @_refusing
     def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
         """Delete the records expired at *moment*; see the port's ``delete_expired``."""
         table = self._table(kind)
         if table.delete_expired is None:
             raise StorageError(f"the {kind.name} do not expire")
-        with self._writing():
-            sql = table.delete_expired
-            return self._run(sql, (encode_datetime(moment),), "deleting records").rowcount
+        sql = table.delete_expired
+        return self._run(sql, (encode_datetime(moment),), "deleting records").rowcount
 
+    @_refusing
     def increment(
         self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
     ) -> R | None:
@@ -397,8 +423,7 @@ class SQLiteTransaction:
         encoded = self._encode(table, kind.key, key)
         if not _bindable(encoded):
             return None
-        with self._writing():
-            cursor = self._run(table.increment(field, cap), (by, *encoded), "changing a number")
-            rows = cursor.fetchall()
+        cursor = self._run(table.increment(field, cap), (by, *encoded), "changing a number")
+        rows = cursor.fetchall()
         changed: list[R] = self._decode(table, rows)
         return changed[0] if changed else None
