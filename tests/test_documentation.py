@@ -12,6 +12,8 @@ import pytest
 
 import licensekit
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
@@ -116,6 +118,37 @@ def test_document_examples_run(path: Path) -> None:
     for key, value in namespace.items():
         if key.startswith("test_") and callable(value):
             _call_with_fixtures(value)  # a test function shown on the page must pass too
+
+
+# A page may show a storage adapter and the contract suite run on it: a class whose name
+# starts with Test and whose base is one of the suite's classes. Such a page is run by pytest
+# too, its python blocks joined into one test module, so the suite passes on what it shows.
+CONTRACT_CLASS = re.compile(r"^class (Test\w*)\(\w*Contract\):", re.MULTILINE)
+
+
+def _python_source(path: Path) -> str:
+    return "\n\n".join(code for language, code in code_blocks(path) if language == "python")
+
+
+CONTRACT_PAGES = [p for p in DOCUMENTS if CONTRACT_CLASS.search(_python_source(p))]
+
+
+def test_the_adapter_guide_runs_the_contract_suite() -> None:
+    assert [_name(p) for p in CONTRACT_PAGES] == ["docs/howto/storage-adapter.md"]
+
+
+@pytest.mark.parametrize("path", CONTRACT_PAGES, ids=_name)
+def test_contract_suites_shown_on_a_page_pass(path: Path, pytester: pytest.Pytester) -> None:
+    """Every contract class on the page runs under pytest, and none of its tests fails."""
+    source = _python_source(path)
+    pytester.makepyfile(**{f"test_{path.stem.replace('-', '_')}": source})
+    recorder = pytester.inline_run(
+        "-p", "no:licensekit", "-p", "no:cacheprovider", "-p", "no:cov", "-p", "no:randomly"
+    )
+    passed, _, failed = recorder.listoutcomes()
+    assert [r.nodeid for r in failed] == []
+    ran = {r.nodeid.split("::")[1] for r in passed}
+    assert set(CONTRACT_CLASS.findall(source)) <= ran, "a class shown ran no test"
 
 
 def _call_with_fixtures(test: object) -> None:

@@ -211,10 +211,14 @@ class _MemoryTransaction:
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
         """Run every look-up; see :meth:`licensekit.storage.Transaction.read`."""
+        self._check_open()
         results: list[list[Any]] = []
         for query in queries:
             table = self._table(query.kind)
-            fields, wanted = query.fields, dict.fromkeys(query.values)
+            fields = query.fields
+            if fields not in table.kind.lookups:
+                raise StorageError(f"the {table.kind.name} are not looked up by {fields}")
+            wanted = dict.fromkeys(query.values)
             found: dict[Key, Any] = {}
             if fields == table.kind.key:
                 found = {v: table.rows[v] for v in wanted if v in table.rows}
@@ -222,11 +226,9 @@ class _MemoryTransaction:
                 unique = table.unique[fields]
                 keys = [unique[v] for v in wanted if v in unique]
                 found = {k: table.rows[k] for k in keys}
-            elif fields in table.indexes:
+            else:
                 index = table.indexes[fields]
                 found = {k: table.rows[k] for v in wanted for k in index.get(v, ())}
-            else:
-                raise StorageError(f"the {table.kind.name} are not looked up by {fields}")
             results.append(list(found.values()))
         return results
 
