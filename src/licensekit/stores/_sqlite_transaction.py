@@ -246,6 +246,7 @@ class SQLiteTransaction:
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
         """Run every look-up, a chunk of values per statement; see the port's ``read``."""
+        self._check_open()  # refused after the block even with no queries
         results: list[list[Any]] = []
         for query in queries:
             table = self._table(query.kind)
