@@ -26,7 +26,6 @@ import pytest
 # Before the import below, so that pytest rewrites the suite's asserts into detailed messages.
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
-from licensekit._storage_v1 import Store  # noqa: E402
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageError  # noqa: E402
 from licensekit.model import (  # noqa: E402
     BusinessAccount,
@@ -41,7 +40,9 @@ from licensekit.model import (  # noqa: E402
     Throttle,
     User,
 )
+from licensekit.storage import Store as StoreV2  # noqa: E402
 from licensekit.stores._sqlite_schema import APPLICATION_ID  # noqa: E402
+from licensekit.stores._sqlite_v2 import SQLiteStore as SQLiteStoreV2  # noqa: E402
 
 # The port v1 store's own schema version (4) and migrations, which these tests are about.
 from licensekit.stores.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStore  # noqa: E402
@@ -206,18 +207,19 @@ def unordered_rows_reversed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 class TestSQLiteStoreWithUnorderedRowsReversed(StoreContract):
     """The whole storage contract (listing and look-up order included) still holds when SQLite
-    returns unordered rows backwards: every ordered result asks for its order."""
+    returns unordered rows backwards: every ordered result asks for its order. The contract
+    is storage port v2's, so the store is the port v2 one."""
 
     @pytest.fixture(autouse=True)
     def _reverse_unordered_rows(self, unordered_rows_reversed: None) -> None:
         """Applied before the contract's store fixture opens a store."""
 
-    def make_store(self) -> Store:
-        return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+    def make_store(self) -> StoreV2:
+        return SQLiteStoreV2(self.tmp_path / "licensekit.db", synchronous="normal")
 
-    def reopen_store(self, store: Store) -> Store | None:
+    def reopen_store(self, store: StoreV2) -> StoreV2 | None:
         store.close()
-        return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+        return SQLiteStoreV2(self.tmp_path / "licensekit.db", synchronous="normal")
 
 
 # -- datetimes: UTC, fixed width ----------------------------------------------------------------
