@@ -40,13 +40,14 @@ from licensekit.model import (  # noqa: E402
     Throttle,
     User,
 )
-from licensekit.storage import Store  # noqa: E402
+from licensekit.storage import Store as StoreV2  # noqa: E402
 from licensekit.stores._sqlite_schema import (  # noqa: E402
     APPLICATION_ID,
     MIGRATIONS,
     SCHEMA_VERSION,
 )
 from licensekit.stores.sqlite import SQLiteStore  # noqa: E402
+from licensekit.stores.sqlite import SQLiteStore as SQLiteStoreV2  # noqa: E402
 from licensekit.testing.contract import StoreContract  # noqa: E402
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
@@ -208,18 +209,19 @@ def unordered_rows_reversed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 class TestSQLiteStoreWithUnorderedRowsReversed(StoreContract):
     """The whole storage contract (listing and look-up order included) still holds when SQLite
-    returns unordered rows backwards: every ordered result asks for its order."""
+    returns unordered rows backwards: every ordered result asks for its order. The contract
+    is storage port v2's, so the store is the port v2 one."""
 
     @pytest.fixture(autouse=True)
     def _reverse_unordered_rows(self, unordered_rows_reversed: None) -> None:
         """Applied before the contract's store fixture opens a store."""
 
-    def make_store(self) -> Store:
-        return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+    def make_store(self) -> StoreV2:
+        return SQLiteStoreV2(self.tmp_path / "licensekit.db", synchronous="normal")
 
-    def reopen_store(self, store: Store) -> Store | None:
+    def reopen_store(self, store: StoreV2) -> StoreV2 | None:
         store.close()
-        return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+        return SQLiteStoreV2(self.tmp_path / "licensekit.db", synchronous="normal")
 
 
 # -- datetimes: UTC, fixed width ----------------------------------------------------------------

@@ -55,9 +55,17 @@ from licensekit.model import (
 )
 from licensekit.passwords import PasswordHasher
 from licensekit.stores import sqlite as sqlite_module
-from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from licensekit.stores._sqlite_schema import APPLICATION_ID
 from licensekit.stores.memory import MemoryStore
-from licensekit.stores.sqlite import _SQL, SQLiteStore, _SQLiteTransaction
+
+# MIGRATIONS and SCHEMA_VERSION: the port v1 store's own (version 4), which these tests are about.
+from licensekit.stores.sqlite import (
+    _SQL,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SQLiteStore,
+    _SQLiteTransaction,
+)
 from licensekit.testing import (
     TEST_DOWNLOAD_URL,
     TEST_JOIN_URL,

@@ -27,6 +27,7 @@ from licensekit.emails import _MAX_EMAIL_LENGTH  # noqa: E402
 from licensekit.exceptions import StorageError  # noqa: E402
 from licensekit.storage import KINDS, Key, RecordKind, Store  # noqa: E402
 from licensekit.stores.memory import MemoryStore, _MemoryTransaction, _Table  # noqa: E402
+from licensekit.stores.sqlite import SQLiteStore  # noqa: E402
 from licensekit.testing.contract import CAPABILITIES, StoreContract  # noqa: E402
 from licensekit.testing.contract.samples import REFERENCES  # noqa: E402
 from licensekit.testing.contract.text import TEXT_LIMITS  # noqa: E402
@@ -40,15 +41,15 @@ class TestMemoryStore(StoreContract):
         return MemoryStore()
 
 
-# The SQLite store goes here, with reopen_store so that durability is checked too:
-#
-# class TestSQLiteStore(StoreContract):
-#     def make_store(self) -> Store:
-#         return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
-#
-#     def reopen_store(self, store: Store) -> Store | None:
-#         store.close()
-#         return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+class TestSQLiteStore(StoreContract):
+    """The SQLite store, on a real file; reopening it runs the durability tests too."""
+
+    def make_store(self) -> Store:
+        return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+
+    def reopen_store(self, store: Store) -> Store | None:
+        store.close()
+        return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
 
 
 # == a store as strict as a SQL schema ========================================================

@@ -115,7 +115,7 @@ def open_context(
     if isinstance(store, str | os.PathLike):
         from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
 
-        opened: Store = SQLiteStore(store)  # type: ignore[assignment]
+        opened: Store = SQLiteStore(store)
     else:
         opened = store
     try:

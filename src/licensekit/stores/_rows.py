@@ -4,7 +4,9 @@ Each stored record type gets a :class:`RowMapper` built once from its attrs fiel
 columns (named after the fields, in field order) and, for each, how a value is written to
 and read from SQLite. Scalars pass through; datetimes become fixed-width ISO 8601 text in
 UTC (so that text order is time order and ``expires_at <= ?`` works in SQL); enums their
-values; sets, tuples and mappings compact JSON.
+values; sets, tuples and mappings compact JSON. A field named as *nullable* (a key field that
+may be None, where SQLite refuses NULL) keeps None as the empty string and the empty string as
+one NUL character, which no stored text holds: the order of values is kept, None first.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ import enum
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from licensekit.exceptions import StorageError
 
-__all__ = ["RowMapper", "encode_datetime"]
+__all__ = ["NULL_SENTINEL", "RowMapper", "encode_datetime"]
 
 R = TypeVar("R")
 Codec = Callable[[Any], Any] | None  # None: the value passes through unchanged
+
+NULL_SENTINEL = ""
+"""How a *nullable* field keeps None (and ``"\\x00"`` how it keeps the empty string)."""
 
 
 def encode_datetime(moment: dt.datetime) -> str:
@@ -44,6 +49,22 @@ def _json_list(value: Any) -> str:
     return json.dumps(sorted(value) if isinstance(value, frozenset) else list(value))
 
 
+def _encode_nullable(value: str | None) -> str:
+    if value is None:
+        return NULL_SENTINEL
+    return value or "\x00"
+
+
+def _decode_nullable(value: str) -> str | None:
+    if value == NULL_SENTINEL:
+        return None
+    return "" if value == "\x00" else value
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 def _json_mapping(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(sorted(value.items())), ensure_ascii=False, separators=(",", ":"))
 
@@ -60,18 +81,35 @@ def _codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
             raise TypeError(f"cannot store a field of type {annotation!r}")
         _, encode, decode = _codecs(inner[0])
         return True, encode, decode
-    if annotation in (str, int, bytes, bool):
+    if annotation is bool:
+        return False, int, bool
+    if annotation in (str, int, bytes):
         return False, None, None
     if annotation is dt.datetime:
         return False, encode_datetime, dt.datetime.fromisoformat
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return False, (lambda member: member.value), annotation
+        return False, _enum_value, annotation
     origin = typing.get_origin(annotation)
     if origin in (frozenset, tuple, list):
-        return False, _json_list, json.loads
+        container = origin
+        return False, _json_list, lambda text: container(json.loads(text))
     if origin in (Mapping, dict, typing.Mapping):
         return False, _json_mapping, json.loads
     raise TypeError(f"cannot store a field of type {annotation!r}")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _nullsafe(optional: bool, encode: Codec) -> Callable[[Any], Any]:
+    """Return *encode* as a function of one value, None passed through when *optional*."""
+    if encode is None:
+        return _same
+    if not optional:
+        return encode
+    present = encode
+    return lambda value: None if value is None else present(value)
 
 
 def _compile(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
@@ -96,16 +134,33 @@ class RowMapper(Generic[R]):
     Attributes:
         columns: The field names, in the order :meth:`encode` writes them.
         select: ``"col1, col2, ..."`` for a SELECT of a whole record.
+        encoders: For each field, how one value of it is written (None included): for the
+            values of look-ups, cursors and keys.
     """
 
-    def __init__(self, record_type: type[R], *, extra: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        record_type: type[R],
+        *,
+        extra: Sequence[str] = (),
+        nullable: Collection[str] = (),
+    ) -> None:
         hints = typing.get_type_hints(record_type)
         fields = attrs.fields(record_type)  # type: ignore[arg-type]
         self.type = record_type
         self.columns: tuple[str, ...] = tuple(f.name for f in fields)
         self.all_columns: tuple[str, ...] = (*self.columns, *extra)
         self.select = ", ".join(self.columns)
-        specs = [_codecs(hints[name]) for name in self.columns]
+        specs = [
+            (False, _encode_nullable, _decode_nullable)
+            if name in nullable
+            else _codecs(hints[name])
+            for name in self.columns
+        ]
+        self.encoders: dict[str, Callable[[Any], Any]] = {
+            name: _nullsafe(optional, encode)
+            for name, (optional, encode, _) in zip(self.columns, specs, strict=True)
+        }
         # Both directions are compiled once into straight-line functions: a record is
         # encoded or decoded on every read and write, and a loop over the fields with a
         # call per codec cost as much as the SQL of a small statement.

@@ -223,10 +223,43 @@ _PROOF_OF_ADDRESS = [
     " AND (users.password_hash IS NULL OR accepted_at = users.created_at))",
 ]
 
+_GENERATED_SQL = [
+    # Computer blocks are keyed by their fields (account, computer, key), as the record's
+    # description says, instead of by a sort key made of two of them. A WITHOUT ROWID table
+    # refuses NULL in its primary key, so an account-wide block (key_id None) keeps the empty
+    # string there, and an empty key id (which no key has) one NUL character: see
+    # licensekit.stores._rows.NULL_SENTINEL. That sentinel is no license key's id, so the
+    # column no longer refers to license_keys.
+    """
+    CREATE TABLE computer_blocks_v5 (
+        account_id TEXT NOT NULL
+            REFERENCES business_accounts (id) DEFERRABLE INITIALLY DEFERRED,
+        computer_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        blocked_at TEXT NOT NULL,
+        blocked_by TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        PRIMARY KEY (account_id, computer_id, key_id)
+    ) WITHOUT ROWID
+    """,
+    "INSERT INTO computer_blocks_v5 "
+    "(account_id, computer_id, key_id, blocked_at, blocked_by, notes) "
+    "SELECT account_id, computer_id, "
+    "CASE WHEN key_id IS NULL THEN '' WHEN key_id = '' THEN char(0) ELSE key_id END, "
+    "blocked_at, blocked_by, notes FROM computer_blocks",
+    "DROP TABLE computer_blocks",
+    "ALTER TABLE computer_blocks_v5 RENAME TO computer_blocks",
+    # Members are counted by any role and status, with values bound as parameters, which a
+    # partial index on one role and status cannot serve.
+    "CREATE INDEX memberships_by_role ON memberships (account_id, role, status)",
+    "DROP INDEX memberships_active_administrators",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
     tuple(_DELIVERY),  # 2 -> 3: delivery tracking of invitations; an administrators index
     tuple(_PROOF_OF_ADDRESS),  # 3 -> 4: when each user's address was proven
+    tuple(_GENERATED_SQL),  # 4 -> 5: keys and indexes as the record descriptions state them
 )
 SCHEMA_VERSION = len(MIGRATIONS)

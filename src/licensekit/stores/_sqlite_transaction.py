@@ -1,0 +1,430 @@
+"""One transaction of the SQLite store: the ten operations of the storage port, in SQL.
+
+Rules of this module:
+
+* Every statement comes from :mod:`licensekit.stores._sql`; this module only chooses which
+  one, binds the encoded values and reads the rows back. It knows no record type by name.
+* A look-up, write or delete of N records runs ``ceil(N / chunk)`` statements, never one per
+  record (:func:`licensekit.stores._sql.rows_per_statement` sets the chunk).
+* A write of several records behaves as if they were written one after another, in order,
+  and the first that cannot be written decides the error, as in the memory store; SQLite
+  undoes the statement that failed, and the refused write ends the transaction (see
+  :attr:`SQLiteTransaction.refused`): the storage port lets licensekit never continue after a
+  refused write, so no savepoint is spent on undoing part of a transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
+
+from licensekit._text import encodable
+from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
+from licensekit.storage import Key, Query, RecordKind
+from licensekit.stores._rows import encode_datetime
+from licensekit.stores._sql import BY_NAME, TABLES, TableSQL, chunks, rows_per_statement
+
+__all__ = ["SQLiteTransaction", "decode", "translate"]
+
+R = TypeVar("R")
+Row = Sequence[Any]
+
+# The tables by the identity of licensekit's own descriptions, which live as long as the module.
+_BY_KIND = {id(table.kind): table for table in TABLES}
+
+
+def translate(error: sqlite3.Error, doing: str) -> StorageError:
+    """Return the licensekit error for a driver *error* raised while *doing* something."""
+    text = str(error)
+    if isinstance(error, sqlite3.IntegrityError):
+        if text.startswith("UNIQUE constraint failed: "):
+            return DuplicateKey(_clash(text.removeprefix("UNIQUE constraint failed: ")))
+        return StorageError(f"{doing} would break a rule of the database: {text}")
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StorageBusy(f"{doing}: the database stayed locked by another connection")
+    return StorageError(f"{doing} failed in SQLite: {type(error).__name__}: {text}")
+
+
+def _clash(constraint: str) -> str:
+    """Say which fields a ``UNIQUE constraint failed: t.a, t.b`` clash was about."""
+    columns = [c.strip().partition(".") for c in constraint.split(",")]
+    table = BY_NAME.get(columns[0][0])
+    fields = tuple(column for _, _, column in columns)
+    if table is None:
+        return f"a unique value clashes: {constraint}"
+    if fields == table.kind.key:
+        return f"one of the {table.table} already has this key ({', '.join(fields)})"
+    return f"another of the {table.table} already has this {', '.join(fields)}"
+
+
+def decode(table: TableSQL, rows: Iterable[Row]) -> list[Any]:
+    """Return the records *rows* hold; a value this licensekit cannot read is refused.
+
+    Raises:
+        IncompatibleStore: A stored value is not one this version of the record holds.
+    """
+    try:
+        return [table.mapper.decode(row) for row in rows]
+    except (ValueError, TypeError, KeyError) as e:  # json.JSONDecodeError is a ValueError
+        raise IncompatibleStore(
+            f"a stored record of the {table.table} cannot be read by this licensekit: {e}"
+        ) from e
+
+
+def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
+    """Return the error for a value sqlite3 cannot bind at all."""
+    if isinstance(error, UnicodeEncodeError):
+        return StorageError(f"cannot store text that is not valid Unicode: {error}")
+    return StorageError(f"a number is too large for SQLite: {error}")
+
+
+def _bindable(values: Iterable[Any]) -> bool:
+    """False when a text value holds a lone surrogate: it can match nothing stored."""
+    return all(encodable(v) for v in values if isinstance(v, str))
+
+
+W = TypeVar("W", bound=Callable[..., Any])
+
+
+def _refusing(write: W) -> W:
+    """Make *write* note the error of a refused write on its transaction, which ends it."""
+
+    @functools.wraps(write)
+    def refusing(self: SQLiteTransaction, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return write(self, *args, **kwargs)
+        except StorageError as e:
+            self.refused = self.refused or e
+            raise
+
+    return refusing  # type: ignore[return-value]
+
+
+def _flat(rows: Iterable[Row]) -> list[Any]:
+    return [value for row in rows for value in row]
+
+
+class SQLiteTransaction:
+    """One transaction of a :class:`~licensekit.stores.sqlite.SQLiteStore`, on one connection.
+
+    See :class:`licensekit.storage.Transaction` for what each operation promises.
+
+    Attributes:
+        refused: The error of the first write this transaction refused, or None. Once set,
+            every call raises :class:`~licensekit.exceptions.StorageError`, and the store
+            rolls the transaction back however its block ends.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, max_variables: int) -> None:
+        self._connection = connection
+        self._max_variables = max_variables
+        self._sizes: dict[int, int] = {}
+        self._done = False
+        self.refused: StorageError | None = None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise StorageError("this transaction has ended; open a new one")
+        if self.refused is not None:
+            raise StorageError(
+                "a write of this transaction was refused, so it can only end (rolled back)"
+            ) from self.refused
+
+    def _table(self, kind: RecordKind[Any]) -> TableSQL:
+        self._check_open()
+        table = _BY_KIND.get(id(kind))
+        if table is not None and table.kind is kind:  # one of licensekit's own descriptions
+            return table
+        table = BY_NAME.get(getattr(kind, "name", None))  # type: ignore[arg-type]
+        if table is None or (table.kind is not kind and table.kind != kind):
+            raise StorageError(f"{kind!r} is not a kind this store keeps")
+        return table
+
+    def _run(self, sql: str, params: Sequence[Any], doing: str) -> sqlite3.Cursor:
+        try:
+            return self._connection.execute(sql, params)
+        except (UnicodeEncodeError, OverflowError) as e:
+            raise _binding_error(e) from e
+        except sqlite3.Error as e:
+            if not self._connection.in_transaction:
+                # SQLite rolled the whole transaction back (a full disk, say): nothing may
+                # run after it, or it would run outside any transaction.
+                self._done = True
+            raise translate(e, doing) from e
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Run a read; text that is not valid Unicode matches nothing instead of failing."""
+        try:
+            return self._run(sql, params, "a read").fetchall()
+        except StorageError as e:
+            if isinstance(e.__cause__, UnicodeEncodeError):
+                return []
+            raise
+
+    def _decode(self, table: TableSQL, rows: Iterable[Row]) -> list[Any]:
+        return decode(table, rows)
+
+    def _encode(self, table: TableSQL, fields: tuple[str, ...], values: Iterable[Any]) -> Row:
+        encoders = table.encoders.get(fields) or [table.mapper.encoders[f] for f in fields]
+        return tuple([encode(v) for encode, v in zip(encoders, values, strict=True)])
+
+    def _wanted(self, table: TableSQL, fields: tuple[str, ...], values: Iterable[Any]) -> list[Row]:
+        """The distinct encoded value tuples of *values* that have one value per field."""
+        width = len(fields)
+        return list(
+            dict.fromkeys(self._encode(table, fields, v) for v in values if len(v) == width)
+        )
+
+    def _size(self, width: int) -> int:
+        size = self._sizes.get(width)
+        if size is None:
+            size = self._sizes[width] = rows_per_statement(width, self._max_variables)
+        return size
+
+    def _chunked(
+        self, sql: Callable[[int], str], rows: Sequence[Row], width: int, doing: str
+    ) -> Iterator[sqlite3.Cursor]:
+        """Run *sql* over *rows*, a chunk per statement; yield each statement's cursor.
+
+        Text that is not valid Unicode (a lone surrogate) matches nothing stored: a chunk
+        holding some is run again without it.
+        """
+        for chunk in chunks(rows, self._size(width)):
+            try:
+                yield self._run(sql(len(chunk)), _flat(chunk), doing)
+            except StorageError as e:
+                if not isinstance(e.__cause__, UnicodeEncodeError):
+                    raise
+                valid = [row for row in chunk if _bindable(row)]
+                if valid:
+                    yield self._run(sql(len(valid)), _flat(valid), doing)
+
+    def _encoded_records(
+        self, table: TableSQL, records: Sequence[Any]
+    ) -> tuple[list[Row], StorageError | None]:
+        """The encoded records up to the first one this kind cannot hold, and why it cannot."""
+        kind, encode = table.kind, table.mapper.encode
+        rows: list[Row] = []
+        for record in records:
+            if not isinstance(record, kind.type):
+                return rows, StorageError(f"{record!r} is not one of the {kind.name}")
+            try:
+                rows.append(encode(record))
+            except StorageError as e:
+                return rows, e
+            except (AttributeError, TypeError, ValueError) as e:
+                return rows, StorageError(
+                    f"one of the {kind.name} holds a value of a wrong type: {e}"
+                )
+        return rows, None
+
+    def _encode_record(self, table: TableSQL, record: Any) -> Row:
+        rows, bad = self._encoded_records(table, (record,))
+        if bad is not None:
+            raise bad
+        return rows[0]
+
+    def _key(self, table: TableSQL, row: Row) -> tuple[Any, ...]:
+        return tuple(row[p] for p in table.key_positions)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def lock(self, scopes: Collection[str]) -> None:
+        """Nothing to do: every transaction holds the database's write lock from its start.
+
+        The store begins each transaction with ``BEGIN IMMEDIATE``, which takes SQLite's one
+        write lock, so transactions that would lock a common scope already run one after
+        the other (see :meth:`licensekit.storage.Transaction.lock`).
+        """
+        self._check_open()
+
+    def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
+        """Run every look-up, a chunk of values per statement; see the port's ``read``."""
+        self._check_open()  # refused after the block even with no queries
+        results: list[list[Any]] = []
+        for query in queries:
+            table = self._table(query.kind)
+            fields, values = query.fields, query.values
+            one = table.find_one.get(fields)
+            if one is None:
+                raise StorageError(f"the {table.table} are not looked up by {fields}")
+            if len(values) == 1 and len(values[0]) == len(fields):  # the usual case
+                sql, encoders = one
+                params = [encode(v) for encode, v in zip(encoders, values[0], strict=True)]
+                rows = self._rows(sql, params)
+            else:
+                wanted = self._wanted(table, fields, values)
+                find = functools.partial(table.find, fields)
+                cursors = self._chunked(find, wanted, len(fields), "a read")
+                rows = [row for cursor in cursors for row in cursor.fetchall()]
+            results.append(self._decode(table, rows))
+        return results
+
+    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+        """Return one page of *owner*'s records; see the port's ``page``."""
+        table = self._table(kind)
+        if table.page_first is None or table.page_after is None or kind.owner is None:
+            raise StorageError(f"the {kind.name} are not listed")
+        if limit <= 0:
+            return []
+        head = self._encode(table, (kind.owner,), (owner,))
+        if after is None:
+            rows = self._rows(table.page_first, (*head, limit))
+        else:
+            if len(after) != len(kind.order):
+                raise StorageError(f"a cursor of the {kind.name} holds {kind.order}, got {after!r}")
+            cursor = self._encode(table, kind.order, after)
+            rows = self._rows(table.page_after, (*head, *cursor, limit))
+        return self._decode(table, rows)
+
+    def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
+        """Count records by one of the kind's ``counts``; see the port's ``count``."""
+        table = self._table(kind)
+        counted = table.counts.get(frozenset(where))
+        if counted is None:
+            raise StorageError(f"the {kind.name} are not counted by {tuple(where)}")
+        fields, sql = counted
+        rows = self._rows(sql, self._encode(table, fields, (where[f] for f in fields)))
+        return int(rows[0][0]) if rows else 0
+
+    # -- writes -----------------------------------------------------------------------------
+
+    @_refusing
+    def add(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert records, a chunk per statement; see the port's ``add``."""
+        table = self._table(kind)
+        if len(records) == 1 and type(records[0]) is kind.type:  # the usual case
+            self._run(table.insert_one, self._encode_record(table, records[0]), "adding records")
+            return
+        rows, bad = self._encoded_records(table, records)
+        for chunk in chunks(rows, self._size(len(table.columns))):
+            self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
+        if bad is not None:
+            raise bad
+
+    @_refusing
+    def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Replace existing records, a chunk per statement; see the port's ``save``."""
+        table = self._table(kind)
+        rows, bad = self._encoded_records(table, records)
+        for chunk in self._distinct(table, rows):
+            self._replace(table, chunk, table.update(len(chunk)), table.update_one, True)
+        if bad is not None:
+            raise bad
+
+    @_refusing
+    def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """Insert or replace records, a chunk per statement; see the port's ``put``."""
+        table = self._table(kind)
+        rows, bad = self._encoded_records(table, records)
+        for chunk in chunks(rows, self._size(len(table.columns))):
+            self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
+        if bad is not None:
+            raise bad
+
+    def _distinct(self, table: TableSQL, rows: list[Row]) -> Iterator[list[Row]]:
+        """Cut *rows* into chunks in which no key repeats (one ``UPDATE`` changes a row once)."""
+        size = self._size(len(table.columns))
+        chunk: list[Row] = []
+        keys: set[tuple[Any, ...]] = set()
+        for row in rows:
+            key = self._key(table, row)
+            if key in keys or len(chunk) == size:
+                yield chunk
+                chunk, keys = [], set()
+            chunk.append(row)
+            keys.add(key)
+        if chunk:
+            yield chunk
+
+    def _replace(
+        self, table: TableSQL, chunk: Sequence[Row], sql: str, one: str, must_exist: bool
+    ) -> None:
+        """Write *chunk* with *sql*, each row counted once when it was written.
+
+        A row is not written when a fixed field differs from the stored record's (or, with
+        *must_exist*, when there is no stored record): :meth:`_refuse` says which. A clash of
+        a unique field fails the statement as a whole; the rows are then written again one
+        by one, so that the first that cannot be written decides the error, as in order.
+        """
+        try:
+            written = self._run(sql, _flat(chunk), "saving records").rowcount
+        except DuplicateKey:
+            if len(chunk) == 1:
+                raise
+            for row in chunk:
+                if self._run(one, row, "saving records").rowcount != 1:
+                    self._refuse(table, [row], must_exist)
+            raise  # pragma: no cover - one of the rows failed again above
+        if written != len(chunk):
+            self._refuse(table, chunk, must_exist)
+
+    def _refuse(self, table: TableSQL, rows: Sequence[Row], must_exist: bool) -> NoReturn:
+        """Raise why the first of *rows* that was not written was refused."""
+        kind = table.kind
+        keys = list(dict.fromkeys(self._key(table, row) for row in rows))
+        find = functools.partial(table.find, kind.key)
+        stored: dict[tuple[Any, ...], Row] = {
+            self._key(table, found): found
+            for cursor in self._chunked(find, keys, len(kind.key), "a read")
+            for found in cursor.fetchall()
+        }
+        position = table.position
+        for row in rows:
+            old = stored.get(self._key(table, row))
+            if old is None:
+                if must_exist:
+                    key = kind.key_of(table.mapper.decode(row))
+                    raise StorageError(f"none of the {kind.name} has the key {key!r}")
+                continue
+            changed = [f for f in kind.fixed if old[position[f]] != row[position[f]]]
+            if changed:
+                raise StorageError(
+                    f"a save may not change the {', '.join(changed)} of one of the {kind.name}"
+                )
+        raise StorageError(f"a write of the {kind.name} changed fewer records than it should")
+
+    @_refusing
+    def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
+        """Delete records by key, a chunk per statement; see the port's ``delete``."""
+        table = self._table(kind)
+        wanted = self._wanted(table, kind.key, keys)
+        cursors = self._chunked(table.delete, wanted, len(kind.key), "deleting records")
+        return sum(cursor.rowcount for cursor in cursors)
+
+    @_refusing
+    def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
+        """Delete the records expired at *moment*; see the port's ``delete_expired``."""
+        table = self._table(kind)
+        if table.delete_expired is None:
+            raise StorageError(f"the {kind.name} do not expire")
+        sql = table.delete_expired
+        return self._run(sql, (encode_datetime(moment),), "deleting records").rowcount
+
+    @_refusing
+    def increment(
+        self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> R | None:
+        """Change a number within bounds in one statement; see the port's ``increment``."""
+        table = self._table(kind)
+        numbers = table.numbers - set(kind.key)
+        if field not in numbers or (cap is not None and cap not in table.numbers):
+            raise StorageError(f"{field} (up to {cap}) is not a number of the {kind.name}")
+        if type(by) is not int:
+            raise StorageError(f"an increment is a whole number, got {by!r}")
+        key = tuple(key)
+        if len(key) != len(kind.key):
+            return None
+        encoded = self._encode(table, kind.key, key)
+        if not _bindable(encoded):
+            return None
+        cursor = self._run(table.increment(field, cap), (by, *encoded), "changing a number")
+        rows = cursor.fetchall()
+        changed: list[R] = self._decode(table, rows)
+        return changed[0] if changed else None
