@@ -1,5 +1,7 @@
 """What is specific to the SQLite store: the file, its schema, SQLite's locks and errors.
 
+The statements the store runs and their query plans are checked in test_sqlite_v2_store.py.
+
 The generic storage contract (round trips, transactions, uniqueness, paging, thread safety)
 runs against SQLiteStore in tests/test_store_contract.py. Here: WAL mode and foreign keys on a
 new file, forward migrations and the files that must be refused, waiting on a busy database,
@@ -55,17 +57,9 @@ from licensekit.model import (
 )
 from licensekit.passwords import PasswordHasher
 from licensekit.stores import sqlite as sqlite_module
-from licensekit.stores._sqlite_schema import APPLICATION_ID
+from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from licensekit.stores.memory import MemoryStore
-
-# MIGRATIONS and SCHEMA_VERSION: the port v1 store's own (version 4), which these tests are about.
-from licensekit.stores.sqlite import (
-    _SQL,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    SQLiteStore,
-    _SQLiteTransaction,
-)
+from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import (
     TEST_DOWNLOAD_URL,
     TEST_JOIN_URL,
@@ -1068,23 +1062,6 @@ def test_a_forked_childs_commits_survive_the_parent_closing_its_store(path: Path
 # -- indexes, query plans and cost -------------------------------------------------------------
 
 
-def statements() -> dict[str, str]:
-    """Every statement the store runs, by name (pages are two: [0] first, [1] after a key)."""
-    found: dict[str, str] = {}
-    for name, value in vars(_SQL).items():
-        if name.startswith("_"):
-            continue
-        if isinstance(value, tuple):
-            found.update({f"{name}[{n}]": sql for n, sql in enumerate(value)})
-        else:
-            found[name] = value
-    return found
-
-
-READS = sorted(n for n, sql in statements().items() if sql.startswith(("SELECT", "DELETE")))
-UPDATES = sorted(n for n, sql in statements().items() if sql.startswith("UPDATE"))
-
-
 def query_plan(store: SQLiteStore, sql: str) -> list[str]:
     """SQLite's plan for *sql* on one of the store's own connections (foreign keys on)."""
     with store.transaction() as tx:
@@ -1100,36 +1077,6 @@ def assert_indexed(plan: list[str]) -> None:
         if step.startswith("SEARCH"):
             assert " USING " in step, plan
             assert any(way in step for way in ("INDEX", "PRIMARY KEY")), plan
-
-
-def test_the_look_ups_activation_and_listings_need_are_among_those_checked() -> None:
-    assert {
-        "install_by_code",
-        "install_by_token",
-        "installation_by_token",
-        "session_by_token",
-        "join_by_token",
-        "installations[0]",
-        "installations[1]",
-        "installs[0]",
-        "installs[1]",
-        "installation_by_computer",
-        "computer_blocks",
-        "audit[0]",
-        "audit[1]",
-        "count_admins",
-    } <= set(READS)
-    assert {"update_install", "update_key", "update_installation"} <= set(UPDATES)
-
-
-@pytest.mark.parametrize("name", READS)
-def test_every_read_and_delete_uses_an_index(store: SQLiteStore, name: str) -> None:
-    assert_indexed(query_plan(store, statements()[name]))
-
-
-@pytest.mark.parametrize("name", UPDATES)
-def test_every_update_uses_an_index_and_scans_no_child_table(store: SQLiteStore, name: str) -> None:
-    assert_indexed(query_plan(store, statements()[name]))
 
 
 def vm_steps(store: SQLiteStore, work: Callable[[], object]) -> int:
@@ -1202,16 +1149,6 @@ def test_activation_cost_does_not_grow_with_the_tables(tmp_path: Path, grow: str
 
 
 # -- paging ----------------------------------------------------------------------------------
-
-
-def test_no_statement_pages_with_offset() -> None:
-    for name, sql in statements().items():
-        assert "OFFSET" not in sql.upper(), name
-    for name in ("memberships", "joins", "audit", "keys", "installs", "installations", "blocks"):
-        first, after = getattr(_SQL, name)
-        assert "LIMIT ?" in first, name
-        assert "> ?" in after, name
-        assert "LIMIT ?" in after, name
 
 
 def test_paging_through_a_thousand_installations_returns_each_once(store: SQLiteStore) -> None:

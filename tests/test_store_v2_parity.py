@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from licensekit.stores._memory_v2 import MemoryStore
+from licensekit.stores.memory import MemoryStore
 
 from licensekit.exceptions import StorageError
 from licensekit.model import (

@@ -31,7 +31,7 @@ with :class:`~licensekit.exceptions.IncompatibleStore`. Every driver error becom
 Example:
     >>> import tempfile, pathlib
     >>> from licensekit.storage import USERS, Query
-    >>> from licensekit.stores._sqlite_v2 import SQLiteStore
+    >>> from licensekit.stores.sqlite import SQLiteStore
     >>> folder = tempfile.TemporaryDirectory()
     >>> store = SQLiteStore(pathlib.Path(folder.name) / "licensekit.db")
     >>> with store.transaction() as tx:
