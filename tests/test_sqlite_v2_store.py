@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import pytest
 
+from _sqlite_v1_store import SQLiteStore as SQLiteStoreV1
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.model import (
     AuditAction,
@@ -55,7 +56,6 @@ from licensekit.stores import sqlite as _sqlite_v2
 from licensekit.stores._sql import TABLES, rows_per_statement, schema_problems
 from licensekit.stores._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from licensekit.stores.sqlite import SQLiteStore
-from licensekit.stores.sqlite import SQLiteStore as SQLiteStoreV1
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from licensekit.stores.memory import MemoryStore
 
 from licensekit.exceptions import StorageError
 from licensekit.model import (
@@ -46,6 +45,7 @@ from licensekit.storage import (
     Query,
     RecordKind,
 )
+from licensekit.stores.memory import MemoryStore
 from licensekit.stores.sqlite import SQLiteStore
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
