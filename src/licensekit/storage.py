@@ -31,6 +31,10 @@ Rules an adapter keeps:
   of a key or unique field into :class:`~licensekit.exceptions.DuplicateKey`, and a lock or
   serialisation conflict that a retry may clear into
   :class:`~licensekit.exceptions.StorageBusy`; licensekit retries the whole transaction then.
+* **Misuse.** A call the descriptions do not allow (paging a kind that has no owner, a look-up
+  or count by fields that are not one of its look-ups or counts, incrementing a field that is
+  not a number) raises :class:`~licensekit.exceptions.StorageError`. A store may also refuse,
+  as the SQLite store does, a record that refers to one that does not exist.
 * **Text.** Every text field holds any sequence of Unicode scalar values without NUL
   (U+0000), up to the lengths licensekit enforces at its edge (which refuses NUL and lone
   surrogates); a store must give back exactly what it was given.

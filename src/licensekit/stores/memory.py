@@ -235,6 +235,10 @@ class _MemoryTransaction:
     def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
         """Return one page of *owner*'s records; see :meth:`licensekit.storage.Transaction.page`."""
         table = self._table(kind)
+        if kind.owner is None:
+            raise StorageError(f"the {kind.name} are not listed")
+        if after is not None and len(after) != len(kind.order):
+            raise StorageError(f"a cursor of the {kind.name} holds {kind.order}, not {after!r}")
         listing = table.pages.get(owner, [])
         start = 0 if after is None else bisect.bisect_right(listing, _sortable(after))
         return [
@@ -309,6 +313,13 @@ class _MemoryTransaction:
     ) -> R | None:
         """Change a number within bounds; see :meth:`licensekit.storage.Transaction.increment`."""
         table = self._table(kind)
+        numbers = (field,) if cap is None else (field, cap)
+        if isinstance(by, bool) or not isinstance(by, int):
+            raise StorageError(f"an increment is a whole number, not {by!r}")
+        fields = attrs.fields_dict(kind.type)
+        for name in numbers:
+            if name in kind.key or name not in fields or fields[name].type not in ("int", int):
+                raise StorageError(f"{name} is not a number of the {kind.name} to increment")
         record = table.rows.get(tuple(key))
         if record is None:
             return None
