@@ -316,7 +316,7 @@ class _MemoryTransaction:
         numbers = (field,) if cap is None else (field, cap)
         if isinstance(by, bool) or not isinstance(by, int):
             raise StorageError(f"an increment is a whole number, not {by!r}")
-        fields = attrs.fields_dict(kind.type)
+        fields = attrs.fields_dict(kind.type)  # type: ignore[arg-type]
         for name in numbers:
             if name in kind.key or name not in fields or fields[name].type not in ("int", int):
                 raise StorageError(f"{name} is not a number of the {kind.name} to increment")
