@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 
 from licensekit.domain._echo import echo
-from licensekit.domain.model import _string_tuple, frozen_mapping
+from licensekit.domain.model import frozen_mapping
 from licensekit.exceptions import DeliveryError, ValidationError
 
 if TYPE_CHECKING:
@@ -247,6 +247,10 @@ def _compile(source: str) -> _Parts:
 _LABEL_SEPARATORS = {"fr": "\u00a0: ", "ja": "\uff1a", "zh": "\uff1a"}
 
 
+def _text_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class Language:
     """Everything licensekit needs to write emails in one language.
@@ -266,7 +270,7 @@ class Language:
 
     tag: str
     name: str
-    months: tuple[str, ...] = attrs.field(converter=_string_tuple)
+    months: tuple[str, ...] = attrs.field(converter=_text_tuple)
     date_format: str
     role_names: Mapping[str, str] = attrs.field(converter=frozen_mapping, hash=False)
     notes_label: str

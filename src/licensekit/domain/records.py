@@ -1,0 +1,577 @@
+"""The domain's stored records and their enums: frozen attrs classes, no I/O.
+
+Stored records (:class:`User`, :class:`BusinessAccount`, :class:`Membership`,
+:class:`JoinInvitation`, :class:`SessionRecord`, :class:`AuditEvent`, :class:`Throttle`,
+:class:`LicenseKey`, :class:`InstallInvitation`, :class:`Installation`,
+:class:`ComputerBlock`) are what a store keeps. Views (:class:`MemberView`,
+:class:`JoinInvitationView`, :class:`Session`, :class:`UserView`, :class:`LicenseKeyView`,
+:class:`InstallInvitationView`, :class:`InstallationView`) are what use cases hand back to
+callers; they never carry a hash, ciphertext or password hash. A bearer token a caller must
+keep (:attr:`Session.token`) is marked with :data:`SECRET`, so that
+:mod:`licensekit.serialization` leaves it out of plain data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import attrs
+
+__all__ = [
+    "SECRET",
+    "AuditAction",
+    "AuditEvent",
+    "BusinessAccount",
+    "ComputerBlock",
+    "DeliveryStatus",
+    "InstallInvitation",
+    "InstallInvitationState",
+    "Installation",
+    "InstallationStatus",
+    "InvitationState",
+    "JoinInvitation",
+    "KeyStatus",
+    "LicenseKey",
+    "MemberStatus",
+    "Membership",
+    "Role",
+    "SessionMethod",
+    "SessionRecord",
+    "Throttle",
+    "User",
+    "frozen_mapping",
+]
+
+T = TypeVar("T")
+
+SECRET: Mapping[str, bool] = MappingProxyType({"secret": True})
+"""Field metadata of a value handed to a caller that is a live secret (a bearer token).
+
+:func:`licensekit.serialization.unstructure` leaves such fields out, so a host that turns a
+result into JSON never sends one by accident; code that needs it reads it by name.
+"""
+
+
+def frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """Return a read-only copy of *value*, so that records stay immutable all the way down."""
+    return MappingProxyType(dict(value))
+
+
+def _string_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
+def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+class Role(enum.StrEnum):
+    """A member's role in one business account."""
+
+    REGULAR_MEMBER = "regular_member"
+    """Every new member starts here; manages nothing."""
+
+    ACCOUNT_ADMINISTRATOR = "account_administrator"
+    """Manages everything in the account."""
+
+
+class MemberStatus(enum.StrEnum):
+    """Where a membership stands."""
+
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    """Kept, but powerless until unblocked."""
+    REMOVED = "removed"
+    """The membership has ended; the person can be invited again."""
+
+
+class InvitationState(enum.StrEnum):
+    """The state of an invitation as seen at a given moment."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class SessionMethod(enum.StrEnum):
+    """How a session was obtained."""
+
+    PASSWORD = "password"  # noqa: S105 - a label, not a password
+    INVITATION = "invitation"
+    TRUSTED = "trusted"
+    """Issued to a user the host authenticated itself (single sign-on)."""
+    EMAIL_LINK = "email_link"
+    """Issued to whoever opened an emailed link proving the address (email verification)."""
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where an invitation's email stands."""
+
+    NOT_SENT = "not_sent"
+    """No attempt yet (created with ``send=False``, or not sent yet)."""
+    SENDING = "sending"
+    """A call is handing the email over right now. Other calls leave it alone until
+    :attr:`~licensekit.Settings.delivery_claim_timeout` has passed (the sender may have
+    died), then it counts as undelivered."""
+    SENT = "sent"
+    """The last attempt handed the email over."""
+    FAILED = "failed"
+    """The last attempt failed in a way that may pass (a busy or unreachable server); sending
+    the undelivered invitations again retries it."""
+    REFUSED = "refused"
+    """The last attempt was refused for good (the server rejected the address); retries skip
+    it, an explicit resend tries again."""
+
+
+class AuditAction(enum.StrEnum):
+    """What an audit event records."""
+
+    ACCOUNT_CREATED = "account.created"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_SENT = "invitation.sent"
+    """An invitation's email was sent (again) after it was created."""
+    INVITATION_UNDELIVERED = "invitation.undelivered"
+    """An invitation's email could not be handed over; ``details`` says why."""
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    ROLE_CHANGED = "member.role_changed"
+    MEMBER_BLOCKED = "member.blocked"
+    MEMBER_UNBLOCKED = "member.unblocked"
+    MEMBER_REMOVED = "member.removed"
+    MEMBER_LEFT = "member.left"
+    LICENSE_KEY_ADDED = "license_key.added"
+    LICENSE_KEY_CHANGED = "license_key.changed"
+    """Seats or expiry changed; ``details`` holds the old and new values."""
+    LICENSE_KEY_SUSPENDED = "license_key.suspended"
+    LICENSE_KEY_RESUMED = "license_key.resumed"
+    LICENSE_KEY_REMOVED = "license_key.removed"
+    LICENSE_ADMIN_GRANTED = "license_admin.granted"
+    LICENSE_ADMIN_REVOKED = "license_admin.revoked"
+    INSTALL_INVITATION_CREATED = "install_invitation.created"
+    INSTALL_INVITATION_SENT = "install_invitation.sent"
+    INSTALL_INVITATION_UNDELIVERED = "install_invitation.undelivered"
+    """An invitation's email could not be handed over; ``details`` says why."""
+    INSTALL_INVITATION_REVOKED = "install_invitation.revoked"
+    INSTALL_INVITATIONS_EXPORTED = "install_invitation.exported"
+    ACTIVATED = "installation.activated"
+    """A computer activated; the actor is empty (installers have no session)."""
+    ACTIVATION_REFUSED = "installation.refused"
+    """A known code was presented but refused (seats full, expired, blocked computer...)."""
+    DEACTIVATED = "installation.deactivated"
+    COMPUTER_BLOCKED = "computer.blocked"
+    COMPUTER_UNBLOCKED = "computer.unblocked"
+    NOTICE_SENT = "notice.sent"
+    """A member was told by email of a block, removal or role change."""
+    NOTICE_UNDELIVERED = "notice.undelivered"
+    """The notice to a member could not be handed over; ``details`` says why."""
+
+
+@attrs.frozen
+class User:
+    """A person's personal account.
+
+    Attributes:
+        id: Stable identifier.
+        email: Normalised, lower-cased email address; unique among users.
+        created_at: When the account was made.
+        password_hash: Argon2id PHC string, or None for a user who has no password: one who
+            signs in only through the host (single sign-on), or whose unproven password was
+            discarded when the address was first proven.
+        name: Optional display name.
+        email_verified_at: When the owner of the address first proved it (an invitation
+            link, an email verification or password reset link, or the host vouching); None
+            while the account is unproven, which is how anyone could have registered it.
+    """
+
+    id: str
+    email: str
+    created_at: dt.datetime
+    password_hash: str | None = attrs.field(default=None, repr=False)
+    name: str = ""
+    email_verified_at: dt.datetime | None = None
+
+    @property
+    def email_verified(self) -> bool:
+        """True once the owner of the address has proven it."""
+        return self.email_verified_at is not None
+
+
+@attrs.frozen
+class BusinessAccount:
+    """A business account: an organisation that owns licenses and has members."""
+
+    id: str
+    name: str
+    created_at: dt.datetime
+    created_by: str
+    """Id of the user who created it (its first Account Administrator)."""
+
+
+@attrs.frozen
+class Membership:
+    """One user's membership in one business account.
+
+    There is at most one membership per (account, user) pair; a removed member who joins
+    again gets the same record back, active and a Regular Member.
+
+    Attributes:
+        account_id: The business account.
+        user_id: The member.
+        role: The member's current role.
+        status: Active, blocked or removed.
+        joined_at: When the member (last) joined.
+        updated_at: When the record last changed.
+        changed_by: Who made the last change of role or status (None when the member joined).
+        notes: Free text an administrator attached at the last change.
+        admin_grant: How many times this member has been made Account Administrator. A
+            session remembers the number it saw; only a session issued after the latest
+            promotion carries the matching number, so a promotion needs a new log-in.
+        license_keys: Ids of the keys this Regular Member is License Administrator of. Any
+            change of role or status (demotion, promotion, block, removal) clears them.
+    """
+
+    account_id: str
+    user_id: str
+    role: Role
+    status: MemberStatus
+    joined_at: dt.datetime
+    updated_at: dt.datetime
+    changed_by: str | None = None
+    notes: str = ""
+    admin_grant: int = 0
+    license_keys: frozenset[str] = attrs.field(default=frozenset(), converter=_string_set)
+
+    @property
+    def is_active(self) -> bool:
+        """True when the member is neither blocked nor removed."""
+        return self.status is MemberStatus.ACTIVE
+
+    @property
+    def is_active_administrator(self) -> bool:
+        """True for an active Account Administrator: the kind an account may never run out of."""
+        return self.is_active and self.role is Role.ACCOUNT_ADMINISTRATOR
+
+
+@attrs.frozen
+class JoinInvitation:
+    """An invitation for one email address to join a business account.
+
+    The token in the emailed link is stored only as a keyed hash (for look-up) and as
+    ciphertext (so the same link can be sent again); neither reveals it without the host's
+    secret.
+
+    Attributes:
+        sent_count: How many times its email was handed over.
+        delivery: How the last attempt to send it went.
+        delivery_attempts: How many attempts were made, successful or not.
+        delivery_error: Why the last attempt failed (empty after a success).
+        delivery_started_at: When the last attempt started.
+    """
+
+    id: str
+    account_id: str
+    email: str
+    language: str
+    invited_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    token_hash: bytes = attrs.field(repr=False)
+    token_ciphertext: bytes = attrs.field(repr=False)
+    accepted_at: dt.datetime | None = None
+    accepted_by: str | None = None
+    revoked_at: dt.datetime | None = None
+    revoked_by: str | None = None
+    sent_count: int = 0
+    last_sent_at: dt.datetime | None = None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
+    delivery_started_at: dt.datetime | None = None
+
+    def state(self, now: dt.datetime) -> InvitationState:
+        """Return the invitation's state at *now*."""
+        if self.accepted_at is not None:
+            return InvitationState.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationState.REVOKED
+        if now >= self.expires_at:
+            return InvitationState.EXPIRED
+        return InvitationState.PENDING
+
+
+@attrs.frozen
+class SessionRecord:
+    """A logged-in session as the store keeps it (only the token's keyed hash).
+
+    Attributes:
+        admin_grants: For each account where the user was an active Account Administrator
+            when the session was issued, the membership's :attr:`Membership.admin_grant`
+            then. The session acts as administrator only while the membership is still an
+            administrator with that same grant: a demotion applies at once, and a later
+            promotion (a new grant) shows only in a new session.
+    """
+
+    id: str
+    token_hash: bytes = attrs.field(repr=False)
+    user_id: str
+    method: SessionMethod
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    admin_grants: Mapping[str, int] = attrs.field(
+        factory=dict, converter=frozen_mapping, hash=False
+    )
+
+
+@attrs.frozen
+class AuditEvent:
+    """One entry of an account's audit trail.
+
+    Attributes:
+        id: Identifier; ids sort in the order events were recorded within a process.
+        account_id: The account the event belongs to.
+        at: When it happened.
+        actor_id: The user who acted.
+        action: What happened.
+        subject: What it happened to (a user id or an invitation id).
+        details: Extra facts as strings (old and new role, notes, email...).
+    """
+
+    id: str
+    account_id: str
+    at: dt.datetime
+    actor_id: str
+    action: AuditAction
+    subject: str
+    details: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_mapping, hash=False)
+
+
+@attrs.frozen
+class Throttle:
+    """Failed-attempt bookkeeping for one throttling key (a login email, a token source).
+
+    Attributes:
+        key: What is being guessed at, e.g. ``password:ann@example.com``.
+        failures: Failures counted in the current window.
+        window_started_at: When the current window began.
+        expires_at: After this the record means nothing (window over, lock ended) and may
+            be deleted.
+        locked_until: Attempts are refused until then, when set.
+    """
+
+    key: str
+    failures: int
+    window_started_at: dt.datetime
+    expires_at: dt.datetime
+    locked_until: dt.datetime | None = None
+
+
+class KeyStatus(enum.StrEnum):
+    """Where a license key stands."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    """No new activations; installations already made keep their seats."""
+    REMOVED = "removed"
+    """Gone from the account's listings; nothing activates with it until it is resumed."""
+
+
+@attrs.frozen
+class LicenseKey:
+    """A license key of a business account, with its seats.
+
+    The key's secret value is kept only as a keyed hash (to refuse the same key twice) and as
+    ciphertext bound to the key's id (to show Account Administrators a masked form).
+
+    Attributes:
+        id: Stable identifier; safe to show, unlike the value.
+        account_id: The business account that owns it.
+        product: The product it licenses.
+        seats: How many computers may hold an active installation at once.
+        seats_used: How many do now; kept in step with the installations by every use case.
+        created_at: When it was added.
+        created_by: The Account Administrator who added it.
+        value_hash: Keyed hash of the normalised secret value.
+        value_ciphertext: The secret value, encrypted.
+        expires_at: After this, nothing activates with the key; None for no expiry.
+        status: Active, suspended or removed.
+        updated_at: When seats, expiry or status last changed.
+    """
+
+    id: str
+    account_id: str
+    product: str
+    seats: int
+    seats_used: int
+    created_at: dt.datetime
+    created_by: str
+    value_hash: bytes = attrs.field(repr=False)
+    value_ciphertext: bytes = attrs.field(repr=False)
+    expires_at: dt.datetime | None = None
+    status: KeyStatus = KeyStatus.ACTIVE
+    updated_at: dt.datetime | None = None
+
+    @property
+    def seats_free(self) -> int:
+        """Seats not held by an active installation."""
+        return max(self.seats - self.seats_used, 0)
+
+
+class InstallInvitationState(enum.StrEnum):
+    """The state of an invitation to install, as seen at a given moment."""
+
+    PENDING = "pending"
+    """Created; its email has not been sent (export it, or send it later)."""
+    SENT = "sent"
+    ACTIVATED = "activated"
+    """At least one computer activated with it (and it has not expired with activations
+    left, which shows as expired)."""
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@attrs.frozen
+class InstallInvitation:
+    """An invitation for one email address to install a product under one license key.
+
+    It carries a temporary activation code (typed by a person) and a token (inside the
+    personal download URL, used by the installer automatically). Both are stored only as
+    keyed hashes for look-up and, together, as ciphertext bound to the invitation's id, so
+    that the invitation can be exported or sent again.
+
+    Attributes:
+        max_activations: How many different computers may activate with it.
+        activations: How many different computers have.
+        computer_ids: Those computers, in the order they first activated with it; one of
+            them may activate again with it without counting as another.
+        sent_count: How many times its email was handed over.
+        delivery: How the last attempt to send it went.
+        delivery_attempts: How many attempts were made, successful or not.
+        delivery_error: Why the last attempt failed (empty after a success).
+        delivery_started_at: When the last attempt started.
+    """
+
+    id: str
+    account_id: str
+    key_id: str
+    email: str
+    language: str
+    invited_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    code_hash: bytes = attrs.field(repr=False)
+    token_hash: bytes = attrs.field(repr=False)
+    secret_ciphertext: bytes = attrs.field(repr=False)
+    max_activations: int = 1
+    activations: int = 0
+    computer_ids: tuple[str, ...] = attrs.field(default=(), converter=_string_tuple)
+    last_activated_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    revoked_by: str | None = None
+    sent_count: int = 0
+    last_sent_at: dt.datetime | None = None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
+    delivery_started_at: dt.datetime | None = None
+
+    def state(self, now: dt.datetime) -> InstallInvitationState:
+        """Return the invitation's state at *now*."""
+        if self.revoked_at is not None:
+            return InstallInvitationState.REVOKED
+        if self.activations >= self.max_activations:
+            return InstallInvitationState.ACTIVATED
+        if now >= self.expires_at:
+            return InstallInvitationState.EXPIRED
+        if self.activations:
+            return InstallInvitationState.ACTIVATED
+        if self.sent_count:
+            return InstallInvitationState.SENT
+        return InstallInvitationState.PENDING
+
+    def usable(self, now: dt.datetime) -> bool:
+        """True while the code can still activate a new computer."""
+        return (
+            self.revoked_at is None
+            and now < self.expires_at
+            and self.activations < self.max_activations
+        )
+
+
+class InstallationStatus(enum.StrEnum):
+    """Where an installation stands."""
+
+    ACTIVE = "active"
+    """Holds a seat."""
+    DEACTIVATED = "deactivated"
+    """Released its seat (by an administrator, or when its computer was blocked)."""
+
+
+@attrs.frozen
+class Installation:
+    """A computer that activated a product under a license key.
+
+    There is at most one installation per (key, computer); a computer that activates again
+    after a deactivation gets the same record back, active.
+
+    Attributes:
+        computer_id: The identifier the installer reported (hardware id, serial number).
+        computer_name: The name the installer reported, for people.
+        email: The invitee whose code or link activated it.
+        invitation_id: That invitation.
+        token_hash: Keyed hash of the installation token the installer keeps for check-ins.
+        last_seen_at: The last activation or check-in.
+    """
+
+    id: str
+    account_id: str
+    key_id: str
+    computer_id: str
+    computer_name: str
+    email: str
+    invitation_id: str
+    activated_at: dt.datetime
+    last_seen_at: dt.datetime
+    token_hash: bytes = attrs.field(repr=False)
+    status: InstallationStatus = InstallationStatus.ACTIVE
+    deactivated_at: dt.datetime | None = None
+    deactivated_by: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """True while the installation holds a seat."""
+        return self.status is InstallationStatus.ACTIVE
+
+
+@attrs.frozen
+class ComputerBlock:
+    """A computer that may not activate in a business account, or under one of its keys.
+
+    An Account Administrator's block covers the whole account (:attr:`key_id` is None); a
+    License Administrator's covers the key they manage. A computer may hold one block of each
+    scope.
+
+    Attributes:
+        key_id: The one key the block covers, or None for every key of the account.
+        notes: Why, as the person who blocked it wrote.
+    """
+
+    account_id: str
+    computer_id: str
+    key_id: str | None
+    blocked_at: dt.datetime
+    blocked_by: str
+    notes: str = ""
+
+    @property
+    def sort_key(self) -> str:
+        """The position in listings: by computer, the account-wide block before key blocks."""
+        return f"{self.computer_id}\t{self.key_id or ''}"
+
+    def covers(self, key_id: str) -> bool:
+        """True when the block stops activations under *key_id*."""
+        return self.key_id is None or self.key_id == key_id

@@ -1,0 +1,288 @@
+"""What use cases hand back to callers: views of the records, never a hash or ciphertext.
+
+A bearer token a caller must keep (:attr:`Session.token`) is marked with
+:data:`~licensekit.domain.records.SECRET`, so that :mod:`licensekit.serialization` leaves it
+out of plain data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Generic, TypeVar
+
+import attrs
+
+from licensekit.domain.records import (
+    SECRET,
+    DeliveryStatus,
+    Installation,
+    InstallationStatus,
+    InstallInvitation,
+    InstallInvitationState,
+    InvitationState,
+    JoinInvitation,
+    KeyStatus,
+    MemberStatus,
+    Role,
+    SessionMethod,
+    User,
+    frozen_mapping,
+)
+
+__all__ = [
+    "InstallInvitationView",
+    "InstallationView",
+    "JoinInvitationView",
+    "LicenseKeyView",
+    "MemberView",
+    "Page",
+    "Session",
+    "UserView",
+]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class UserView:
+    """A personal account as handed to callers: no password hash.
+
+    Attributes:
+        id: Stable identifier.
+        email: Normalised address.
+        name: Display name.
+        created_at: When the account was made.
+        email_verified_at: When the address was first proven; None while it is not.
+        has_password: False for an account that signs in only through the host or an emailed
+            link until a password is chosen.
+    """
+
+    id: str
+    email: str
+    name: str
+    created_at: dt.datetime
+    email_verified_at: dt.datetime | None
+    has_password: bool
+
+    @property
+    def email_verified(self) -> bool:
+        """True once the owner of the address has proven it."""
+        return self.email_verified_at is not None
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        """Return the view of *user*."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            created_at=user.created_at,
+            email_verified_at=user.email_verified_at,
+            has_password=user.password_hash is not None,
+        )
+
+
+@attrs.frozen
+class Session:
+    """A logged-in session handed to the caller.
+
+    Pass it (or just its :attr:`token`) to every use case that needs a caller. The token is
+    shown here once and stored only as a keyed hash; keep it secret, like a password.
+
+    Attributes:
+        token: The bearer token (hidden from ``repr`` and left out of
+            :func:`licensekit.serialization.unstructure`; read it by name).
+        id: Identifier of the session, safe to log.
+        user_id: Who is logged in.
+        email: Their email address.
+        method: How the session was obtained.
+        issued_at: When it was issued.
+        expires_at: When it stops working.
+        roles: The role held in each active membership at issue time, for display. It is
+            a snapshot: what the session may do is decided on every call (see
+            :class:`SessionRecord`), and :meth:`~licensekit.LicenseKit.list_my_accounts`
+            tells the current roles and the ones this session acts with.
+        email_verified: Whether the user's address was proven when the session was issued.
+            A host may keep an unproven account to a "confirm your address" page.
+    """
+
+    token: str = attrs.field(repr=False, metadata=SECRET)
+    id: str
+    user_id: str
+    email: str
+    method: SessionMethod
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    roles: Mapping[str, Role] = attrs.field(factory=dict, converter=frozen_mapping, hash=False)
+    email_verified: bool = False
+
+
+@attrs.frozen
+class MemberView:
+    """A member as listed to an administrator."""
+
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    status: MemberStatus
+    joined_at: dt.datetime
+    updated_at: dt.datetime
+    changed_by: str | None
+    notes: str
+    license_keys: tuple[str, ...] = ()
+    """Ids of the keys the member is License Administrator of, sorted."""
+
+
+@attrs.frozen
+class JoinInvitationView:
+    """A join invitation as listed to an administrator (no token, no hash)."""
+
+    id: str
+    account_id: str
+    email: str
+    language: str
+    state: InvitationState
+    invited_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    sent_count: int
+    last_sent_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
+
+    @classmethod
+    def of(cls, invitation: JoinInvitation, now: dt.datetime) -> JoinInvitationView:
+        """Return the view of *invitation* as it stands at *now*."""
+        return cls(
+            id=invitation.id,
+            account_id=invitation.account_id,
+            email=invitation.email,
+            language=invitation.language,
+            state=invitation.state(now),
+            invited_by=invitation.invited_by,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            sent_count=invitation.sent_count,
+            last_sent_at=invitation.last_sent_at,
+            accepted_at=invitation.accepted_at,
+            revoked_at=invitation.revoked_at,
+            delivery=invitation.delivery,
+            delivery_attempts=invitation.delivery_attempts,
+            delivery_error=invitation.delivery_error,
+        )
+
+
+@attrs.frozen
+class LicenseKeyView:
+    """A license key as listed to its administrators.
+
+    Attributes:
+        masked_value: The secret value with all but its last four characters hidden, for
+            Account Administrators; None for License Administrators, who never see it.
+        seats_free: Seats not held by an active installation.
+    """
+
+    id: str
+    account_id: str
+    product: str
+    seats: int
+    seats_used: int
+    seats_free: int
+    status: KeyStatus
+    expires_at: dt.datetime | None
+    created_at: dt.datetime
+    masked_value: str | None
+
+
+@attrs.frozen
+class InstallInvitationView:
+    """An invitation to install, as listed to the key's administrators (no code, no token)."""
+
+    id: str
+    account_id: str
+    key_id: str
+    email: str
+    language: str
+    state: InstallInvitationState
+    invited_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    max_activations: int
+    activations: int
+    sent_count: int
+    last_sent_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    delivery: DeliveryStatus = DeliveryStatus.NOT_SENT
+    delivery_attempts: int = 0
+    delivery_error: str = ""
+
+    @classmethod
+    def of(cls, invitation: InstallInvitation, now: dt.datetime) -> InstallInvitationView:
+        """Return the view of *invitation* as it stands at *now*."""
+        return cls(
+            id=invitation.id,
+            account_id=invitation.account_id,
+            key_id=invitation.key_id,
+            email=invitation.email,
+            language=invitation.language,
+            state=invitation.state(now),
+            invited_by=invitation.invited_by,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            max_activations=invitation.max_activations,
+            activations=invitation.activations,
+            sent_count=invitation.sent_count,
+            last_sent_at=invitation.last_sent_at,
+            revoked_at=invitation.revoked_at,
+            delivery=invitation.delivery,
+            delivery_attempts=invitation.delivery_attempts,
+            delivery_error=invitation.delivery_error,
+        )
+
+
+@attrs.frozen
+class InstallationView:
+    """An installation as listed to the key's administrators."""
+
+    id: str
+    key_id: str
+    computer_id: str
+    computer_name: str
+    email: str
+    activated_at: dt.datetime
+    last_seen_at: dt.datetime
+    status: InstallationStatus
+    deactivated_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, installation: Installation) -> InstallationView:
+        """Return the view of *installation*."""
+        return cls(
+            id=installation.id,
+            key_id=installation.key_id,
+            computer_id=installation.computer_id,
+            computer_name=installation.computer_name,
+            email=installation.email,
+            activated_at=installation.activated_at,
+            last_seen_at=installation.last_seen_at,
+            status=installation.status,
+            deactivated_at=installation.deactivated_at,
+        )
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a listing.
+
+    Attributes:
+        items: The page's items, in the listing's stable order.
+        next_cursor: Pass it back to get the next page; None on the last page.
+    """
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
