@@ -26,9 +26,9 @@ class _Recording:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._port, name)
 
-    def lock(self, scopes: Any) -> None:
+    def lock(self, scopes: Any) -> bool:
         self._scopes.update(scopes)
-        self._port.lock(scopes)
+        return bool(self._port.lock(scopes))
 
 
 class RecordingStore(MemoryStore):

@@ -413,7 +413,8 @@ CASES = {
         )
         | ids(
             ["test_an_unfinished_transaction_is_invisible_to_other_threads"], ["commit", "rollback"]
-        ),
+        )
+        | {"test_a_lock_that_answers_false_leaves_what_was_read_before_unchanged"},
     ),
     "look-ups ignore case": Case(
         "broken(MatchesTextIgnoringCase)()",

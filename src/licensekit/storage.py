@@ -263,12 +263,18 @@ class Transaction(Protocol):
     instances of ``kind.type``. A write of several records applies all or none of them.
     """
 
-    def lock(self, scopes: Collection[str]) -> None:
+    def lock(self, scopes: Collection[str]) -> bool:
         """Hold *scopes* until the transaction ends.
 
         Another transaction locking any of the same scopes waits until this one ends (or
         fails with :class:`~licensekit.exceptions.StorageBusy`). Locking a scope twice is
         harmless.
+
+        Returns:
+            Whether records this transaction read before the lock may have been changed by
+            others since (licensekit then reads them again): True for a store whose
+            transactions run side by side; False only for one that runs one writing
+            transaction at a time, where nothing read can change.
         """
         ...
 

@@ -90,9 +90,13 @@ class Tx:
         return self.port.count(kind, where)
 
     # Writes.
-    def lock(self, *scopes: str) -> None:
-        """Hold *scopes* until the transaction ends; see :meth:`Transaction.lock`."""
-        self.port.lock(scopes)
+    def lock(self, *scopes: str) -> bool:
+        """Hold *scopes* until the transaction ends; see :meth:`Transaction.lock`.
+
+        Returns:
+            Whether records read before may have changed meanwhile (read them again).
+        """
+        return bool(self.port.lock(scopes))
 
     def add(self, kind: RecordKind[R], *records: R) -> None:
         """Insert records, all or none."""

@@ -121,9 +121,9 @@ class Accounts:
         settings = self._ctx.settings
 
         def create(tx: Tx) -> BusinessAccount:
-            caller = self._access.resolve(tx, session, now).user_id
-            tx.lock(user_scope(caller))
-            record = self._access.resolve(tx, session, now)  # as it stands under the lock
+            record = self._access.resolve(tx, session, now)
+            if tx.lock(user_scope(record.user_id)):
+                record = self._access.resolve(tx, session, now)  # as it stands under the lock
             if settings.verified_email_to_create_accounts:
                 creator = user(tx, record.user_id)
                 if not creator.email_verified:

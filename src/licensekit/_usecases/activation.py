@@ -223,8 +223,8 @@ class Activation:
             )
             found, until = presented
             if found is not None and found.is_active:
-                tx.lock(computer_scope(found.account_id, found.computer_id))
-                found = tx.find(INSTALLATIONS, token_hash=token_hash)  # as it is now
+                if tx.lock(computer_scope(found.account_id, found.computer_id)):
+                    found = tx.find(INSTALLATIONS, token_hash=token_hash)  # as it is now
                 if found is not None and found.is_active:
                     found = attrs.evolve(found, last_seen_at=now)
                     tx.save(INSTALLATIONS, found)
@@ -248,14 +248,18 @@ class Activation:
         computer_id = request.computer_id
         throttle_key = licensing.code_throttle_key(found.id)
         # 2. Lock, then read everything the decision needs at once.
-        tx.lock(*sorted((key_scope(found.key_id), computer_scope(found.account_id, computer_id))))
-        invitations, keys, installations, blocks, throttles = tx.fetch(
-            query(INSTALL_INVITATIONS, id=found.id),
+        # The invitation is read again only if the lock may have waited for a change.
+        stale = tx.lock(
+            *sorted((key_scope(found.key_id), computer_scope(found.account_id, computer_id)))
+        )
+        keys, installations, blocks, throttles, *again = tx.fetch(
             query(LICENSE_KEYS, id=found.key_id),
             query(INSTALLATIONS, key_id=found.key_id, computer_id=computer_id),
             query(COMPUTER_BLOCKS, account_id=found.account_id, computer_id=computer_id),
             query(THROTTLES, key=throttle_key),
+            *([query(INSTALL_INVITATIONS, id=found.id)] if stale else []),
         )
+        invitations = again[0] if stale else [found]
         if not invitations or not keys:  # pragma: no cover - neither is ever deleted
             return ActivationCodeNotFound("the license of this code no longer exists")
         invitation: InstallInvitation = invitations[0]

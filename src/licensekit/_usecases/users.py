@@ -211,8 +211,8 @@ class Users(PersonalAccounts):
                 )
                 self._sessions.add_user(tx, found)
             else:
-                tx.lock(user_scope(found.id))
-                found = user(tx, found.id)  # as it stands under the lock
+                if tx.lock(user_scope(found.id)):
+                    found = user(tx, found.id)  # as it stands under the lock
                 if proves_address and not found.email_verified:
                     found = self._sessions.prove(tx, found, now, keep_password=False)
             return self._sessions.issue(tx, found, SessionMethod.TRUSTED, now)

@@ -235,14 +235,16 @@ class SQLiteTransaction:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def lock(self, scopes: Collection[str]) -> None:
+    def lock(self, scopes: Collection[str]) -> bool:
         """Nothing to do: every transaction holds the database's write lock from its start.
 
         The store begins each transaction with ``BEGIN IMMEDIATE``, which takes SQLite's one
         write lock, so transactions that would lock a common scope already run one after
-        the other (see :meth:`licensekit.storage.Transaction.lock`).
+        the other, and nothing read before changed (see
+        :meth:`licensekit.storage.Transaction.lock`).
         """
         self._check_open()
+        return False
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
         """Run every look-up, a chunk of values per statement; see the port's ``read``."""

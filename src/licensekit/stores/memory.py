@@ -205,9 +205,10 @@ class _MemoryTransaction:
             self._undo_to(mark)
             raise
 
-    def lock(self, scopes: Collection[str]) -> None:
-        """Nothing to do: the store runs one transaction at a time."""
+    def lock(self, scopes: Collection[str]) -> bool:
+        """Nothing to do: the store runs one transaction at a time, so nothing waits."""
         self._check_open()
+        return False
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
         """Run every look-up; see :meth:`licensekit.storage.Transaction.read`."""

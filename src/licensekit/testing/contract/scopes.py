@@ -16,6 +16,7 @@ then pass as they are.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -75,6 +76,35 @@ class ScopesContract(ContractBase):
 
         in_thread("contract-locker", lock_again)  # the scopes ended with the transaction
         assert fetch(store, USERS, [written]) == [written], "a write after locks was lost"
+
+    def test_a_lock_that_answers_false_leaves_what_was_read_before_unchanged(
+        self, store: Store, samples: Samples
+    ) -> None:
+        record = samples.bare(USERS, "watched")
+        write_all(store, samples, USERS, [record])
+        name = scope(samples, "watched")
+        read = threading.Event()
+
+        def change() -> None:
+            assert read.wait(timeout=30)
+            with store.transaction() as tx:
+                tx.lock([name])
+                tx.save(USERS, [attrs.evolve(record, name="changed meanwhile")])
+
+        worker = threading.Thread(target=change, name="contract-changer")
+        worker.start()
+        try:
+            with store.transaction() as tx:
+                (before,) = read_back(tx, USERS, [record])
+                read.set()
+                time.sleep(0.2)  # the other transaction changes the record now, if it can
+                stale = tx.lock([name])
+                (after,) = read_back(tx, USERS, [record])
+        finally:
+            read.set()
+            worker.join(timeout=60)
+        assert isinstance(stale, bool), f"lock returned {stale!r}, not a bool"
+        assert stale or after == before, "lock answered False, yet a record read before changed"
 
     @pytest.mark.parametrize("counter", COUNTERS, ids=str)
     def test_locking_a_scope_serialises_a_read_modify_write(

@@ -97,8 +97,8 @@ class _DawdlingTransaction:
     def _dawdle(self) -> None:
         time.sleep(self._store.pause)
 
-    def lock(self, scopes: Collection[str]) -> None:
-        self._tx.lock(scopes)
+    def lock(self, scopes: Collection[str]) -> bool:
+        return self._tx.lock(scopes)
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
         found = self._tx.read(queries)
