@@ -357,7 +357,7 @@ def test_the_overall_limit_refuses_a_miss_with_too_many_attempts() -> None:
 
 
 def _transaction_class(setup: Setup) -> type:
-    with setup.kit.store.transaction() as tx:
+    with setup.records(kit.store) as tx:
         return type(tx)
 
 
@@ -550,18 +550,18 @@ def test_sqlite_add_many_with_a_bad_record_adds_none_and_goes_on(sqlite_kit: Set
         for n in range(5)
     ]
     fresh[3] = attrs.evolve(fresh[3], created_at=dt.datetime(2026, 1, 1))
-    with kit.store.transaction() as tx:
+    with records(kit.store) as tx:
         with pytest.raises(StorageError, match="without a time zone"):
-            tx.add_install_invitations(fresh)
-        assert tx.get_install_invitations([i.id for i in fresh]) == []
-        tx.add_install_invitations(fresh[:3])
-    with kit.store.transaction() as tx:
-        assert len(tx.get_install_invitations([i.id for i in fresh])) == 3
+            tx.add_all(INSTALL_INVITATIONS, fresh)
+        assert tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh]) == []
+        tx.add_all(INSTALL_INVITATIONS, fresh[:3])
+    with records(kit.store) as tx:
+        assert len(tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh])) == 3
 
 
 def test_sqlite_run_many_takes_a_generator_and_checks_the_count(sqlite_kit: Setup) -> None:
     kit = sqlite_kit.kit
-    with kit.store.transaction() as tx:
+    with records(kit.store) as tx:
         tx._run("CREATE TEMP TABLE review_t (n INTEGER)")
         assert tx._run_many("INSERT INTO review_t VALUES (?)", ((n,) for n in range(1_001)))
         assert tx._run_many(

@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 import pytest
 
+from _records import records
 from licensekit import LicenseKit
 from licensekit.exceptions import (
     DuplicateKey,
@@ -56,6 +57,17 @@ from licensekit.model import (
     User,
 )
 from licensekit.passwords import PasswordHasher
+from licensekit.storage import (
+    ACCOUNTS,
+    COMPUTER_BLOCKS,
+    INSTALL_INVITATIONS,
+    INSTALLATIONS,
+    LICENSE_KEYS,
+    MEMBERSHIPS,
+    SESSIONS,
+    THROTTLES,
+    USERS,
+)
 from licensekit.stores import sqlite as sqlite_module
 from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from licensekit.stores.memory import MemoryStore
@@ -196,21 +208,21 @@ def make_world(store: SQLiteStore) -> World:
         token_hash=digest("download"),
         secret_ciphertext=b"secret",
     )
-    with store.transaction() as tx:
-        tx.add_user(admin)
-        tx.add_account(account)
-        tx.add_license_key(key)
-        tx.add_install_invitations([invitation])
+    with records(store) as tx:
+        tx.add(USERS, admin)
+        tx.add(ACCOUNTS, account)
+        tx.add(LICENSE_KEYS, key)
+        tx.add_all(INSTALL_INVITATIONS, [invitation])
     return World(admin, account, key, invitation)
 
 
 def add_a_user(tx: Any) -> None:
-    tx.add_user(User(id="usr_new", email="new@example.com", created_at=T0))
+    tx.add(USERS, User(id="usr_new", email="new@example.com", created_at=T0))
 
 
 def in_one_transaction(store: SQLiteStore, *writes: Callable[[Any], object]) -> None:
     """Run *writes* in order, in one transaction of *store*."""
-    with store.transaction() as tx:
+    with records(store) as tx:
         for write in writes:
             write(tx)
 
@@ -306,16 +318,16 @@ def test_new_file_is_in_wal_mode_with_the_whole_schema(path: Path) -> None:
 def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
     """Writes that refer to a record that does not exist, one per kind of reference."""
     return {
-        "installation of a missing key": lambda tx: tx.add_installation(
+        "installation of a missing key": lambda tx: tx.add(INSTALLATIONS,
             w.installation(1, key_id="key_missing")
         ),
-        "installation of a missing invitation": lambda tx: tx.add_installation(
+        "installation of a missing invitation": lambda tx: tx.add(INSTALLATIONS,
             w.installation(2, invitation_id="inst_missing")
         ),
-        "invitation of a missing key": lambda tx: tx.add_install_invitations(
+        "invitation of a missing key": lambda tx: tx.add_all(INSTALL_INVITATIONS,
             [w.invitation_n(3, key_id="key_missing")]
         ),
-        "membership of a missing user": lambda tx: tx.save_membership(
+        "membership of a missing user": lambda tx: tx.put(MEMBERSHIPS,
             Membership(
                 account_id=w.account.id,
                 user_id="usr_missing",
@@ -325,7 +337,7 @@ def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
                 updated_at=T0,
             )
         ),
-        "session of a missing user": lambda tx: tx.add_session(
+        "session of a missing user": lambda tx: tx.add(SESSIONS,
             SessionRecord(
                 id="ses_orphan",
                 token_hash=digest("session"),
@@ -364,8 +376,8 @@ def test_foreign_keys_are_enforced_at_commit(store: SQLiteStore, orphan: str) ->
     assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
     assert "foreign key" in str(info.value).lower()
     assert store.dump() == before  # nothing of the transaction is left, not even the user
-    with store.transaction() as tx:  # and the store's connection is fine afterwards
-        tx.add_user(User(id="usr_new", email="new@example.com", created_at=T0))
+    with records(store) as tx:  # and the store's connection is fine afterwards
+        tx.add(USERS, User(id="usr_new", email="new@example.com", created_at=T0))
     assert store.integrity_check() == []
 
 
@@ -393,15 +405,15 @@ def test_a_version_1_file_is_migrated_and_its_records_still_work(path: Path) -> 
     store = SQLiteStore(path)
     with kit_on(store) as kit:
         assert store.schema_version == SCHEMA_VERSION
-        with store.transaction() as tx:
-            assert tx.get_user("usr_old") == User(
+        with records(store) as tx:
+            assert tx.get(USERS, "usr_old") == User(
                 id="usr_old",
                 email="old@example.com",
                 created_at=T0,
                 password_hash=password_hash,
                 name="Olga Old",
             )
-            assert tx.get_account("acc_old") == BusinessAccount(
+            assert tx.get(ACCOUNTS, "acc_old") == BusinessAccount(
                 id="acc_old", name="Old Ltd", created_at=T0, created_by="usr_old"
             )
             membership = tx.get_membership("acc_old", "usr_old")
@@ -485,13 +497,13 @@ def test_a_version_3_file_learns_who_proved_their_address_by_an_invitation(path:
 
     store = SQLiteStore(path)
     try:
-        with store.transaction() as tx:
+        with records(store) as tx:
             proven = {
                 user_id: user.email_verified_at
                 for user_id in ("usr_admin", "usr_created", "usr_had_one", "usr_sso", "usr_waiting")
-                if (user := tx.get_user(user_id)) is not None
+                if (user := tx.get(USERS, user_id)) is not None
             }
-            admin = tx.get_user("usr_admin")
+            admin = tx.get(USERS, "usr_admin")
         joined = dt.datetime(2030, 1, 2, 10, 30, tzinfo=dt.UTC)
         assert proven == {
             "usr_admin": None,
@@ -651,7 +663,7 @@ def test_each_connection_gets_the_page_cache_asked_for(path: Path) -> None:
     for cache_mb, expected in ((None, -16 * 1024), (3, -3 * 1024)):
         options = {} if cache_mb is None else {"cache_mb": cache_mb}
         store = SQLiteStore(path, **options)
-        with store.transaction() as tx:
+        with records(store) as tx:
             connection = tx._connection  # type: ignore[attr-defined]
             assert connection.execute("PRAGMA cache_size").fetchone() == (expected,)
         store.close()
@@ -665,14 +677,14 @@ def test_a_transaction_gives_up_on_a_lock_held_too_long(path: Path) -> None:
     try:
         with raw(path, timeout=0) as holder:
             holder.execute("BEGIN IMMEDIATE")
-            with pytest.raises(StorageBusy) as info, store.transaction() as tx:
-                tx.get_user("usr_nobody")
+            with pytest.raises(StorageBusy) as info, records(store) as tx:
+                tx.get(USERS, "usr_nobody")
             holder.execute("ROLLBACK")
         assert isinstance(info.value, StorageError)
         assert "database is locked" not in str(info.value)
         assert isinstance(info.value.__cause__, sqlite3.OperationalError)
-        with store.transaction() as tx:  # the store works again once the lock is free
-            tx.add_user(User(id="usr_after", email="after@example.com", created_at=T0))
+        with records(store) as tx:  # the store works again once the lock is free
+            tx.add(USERS, User(id="usr_after", email="after@example.com", created_at=T0))
     finally:
         store.close()
 
@@ -703,10 +715,10 @@ def test_a_transaction_waits_for_a_lock_that_is_released(path: Path) -> None:
     holder.start()
     try:
         assert locked.wait(30)
-        with store.transaction() as tx:
+        with records(store) as tx:
             # The transaction began only after the holder committed: it sees its row.
-            assert tx.get_throttle("written while the store waited") is not None
-            tx.delete_throttle("written while the store waited")
+            assert tx.get(THROTTLES, "written while the store waited") is not None
+            tx.delete(THROTTLES, "written while the store waited")
     finally:
         holder.join()
         store.close()
@@ -747,7 +759,7 @@ def test_a_check_violation_is_a_storage_error_and_nothing_is_written(store: SQLi
         in_one_transaction(
             store,
             add_a_user,
-            lambda tx: tx.save_license_key(attrs.evolve(w.key, seats_used=w.key.seats + 1)),
+            lambda tx: tx.save(LICENSE_KEYS, attrs.evolve(w.key, seats_used=w.key.seats + 1)),
         )
     assert not isinstance(info.value, DuplicateKey)
     assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
@@ -759,27 +771,27 @@ def _clashes(w: World) -> dict[str, tuple[Callable[[Any], None], str]]:
     """Writes that clash with a unique key of the world, and a word their message must hold."""
     return {
         "user id": (
-            lambda tx: tx.add_user(attrs.evolve(w.admin, email="other@example.com")),
+            lambda tx: tx.add(USERS, attrs.evolve(w.admin, email="other@example.com")),
             "user",
         ),
         "user email": (
-            lambda tx: tx.add_user(attrs.evolve(w.admin, id="usr_other")),
+            lambda tx: tx.add(USERS, attrs.evolve(w.admin, id="usr_other")),
             "email",
         ),
         "license key value": (
-            lambda tx: tx.add_license_key(attrs.evolve(w.key, id="key_other")),
+            lambda tx: tx.add(LICENSE_KEYS, attrs.evolve(w.key, id="key_other")),
             "license key",
         ),
         "invitation code": (
-            lambda tx: tx.add_install_invitations(
+            lambda tx: tx.add_all(INSTALL_INVITATIONS,
                 [attrs.evolve(w.invitation_n(1), code_hash=w.invitation.code_hash)]
             ),
             "code",
         ),
         "installation of a computer": (
             lambda tx: [
-                tx.add_installation(w.installation(1, computer_id="PC-SAME")),
-                tx.add_installation(w.installation(2, computer_id="PC-SAME")),
+                tx.add(INSTALLATIONS, w.installation(1, computer_id="PC-SAME")),
+                tx.add(INSTALLATIONS, w.installation(2, computer_id="PC-SAME")),
             ],
             "computer",
         ),
@@ -808,18 +820,18 @@ def test_a_batch_that_clashes_midway_is_undone_whole(store: SQLiteStore) -> None
     w = make_world(store)
     batch = [w.invitation_n(n) for n in range(1, 6)]
     batch[3] = attrs.evolve(batch[3], token_hash=batch[0].token_hash)
-    with store.transaction() as tx:
-        tx.add_user(User(id="usr_kept", email="kept@example.com", created_at=T0))
+    with records(store) as tx:
+        tx.add(USERS, User(id="usr_kept", email="kept@example.com", created_at=T0))
         with pytest.raises(DuplicateKey):
-            tx.add_install_invitations(batch)
-    with store.transaction() as tx:
-        assert tx.get_user("usr_kept") is not None
-        assert [tx.get_install_invitation(i.id) for i in batch] == [None] * len(batch)
+            tx.add_all(INSTALL_INVITATIONS, batch)
+    with records(store) as tx:
+        assert tx.get(USERS, "usr_kept") is not None
+        assert [tx.get(INSTALL_INVITATIONS, i.id) for i in batch] == [None] * len(batch)
 
 
 def test_a_value_sqlite_cannot_bind_is_a_storage_error(store: SQLiteStore) -> None:
-    with pytest.raises(StorageError) as info, store.transaction() as tx:
-        tx.get_user(object())  # type: ignore[arg-type]
+    with pytest.raises(StorageError) as info, records(store) as tx:
+        tx.get(USERS, object())  # type: ignore[arg-type]
     assert isinstance(info.value.__cause__, sqlite3.Error)
 
 
@@ -969,8 +981,8 @@ def test_one_thread_reuses_one_connection(
 ) -> None:
     connects = count_calls(monkeypatch, store, "_connect")
     for n in range(50):
-        with store.transaction() as tx:
-            tx.add_user(User(id=f"usr_{n}", email=f"u{n}@example.com", created_at=T0))
+        with records(store) as tx:
+            tx.add(USERS, User(id=f"usr_{n}", email=f"u{n}@example.com", created_at=T0))
     assert connects["_connect"] == 0  # the connection opened with the store serves them all
     assert len(store._all) == 1
 
@@ -1064,7 +1076,7 @@ def test_a_forked_childs_commits_survive_the_parent_closing_its_store(path: Path
 
 def query_plan(store: SQLiteStore, sql: str) -> list[str]:
     """SQLite's plan for *sql* on one of the store's own connections (foreign keys on)."""
-    with store.transaction() as tx:
+    with records(store) as tx:
         rows = tx._connection.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?"))
         return [str(row[3]) for row in rows]
 
@@ -1117,9 +1129,9 @@ def activation_steps(path: Path, grow: str, size: int) -> int:
             emails = [f"other{n}@example.com" for n in range(size)]
             kit.invite_installers(admin, account.id, other.id, emails, send=False)
         elif grow == "computer blocks":
-            with store.transaction() as tx:
+            with records(store) as tx:
                 for n in range(size):
-                    tx.save_computer_block(
+                    tx.put(COMPUTER_BLOCKS,
                         ComputerBlock(
                             account_id=account.id,
                             computer_id=f"BLOCKED-{n}",
@@ -1155,13 +1167,13 @@ def test_paging_through_a_thousand_installations_returns_each_once(store: SQLite
     w = make_world(store)
     ids = [f"ins_{n:04d}_{random.Random(n).randrange(10**6):06d}" for n in range(1000)]
     shuffled = random.Random(7).sample(ids, len(ids))
-    with store.transaction() as tx:
+    with records(store) as tx:
         for n, installation_id in enumerate(shuffled):
-            tx.add_installation(w.installation(n, id=installation_id))
+            tx.add(INSTALLATIONS, w.installation(n, id=installation_id))
     seen: list[str] = []
     after = None
     while True:
-        with store.transaction() as tx:
+        with records(store) as tx:
             page = tx.list_installations(w.key.id, after=after, limit=37)
         if not page:
             break
@@ -1258,10 +1270,10 @@ def test_the_test_store_follows_licensekit_test_store(
     store = new_test_store()
     try:
         assert type(store) is kind
-        with store.transaction() as tx:
-            tx.add_user(User(id="usr_1", email="one@example.com", created_at=T0))
-        with store.transaction() as tx:
-            assert tx.get_user("usr_1") is not None
+        with records(store) as tx:
+            tx.add(USERS, User(id="usr_1", email="one@example.com", created_at=T0))
+        with records(store) as tx:
+            assert tx.get(USERS, "usr_1") is not None
     finally:
         store.close()
 
