@@ -157,17 +157,18 @@ def session(n: int, expires_at: dt.datetime, **fields: Any) -> SessionRecord:
 # Values that no bug may ever store: each write must be refused by the database itself.
 _BROKEN_RULES: dict[str, Callable[[Any], None]] = {
     "a key without seats": lambda tx: tx.add(LICENSE_KEYS, license_key(seats=0)),
-    "a key with fewer than no seats used": lambda tx: tx.add(LICENSE_KEYS,
-        license_key(seats_used=-1)
+    "a key with fewer than no seats used": lambda tx: tx.add(
+        LICENSE_KEYS, license_key(seats_used=-1)
     ),
-    "an invitation allowing no activation": lambda tx: tx.add_all(INSTALL_INVITATIONS,
-        [install_invitation(max_activations=0, activations=0)]
+    "an invitation allowing no activation": lambda tx: tx.add_all(
+        INSTALL_INVITATIONS, [install_invitation(max_activations=0, activations=0)]
     ),
-    "an invitation activated beyond its maximum": lambda tx: tx.add_all(INSTALL_INVITATIONS,
-        [install_invitation(max_activations=2, activations=3, computer_ids=("A", "B", "C"))]
+    "an invitation activated beyond its maximum": lambda tx: tx.add_all(
+        INSTALL_INVITATIONS,
+        [install_invitation(max_activations=2, activations=3, computer_ids=("A", "B", "C"))],
     ),
-    "an invitation with fewer than no activations": lambda tx: tx.add_all(INSTALL_INVITATIONS,
-        [install_invitation(activations=-1)]
+    "an invitation with fewer than no activations": lambda tx: tx.add_all(
+        INSTALL_INVITATIONS, [install_invitation(activations=-1)]
     ),
 }
 
@@ -249,8 +250,9 @@ def test_datetimes_in_other_time_zones_compare_as_the_moments_they_are(
         tx.add(SESSIONS, early)
         tx.add(SESSIONS, late)
         for n, expires in enumerate([early.expires_at, late.expires_at]):
-            tx.put(THROTTLES,
-                Throttle(key=f"k{n}", failures=1, window_started_at=T0, expires_at=expires)
+            tx.put(
+                THROTTLES,
+                Throttle(key=f"k{n}", failures=1, window_started_at=T0, expires_at=expires),
             )
     moment = nine.astimezone(PLUS_FIVE)  # 14:00+05:00: after 08:30 UTC, before 09:30 UTC
     with records(store) as tx:
@@ -524,8 +526,9 @@ def test_deleted_sessions_and_throttles_leave_nothing_readable_in_the_file(path:
         with records(store) as tx:
             admin_and_account(tx)
             tx.add(SESSIONS, session(1, expires_at=T0, token_hash=token_hash))
-            tx.put(THROTTLES,
-                Throttle(key=throttle_key, failures=1, window_started_at=T0, expires_at=T0)
+            tx.put(
+                THROTTLES,
+                Throttle(key=throttle_key, failures=1, window_started_at=T0, expires_at=T0),
             )
         with records(store) as tx:
             tx.delete(SESSIONS, "ses_1")
@@ -588,7 +591,8 @@ def admin_count_steps(path: Path, members: int) -> int:
             admin_and_account(tx)
             for n in range(members + 2):
                 tx.add(USERS, User(id=f"usr_{n:05d}", email=f"u{n}@example.com", created_at=T0))
-                tx.put(MEMBERSHIPS,
+                tx.put(
+                    MEMBERSHIPS,
                     Membership(
                         account_id="acc_alpha",
                         user_id=f"usr_{n:05d}",
@@ -596,7 +600,7 @@ def admin_count_steps(path: Path, members: int) -> int:
                         status=MemberStatus.ACTIVE,
                         joined_at=T0,
                         updated_at=T0,
-                    )
+                    ),
                 )
 
         def count() -> None:

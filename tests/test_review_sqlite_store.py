@@ -399,8 +399,8 @@ def test_a_datetime_without_a_time_zone_is_refused_not_read_as_local_time(path: 
     naive = dt.datetime(2030, 1, 1, 9, 0)
     try:
         with pytest.raises(StorageError, match="time zone"), records(store) as tx:
-            tx.put(THROTTLES,
-                Throttle(key="k", failures=1, window_started_at=naive, expires_at=naive)
+            tx.put(
+                THROTTLES, Throttle(key="k", failures=1, window_started_at=naive, expires_at=naive)
             )
         with records(store) as tx:
             assert tx.get(THROTTLES, "k") is None

@@ -8,6 +8,12 @@ new file, forward migrations and the files that must be refused, waiting on a bu
 driver errors turned into licensekit's, LicenseKit opened from a path, threads and fork,
 indexes (query plans, and cost that does not grow with table size), keyset paging, bulk
 invitation in one transaction, and LICENSEKIT_TEST_STORE.
+
+Moved (storage port v2): ``test_a_batch_that_clashes_midway_is_undone_whole`` checked that a
+caller who carries on after a DuplicateKey keeps its other writes but none of the batch; in
+port v2 a refused write ends the transaction and nothing of it is kept, which
+``test_sqlite_v2_store.py::test_a_refused_write_ends_the_transaction_even_when_its_error_is_swallowed``
+checks (and ``test_a_batch_refused_midway_reports_its_first_bad_record_as_in_order`` the batch).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +75,9 @@ from licensekit.storage import (
     USERS,
 )
 from licensekit.stores import sqlite as sqlite_module
+from licensekit.stores._sql import BY_NAME, rows_per_statement
 from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from licensekit.stores._sqlite_transaction import SQLiteTransaction
 from licensekit.stores.memory import MemoryStore
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import (
@@ -318,16 +326,17 @@ def test_new_file_is_in_wal_mode_with_the_whole_schema(path: Path) -> None:
 def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
     """Writes that refer to a record that does not exist, one per kind of reference."""
     return {
-        "installation of a missing key": lambda tx: tx.add(INSTALLATIONS,
-            w.installation(1, key_id="key_missing")
+        "installation of a missing key": lambda tx: tx.add(
+            INSTALLATIONS, w.installation(1, key_id="key_missing")
         ),
-        "installation of a missing invitation": lambda tx: tx.add(INSTALLATIONS,
-            w.installation(2, invitation_id="inst_missing")
+        "installation of a missing invitation": lambda tx: tx.add(
+            INSTALLATIONS, w.installation(2, invitation_id="inst_missing")
         ),
-        "invitation of a missing key": lambda tx: tx.add_all(INSTALL_INVITATIONS,
-            [w.invitation_n(3, key_id="key_missing")]
+        "invitation of a missing key": lambda tx: tx.add_all(
+            INSTALL_INVITATIONS, [w.invitation_n(3, key_id="key_missing")]
         ),
-        "membership of a missing user": lambda tx: tx.put(MEMBERSHIPS,
+        "membership of a missing user": lambda tx: tx.put(
+            MEMBERSHIPS,
             Membership(
                 account_id=w.account.id,
                 user_id="usr_missing",
@@ -335,9 +344,10 @@ def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
                 status=MemberStatus.ACTIVE,
                 joined_at=T0,
                 updated_at=T0,
-            )
+            ),
         ),
-        "session of a missing user": lambda tx: tx.add(SESSIONS,
+        "session of a missing user": lambda tx: tx.add(
+            SESSIONS,
             SessionRecord(
                 id="ses_orphan",
                 token_hash=digest("session"),
@@ -345,7 +355,7 @@ def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
                 method=SessionMethod.PASSWORD,
                 issued_at=T0,
                 expires_at=T0 + dt.timedelta(hours=1),
-            )
+            ),
         ),
     }
 
@@ -416,7 +426,7 @@ def test_a_version_1_file_is_migrated_and_its_records_still_work(path: Path) -> 
             assert tx.get(ACCOUNTS, "acc_old") == BusinessAccount(
                 id="acc_old", name="Old Ltd", created_at=T0, created_by="usr_old"
             )
-            membership = tx.get_membership("acc_old", "usr_old")
+            membership = tx.get(MEMBERSHIPS, ("acc_old", "usr_old"))
             assert membership is not None
             assert membership.is_active_administrator
         # The old administrator logs in and licenses computers in their old account.
@@ -664,7 +674,7 @@ def test_each_connection_gets_the_page_cache_asked_for(path: Path) -> None:
         options = {} if cache_mb is None else {"cache_mb": cache_mb}
         store = SQLiteStore(path, **options)
         with records(store) as tx:
-            connection = tx._connection  # type: ignore[attr-defined]
+            connection = tx.port._connection  # type: ignore[attr-defined]
             assert connection.execute("PRAGMA cache_size").fetchone() == (expected,)
         store.close()
 
@@ -780,11 +790,12 @@ def _clashes(w: World) -> dict[str, tuple[Callable[[Any], None], str]]:
         ),
         "license key value": (
             lambda tx: tx.add(LICENSE_KEYS, attrs.evolve(w.key, id="key_other")),
-            "license key",
+            "value_hash",
         ),
         "invitation code": (
-            lambda tx: tx.add_all(INSTALL_INVITATIONS,
-                [attrs.evolve(w.invitation_n(1), code_hash=w.invitation.code_hash)]
+            lambda tx: tx.add_all(
+                INSTALL_INVITATIONS,
+                [attrs.evolve(w.invitation_n(1), code_hash=w.invitation.code_hash)],
             ),
             "code",
         ),
@@ -813,20 +824,6 @@ def test_a_unique_clash_is_a_readable_duplicate_key(store: SQLiteStore, clash: s
     assert "UNIQUE constraint failed" not in message
     assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
     assert store.dump() == before
-
-
-def test_a_batch_that_clashes_midway_is_undone_whole(store: SQLiteStore) -> None:
-    """Even when the caller carries on after the DuplicateKey and commits."""
-    w = make_world(store)
-    batch = [w.invitation_n(n) for n in range(1, 6)]
-    batch[3] = attrs.evolve(batch[3], token_hash=batch[0].token_hash)
-    with records(store) as tx:
-        tx.add(USERS, User(id="usr_kept", email="kept@example.com", created_at=T0))
-        with pytest.raises(DuplicateKey):
-            tx.add_all(INSTALL_INVITATIONS, batch)
-    with records(store) as tx:
-        assert tx.get(USERS, "usr_kept") is not None
-        assert [tx.get(INSTALL_INVITATIONS, i.id) for i in batch] == [None] * len(batch)
 
 
 def test_a_value_sqlite_cannot_bind_is_a_storage_error(store: SQLiteStore) -> None:
@@ -1131,14 +1128,15 @@ def activation_steps(path: Path, grow: str, size: int) -> int:
         elif grow == "computer blocks":
             with records(store) as tx:
                 for n in range(size):
-                    tx.put(COMPUTER_BLOCKS,
+                    tx.put(
+                        COMPUTER_BLOCKS,
                         ComputerBlock(
                             account_id=account.id,
                             computer_id=f"BLOCKED-{n}",
                             key_id=key.id if n % 2 else None,
                             blocked_at=T0,
                             blocked_by="usr_admin",
-                        )
+                        ),
                     )
         return vm_steps(store, lambda: kit.activate(code=codes[-1], computer_id="PC-NEW"))
     finally:
@@ -1174,11 +1172,11 @@ def test_paging_through_a_thousand_installations_returns_each_once(store: SQLite
     after = None
     while True:
         with records(store) as tx:
-            page = tx.list_installations(w.key.id, after=after, limit=37)
+            page = tx.page(INSTALLATIONS, w.key.id, after=after, limit=37)
         if not page:
             break
         seen += [i.id for i in page]
-        after = page[-1].id
+        after = (page[-1].id,)
     assert seen == sorted(ids)
 
 
@@ -1192,34 +1190,40 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
     admin, account = make_business_account(kit)
     key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
     transactions = count_calls(monkeypatch, store, "transaction")
-    statements_run = count_calls(monkeypatch, _SQLiteTransaction, "_run")
-    batches: list[tuple[str, int]] = []
-    run_many = _SQLiteTransaction._run_many
+    statements: list[str] = []
+    start = SQLiteTransaction.__init__
 
-    def recording_run_many(
-        self: _SQLiteTransaction, sql: str, rows: Iterable[list[Any]], expect: int | None = None
-    ) -> bool:
-        rows = list(rows)  # the store streams its rows; counted here
-        batches.append((sql.split()[2], len(rows)))  # INSERT INTO <table> ...
-        return run_many(self, sql, rows, expect)
+    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+        connection.set_trace_callback(statements.append)
+        start(self, connection, size)
 
-    monkeypatch.setattr(_SQLiteTransaction, "_run_many", recording_run_many)
+    monkeypatch.setattr(SQLiteTransaction, "__init__", tracing_start)
 
-    def invite(count: int, prefix: str) -> tuple[int, int, list[tuple[str, int]]]:
+    def invite(count: int, prefix: str) -> tuple[int, Counter[str], list[str]]:
         transactions.clear()
-        statements_run.clear()
-        batches.clear()
+        statements.clear()
         emails = [f"{prefix}{n}@example.com" for n in range(count)]
         batch = kit.invite_installers(admin, account.id, key.id, emails, send=False)
         assert len(batch.invited) == count
-        return transactions["transaction"], statements_run["_run"], list(batches)
+        inserts = Counter(s.split()[2] for s in statements if s.startswith("INSERT INTO"))
+        # What else ran, less BEGIN (traced only once the pooled connection has the tracer).
+        others = [s[:40] for s in statements if not s.startswith(("INSERT INTO", "BEGIN"))]
+        return transactions["transaction"], inserts, others
+
+    def per_statement(table: str) -> int:
+        return rows_per_statement(len(BY_NAME[table].columns), store._max_variables)
 
     few = invite(30, "few")
     many = invite(3000, "many")
     assert many[0] == 1  # one transaction
-    # The invitations in one statement; their audit events 500 at a time (bounded memory).
-    assert many[2] == [("install_invitations", 3000)] + [("audit_events", 500)] * 6
-    assert many[1] == few[1]  # no statement per recipient outside the batches
+    # The invitations a chunk per statement; their audit events 500 at a time (bounded
+    # memory), each 500 a chunk per statement.
+    assert many[1] == {
+        "install_invitations": -(-3000 // per_statement("install_invitations")),
+        "audit_events": 6 * -(-500 // per_statement("audit_events")),
+    }
+    assert many[1]["install_invitations"] < 3000 // 50
+    assert many[2] == few[2]  # no statement per recipient outside the batches
     with raw(Path(store.path)) as connection:
         assert connection.execute("SELECT count(*) FROM install_invitations").fetchone() == (3030,)
 
@@ -1231,14 +1235,15 @@ def test_a_bulk_invitation_that_fails_midway_leaves_nothing(
     admin, account = make_business_account(kit)
     key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
     before = store.dump()
-    add = _SQLiteTransaction.add_install_invitations
+    add = SQLiteTransaction.add
 
-    def clashing_add(self: _SQLiteTransaction, invitations: Sequence[InstallInvitation]) -> None:
-        changed = list(invitations)  # the 2,999th reuses the first one's code
-        changed[2998] = attrs.evolve(changed[2998], code_hash=changed[0].code_hash)
-        add(self, changed)
+    def clashing_add(self: SQLiteTransaction, kind: Any, added: Sequence[Any]) -> None:
+        if kind is INSTALL_INVITATIONS and len(added) == 3000:
+            added = list(added)  # the 2,999th reuses the first one's code
+            added[2998] = attrs.evolve(added[2998], code_hash=added[0].code_hash)
+        add(self, kind, added)
 
-    monkeypatch.setattr(_SQLiteTransaction, "add_install_invitations", clashing_add)
+    monkeypatch.setattr(SQLiteTransaction, "add", clashing_add)
     emails = [f"r{n}@example.com" for n in range(3000)]
     with pytest.raises(DuplicateKey):
         kit.invite_installers(admin, account.id, key.id, emails, send=False)
