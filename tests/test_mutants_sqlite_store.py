@@ -26,7 +26,7 @@ import pytest
 # Before the import below, so that pytest rewrites the suite's asserts into detailed messages.
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
-from _records import active_administrators, records
+from _records import active_administrators, records  # noqa: E402
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageError  # noqa: E402
 from licensekit.model import (  # noqa: E402
     BusinessAccount,
@@ -41,8 +41,9 @@ from licensekit.model import (  # noqa: E402
     Throttle,
     User,
 )
-from licensekit.storage import (
+from licensekit.storage import (  # noqa: E402
     ACCOUNTS,
+    COMPUTER_BLOCKS,
     INSTALL_INVITATIONS,
     JOIN_INVITATIONS,
     LICENSE_KEYS,
@@ -492,10 +493,11 @@ def test_connections_run_with_the_settings_asked_for(
     options: dict[str, Any] = {} if synchronous is None else {"synchronous": synchronous}
     store = SQLiteStore(path, **options)
     try:
-        with records(store) as tx:
-            assert tx._one_value("PRAGMA synchronous") == level
-            assert tx._one_value("PRAGMA trusted_schema") == 0
-            assert tx._one_value("PRAGMA foreign_keys") == 1
+        with store.transaction() as tx:
+            connection = tx._connection
+            assert connection.execute("PRAGMA synchronous").fetchone()[0] == level
+            assert connection.execute("PRAGMA trusted_schema").fetchone()[0] == 0
+            assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         store.close()
 
@@ -556,7 +558,7 @@ def test_deleting_by_text_that_is_not_valid_unicode_deletes_nothing(store: SQLit
     with records(store) as tx:
         tx.delete(SESSIONS, "ses_\ud800")
         tx.delete(THROTTLES, "password:\ud800")
-        tx.delete_computer_block("acc_alpha", "PC-\ud800", None)
+        tx.delete(COMPUTER_BLOCKS, ("acc_alpha", "PC-\ud800", None))
     assert store.dump() == before
 
 

@@ -568,11 +568,15 @@ def test_sqlite_add_many_with_a_bad_record_adds_none_and_ends_the_transaction(
         for n in range(5)
     ]
     fresh[3] = attrs.evolve(fresh[3], created_at=dt.datetime(2026, 1, 1))
-    with pytest.raises(StorageError, match="refused"), records(kit.store) as tx:
+
+    def add_then_read(tx: Any) -> None:
         with pytest.raises(StorageError, match="without a time zone"):
             tx.add_all(INSTALL_INVITATIONS, fresh)
         with pytest.raises(StorageError, match="refused"):
             tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh])
+
+    with pytest.raises(StorageError, match="refused"), records(kit.store) as tx:
+        add_then_read(tx)
     with records(kit.store) as tx:
         assert tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh]) == []
         tx.add_all(INSTALL_INVITATIONS, fresh[:3])

@@ -2,6 +2,12 @@
 
 A few reach into the store's private attributes, only to inject a fault
 (a full disk, an interrupt at an unlucky moment) that a test cannot otherwise bring about.
+
+Moved (storage port v2), each to the test of ``test_sqlite_v2_store.py`` that checks the same:
+``test_a_batch_that_fills_the_disk_says_so`` to
+``test_a_write_that_fills_the_disk_is_a_storage_error_and_keeps_nothing`` (a batch of 300
+users on a nearly full file), and
+``test_a_stored_value_this_version_cannot_read_is_an_incompatible_store`` to its namesake.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ from licensekit.exceptions import (
     LicenseKitError,
     StorageError,
 )
-from licensekit.model import AuditAction, AuditEvent, User
-from licensekit.storage import AUDIT_EVENTS, THROTTLES, USERS
+from licensekit.model import User
+from licensekit.storage import THROTTLES, USERS
 from licensekit.stores.memory import MemoryStore
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import (
@@ -70,22 +76,9 @@ def emails_in(path: Path) -> set[str]:
 
 def fill_the_disk_soon(tx: Any) -> None:
     """Let the database grow by three pages only: the next big write finds the disk full."""
-    pages = tx._one_value("PRAGMA page_count")
-    tx._connection.execute(f"PRAGMA max_page_count = {pages + 3}")
-
-
-def big_audit_batch() -> list[AuditEvent]:
-    return [
-        AuditEvent(
-            id=f"evt_{n:06d}",
-            account_id="acc_1",
-            at=T0,
-            actor_id="usr_1",
-            action=AuditAction.COMPUTER_BLOCKED,
-            subject="x" * 2000,
-        )
-        for n in range(200)
-    ]
+    connection = tx.port._connection
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages + 3}")
 
 
 class _FaultyConnection(sqlite3.Connection):
@@ -149,9 +142,9 @@ def test_closing_the_store_while_another_thread_runs_a_statement_does_not_crash(
 
         def slow_transaction():
             try:
-                with records(store) as tx:
+                with store.transaction() as tx:
                     started.set()
-                    tx._one_value(SLOW)  # a slow read, in SQLite's C code
+                    tx._connection.execute(SLOW).fetchone()  # a slow read, in SQLite's C code
                 outcome.append("committed")
             except LicenseKitError:
                 outcome.append("storage error")
@@ -281,17 +274,6 @@ def test_text_sqlite_cannot_encode_never_escapes_as_a_raw_error(path: Path, use_
 # -- errors that end SQLite's transaction --------------------------------------------------------
 
 
-def test_a_batch_that_fills_the_disk_says_so(store: SQLiteStore) -> None:
-    def write_a_big_batch() -> None:
-        with records(store) as tx:
-            fill_the_disk_soon(tx)
-            tx.add_all(AUDIT_EVENTS, big_audit_batch())
-
-    with pytest.raises(StorageError) as info:
-        write_a_big_batch()
-    assert "full" in str(info.value), str(info.value)
-
-
 def test_nothing_from_a_transaction_that_fails_is_kept(path: Path) -> None:
     store = SQLiteStore(path)
 
@@ -404,21 +386,6 @@ def test_a_datetime_without_a_time_zone_is_refused_not_read_as_local_time(path: 
             )
         with records(store) as tx:
             assert tx.get(THROTTLES, "k") is None
-    finally:
-        store.close()
-
-
-def test_a_stored_value_this_version_cannot_read_is_an_incompatible_store(path: Path) -> None:
-    from licensekit.exceptions import IncompatibleStore
-
-    store = SQLiteStore(path)
-    try:
-        with records(store) as tx:
-            tx._connection.execute(
-                "INSERT INTO throttles VALUES ('k', 1, 'not a date', 'not a date', NULL)"
-            )
-        with pytest.raises(IncompatibleStore, match="Throttle"), records(store) as tx:
-            tx.get(THROTTLES, "k")
     finally:
         store.close()
 
