@@ -10,19 +10,19 @@ own flushed line, the moments the parent may want to kill it at:
 * ``half``: SQLite has consumed half of the invitation rows of the batch insert;
 * ``committed``: the transaction is over and invite_installers returned.
 
-The markers are printed from wrappers around the store's own methods; the store's code runs
-unchanged (the rows reach ``executemany`` through a generator instead of a list).
+The markers are printed from wrappers around the store's own methods
+(``SQLiteTransaction.add`` and ``SQLiteTransaction._run``); the store's code runs unchanged.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from licensekit.model import InstallInvitation
-from licensekit.stores import sqlite as sqlite_store
-from licensekit.stores.sqlite import SQLiteStore, _SQLiteTransaction
+from licensekit.storage import INSTALL_INVITATIONS, RecordKind
+from licensekit.stores._sqlite_transaction import SQLiteTransaction
+from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import make_licensekit
 
 
@@ -31,30 +31,29 @@ def say(marker: str) -> None:
 
 
 def main(path: str, session: str, account_id: str, key_id: str, prefix: str, count: int) -> None:
-    add_install_invitations = _SQLiteTransaction.add_install_invitations
-    run_many = _SQLiteTransaction._run_many
+    add = SQLiteTransaction.add
+    run = SQLiteTransaction._run
+    width = len(INSTALL_INVITATIONS.fields)
+    progress = {"rows": 0, "half": False}
 
-    def reporting_add(self: _SQLiteTransaction, invitations: Sequence[InstallInvitation]) -> None:
-        say("writing")
-        add_install_invitations(self, invitations)
+    def reporting_add(
+        self: SQLiteTransaction, kind: RecordKind[Any], records: Sequence[Any]
+    ) -> None:
+        if kind is INSTALL_INVITATIONS:
+            say("writing")
+        add(self, kind, records)
 
-    def reporting_run_many(
-        self: _SQLiteTransaction, sql: str, rows: Iterable[list[Any]], expect: int | None = None
-    ) -> bool:
-        if sql != sqlite_store._SQL.insert_install:
-            return run_many(self, sql, rows, expect)
-        rows = list(rows)
+    def reporting_run(self: SQLiteTransaction, sql: str, params: Sequence[Any], doing: str) -> Any:
+        cursor = run(self, sql, params, doing)
+        if sql.startswith("INSERT INTO install_invitations") and not progress["half"]:
+            progress["rows"] += len(params) // width
+            if progress["rows"] >= count // 2:  # this statement's rows took it past half
+                progress["half"] = True
+                say("half")
+        return cursor
 
-        def feed() -> Iterator[list[Any]]:
-            for n, row in enumerate(rows):
-                if n == len(rows) // 2:
-                    say("half")
-                yield row
-
-        return run_many(self, sql, feed(), expect)
-
-    _SQLiteTransaction.add_install_invitations = reporting_add  # type: ignore[method-assign]
-    _SQLiteTransaction._run_many = reporting_run_many  # type: ignore[method-assign]
+    SQLiteTransaction.add = reporting_add  # type: ignore[method-assign]
+    SQLiteTransaction._run = reporting_run  # type: ignore[method-assign]
 
     kit = make_licensekit(store=SQLiteStore(path))
     emails = [f"{prefix}-{n}@example.com" for n in range(count)]

@@ -26,6 +26,7 @@ import pytest
 # Before the import below, so that pytest rewrites the suite's asserts into detailed messages.
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
+from _records import active_administrators, records  # noqa: E402
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageError  # noqa: E402
 from licensekit.model import (  # noqa: E402
     BusinessAccount,
@@ -39,6 +40,17 @@ from licensekit.model import (  # noqa: E402
     SessionRecord,
     Throttle,
     User,
+)
+from licensekit.storage import (  # noqa: E402
+    ACCOUNTS,
+    COMPUTER_BLOCKS,
+    INSTALL_INVITATIONS,
+    JOIN_INVITATIONS,
+    LICENSE_KEYS,
+    MEMBERSHIPS,
+    SESSIONS,
+    THROTTLES,
+    USERS,
 )
 from licensekit.storage import Store as StoreV2  # noqa: E402
 from licensekit.stores._sqlite_schema import (  # noqa: E402
@@ -92,8 +104,8 @@ def store(path: Path) -> Iterator[SQLiteStore]:
 def admin_and_account(tx: Any) -> tuple[User, BusinessAccount]:
     admin = User(id="usr_admin", email="admin@example.com", created_at=T0)
     account = BusinessAccount(id="acc_alpha", name="Alpha", created_at=T0, created_by=admin.id)
-    tx.add_user(admin)
-    tx.add_account(account)
+    tx.add(USERS, admin)
+    tx.add(ACCOUNTS, account)
     return admin, account
 
 
@@ -145,30 +157,31 @@ def session(n: int, expires_at: dt.datetime, **fields: Any) -> SessionRecord:
 
 # Values that no bug may ever store: each write must be refused by the database itself.
 _BROKEN_RULES: dict[str, Callable[[Any], None]] = {
-    "a key without seats": lambda tx: tx.add_license_key(license_key(seats=0)),
-    "a key with fewer than no seats used": lambda tx: tx.add_license_key(
-        license_key(seats_used=-1)
+    "a key without seats": lambda tx: tx.add(LICENSE_KEYS, license_key(seats=0)),
+    "a key with fewer than no seats used": lambda tx: tx.add(
+        LICENSE_KEYS, license_key(seats_used=-1)
     ),
-    "an invitation allowing no activation": lambda tx: tx.add_install_invitations(
-        [install_invitation(max_activations=0, activations=0)]
+    "an invitation allowing no activation": lambda tx: tx.add_all(
+        INSTALL_INVITATIONS, [install_invitation(max_activations=0, activations=0)]
     ),
-    "an invitation activated beyond its maximum": lambda tx: tx.add_install_invitations(
-        [install_invitation(max_activations=2, activations=3, computer_ids=("A", "B", "C"))]
+    "an invitation activated beyond its maximum": lambda tx: tx.add_all(
+        INSTALL_INVITATIONS,
+        [install_invitation(max_activations=2, activations=3, computer_ids=("A", "B", "C"))],
     ),
-    "an invitation with fewer than no activations": lambda tx: tx.add_install_invitations(
-        [install_invitation(activations=-1)]
+    "an invitation with fewer than no activations": lambda tx: tx.add_all(
+        INSTALL_INVITATIONS, [install_invitation(activations=-1)]
     ),
 }
 
 
 @pytest.mark.parametrize("rule", sorted(_BROKEN_RULES))
 def test_the_schema_refuses_counts_no_use_case_may_store(store: SQLiteStore, rule: str) -> None:
-    with store.transaction() as tx:
+    with records(store) as tx:
         admin_and_account(tx)
         if "invitation" in rule:
-            tx.add_license_key(license_key())
+            tx.add(LICENSE_KEYS, license_key())
     before = store.dump()
-    with pytest.raises(StorageError) as info, store.transaction() as tx:
+    with pytest.raises(StorageError) as info, records(store) as tx:
         _BROKEN_RULES[rule](tx)
     assert not isinstance(info.value, DuplicateKey)
     assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
@@ -178,16 +191,16 @@ def test_the_schema_refuses_counts_no_use_case_may_store(store: SQLiteStore, rul
 
 def test_saving_an_invitation_activated_beyond_its_maximum_is_refused(store: SQLiteStore) -> None:
     invitation = install_invitation(max_activations=1)
-    with store.transaction() as tx:
+    with records(store) as tx:
         admin_and_account(tx)
-        tx.add_license_key(license_key())
-        tx.add_install_invitations([invitation])
+        tx.add(LICENSE_KEYS, license_key())
+        tx.add_all(INSTALL_INVITATIONS, [invitation])
     broken = attrs.evolve(invitation, activations=2, computer_ids=("A", "B"))
-    with pytest.raises(StorageError) as info, store.transaction() as tx:
-        tx.save_install_invitation(broken)
+    with pytest.raises(StorageError) as info, records(store) as tx:
+        tx.save(INSTALL_INVITATIONS, broken)
     assert "CHECK" in str(info.value)
-    with store.transaction() as tx:
-        assert tx.get_install_invitation(invitation.id) == invitation
+    with records(store) as tx:
+        assert tx.get(INSTALL_INVITATIONS, invitation.id) == invitation
 
 
 # -- listings never depend on the order SQLite happens to choose -------------------------------
@@ -233,32 +246,33 @@ def test_datetimes_in_other_time_zones_compare_as_the_moments_they_are(
     nine = T0  # 09:00 UTC
     early = session(1, expires_at=dt.datetime(2030, 1, 1, 10, 30, tzinfo=PLUS_TWO))  # 08:30 UTC
     late = session(2, expires_at=dt.datetime(2030, 1, 1, 9, 30, tzinfo=dt.UTC))
-    with store.transaction() as tx:
+    with records(store) as tx:
         admin_and_account(tx)
-        tx.add_session(early)
-        tx.add_session(late)
+        tx.add(SESSIONS, early)
+        tx.add(SESSIONS, late)
         for n, expires in enumerate([early.expires_at, late.expires_at]):
-            tx.save_throttle(
-                Throttle(key=f"k{n}", failures=1, window_started_at=T0, expires_at=expires)
+            tx.put(
+                THROTTLES,
+                Throttle(key=f"k{n}", failures=1, window_started_at=T0, expires_at=expires),
             )
     moment = nine.astimezone(PLUS_FIVE)  # 14:00+05:00: after 08:30 UTC, before 09:30 UTC
-    with store.transaction() as tx:
-        assert tx.delete_sessions_expired_before(moment) == 1
-        assert tx.delete_throttles_expired_before(moment) == 1
-    with store.transaction() as tx:
-        assert tx.find_session_by_token_hash(early.token_hash) is None
-        assert tx.find_session_by_token_hash(late.token_hash) == late
-        assert tx.get_throttle("k0") is None
-        assert tx.get_throttle("k1") is not None
+    with records(store) as tx:
+        assert tx.delete_expired(SESSIONS, moment) == 1
+        assert tx.delete_expired(THROTTLES, moment) == 1
+    with records(store) as tx:
+        assert tx.find(SESSIONS, token_hash=early.token_hash) is None
+        assert tx.find(SESSIONS, token_hash=late.token_hash) == late
+        assert tx.get(THROTTLES, "k0") is None
+        assert tx.get(THROTTLES, "k1") is not None
 
 
 def test_datetimes_are_stored_as_fixed_width_utc_text(store: SQLiteStore, path: Path) -> None:
     """The file format every release wrote: files are shared across versions and migrated, and
     ``expires_at <= ?`` compares text, which is time order only in this one form."""
     expires = T0.astimezone(PLUS_TWO)  # 11:00+02:00, whole seconds
-    with store.transaction() as tx:
+    with records(store) as tx:
         admin_and_account(tx)
-        tx.add_session(session(1, expires_at=expires))
+        tx.add(SESSIONS, session(1, expires_at=expires))
     with raw(path) as connection:
         (stored,) = connection.execute("SELECT expires_at FROM sessions").fetchone()
     assert stored == T0_TEXT
@@ -267,7 +281,7 @@ def test_datetimes_are_stored_as_fixed_width_utc_text(store: SQLiteStore, path: 
 def test_a_session_written_by_an_earlier_release_expires_at_its_moment(
     store: SQLiteStore, path: Path
 ) -> None:
-    with store.transaction() as tx:
+    with records(store) as tx:
         admin_and_account(tx)
     with raw(path) as connection:
         connection.execute(
@@ -275,8 +289,8 @@ def test_a_session_written_by_an_earlier_release_expires_at_its_moment(
             " admin_grants) VALUES (?, ?, ?, ?, ?, ?, ?)",
             ("ses_old", digest("old"), "usr_admin", "password", T0_TEXT, T0_TEXT, "{}"),
         )
-    with store.transaction() as tx:
-        assert tx.delete_sessions_expired_before(T0) == 1
+    with records(store) as tx:
+        assert tx.delete_expired(SESSIONS, T0) == 1
 
 
 # -- waiting for the write lock ---------------------------------------------------------------
@@ -313,11 +327,11 @@ def test_a_begin_that_sqlite_gives_up_early_is_tried_again(
     store = SQLiteStore(path, busy_timeout=30)
     try:
         _GivesUpOnce.armed = True
-        with store.transaction() as tx:
-            tx.add_user(User(id="usr_1", email="one@example.com", created_at=T0))
+        with records(store) as tx:
+            tx.add(USERS, User(id="usr_1", email="one@example.com", created_at=T0))
         assert not _GivesUpOnce.armed  # the failure did happen
-        with store.transaction() as tx:
-            assert tx.get_user("usr_1") is not None
+        with records(store) as tx:
+            assert tx.get(USERS, "usr_1") is not None
     finally:
         _GivesUpOnce.armed = False
         store.close()
@@ -424,12 +438,12 @@ def test_invitations_sent_before_delivery_tracking_count_as_sent_after_migration
     make_version_2(path)
     store = SQLiteStore(path)
     try:
-        with store.transaction() as tx:
+        with records(store) as tx:
             found = {
-                "inv_0": tx.get_join_invitation("inv_0"),
-                "inv_1": tx.get_join_invitation("inv_1"),
-                "inst_0": tx.get_install_invitation("inst_0"),
-                "inst_1": tx.get_install_invitation("inst_1"),
+                "inv_0": tx.get(JOIN_INVITATIONS, "inv_0"),
+                "inv_1": tx.get(JOIN_INVITATIONS, "inv_1"),
+                "inst_0": tx.get(INSTALL_INVITATIONS, "inst_0"),
+                "inst_1": tx.get(INSTALL_INVITATIONS, "inst_1"),
             }
         delivery = {
             name: None if found is None else (found.delivery, found.delivery_attempts)
@@ -480,9 +494,10 @@ def test_connections_run_with_the_settings_asked_for(
     store = SQLiteStore(path, **options)
     try:
         with store.transaction() as tx:
-            assert tx._one_value("PRAGMA synchronous") == level
-            assert tx._one_value("PRAGMA trusted_schema") == 0
-            assert tx._one_value("PRAGMA foreign_keys") == 1
+            connection = tx._connection
+            assert connection.execute("PRAGMA synchronous").fetchone()[0] == level
+            assert connection.execute("PRAGMA trusted_schema").fetchone()[0] == 0
+            assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         store.close()
 
@@ -510,15 +525,16 @@ def test_deleted_sessions_and_throttles_leave_nothing_readable_in_the_file(path:
     throttle_key = "password:forgotten-person@example.com"
     store = SQLiteStore(path, synchronous="normal")
     try:
-        with store.transaction() as tx:
+        with records(store) as tx:
             admin_and_account(tx)
-            tx.add_session(session(1, expires_at=T0, token_hash=token_hash))
-            tx.save_throttle(
-                Throttle(key=throttle_key, failures=1, window_started_at=T0, expires_at=T0)
+            tx.add(SESSIONS, session(1, expires_at=T0, token_hash=token_hash))
+            tx.put(
+                THROTTLES,
+                Throttle(key=throttle_key, failures=1, window_started_at=T0, expires_at=T0),
             )
-        with store.transaction() as tx:
-            tx.delete_session("ses_1")
-            tx.delete_throttle(throttle_key)
+        with records(store) as tx:
+            tx.delete(SESSIONS, "ses_1")
+            tx.delete(THROTTLES, throttle_key)
     finally:
         store.close()
     assert not wal_of(path).exists()  # everything is in the database file itself
@@ -534,15 +550,15 @@ def test_deleting_by_text_that_is_not_valid_unicode_deletes_nothing(store: SQLit
     throttle = Throttle(
         key="password:a@example.com", failures=1, window_started_at=T0, expires_at=T0
     )
-    with store.transaction() as tx:
+    with records(store) as tx:
         admin_and_account(tx)
-        tx.add_session(session(1, expires_at=T0))
-        tx.save_throttle(throttle)
+        tx.add(SESSIONS, session(1, expires_at=T0))
+        tx.put(THROTTLES, throttle)
     before = store.dump()
-    with store.transaction() as tx:
-        tx.delete_session("ses_\ud800")
-        tx.delete_throttle("password:\ud800")
-        tx.delete_computer_block("acc_alpha", "PC-\ud800", None)
+    with records(store) as tx:
+        tx.delete(SESSIONS, "ses_\ud800")
+        tx.delete(THROTTLES, "password:\ud800")
+        tx.delete(COMPUTER_BLOCKS, ("acc_alpha", "PC-\ud800", None))
     assert store.dump() == before
 
 
@@ -573,11 +589,12 @@ def admin_count_steps(path: Path, members: int) -> int:
     """The steps of counting an account's 2 active administrators among *members* others."""
     store = SQLiteStore(path, synchronous="normal")
     try:
-        with store.transaction() as tx:
+        with records(store) as tx:
             admin_and_account(tx)
             for n in range(members + 2):
-                tx.add_user(User(id=f"usr_{n:05d}", email=f"u{n}@example.com", created_at=T0))
-                tx.save_membership(
+                tx.add(USERS, User(id=f"usr_{n:05d}", email=f"u{n}@example.com", created_at=T0))
+                tx.put(
+                    MEMBERSHIPS,
                     Membership(
                         account_id="acc_alpha",
                         user_id=f"usr_{n:05d}",
@@ -585,12 +602,12 @@ def admin_count_steps(path: Path, members: int) -> int:
                         status=MemberStatus.ACTIVE,
                         joined_at=T0,
                         updated_at=T0,
-                    )
+                    ),
                 )
 
         def count() -> None:
-            with store.transaction() as tx:
-                assert tx.count_active_administrators("acc_alpha") == 2
+            with records(store) as tx:
+                assert active_administrators(tx, "acc_alpha") == 2
 
         return count_steps(store, count)
     finally:
@@ -613,8 +630,8 @@ def test_a_transaction_that_outlives_close_releases_its_connection(path: Path) -
 
     def long_transaction() -> None:
         try:
-            with store.transaction() as tx:
-                tx.add_user(User(id="usr_1", email="one@example.com", created_at=T0))
+            with records(store) as tx:
+                tx.add(USERS, User(id="usr_1", email="one@example.com", created_at=T0))
                 inside.set()
                 if not closed.wait(30):
                     raise TimeoutError("the store was never closed")
@@ -641,13 +658,13 @@ def test_a_transaction_that_outlives_close_releases_its_connection(path: Path) -
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork")
 def test_closing_the_store_in_a_forked_child_releases_the_childs_connections(path: Path) -> None:
     store = SQLiteStore(path, synchronous="normal")
-    with store.transaction() as tx:
-        tx.add_user(User(id="usr_parent", email="parent@example.com", created_at=T0))
+    with records(store) as tx:
+        tx.add(USERS, User(id="usr_parent", email="parent@example.com", created_at=T0))
 
     def child(results: Any) -> None:
         try:
-            with store.transaction() as tx:
-                tx.add_user(User(id="usr_child", email="child@example.com", created_at=T0))
+            with records(store) as tx:
+                tx.add(USERS, User(id="usr_child", email="child@example.com", created_at=T0))
             store.close()
             # The child held the only connection: closing it removes the log.
             results.put(("closed", wal_of(path).exists()))

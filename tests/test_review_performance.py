@@ -4,6 +4,14 @@ reads and writes of invitations, compiled row codecs).
 Each test exercises one of the risky paths of that change, on the store chosen by
 ``LICENSEKIT_TEST_STORE`` (memory by default), and directly on SQLite where it is SQLite's
 own code that changed.
+
+Moved (storage port v2): ``test_sqlite_run_many_takes_a_generator_and_checks_the_count``
+tested ``_run_many``, a v1 private helper the v2 store no longer has. Writing many records in
+a statement per chunk is checked by ``test_sqlite_v2_store.py::
+test_bulk_work_is_a_statement_per_chunk_never_one_per_record``, and a batch that does not
+write every record (the count it checked) by ``test_sqlite_v2_store.py::
+test_a_batch_refused_midway_reports_its_first_bad_record_as_in_order`` and the contract
+suite's ``test_save_refuses_a_record_that_does_not_exist``.
 """
 
 from __future__ import annotations
@@ -453,7 +461,7 @@ def test_seats_full_is_audited_but_never_counts_against_the_code() -> None:
 # (licensekit.testing.contract.lookups and .writes).
 
 
-# == 3. and 4. SQLite: compiled codecs and _run_many =========================================
+# == 3. and 4. SQLite: compiled codecs and batched writes =========================================
 
 
 @pytest.fixture
@@ -464,6 +472,12 @@ def sqlite_kit(tmp_path: Path) -> Iterator[Setup]:
     key = kit.add_license_key(admin, account.id, product=PRODUCT, value=KEY_VALUE, seats=5)
     yield Setup(kit, admin, account.id, key.id)
     store.close()
+
+
+@pytest.fixture
+def world(sqlite_kit: Setup) -> tuple[Setup, list[InstallInvitation], None]:
+    """A SQLite kit with an account, a key and three invitations to install."""
+    return sqlite_kit, _three_invitations(sqlite_kit), None
 
 
 def test_encode_datetime_converts_other_zones_and_refuses_naive_ones() -> None:
@@ -539,7 +553,11 @@ def test_row_mapper_refuses_a_naive_datetime_in_an_optional_field(world) -> None
     assert mapper.decode(mapper.encode(none)) == none
 
 
-def test_sqlite_add_many_with_a_bad_record_adds_none_and_goes_on(sqlite_kit: Setup) -> None:
+def test_sqlite_add_many_with_a_bad_record_adds_none_and_ends_the_transaction(
+    sqlite_kit: Setup,
+) -> None:
+    """A batch with one record SQLite cannot hold adds none of it; the refused write ends
+    the transaction (port v2), and a later transaction adds the good records."""
     kit = sqlite_kit.kit
     kit.invite_installers(
         sqlite_kit.admin, sqlite_kit.account_id, sqlite_kit.key_id, ADDRESSES[:3], send=False
@@ -550,31 +568,20 @@ def test_sqlite_add_many_with_a_bad_record_adds_none_and_goes_on(sqlite_kit: Set
         for n in range(5)
     ]
     fresh[3] = attrs.evolve(fresh[3], created_at=dt.datetime(2026, 1, 1))
-    with kit.store.transaction() as tx:
+
+    def add_then_read(tx: Any) -> None:
         with pytest.raises(StorageError, match="without a time zone"):
-            tx.add_install_invitations(fresh)
-        assert tx.get_install_invitations([i.id for i in fresh]) == []
-        tx.add_install_invitations(fresh[:3])
-    with kit.store.transaction() as tx:
-        assert len(tx.get_install_invitations([i.id for i in fresh])) == 3
+            tx.add_all(INSTALL_INVITATIONS, fresh)
+        with pytest.raises(StorageError, match="refused"):
+            tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh])
 
-
-def test_sqlite_run_many_takes_a_generator_and_checks_the_count(sqlite_kit: Setup) -> None:
-    kit = sqlite_kit.kit
-    with kit.store.transaction() as tx:
-        tx._run("CREATE TEMP TABLE review_t (n INTEGER)")
-        assert tx._run_many("INSERT INTO review_t VALUES (?)", ((n,) for n in range(1_001)))
-        assert tx._run_many(
-            "UPDATE review_t SET n = n + 5000 WHERE n = ?", ((n,) for n in range(10)), expect=10
-        )
-        assert not tx._run_many(
-            "UPDATE review_t SET n = -1 WHERE n = ?", ((n,) for n in (500, 99_999)), expect=2
-        )
-        assert tx._run("SELECT count(*) FROM review_t WHERE n = -1").fetchone()[0] == 0
-        assert tx._run("SELECT count(*) FROM review_t").fetchone()[0] == 1_001
-        with pytest.raises(ZeroDivisionError):
-            tx._run_many("INSERT INTO review_t VALUES (?)", ((1 // (3 - n),) for n in range(5)))
-        assert tx._run("SELECT count(*) FROM review_t").fetchone()[0] == 1_001
+    with pytest.raises(StorageError, match="refused"), records(kit.store) as tx:
+        add_then_read(tx)
+    with records(kit.store) as tx:
+        assert tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh]) == []
+        tx.add_all(INSTALL_INVITATIONS, fresh[:3])
+    with records(kit.store) as tx:
+        assert len(tx.get_many(INSTALL_INVITATIONS, [i.id for i in fresh])) == 3
 
 
 def _three_invitations(setup: Setup) -> list[InstallInvitation]:

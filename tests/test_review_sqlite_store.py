@@ -2,6 +2,12 @@
 
 A few reach into the store's private attributes, only to inject a fault
 (a full disk, an interrupt at an unlucky moment) that a test cannot otherwise bring about.
+
+Moved (storage port v2), each to the test of ``test_sqlite_v2_store.py`` that checks the same:
+``test_a_batch_that_fills_the_disk_says_so`` to
+``test_a_write_that_fills_the_disk_is_a_storage_error_and_keeps_nothing`` (a batch of 300
+users on a nearly full file), and
+``test_a_stored_value_this_version_cannot_read_is_an_incompatible_store`` to its namesake.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from typing import Any
 import pytest
 
 import licensekit.stores.sqlite as sqlite_module
+from _records import records
 from licensekit import LicenseKit
 from licensekit.exceptions import (
     AccountNotFound,
     LicenseKitError,
     StorageError,
 )
-from licensekit.model import AuditAction, AuditEvent, User
+from licensekit.model import User
+from licensekit.storage import THROTTLES, USERS
 from licensekit.stores.memory import MemoryStore
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import (
@@ -68,22 +76,9 @@ def emails_in(path: Path) -> set[str]:
 
 def fill_the_disk_soon(tx: Any) -> None:
     """Let the database grow by three pages only: the next big write finds the disk full."""
-    pages = tx._one_value("PRAGMA page_count")
-    tx._connection.execute(f"PRAGMA max_page_count = {pages + 3}")
-
-
-def big_audit_batch() -> list[AuditEvent]:
-    return [
-        AuditEvent(
-            id=f"evt_{n:06d}",
-            account_id="acc_1",
-            at=T0,
-            actor_id="usr_1",
-            action=AuditAction.COMPUTER_BLOCKED,
-            subject="x" * 2000,
-        )
-        for n in range(200)
-    ]
+    connection = tx.port._connection
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages + 3}")
 
 
 class _FaultyConnection(sqlite3.Connection):
@@ -149,7 +144,7 @@ def test_closing_the_store_while_another_thread_runs_a_statement_does_not_crash(
             try:
                 with store.transaction() as tx:
                     started.set()
-                    tx._one_value(SLOW)  # a slow read, in SQLite's C code
+                    tx._connection.execute(SLOW).fetchone()  # a slow read, in SQLite's C code
                 outcome.append("committed")
             except LicenseKitError:
                 outcome.append("storage error")
@@ -205,10 +200,10 @@ def test_an_interrupt_just_after_begin_leaves_no_lock_behind(
         with pytest.raises(Interrupt), store.transaction():
             pass  # pragma: no cover - never entered
         other = SQLiteStore(path, busy_timeout=0.2)  # another process, say
-        with other.transaction() as tx:
-            assert tx.get_user("usr_nobody") is None
-        with store.transaction() as tx:
-            assert tx.get_user("usr_nobody") is None
+        with records(other) as tx:
+            assert tx.get(USERS, "usr_nobody") is None
+        with records(store) as tx:
+            assert tx.get(USERS, "usr_nobody") is None
     finally:
         if other is not None:
             other.close()
@@ -279,31 +274,20 @@ def test_text_sqlite_cannot_encode_never_escapes_as_a_raw_error(path: Path, use_
 # -- errors that end SQLite's transaction --------------------------------------------------------
 
 
-def test_a_batch_that_fills_the_disk_says_so(store: SQLiteStore) -> None:
-    def write_a_big_batch() -> None:
-        with store.transaction() as tx:
-            fill_the_disk_soon(tx)
-            tx.add_audit_events(big_audit_batch())
-
-    with pytest.raises(StorageError) as info:
-        write_a_big_batch()
-    assert "full" in str(info.value), str(info.value)
-
-
 def test_nothing_from_a_transaction_that_fails_is_kept(path: Path) -> None:
     store = SQLiteStore(path)
 
     def fill(tx: Any) -> None:
         for n in range(2, 100):
-            tx.add_user(user(n, name="x" * 3000))
+            tx.add(USERS, user(n, name="x" * 3000))
 
     def carry_on_after_an_error() -> None:
-        with store.transaction() as tx:
-            tx.add_user(user(1))
+        with records(store) as tx:
+            tx.add(USERS, user(1))
             fill_the_disk_soon(tx)
             with pytest.raises(StorageError):
                 fill(tx)
-            tx.add_user(user(1000))  # the caller carries on after the error
+            tx.add(USERS, user(1000))  # the caller carries on after the error
 
     try:
         with pytest.raises(StorageError):
@@ -348,8 +332,8 @@ def test_a_collected_test_store_is_closed_before_its_folder_goes(
     store = new_test_store()
     assert isinstance(store, SQLiteStore)
     folder = store.path.parent
-    with store.transaction() as tx:
-        tx.add_user(user(1))
+    with records(store) as tx:
+        tx.add(USERS, user(1))
     connections = list(store._all)
     del store, tx
     gc.collect()
@@ -383,8 +367,8 @@ def test_nesting_transactions_of_two_stores_on_one_file_is_refused_at_once(path:
             second.transaction(),
         ):
             pass  # pragma: no cover - never reached
-        with second.transaction() as tx:  # both still work afterwards
-            assert tx.get_user("usr_nobody") is None
+        with records(second) as tx:  # both still work afterwards
+            assert tx.get(USERS, "usr_nobody") is None
     finally:
         first.close()
         second.close()
@@ -396,27 +380,12 @@ def test_a_datetime_without_a_time_zone_is_refused_not_read_as_local_time(path: 
     store = SQLiteStore(path)
     naive = dt.datetime(2030, 1, 1, 9, 0)
     try:
-        with pytest.raises(StorageError, match="time zone"), store.transaction() as tx:
-            tx.save_throttle(
-                Throttle(key="k", failures=1, window_started_at=naive, expires_at=naive)
+        with pytest.raises(StorageError, match="time zone"), records(store) as tx:
+            tx.put(
+                THROTTLES, Throttle(key="k", failures=1, window_started_at=naive, expires_at=naive)
             )
-        with store.transaction() as tx:
-            assert tx.get_throttle("k") is None
-    finally:
-        store.close()
-
-
-def test_a_stored_value_this_version_cannot_read_is_an_incompatible_store(path: Path) -> None:
-    from licensekit.exceptions import IncompatibleStore
-
-    store = SQLiteStore(path)
-    try:
-        with store.transaction() as tx:
-            tx._connection.execute(
-                "INSERT INTO throttles VALUES ('k', 1, 'not a date', 'not a date', NULL)"
-            )
-        with pytest.raises(IncompatibleStore, match="Throttle"), store.transaction() as tx:
-            tx.get_throttle("k")
+        with records(store) as tx:
+            assert tx.get(THROTTLES, "k") is None
     finally:
         store.close()
 
@@ -426,7 +395,7 @@ def test_licensekit_closes_only_a_store_it_opened(path: Path) -> None:
     try:
         with LicenseKit(store, RecordingMailer(), secret=TEST_SECRET, join_url=TEST_JOIN_URL):
             pass
-        with store.transaction() as tx:  # the host's store is still open
-            assert tx.get_user("usr_nobody") is None
+        with records(store) as tx:  # the host's store is still open
+            assert tx.get(USERS, "usr_nobody") is None
     finally:
         store.close()

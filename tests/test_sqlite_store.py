@@ -8,6 +8,12 @@ new file, forward migrations and the files that must be refused, waiting on a bu
 driver errors turned into licensekit's, LicenseKit opened from a path, threads and fork,
 indexes (query plans, and cost that does not grow with table size), keyset paging, bulk
 invitation in one transaction, and LICENSEKIT_TEST_STORE.
+
+Moved (storage port v2): ``test_a_batch_that_clashes_midway_is_undone_whole`` checked that a
+caller who carries on after a DuplicateKey keeps its other writes but none of the batch; in
+port v2 a refused write ends the transaction and nothing of it is kept, which
+``test_sqlite_v2_store.py::test_a_refused_write_ends_the_transaction_even_when_its_error_is_swallowed``
+checks (and ``test_a_batch_refused_midway_reports_its_first_bad_record_as_in_order`` the batch).
 """
 
 from __future__ import annotations
@@ -25,13 +31,14 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
+from _records import records
 from licensekit import LicenseKit
 from licensekit.exceptions import (
     DuplicateKey,
@@ -56,8 +63,21 @@ from licensekit.model import (
     User,
 )
 from licensekit.passwords import PasswordHasher
+from licensekit.storage import (
+    ACCOUNTS,
+    COMPUTER_BLOCKS,
+    INSTALL_INVITATIONS,
+    INSTALLATIONS,
+    LICENSE_KEYS,
+    MEMBERSHIPS,
+    SESSIONS,
+    THROTTLES,
+    USERS,
+)
 from licensekit.stores import sqlite as sqlite_module
+from licensekit.stores._sql import BY_NAME, rows_per_statement
 from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from licensekit.stores._sqlite_transaction import SQLiteTransaction
 from licensekit.stores.memory import MemoryStore
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import (
@@ -196,21 +216,21 @@ def make_world(store: SQLiteStore) -> World:
         token_hash=digest("download"),
         secret_ciphertext=b"secret",
     )
-    with store.transaction() as tx:
-        tx.add_user(admin)
-        tx.add_account(account)
-        tx.add_license_key(key)
-        tx.add_install_invitations([invitation])
+    with records(store) as tx:
+        tx.add(USERS, admin)
+        tx.add(ACCOUNTS, account)
+        tx.add(LICENSE_KEYS, key)
+        tx.add_all(INSTALL_INVITATIONS, [invitation])
     return World(admin, account, key, invitation)
 
 
 def add_a_user(tx: Any) -> None:
-    tx.add_user(User(id="usr_new", email="new@example.com", created_at=T0))
+    tx.add(USERS, User(id="usr_new", email="new@example.com", created_at=T0))
 
 
 def in_one_transaction(store: SQLiteStore, *writes: Callable[[Any], object]) -> None:
     """Run *writes* in order, in one transaction of *store*."""
-    with store.transaction() as tx:
+    with records(store) as tx:
         for write in writes:
             write(tx)
 
@@ -306,16 +326,17 @@ def test_new_file_is_in_wal_mode_with_the_whole_schema(path: Path) -> None:
 def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
     """Writes that refer to a record that does not exist, one per kind of reference."""
     return {
-        "installation of a missing key": lambda tx: tx.add_installation(
-            w.installation(1, key_id="key_missing")
+        "installation of a missing key": lambda tx: tx.add(
+            INSTALLATIONS, w.installation(1, key_id="key_missing")
         ),
-        "installation of a missing invitation": lambda tx: tx.add_installation(
-            w.installation(2, invitation_id="inst_missing")
+        "installation of a missing invitation": lambda tx: tx.add(
+            INSTALLATIONS, w.installation(2, invitation_id="inst_missing")
         ),
-        "invitation of a missing key": lambda tx: tx.add_install_invitations(
-            [w.invitation_n(3, key_id="key_missing")]
+        "invitation of a missing key": lambda tx: tx.add_all(
+            INSTALL_INVITATIONS, [w.invitation_n(3, key_id="key_missing")]
         ),
-        "membership of a missing user": lambda tx: tx.save_membership(
+        "membership of a missing user": lambda tx: tx.put(
+            MEMBERSHIPS,
             Membership(
                 account_id=w.account.id,
                 user_id="usr_missing",
@@ -323,9 +344,10 @@ def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
                 status=MemberStatus.ACTIVE,
                 joined_at=T0,
                 updated_at=T0,
-            )
+            ),
         ),
-        "session of a missing user": lambda tx: tx.add_session(
+        "session of a missing user": lambda tx: tx.add(
+            SESSIONS,
             SessionRecord(
                 id="ses_orphan",
                 token_hash=digest("session"),
@@ -333,7 +355,7 @@ def _orphans(w: World) -> dict[str, Callable[[Any], None]]:
                 method=SessionMethod.PASSWORD,
                 issued_at=T0,
                 expires_at=T0 + dt.timedelta(hours=1),
-            )
+            ),
         ),
     }
 
@@ -364,8 +386,8 @@ def test_foreign_keys_are_enforced_at_commit(store: SQLiteStore, orphan: str) ->
     assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
     assert "foreign key" in str(info.value).lower()
     assert store.dump() == before  # nothing of the transaction is left, not even the user
-    with store.transaction() as tx:  # and the store's connection is fine afterwards
-        tx.add_user(User(id="usr_new", email="new@example.com", created_at=T0))
+    with records(store) as tx:  # and the store's connection is fine afterwards
+        tx.add(USERS, User(id="usr_new", email="new@example.com", created_at=T0))
     assert store.integrity_check() == []
 
 
@@ -393,18 +415,18 @@ def test_a_version_1_file_is_migrated_and_its_records_still_work(path: Path) -> 
     store = SQLiteStore(path)
     with kit_on(store) as kit:
         assert store.schema_version == SCHEMA_VERSION
-        with store.transaction() as tx:
-            assert tx.get_user("usr_old") == User(
+        with records(store) as tx:
+            assert tx.get(USERS, "usr_old") == User(
                 id="usr_old",
                 email="old@example.com",
                 created_at=T0,
                 password_hash=password_hash,
                 name="Olga Old",
             )
-            assert tx.get_account("acc_old") == BusinessAccount(
+            assert tx.get(ACCOUNTS, "acc_old") == BusinessAccount(
                 id="acc_old", name="Old Ltd", created_at=T0, created_by="usr_old"
             )
-            membership = tx.get_membership("acc_old", "usr_old")
+            membership = tx.get(MEMBERSHIPS, ("acc_old", "usr_old"))
             assert membership is not None
             assert membership.is_active_administrator
         # The old administrator logs in and licenses computers in their old account.
@@ -485,13 +507,13 @@ def test_a_version_3_file_learns_who_proved_their_address_by_an_invitation(path:
 
     store = SQLiteStore(path)
     try:
-        with store.transaction() as tx:
+        with records(store) as tx:
             proven = {
                 user_id: user.email_verified_at
                 for user_id in ("usr_admin", "usr_created", "usr_had_one", "usr_sso", "usr_waiting")
-                if (user := tx.get_user(user_id)) is not None
+                if (user := tx.get(USERS, user_id)) is not None
             }
-            admin = tx.get_user("usr_admin")
+            admin = tx.get(USERS, "usr_admin")
         joined = dt.datetime(2030, 1, 2, 10, 30, tzinfo=dt.UTC)
         assert proven == {
             "usr_admin": None,
@@ -651,8 +673,8 @@ def test_each_connection_gets_the_page_cache_asked_for(path: Path) -> None:
     for cache_mb, expected in ((None, -16 * 1024), (3, -3 * 1024)):
         options = {} if cache_mb is None else {"cache_mb": cache_mb}
         store = SQLiteStore(path, **options)
-        with store.transaction() as tx:
-            connection = tx._connection  # type: ignore[attr-defined]
+        with records(store) as tx:
+            connection = tx.port._connection  # type: ignore[attr-defined]
             assert connection.execute("PRAGMA cache_size").fetchone() == (expected,)
         store.close()
 
@@ -665,14 +687,14 @@ def test_a_transaction_gives_up_on_a_lock_held_too_long(path: Path) -> None:
     try:
         with raw(path, timeout=0) as holder:
             holder.execute("BEGIN IMMEDIATE")
-            with pytest.raises(StorageBusy) as info, store.transaction() as tx:
-                tx.get_user("usr_nobody")
+            with pytest.raises(StorageBusy) as info, records(store) as tx:
+                tx.get(USERS, "usr_nobody")
             holder.execute("ROLLBACK")
         assert isinstance(info.value, StorageError)
         assert "database is locked" not in str(info.value)
         assert isinstance(info.value.__cause__, sqlite3.OperationalError)
-        with store.transaction() as tx:  # the store works again once the lock is free
-            tx.add_user(User(id="usr_after", email="after@example.com", created_at=T0))
+        with records(store) as tx:  # the store works again once the lock is free
+            tx.add(USERS, User(id="usr_after", email="after@example.com", created_at=T0))
     finally:
         store.close()
 
@@ -703,10 +725,10 @@ def test_a_transaction_waits_for_a_lock_that_is_released(path: Path) -> None:
     holder.start()
     try:
         assert locked.wait(30)
-        with store.transaction() as tx:
+        with records(store) as tx:
             # The transaction began only after the holder committed: it sees its row.
-            assert tx.get_throttle("written while the store waited") is not None
-            tx.delete_throttle("written while the store waited")
+            assert tx.get(THROTTLES, "written while the store waited") is not None
+            tx.delete(THROTTLES, "written while the store waited")
     finally:
         holder.join()
         store.close()
@@ -747,7 +769,7 @@ def test_a_check_violation_is_a_storage_error_and_nothing_is_written(store: SQLi
         in_one_transaction(
             store,
             add_a_user,
-            lambda tx: tx.save_license_key(attrs.evolve(w.key, seats_used=w.key.seats + 1)),
+            lambda tx: tx.save(LICENSE_KEYS, attrs.evolve(w.key, seats_used=w.key.seats + 1)),
         )
     assert not isinstance(info.value, DuplicateKey)
     assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
@@ -759,27 +781,28 @@ def _clashes(w: World) -> dict[str, tuple[Callable[[Any], None], str]]:
     """Writes that clash with a unique key of the world, and a word their message must hold."""
     return {
         "user id": (
-            lambda tx: tx.add_user(attrs.evolve(w.admin, email="other@example.com")),
+            lambda tx: tx.add(USERS, attrs.evolve(w.admin, email="other@example.com")),
             "user",
         ),
         "user email": (
-            lambda tx: tx.add_user(attrs.evolve(w.admin, id="usr_other")),
+            lambda tx: tx.add(USERS, attrs.evolve(w.admin, id="usr_other")),
             "email",
         ),
         "license key value": (
-            lambda tx: tx.add_license_key(attrs.evolve(w.key, id="key_other")),
-            "license key",
+            lambda tx: tx.add(LICENSE_KEYS, attrs.evolve(w.key, id="key_other")),
+            "value_hash",
         ),
         "invitation code": (
-            lambda tx: tx.add_install_invitations(
-                [attrs.evolve(w.invitation_n(1), code_hash=w.invitation.code_hash)]
+            lambda tx: tx.add_all(
+                INSTALL_INVITATIONS,
+                [attrs.evolve(w.invitation_n(1), code_hash=w.invitation.code_hash)],
             ),
             "code",
         ),
         "installation of a computer": (
             lambda tx: [
-                tx.add_installation(w.installation(1, computer_id="PC-SAME")),
-                tx.add_installation(w.installation(2, computer_id="PC-SAME")),
+                tx.add(INSTALLATIONS, w.installation(1, computer_id="PC-SAME")),
+                tx.add(INSTALLATIONS, w.installation(2, computer_id="PC-SAME")),
             ],
             "computer",
         ),
@@ -803,23 +826,9 @@ def test_a_unique_clash_is_a_readable_duplicate_key(store: SQLiteStore, clash: s
     assert store.dump() == before
 
 
-def test_a_batch_that_clashes_midway_is_undone_whole(store: SQLiteStore) -> None:
-    """Even when the caller carries on after the DuplicateKey and commits."""
-    w = make_world(store)
-    batch = [w.invitation_n(n) for n in range(1, 6)]
-    batch[3] = attrs.evolve(batch[3], token_hash=batch[0].token_hash)
-    with store.transaction() as tx:
-        tx.add_user(User(id="usr_kept", email="kept@example.com", created_at=T0))
-        with pytest.raises(DuplicateKey):
-            tx.add_install_invitations(batch)
-    with store.transaction() as tx:
-        assert tx.get_user("usr_kept") is not None
-        assert [tx.get_install_invitation(i.id) for i in batch] == [None] * len(batch)
-
-
 def test_a_value_sqlite_cannot_bind_is_a_storage_error(store: SQLiteStore) -> None:
-    with pytest.raises(StorageError) as info, store.transaction() as tx:
-        tx.get_user(object())  # type: ignore[arg-type]
+    with pytest.raises(StorageError) as info, records(store) as tx:
+        tx.get(USERS, object())  # type: ignore[arg-type]
     assert isinstance(info.value.__cause__, sqlite3.Error)
 
 
@@ -969,8 +978,8 @@ def test_one_thread_reuses_one_connection(
 ) -> None:
     connects = count_calls(monkeypatch, store, "_connect")
     for n in range(50):
-        with store.transaction() as tx:
-            tx.add_user(User(id=f"usr_{n}", email=f"u{n}@example.com", created_at=T0))
+        with records(store) as tx:
+            tx.add(USERS, User(id=f"usr_{n}", email=f"u{n}@example.com", created_at=T0))
     assert connects["_connect"] == 0  # the connection opened with the store serves them all
     assert len(store._all) == 1
 
@@ -1064,7 +1073,7 @@ def test_a_forked_childs_commits_survive_the_parent_closing_its_store(path: Path
 
 def query_plan(store: SQLiteStore, sql: str) -> list[str]:
     """SQLite's plan for *sql* on one of the store's own connections (foreign keys on)."""
-    with store.transaction() as tx:
+    with records(store) as tx:
         rows = tx._connection.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?"))
         return [str(row[3]) for row in rows]
 
@@ -1117,16 +1126,17 @@ def activation_steps(path: Path, grow: str, size: int) -> int:
             emails = [f"other{n}@example.com" for n in range(size)]
             kit.invite_installers(admin, account.id, other.id, emails, send=False)
         elif grow == "computer blocks":
-            with store.transaction() as tx:
+            with records(store) as tx:
                 for n in range(size):
-                    tx.save_computer_block(
+                    tx.put(
+                        COMPUTER_BLOCKS,
                         ComputerBlock(
                             account_id=account.id,
                             computer_id=f"BLOCKED-{n}",
                             key_id=key.id if n % 2 else None,
                             blocked_at=T0,
                             blocked_by="usr_admin",
-                        )
+                        ),
                     )
         return vm_steps(store, lambda: kit.activate(code=codes[-1], computer_id="PC-NEW"))
     finally:
@@ -1155,18 +1165,18 @@ def test_paging_through_a_thousand_installations_returns_each_once(store: SQLite
     w = make_world(store)
     ids = [f"ins_{n:04d}_{random.Random(n).randrange(10**6):06d}" for n in range(1000)]
     shuffled = random.Random(7).sample(ids, len(ids))
-    with store.transaction() as tx:
+    with records(store) as tx:
         for n, installation_id in enumerate(shuffled):
-            tx.add_installation(w.installation(n, id=installation_id))
+            tx.add(INSTALLATIONS, w.installation(n, id=installation_id))
     seen: list[str] = []
     after = None
     while True:
-        with store.transaction() as tx:
-            page = tx.list_installations(w.key.id, after=after, limit=37)
+        with records(store) as tx:
+            page = tx.page(INSTALLATIONS, w.key.id, after=after, limit=37)
         if not page:
             break
         seen += [i.id for i in page]
-        after = page[-1].id
+        after = (page[-1].id,)
     assert seen == sorted(ids)
 
 
@@ -1180,34 +1190,40 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
     admin, account = make_business_account(kit)
     key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
     transactions = count_calls(monkeypatch, store, "transaction")
-    statements_run = count_calls(monkeypatch, _SQLiteTransaction, "_run")
-    batches: list[tuple[str, int]] = []
-    run_many = _SQLiteTransaction._run_many
+    statements: list[str] = []
+    start = SQLiteTransaction.__init__
 
-    def recording_run_many(
-        self: _SQLiteTransaction, sql: str, rows: Iterable[list[Any]], expect: int | None = None
-    ) -> bool:
-        rows = list(rows)  # the store streams its rows; counted here
-        batches.append((sql.split()[2], len(rows)))  # INSERT INTO <table> ...
-        return run_many(self, sql, rows, expect)
+    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+        connection.set_trace_callback(statements.append)
+        start(self, connection, size)
 
-    monkeypatch.setattr(_SQLiteTransaction, "_run_many", recording_run_many)
+    monkeypatch.setattr(SQLiteTransaction, "__init__", tracing_start)
 
-    def invite(count: int, prefix: str) -> tuple[int, int, list[tuple[str, int]]]:
+    def invite(count: int, prefix: str) -> tuple[int, Counter[str], list[str]]:
         transactions.clear()
-        statements_run.clear()
-        batches.clear()
+        statements.clear()
         emails = [f"{prefix}{n}@example.com" for n in range(count)]
         batch = kit.invite_installers(admin, account.id, key.id, emails, send=False)
         assert len(batch.invited) == count
-        return transactions["transaction"], statements_run["_run"], list(batches)
+        inserts = Counter(s.split()[2] for s in statements if s.startswith("INSERT INTO"))
+        # What else ran, less BEGIN (traced only once the pooled connection has the tracer).
+        others = [s[:40] for s in statements if not s.startswith(("INSERT INTO", "BEGIN"))]
+        return transactions["transaction"], inserts, others
+
+    def per_statement(table: str) -> int:
+        return rows_per_statement(len(BY_NAME[table].columns), store._max_variables)
 
     few = invite(30, "few")
     many = invite(3000, "many")
     assert many[0] == 1  # one transaction
-    # The invitations in one statement; their audit events 500 at a time (bounded memory).
-    assert many[2] == [("install_invitations", 3000)] + [("audit_events", 500)] * 6
-    assert many[1] == few[1]  # no statement per recipient outside the batches
+    # The invitations a chunk per statement; their audit events 500 at a time (bounded
+    # memory), each 500 a chunk per statement.
+    assert many[1] == {
+        "install_invitations": -(-3000 // per_statement("install_invitations")),
+        "audit_events": 6 * -(-500 // per_statement("audit_events")),
+    }
+    assert many[1]["install_invitations"] < 3000 // 50
+    assert many[2] == few[2]  # no statement per recipient outside the batches
     with raw(Path(store.path)) as connection:
         assert connection.execute("SELECT count(*) FROM install_invitations").fetchone() == (3030,)
 
@@ -1219,14 +1235,15 @@ def test_a_bulk_invitation_that_fails_midway_leaves_nothing(
     admin, account = make_business_account(kit)
     key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
     before = store.dump()
-    add = _SQLiteTransaction.add_install_invitations
+    add = SQLiteTransaction.add
 
-    def clashing_add(self: _SQLiteTransaction, invitations: Sequence[InstallInvitation]) -> None:
-        changed = list(invitations)  # the 2,999th reuses the first one's code
-        changed[2998] = attrs.evolve(changed[2998], code_hash=changed[0].code_hash)
-        add(self, changed)
+    def clashing_add(self: SQLiteTransaction, kind: Any, added: Sequence[Any]) -> None:
+        if kind is INSTALL_INVITATIONS and len(added) == 3000:
+            added = list(added)  # the 2,999th reuses the first one's code
+            added[2998] = attrs.evolve(added[2998], code_hash=added[0].code_hash)
+        add(self, kind, added)
 
-    monkeypatch.setattr(_SQLiteTransaction, "add_install_invitations", clashing_add)
+    monkeypatch.setattr(SQLiteTransaction, "add", clashing_add)
     emails = [f"r{n}@example.com" for n in range(3000)]
     with pytest.raises(DuplicateKey):
         kit.invite_installers(admin, account.id, key.id, emails, send=False)
@@ -1258,10 +1275,10 @@ def test_the_test_store_follows_licensekit_test_store(
     store = new_test_store()
     try:
         assert type(store) is kind
-        with store.transaction() as tx:
-            tx.add_user(User(id="usr_1", email="one@example.com", created_at=T0))
-        with store.transaction() as tx:
-            assert tx.get_user("usr_1") is not None
+        with records(store) as tx:
+            tx.add(USERS, User(id="usr_1", email="one@example.com", created_at=T0))
+        with records(store) as tx:
+            assert tx.get(USERS, "usr_1") is not None
     finally:
         store.close()
 
