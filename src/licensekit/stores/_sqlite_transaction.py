@@ -304,31 +304,46 @@ class SQLiteTransaction:
         if len(records) == 1 and type(records[0]) is kind.type:  # the usual case
             self._run(table.insert_one, self._encode_record(table, records[0]), "adding records")
             return
-        rows, bad = self._encoded_records(table, records)
-        for chunk in chunks(rows, self._size(len(table.columns))):
-            self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
-        if bad is not None:
-            raise bad
+        for chunk, bad in self._encoded_chunks(table, records):
+            if chunk:
+                self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
+            if bad is not None:
+                raise bad
 
     @_refusing
     def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Replace existing records, a chunk per statement; see the port's ``save``."""
         table = self._table(kind)
-        rows, bad = self._encoded_records(table, records)
-        for chunk in self._distinct(table, rows):
-            self._replace(table, chunk, table.update(len(chunk)), table.update_one, True)
-        if bad is not None:
-            raise bad
+        for rows, bad in self._encoded_chunks(table, records):
+            for chunk in self._distinct(table, rows):
+                self._replace(table, chunk, table.update(len(chunk)), table.update_one, True)
+            if bad is not None:
+                raise bad
 
     @_refusing
     def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Insert or replace records, a chunk per statement; see the port's ``put``."""
         table = self._table(kind)
-        rows, bad = self._encoded_records(table, records)
-        for chunk in chunks(rows, self._size(len(table.columns))):
-            self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
-        if bad is not None:
-            raise bad
+        for chunk, bad in self._encoded_chunks(table, records):
+            if chunk:
+                self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
+            if bad is not None:
+                raise bad
+
+    def _encoded_chunks(
+        self, table: TableSQL, records: Sequence[Any]
+    ) -> Iterator[tuple[list[Row], StorageError | None]]:
+        """Encode *records* a statement's worth at a time, never a whole batch at once.
+
+        Yields each chunk's rows up to the first record this kind cannot hold, and why it
+        cannot; nothing more is yielded after such a record.
+        """
+        size = self._size(len(table.columns))
+        for start in range(0, len(records), size):
+            rows, bad = self._encoded_records(table, records[start : start + size])
+            yield rows, bad
+            if bad is not None:
+                return
 
     def _distinct(self, table: TableSQL, rows: list[Row]) -> Iterator[list[Row]]:
         """Cut *rows* into chunks in which no key repeats (one ``UPDATE`` changes a row once)."""
