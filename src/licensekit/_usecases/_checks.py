@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import IO, Protocol, TypeVar
 
 from licensekit._results import EXPIRY_PRESETS, Settings
 from licensekit._text import lone_surrogate_at
 from licensekit.domain._echo import echo
 from licensekit.domain._validators import positive_timedelta
 from licensekit.domain.model import Page
+from licensekit.emails import EmailList, parse_email_csv, parse_emails
 from licensekit.exceptions import InvalidCursor, ValidationError
 
 __all__ = [
     "MAX_NAME",
     "MAX_NOTES",
     "TOKEN_PLACEHOLDER",
+    "CsvSource",
     "as_id",
     "bounded_entries",
     "check_cursor",
@@ -33,12 +36,15 @@ __all__ = [
     "filtered_page",
     "id_list",
     "parse_enum",
+    "parse_recipients",
     "plain_text",
     "require_text",
     "scan_all",
 ]
 
 T = TypeVar("T")
+CsvSource = str | bytes | os.PathLike[str] | IO[str] | IO[bytes]
+"""What a use case taking ``csv=`` accepts: the text, its UTF-8 bytes, a path, a file."""
 
 
 class _Identified(Protocol):
@@ -159,6 +165,33 @@ def _is_hidden_control(ch: str) -> bool:
     if category == "Cf":
         return ch not in _ALLOWED_FORMAT
     return category in _REFUSED_CATEGORIES
+
+
+def parse_recipients(
+    emails: Iterable[str] | None, source: CsvSource | None, settings: Settings
+) -> EmailList:
+    """Return the addresses given either typed (*emails*) or as a CSV (*source*).
+
+    Row numbers are those of the input: list positions from 1, or the CSV's rows.
+
+    Raises:
+        ValidationError: Both or neither given (naming ``emails`` and ``csv``), more than
+            ``settings.max_batch_size`` addresses, a file name given as CSV text, or a CSV
+            that cannot be read.
+    """
+    most = settings.max_batch_size
+    if source is None:
+        if emails is None:
+            raise ValidationError("give the addresses either as emails or as csv")
+        return parse_emails(bounded_entries(emails, most))
+    if emails is not None:
+        raise ValidationError("give the addresses either as emails or as csv, not both")
+    if isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(".csv"):
+        raise ValidationError(
+            f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
+            "the file (a str is read as the CSV text itself)"
+        )
+    return parse_email_csv(source, max_entries=most)
 
 
 def bounded_entries(emails: object, limit: int) -> list[object]:
