@@ -364,16 +364,47 @@ def test_invite_members_refuses_an_unsupported_language_and_writes_nothing(setup
         (dt.timedelta(days=-1), "expires_in must be a positive timedelta"),
         (3600, "expires_in must be a positive timedelta"),
         (dt.timedelta(days=90, seconds=1), "expires_in may be at most 90 days"),
+        ("P91D", "expires_in may be at most 90 days"),
+        ("PT2161H", "expires_in may be at most 90 days"),
+        ("PT0S", "expires_in must be a positive duration, got 'PT0S'"),
+        ("-P1D", "expires_in must be a positive duration, got '-P1D'"),
+        ("P1M", "expires_in may not count years or months"),
+        ("P1Y", "expires_in may not count years or months"),
+        ("P1Y2M3D", "expires_in may not count years or months"),
+        ("10 days", "expires_in must be a timedelta, one of the presets .* or an ISO 8601"),
+        ("P1.5D", "expires_in must be a timedelta, one of the presets"),
+        ("P", "expires_in must be a timedelta, one of the presets"),
+        ("8d", "expires_in must be a timedelta, one of the presets"),
     ],
 )
 def test_invite_members_refuses_a_bad_expiry_and_writes_nothing(setup, expires_in, message):
     kit, admin, account_id = setup
 
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ValidationError, match=message) as raised:
         kit.invite_members(admin, account_id, ["ann@example.com"], expires_in=expires_in)
+
+    assert raised.value.field == "expires_in"
 
     assert kit.list_join_invitations(admin, account_id).items == ()
     assert kit.mailer.sent == []
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "lifetime"),
+    [
+        ("P10D", dt.timedelta(days=10)),
+        ("PT36H", dt.timedelta(hours=36)),
+        ("P1DT12H", dt.timedelta(days=1, hours=12)),
+        ("P2W", dt.timedelta(days=14)),
+        ("PT90M", dt.timedelta(minutes=90)),
+        ("P90D", dt.timedelta(days=90)),
+        ("3d", dt.timedelta(days=3)),
+    ],
+)
+def test_invite_members_takes_an_iso_8601_duration_as_expiry(setup, expires_in, lifetime):
+    invitation, _ = invite(setup, "ann@example.com", expires_in=expires_in)
+
+    assert invitation.expires_at == setup.kit.clock.now() + lifetime
 
 
 def test_invite_members_accepts_the_longest_allowed_expiry(setup):

@@ -146,8 +146,10 @@ class InstallInvitations:
             csv: Instead of *emails*: the CSV text itself (a ``str``), its UTF-8 bytes, a
                 path (:class:`pathlib.Path`), or a text or binary file object.
             language: BCP 47 tag of the email's language.
-            expires_in: Time until the codes stop working: a timedelta, or a key of
-                :data:`EXPIRY_PRESETS` (default from :class:`Settings`).
+            expires_in: Time until the codes stop working: a timedelta, a key of
+                :data:`EXPIRY_PRESETS`, or an ISO 8601 duration in weeks, days, hours,
+                minutes and seconds such as ``"P10D"`` or ``"PT36H"``; at most
+                :attr:`Settings.max_invitation_lifetime` (default from :class:`Settings`).
             max_activations: How many computers each code may activate (default one).
             send: Send the emails now. With False, export the invitations first
                 (:meth:`export_install_invitations`) and send them later

@@ -125,8 +125,10 @@ class JoinInvitations:
                 path (:class:`pathlib.Path`), or a text or binary file object; read by
                 :func:`licensekit.emails.parse_email_csv`.
             language: BCP 47 tag of the email's language.
-            expires_in: Time until the invitations expire: a timedelta, or a key of
-                :data:`EXPIRY_PRESETS` such as ``"7d"`` (default from :class:`Settings`).
+            expires_in: Time until the invitations expire: a timedelta, a key of
+                :data:`EXPIRY_PRESETS` such as ``"7d"``, or an ISO 8601 duration in weeks,
+                days, hours, minutes and seconds such as ``"P10D"`` or ``"PT36H"``; at most
+                :attr:`Settings.max_invitation_lifetime` (default from :class:`Settings`).
             send: Send the emails now; with False, send them later with
                 :meth:`send_join_invitations`.
 
