@@ -254,9 +254,10 @@ LICENSEKIT_SIGNATURES = {
         ", max_activations: int = 1, send: bool = True) -> InstallInvitationBatch"
     ),
     "invite_members": (
-        "(self, session: Session | str, account_id: str, emails: Iterable[str], *, langua"
-        "ge: str = 'en', expires_in: timedelta | str | None = None, send: bool = True) ->"
-        " JoinInvitationBatch"
+        "(self, session: Session | str, account_id: str, emails: Iterable[str] | None = N"
+        "one, *, csv: Union[str, bytes, PathLike[str], IO[str], IO[bytes], NoneType] = No"
+        "ne, language: str = 'en', expires_in: timedelta | str | None = None, send: bool "
+        "= True) -> JoinInvitationBatch"
     ),
     "leave_account": ("(self, session: Session | str, account_id: str) -> None"),
     "lift_lockout": ("(self, *, client: str | None = None, email: str | None = None) -> int"),

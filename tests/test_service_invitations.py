@@ -4,6 +4,7 @@ sending and resending, listing, revoking, describing and accepting invitations."
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import NamedTuple
 
@@ -41,6 +42,7 @@ from licensekit.testing import (
     TEST_JOIN_URL,
     TEST_PASSWORD,
     RecordingMailer,
+    add_member,
     make_business_account,
     make_licensekit,
 )
@@ -154,6 +156,86 @@ def test_invite_members_reports_invalid_and_duplicate_entries_with_row_numbers(s
     ]
     assert "@" in batch.skipped[0].reason
     assert batch.skipped[1].reason == "duplicate of row 1"
+
+
+CSV = (
+    "\ufeffemail\r\n"  # row 1: a byte order mark and the header
+    "ann@example.com\r\n"  # row 2
+    "\r\n"  # row 3: blank
+    "not-an-email\r\n"  # row 4
+    "  ANN@example.com \r\n"  # row 5: a duplicate of row 2
+    "\r\n"  # row 6: blank
+    "member@example.com\r\n"  # row 7: already a member
+    "bob@example.com\r\n"  # row 8
+)
+
+
+@pytest.mark.parametrize("kind", ["text", "bytes", "path", "binary-file"])
+def test_invite_members_reads_a_csv_and_reports_skipped_entries_with_csv_rows(
+    setup, tmp_path, kind
+):
+    kit, admin, account_id = setup
+    add_member(kit, admin, account_id, "member@example.com")
+    path = tmp_path / "people.csv"
+    path.write_bytes(CSV.encode())
+    source = {
+        "text": CSV,
+        "bytes": CSV.encode(),
+        "path": path,
+        "binary-file": io.BytesIO(CSV.encode()),
+    }[kind]
+
+    batch = kit.invite_members(admin, account_id, csv=source)
+
+    assert [i.email for i in batch.invited] == ["ann@example.com", "bob@example.com"]
+    assert [(r.row, r.text) for r in batch.skipped] == [
+        (4, "not-an-email"),
+        (5, "ANN@example.com"),
+        (7, "member@example.com"),
+    ]
+    assert batch.skipped[1].reason == "duplicate of row 2"
+    assert "member" in batch.skipped[2].reason
+
+
+def test_invite_members_reports_csv_rows_as_invite_installers_does(setup):
+    kit, admin, account_id = setup
+    key = kit.add_license_key(admin, account_id, product="Desktop Pro", value="KEY-1", seats=5)
+
+    joined = kit.invite_members(admin, account_id, csv=CSV, send=False)
+    installing = kit.invite_installers(admin, account_id, key.id, csv=CSV, send=False)
+
+    assert [(r.row, r.text, r.reason) for r in joined.skipped] == [
+        (r.row, r.text, r.reason) for r in installing.skipped
+    ]
+
+
+@pytest.mark.parametrize(
+    "recipients",
+    [{}, {"emails": ["ann@example.com"], "csv": "bob@example.com\n"}],
+    ids=["neither", "both"],
+)
+def test_invite_members_needs_either_emails_or_csv(setup, recipients):
+    kit, admin, account_id = setup
+
+    with pytest.raises(ValidationError, match="either as emails or as csv") as raised:
+        kit.invite_members(admin, account_id, **recipients)
+
+    assert str(raised.value).count("emails") == str(raised.value).count("csv") == 1
+    assert kit.list_join_invitations(admin, account_id).items == ()
+    assert kit.mailer.sent == []
+
+
+def test_invite_members_refuses_an_unreadable_csv_and_writes_nothing(setup, tmp_path):
+    kit, admin, account_id = setup
+
+    with pytest.raises(ValidationError, match="UTF-8"):
+        kit.invite_members(admin, account_id, csv="ann@exämple.com\n".encode("latin-1"))
+    with pytest.raises(ValidationError, match="not found"):
+        kit.invite_members(admin, account_id, csv=tmp_path / "missing.csv")
+    with pytest.raises(ValidationError, match="looks like a file name"):
+        kit.invite_members(admin, account_id, csv="people.csv")
+
+    assert kit.list_join_invitations(admin, account_id).items == ()
 
 
 def test_invite_members_skips_members_blocked_members_and_pending_invitations(setup):
@@ -282,16 +364,47 @@ def test_invite_members_refuses_an_unsupported_language_and_writes_nothing(setup
         (dt.timedelta(days=-1), "expires_in must be a positive timedelta"),
         (3600, "expires_in must be a positive timedelta"),
         (dt.timedelta(days=90, seconds=1), "expires_in may be at most 90 days"),
+        ("P91D", "expires_in may be at most 90 days"),
+        ("PT2161H", "expires_in may be at most 90 days"),
+        ("PT0S", "expires_in must be a positive duration, got 'PT0S'"),
+        ("-P1D", "expires_in must be a positive duration, got '-P1D'"),
+        ("P1M", "expires_in may not count years or months"),
+        ("P1Y", "expires_in may not count years or months"),
+        ("P1Y2M3D", "expires_in may not count years or months"),
+        ("10 days", "expires_in must be a timedelta, one of the presets .* or an ISO 8601"),
+        ("P1.5D", "expires_in must be a timedelta, one of the presets"),
+        ("P", "expires_in must be a timedelta, one of the presets"),
+        ("8d", "expires_in must be a timedelta, one of the presets"),
     ],
 )
 def test_invite_members_refuses_a_bad_expiry_and_writes_nothing(setup, expires_in, message):
     kit, admin, account_id = setup
 
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ValidationError, match=message) as raised:
         kit.invite_members(admin, account_id, ["ann@example.com"], expires_in=expires_in)
+
+    assert raised.value.field == "expires_in"
 
     assert kit.list_join_invitations(admin, account_id).items == ()
     assert kit.mailer.sent == []
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "lifetime"),
+    [
+        ("P10D", dt.timedelta(days=10)),
+        ("PT36H", dt.timedelta(hours=36)),
+        ("P1DT12H", dt.timedelta(days=1, hours=12)),
+        ("P2W", dt.timedelta(days=14)),
+        ("PT90M", dt.timedelta(minutes=90)),
+        ("P90D", dt.timedelta(days=90)),
+        ("3d", dt.timedelta(days=3)),
+    ],
+)
+def test_invite_members_takes_an_iso_8601_duration_as_expiry(setup, expires_in, lifetime):
+    invitation, _ = invite(setup, "ann@example.com", expires_in=expires_in)
+
+    assert invitation.expires_at == setup.kit.clock.now() + lifetime
 
 
 def test_invite_members_accepts_the_longest_allowed_expiry(setup):

@@ -908,6 +908,10 @@ def test_invite_installers_refuses_an_unsupported_language_and_writes_nothing(se
         ("7d", dt.timedelta(days=7)),
         ("90d", dt.timedelta(days=90)),
         (dt.timedelta(hours=36), dt.timedelta(hours=36)),
+        ("P10D", dt.timedelta(days=10)),
+        ("PT36H", dt.timedelta(hours=36)),
+        ("P1DT12H", dt.timedelta(days=1, hours=12)),
+        ("P90D", dt.timedelta(days=90)),
         (None, dt.timedelta(days=14)),
     ],
 )
@@ -921,14 +925,28 @@ def test_invite_installers_expiry_is_a_preset_a_timedelta_or_the_default(
 
 @pytest.mark.parametrize(
     "expires_in",
-    ["8d", "", dt.timedelta(days=90, seconds=1), dt.timedelta(0), dt.timedelta(days=-1), 7],
+    [
+        "8d",
+        "",
+        dt.timedelta(days=90, seconds=1),
+        dt.timedelta(0),
+        dt.timedelta(days=-1),
+        7,
+        "P91D",
+        "PT0S",
+        "-P1D",
+        "P1M",
+        "P1Y",
+        "10 days",
+    ],
 )
 def test_invite_installers_refuses_a_bad_or_too_long_expiry(setup, expires_in):
     kit, admin, account_id, key_id = setup
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as raised:
         kit.invite_installers(admin, account_id, key_id, ["ann@example.com"], expires_in=expires_in)
 
+    assert raised.value.field == "expires_in"
     assert kit.list_install_invitations(admin, account_id, key_id).items == ()
 
 

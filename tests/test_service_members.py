@@ -88,6 +88,24 @@ def test_create_business_account_rights_are_usable_at_once_without_new_log_in(ki
     assert len(batch.invited) == 1
 
 
+def test_the_session_object_stays_a_snapshot_and_list_my_accounts_shows_the_new_role(kit):
+    """The Session a caller holds is frozen at log-in (its roles lack the new account, as
+    create_business_account's docstring says); list_my_accounts and a new log-in show it."""
+    kit.register_user("ada@example.com", PASSWORD, email_verified=True)
+    session = kit.log_in("ada@example.com", PASSWORD)
+
+    account = kit.create_business_account(session, "Analytical Engines")
+
+    assert account.id not in session.roles
+    assert [(m.account_id, m.role) for m in kit.list_my_accounts(session)] == [
+        (account.id, Role.ACCOUNT_ADMINISTRATOR)
+    ]
+    assert kit.log_in("ada@example.com", PASSWORD).roles == {account.id: Role.ACCOUNT_ADMINISTRATOR}
+    doc = kit.create_business_account.__doc__ or ""
+    assert "snapshot" in doc
+    assert "list_my_accounts" in doc
+
+
 def test_create_business_account_records_an_audit_event(setup):
     kit, admin, account_id = setup
 

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import IO, Protocol, TypeVar
 
 from licensekit._results import EXPIRY_PRESETS, Settings
 from licensekit._text import lone_surrogate_at
+from licensekit.domain._durations import duration_from_text
 from licensekit.domain._echo import echo
 from licensekit.domain._validators import positive_timedelta
 from licensekit.domain.model import Page
+from licensekit.emails import EmailList, parse_email_csv, parse_emails
 from licensekit.exceptions import InvalidCursor, ValidationError
 
 __all__ = [
     "MAX_NAME",
     "MAX_NOTES",
     "TOKEN_PLACEHOLDER",
+    "CsvSource",
     "as_id",
     "bounded_entries",
     "check_cursor",
@@ -33,12 +38,15 @@ __all__ = [
     "filtered_page",
     "id_list",
     "parse_enum",
+    "parse_recipients",
     "plain_text",
     "require_text",
     "scan_all",
 ]
 
 T = TypeVar("T")
+CsvSource = str | bytes | os.PathLike[str] | IO[str] | IO[bytes]
+"""What a use case taking ``csv=`` accepts: the text, its UTF-8 bytes, a path, a file."""
 
 
 class _Identified(Protocol):
@@ -72,22 +80,50 @@ def check_lifetime(
     settings: Settings,
     default: dt.timedelta | None = None,
 ) -> dt.timedelta:
-    """Return how long an invitation lasts: *expires_in* (a timedelta or preset) or default."""
+    """Return how long an invitation lasts: *expires_in* or *default*.
+
+    *expires_in* is a timedelta, a key of :data:`EXPIRY_PRESETS`, or an ISO 8601 duration in
+    weeks, days, hours, minutes and seconds (``"P10D"``, ``"PT36H"``, ``"P1DT12H"``); it must
+    be positive and at most ``settings.max_invitation_lifetime``.
+
+    Raises:
+        ValidationError: (field ``expires_in``) Anything else: an unknown text, a duration
+            in years or months, zero or negative, or too long.
+    """
     if expires_in is None:
         return default if default is not None else settings.invitation_lifetime
     if isinstance(expires_in, str):
-        if expires_in not in EXPIRY_PRESETS:
-            raise ValidationError(
-                f"unknown expiry preset {echo(expires_in)}; choose one of: "
-                f"{', '.join(EXPIRY_PRESETS)}, or give a timedelta"
-            )
-        expires_in = EXPIRY_PRESETS[expires_in]
+        expires_in = _duration_or_preset(expires_in)
     expires_in = positive_timedelta(expires_in, "expires_in")
     if expires_in > settings.max_invitation_lifetime:
         raise ValidationError(
             f"expires_in may be at most {settings.max_invitation_lifetime}, got {expires_in}"
         )
     return expires_in
+
+
+_YEARS_OR_MONTHS = re.compile(r"-?P(?:[\d.,]+[YMWD])*?[\d.,]+[YM]")
+"""An ISO 8601 duration whose date part counts years or months."""
+
+
+def _duration_or_preset(text: str) -> dt.timedelta:
+    if text in EXPIRY_PRESETS:
+        return EXPIRY_PRESETS[text]
+    if _YEARS_OR_MONTHS.match(text.strip()):
+        raise ValidationError(
+            f"expires_in may not count years or months (their length varies), got "
+            f"{echo(text)}; give days instead, such as 'P30D'"
+        )
+    try:
+        duration = duration_from_text(text)
+    except ValidationError:
+        raise ValidationError(
+            f"expires_in must be a timedelta, one of the presets {', '.join(EXPIRY_PRESETS)}, "
+            f"or an ISO 8601 duration such as 'P10D' or 'PT36H', got {echo(text)}"
+        ) from None
+    if duration <= dt.timedelta(0):
+        raise ValidationError(f"expires_in must be a positive duration, got {echo(text)}")
+    return duration
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -159,6 +195,33 @@ def _is_hidden_control(ch: str) -> bool:
     if category == "Cf":
         return ch not in _ALLOWED_FORMAT
     return category in _REFUSED_CATEGORIES
+
+
+def parse_recipients(
+    emails: Iterable[str] | None, source: CsvSource | None, settings: Settings
+) -> EmailList:
+    """Return the addresses given either typed (*emails*) or as a CSV (*source*).
+
+    Row numbers are those of the input: list positions from 1, or the CSV's rows.
+
+    Raises:
+        ValidationError: Both or neither given (naming ``emails`` and ``csv``), more than
+            ``settings.max_batch_size`` addresses, a file name given as CSV text, or a CSV
+            that cannot be read.
+    """
+    most = settings.max_batch_size
+    if source is None:
+        if emails is None:
+            raise ValidationError("give the addresses either as emails or as csv")
+        return parse_emails(bounded_entries(emails, most))
+    if emails is not None:
+        raise ValidationError("give the addresses either as emails or as csv, not both")
+    if isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(".csv"):
+        raise ValidationError(
+            f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
+            "the file (a str is read as the CSV text itself)"
+        )
+    return parse_email_csv(source, max_entries=most)
 
 
 def bounded_entries(emails: object, limit: int) -> list[object]:

@@ -108,7 +108,12 @@ class Accounts:
     def create_business_account(self, session: Session | str, name: str) -> BusinessAccount:
         """Create a business account; the caller becomes its first Account Administrator.
 
-        The caller's session gains the administrator role in the new account at once.
+        The caller's session acts as the account's administrator at once: pass the same
+        session (or token) to the next call. The :class:`Session` object you hold does not
+        change, though: it is a frozen snapshot from log-in, and its :attr:`Session.roles`
+        still lacks the new account. To show the caller's roles as they stand now, call
+        :meth:`list_my_accounts` (its ``role`` and ``effective_role``); a new log-in also
+        returns a :class:`Session` whose ``roles`` include the account.
 
         Raises:
             InvalidSession: The session is unknown or expired.

@@ -16,10 +16,9 @@ sending and its bookkeeping.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import IO, Any
+from typing import Any
 
 from licensekit._results import (
     DeliveryFailure,
@@ -31,14 +30,15 @@ from licensekit._results import (
 from licensekit._usecases._access import Access
 from licensekit._usecases._audit import audit, event
 from licensekit._usecases._checks import (
+    CsvSource,
     as_id,
-    bounded_entries,
     check_cursor,
     check_lifetime,
     check_limit,
     filtered_page,
     id_list,
     parse_enum,
+    parse_recipients,
     plain_text,
 )
 from licensekit._usecases._context import Context
@@ -79,7 +79,7 @@ from licensekit.domain.model import (
 )
 from licensekit.domain.roles import Permission
 from licensekit.domain.throttling import ThrottledSecret
-from licensekit.emails import EmailList, parse_email_csv, parse_emails, write_csv
+from licensekit.emails import write_csv
 from licensekit.exceptions import (
     ActivationCodeNotFound,
     InvitationNotFound,
@@ -99,7 +99,6 @@ __all__ = ["InstallInvitations"]
 
 _Described = tuple[InstallInvitation | None, dt.datetime | None, list[Any], list[Any]]
 """What a download link's description reads: the invitation, a lock's end, key, account."""
-CsvSource = str | bytes | os.PathLike[str] | IO[str] | IO[bytes]
 
 
 class InstallInvitations:
@@ -123,7 +122,7 @@ class InstallInvitations:
         key_id: str,
         emails: Iterable[str] | None = None,
         *,
-        csv: str | bytes | os.PathLike[str] | IO[str] | IO[bytes] | None = None,
+        csv: CsvSource | None = None,
         language: str = "en",
         expires_in: dt.timedelta | str | None = None,
         max_activations: int = 1,
@@ -147,8 +146,10 @@ class InstallInvitations:
             csv: Instead of *emails*: the CSV text itself (a ``str``), its UTF-8 bytes, a
                 path (:class:`pathlib.Path`), or a text or binary file object.
             language: BCP 47 tag of the email's language.
-            expires_in: Time until the codes stop working: a timedelta, or a key of
-                :data:`EXPIRY_PRESETS` (default from :class:`Settings`).
+            expires_in: Time until the codes stop working: a timedelta, a key of
+                :data:`EXPIRY_PRESETS`, or an ISO 8601 duration in weeks, days, hours,
+                minutes and seconds such as ``"P10D"`` or ``"PT36H"``; at most
+                :attr:`Settings.max_invitation_lifetime` (default from :class:`Settings`).
             max_activations: How many computers each code may activate (default one).
             send: Send the emails now. With False, export the invitations first
                 (:meth:`export_install_invitations`) and send them later
@@ -170,7 +171,7 @@ class InstallInvitations:
             expires_in, ctx.settings, ctx.settings.install_invitation_lifetime
         )
         max_activations = _check_max_activations(max_activations, ctx.settings)
-        parsed = _parse_recipients(emails, csv, ctx.settings)
+        parsed = parse_recipients(emails, csv, ctx.settings)
         now = ctx.clock.now()
         expires_at = now + lifetime
         secrets_ = [new_install_secret(ctx.keys, now) for _ in parsed.emails]
@@ -508,24 +509,6 @@ def _check_max_activations(value: object, settings: Settings) -> int:
             f"max_activations must be a whole number from 1 to {limit}, got {echo(value)}"
         )
     return value
-
-
-def _parse_recipients(
-    emails: Iterable[str] | None, source: CsvSource | None, settings: Settings
-) -> EmailList:
-    most = settings.max_batch_size
-    if (emails is None) == (source is None):
-        raise ValidationError("give the addresses either as emails or as csv, not both")
-    if emails is not None:
-        return parse_emails(bounded_entries(emails, most))
-    if source is None:  # pragma: no cover - excluded by the first check
-        raise ValidationError("give the addresses as emails or as csv")
-    if isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(".csv"):
-        raise ValidationError(
-            f"csv={echo(source)} looks like a file name; pass pathlib.Path(...) to read "
-            "the file (a str is read as the CSV text itself)"
-        )
-    return parse_email_csv(source, max_entries=most)
 
 
 def _new_invitations(

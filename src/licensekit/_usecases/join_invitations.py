@@ -30,7 +30,7 @@ from licensekit._results import (
 from licensekit._usecases._access import Access, account, user
 from licensekit._usecases._audit import audit, event
 from licensekit._usecases._checks import (
-    bounded_entries,
+    CsvSource,
     check_cursor,
     check_lifetime,
     check_limit,
@@ -38,6 +38,7 @@ from licensekit._usecases._checks import (
     filtered_page,
     id_list,
     parse_enum,
+    parse_recipients,
     require_text,
     scan_all,
 )
@@ -62,7 +63,7 @@ from licensekit.domain.model import (
     User,
 )
 from licensekit.domain.roles import Permission
-from licensekit.emails import RejectedEmail, parse_emails
+from licensekit.emails import RejectedEmail
 from licensekit.exceptions import (
     ConflictError,
     InvalidCredentials,
@@ -99,38 +100,48 @@ class JoinInvitations:
         self,
         session: Session | str,
         account_id: str,
-        emails: Iterable[str],
+        emails: Iterable[str] | None = None,
         *,
+        csv: CsvSource | None = None,
         language: str = "en",
         expires_in: dt.timedelta | str | None = None,
         send: bool = True,
     ) -> JoinInvitationBatch:
         """Invite people to join a business account, one invitation and email each.
 
-        Invalid addresses, repeats, current members, blocked members and people with a
-        pending invitation are skipped and reported; everyone else is invited, all in one
-        transaction. Emails are sent after the invitations are stored; a failed email leaves
-        its invitation pending and is reported in :attr:`JoinInvitationBatch.undelivered`.
+        Give the addresses either typed (*emails*) or as a single-column CSV (*csv*), as
+        :meth:`invite_installers` takes them. Invalid addresses, repeats, current members,
+        blocked members and people with a pending invitation are skipped and reported with
+        their row numbers (list positions from 1, or the CSV's rows); everyone else is
+        invited, all in one transaction. Emails are sent after the invitations are stored; a
+        failed email leaves its invitation pending and is reported in
+        :attr:`JoinInvitationBatch.undelivered`.
 
         Args:
             session: The caller, an Account Administrator of *account_id*.
             account_id: The business account.
             emails: Addresses as typed; blanks are ignored.
+            csv: Instead of *emails*: the CSV text itself (a ``str``), its UTF-8 bytes, a
+                path (:class:`pathlib.Path`), or a text or binary file object; read by
+                :func:`licensekit.emails.parse_email_csv`.
             language: BCP 47 tag of the email's language.
-            expires_in: Time until the invitations expire: a timedelta, or a key of
-                :data:`EXPIRY_PRESETS` such as ``"7d"`` (default from :class:`Settings`).
+            expires_in: Time until the invitations expire: a timedelta, a key of
+                :data:`EXPIRY_PRESETS` such as ``"7d"``, or an ISO 8601 duration in weeks,
+                days, hours, minutes and seconds such as ``"P10D"`` or ``"PT36H"``; at most
+                :attr:`Settings.max_invitation_lifetime` (default from :class:`Settings`).
             send: Send the emails now; with False, send them later with
                 :meth:`send_join_invitations`.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
-            ValidationError: Unsupported language, bad expiry, or too many addresses.
+            ValidationError: Both or neither of *emails* and *csv*, an unreadable CSV, too
+                many addresses, unsupported language, or bad expiry.
         """
         ctx, links = self._ctx, self._links
         language = ctx.templates.resolve(language)
         lifetime = check_lifetime(expires_in, ctx.settings)
-        parsed = parse_emails(bounded_entries(emails, ctx.settings.max_batch_size))
+        parsed = parse_recipients(emails, csv, ctx.settings)
         now = ctx.clock.now()
         # Secrets are made before the transaction, so the store is not held during crypto.
         secrets_by_email = {email: links.new_secret(now) for email in parsed.emails}

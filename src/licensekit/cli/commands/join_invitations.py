@@ -13,12 +13,9 @@ import argparse
 from pathlib import Path
 
 from licensekit import (
-    EmailList,
     InvitationState,
     JoinInvitationView,
-    RejectedEmail,
     Role,
-    parse_email_csv,
 )
 from licensekit.cli._app import App, all_pages, token_from
 from licensekit.cli._errors import EXIT_OK, UsageError
@@ -111,32 +108,20 @@ def invite_members(app: App, args: argparse.Namespace) -> int:
     """Invite people to join an account: typed emails or a CSV, then send in chunks."""
     account = app.account()
     kit, session = app.kit, app.session()
-    parsed: EmailList | None = None
-    if args.csv is not None:
-        if args.emails:
-            raise UsageError("give email addresses or --csv, not both")
-        parsed = parse_email_csv(Path(args.csv), max_entries=kit.settings.max_batch_size)
-        entries: list[str] = list(parsed.emails)
-    elif args.emails:
-        entries = list(args.emails)
-    else:
+    if args.csv is not None and args.emails:
+        raise UsageError("give email addresses or --csv, not both")
+    if args.csv is None and not args.emails:
         raise UsageError("give the email addresses to invite, or --csv FILE")
     batch = kit.invite_members(
         session,
         account.account_id,
-        entries,
+        None if args.csv is not None else list(args.emails),
+        csv=Path(args.csv) if args.csv is not None else None,
         language=args.language,
         expires_in=args.expires,
         send=False,
     )
     skipped = list(batch.skipped)
-    if parsed is not None:  # the library counted positions in the list; report CSV rows
-        skipped = [
-            *parsed.rejected,
-            *parsed.duplicates,
-            *(RejectedEmail(parsed.rows[s.row - 1], s.text, s.reason) for s in skipped),
-        ]
-        skipped.sort(key=lambda s: s.row)
     invited, failures = send_new(
         app,
         batch.invited,
