@@ -1,8 +1,8 @@
 """The domain: licensekit's records and rules, pure.
 
 Rule of this package: its modules import only the standard library, attrs, each other and
-:mod:`licensekit.exceptions`; no store, no clock, no mail, no I/O (``tests/test_imports.py``
-reads their imports). A rule takes the records and the current time it needs as arguments
+:mod:`licensekit.exceptions`; no store, no clock, no mail, no I/O
+(``tests/api/test_imports.py`` reads their imports). A rule takes the records and the current time it needs as arguments
 and returns a decision: a record, a set of records to write, or a refusal raised as a
 licensekit exception. The use cases (:mod:`licensekit._usecases`) load what the rules need,
 call them and write what they return.

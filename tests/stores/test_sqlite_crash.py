@@ -38,7 +38,7 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SI
 BATCH = 10_000
 KILLED_ROUNDS = 5
 EXTRA_ROUNDS = 5
-CHILD = Path(__file__).with_name("_sqlite_crash_child.py")
+CHILD = Path(__file__).resolve().parents[1] / "_sqlite_crash_child.py"
 
 
 class Child:

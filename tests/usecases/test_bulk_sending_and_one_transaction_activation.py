@@ -7,9 +7,9 @@ own code that changed.
 
 Moved (storage port v2): ``test_sqlite_run_many_takes_a_generator_and_checks_the_count``
 tested ``_run_many``, a v1 private helper the v2 store no longer has. Writing many records in
-a statement per chunk is checked by ``test_sqlite_v2_store.py::
+a statement per chunk is checked by ``test_sqlite_schema_and_statements.py::
 test_bulk_work_is_a_statement_per_chunk_never_one_per_record``, and a batch that does not
-write every record (the count it checked) by ``test_sqlite_v2_store.py::
+write every record (the count it checked) by ``test_sqlite_schema_and_statements.py::
 test_a_batch_refused_midway_reports_its_first_bad_record_as_in_order`` and the contract
 suite's ``test_save_refuses_a_record_that_does_not_exist``.
 """

@@ -1,18 +1,19 @@
 """What is specific to the SQLite store: the file, its schema, SQLite's locks and errors.
 
-The statements the store runs and their query plans are checked in test_sqlite_v2_store.py.
+The statements the store runs and their query plans are checked in
+test_sqlite_schema_and_statements.py.
 
 The generic storage contract (round trips, transactions, uniqueness, paging, thread safety)
-runs against SQLiteStore in tests/test_store_contract.py. Here: WAL mode and foreign keys on a
-new file, forward migrations and the files that must be refused, waiting on a busy database,
-driver errors turned into licensekit's, LicenseKit opened from a path, threads and fork,
+runs against SQLiteStore in tests/contract/test_store_contract.py. Here: WAL mode and foreign
+keys on a new file, forward migrations and the files that must be refused, waiting on a busy
+database, driver errors turned into licensekit's, LicenseKit opened from a path, threads and fork,
 indexes (query plans, and cost that does not grow with table size), keyset paging, bulk
 invitation in one transaction, and LICENSEKIT_TEST_STORE.
 
 Moved (storage port v2): ``test_a_batch_that_clashes_midway_is_undone_whole`` checked that a
 caller who carries on after a DuplicateKey keeps its other writes but none of the batch; in
 port v2 a refused write ends the transaction and nothing of it is kept, which
-``test_sqlite_v2_store.py::test_a_refused_write_ends_the_transaction_even_when_its_error_is_swallowed``
+``test_sqlite_schema_and_statements.py::test_a_refused_write_ends_the_transaction_even_when_its_error_is_swallowed``
 checks (and ``test_a_batch_refused_midway_reports_its_first_bad_record_as_in_order`` the batch).
 """
 

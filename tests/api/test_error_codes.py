@@ -36,7 +36,7 @@ from licensekit.testing import (
 )
 from licensekit.throttling import LockEnd, ThrottlePolicy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TABLE_PAGE = ROOT / "docs" / "reference" / "exceptions.md"
 CLASSES = [
     value

@@ -18,7 +18,7 @@ import pytest
 
 from _cli_support import ADMIN, ALAN, build_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCRIPT = BIN / "licensekit"
 PAGE = ROOT / "docs" / "cli.md"

@@ -4,8 +4,8 @@ Every test here failed against one deliberate change to ``stores/sqlite.py``,
 ``stores/_rows.py`` or ``stores/_sqlite_schema.py`` that the rest of the suite let pass: a CHECK
 constraint dropped, a listing's ORDER BY removed, datetimes stored in their own time zone, a
 busy ``BEGIN`` not retried, deleted rows left readable in the file, and so on. Like
-tests/test_sqlite_store.py, a few reach into the store's private attributes (its connections),
-only to configure or measure them.
+tests/stores/test_sqlite_store.py, a few reach into the store's private attributes (its
+connections), only to configure or measure them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 A few reach into the store's private attributes, only to inject a fault
 (a full disk, an interrupt at an unlucky moment) that a test cannot otherwise bring about.
 
-Moved (storage port v2), each to the test of ``test_sqlite_v2_store.py`` that checks the same:
+Moved (storage port v2), each to the test of ``test_sqlite_schema_and_statements.py`` that
+checks the same:
 ``test_a_batch_that_fills_the_disk_says_so`` to
 ``test_a_write_that_fills_the_disk_is_a_storage_error_and_keeps_nothing`` (a batch of 300
 users on a nearly full file), and

@@ -783,7 +783,7 @@ def test_a_failed_notice_does_not_undo_a_password_change():
 
 def test_changing_the_password_kills_an_outstanding_reset_link(kit):
     # Of a proven account: before, the password is the registrant's, whose change must not
-    # kill the owner's link (tests/test_attack_personal_accounts.py).
+    # kill the owner's link (tests/security/test_attack_personal_accounts.py).
     kit.register_user(ALICE, ALICE_PASSWORD, email_verified=True)
     token = reset_token(kit, ALICE)
 

@@ -3,7 +3,7 @@
 Its schema against the record descriptions, the plan of every generated statement, the
 migration of files the port v1 store made, how many statements bulk work costs, the lock,
 refused writes and the errors the driver's become. What every store does alike is checked by
-running the same operations on it and on the memory store (``test_store_v2_parity.py``).
+running the same operations on it and on the memory store (``test_store_parity.py``).
 """
 
 from __future__ import annotations
