@@ -145,7 +145,6 @@ class Members:
         """
         role = parse_enum(Role, role, "role")
         notes = clean_notes(notes)
-        language = self._ctx.templates.resolve(language)
         return self._change(
             session,
             account_id,
@@ -192,7 +191,7 @@ class Members:
             ),
             notes,
             MessageKind.MEMBER_BLOCKED if notify else None,
-            self._ctx.templates.resolve(language),
+            language,
         )
 
     def unblock_member(
@@ -250,7 +249,7 @@ class Members:
             ),
             notes,
             MessageKind.MEMBER_REMOVED if notify else None,
-            self._ctx.templates.resolve(language),
+            language,
         )
 
     def _change(
@@ -266,6 +265,7 @@ class Members:
     ) -> MemberView:
         """Apply *rule* to a member, audit it, and email the member *notice* if one is named."""
         ctx = self._ctx
+        language = ctx.templates.resolve(language)  # a wrong tag is refused before any change
         now = ctx.clock.now()
         scope = account_scope(account_id)
 
