@@ -100,7 +100,11 @@ def open_context(
             raise ValidationError(
                 f"{name}_url must contain {TOKEN_PLACEHOLDER} exactly once", field=f"{name}_url"
             )
-    if not isinstance(store, str | os.PathLike | Store):
+    # Anything with transactions is judged as a store (check_store below names what an
+    # outdated or incomplete one lacks); anything else is not a store at all.
+    if not isinstance(store, str | os.PathLike) and not callable(
+        getattr(store, "transaction", None)
+    ):
         raise ValidationError(
             f"store must be a Store or the path of a SQLite file, not {type(store).__name__}",
             field="store",
