@@ -1,4 +1,4 @@
-"""A FROZEN COPY of the SQLite store of storage port v1 (schema version 4), kept for tests.
+"""A frozen copy of the SQLite store of storage port v1 (schema version 4), kept for tests.
 
 It makes files as the released store did, so that tests can check that the current store
 migrates them with every record kept. It is not licensekit's code and is never changed.
@@ -76,7 +76,7 @@ T = TypeVar("T")
 Synchronous = Literal["full", "normal"]
 
 # This store (storage port v1) keeps schema version 4. Version 5 is the port v2 store's
-# (stores/_sqlite_v2.py), which replaces this module once the use cases have moved to it.
+# (licensekit.stores.sqlite), which migrates the files this one makes.
 SCHEMA_VERSION: Final = 4
 MIGRATIONS: Final = _sqlite_schema.MIGRATIONS[:SCHEMA_VERSION]
 

@@ -14,7 +14,6 @@ store alone reveals nothing usable.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 import unicodedata
@@ -125,7 +124,11 @@ def normalize_code(text: str) -> str:
         ValidationError: A character is not part of the code alphabet.
     """
     typed = unicodedata.normalize("NFKC", text).upper()
-    cleaned = "".join(ch for ch in typed if not _is_separator(ch)).translate(_CODE_CONFUSABLES)
+    if typed.isascii():  # the usual case: one table drops the separators and reads O, I, L
+        cleaned = typed.translate(_ASCII_CLEANING)
+    else:
+        kept = "".join(ch for ch in typed if not _is_separator(ch))
+        cleaned = kept.translate(_CODE_CONFUSABLES)
     bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
     if bad:
         raise ValidationError(
@@ -139,6 +142,12 @@ def normalize_code(text: str) -> str:
 def _is_separator(ch: str) -> bool:
     """True for what may stand between the symbols of a code: spaces, dashes, invisibles."""
     return ch.isspace() or ch in "_\u2212" or unicodedata.category(ch) in ("Pd", "Cf")
+
+
+_ASCII_CLEANING = str.maketrans(
+    {chr(c): None for c in range(128) if _is_separator(chr(c))}
+    | {chr(k): v for k, v in _CODE_CONFUSABLES.items()}
+)
 
 
 def parse_code(text: str) -> str:
@@ -211,7 +220,7 @@ class SecretKeys:
             value: The secret value, in canonical form.
         """
         message = purpose.encode() + b"\x00" + value.encode("utf-8", "surrogatepass")
-        return hmac.new(self._lookup_key, message, hashlib.sha256).digest()
+        return hmac.digest(self._lookup_key, message, "sha256")
 
     def encrypt(self, plaintext: str, *, bound_to: str) -> bytes:
         """Encrypt *plaintext*, binding the ciphertext to the record id *bound_to*.

@@ -16,7 +16,6 @@ from functools import partial
 from typing import IO
 
 import attrs
-import email_validator
 
 from licensekit.exceptions import InvalidEmail, ValidationError
 
@@ -58,6 +57,10 @@ def normalize_email(text: str) -> str:
         # Valid characters, but email headers would read them as an encoded word (RFC 2047)
         # and decode them into anything, line breaks included. No real address needs them.
         raise InvalidEmail(text, "the address contains '=?', which headers read as encoding")
+    # Loaded on first use: a process that never reads an address (an activation server)
+    # never pays for email-validator's import.
+    import email_validator
+
     try:
         result = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as e:

@@ -340,8 +340,8 @@ class Transaction(Protocol):
         ...
 
     def increment(
-        self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
-    ) -> R | None:
+        self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> bool:
         """Add *by* to the number *field* of the record with *key*, in one atomic step.
 
         The change is made only if the new value is at least 0 and, when *cap* names
@@ -349,8 +349,9 @@ class Transaction(Protocol):
         another transaction changed meanwhile without seeing it.
 
         Returns:
-            The changed record, or None when there is no such record or the bound refused
-            the change (which leaves the record as it was).
+            Whether the change was made: False when there is no such record or the bound
+            refused it (which leaves the record as it was). Nothing more is returned, so
+            that a store can answer from the count of rows its ``UPDATE`` changed.
         """
         ...
 

@@ -44,6 +44,28 @@ def test_a_light_import_loads_no_heavy_dependency(statement: str) -> None:
     assert not [m for m in HEAVY if m in loaded], f"{statement} loaded {sorted(loaded)}"
 
 
+def test_email_validation_is_loaded_when_the_first_address_is_read() -> None:
+    # A process that only activates and checks in (the installer's server) never reads an
+    # address, so reaching LicenseKit and activating leave email-validator unloaded.
+    activating = (
+        "from licensekit import LicenseKit, MemoryStore\n"
+        "from licensekit.codes import new_activation_code\n"
+        "from licensekit.testing import RecordingMailer\n"
+        "kit = LicenseKit(MemoryStore(), RecordingMailer(), secret=b'k' * 32,"
+        " join_url='https://example.com/join?token={token}')\n"
+        "try:\n"
+        "    kit.activate(code=new_activation_code(), computer_id='pc')\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__)\n"
+    )
+    loaded = _loaded_after(activating)
+    assert "ActivationCodeNotFound" in loaded, "the activation did not reach the store"
+    assert "email_validator" not in loaded, "activating loaded email-validator"
+    assert "cattrs" not in loaded
+    reading = "from licensekit.emails import normalize_email\nnormalize_email('ann@example.com')"
+    assert "email_validator" in _loaded_after(reading)
+
+
 def test_sqlite_is_loaded_only_with_the_sqlite_store() -> None:
     assert "sqlite3" not in _loaded_after("from licensekit import LicenseKit, MemoryStore")
     assert "sqlite3" in _loaded_after("from licensekit import SQLiteStore")

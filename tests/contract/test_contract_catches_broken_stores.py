@@ -83,10 +83,10 @@ class ReadsThenWritesIncrements(_MemoryTransaction):
         table = self._table(kind)
         record = table.rows.get(tuple(key))
         if record is None:
-            return None
+            return False
         value = getattr(record, field) + by
         if value < 0 or (cap is not None and value > getattr(record, cap)):
-            return None
+            return False
         self.store._lock.release()  # the round trip to the database
         try:
             time.sleep(0.0002)
@@ -94,7 +94,7 @@ class ReadsThenWritesIncrements(_MemoryTransaction):
             self.store._lock.acquire()
         changed = attrs.evolve(table.rows[tuple(key)], **{field: value})
         self._write(table, tuple(key), changed)
-        return changed
+        return True
 
 
 class IncrementsPastTheCap(_MemoryTransaction):

@@ -78,7 +78,10 @@ class Runner:
         """
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with self.transaction(*scopes) as tx:
+                with self.store.transaction() as port:  # as transaction(), one layer less
+                    tx = Tx(port)
+                    if scopes:
+                        tx.lock(*scopes)
                     return work(tx)
             except StorageBusy:
                 if attempt == ATTEMPTS:

@@ -25,8 +25,7 @@ def query(kind: RecordKind[R], **where: Any) -> Query[R]:
 
     Each value of *where* is one value; :meth:`Tx.find_many` looks up many at once.
     """
-    fields = tuple(where)
-    return Query(kind, fields, (tuple(where[f] for f in fields),))
+    return Query(kind, tuple(where), (tuple(where.values()),))
 
 
 def _key(kind: RecordKind[Any], key: Any) -> Key:
@@ -134,7 +133,7 @@ class Tx:
         return self.port.delete_expired(kind, moment)
 
     def increment(
-        self, kind: RecordKind[R], key: Any, field: str, by: int, *, cap: str | None = None
-    ) -> R | None:
+        self, kind: RecordKind[Any], key: Any, field: str, by: int, *, cap: str | None = None
+    ) -> bool:
         """Change a number within bounds, atomically; see :meth:`Transaction.increment`."""
         return self.port.increment(kind, _key(kind, key), field, by, cap=cap)

@@ -63,6 +63,7 @@ from licensekit.storage import (
     INSTALLATIONS,
     LICENSE_KEYS,
     THROTTLES,
+    Query,
 )
 
 __all__ = ["Activation"]
@@ -249,15 +250,17 @@ class Activation:
         throttle_key = licensing.code_throttle_key(found.id)
         # 2. Lock, then read everything the decision needs at once.
         # The invitation is read again only if the lock may have waited for a change.
-        stale = tx.lock(
-            *sorted((key_scope(found.key_id), computer_scope(found.account_id, computer_id)))
-        )
+        # The scopes in sorted order: "computer:..." < "key:...".
+        stale = tx.lock(computer_scope(found.account_id, computer_id), key_scope(found.key_id))
+        # Each look-up spelled out rather than with query(): this is the hottest path.
         keys, installations, blocks, throttles, *again = tx.fetch(
-            query(LICENSE_KEYS, id=found.key_id),
-            query(INSTALLATIONS, key_id=found.key_id, computer_id=computer_id),
-            query(COMPUTER_BLOCKS, account_id=found.account_id, computer_id=computer_id),
-            query(THROTTLES, key=throttle_key),
-            *([query(INSTALL_INVITATIONS, id=found.id)] if stale else []),
+            Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
+            Query(INSTALLATIONS, ("key_id", "computer_id"), ((found.key_id, computer_id),)),
+            Query(
+                COMPUTER_BLOCKS, ("account_id", "computer_id"), ((found.account_id, computer_id),)
+            ),
+            Query(THROTTLES, ("key",), ((throttle_key,),)),
+            *([Query(INSTALL_INVITATIONS, ("id",), ((found.id,),))] if stale else []),
         )
         invitations = again[0] if stale else [found]
         if not invitations or not keys:  # pragma: no cover - neither is ever deleted
@@ -279,12 +282,12 @@ class Activation:
                 token_hash=request.token_hash,
                 now=now,
             )
-            if outcome.seat_taken:
-                # 3. The seat, claimed by the guarded counter.
-                claimed = tx.increment(LICENSE_KEYS, key.id, "seats_used", 1, cap="seats")
-                if claimed is None:
-                    raise licensing.seats_full(key)
-                key = claimed
+            # 3. The seat, claimed by the guarded counter.
+            claimed = not outcome.seat_taken or tx.increment(
+                LICENSE_KEYS, key.id, "seats_used", 1, cap="seats"
+            )
+            if not claimed:
+                raise licensing.seats_full(key)
         except ActivationError as e:
             refusal = licensing.refuse_activation(
                 e,
@@ -311,7 +314,7 @@ class Activation:
                 )
             return refusal.error
         # 4. The rest.
-        if outcome.invitation != invitation:
+        if outcome.invitation is not invitation:
             tx.save(INSTALL_INVITATIONS, outcome.invitation)
         if outcome.is_new:
             tx.add(INSTALLATIONS, outcome.installation)

@@ -378,8 +378,11 @@ def check_resendable(invitation: InstallInvitation, now: dt.datetime) -> None:
 class Activation:
     """The records an activation changes, as :func:`activate` decided.
 
+    The seat is not among the records: a store claims it with its guarded counter, which
+    may still refuse it. :attr:`key` says what the key holds once it is claimed.
+
     Attributes:
-        key: The key, with the seat counted when one was taken.
+        key_as_read: The key as :func:`activate` was given it.
         invitation: The invitation, with the activation counted for a new computer.
         installation: The installation, new or reactivated, or refreshed when the computer
             held a seat already.
@@ -387,11 +390,18 @@ class Activation:
         seat_taken: False when the computer already held a seat.
     """
 
-    key: LicenseKey
+    key_as_read: LicenseKey
     invitation: InstallInvitation
     installation: Installation
     is_new: bool
     seat_taken: bool
+
+    @property
+    def key(self) -> LicenseKey:
+        """The key with the seat counted, when one was taken (made when asked for)."""
+        if not self.seat_taken:
+            return self.key_as_read
+        return attrs.evolve(self.key_as_read, seats_used=self.key_as_read.seats_used + 1)
 
 
 def activate(
@@ -500,7 +510,7 @@ def activate(
             deactivated_by=None,
         )
     return Activation(
-        key=attrs.evolve(key, seats_used=key.seats_used + 1),
+        key_as_read=key,
         invitation=counted,
         installation=installation,
         is_new=existing is None,

@@ -23,7 +23,7 @@ import attrs
 
 from licensekit.exceptions import StorageError
 
-__all__ = ["NULL_SENTINEL", "RowMapper", "encode_datetime"]
+__all__ = ["NULL_SENTINEL", "RowMapper", "encode_datetime", "is_plain"]
 
 R = TypeVar("R")
 Codec = Callable[[Any], Any] | None  # None: the value passes through unchanged
@@ -65,8 +65,11 @@ def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+_MAPPING_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _json_mapping(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(sorted(value.items())), ensure_ascii=False, separators=(",", ":"))
+    return _MAPPING_ENCODER.encode(dict(value))
 
 
 def _codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
@@ -102,6 +105,11 @@ def _same(value: Any) -> Any:
     return value
 
 
+def is_plain(encoders: Sequence[Callable[[Any], Any]]) -> bool:
+    """True when each of *encoders* passes its value through unchanged (text, bytes, ints)."""
+    return all(encode is _same for encode in encoders)
+
+
 def _nullsafe(optional: bool, encode: Codec) -> Callable[[Any], Any]:
     """Return *encode* as a function of one value, None passed through when *optional*."""
     if encode is None:
@@ -120,12 +128,23 @@ def _compile(name: str, source: str, namespace: dict[str, Any]) -> Callable[...,
 
 
 def _expression(value: str, index: int, optional: bool, codec: Codec, prefix: str) -> str:
-    """Python source applying codec number *index* to *value*, ``None`` kept when optional."""
+    """Python source applying codec number *index* to *value*, ``None`` kept when optional.
+
+    A datetime in UTC, the usual case, is written inline as :func:`encode_datetime` writes
+    it, without a call.
+    """
     if codec is None:
         return value
+    name, call = f"v{index}", f"{prefix}{index}(v{index})"
+    if codec is encode_datetime:
+        utc = f"{name}.tzinfo is UTC"
+        text = f'{name}.isoformat(timespec="microseconds")'
+        if not optional:
+            return f"({text} if ({name} := {value}).tzinfo is UTC else {call})"
+        return f"(None if ({name} := {value}) is None else {text} if {utc} else {call})"
     if not optional:
         return f"{prefix}{index}({value})"
-    return f"(None if (v{index} := {value}) is None else {prefix}{index}(v{index}))"
+    return f"(None if ({name} := {value}) is None else {call})"
 
 
 class RowMapper(Generic[R]):
@@ -136,6 +155,8 @@ class RowMapper(Generic[R]):
         select: ``"col1, col2, ..."`` for a SELECT of a whole record.
         encoders: For each field, how one value of it is written (None included): for the
             values of look-ups, cursors and keys.
+        encode: ``encode(record)`` gives *record*'s column values, in :attr:`columns` order.
+        decode: ``decode(row)`` gives the record a ``SELECT`` of :attr:`select` read as *row*.
     """
 
     def __init__(
@@ -164,7 +185,7 @@ class RowMapper(Generic[R]):
         # Both directions are compiled once into straight-line functions: a record is
         # encoded or decoded on every read and write, and a loop over the fields with a
         # call per codec cost as much as the SQL of a small statement.
-        namespace: dict[str, Any] = {"record_type": record_type}
+        namespace: dict[str, Any] = {"record_type": record_type, "UTC": dt.UTC}
         for i, (_, encode, decode) in enumerate(specs):
             namespace[f"e{i}"] = encode
             namespace[f"d{i}"] = decode
@@ -176,17 +197,10 @@ class RowMapper(Generic[R]):
             _expression(f"row[{i}]", i, optional, decode, "d")
             for i, (optional, _, decode) in enumerate(specs)
         )
-        self._encode: Callable[[R], list[Any]] = _compile(
+        # Instance attributes, not methods: a method calling them would add a call per row.
+        self.encode: Callable[[R], list[Any]] = _compile(
             "encode", f"def encode(record):\n    return [{written}]\n", namespace
         )
-        self._decode: Callable[[Sequence[Any]], R] = _compile(
+        self.decode: Callable[[Sequence[Any]], R] = _compile(
             "decode", f"def decode(row):\n    return record_type({read})\n", namespace
         )
-
-    def encode(self, record: R) -> list[Any]:
-        """Return *record*'s column values, in :attr:`columns` order."""
-        return self._encode(record)
-
-    def decode(self, row: Sequence[Any]) -> R:
-        """Return the record a SELECT of :attr:`select` read as *row*."""
-        return self._decode(row)

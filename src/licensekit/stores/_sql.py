@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from licensekit.storage import KINDS, RecordKind
-from licensekit.stores._rows import RowMapper
+from licensekit.stores._rows import RowMapper, is_plain
 
 __all__ = [
     "BY_NAME",
@@ -74,7 +74,9 @@ class TableSQL:
         mapper: The row codec: ``encode(record)`` gives the parameters of :attr:`insert_one`
             and :attr:`update_one`, ``decode(row)`` reads a row of a ``SELECT``.
         lookups: The field sets a look-up may use (key, unique sets, indexes).
-        find_one: For each of them, the ``SELECT`` of one value and the fields' encoders.
+        find_one: For each of them, the ``SELECT`` of one value, the fields' encoders, and
+            whether these pass every value through unchanged (then a look-up's value tuple
+            is the statement's parameters as it is).
         encoders: For each field set a statement binds (look-ups, counts, owner, order), the
             encoder of each field.
         columns: The columns, one per field, in field order.
@@ -94,6 +96,7 @@ class TableSQL:
         self.guarded = (*kind.key, *kind.fixed)
         hints = typing.get_type_hints(kind.type)
         self.numbers = frozenset(c for c in self.columns if hints[c] is int)
+        self.counters = self.numbers - set(kind.key)
         self._sized: dict[tuple[Any, ...], str] = {}
         self._increments: dict[tuple[str, str | None], str] = {}
         self.select = f"SELECT {', '.join(self.columns)} FROM {self.table}"
@@ -105,7 +108,8 @@ class TableSQL:
         bound += [(kind.owner,)] if kind.owner is not None else []
         self.encoders = {fields: tuple(self.mapper.encoders[f] for f in fields) for fields in bound}
         self.find_one = {
-            fields: (self.find(fields, 1), self.encoders[fields]) for fields in kind.lookups
+            fields: (self.find(fields, 1), self.encoders[fields], is_plain(self.encoders[fields]))
+            for fields in kind.lookups
         }
         self.page_first, self.page_after = self._pages()
         self.counts = {frozenset(f): (f, self._count(f)) for f in kind.counts}
@@ -190,15 +194,19 @@ class TableSQL:
         return sql
 
     def increment(self, field: str, cap: str | None) -> str:
-        """Add ``?1`` to *field* of the record whose key is ``?2...``, within 0 and *cap*."""
+        """Add ``?1`` to *field* of the record whose key is ``?2...``, within 0 and *cap*.
+
+        The statement returns nothing: its row count says whether it changed the record. (On
+        a table that other tables refer to, with foreign keys on, SQLite 3.40 spends about
+        9 us more on a ``RETURNING`` clause than on the whole ``UPDATE``.)
+        """
         sql = self._increments.get((field, cap))
         if sql is None:
             where = " AND ".join(f"{c} = ?{n}" for n, c in enumerate(self.kind.key, start=2))
             bound = f" AND {field} + ?1 <= {cap}" if cap is not None else ""
             sql = (
                 f"UPDATE {self.table} SET {field} = {field} + ?1 "
-                f"WHERE {where} AND {field} + ?1 >= 0{bound} "
-                f"RETURNING {', '.join(self.columns)}"
+                f"WHERE {where} AND {field} + ?1 >= 0{bound}"
             )
             self._increments[field, cap] = sql
         return sql
@@ -276,7 +284,7 @@ class TableSQL:
             found[f"count by {', '.join(fields)}"] = self.counts[frozenset(fields)][1]
         if self.delete_expired is not None:
             found["delete expired"] = self.delete_expired
-        for field in sorted(self.numbers - set(self.kind.key)):
+        for field in sorted(self.counters):
             found[f"increment {field}"] = self.increment(field, None)
             for cap in sorted(self.numbers - {field}):
                 found[f"increment {field} up to {cap}"] = self.increment(field, cap)

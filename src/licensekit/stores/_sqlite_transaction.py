@@ -25,15 +25,12 @@ from licensekit._text import encodable
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.storage import Key, Query, RecordKind
 from licensekit.stores._rows import encode_datetime
-from licensekit.stores._sql import BY_NAME, TABLES, TableSQL, chunks, rows_per_statement
+from licensekit.stores._sql import BY_NAME, TableSQL, chunks, rows_per_statement
 
 __all__ = ["SQLiteTransaction", "decode", "translate"]
 
 R = TypeVar("R")
 Row = Sequence[Any]
-
-# The tables by the identity of licensekit's own descriptions, which live as long as the module.
-_BY_KIND = {id(table.kind): table for table in TABLES}
 
 
 def translate(error: sqlite3.Error, doing: str) -> StorageError:
@@ -61,6 +58,17 @@ def _clash(constraint: str) -> str:
     return f"another of the {table.table} already has this {', '.join(fields)}"
 
 
+_UNREADABLE = (ValueError, TypeError, KeyError)  # json.JSONDecodeError is a ValueError
+"""What decoding a stored value this licensekit cannot read raises."""
+
+
+def _unreadable(table: TableSQL, error: Exception) -> IncompatibleStore:
+    """The error for a row of *table* whose decoding failed with *error*."""
+    return IncompatibleStore(
+        f"a stored record of the {table.table} cannot be read by this licensekit: {error}"
+    )
+
+
 def decode(table: TableSQL, rows: Iterable[Row]) -> list[Any]:
     """Return the records *rows* hold; a value this licensekit cannot read is refused.
 
@@ -69,10 +77,8 @@ def decode(table: TableSQL, rows: Iterable[Row]) -> list[Any]:
     """
     try:
         return [table.mapper.decode(row) for row in rows]
-    except (ValueError, TypeError, KeyError) as e:  # json.JSONDecodeError is a ValueError
-        raise IncompatibleStore(
-            f"a stored record of the {table.table} cannot be read by this licensekit: {e}"
-        ) from e
+    except _UNREADABLE as e:
+        raise _unreadable(table, e) from e
 
 
 def _binding_error(error: UnicodeEncodeError | OverflowError) -> StorageError:
@@ -91,12 +97,16 @@ W = TypeVar("W", bound=Callable[..., Any])
 
 
 def _refusing(write: W) -> W:
-    """Make *write* note the error of a refused write on its transaction, which ends it."""
+    """Make *write* (of a kind and one argument) note a refusal on its transaction, which ends.
+
+    The arguments are passed by position, not as ``*args, **kwargs``: the writes are on the
+    path of every use case.
+    """
 
     @functools.wraps(write)
-    def refusing(self: SQLiteTransaction, *args: Any, **kwargs: Any) -> Any:
+    def refusing(self: SQLiteTransaction, kind: Any, what: Any) -> Any:
         try:
-            return write(self, *args, **kwargs)
+            return write(self, kind, what)
         except StorageError as e:
             self.refused = self.refused or e
             raise
@@ -129,34 +139,44 @@ class SQLiteTransaction:
     # -- helpers ----------------------------------------------------------------------------
 
     def _check_open(self) -> None:
+        if self._done or self.refused is not None:
+            self._ended()
+
+    def _ended(self) -> NoReturn:
         if self._done:
             raise StorageError("this transaction has ended; open a new one")
-        if self.refused is not None:
-            raise StorageError(
-                "a write of this transaction was refused, so it can only end (rolled back)"
-            ) from self.refused
+        raise StorageError(
+            "a write of this transaction was refused, so it can only end (rolled back)"
+        ) from self.refused
 
     def _table(self, kind: RecordKind[Any]) -> TableSQL:
-        self._check_open()
-        table = _BY_KIND.get(id(kind))
-        if table is not None and table.kind is kind:  # one of licensekit's own descriptions
-            return table
-        table = BY_NAME.get(getattr(kind, "name", None))  # type: ignore[arg-type]
-        if table is None or (table.kind is not kind and table.kind != kind):
+        if self._done or self.refused is not None:
+            self._ended()
+        try:
+            table = BY_NAME[kind.name]
+        except (AttributeError, KeyError, TypeError):
+            raise StorageError(f"{kind!r} is not a kind this store keeps") from None
+        if table.kind is not kind and table.kind != kind:  # not one of licensekit's own
             raise StorageError(f"{kind!r} is not a kind this store keeps")
         return table
 
     def _run(self, sql: str, params: Sequence[Any], doing: str) -> sqlite3.Cursor:
         try:
             return self._connection.execute(sql, params)
-        except (UnicodeEncodeError, OverflowError) as e:
-            raise _binding_error(e) from e
-        except sqlite3.Error as e:
-            if not self._connection.in_transaction:
-                # SQLite rolled the whole transaction back (a full disk, say): nothing may
-                # run after it, or it would run outside any transaction.
-                self._done = True
-            raise translate(e, doing) from e
+        except (sqlite3.Error, UnicodeEncodeError, OverflowError) as e:
+            raise self._failed(e, doing) from e
+
+    def _failed(
+        self, error: sqlite3.Error | UnicodeEncodeError | OverflowError, doing: str
+    ) -> StorageError:
+        """The error to raise for a statement that failed with the driver's *error*."""
+        if isinstance(error, UnicodeEncodeError | OverflowError):
+            return _binding_error(error)
+        if not self._connection.in_transaction:
+            # SQLite rolled the whole transaction back (a full disk, say): nothing may run
+            # after it, or it would run outside any transaction.
+            self._done = True
+        return translate(error, doing)
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Run a read; text that is not valid Unicode matches nothing instead of failing."""
@@ -225,10 +245,13 @@ class SQLiteTransaction:
         return rows, None
 
     def _encode_record(self, table: TableSQL, record: Any) -> Row:
-        rows, bad = self._encoded_records(table, (record,))
-        if bad is not None:
-            raise bad
-        return rows[0]
+        """The encoded *record*, which is of the kind's type."""
+        try:
+            return table.mapper.encode(record)
+        except (AttributeError, TypeError, ValueError) as e:
+            raise StorageError(
+                f"one of the {table.kind.name} holds a value of a wrong type: {e}"
+            ) from e
 
     def _key(self, table: TableSQL, row: Row) -> tuple[Any, ...]:
         return tuple(row[p] for p in table.key_positions)
@@ -247,25 +270,49 @@ class SQLiteTransaction:
         return False
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
-        """Run every look-up, a chunk of values per statement; see the port's ``read``."""
-        self._check_open()  # refused after the block even with no queries
+        """Run every look-up, a chunk of values per statement; see the port's ``read``.
+
+        This is the hot path of every use case, written for speed: one value per look-up
+        (the usual case) binds its values and decodes its rows without further calls.
+        """
+        if self._done or self.refused is not None:
+            self._ended()  # refused after the block even with no queries
+        execute = self._connection.execute
         results: list[list[Any]] = []
         for query in queries:
-            table = self._table(query.kind)
+            kind = query.kind
+            table = BY_NAME.get(getattr(kind, "name", None))  # type: ignore[arg-type]
+            if table is None or table.kind is not kind:
+                table = self._table(kind)
             fields, values = query.fields, query.values
             one = table.find_one.get(fields)
             if one is None:
                 raise StorageError(f"the {table.table} are not looked up by {fields}")
             if len(values) == 1 and len(values[0]) == len(fields):  # the usual case
-                sql, encoders = one
-                params = [encode(v) for encode, v in zip(encoders, values[0], strict=True)]
-                rows = self._rows(sql, params)
+                sql, encoders, plain = one
+                value = values[0]
+                params = value if plain else [e(v) for e, v in zip(encoders, value, strict=True)]
+                try:
+                    rows = execute(sql, params).fetchall()
+                except UnicodeEncodeError:  # a lone surrogate: it matches nothing stored
+                    rows = []
+                except (sqlite3.Error, OverflowError) as e:
+                    raise self._failed(e, "a read") from e
+                if not rows:
+                    results.append([])
+                    continue
+                if len(rows) == 1:
+                    try:
+                        results.append([table.mapper.decode(rows[0])])
+                    except _UNREADABLE as e:
+                        raise _unreadable(table, e) from e
+                    continue
             else:
                 wanted = self._wanted(table, fields, values)
                 find = functools.partial(table.find, fields)
                 cursors = self._chunked(find, wanted, len(fields), "a read")
                 rows = [row for cursor in cursors for row in cursor.fetchall()]
-            results.append(self._decode(table, rows))
+            results.append(decode(table, rows))
         return results
 
     def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
@@ -314,6 +361,11 @@ class SQLiteTransaction:
     def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Replace existing records, a chunk per statement; see the port's ``save``."""
         table = self._table(kind)
+        if len(records) == 1 and type(records[0]) is kind.type:  # the usual case
+            row = self._encode_record(table, records[0])
+            if self._run(table.update_one, row, "saving records").rowcount != 1:
+                self._refuse(table, [row], True)
+            return
         for rows, bad in self._encoded_chunks(table, records):
             for chunk in self._distinct(table, rows):
                 self._replace(table, chunk, table.update(len(chunk)), table.update_one, True)
@@ -424,24 +476,29 @@ class SQLiteTransaction:
         sql = table.delete_expired
         return self._run(sql, (encode_datetime(moment),), "deleting records").rowcount
 
-    @_refusing
     def increment(
-        self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
-    ) -> R | None:
+        self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> bool:
         """Change a number within bounds in one statement; see the port's ``increment``."""
+        try:
+            return self._increment(kind, key, field, by, cap)
+        except StorageError as e:  # as _refusing does for the other writes
+            self.refused = self.refused or e
+            raise
+
+    def _increment(
+        self, kind: RecordKind[Any], key: Key, field: str, by: int, cap: str | None
+    ) -> bool:
         table = self._table(kind)
-        numbers = table.numbers - set(kind.key)
-        if field not in numbers or (cap is not None and cap not in table.numbers):
+        if field not in table.counters or (cap is not None and cap not in table.numbers):
             raise StorageError(f"{field} (up to {cap}) is not a number of the {kind.name}")
         if type(by) is not int:
             raise StorageError(f"an increment is a whole number, got {by!r}")
         key = tuple(key)
         if len(key) != len(kind.key):
-            return None
+            return False
         encoded = self._encode(table, kind.key, key)
         if not _bindable(encoded):
-            return None
-        cursor = self._run(table.increment(field, cap), (by, *encoded), "changing a number")
-        rows = cursor.fetchall()
-        changed: list[R] = self._decode(table, rows)
-        return changed[0] if changed else None
+            return False
+        sql = table.increment(field, cap)
+        return bool(self._run(sql, (by, *encoded), "changing a number").rowcount == 1)

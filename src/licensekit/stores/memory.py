@@ -310,23 +310,22 @@ class _MemoryTransaction:
         return self.delete(kind, expired)
 
     def increment(
-        self, kind: RecordKind[R], key: Key, field: str, by: int, *, cap: str | None = None
-    ) -> R | None:
+        self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> bool:
         """Change a number within bounds; see :meth:`licensekit.storage.Transaction.increment`."""
         table = self._table(kind)
         numbers = (field,) if cap is None else (field, cap)
         if isinstance(by, bool) or not isinstance(by, int):
             raise StorageError(f"an increment is a whole number, not {by!r}")
-        fields = attrs.fields_dict(kind.type)  # type: ignore[arg-type]
+        fields = attrs.fields_dict(kind.type)
         for name in numbers:
             if name in kind.key or name not in fields or fields[name].type not in ("int", int):
                 raise StorageError(f"{name} is not a number of the {kind.name} to increment")
         record = table.rows.get(tuple(key))
         if record is None:
-            return None
+            return False
         value = getattr(record, field) + by
         if value < 0 or (cap is not None and value > getattr(record, cap)):
-            return None
-        changed: R = attrs.evolve(record, **{field: value})
-        self._write(table, tuple(key), changed)
-        return changed
+            return False
+        self._write(table, tuple(key), attrs.evolve(record, **{field: value}))
+        return True

@@ -380,7 +380,8 @@ class SQLiteStore:
                 the file, the commit failed, or a write was refused and the block ended
                 without raising (nothing of the transaction was kept).
         """
-        with self._connection() as connection:
+        connection = self._hold()  # one generator less than ``with self._connection()``
+        try:
             tx = SQLiteTransaction(connection, self._max_variables)
             try:
                 try:
@@ -400,10 +401,20 @@ class SQLiteStore:
             except sqlite3.Error as e:
                 self._rollback(connection)
                 raise translate(e, "committing the transaction") from e
+        finally:
+            self._release(connection)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection holding the write lock, for one transaction of this thread."""
+        connection = self._hold()
+        try:
+            yield connection
+        finally:
+            self._release(connection)
+
+    def _hold(self) -> sqlite3.Connection:
+        """Take a pooled connection and the write lock; :meth:`_release` gives both back."""
         files: set[str] = _THREAD.__dict__.setdefault("files", set())
         if self._file in files:
             # Waiting for the lock this thread holds would only end in StorageBusy, later.
@@ -415,11 +426,11 @@ class SQLiteStore:
             self._give_back(connection)
             raise
         files.add(self._file)
-        try:
-            yield connection
-        finally:
-            files.discard(self._file)
-            self._give_back(connection)
+        return connection
+
+    def _release(self, connection: sqlite3.Connection) -> None:
+        _THREAD.__dict__["files"].discard(self._file)
+        self._give_back(connection)
 
     def _rollback(self, connection: sqlite3.Connection) -> None:
         try:

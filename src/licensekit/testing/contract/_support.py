@@ -379,7 +379,7 @@ class Earlier:
         claimed = tx.increment(
             LICENSE_KEYS, LICENSE_KEYS.key_of(self.key), "seats_used", 1, cap="seats"
         )
-        assert claimed is not None, "a seat of a key with free seats could not be claimed"
+        assert claimed is True, "a seat of a key with free seats could not be claimed"
 
 
 def assert_refused(
@@ -456,7 +456,7 @@ class EveryWrite:
             assert tx.delete_expired(kind, ANCIENT) >= 1, f"an expired {kind.name} was kept"
         for counter, (kind, record) in zip(COUNTERS, self.counted, strict=True):
             claimed = tx.increment(kind, kind.key_of(record), counter.field, 1, cap=counter.cap)
-            assert claimed is not None, f"{counter} could not be claimed"
+            assert claimed is True, f"{counter} could not be claimed"
 
     def effects(self, tx: Transaction) -> list[bool]:
         """Which of the writes *tx* sees, one flag per write."""

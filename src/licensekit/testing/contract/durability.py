@@ -106,12 +106,12 @@ class DurabilityContract(ContractBase):
                 assert_same_list(kind, found, expected, f"{kind.name} listed after reopening")
             for counter, record in counted:
                 key, cap = counter.kind.key_of(record), counter.cap
-                assert tx.increment(counter.kind, key, counter.field, -1, cap=cap) is None, (
+                assert tx.increment(counter.kind, key, counter.field, -1, cap=cap) is False, (
                     f"after reopening, {counter} went below 0"
                 )
                 if cap is not None:
                     past = getattr(record, cap) + 1
-                    assert tx.increment(counter.kind, key, counter.field, past, cap=cap) is None, (
+                    assert tx.increment(counter.kind, key, counter.field, past, cap=cap) is False, (
                         f"after reopening, {counter} went past its cap"
                     )
         again = self.reopen(reopened)

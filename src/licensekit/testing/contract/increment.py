@@ -4,11 +4,12 @@
 """The guarded counter: ``increment`` changes a number in one atomic step, within bounds.
 
 The new value must be at least 0 and, with ``cap``, at most the cap field's value; a
-change out of bounds returns None and leaves the record as it was, and so does a record
-that does not exist. A refused increment is an answer, not an error: the transaction goes
-on. Under threads that claim at once, each in its own transaction and locking no scope,
-the number never passes its cap and no increment is lost. This is what keeps seats from
-being oversold on a server database where transactions run side by side.
+change made returns True, a change out of bounds returns False and leaves the record as it
+was, and so does a record that does not exist. A refused increment is an answer, not an
+error: the transaction goes on. Under threads that claim at once, each in its own
+transaction and locking no scope, the number never passes its cap and no increment is lost.
+This is what keeps seats from being oversold on a server database where transactions run
+side by side.
 """
 
 from __future__ import annotations
@@ -80,15 +81,15 @@ class IncrementContract(ContractBase):
                 what = f"{counter} {getattr(current, field)} {by:+d}, cap {start[1]}"
                 changed = tx.increment(kind, key, field, by, cap=counter.cap)
                 if value is None:
-                    assert changed is None, f"{what}: not refused, it gave {changed!r}"
+                    assert changed is False, f"{what}: not refused, it returned {changed!r}"
                 else:
                     current = attrs.evolve(record, **{field: value})
-                    assert_same(changed, current, what)
+                    assert changed is True, f"{what}: returned {changed!r}, not True"
                 assert_same(read_back(tx, kind, [record])[0], current, f"read after {what}")
         assert_same(fetch(store, kind, [record])[0], current, f"{counter} after the commit")
 
     @pytest.mark.parametrize("counter", COUNTERS, ids=str)
-    def test_increment_adds_and_returns_the_changed_record(
+    def test_increment_adds_and_says_so(
         self, store: Store, samples: Samples, counter: Counter
     ) -> None:
         self._steps(store, samples, counter, (2, 10), [(3, 5), (-4, 1)])
@@ -112,7 +113,7 @@ class IncrementContract(ContractBase):
         ghost = counted(samples, counter, "ghost", 0, cap=5)
         with store.transaction() as tx:
             found = tx.increment(counter.kind, counter.kind.key_of(ghost), counter.field, 1)
-            assert found is None, f"increment of a missing record returned {found!r}"
+            assert found is False, f"increment of a missing record returned {found!r}"
         assert fetch(store, counter.kind, [ghost]) == [None], "increment made a record"
 
     @pytest.mark.parametrize("counter", COUNTERS, ids=str)
@@ -125,9 +126,10 @@ class IncrementContract(ContractBase):
         write_all(store, samples, kind, [record])
         prepare(store, samples, [(kind, later)])
         with store.transaction() as tx:
-            assert tx.increment(kind, kind.key_of(record), field, -1, cap=counter.cap) is None
+            assert tx.increment(kind, kind.key_of(record), field, -1, cap=counter.cap) is False
             tx.add(kind, [later])
-            raised = tx.increment(kind, kind.key_of(record), field, 1, cap=counter.cap)
+            assert tx.increment(kind, kind.key_of(record), field, 1, cap=counter.cap) is True
+        raised = attrs.evolve(record, **{field: getattr(record, field) + 1})
         assert_same(fetch(store, kind, [later])[0], later, "a record added after a refusal")
         assert_same(fetch(store, kind, [record])[0], raised, "an increment after a refusal")
 
@@ -143,7 +145,7 @@ class IncrementContract(ContractBase):
             for _round in range(_ROUNDS):
                 with store.transaction() as tx:
                     claimed = tx.increment(kind, key, field, 1, cap=counter.cap)
-                outcomes["claimed" if claimed is not None else "refused"] += 1
+                outcomes["claimed" if claimed else "refused"] += 1
             return outcomes
 
         workers = race(_THREADS, claim)
