@@ -844,3 +844,11 @@ def test_a_stored_value_this_licensekit_cannot_read_is_refused(
     refused = pytest.raises(IncompatibleStore, match="license_keys cannot be read by this")
     with refused, store.transaction() as tx:
         tx.read([Query(LICENSE_KEYS, ("id",), keys)])
+
+
+def test_a_transaction_takes_the_lock_when_its_block_is_entered(store: SQLiteStore) -> None:
+    pending = store.transaction()  # not entered: holds nothing
+    with store.transaction() as tx:
+        tx.add(USERS, [user(1)])
+    with pending as tx:
+        assert tx.read([Query(USERS, ("id",), (("usr_0001",),))])[0] == [user(1)]

@@ -45,8 +45,13 @@ def encode_datetime(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+# One encoder and decoder each, made once: json.dumps and json.loads add a call per value.
+_LIST_ENCODER = json.JSONEncoder()
+_DECODER = json.JSONDecoder()
+
+
 def _json_list(value: Any) -> str:
-    return json.dumps(sorted(value) if isinstance(value, frozenset) else list(value))
+    return _LIST_ENCODER.encode(sorted(value) if isinstance(value, frozenset) else list(value))
 
 
 def _encode_nullable(value: str | None) -> str:
@@ -62,7 +67,25 @@ def _decode_nullable(value: str) -> str | None:
 
 
 def _enum_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+    # _value_ is where enum keeps a member's value; .value reaches it through a property.
+    return value._value_ if isinstance(value, enum.Enum) else value
+
+
+def _enum_decoder(cls: type[enum.Enum]) -> Callable[[Any], Any]:
+    """Return a function that reads a stored value of *cls* back as its member.
+
+    A dictionary look-up, where calling *cls* runs the enum machinery in Python; a value
+    that is no member is still refused by *cls* itself, with its own message.
+    """
+    members = {member.value: member for member in cls}
+
+    def decode(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):  # TypeError: an unhashable value
+            return cls(value)
+
+    return decode
 
 
 _MAPPING_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -91,13 +114,13 @@ def _codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
     if annotation is dt.datetime:
         return False, encode_datetime, dt.datetime.fromisoformat
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return False, _enum_value, annotation
+        return False, _enum_value, _enum_decoder(annotation)
     origin = typing.get_origin(annotation)
     if origin in (frozenset, tuple, list):
         container = origin
-        return False, _json_list, lambda text: container(json.loads(text))
+        return False, _json_list, lambda text: container(_DECODER.decode(text))
     if origin in (Mapping, dict, typing.Mapping):
-        return False, _json_mapping, json.loads
+        return False, _json_mapping, _DECODER.decode
     raise TypeError(f"cannot store a field of type {annotation!r}")
 
 

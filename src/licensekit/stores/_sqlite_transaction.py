@@ -497,8 +497,11 @@ class SQLiteTransaction:
         key = tuple(key)
         if len(key) != len(kind.key):
             return False
-        encoded = self._encode(table, kind.key, key)
-        if not _bindable(encoded):
+        params = (by, *self._encode(table, kind.key, key))
+        try:
+            changed: int = self._connection.execute(table.increment(field, cap), params).rowcount
+        except UnicodeEncodeError:  # a lone surrogate: no stored record has this key
             return False
-        sql = table.increment(field, cap)
-        return bool(self._run(sql, (by, *encoded), "changing a number").rowcount == 1)
+        except (sqlite3.Error, OverflowError) as e:
+            raise self._failed(e, "changing a number") from e
+        return changed == 1

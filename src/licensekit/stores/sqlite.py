@@ -51,6 +51,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Final, Literal, TypeVar
 
 from licensekit._echo import echo, echo_path
@@ -369,9 +370,10 @@ class SQLiteStore:
 
     # -- transactions -------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[SQLiteTransaction]:
+    def transaction(self) -> _TransactionBlock:
         """Open a transaction; see :meth:`licensekit.storage.Store.transaction`.
+
+        The write lock is taken when the block is entered, not by this call.
 
         Raises:
             StorageBusy: Another connection held the write lock for longer than the busy
@@ -380,29 +382,7 @@ class SQLiteStore:
                 the file, the commit failed, or a write was refused and the block ended
                 without raising (nothing of the transaction was kept).
         """
-        connection = self._hold()  # one generator less than ``with self._connection()``
-        try:
-            tx = SQLiteTransaction(connection, self._max_variables)
-            try:
-                try:
-                    yield tx
-                finally:
-                    tx._done = True
-            except BaseException:
-                self._rollback(connection)
-                raise
-            if tx.refused is not None:
-                self._rollback(connection)
-                raise StorageError(
-                    "a write of this transaction was refused, so nothing of it was kept"
-                ) from tx.refused
-            try:
-                connection.execute("COMMIT")
-            except sqlite3.Error as e:
-                self._rollback(connection)
-                raise translate(e, "committing the transaction") from e
-        finally:
-            self._release(connection)
+        return _TransactionBlock(self)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -480,3 +460,47 @@ class SQLiteStore:
                 for r in connection.execute("PRAGMA foreign_key_check")
             ]
         return problems
+
+
+class _TransactionBlock:
+    """The block of one :meth:`SQLiteStore.transaction`: begin on entry, commit on exit.
+
+    A class rather than a generator-based context manager, which costs several calls more
+    on every transaction.
+    """
+
+    __slots__ = ("_connection", "_store", "_tx")
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> SQLiteTransaction:
+        store = self._store
+        self._connection = store._hold()
+        self._tx = SQLiteTransaction(self._connection, store._max_variables)
+        return self._tx
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        store, connection, tx = self._store, self._connection, self._tx
+        tx._done = True
+        try:
+            if kind is not None:
+                store._rollback(connection)
+                return  # the block's exception goes on unchanged
+            if tx.refused is not None:
+                store._rollback(connection)
+                raise StorageError(
+                    "a write of this transaction was refused, so nothing of it was kept"
+                ) from tx.refused
+            try:
+                connection.execute("COMMIT")
+            except sqlite3.Error as e:
+                store._rollback(connection)
+                raise translate(e, "committing the transaction") from e
+        finally:
+            store._release(connection)
