@@ -1223,7 +1223,7 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
         "install_invitations": -(-3000 // per_statement("install_invitations")),
         "audit_events": 6 * -(-500 // per_statement("audit_events")),
     }
-    assert many[1]["install_invitations"] < 3000 // 50
+    assert many[1]["install_invitations"] <= 3000 // 40  # 40 or more invitations a statement
     assert many[2] == few[2]  # no statement per recipient outside the batches
     with raw(Path(store.path)) as connection:
         assert connection.execute("SELECT count(*) FROM install_invitations").fetchone() == (3030,)
