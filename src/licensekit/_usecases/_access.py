@@ -10,6 +10,7 @@ whatever the caller passed (ids that are not even text match nothing).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from licensekit._usecases._checks import as_id
 from licensekit._usecases._tx import Tx
@@ -29,7 +30,7 @@ from licensekit.domain.roles import Permission
 from licensekit.exceptions import AccountNotFound, InvalidSession, MemberNotFound, UserNotFound
 from licensekit.storage import ACCOUNTS, MEMBERSHIPS, SESSIONS, USERS
 
-__all__ = ["Access", "account", "member", "member_view", "user"]
+__all__ = ["Access", "account", "member", "member_view", "member_views", "user"]
 
 
 class Access:
@@ -91,7 +92,26 @@ def member(tx: Tx, account_id: str, user_id: str) -> Membership:
 
 def member_view(tx: Tx, membership: Membership) -> MemberView:
     """Return what callers see of *membership*, with its user's address and name."""
-    person = user(tx, membership.user_id)
+    return _member_view(membership, user(tx, membership.user_id))
+
+
+def member_views(tx: Tx, memberships: Sequence[Membership]) -> tuple[MemberView, ...]:
+    """Return :func:`member_view` of each of *memberships*, their users read in one look-up.
+
+    Raises:
+        UserNotFound: A membership's user does not exist.
+    """
+    people = {person.id: person for person in tx.get_many(USERS, (m.user_id for m in memberships))}
+    views = []
+    for membership in memberships:
+        person = people.get(membership.user_id)
+        if person is None:
+            raise UserNotFound(f"no user with id {echo(membership.user_id)}")
+        views.append(_member_view(membership, person))
+    return tuple(views)
+
+
+def _member_view(membership: Membership, person: User) -> MemberView:
     return MemberView(
         user_id=person.id,
         email=person.email,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from licensekit._usecases._access import Access, account, member, member_view, user
+from licensekit._usecases._access import Access, account, member, member_view, member_views, user
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import (
     check_cursor,
@@ -92,7 +92,7 @@ class Members:
                 after,
                 limit,
             )
-            return Page(tuple(member_view(tx, m) for m in page.items), page.next_cursor)
+            return Page(member_views(tx, page.items), page.next_cursor)
 
         return self._ctx.runner.run(read)
 
