@@ -153,7 +153,10 @@ class RecordKind(Generic[R]):
 
     def key_of(self, record: R) -> Key:
         """Return *record*'s key values."""
-        return tuple(getattr(record, f) for f in self.key)
+        key = self.key
+        if len(key) == 1:  # most kinds: no generator for one value
+            return (getattr(record, key[0]),)
+        return tuple([getattr(record, f) for f in key])
 
     def __repr__(self) -> str:
         return f"RecordKind({self.name!r})"

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import operator
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -29,13 +30,20 @@ R = TypeVar("R")
 Sortable = tuple[tuple[Any, ...], ...]
 
 
-def _values(record: object, fields: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(getattr(record, f) for f in fields)
+Getter = Callable[[object], tuple[Any, ...]]
+
+
+def _getter(fields: tuple[str, ...]) -> Getter:
+    """Return a function giving the values of *fields* of a record, as a tuple."""
+    if len(fields) == 1:
+        one = operator.attrgetter(fields[0])
+        return lambda record: (one(record),)
+    return operator.attrgetter(*fields)  # already a tuple for several names
 
 
 def _sortable(values: Sequence[Any]) -> Sortable:
     """Order values as a tuple that sorts None before anything else."""
-    return tuple((0,) if v is None else (1, v) for v in values)
+    return tuple([(0,) if v is None else (1, v) for v in values])
 
 
 class _Table:
@@ -53,49 +61,39 @@ class _Table:
         self.counts: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = {
             fields: {} for fields in kind.counts
         }
+        # For each unique set, index and count: how to read its values, and its entries.
+        self._uniques = [(f, _getter(f), index) for f, index in self.unique.items()]
+        self._indexed = [(_getter(f), index) for f, index in self.indexes.items()]
+        self._counted = [(_getter(f), counts) for f, counts in self.counts.items()]
+        self._order = _getter(kind.order)
         # owner -> the sorted order values of its records, and the key of each.
         self.pages: dict[Any, list[Sortable]] = {}
         self.page_keys: dict[tuple[Any, Sortable], Key] = {}
 
     def clash(self, key: Key, record: object) -> tuple[str, ...] | None:
         """Return the unique fields *record* shares with a record other than *key*'s."""
-        for fields, index in self.unique.items():
-            holder = index.get(_values(record, fields))
+        for fields, values, index in self._uniques:
+            holder = index.get(values(record))
             if holder is not None and holder != key:
                 return fields
         return None
 
     def apply(self, key: Key, old: object | None, new: object | None) -> None:
         """Replace *old* (or nothing) by *new* (or nothing) under *key*, indexes included."""
-        kind = self.kind
+        if old is not None and new is not None:
+            self._replace(key, old, new)
+            return
         if old is not None:
-            for fields, unique in self.unique.items():
-                del unique[_values(old, fields)]
-            for fields, index in self.indexes.items():
-                values = _values(old, fields)
-                holders = index[values]
-                holders.discard(key)
-                if not holders:
-                    del index[values]
-            for fields, counts in self.counts.items():
-                values = _values(old, fields)
-                counts[values] -= 1
-                if not counts[values]:
-                    del counts[values]
+            self._unindex(key, old)
             del self.rows[key]
         if new is not None:
             self.rows[key] = new
-            for fields, unique in self.unique.items():
-                unique[_values(new, fields)] = key
-            for fields, index in self.indexes.items():
-                index.setdefault(_values(new, fields), set()).add(key)
-            for fields, counts in self.counts.items():
-                values = _values(new, fields)
-                counts[values] = counts.get(values, 0) + 1
-        if kind.owner is not None and (old is None) != (new is None):
-            record = new if new is not None else old
-            owner = getattr(record, kind.owner)
-            position = _sortable(_values(record, kind.order))
+            self._index(key, new)
+        record = new if new is not None else old
+        owner_field = self.kind.owner
+        if owner_field is not None and record is not None:
+            owner = getattr(record, owner_field)
+            position = _sortable(self._order(record))
             listing = self.pages.setdefault(owner, [])
             if new is not None:
                 bisect.insort(listing, position)
@@ -105,6 +103,54 @@ class _Table:
                 del self.page_keys[owner, position]
                 if not listing:
                     del self.pages[owner]
+
+    def _index(self, key: Key, record: object) -> None:
+        for _, values, unique in self._uniques:
+            unique[values(record)] = key
+        for values, index in self._indexed:
+            index.setdefault(values(record), set()).add(key)
+        for values, counts in self._counted:
+            found = values(record)
+            counts[found] = counts.get(found, 0) + 1
+
+    def _unindex(self, key: Key, record: object) -> None:
+        for _, values, unique in self._uniques:
+            del unique[values(record)]
+        for values, index in self._indexed:
+            found = values(record)
+            holders = index[found]
+            holders.discard(key)
+            if not holders:
+                del index[found]
+        for values, counts in self._counted:
+            found = values(record)
+            counts[found] -= 1
+            if not counts[found]:
+                del counts[found]
+
+    def _replace(self, key: Key, old: object, new: object) -> None:
+        """A save: only the entries whose values changed move (a key, so a listing, stays)."""
+        self.rows[key] = new
+        for _, values, unique in self._uniques:
+            before, after = values(old), values(new)
+            if before != after:
+                del unique[before]
+                unique[after] = key
+        for values, index in self._indexed:
+            before, after = values(old), values(new)
+            if before != after:
+                holders = index[before]
+                holders.discard(key)
+                if not holders:
+                    del index[before]
+                index.setdefault(after, set()).add(key)
+        for values, counts in self._counted:
+            before, after = values(old), values(new)
+            if before != after:
+                counts[before] -= 1
+                if not counts[before]:
+                    del counts[before]
+                counts[after] = counts.get(after, 0) + 1
 
 
 class MemoryStore:
