@@ -46,6 +46,11 @@ def _sortable(values: Sequence[Any]) -> Sortable:
     return tuple([(0,) if v is None else (1, v) for v in values])
 
 
+def _as_tuple(values: Sequence[Any]) -> tuple[Any, ...]:
+    """Order values that are never None as they are (cheaper to compare than :func:`_sortable`)."""
+    return tuple(values)
+
+
 class _Table:
     """One kind's records with every index its description asks for."""
 
@@ -66,6 +71,10 @@ class _Table:
         self._indexed = [(_getter(f), index) for f, index in self.indexes.items()]
         self._counted = [(_getter(f), counts) for f, counts in self.counts.items()]
         self._order = _getter(kind.order)
+        # Only a listing by a field that may be None needs None to sort first.
+        self.position: Callable[[Sequence[Any]], tuple[Any, ...]] = (
+            _sortable if set(kind.order) & set(kind.nullable_key) else _as_tuple
+        )
         # owner -> the sorted order values of its records, and the key of each.
         self.pages: dict[Any, list[Sortable]] = {}
         self.page_keys: dict[tuple[Any, Sortable], Key] = {}
@@ -93,7 +102,7 @@ class _Table:
         owner_field = self.kind.owner
         if owner_field is not None and record is not None:
             owner = getattr(record, owner_field)
-            position = _sortable(self._order(record))
+            position = self.position(self._order(record))
             listing = self.pages.setdefault(owner, [])
             if new is not None:
                 bisect.insort(listing, position)
@@ -287,7 +296,10 @@ class _MemoryTransaction:
         if after is not None and len(after) != len(kind.order):
             raise StorageError(f"a cursor of the {kind.name} holds {kind.order}, not {after!r}")
         listing = table.pages.get(owner, [])
-        start = 0 if after is None else bisect.bisect_right(listing, _sortable(after))
+        try:
+            start = 0 if after is None else bisect.bisect_right(listing, table.position(after))
+        except TypeError:  # None, or text against a number: not values of this order
+            raise StorageError(f"a cursor of the {kind.name} holds {after!r}") from None
         return [
             table.rows[table.page_keys[owner, position]]
             for position in listing[start : start + max(limit, 0)]
