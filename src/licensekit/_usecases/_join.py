@@ -30,7 +30,7 @@ from licensekit.exceptions import InvitationNotFound, TooManyAttempts
 from licensekit.mail import Message, render_join_invitation
 from licensekit.storage import JOIN_INVITATIONS
 
-__all__ = ["JoinLinks", "JoinSecret", "asks_current_password", "in_account"]
+__all__ = ["JoinLinks", "JoinSecret", "all_in_account", "asks_current_password", "in_account"]
 
 
 @attrs.frozen
@@ -52,6 +52,21 @@ def in_account(tx: Tx, account_id: str, invitation_id: str) -> JoinInvitation:
             f"no invitation {echo(invitation_id)} in business account {echo(account_id)}"
         )
     return invitation
+
+
+def all_in_account(tx: Tx, account_id: str, wanted: Sequence[str]) -> list[JoinInvitation]:
+    """Return the join invitations *wanted* of *account_id*, in that order, read at once.
+
+    Raises:
+        InvitationNotFound: The first of *wanted* that is not an invitation of the account.
+    """
+    found = {i.id: i for i in tx.get_many(JOIN_INVITATIONS, wanted) if i.account_id == account_id}
+    for invitation_id in wanted:
+        if invitation_id not in found:
+            raise InvitationNotFound(
+                f"no invitation {echo(invitation_id)} in business account {echo(account_id)}"
+            )
+    return [found[i] for i in wanted]
 
 
 def asks_current_password(user: User) -> bool:

@@ -44,7 +44,13 @@ from licensekit._usecases._checks import (
 )
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import Delivery
-from licensekit._usecases._join import JoinLinks, JoinSecret, asks_current_password, in_account
+from licensekit._usecases._join import (
+    JoinLinks,
+    JoinSecret,
+    all_in_account,
+    asks_current_password,
+    in_account,
+)
 from licensekit._usecases._scopes import account_scope, email_scope, user_scope
 from licensekit._usecases._sessions import Sessions
 from licensekit._usecases._tx import Tx
@@ -360,7 +366,7 @@ class JoinInvitations:
             if wanted is None:
                 invitations = scan_all(partial(listing, tx, account_id))
             else:
-                invitations = [in_account(tx, account_id, i) for i in wanted]
+                invitations = all_in_account(tx, account_id, wanted)
             chosen = delivery.claim(
                 [
                     i
