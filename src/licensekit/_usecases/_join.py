@@ -20,7 +20,7 @@ from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import Delivery
 from licensekit._usecases._scopes import account_scope
 from licensekit._usecases._throttle import scopes, throttle_guess
-from licensekit._usecases._tx import Tx
+from licensekit._usecases._tx import Tx, named
 from licensekit.codes import new_token
 from licensekit.domain import members
 from licensekit.domain._echo import echo
@@ -60,13 +60,15 @@ def all_in_account(tx: Tx, account_id: str, wanted: Sequence[str]) -> list[JoinI
     Raises:
         InvitationNotFound: The first of *wanted* that is not an invitation of the account.
     """
-    found = {i.id: i for i in tx.get_many(JOIN_INVITATIONS, wanted) if i.account_id == account_id}
-    for invitation_id in wanted:
-        if invitation_id not in found:
-            raise InvitationNotFound(
-                f"no invitation {echo(invitation_id)} in business account {echo(account_id)}"
-            )
-    return [found[i] for i in wanted]
+    return named(
+        tx,
+        JOIN_INVITATIONS,
+        wanted,
+        lambda invitation: invitation.account_id == account_id,
+        lambda invitation_id: InvitationNotFound(
+            f"no invitation {echo(invitation_id)} in business account {echo(account_id)}"
+        ),
+    )
 
 
 def asks_current_password(user: User) -> bool:

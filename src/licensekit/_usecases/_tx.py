@@ -10,12 +10,12 @@ storage behaviour of its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from licensekit.storage import Key, Query, RecordKind, Transaction
 
-__all__ = ["Tx", "query"]
+__all__ = ["Tx", "named", "query"]
 
 R = TypeVar("R")
 
@@ -26,6 +26,25 @@ def query(kind: RecordKind[R], **where: Any) -> Query[R]:
     Each value of *where* is one value; :meth:`Tx.find_many` looks up many at once.
     """
     return Query(kind, tuple(where), (tuple(where.values()),))
+
+
+def named(
+    tx: Tx,
+    kind: RecordKind[R],
+    ids: Sequence[str],
+    belongs: Callable[[R], bool],
+    missing: Callable[[str], Exception],
+) -> list[R]:
+    """Return the records of *kind* with the ids *ids*, in that order, read in one look-up.
+
+    Raises:
+        Exception: ``missing(id)`` for the first of *ids* without a record that *belongs*.
+    """
+    found = {r.id: r for r in tx.get_many(kind, ids) if belongs(r)}  # type: ignore[attr-defined]
+    for wanted in ids:
+        if wanted not in found:
+            raise missing(wanted)
+    return [found[i] for i in ids]
 
 
 def _key(kind: RecordKind[Any], key: Any) -> Key:

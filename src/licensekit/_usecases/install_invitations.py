@@ -61,7 +61,7 @@ from licensekit._usecases._key_access import (
     pages_by_id,
 )
 from licensekit._usecases._presented import find_presented
-from licensekit._usecases._tx import Tx, query
+from licensekit._usecases._tx import Tx, named, query
 from licensekit.domain import licensing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
@@ -606,13 +606,15 @@ def _of_key(tx: Tx, key_id: str, wanted: Sequence[str] | None) -> list[InstallIn
     if wanted is None:
         invitations: list[InstallInvitation] = all_by_id(tx, INSTALL_INVITATIONS, key_id)
         return invitations
-    found = {i.id: i for i in tx.get_many(INSTALL_INVITATIONS, wanted) if i.key_id == key_id}
-    for invitation_id in wanted:
-        if invitation_id not in found:
-            raise InvitationNotFound(
-                f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
-            )
-    return [found[i] for i in wanted]
+    return named(
+        tx,
+        INSTALL_INVITATIONS,
+        wanted,
+        lambda invitation: invitation.key_id == key_id,
+        lambda invitation_id: InvitationNotFound(
+            f"no invitation {echo(invitation_id)} for license key {echo(key_id)}"
+        ),
+    )
 
 
 def _in_account(tx: Tx, account_id: str, invitation_id: str) -> InstallInvitation:
