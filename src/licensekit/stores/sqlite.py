@@ -49,7 +49,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal, TypeVar
@@ -379,7 +379,7 @@ class SQLiteStore:
 
     # -- transactions -------------------------------------------------------------------------
 
-    def transaction(self) -> _TransactionBlock:
+    def transaction(self) -> AbstractContextManager[SQLiteTransaction]:
         """Open a transaction; see :meth:`licensekit.storage.Store.transaction`.
 
         The write lock is taken when the block is entered, not by this call.
