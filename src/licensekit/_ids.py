@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import weakref
 
 __all__ = ["IdFactory", "new_id"]
 
@@ -32,7 +33,11 @@ class IdFactory:
         self._counter = 0
         self._noise = b""
         self._used = 0
-        os.register_at_fork(after_in_child=self._forget_noise)
+        if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+            alive = weakref.ref(self)  # the hook must not keep the factory alive
+            os.register_at_fork(
+                after_in_child=lambda: None if (f := alive()) is None else f._forget_noise()
+            )
 
     def _forget_noise(self) -> None:
         self._lock = threading.Lock()  # a thread of the parent may have held it at the fork
@@ -53,8 +58,8 @@ class IdFactory:
                 self._noise, self._used = os.urandom(_NOISE_BYTES * _NOISE_BATCH), 0
             start = self._used
             self._used = start + _NOISE_BYTES
-        tail = self._noise[start : start + _NOISE_BYTES].hex()
-        return f"{prefix}_{ms:012x}_{counter:06x}_{tail}"
+            noise = self._noise[start : start + _NOISE_BYTES]  # before another refill
+        return f"{prefix}_{ms:012x}_{counter:06x}_{noise.hex()}"
 
 
 _PROCESS_IDS = IdFactory()

@@ -48,6 +48,7 @@ from licensekit.storage import (
     KINDS,
     LICENSE_KEYS,
     MEMBERSHIPS,
+    SESSIONS,
     USERS,
     Query,
     missing_operations,
@@ -857,3 +858,28 @@ def test_a_transaction_takes_the_lock_when_its_block_is_entered(store: SQLiteSto
         tx.add(USERS, [user(1)])
     with pending as tx:
         assert tx.read([Query(USERS, ("id",), (("usr_0001",),))])[0] == [user(1)]
+
+
+def test_a_transaction_may_end_on_another_thread(store: SQLiteStore) -> None:
+    # Found by a review: the block's end looked for the other thread's marker of the open
+    # transaction, failed, and kept both the connection and this thread's marker.
+    block = store.transaction()
+    tx = block.__enter__()
+    tx.add(USERS, [user(1)])
+    ending = threading.Thread(target=block.__exit__, args=(None, None, None))
+    ending.start()
+    ending.join()
+    with store.transaction() as tx:  # this thread holds no transaction any more
+        assert tx.read([Query(USERS, ("id",), (("usr_0001",),))])[0] == [user(1)]
+    assert len(store._idle) == 1
+
+
+def test_writes_take_their_arguments_by_name_as_the_port_names_them(store: SQLiteStore) -> None:
+    with store.transaction() as tx:
+        tx.add(USERS, records=[user(1), user(2)])
+        tx.save(kind=USERS, records=[user(1, name="Ann")])
+        tx.put(USERS, records=[user(3)])
+        assert tx.delete(USERS, keys=[("usr_0002",)]) == 1
+        assert tx.delete_expired(SESSIONS, moment=T0) == 0
+        found = tx.read([Query(USERS, ("id",), (("usr_0001",), ("usr_0003",)))])[0]
+    assert sorted(found, key=lambda u: u.id) == [user(1, name="Ann"), user(3)]

@@ -8,8 +8,12 @@ half used, and ids made later sort later.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import threading
+import weakref
+
+import pytest
 
 from licensekit._ids import IdFactory
 
@@ -57,3 +61,13 @@ def test_a_forked_child_does_not_repeat_its_parents_random_tails() -> None:
     parent = {factory.new("ins", NOW)[-10:] for _ in range(300)}
     assert len(child) == 300
     assert not child & parent
+
+
+def test_a_factory_needs_no_fork_hook_and_is_not_kept_alive_by_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gone = weakref.ref(IdFactory())
+    gc.collect()
+    assert gone() is None, "the fork hook keeps every factory alive"
+    monkeypatch.delattr(os, "register_at_fork")  # as on Windows
+    assert IdFactory().new("usr", NOW).startswith("usr_")

@@ -96,17 +96,23 @@ def _bindable(values: Iterable[Any]) -> bool:
 W = TypeVar("W", bound=Callable[..., Any])
 
 
+_POSITIONAL = object()  # the default that says the argument came by keyword
+
+
 def _refusing(write: W) -> W:
     """Make *write* (of a kind and one argument) note a refusal on its transaction, which ends.
 
-    The arguments are passed by position, not as ``*args, **kwargs``: the writes are on the
-    path of every use case.
+    The usual call, by position, passes its two arguments on as they are: the writes are on
+    the path of every use case, and ``*args, **kwargs`` would cost more. A call naming the
+    argument (``add(kind, records=...)``) is passed on by keyword.
     """
 
     @functools.wraps(write)
-    def refusing(self: SQLiteTransaction, kind: Any, what: Any) -> Any:
+    def refusing(self: SQLiteTransaction, kind: Any, what: Any = _POSITIONAL, **named: Any) -> Any:
         try:
-            return write(self, kind, what)
+            if what is _POSITIONAL:
+                return write(self, kind, **named)
+            return write(self, kind, what, **named)
         except StorageError as e:
             self.refused = self.refused or e
             raise

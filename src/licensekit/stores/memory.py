@@ -47,8 +47,15 @@ def _sortable(values: Sequence[Any]) -> Sortable:
 
 
 def _as_tuple(values: Sequence[Any]) -> tuple[Any, ...]:
-    """Order values that are never None as they are (cheaper to compare than :func:`_sortable`)."""
-    return tuple(values)
+    """Order values that are never None as they are (cheaper to compare than :func:`_sortable`).
+
+    Raises:
+        TypeError: One of them is None after all.
+    """
+    found = tuple(values)
+    if None in found:
+        raise TypeError(f"None where a listing's order has no place for it: {found!r}")
+    return found
 
 
 class _Table:
@@ -88,39 +95,64 @@ class _Table:
         return None
 
     def apply(self, key: Key, old: object | None, new: object | None) -> None:
-        """Replace *old* (or nothing) by *new* (or nothing) under *key*, indexes included."""
+        """Replace *old* (or nothing) by *new* (or nothing) under *key*, indexes included.
+
+        Everything that can fail (a value that cannot be hashed or ordered) is worked out
+        before anything changes, so that a refused record leaves the table as it was.
+
+        Raises:
+            TypeError: *new* holds a value that cannot be indexed or listed.
+        """
         if old is not None and new is not None:
             self._replace(key, old, new)
             return
-        if old is not None:
+        if new is not None:
+            entries = self._entries(new)
+            listed = self._listed(new)
+            if listed is not None:
+                owner, position = listed
+                listing = self.pages.get(owner, [])
+                at = bisect.bisect_right(listing, position)  # may fail: before any change
+                self.pages[owner] = listing
+                listing.insert(at, position)
+                self.page_keys[owner, position] = key
+            self.rows[key] = new
+            self._index(key, entries)
+        elif old is not None:
             self._unindex(key, old)
             del self.rows[key]
-        if new is not None:
-            self.rows[key] = new
-            self._index(key, new)
-        record = new if new is not None else old
-        owner_field = self.kind.owner
-        if owner_field is not None and record is not None:
-            owner = getattr(record, owner_field)
-            position = self.position(self._order(record))
-            listing = self.pages.setdefault(owner, [])
-            if new is not None:
-                bisect.insort(listing, position)
-                self.page_keys[owner, position] = key
-            else:
+            listed = self._listed(old)
+            if listed is not None:
+                owner, position = listed
+                listing = self.pages[owner]
                 del listing[bisect.bisect_left(listing, position)]
                 del self.page_keys[owner, position]
                 if not listing:
                     del self.pages[owner]
 
-    def _index(self, key: Key, record: object) -> None:
-        for _, values, unique in self._uniques:
-            unique[values(record)] = key
-        for values, index in self._indexed:
-            index.setdefault(values(record), set()).add(key)
-        for values, counts in self._counted:
-            found = values(record)
-            counts[found] = counts.get(found, 0) + 1
+    def _listed(self, record: object) -> tuple[Any, tuple[Any, ...]] | None:
+        """The owner of *record* and its place in the owner's listing (None if not listed)."""
+        if self.kind.owner is None:
+            return None
+        return getattr(record, self.kind.owner), self.position(self._order(record))
+
+    def _entries(self, record: object) -> list[tuple[Any, ...]]:
+        """The values of every unique set, index and count of *record*, checked hashable."""
+        entries = [values(record) for _, values, _ in self._uniques]
+        entries += [values(record) for values, _ in self._indexed]
+        entries += [values(record) for values, _ in self._counted]
+        hash(tuple(entries))  # TypeError for a value that cannot be a key
+        return entries
+
+    def _index(self, key: Key, entries: list[tuple[Any, ...]]) -> None:
+        found = iter(entries)
+        for _, _, unique in self._uniques:
+            unique[next(found)] = key
+        for _, index in self._indexed:
+            index.setdefault(next(found), set()).add(key)
+        for _, counts in self._counted:
+            value = next(found)
+            counts[value] = counts.get(value, 0) + 1
 
     def _unindex(self, key: Key, record: object) -> None:
         for _, values, unique in self._uniques:
@@ -139,6 +171,7 @@ class _Table:
 
     def _replace(self, key: Key, old: object, new: object) -> None:
         """A save: only the entries whose values changed move (a key, so a listing, stays)."""
+        self._entries(new)  # may fail: before any change
         self.rows[key] = new
         for _, values, unique in self._uniques:
             before, after = values(old), values(new)
@@ -244,7 +277,7 @@ class _MemoryTransaction:
                 raise DuplicateKey(
                     f"another of the {table.kind.name} already has this {', '.join(clash)}"
                 )
-        table.apply(key, old, new)
+        table.apply(key, old, new)  # changes nothing when it raises
         self._undo.append((table, key, old, new))
 
     def _each(self, kind: RecordKind[R], records: Sequence[R], write: Any) -> None:
@@ -255,7 +288,12 @@ class _MemoryTransaction:
             for record in records:
                 if not isinstance(record, kind.type):
                     raise StorageError(f"{record!r} is not one of the {kind.name}")
-                write(table, kind.key_of(record), record)
+                try:
+                    write(table, kind.key_of(record), record)
+                except TypeError as e:  # a value that cannot be hashed or ordered
+                    raise StorageError(
+                        f"one of the {kind.name} holds a value that cannot be kept: {e}"
+                    ) from e
         except BaseException:
             self._undo_to(mark)
             raise

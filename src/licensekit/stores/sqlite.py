@@ -396,14 +396,19 @@ class SQLiteStore:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection holding the write lock, for one transaction of this thread."""
-        connection = self._hold()
+        connection, files = self._hold()
         try:
             yield connection
         finally:
-            self._release(connection)
+            self._release(connection, files)
 
-    def _hold(self) -> sqlite3.Connection:
-        """Take a pooled connection and the write lock; :meth:`_release` gives both back."""
+    def _hold(self) -> tuple[sqlite3.Connection, set[str]]:
+        """Take a pooled connection and the write lock; :meth:`_release` gives both back.
+
+        Returns:
+            The connection, and the set of files this thread holds a transaction on (the
+            block may end on another thread: it is this set the file leaves again).
+        """
         files: set[str] = _THREAD.__dict__.setdefault("files", set())
         if self._file in files:
             # Waiting for the lock this thread holds would only end in StorageBusy, later.
@@ -415,11 +420,13 @@ class SQLiteStore:
             self._give_back(connection)
             raise
         files.add(self._file)
-        return connection
+        return connection, files
 
-    def _release(self, connection: sqlite3.Connection) -> None:
-        _THREAD.__dict__["files"].discard(self._file)
-        self._give_back(connection)
+    def _release(self, connection: sqlite3.Connection, files: set[str]) -> None:
+        try:
+            files.discard(self._file)
+        finally:
+            self._give_back(connection)
 
     def _rollback(self, connection: sqlite3.Connection) -> None:
         try:
@@ -478,14 +485,14 @@ class _TransactionBlock:
     on every transaction.
     """
 
-    __slots__ = ("_connection", "_store", "_tx")
+    __slots__ = ("_connection", "_files", "_store", "_tx")
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
 
     def __enter__(self) -> SQLiteTransaction:
         store = self._store
-        self._connection = store._hold()
+        self._connection, self._files = store._hold()
         self._tx = SQLiteTransaction(self._connection, store._max_variables)
         return self._tx
 
@@ -512,4 +519,4 @@ class _TransactionBlock:
                 store._rollback(connection)
                 raise translate(e, "committing the transaction") from e
         finally:
-            store._release(connection)
+            store._release(connection, self._files)
