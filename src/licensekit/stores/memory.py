@@ -77,6 +77,11 @@ class _Table:
         self._uniques = [(f, _getter(f), index) for f, index in self.unique.items()]
         self._indexed = [(_getter(f), index) for f, index in self.indexes.items()]
         self._counted = [(_getter(f), counts) for f, counts in self.counts.items()]
+        self._getters = [
+            *(values for _, values, _ in self._uniques),
+            *(values for values, _ in self._indexed),
+            *(values for values, _ in self._counted),
+        ]
         self._order = _getter(kind.order)
         # Only a listing by a field that may be None needs None to sort first.
         self.position: Callable[[Sequence[Any]], tuple[Any, ...]] = (
@@ -108,9 +113,10 @@ class _Table:
             return
         if new is not None:
             entries = self._entries(new)
-            listed = self._listed(new)
-            if listed is not None:
-                owner, position = listed
+            owner_field = self.kind.owner
+            if owner_field is not None:
+                owner = getattr(new, owner_field)
+                position = self.position(self._order(new))
                 listing = self.pages.get(owner, [])
                 at = bisect.bisect_right(listing, position)  # may fail: before any change
                 self.pages[owner] = listing
@@ -136,12 +142,17 @@ class _Table:
             return None
         return getattr(record, self.kind.owner), self.position(self._order(record))
 
-    def _entries(self, record: object) -> list[tuple[Any, ...]]:
-        """The values of every unique set, index and count of *record*, checked hashable."""
-        entries = [values(record) for _, values, _ in self._uniques]
-        entries += [values(record) for values, _ in self._indexed]
-        entries += [values(record) for values, _ in self._counted]
-        hash(tuple(entries))  # TypeError for a value that cannot be a key
+    def _entries(self, record: object, *, check: bool = True) -> list[tuple[Any, ...]]:
+        """The values of every unique set, index and count of *record*, in that order.
+
+        Raises:
+            TypeError: With *check*, one of them cannot be a dictionary key.
+        """
+        if not self._getters:
+            return []
+        entries = [values(record) for values in self._getters]
+        if check:
+            hash(tuple(entries))
         return entries
 
     def _index(self, key: Key, entries: list[tuple[Any, ...]]) -> None:
@@ -171,23 +182,23 @@ class _Table:
 
     def _replace(self, key: Key, old: object, new: object) -> None:
         """A save: only the entries whose values changed move (a key, so a listing, stays)."""
-        self._entries(new)  # may fail: before any change
-        self.rows[key] = new
-        for _, values, unique in self._uniques:
-            before, after = values(old), values(new)
+        pairs = zip(self._entries(old, check=False), self._entries(new), strict=True)
+        self.rows[key] = new  # nothing below can fail: the new values are checked
+        for _, _, unique in self._uniques:
+            before, after = next(pairs)
             if before != after:
                 del unique[before]
                 unique[after] = key
-        for values, index in self._indexed:
-            before, after = values(old), values(new)
+        for _, index in self._indexed:
+            before, after = next(pairs)
             if before != after:
                 holders = index[before]
                 holders.discard(key)
                 if not holders:
                     del index[before]
                 index.setdefault(after, set()).add(key)
-        for values, counts in self._counted:
-            before, after = values(old), values(new)
+        for _, counts in self._counted:
+            before, after = next(pairs)
             if before != after:
                 counts[before] -= 1
                 if not counts[before]:
