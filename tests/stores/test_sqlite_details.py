@@ -89,18 +89,6 @@ def digest(label: str) -> bytes:
     return hashlib.sha256(label.encode()).digest()
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "licensekit.db"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(path, synchronous="normal")
-    yield opened
-    opened.close()
-
-
 def admin_and_account(tx: Any) -> tuple[User, BusinessAccount]:
     admin = User(id="usr_admin", email="admin@example.com", created_at=T0)
     account = BusinessAccount(id="acc_alpha", name="Alpha", created_at=T0, created_by=admin.id)

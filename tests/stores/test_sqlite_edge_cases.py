@@ -51,18 +51,6 @@ from licensekit.testing import (
 T0 = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "licensekit.db"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(path, synchronous="normal")
-    yield opened
-    opened.close()
-
-
 def user(n: int, name: str = "") -> User:
     return User(id=f"usr_{n:06d}", email=f"u{n}@example.com", created_at=T0, name=name)
 

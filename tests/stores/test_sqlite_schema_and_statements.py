@@ -76,18 +76,6 @@ def digest(label: str) -> bytes:
     return hashlib.sha256(label.encode()).digest()
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "licensekit.db"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(path, synchronous="normal")
-    yield opened
-    opened.close()
-
-
 def user(n: int, **changes: Any) -> User:
     fields = {"email": f"person{n}@example.com", "created_at": T0, **changes}
     return User(id=f"usr_{n:04d}", **fields)

@@ -143,18 +143,6 @@ def digest(label: str) -> bytes:
     return hashlib.sha256(label.encode()).digest()
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "licensekit.db"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(path, synchronous="normal")
-    yield opened
-    opened.close()
-
-
 @attrs.frozen
 class World:
     """An administrator, their account, a 3-seat key and one invitation to install."""

@@ -114,7 +114,7 @@ class _Table:
         if new is not None:
             entries = self._entries(new)
             owner_field = self.kind.owner
-            if owner_field is not None:
+            if owner_field is not None:  # _listed(new), written out: adding is the hot path
                 owner = getattr(new, owner_field)
                 position = self.position(self._order(new))
                 listing = self.pages.get(owner, [])
