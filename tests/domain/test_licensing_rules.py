@@ -664,6 +664,14 @@ class TestActivateRefusalOrder:
 
 
 class TestActivateNewComputer:
+    def test_the_decision_keeps_the_key_as_read_and_counts_the_seat_only_when_asked(
+        self,
+    ) -> None:
+        key = make_key(seats=3, seats_used=1)
+        result = do_activate(key=key)
+        assert result.key_as_read is key  # the store claims the seat; nothing to write
+        assert result.key == attrs.evolve(key, seats_used=2)
+
     def test_new_computer_gets_a_new_installation_and_a_seat(self) -> None:
         result = do_activate(key=make_key(seats=3, seats_used=1))
         assert result.is_new
