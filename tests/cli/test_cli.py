@@ -544,11 +544,12 @@ def test_accept_asks_an_existing_user_for_their_current_password(world: CLI) -> 
     token = token_from(
         world.link("new@example.com"), "https://portal.example.com/join?token={token}"
     )
-    out = world.ok("accept", token, "--password-stdin", stdin="a new passphrase").out
+    # "--" ends the options: a bare token starts with "-" one time in 64 (URL-safe base64).
+    out = world.ok("accept", "--password-stdin", "--", token, stdin="a new passphrase").out
     assert "with a new personal account" in out
     assert (
         "already been accepted"
-        in world.refused("accept", token, "--password-stdin", stdin="x" * 12).err
+        in world.refused("accept", "--password-stdin", "--", token, stdin="x" * 12).err
     )
     assert "not valid" in world.refused("accept", "forged", "--password-stdin", stdin="x" * 12).err
 
