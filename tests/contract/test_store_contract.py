@@ -20,6 +20,7 @@ import pytest
 pytest.register_assert_rewrite("licensekit.testing.contract")
 
 import licensekit.testing.contract as contract  # noqa: E402
+from _postgres import DSN, new_schema  # noqa: E402
 from licensekit._usecases._checks import MAX_NAME as _MAX_NAME  # noqa: E402
 from licensekit._usecases._checks import MAX_NOTES as _MAX_NOTES  # noqa: E402
 from licensekit._usecases._delivery import MAX_DELIVERY_ERROR as _MAX_DELIVERY_ERROR  # noqa: E402
@@ -27,6 +28,7 @@ from licensekit.emails import _MAX_EMAIL_LENGTH  # noqa: E402
 from licensekit.exceptions import StorageError  # noqa: E402
 from licensekit.storage import KINDS, Key, RecordKind, Store  # noqa: E402
 from licensekit.stores.memory import MemoryStore, _MemoryTransaction, _Table  # noqa: E402
+from licensekit.stores.postgres import PostgresStore  # noqa: E402
 from licensekit.stores.sqlite import SQLiteStore  # noqa: E402
 from licensekit.testing.contract import CAPABILITIES, StoreContract  # noqa: E402
 from licensekit.testing.contract.samples import REFERENCES  # noqa: E402
@@ -50,6 +52,23 @@ class TestSQLiteStore(StoreContract):
     def reopen_store(self, store: Store) -> Store | None:
         store.close()
         return SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal")
+
+
+class TestPostgresStore(StoreContract):
+    """The PostgreSQL store, on the real server, in one schema for the whole run.
+
+    The suite's records carry random tags, so its tests share the schema; reopening the
+    store runs the durability tests.
+    """
+
+    schema = new_schema("contract")
+
+    def make_store(self) -> Store:
+        return PostgresStore(DSN, schema=self.schema, max_size=12)
+
+    def reopen_store(self, store: Store) -> Store | None:
+        store.close()
+        return self.make_store()
 
 
 # == a store as strict as a SQL schema ========================================================

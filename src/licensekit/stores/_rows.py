@@ -188,6 +188,7 @@ class RowMapper(Generic[R]):
         *,
         extra: Sequence[str] = (),
         nullable: Collection[str] = (),
+        codecs: Callable[[Any], tuple[bool, Codec, Codec]] | None = None,
     ) -> None:
         hints = typing.get_type_hints(record_type)
         fields = attrs.fields(record_type)  # type: ignore[arg-type]
@@ -198,7 +199,7 @@ class RowMapper(Generic[R]):
         specs = [
             (False, _encode_nullable, _decode_nullable)
             if name in nullable
-            else _codecs(hints[name])
+            else (codecs or _codecs)(hints[name])
             for name in self.columns
         ]
         self.encoders: dict[str, Callable[[Any], Any]] = {
