@@ -1,4 +1,4 @@
-"""Worker functions that test_sqlite_processes.py runs in separate processes.
+"""Worker functions that the tests of several processes run, on SQLite or PostgreSQL.
 
 They live in a module of their own so that the "spawn" start method can import them by name in
 a fresh interpreter. Each worker opens its own LicenseKit on the shared database file.
@@ -11,8 +11,19 @@ from collections import Counter
 from typing import Any
 
 from licensekit.exceptions import SeatsFull
+from licensekit.storage import Store
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import make_licensekit
+
+
+def open_store(target: str) -> Store:
+    """The store *target* names: ``postgres:<schema>`` on the tests' database, else a file."""
+    if target.startswith("postgres:"):
+        from _postgres import DSN
+        from licensekit.stores.postgres import PostgresStore
+
+        return PostgresStore(DSN, schema=target.removeprefix("postgres:"))
+    return SQLiteStore(target, synchronous="normal")
 
 
 def activate_computers(
@@ -30,7 +41,7 @@ def activate_computers(
     """
     outcomes: Counter[str] = Counter()
     try:
-        kit = make_licensekit(store=SQLiteStore(path, synchronous="normal"))
+        kit = make_licensekit(store=open_store(path))
         try:
             start.wait(timeout=60)
             for n, code in enumerate(codes):

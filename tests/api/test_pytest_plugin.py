@@ -143,7 +143,7 @@ def test_without_the_variable_the_store_fixture_is_a_memory_store(
 def test_a_store_variable_naming_no_store_fails_the_test_that_asks_for_the_store(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LICENSEKIT_TEST_STORE", "postgres")
+    monkeypatch.setenv("LICENSEKIT_TEST_STORE", "mongodb")
     pytester.makepyfile(
         test_host="""
         def test_store(licensekit_store):
@@ -155,7 +155,9 @@ def test_a_store_variable_naming_no_store_fails_the_test_that_asks_for_the_store
     )
     result = pytester.runpytest_inprocess("-p", "no:licensekit", "-p", "licensekit.testing.plugin")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*LICENSEKIT_TEST_STORE must be 'memory' or 'sqlite'*"])
+    result.stdout.fnmatch_lines(
+        ["*LICENSEKIT_TEST_STORE must be 'memory', 'sqlite' or 'postgres'*"]
+    )
 
 
 def test_package_metadata_declares_the_pytest11_entry_point() -> None:

@@ -1291,7 +1291,7 @@ def test_a_sqlite_test_store_is_a_new_file_removed_with_the_store(
     assert not folder.exists()
 
 
-@pytest.mark.parametrize("value", ["postgres", "sqlite3", "mem"])
+@pytest.mark.parametrize("value", ["postgresql", "sqlite3", "mem"])
 def test_an_unknown_test_store_kind_is_a_validation_error(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:

@@ -20,7 +20,7 @@ from licensekit.mail import Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
 from licensekit.storage import Store
 
-__all__ = ["Context", "Links", "open_context"]
+__all__ = ["POSTGRES_SCHEMES", "Context", "Links", "open_context"]
 
 
 @attrs.frozen
@@ -70,6 +70,10 @@ class Context:
     links: Links
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+"""How a store argument that is a PostgreSQL URI, not the path of a SQLite file, begins."""
+
+
 def open_context(
     store: Store | str | os.PathLike[str],
     mailer: Mailer,
@@ -116,10 +120,14 @@ def open_context(
     keys = SecretKeys(secret)
     # Last, once every argument is known to be good, so a refused call leaves no file open.
     owned = isinstance(store, str | os.PathLike)
-    if isinstance(store, str | os.PathLike):
+    if isinstance(store, str) and store.startswith(POSTGRES_SCHEMES):
+        from licensekit.stores.postgres import PostgresStore  # psycopg only when it is used
+
+        opened: Store = PostgresStore(store)
+    elif isinstance(store, str | os.PathLike):
         from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
 
-        opened: Store = SQLiteStore(store)
+        opened = SQLiteStore(store)
     else:
         opened = store
     try:

@@ -134,6 +134,18 @@ class PostgresTransaction:
             self.refused = self.refused or error
             raise error from e
 
+    def _rows_of(self, sql: str, wanted: list[tuple[Any, ...]], width: int) -> list[Any]:
+        """Run a read of many value tuples; those holding invalid Unicode match nothing."""
+        try:
+            return self._cursor.execute(sql, _columns(wanted, width)).fetchall()
+        except UnicodeEncodeError:
+            valid = [w for w in wanted if all(_valid(v) for v in w)]
+            return self._rows(sql, _columns(valid, width)) if valid else []
+        except psycopg.Error as e:
+            error = translate(e, "a read")
+            self.refused = self.refused or error
+            raise error from e
+
     def _decode(self, table: PgTableSQL, rows: Iterable[Sequence[Any]]) -> list[Any]:
         try:
             return [table.mapper.decode(row) for row in rows]
@@ -213,8 +225,8 @@ class PostgresTransaction:
             elif len(wanted) == 1:
                 results.append(self._decode(table, self._rows(table.find_one[fields], wanted[0])))
             else:
-                params = _columns(wanted, width)
-                results.append(self._decode(table, self._rows(table.find_many[fields], params)))
+                rows = self._rows_of(table.find_many[fields], wanted, width)
+                results.append(self._decode(table, rows))
         return results
 
     def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:

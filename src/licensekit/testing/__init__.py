@@ -53,6 +53,7 @@ from licensekit.stores.memory import MemoryStore
 if TYPE_CHECKING:
     import sqlite3
 
+    from licensekit.stores.postgres import PostgresStore
     from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = [
@@ -188,7 +189,7 @@ class RecordingMailer:
         return self.last(to=to).data["token"]
 
 
-def new_test_store() -> MemoryStore | SQLiteStore:
+def new_test_store() -> MemoryStore | SQLiteStore | PostgresStore:
     """Return a new, empty store of the kind ``LICENSEKIT_TEST_STORE`` names.
 
     The environment variable's value ``memory`` (also when the variable is unset or empty) gives a
@@ -206,14 +207,20 @@ def new_test_store() -> MemoryStore | SQLiteStore:
     return store
 
 
-def _open_test_store() -> tuple[MemoryStore | SQLiteStore, Callable[[], object]]:
+def _open_test_store() -> tuple[MemoryStore | SQLiteStore | PostgresStore, Callable[[], object]]:
     """Return a new store (see :func:`new_test_store`) and what closes it and removes it now."""
     kind = os.environ.get("LICENSEKIT_TEST_STORE", "memory").strip().lower() or "memory"
     if kind == "memory":
         memory = MemoryStore()
         return memory, memory.close
+    if kind == "postgres":
+        from licensekit.testing._postgres import open_postgres_test_store
+
+        return open_postgres_test_store()
     if kind != "sqlite":
-        raise ValidationError(f"LICENSEKIT_TEST_STORE must be 'memory' or 'sqlite', got {kind!r}")
+        raise ValidationError(
+            f"LICENSEKIT_TEST_STORE must be 'memory', 'sqlite' or 'postgres', got {kind!r}"
+        )
     from licensekit.stores.sqlite import SQLiteStore
 
     folder = tempfile.TemporaryDirectory(prefix="licensekit-test-")
@@ -241,14 +248,14 @@ class LicenseKitForTests(LicenseKit):
 
     clock: FakeClock
     mailer: RecordingMailer
-    store: MemoryStore | SQLiteStore
+    store: MemoryStore | SQLiteStore | PostgresStore
 
 
 def make_licensekit(
     *,
     clock: FakeClock | None = None,
     mailer: RecordingMailer | None = None,
-    store: MemoryStore | SQLiteStore | None = None,
+    store: MemoryStore | SQLiteStore | PostgresStore | None = None,
     settings: Settings | None = None,
 ) -> LicenseKitForTests:
     """Return a :class:`~licensekit.LicenseKit` wired for tests.

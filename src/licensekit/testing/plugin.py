@@ -10,7 +10,9 @@ Installing licensekit makes these fixtures available to every test, with no impo
     An empty store of the kind ``LICENSEKIT_TEST_STORE`` names (see
     :func:`~licensekit.testing.new_test_store`): a :class:`~licensekit.MemoryStore` by
     default, a :class:`~licensekit.stores.sqlite.SQLiteStore` in a temporary folder with
-    ``sqlite``. It is closed after the test, and its folder removed.
+    ``sqlite``, a :class:`~licensekit.stores.postgres.PostgresStore` on an empty schema of
+    the database ``LICENSEKIT_TEST_POSTGRES`` names with ``postgres``. It is closed after
+    the test, and its folder removed or its schema given back.
 ``licensekit_app``
     A :class:`~licensekit.testing.LicenseKitForTests` wired to the three fixtures above.
 
@@ -26,6 +28,7 @@ import pytest
 
 if TYPE_CHECKING:
     from licensekit import MemoryStore, SQLiteStore
+    from licensekit.stores.postgres import PostgresStore
     from licensekit.testing import FakeClock, LicenseKitForTests, RecordingMailer
 
 
@@ -46,8 +49,8 @@ def licensekit_mailer() -> RecordingMailer:
 
 
 @pytest.fixture
-def licensekit_store() -> Iterator[MemoryStore | SQLiteStore]:
-    """An empty store of the kind LICENSEKIT_TEST_STORE names; memory unless it says sqlite."""
+def licensekit_store() -> Iterator[MemoryStore | SQLiteStore | PostgresStore]:
+    """An empty store of the kind LICENSEKIT_TEST_STORE names (memory, sqlite or postgres)."""
     from licensekit.testing import _open_test_store
 
     store, discard = _open_test_store()
@@ -60,7 +63,7 @@ def licensekit_store() -> Iterator[MemoryStore | SQLiteStore]:
 def licensekit_app(
     licensekit_clock: FakeClock,
     licensekit_mailer: RecordingMailer,
-    licensekit_store: MemoryStore | SQLiteStore,
+    licensekit_store: MemoryStore | SQLiteStore | PostgresStore,
 ) -> LicenseKitForTests:
     """A LicenseKit over the clock, mailer and store fixtures, with cheap password hashing."""
     from licensekit.testing import make_licensekit
