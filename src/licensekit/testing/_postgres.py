@@ -58,10 +58,12 @@ def open_postgres_test_store() -> tuple[PostgresStore, Callable[[], object]]:
 
 
 def _empty(store: PostgresStore) -> None:
-    tables = ", ".join(f"{store._quoted}.{name}" for name in TABLE_NAMES)
+    # DELETE of the few rows a test left costs about 0.4 ms; TRUNCATE, which makes new
+    # files for eleven tables and their indexes, about 40 ms.
+    deletes = "; ".join(f"DELETE FROM {store._quoted}.{name}" for name in TABLE_NAMES)
     with store._pool.connection() as connection:
         try:
-            connection.execute(f"TRUNCATE {tables}")
+            connection.execute(f"BEGIN; {deletes}; COMMIT")
         except Exception as e:
             raise StorageError(f"cannot empty the test schema {store.schema}: {e}") from e
 
