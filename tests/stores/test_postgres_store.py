@@ -221,3 +221,28 @@ def test_licensekit_opens_a_postgresql_uri_as_it_opens_a_path() -> None:
     finally:
         kit.close()
         drop_schema("licensekit")
+
+
+def test_test_stores_share_one_pool_and_a_given_back_schema_comes_back_empty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from licensekit.testing._postgres import open_postgres_test_store
+
+    monkeypatch.setenv("LICENSEKIT_TEST_POSTGRES", DSN)
+    first, give_back = open_postgres_test_store()
+    user = Samples().bare(USERS, "handed on")
+    with first.transaction() as tx:
+        tx.add(USERS, [user])
+    first.close()
+    give_back()
+    second, give_back_again = open_postgres_test_store()
+    try:
+        assert second.schema == first.schema  # the schema was handed on...
+        assert second._pool is first._pool  # ...on the same pool, which closing left open
+        assert second.dump() == []  # ...with nothing of the earlier test in it
+        with second.transaction() as tx:
+            tx.add(USERS, [user])  # the same key again: no clash with the earlier record
+        assert second.dump() == [user]
+    finally:
+        second.close()
+        give_back_again()

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from _postgres import examples
 from _records import active_administrators, records
 from licensekit import (
     AccountNotFound,
@@ -727,7 +728,7 @@ class LicenseKitMachine(RuleBasedStateMachine):
 
 
 LicenseKitMachine.TestCase.settings = settings(
-    max_examples=100,
+    max_examples=examples(100),
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -46,6 +46,7 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from _postgres import examples
 from _records import records
 from licensekit import (
     ActivationCodeExpired,
@@ -1111,7 +1112,7 @@ class LicensingMachine(RuleBasedStateMachine):
 
 
 LicensingMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=50, deadline=None
+    max_examples=examples(150), stateful_step_count=50, deadline=None
 )
 test_licensing_invariants_hold_for_random_use_case_sequences = LicensingMachine.TestCase
 

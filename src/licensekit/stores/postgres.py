@@ -58,6 +58,8 @@ from licensekit.stores._pg_transaction import PostgresTransaction, scope_lock_id
 
 __all__ = ["PostgresStore"]
 
+_Pool = ConnectionPool[psycopg.Connection[Any]]
+
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _VERSIONS: Final = "licensekit_schema"
 
@@ -123,6 +125,53 @@ class PostgresStore:
                 raise StorageError(
                     f"{name} must be a positive number of seconds, got {echo(seconds)}"
                 )
+        pool = ConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=float(connect_timeout),
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout))},
+            open=False,
+            name=f"licensekit-{schema}",
+        )
+        shown = _without_password(conninfo)
+        try:
+            pool.open(wait=min_size > 0, timeout=float(connect_timeout))
+        except PoolTimeout as e:
+            pool.close()
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {shown} within {connect_timeout:g} s"
+            ) from e
+        self._start(pool, shown, schema, connect_timeout, lock_timeout, owns_pool=True)
+        try:
+            self._open(create)
+        except BaseException:
+            pool.close()
+            raise
+
+    @classmethod
+    def _sharing(
+        cls, pool: _Pool, shown: str, schema: str, *, lock_timeout: float = 10.0
+    ) -> PostgresStore:
+        """A store on *pool*, a pool of autocommit connections it shares and does not close.
+
+        For the test kit, which opens a store per test on one pool per process.
+        """
+        store = cls.__new__(cls)
+        store._start(pool, shown, schema, pool.timeout, lock_timeout, owns_pool=False)
+        store._open(True)
+        return store
+
+    def _start(
+        self,
+        pool: _Pool,
+        shown: str,
+        schema: str,
+        connect_timeout: float,
+        lock_timeout: float,
+        *,
+        owns_pool: bool,
+    ) -> None:
         self.schema = schema
         self._quoted = sql.Identifier(schema).as_string(None)
         self._tables: dict[str, PgTableSQL] = tables_in(self._quoted)
@@ -130,31 +179,12 @@ class PostgresStore:
         self._timeout = float(connect_timeout)
         lock_ms = max(1, round(lock_timeout * 1000))
         self._begin = f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {lock_ms}"
-        self._shown = _without_password(conninfo)
+        self._shown = shown
         self._closed = False
         self._lock = threading.Lock()
         self._local = threading.local()  # .open: a set holding True while a block is open
-        self._pool = ConnectionPool(
-            conninfo,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=self._timeout,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(self._timeout))},
-            open=False,
-            name=f"licensekit-{schema}",
-        )
-        try:
-            self._pool.open(wait=min_size > 0, timeout=self._timeout)
-        except PoolTimeout as e:
-            self._pool.close()
-            raise StorageError(
-                f"cannot connect to PostgreSQL at {self._shown} within {self._timeout:g} s"
-            ) from e
-        try:
-            self._open(create)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._pool = pool
+        self._owns_pool = owns_pool
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r}, schema={self.schema!r})"
@@ -288,7 +318,8 @@ class PostgresStore:
             if self._closed:
                 return
             self._closed = True
-        self._pool.close()
+        if self._owns_pool:
+            self._pool.close()
 
     # -- inspection -------------------------------------------------------------------------
 

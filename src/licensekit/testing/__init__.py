@@ -195,13 +195,16 @@ def new_test_store() -> MemoryStore | SQLiteStore | PostgresStore:
     The environment variable's value ``memory`` (also when the variable is unset or empty) gives a
     :class:`~licensekit.MemoryStore`; ``sqlite`` gives a
     :class:`~licensekit.stores.sqlite.SQLiteStore` on a new file in a new temporary folder,
-    which is removed once the store is garbage-collected, or when the process exits.
+    which is removed once the store is garbage-collected, or when the process exits;
+    ``postgres`` gives a :class:`~licensekit.stores.postgres.PostgresStore` in an empty schema
+    of its own, in the database ``LICENSEKIT_TEST_POSTGRES`` names (a libpq connection string;
+    libpq's defaults when unset), dropped when the process exits.
     :func:`make_licensekit` and the plug-in's ``licensekit_store`` fixture take their stores
-    from here, so that one variable runs a whole test suite on either store. Call it for
+    from here, so that one variable runs a whole test suite on any of the three. Call it for
     fixtures of your own; close the store when you are done with it.
 
     Raises:
-        ValidationError: The variable names neither ``memory`` nor ``sqlite``.
+        ValidationError: The variable names none of ``memory``, ``sqlite`` and ``postgres``.
     """
     store, _ = _open_test_store()
     return store
