@@ -12,14 +12,11 @@ import contextlib
 import csv
 import io
 import multiprocessing
-import queue
 import sqlite3
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
-from _sqlite_workers import activate_computers
+from _process_workers import activate_computers, run_workers
 from licensekit.exceptions import SeatsFull
 from licensekit.model import AuditAction, InstallationStatus, InstallationView
 from licensekit.stores.sqlite import SQLiteStore
@@ -55,21 +52,6 @@ def _set_up(path: Path) -> tuple[str, str, list[str]]:
     return account.id, key.id, [code_of[email] for email in emails]
 
 
-def _collect(results: Any, workers: list[Any]) -> dict[int, dict[str, int]]:
-    """Return each worker's report, giving up when no worker is left to send one."""
-    reports: dict[int, dict[str, int]] = {}
-    deadline = time.monotonic() + 120
-    while len(reports) < len(workers) and time.monotonic() < deadline:
-        try:
-            worker, report = results.get(timeout=1)
-        except queue.Empty:
-            if not any(w.is_alive() for w in workers) and results.empty():
-                break
-            continue
-        reports[worker] = report
-    return reports
-
-
 def test_eight_processes_never_oversell_fifty_seats(tmp_path: Path) -> None:
     path = tmp_path / "licensekit.db"
     account_id, key_id, codes = _set_up(path)
@@ -90,20 +72,7 @@ def test_eight_processes_never_oversell_fifty_seats(tmp_path: Path) -> None:
         )
         for w in range(PROCESSES)
     ]
-    for worker in workers:
-        worker.start()
-    try:
-        reports = _collect(results, workers)
-    finally:
-        for worker in workers:
-            worker.join(timeout=60)
-            if worker.is_alive():  # pragma: no cover - only when a worker hangs
-                worker.kill()
-                worker.join()
-    results.close()
-    results.join_thread()
-    assert [w.exitcode for w in workers] == [0] * PROCESSES
-    assert sorted(reports) == list(range(PROCESSES))
+    reports = run_workers(workers, results)
 
     outcomes: Counter[str] = Counter()
     for report in reports.values():

@@ -96,6 +96,17 @@ def pg_codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
     raise TypeError(f"cannot store a field of type {annotation!r}")
 
 
+def _checked(write: str) -> str:
+    """*write*, failing with ``division_by_zero`` unless it changed as many rows as it should.
+
+    Its last parameter is that number. The failure aborts the transaction in PostgreSQL, so
+    a save or put that missed a record is never committed even though its result is read
+    only after the ``COMMIT`` was sent behind it. The denominator depends on the row count,
+    so PostgreSQL cannot fold it into a constant and fail every time.
+    """
+    return f"WITH changed AS ({write} RETURNING 1) SELECT 1 / (count(*) = %s)::int FROM changed"
+
+
 def _equal(column: str, nullable: bool, value: str) -> str:
     return f"{column} IS NOT DISTINCT FROM {value}" if nullable else f"{column} = {value}"
 
@@ -139,9 +150,9 @@ class PgTableSQL:
             f"INSERT INTO {self.table} ({', '.join(self.columns)}) "
             f"SELECT * FROM {self._unnest(self.columns)}"
         )
-        self.update_one = self._update_one()
-        self.update_many = self._update_many()
-        self.upsert_one, self.upsert_many = self._upserts()
+        self.update_one = _checked(self._update_one())
+        self.update_many = _checked(self._update_many())
+        self.upsert_one, self.upsert_many = map(_checked, self._upserts())
         self.delete_many = f"DELETE FROM {self.table} AS t WHERE {self._matching(kind.key)}"
         self.page_first, self.page_after = self._pages()
         self.counts = {

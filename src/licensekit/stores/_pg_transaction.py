@@ -10,10 +10,18 @@ Rules of this module:
   locking the same scopes cannot deadlock each other. They end with the transaction.
 * A write PostgreSQL refuses aborts the transaction there anyway; this one also records it
   (:attr:`PostgresTransaction.refused`) and refuses every later call, as the port allows.
+* **Round trips.** The connection runs in pipeline mode for the whole transaction. What
+  answers nothing is queued and sent with the next statement that answers something:
+  ``BEGIN`` goes with the first read, locks with the reads that follow them, and writes
+  (``add``, ``save``, ``put``) with the next read or the commit. A ``read`` of several
+  queries is one round trip. A clash of a queued write is therefore reported by a later call
+  or by the commit, as the port allows; whether a save or put changed every record it
+  should is checked before the ``COMMIT`` is sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -24,6 +32,7 @@ from psycopg import errors
 
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.storage import Key, Query, RecordKind
+from licensekit.stores._listing import Listing
 from licensekit.stores._pg_sql import PgTableSQL
 
 __all__ = ["PostgresTransaction", "scope_lock_id", "translate"]
@@ -73,12 +82,28 @@ def translate(error: Exception, doing: str, *, committing: bool = False) -> Stor
     return StorageError(f"{doing} failed in PostgreSQL: {type(error).__name__}: {error}")
 
 
+class _Check:
+    """A queued save or put: which one failed its row count, should one fail."""
+
+    __slots__ = ("cursor", "must_exist", "rows", "table")
+
+    def __init__(
+        self,
+        cursor: psycopg.Cursor[Any],
+        table: PgTableSQL,
+        rows: list[list[Any]],
+        *,
+        must_exist: bool,
+    ) -> None:
+        self.cursor, self.table, self.rows, self.must_exist = cursor, table, rows, must_exist
+
+
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """The values of *rows*, one list per column (the arrays of an ``unnest``)."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-class PostgresTransaction:
+class PostgresTransaction(Listing[PgTableSQL]):
     """One transaction of a :class:`~licensekit.stores.postgres.PostgresStore`.
 
     See :class:`licensekit.storage.Transaction` for what each operation promises.
@@ -90,13 +115,24 @@ class PostgresTransaction:
     """
 
     def __init__(
-        self, connection: psycopg.Connection[Any], tables: Mapping[str, PgTableSQL], namespace: str
+        self,
+        connection: psycopg.Connection[Any],
+        tables: Mapping[str, PgTableSQL],
+        namespace: str,
+        begin: Sequence[str],
     ) -> None:
-        self._cursor = connection.cursor()
+        self._connection = connection
+        self._pipeline_block = connection.pipeline()
+        self._pipeline = self._pipeline_block.__enter__()
+        self._cursor = connection.cursor()  # for statements whose results nobody reads
         self._tables = tables
         self._namespace = namespace
         self._done = False
+        self._queued: list[str] = []  # what the statements sent since the last sync do
+        self._checks: list[_Check] = []
         self.refused: StorageError | None = None
+        for statement in begin:
+            self._queue(statement, (), "starting the transaction", prepare=False)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -115,36 +151,81 @@ class PostgresTransaction:
             raise StorageError(f"{kind!r} is not a kind this store keeps")
         return table
 
-    def _run(self, sql: str, params: Sequence[Any], doing: str) -> psycopg.Cursor[Any]:
+    def _queue(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        doing: str,
+        *,
+        cursor: psycopg.Cursor[Any] | None = None,
+        prepare: bool | None = None,
+    ) -> psycopg.Cursor[Any]:
+        """Queue one statement (on *cursor*, whose results are wanted, or on the shared one).
+
+        Raises:
+            UnicodeEncodeError: A text value is not valid Unicode (nothing was queued).
+        """
+        used = self._cursor if cursor is None else cursor
         try:
-            return self._cursor.execute(sql, params)
-        except (psycopg.Error, UnicodeEncodeError) as e:
-            error = translate(e, doing)
-            self.refused = self.refused or error
-            raise error from e
+            used.execute(sql, params, prepare=prepare)
+        except UnicodeEncodeError:
+            raise
+        except psycopg.Error as e:
+            self._fail(e, doing)
+        self._queued.append(doing)
+        return used
+
+    def _fail(self, error: psycopg.Error, doing: str) -> NoReturn:
+        translated = translate(error, doing)
+        self.refused = self.refused or translated
+        raise translated from error
+
+    def _sync(self, doing: str) -> None:
+        """Send what is queued and take every result."""
+        queued, self._queued = self._queued, []
+        try:
+            self._pipeline.sync()
+        except psycopg.Error as e:
+            if isinstance(e, errors.DivisionByZero) and self._checks:
+                self._refuse_check()
+            self._fail(e, ", ".join(dict.fromkeys([*queued, doing])))
+        self._checks.clear()
+
+    def _refuse_check(self) -> NoReturn:
+        """A save or put changed fewer records than it should: roll back, raise why."""
+        failed = next(c for c in self._checks if c.cursor.pgresult is None)
+        self._checks.clear()
+        try:
+            self._connection.execute("ROLLBACK", prepare=False)
+        except psycopg.Error as e:
+            self._fail(e, "rolling back a refused write")
+        self._refuse(failed.table, failed.rows, must_exist=failed.must_exist)
+
+    def _fetch(self, sql: str, params: Sequence[Any], doing: str = "a read") -> list[Any]:
+        """Run one statement and return its rows."""
+        cursor = self._queue(sql, params, doing, cursor=self._connection.cursor())
+        self._sync(doing)
+        return cursor.fetchall()
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Run a read; text that is not valid Unicode matches nothing instead of failing."""
         try:
-            return self._cursor.execute(sql, params).fetchall()
+            return self._fetch(sql, params)
         except UnicodeEncodeError:
             return []
-        except psycopg.Error as e:
-            error = translate(e, "a read")
-            self.refused = self.refused or error
-            raise error from e
 
-    def _rows_of(self, sql: str, wanted: list[tuple[Any, ...]], width: int) -> list[Any]:
-        """Run a read of many value tuples; those holding invalid Unicode match nothing."""
+    def _queue_read(
+        self, sql: str, wanted: list[tuple[Any, ...]], width: int
+    ) -> psycopg.Cursor[Any] | None:
+        """Queue a read of many value tuples; those holding invalid Unicode match nothing."""
+        cursor = self._connection.cursor()
         try:
-            return self._cursor.execute(sql, _columns(wanted, width)).fetchall()
+            return self._queue(sql, _columns(wanted, width), "a read", cursor=cursor)
         except UnicodeEncodeError:
             valid = [w for w in wanted if all(_valid(v) for v in w)]
-            return self._rows(sql, _columns(valid, width)) if valid else []
-        except psycopg.Error as e:
-            error = translate(e, "a read")
-            self.refused = self.refused or error
-            raise error from e
+            if not valid:
+                return None
+            return self._queue(sql, _columns(valid, width), "a read", cursor=cursor)
 
     def _decode(self, table: PgTableSQL, rows: Iterable[Sequence[Any]]) -> list[Any]:
         try:
@@ -194,10 +275,11 @@ class PostgresTransaction:
         if self._done or self.refused is not None:
             self._ended()
         ids = sorted({scope_lock_id(self._namespace, scope) for scope in scopes})
+        # Queued: the locks are taken before anything sent after them, at the next sync.
         if len(ids) == 1:
-            self._run("SELECT pg_advisory_xact_lock(%s)", ids, "taking a lock")
+            self._queue("SELECT pg_advisory_xact_lock(%s)", ids, "taking a lock")
         elif ids:
-            self._run(
+            self._queue(
                 "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k",
                 [ids],
                 "taking locks",
@@ -205,10 +287,10 @@ class PostgresTransaction:
         return True
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
-        """Run every look-up, one statement each; see the port's ``read``."""
+        """Run every look-up, one statement each, all in one round trip; see the port."""
         if self._done or self.refused is not None:
             self._ended()
-        results: list[list[Any]] = []
+        sent: list[tuple[PgTableSQL, psycopg.Cursor[Any]] | None] = []
         for query in queries:
             table = self._table(query.kind)
             fields, values = query.fields, query.values
@@ -220,41 +302,23 @@ class PostgresTransaction:
                     tuple(self._encode(table, fields, v)) for v in values if len(v) == width
                 )
             )
-            if not wanted:
-                results.append([])
-            elif len(wanted) == 1:
-                results.append(self._decode(table, self._rows(table.find_one[fields], wanted[0])))
-            else:
-                rows = self._rows_of(table.find_many[fields], wanted, width)
-                results.append(self._decode(table, rows))
-        return results
-
-    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
-        """Return one page of *owner*'s records; see the port's ``page``."""
-        table = self._table(kind)
-        if table.page_first is None or table.page_after is None or kind.owner is None:
-            raise StorageError(f"the {kind.name} are not listed")
-        if limit <= 0:
-            return []
-        head = self._encode(table, (kind.owner,), (owner,))
-        if after is None:
-            rows = self._rows(table.page_first, [*head, limit])
-        else:
-            if len(after) != len(kind.order):
-                raise StorageError(f"a cursor of the {kind.name} holds {kind.order}, got {after!r}")
-            cursor = self._encode(table, kind.order, after)
-            rows = self._rows(table.page_after, [*head, *cursor, limit])
-        return self._decode(table, rows)
-
-    def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
-        """Count records by one of the kind's ``counts``; see the port's ``count``."""
-        table = self._table(kind)
-        counted = table.counts.get(frozenset(where))
-        if counted is None:
-            raise StorageError(f"the {kind.name} are not counted by {tuple(where)}")
-        fields, sql = counted
-        rows = self._rows(sql, self._encode(table, fields, (where[f] for f in fields)))
-        return int(rows[0][0]) if rows else 0
+            cursor: psycopg.Cursor[Any] | None = None
+            if len(wanted) == 1:
+                try:
+                    cursor = self._queue(
+                        table.find_one[fields],
+                        wanted[0],
+                        "a read",
+                        cursor=self._connection.cursor(),
+                    )
+                except UnicodeEncodeError:
+                    cursor = None
+            elif wanted:
+                cursor = self._queue_read(table.find_many[fields], wanted, width)
+            sent.append(None if cursor is None else (table, cursor))
+        if any(sent):
+            self._sync("a read")
+        return [[] if s is None else self._decode(s[0], s[1].fetchall()) for s in sent]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -269,44 +333,47 @@ class PostgresTransaction:
             rows = self._records(table, records)
         except StorageError as e:
             self._refusing(e)
-        if len(rows) == 1:
-            self._run(table.insert_one, rows[0], "adding records")
-        elif rows:
-            self._run(table.insert_many, _columns(rows, len(table.columns)), "adding records")
+        try:
+            if len(rows) == 1:
+                self._queue(table.insert_one, rows[0], "adding records")
+            elif rows:
+                self._queue(table.insert_many, _columns(rows, len(table.columns)), "adding records")
+        except UnicodeEncodeError as e:
+            self._refusing(translate(e, "adding records"))
 
     def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Replace existing records, one statement per run of distinct keys."""
-        table = self._table(kind)
-        try:
-            rows = self._records(table, records)
-        except StorageError as e:
-            self._refusing(e)
-        for chunk in self._distinct(table, rows):
-            if len(chunk) == 1:
-                written = self._run(
-                    table.update_one, table.update_params(chunk[0]), "saving records"
-                ).rowcount
-            else:
-                params = _columns(chunk, len(table.columns))
-                written = self._run(table.update_many, params, "saving records").rowcount
-            if written != len(chunk):
-                self._refuse(table, chunk, must_exist=True)
+        self._replace(kind, records, must_exist=True)
 
     def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Insert or replace records, one statement per run of distinct keys."""
+        self._replace(kind, records, must_exist=False)
+
+    def _replace(self, kind: RecordKind[R], records: Sequence[R], *, must_exist: bool) -> None:
+        """Queue a save (*must_exist*) or put; its row count is checked at the next sync."""
         table = self._table(kind)
         try:
             rows = self._records(table, records)
         except StorageError as e:
             self._refusing(e)
+        one, many = (
+            (table.update_one, table.update_many)
+            if must_exist
+            else (table.upsert_one, table.upsert_many)
+        )
+        doing = "saving records" if must_exist else "writing records"
         for chunk in self._distinct(table, rows):
             if len(chunk) == 1:
-                written = self._run(table.upsert_one, chunk[0], "writing records").rowcount
+                params = table.update_params(chunk[0]) if must_exist else list(chunk[0])
+                statement = one
             else:
-                params = _columns(chunk, len(table.columns))
-                written = self._run(table.upsert_many, params, "writing records").rowcount
-            if written != len(chunk):
-                self._refuse(table, chunk, must_exist=False)
+                params, statement = _columns(chunk, len(table.columns)), many
+            params.append(len(chunk))  # the statement fails unless it changed that many
+            try:
+                cursor = self._queue(statement, params, doing, cursor=self._connection.cursor())
+            except UnicodeEncodeError as e:
+                self._refusing(translate(e, doing))
+            self._checks.append(_Check(cursor, table, chunk, must_exist=must_exist))
 
     def _distinct(self, table: PgTableSQL, rows: list[list[Any]]) -> list[list[list[Any]]]:
         """Cut *rows* into runs in which no key repeats (a statement changes a row once)."""
@@ -327,13 +394,23 @@ class PostgresTransaction:
     def _refuse(
         self, table: PgTableSQL, rows: Sequence[list[Any]], *, must_exist: bool
     ) -> NoReturn:
-        """Raise why the first of *rows* that was not written was refused; end the transaction."""
+        """Raise why the first of *rows* that was not written was refused.
+
+        Called once the transaction was rolled back, so what it compares *rows* with is what
+        other transactions committed: a record this transaction added and then saved with
+        other fixed fields is reported missing.
+        """
         kind = table.kind
         keys = list(dict.fromkeys(self._key(table, row) for row in rows))
-        stored = {
-            self._key(table, found): found
-            for found in self._rows(table.find_many[kind.key], _columns(keys, len(kind.key)))
-        }
+        try:  # a plain read, in pipeline mode or out of it (after a refused commit)
+            found = (
+                self._connection.cursor()
+                .execute(table.find_many[kind.key], _columns(keys, len(kind.key)))
+                .fetchall()
+            )
+        except psycopg.Error as e:
+            self._fail(e, "finding why a write was refused")
+        stored = {self._key(table, row): row for row in found}
         position = table.position
         for row in rows:
             old = stored.get(self._key(table, row))
@@ -367,17 +444,11 @@ class PostgresTransaction:
             self._refusing(e)
         if not wanted:
             return 0
-        params = _columns(wanted, width)
-        try:
-            return self._cursor.execute(table.delete_many, params).rowcount
-        except UnicodeEncodeError:  # a lone surrogate: delete the keys that can exist
-            valid = [k for k in wanted if all(_valid(v) for v in k)]
-            if not valid:
-                return 0
-            return self._run(table.delete_many, _columns(valid, width), "deleting records").rowcount
-        except psycopg.Error as e:
-            error = translate(e, "deleting records")
-            self._refusing(error)
+        cursor = self._queue_read(table.delete_many, wanted, width)  # a lone surrogate: skipped
+        if cursor is None:
+            return 0
+        self._sync("deleting records")
+        return cursor.rowcount
 
     def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
         """Delete the records expired at *moment*; see the port's ``delete_expired``."""
@@ -390,7 +461,11 @@ class PostgresTransaction:
             when = table.encoders[kind.expires or ""](moment)
         except StorageError as e:
             self._refusing(e)
-        return self._run(table.delete_expired, [when], "deleting records").rowcount
+        cursor = self._queue(
+            table.delete_expired, [when], "deleting records", cursor=self._connection.cursor()
+        )
+        self._sync("deleting records")
+        return cursor.rowcount
 
     def increment(
         self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None
@@ -408,13 +483,64 @@ class PostgresTransaction:
             return False
         values = self._encode(table, kind.key, key)
         params = [by, *values, by] + ([by] if cap is not None else [])
+        doing = "changing a number"
         try:
-            changed: int = self._cursor.execute(table.increment(field, cap), params).rowcount
+            cursor = self._queue(
+                table.increment(field, cap), params, doing, cursor=self._connection.cursor()
+            )
         except UnicodeEncodeError:  # a lone surrogate: no stored record has this key
             return False
+        self._sync(doing)
+        return cursor.rowcount == 1
+
+    # -- the end ----------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Send what is queued and ``COMMIT`` behind it, in one round trip; end pipeline mode.
+
+        Raises:
+            StorageError: A queued write was refused, or the commit failed; nothing of the
+                transaction was kept, except when the connection was lost during the
+                commit (see :func:`translate`).
+        """
+        self._done = True
+        try:
+            self._cursor.execute("COMMIT", prepare=False)
+            self._pipeline_block.__exit__(None, None, None)  # sends all, takes every answer
         except psycopg.Error as e:
-            self._refusing(translate(e, "changing a number"))
-        return changed == 1
+            # A refused statement made the server skip the COMMIT: the transaction is
+            # aborted, and waits for a ROLLBACK (out of pipeline mode now).
+            if isinstance(e, psycopg.OperationalError) or self._connection.broken:
+                self._abandon()
+                raise translate(e, "committing the transaction", committing=True) from e
+            if isinstance(e, errors.DivisionByZero) and self._checks:
+                self._refuse_check()
+            self._rollback_quietly()
+            raise translate(e, "committing the transaction") from e
+
+    def rollback(self) -> None:
+        """Roll back and leave pipeline mode; close the connection if that fails."""
+        self._done = True
+        try:
+            if self._queued:
+                with contextlib.suppress(psycopg.Error):  # a queued write failed: so be it
+                    self._pipeline.sync()
+            self._cursor.execute("ROLLBACK", prepare=False)
+            self._pipeline_block.__exit__(None, None, None)
+        except psycopg.Error:
+            self._abandon()
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self._connection.execute("ROLLBACK", prepare=False)
+        except psycopg.Error:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Close the connection (the server rolls back; the pool drops it), pipeline and all."""
+        self._connection.close()
+        with contextlib.suppress(psycopg.Error):  # ends pipeline mode on a closed connection
+            self._pipeline_block.__exit__(None, None, None)
 
 
 def _valid(value: Any) -> bool:

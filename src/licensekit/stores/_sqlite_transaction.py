@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from licensekit._text import encodable
 from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
 from licensekit.storage import Key, Query, RecordKind
+from licensekit.stores._listing import Listing
 from licensekit.stores._rows import encode_datetime
 from licensekit.stores._sql import BY_NAME, TableSQL, chunks, rows_per_statement
 
@@ -124,7 +125,7 @@ def _flat(rows: Iterable[Row]) -> list[Any]:
     return [value for row in rows for value in row]
 
 
-class SQLiteTransaction:
+class SQLiteTransaction(Listing[TableSQL]):
     """One transaction of a :class:`~licensekit.stores.sqlite.SQLiteStore`, on one connection.
 
     See :class:`licensekit.storage.Transaction` for what each operation promises.
@@ -320,33 +321,6 @@ class SQLiteTransaction:
                 rows = [row for cursor in cursors for row in cursor.fetchall()]
             results.append(decode(table, rows))
         return results
-
-    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
-        """Return one page of *owner*'s records; see the port's ``page``."""
-        table = self._table(kind)
-        if table.page_first is None or table.page_after is None or kind.owner is None:
-            raise StorageError(f"the {kind.name} are not listed")
-        if limit <= 0:
-            return []
-        head = self._encode(table, (kind.owner,), (owner,))
-        if after is None:
-            rows = self._rows(table.page_first, (*head, limit))
-        else:
-            if len(after) != len(kind.order):
-                raise StorageError(f"a cursor of the {kind.name} holds {kind.order}, got {after!r}")
-            cursor = self._encode(table, kind.order, after)
-            rows = self._rows(table.page_after, (*head, *cursor, limit))
-        return self._decode(table, rows)
-
-    def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
-        """Count records by one of the kind's ``counts``; see the port's ``count``."""
-        table = self._table(kind)
-        counted = table.counts.get(frozenset(where))
-        if counted is None:
-            raise StorageError(f"the {kind.name} are not counted by {tuple(where)}")
-        fields, sql = counted
-        rows = self._rows(sql, self._encode(table, fields, (where[f] for f in fields)))
-        return int(rows[0][0]) if rows else 0
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -133,6 +133,10 @@ class PostgresStore:
             kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout))},
             open=False,
             name=f"licensekit-{schema}",
+            # After an outage, the pool retries in the background with growing pauses (1,
+            # 2, 4... s); its default of 5 minutes of those would keep a server that is back
+            # waiting for the next one. Past this, a call that needs a connection makes one.
+            reconnect_timeout=float(connect_timeout),
         )
         shown = _without_password(conninfo)
         try:
@@ -178,7 +182,11 @@ class PostgresStore:
         self._namespace = f"licensekit:{schema}"
         self._timeout = float(connect_timeout)
         lock_ms = max(1, round(lock_timeout * 1000))
-        self._begin = f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {lock_ms}"
+        # Two statements, since a pipeline sends one at a time; both ride with the first read.
+        self._begin = (
+            "BEGIN ISOLATION LEVEL READ COMMITTED",
+            f"SET LOCAL lock_timeout = {lock_ms}",
+        )
         self._shown = shown
         self._closed = False
         self._lock = threading.Lock()
@@ -271,7 +279,8 @@ class PostgresStore:
 
     def _migrate(self, connection: psycopg.Connection[Any]) -> None:
         """Take the schema to this version in one transaction, under a lock of its own."""
-        connection.execute(self._begin)
+        for statement in self._begin:
+            connection.execute(statement)
         connection.execute(
             "SELECT pg_advisory_xact_lock(%s)", [scope_lock_id(self._namespace, "migrate")]
         )
@@ -327,10 +336,9 @@ class PostgresStore:
         """Return every record the store holds, kind by kind (for inspection in tests)."""
         records: list[object] = []
         with self.transaction() as tx:
-            cursor = tx._cursor
             for kind in KINDS:
                 table = self._tables[kind.name]
-                rows = cursor.execute(f"{table.select} ORDER BY {', '.join(kind.key)}").fetchall()
+                rows = tx._fetch(f"{table.select} ORDER BY {', '.join(kind.key)}", ())
                 records += [table.mapper.decode(row) for row in rows]
         return records
 
@@ -351,18 +359,18 @@ class _TransactionBlock:
             raise StorageError("transactions cannot be nested (on this store)")
         connection = store._take()
         try:
-            connection.execute(store._begin)
-        except psycopg.Error as e:
-            connection.close()
+            # BEGIN is queued, and sent with the transaction's first read.
+            self._tx = PostgresTransaction(
+                connection, store._tables, store._namespace, store._begin
+            )
+        except BaseException as e:
+            connection.close()  # whatever it holds goes with it
             store._give_back(connection)
-            raise translate(e, "starting a transaction") from e
-        except BaseException:
-            store._rollback(connection)
-            store._give_back(connection)
+            if isinstance(e, psycopg.Error):
+                raise translate(e, "starting a transaction") from e
             raise
         self._connection = connection
         self._open.add(True)
-        self._tx = PostgresTransaction(connection, store._tables, store._namespace)
         return self._tx
 
     def __exit__(
@@ -372,21 +380,16 @@ class _TransactionBlock:
         traceback: TracebackType | None,
     ) -> None:
         store, connection, tx = self._store, self._connection, self._tx
-        tx._done = True
         try:
             if kind is not None:
-                store._rollback(connection)
+                tx.rollback()
                 return  # the block's exception goes on unchanged
             if tx.refused is not None:
-                store._rollback(connection)
+                tx.rollback()
                 raise StorageError(
                     "a write of this transaction was refused, so nothing of it was kept"
                 ) from tx.refused
-            try:
-                connection.execute("COMMIT")
-            except psycopg.Error as e:
-                store._rollback(connection)
-                raise translate(e, "committing the transaction", committing=True) from e
+            tx.commit()
         finally:
             self._open.clear()
             store._give_back(connection)
