@@ -73,7 +73,10 @@ class LicenseKit:
     Args:
         store: Where records live (see :class:`licensekit.storage.Store`), or the path of a
             SQLite database file, for which a :class:`~licensekit.stores.sqlite.SQLiteStore`
-            is opened (and the file created with its schema if it does not exist).
+            is opened (and the file created with its schema if it does not exist), or a
+            ``postgresql://`` URI, for which a
+            :class:`~licensekit.stores.postgres.PostgresStore` is opened in the schema its
+            ``schema`` query parameter names (see :func:`licensekit.stores.open_store`).
         mailer: Delivers emails (see :class:`licensekit.mail.Mailer`).
         secret: The host's secret, at least 32 bytes; keys for token hashes and encryption are
             derived from it. Keep it out of the store.
@@ -103,8 +106,8 @@ class LicenseKit:
         ValidationError: The secret is too short or not bytes or text, or *join_url* or
             another link template does not hold ``{token}`` exactly once, or *store* is
             neither a store nor a path.
-        StorageError: The SQLite file named by *store* cannot be opened (see
-            :class:`~licensekit.stores.sqlite.SQLiteStore`).
+        StorageError: The SQLite file or the PostgreSQL database named by *store* cannot be
+            opened (see :func:`~licensekit.stores.open_store`).
     """
 
     def __init__(

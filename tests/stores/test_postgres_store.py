@@ -113,6 +113,7 @@ def test_two_instances_starting_together_migrate_once(schema: str) -> None:
         ({"min_size": 5, "max_size": 2}, "larger than max_size"),
         ({"lock_timeout": 0}, "lock_timeout must be"),
         ({"connect_timeout": True}, "connect_timeout must be"),
+        ({"prepare_threshold": -1}, "prepare_threshold must be"),
     ],
 )
 def test_arguments_out_of_range_are_refused(arguments: dict[str, object], message: str) -> None:
@@ -124,6 +125,53 @@ def test_an_unreachable_server_is_a_storage_error_that_hides_the_password() -> N
     with pytest.raises(StorageError, match="cannot connect") as caught:
         PostgresStore("postgresql://someone:hunter2@127.0.0.1:1/nowhere", connect_timeout=1.0)
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_connection_string_that_cannot_be_read_is_refused_at_once_without_its_password() -> None:
+    for conninfo in ("host=localhost password='hunter2 bogus=x", "dbname=test password=hunter2 =x"):
+        with pytest.raises(StorageError, match="cannot be read") as caught:
+            PostgresStore(conninfo, connect_timeout=30.0)  # refused before any wait
+        assert "hunter2" not in str(caught.value)
+
+
+def test_a_refused_connection_says_why() -> None:
+    missing = f"no_database_{new_schema('x')}"
+    with pytest.raises(StorageError, match=f'database "{missing}" does not exist'):
+        PostgresStore(f"{DSN} dbname={missing}", connect_timeout=1.0)
+
+
+def test_without_prepared_statements_nothing_is_prepared_on_the_server(schema: str) -> None:
+    unprepared = PostgresStore(DSN, schema=schema, max_size=1, prepare_threshold=None)
+    try:
+        for _ in range(8):  # past psycopg's default threshold of 5
+            with unprepared.transaction() as tx:
+                tx.read([Query(USERS, ("id",), (("nobody",),))])
+        with unprepared.transaction() as tx:
+            prepared = tx._fetch("SELECT count(*) FROM pg_prepared_statements", ())
+    finally:
+        unprepared.close()
+    assert prepared == [(0,)]
+
+
+def test_a_role_that_owns_only_its_schema_can_make_and_migrate_it(schema: str) -> None:
+    """CREATE SCHEMA IF NOT EXISTS would need the CREATE right on the whole database."""
+    role = schema  # a fresh name, dropped below
+    with _admin() as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{role}"')
+        has_create = admin.execute(
+            "SELECT has_database_privilege(%s, current_database(), 'CREATE')", [role]
+        ).fetchone()
+    try:
+        assert has_create == (False,)
+        PostgresStore(f"{DSN} user={role}", schema=schema).close()
+        reopened = PostgresStore(f"{DSN} user={role}", schema=schema, create=False)
+        assert reopened.schema_version == SCHEMA_VERSION
+        reopened.close()
+    finally:
+        drop_schema(schema)
+        with _admin() as admin:
+            admin.execute(f'DROP ROLE "{role}"')
 
 
 def test_two_scopes_do_not_wait_for_each_other_and_one_scope_does(store: PostgresStore) -> None:

@@ -19,6 +19,7 @@ from licensekit.exceptions import ValidationError
 from licensekit.mail import Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
 from licensekit.storage import Store
+from licensekit.stores import POSTGRES_SCHEMES, open_store
 
 __all__ = ["POSTGRES_SCHEMES", "Context", "Links", "open_context"]
 
@@ -70,10 +71,6 @@ class Context:
     links: Links
 
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-"""How a store argument that is a PostgreSQL URI, not the path of a SQLite file, begins."""
-
-
 def open_context(
     store: Store | str | os.PathLike[str],
     mailer: Mailer,
@@ -95,7 +92,8 @@ def open_context(
         ValidationError: A link template lacks ``{token}`` or holds it twice, the secret is
             unusable, *store* is neither a store nor a path, *templates* are not Templates.
         IncompatibleStore: The store does not implement this version of the storage port.
-        StorageError: The SQLite file named by *store* cannot be opened.
+        StorageError: The SQLite file or PostgreSQL database named by *store* cannot be
+            opened (see :func:`licensekit.stores.open_store`).
     """
     for name, url in attrs.asdict(links).items():
         if url is None and name != "join":
@@ -120,16 +118,8 @@ def open_context(
     keys = SecretKeys(secret)
     # Last, once every argument is known to be good, so a refused call leaves no file open.
     owned = isinstance(store, str | os.PathLike)
-    if isinstance(store, str) and store.startswith(POSTGRES_SCHEMES):
-        from licensekit.stores.postgres import PostgresStore  # psycopg only when it is used
-
-        opened: Store = PostgresStore(store)
-    elif isinstance(store, str | os.PathLike):
-        from licensekit.stores.sqlite import SQLiteStore  # sqlite3 only when it is used
-
-        opened = SQLiteStore(store)
-    else:
-        opened = store
+    # sqlite3 or psycopg is imported only when a location names its store.
+    opened: Store = open_store(store) if isinstance(store, str | os.PathLike) else store
     try:
         check_store(opened)
     except BaseException:

@@ -37,6 +37,7 @@ from licensekit import (
     normalize_email,
 )
 from licensekit._text import encodable
+from licensekit.cli._database import PostgresDatabase, open_database, parse_database
 from licensekit.cli._errors import CommandError, UsageError
 from licensekit.cli._files import stat_or_none
 from licensekit.cli._output import Output
@@ -44,7 +45,6 @@ from licensekit.cli._secret import parse_secret, read_secret_file
 from licensekit.domain._echo import echo, echo_path
 from licensekit.domain.model import KeyStatus
 from licensekit.mailers import FileMailer, SMTPMailer
-from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = [
     "DEFAULTS",
@@ -120,13 +120,17 @@ class Console:
 
 @attrs.frozen
 class Config:
-    """The settings of one command, resolved from options, environment and defaults."""
+    """The settings of one command, resolved from options, environment and defaults.
 
-    db: Path
-    secret_file: Path
+    With a SQLite file the secret file and the mail folder default to beside it; with a
+    PostgreSQL URI they have no default (None) and must be named.
+    """
+
+    db: Path | PostgresDatabase
+    secret_file: Path | None
     acting: str | None
     json: bool
-    mail_dir: Path
+    mail_dir: Path | None
     sender: str
     smtp_host: str | None
     smtp_port: int | None
@@ -159,9 +163,15 @@ class Config:
             value = environ.get(ENVIRONMENT[name], "")
             return value if value else DEFAULTS.get(name)
 
-        db = Path(pick("db") or DEFAULTS["db"])
+        db = parse_database(pick("db") or DEFAULTS["db"])
         secret_file = pick("secret_file")
         mail_dir = pick("mail_dir")
+        # A file's secret and emails default to beside it; a server has no folder for them.
+        default_secret: Path | None = None
+        default_mail: Path | None = None
+        if isinstance(db, Path):
+            default_secret = default_secret_file(db)
+            default_mail = db.with_name(db.stem + "-mail")
         security = pick("smtp_security") or "starttls"
         if security not in _SMTP_SECURITY:
             raise UsageError(
@@ -170,10 +180,10 @@ class Config:
             )
         return cls(
             db=db,
-            secret_file=Path(secret_file) if secret_file else default_secret_file(db),
+            secret_file=Path(secret_file) if secret_file else default_secret,
             acting=pick("acting"),
             json=bool(getattr(args, "json", False)),
-            mail_dir=Path(mail_dir) if mail_dir else db.with_name(db.stem + "-mail"),
+            mail_dir=Path(mail_dir) if mail_dir else default_mail,
             sender=pick("sender") or DEFAULTS["sender"],
             smtp_host=pick("smtp_host"),
             smtp_port=_number(pick("smtp_port"), "smtp_port", int),
@@ -263,15 +273,46 @@ class App:
         """Return the host secret: ``LICENSEKIT_SECRET``, or the secret file.
 
         Raises:
-            CommandError: The secret is missing, unprotected or malformed.
+            CommandError: The secret is missing, unprotected or malformed, or the database
+                is a PostgreSQL URI and no secret file was named.
         """
         text = self.console.environ.get(SECRET_VARIABLE, "")
         if text:
             return parse_secret(text, SECRET_VARIABLE)
-        return read_secret_file(self.config.secret_file)
+        return read_secret_file(self.secret_file())
+
+    def secret_file(self) -> Path:
+        """Return the secret file's path: named, or beside a SQLite database.
+
+        Raises:
+            CommandError: The database is a PostgreSQL URI and no secret file was named.
+        """
+        if self.config.secret_file is None:
+            raise CommandError(
+                "a PostgreSQL database has no folder to keep its host secret in: pass "
+                "--secret-file PATH (or set LICENSEKIT_SECRET_FILE), or set LICENSEKIT_SECRET"
+            )
+        return self.config.secret_file
+
+    def mail_dir(self) -> Path:
+        """Return the folder of the ``.eml`` files: named, or beside a SQLite database.
+
+        Raises:
+            CommandError: The database is a PostgreSQL URI and no folder was named.
+        """
+        if self.config.mail_dir is None:
+            raise CommandError(
+                "a PostgreSQL database has no folder to write emails beside: pass --mail-dir "
+                "PATH (or set LICENSEKIT_MAIL_DIR), or send them with --smtp-host HOST"
+            )
+        return self.config.mail_dir
 
     def mailer(self) -> Mailer:
-        """Return the SMTP mailer when an SMTP host is set, else the ``.eml`` folder mailer."""
+        """Return the SMTP mailer when an SMTP host is set, else the ``.eml`` folder mailer.
+
+        Raises:
+            CommandError: Neither is set, and the database is a PostgreSQL URI.
+        """
         c = self.config
         if c.smtp_host is not None:
             return SMTPMailer(
@@ -283,30 +324,34 @@ class App:
                 password=c.smtp_password,
                 timeout=c.smtp_timeout,
             )
-        return FileMailer(c.mail_dir, sender=c.sender)
+        return FileMailer(self.mail_dir(), sender=c.sender)
 
     def open(self, *, create: bool = False) -> LicenseKit:
         """Open the library on the database (which must exist unless *create*).
 
         Raises:
-            CommandError: No database there, or no usable secret.
-            LicenseKitError: The file is not a licensekit database, or a setting is invalid.
+            CommandError: No database there, no usable secret, or (with a PostgreSQL URI)
+                no secret file or mail folder named.
+            LicenseKitError: The file or schema is not a licensekit database, the server
+                cannot be reached, or a setting is invalid.
         """
         if self._kit is None:
             db = self.config.db
-            found = stat_or_none(db)
-            if not create and found is None:
-                raise CommandError(
-                    f"no licensekit database at {echo_path(db)}; run 'licensekit "
-                    "init' first, or "
-                    "pass --db PATH (or set LICENSEKIT_DB)"
-                )
-            if found is not None and not stat.S_ISREG(found.st_mode):
-                raise CommandError(f"{echo_path(db)} is not a database file")
+            if isinstance(db, Path):
+                found = stat_or_none(db)
+                if not create and found is None:
+                    raise CommandError(
+                        f"no licensekit database at {echo_path(db)}; run 'licensekit "
+                        "init' first, or "
+                        "pass --db PATH (or set LICENSEKIT_DB)"
+                    )
+                if found is not None and not stat.S_ISREG(found.st_mode):
+                    raise CommandError(f"{echo_path(db)} is not a database file")
             secret = self.secret()
             mailer = self.mailer()
-            # Only init may make a database: a mistyped --db naming an empty file stays empty.
-            store = SQLiteStore(db, create=create)
+            # Only init may make a database: a mistyped --db naming an empty file stays empty,
+            # and one naming a wrong PostgreSQL schema creates nothing there.
+            store = open_database(db, create=create)
             try:
                 self._kit = LicenseKit(
                     store,

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from licensekit.cli._app import App, Console
+from licensekit.cli._database import NO_TABLES_YET
 from licensekit.cli._errors import (
     EXIT_INTERRUPTED,
     EXIT_REFUSED,
@@ -97,4 +98,6 @@ def _hint(error: BaseException) -> str:
         return " (is LICENSEKIT_SECRET, or the secret file, the one this database was made with?)"
     if isinstance(error, IncompatibleStore) and "no licensekit database yet" in str(error):
         return " (is --db right? 'licensekit init' makes a database of an empty file)"
+    if isinstance(error, IncompatibleStore) and NO_TABLES_YET in str(error):
+        return " (are --db and its ?schema= right? 'licensekit init' makes the tables)"
     return ""

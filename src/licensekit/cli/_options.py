@@ -191,9 +191,10 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     s = argparse.SUPPRESS
     g.add_argument(
         "--db",
-        metavar="PATH",
+        metavar="PATH_OR_URI",
         default=s,
-        help="the database file (LICENSEKIT_DB; default: licensekit.db here)",
+        help="the database file, or a PostgreSQL database as postgresql://...[?schema=NAME] "
+        "(LICENSEKIT_DB; default: licensekit.db here)",
     )
     g.add_argument(
         "--as",
@@ -209,15 +210,16 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         "--secret-file",
         metavar="PATH",
         default=s,
-        help="the host secret's file (LICENSEKIT_SECRET_FILE; default: beside the "
-        "database, .secret); LICENSEKIT_SECRET may hold the secret itself, in hex",
+        help="the host secret's file (LICENSEKIT_SECRET_FILE; default: beside a database "
+        "file, .secret; no default with a PostgreSQL URI); LICENSEKIT_SECRET may hold the "
+        "secret itself, in hex",
     )
     g.add_argument(
         "--mail-dir",
         metavar="PATH",
         default=s,
-        help="write emails as .eml files "
-        "here (LICENSEKIT_MAIL_DIR; default: beside the database, -mail)",
+        help="write emails as .eml files here (LICENSEKIT_MAIL_DIR; default: beside a "
+        "database file, -mail; no default with a PostgreSQL URI)",
     )
     g.add_argument(
         "--smtp-host",

@@ -2,7 +2,7 @@
 
 :class:`PostgresStore` keeps every record in one schema of a PostgreSQL database (15 or
 newer), through psycopg 3 and its connection pool. Install it with the extra:
-``pip install "licensekit[postgres]"``.
+``pip install "licensekit-admin[postgres]"``.
 
 How it keeps the storage port's promises with many processes writing at once:
 
@@ -21,6 +21,9 @@ How it keeps the storage port's promises with many processes writing at once:
   :class:`~licensekit.exceptions.StorageBusy`, which licensekit's transaction runner
   retries, a bounded number of times with backoff. A connection lost *during* the commit is
   a :class:`~licensekit.exceptions.StorageError`: whether the commit happened is unknown.
+* **Few round trips.** A transaction keeps its connection in pipeline mode: what answers
+  nothing (``BEGIN``, locks, writes) travels with the next statement that answers something,
+  and the ``COMMIT`` with the last writes. An activation makes 4 round trips.
 * **Recovery.** A connection that failed is discarded and the pool's idle connections are
   checked, so once the server is back the store works again without being reopened.
 
@@ -38,6 +41,7 @@ import re
 import threading
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import unquote
 
 from licensekit._echo import echo
 from licensekit.exceptions import IncompatibleStore, StorageBusy, StorageError
@@ -49,7 +53,8 @@ try:
     from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError as missing:  # pragma: no cover - the extra is installed in the tests
     raise ImportError(
-        'the PostgreSQL store needs psycopg 3 and its pool: pip install "licensekit[postgres]"'
+        "the PostgreSQL store needs psycopg 3 and its pool: "
+        'pip install "licensekit-admin[postgres]"'
     ) from missing
 
 from licensekit.stores._pg_schema import MIGRATIONS, SCHEMA_VERSION, TABLE_NAMES
@@ -81,7 +86,12 @@ class PostgresStore:
         lock_timeout: Seconds a statement waits for a lock (a scope another transaction
             holds) before the transaction fails with
             :class:`~licensekit.exceptions.StorageBusy`.
-        create: With False, open only a schema licensekit has made; nothing is created.
+        create: With False, open only a schema licensekit has made; nothing is created
+            (a schema of an older licensekit is still migrated forward).
+        prepare_threshold: After how many runs on a connection a statement is prepared on
+            the server (psycopg's setting of that name). None never prepares: use it behind
+            a pooler in transaction mode that does not track prepared statements (PgBouncer
+            before 1.22, or without ``max_prepared_statements``).
 
     Safe to share between threads; one store per process, each with its own pool.
 
@@ -104,6 +114,7 @@ class PostgresStore:
         connect_timeout: float = 10.0,
         lock_timeout: float = 10.0,
         create: bool = True,
+        prepare_threshold: int | None = 5,
     ) -> None:
         given: object = conninfo  # checked, whatever the annotations promise
         if not isinstance(given, str) or "\x00" in given:
@@ -113,6 +124,17 @@ class PostgresStore:
             raise StorageError(
                 "schema must be 1 to 63 lower-case letters, digits and underscores, starting "
                 f"with a letter or underscore, got {echo(schema)}"
+            )
+        try:
+            psycopg.conninfo.conninfo_to_dict(conninfo)  # now, not after the pool's wait
+        except psycopg.Error as e:
+            raise StorageError(
+                "the connection string cannot be read: " + _without(conninfo, str(e))
+            ) from None
+        threshold: object = prepare_threshold
+        if threshold is not None and (type(threshold) is not int or threshold < 0):
+            raise StorageError(
+                f"prepare_threshold must be a whole number or None, got {echo(threshold)}"
             )
         for name, value in (("min_size", min_size), ("max_size", max_size)):
             if type(value) is not int or value < (0 if name == "min_size" else 1):
@@ -130,7 +152,11 @@ class PostgresStore:
             min_size=min_size,
             max_size=max_size,
             timeout=float(connect_timeout),
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout))},
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": max(1, round(connect_timeout)),
+                "prepare_threshold": prepare_threshold,
+            },
             open=False,
             name=f"licensekit-{schema}",
             # After an outage, the pool retries in the background with growing pauses (1,
@@ -145,6 +171,7 @@ class PostgresStore:
             pool.close()
             raise StorageError(
                 f"cannot connect to PostgreSQL at {shown} within {connect_timeout:g} s"
+                + _why_not(conninfo, connect_timeout)
             ) from e
         self._start(pool, shown, schema, connect_timeout, lock_timeout, owns_pool=True)
         try:
@@ -284,7 +311,15 @@ class PostgresStore:
         connection.execute(
             "SELECT pg_advisory_xact_lock(%s)", [scope_lock_id(self._namespace, "migrate")]
         )
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {self._quoted}")
+        # CREATE SCHEMA IF NOT EXISTS needs the CREATE right on the database even when the
+        # schema exists; a role that only owns its schema can migrate it all the same.
+        if (
+            connection.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema]
+            ).fetchone()
+            is None
+        ):
+            connection.execute(f"CREATE SCHEMA {self._quoted}")
         connection.execute(
             f"CREATE TABLE IF NOT EXISTS {self._quoted}.{_VERSIONS} ("
             "version integer PRIMARY KEY, migrated_at timestamptz NOT NULL DEFAULT now())"
@@ -393,6 +428,34 @@ class _TransactionBlock:
         finally:
             self._open.clear()
             store._give_back(connection)
+
+
+def _passwords(conninfo: str) -> list[str]:
+    """The passwords *conninfo* may hold, as written and decoded, even if it cannot be read."""
+    found = re.findall(r"password\s*=\s*'((?:[^'\\]|\\.)*)'|password\s*=\s*([^\s&]+)", conninfo)
+    words = [quoted or bare for quoted, bare in found]
+    if "://" in conninfo:
+        authority = conninfo.partition("://")[2].partition("/")[0]
+        for userinfo, at, _ in (authority.partition("@"), authority.rpartition("@")):
+            if at:
+                words.append(userinfo.partition(":")[2])
+    return [text for raw in words if raw for text in {raw, unquote(raw)}]
+
+
+def _without(conninfo: str, message: str) -> str:
+    """*message* (of libpq), or a note in its place when it quotes a password of *conninfo*."""
+    if any(password in message for password in _passwords(conninfo)):
+        return "(libpq's reason is not shown, as it quotes the password)"
+    return message.strip()
+
+
+def _why_not(conninfo: str, timeout: float) -> str:
+    """Why a connection to *conninfo* fails, as libpq says it (``": <reason>"``), or ``""``."""
+    try:
+        psycopg.connect(conninfo, connect_timeout=max(1, round(timeout))).close()
+    except psycopg.Error as e:
+        return ": " + _without(conninfo, str(e))
+    return ""
 
 
 def _without_password(conninfo: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from licensekit.cli._app import DEFAULTS, App, Console
+from licensekit.cli._database import parse_database
 from licensekit.cli._errors import EXIT_OK, CommandError
 from licensekit.cli._files import is_folder, stat_or_none
 from licensekit.cli._mailbox import find_link, read_folder
@@ -82,6 +83,10 @@ def demo(app: App, args: argparse.Namespace) -> int:
     """Play both seed pages end to end in a new folder (or beside ``--db``), and keep it."""
     given = getattr(args, "db", None)
     if given is not None:
+        if not isinstance(parse_database(given), Path):
+            raise CommandError(
+                "the demo plays on a new SQLite file: pass --db a path, not a PostgreSQL URI"
+            )
         db = Path(given).absolute()
         if stat_or_none(db) is not None:
             raise CommandError(f"the demo needs a new database, and {echo_path(db)} exists")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from licensekit.cli._app import App
 from licensekit.cli._errors import EXIT_OK, CommandError
@@ -32,11 +33,11 @@ def define_mail(parser: Parser, b: Builder) -> None:
 
 def list_mail(app: App, args: argparse.Namespace) -> int:
     """List the messages the file mailer wrote, oldest first."""
-    letters = _letters(app, args.to, None)
+    folder, letters = _letters(app, args.to, None)
     if app.out.json_mode:
         app.out.json(letters)
         return EXIT_OK
-    app.out.line(f"Messages in {app.config.mail_dir}:")
+    app.out.line(f"Messages in {folder}:")
     app.out.table(
         ["TIME", "TO", "KIND", "SUBJECT", "FILE"],
         [[when(m.date), m.to, m.kind, m.subject, m.path.name] for m in letters],
@@ -46,10 +47,10 @@ def list_mail(app: App, args: argparse.Namespace) -> int:
 
 def show_mail(app: App, args: argparse.Namespace) -> int:
     """Show the latest message (to someone, of a kind), or only its link or code."""
-    letters = _letters(app, args.to, args.kind)
+    folder, letters = _letters(app, args.to, args.kind)
     if not letters:
         who = f" to {args.to}" if args.to else ""
-        raise CommandError(f"no message{who} in {echo_path(app.config.mail_dir)}")
+        raise CommandError(f"no message{who} in {echo_path(folder)}")
     letter = letters[-1]
     if args.link or args.code:
         if args.code:
@@ -80,16 +81,17 @@ def show_mail(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _letters(app: App, to: str | None, kind: str | None) -> list[Letter]:
+def _letters(app: App, to: str | None, kind: str | None) -> tuple[Path, list[Letter]]:
+    """The file mailer's folder, and its messages (to *to*, of *kind*), oldest first."""
     mailer = app.mailer()
     if not isinstance(mailer, FileMailer):
         raise CommandError(
             "the mail commands read the file mailer's folder, but SMTP is configured"
         )
-    letters = read_folder(app.config.mail_dir)
+    letters = read_folder(mailer.folder)
     if to:
         wanted = to.strip().lower()
         letters = [m for m in letters if m.to.lower() == wanted]
     if kind:
         letters = [m for m in letters if m.kind == kind]
-    return letters
+    return mailer.folder, letters
