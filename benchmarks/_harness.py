@@ -1,4 +1,8 @@
-"""Shared pieces of the benchmarks: timing, kits to measure, and the floors' raw tables."""
+"""Shared pieces of the benchmarks: timing, kits to measure, and the floors' raw tables.
+
+PostgreSQL pieces (the server, schemas of one run, stores) import psycopg only when used, so
+the SQLite workloads run where it is not installed.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from licensekit import LicenseKit, MemoryStore, PasswordHasher, Settings, SQLiteStore
 from licensekit.storage import Store
 from licensekit.testing import RecordingMailer
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from licensekit.stores.postgres import PostgresStore
 
 SECRET = secrets.token_bytes(32)
 ADMIN = ("admin@example.com", "benchmark passphrase")
@@ -32,6 +42,8 @@ class Result:
     target: float | None = None
     lower_is_better: bool = True
     details: dict[str, object] = field(default_factory=dict)
+    note: str = ""
+    """Printed under the table (what a row alone cannot say)."""
 
     @property
     def ratio(self) -> float | None:
@@ -44,7 +56,9 @@ class Result:
         if self.target is None:
             return None
         value = self.ratio if self.floor is not None else self.licensekit
-        return value is not None and value <= self.target
+        if value is None:
+            return False
+        return value <= self.target if self.lower_is_better else value >= self.target
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -55,6 +69,8 @@ class Result:
             "ratio": self.ratio,
             "target": self.target,
             "met": self.met,
+            "lower_is_better": self.lower_is_better,
+            **({"note": self.note} if self.note else {}),
             **self.details,
         }
 
@@ -79,6 +95,28 @@ def interleaved(
         mine.append(ours())
         base.append(floor())
     return median_of(mine), median_of(base)
+
+
+def per_item(
+    name: str,
+    label: str,
+    count: int,
+    ours: Callable[[], float],
+    floor: Callable[[], float],
+    repeat: int,
+    target: float | None = None,
+) -> Result:
+    """Median seconds of *ours* and *floor* (interleaved), reported per item in microseconds."""
+    mine, base = interleaved(ours, floor, repeat)
+    return Result(
+        name,
+        label,
+        "us",
+        mine / count * 1e6,
+        base / count * 1e6,
+        target=target,
+        details={"count": count, "seconds": mine, "floor_seconds": base, "per_s": count / mine},
+    )
 
 
 def new_kit(store: Store | str | os.PathLike[str] | None = None, batch: int = 1000) -> LicenseKit:
@@ -173,3 +211,62 @@ def create_table(
         unique = "UNIQUE" if index.startswith("UNIQUE ") else ""
         cols = index.removeprefix("UNIQUE ")
         connection.execute(f"CREATE {unique} INDEX {table}_{n} ON {table} ({cols})")
+
+
+# -- PostgreSQL: the server, one schema per run, stores and raw connections ------------------
+
+PG_DSN = os.environ.get("LICENSEKIT_BENCH_POSTGRES", "dbname=test")
+"""The database the PostgreSQL workloads use (a libpq connection string or URI)."""
+
+
+def postgres_unreachable() -> str | None:
+    """Why the PostgreSQL workloads cannot run here, or None when they can."""
+    try:
+        import psycopg
+        import psycopg_pool  # noqa: F401 - the store needs it
+    except ImportError as e:
+        return f"psycopg 3 and psycopg-pool are not installed ({e})"
+    try:
+        with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return f"PostgreSQL is not reachable at {PG_DSN!r} ({reason})"
+    return None
+
+
+def pg_connect(conninfo: str = PG_DSN) -> psycopg.Connection[Any]:
+    """A plain autocommit connection: explicit BEGIN and COMMIT, one round trip each."""
+    import psycopg
+
+    return psycopg.connect(conninfo, autocommit=True)
+
+
+def pg_conninfo(conninfo: str = PG_DSN, **params: str) -> str:
+    """*conninfo* with *params* changed (``application_name``, ``host``, ``port``...)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(conninfo, **params)
+
+
+def quoted(schema: str) -> str:
+    """*schema* as an SQL identifier (names made by :func:`pg_schema` need no escaping)."""
+    return f'"{schema}"'
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """The name of a fresh schema (``bench_<pid>_<hex>``), dropped with all it holds after."""
+    name = f"bench_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        yield name
+    finally:
+        with pg_connect() as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {quoted(name)} CASCADE")
+
+
+def postgres_store(schema: str, conninfo: str = PG_DSN) -> PostgresStore:
+    """licensekit's PostgreSQL store on *schema* (created on open), with its defaults."""
+    from licensekit.stores.postgres import PostgresStore
+
+    return PostgresStore(conninfo, schema=schema)

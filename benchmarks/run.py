@@ -7,6 +7,11 @@ times do not. Medians over several repetitions; no timing is asserted anywhere.
     python benchmarks/run.py              # full sizes: prints a table, writes results.json
     python benchmarks/run.py --quick      # tiny sizes: the smoke run CI does
     python benchmarks/run.py --only activation,growth
+    python benchmarks/run.py --only pg_activation,pg_bulk,pg_contention
+
+The PostgreSQL workloads (``pg_*``) use the database LICENSEKIT_BENCH_POSTGRES names
+(``dbname=test`` by default), a fresh schema per run; without a reachable server they are
+skipped with a note.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import postgres_workloads
 import workloads
 from _harness import Result
 
@@ -38,6 +44,11 @@ FULL = {
     "memory": 100_000,
     "repeat": 5,
     "slow_repeat": 3,
+    "pg_bulk": 10_000,
+    "pg_activations": 2_000,  # 10,000 would take minutes on PostgreSQL
+    "pg_processes": 8,
+    "pg_per_process": 250,
+    "pg_remote_per_process": 80,
 }
 QUICK = {
     "bulk": 50,
@@ -52,7 +63,35 @@ QUICK = {
     "memory": 200,
     "repeat": 2,
     "slow_repeat": 1,
+    "pg_bulk": 50,
+    "pg_activations": 30,
+    "pg_processes": 2,
+    "pg_per_process": 10,
+    "pg_remote_per_process": 10,
 }
+
+ROUND_TRIP = 0.002
+"""Seconds the remote contention run adds to each round trip to PostgreSQL (a network hop)."""
+
+
+def on_postgres(
+    name: str, run: Callable[[list[Result]], list[Result]]
+) -> Callable[[list[Result]], list[Result]]:
+    """*run*, or no rows and a printed note when the PostgreSQL server is not reachable."""
+
+    def guarded(done: list[Result]) -> list[Result]:
+        reason = postgres_workloads.unavailable()
+        if reason is not None:
+            SKIPPED[name] = reason
+            print(f"skipping {name}: {reason}", file=sys.stderr, flush=True)
+            return []
+        return run(done)
+
+    return guarded
+
+
+SKIPPED: dict[str, str] = {}
+"""The workloads skipped in this run, and why."""
 
 
 def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result]]]:
@@ -83,6 +122,23 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
         "import": lambda done: [workloads.import_time(max(repeat * 3, 3))],
         "memory": lambda done: [workloads.peak_memory(size["memory"])],
         "login": lambda done: [workloads.login(repeat)],
+        "pg_bulk": on_postgres(
+            "pg_bulk", lambda done: [postgres_workloads.bulk_invitation(size["pg_bulk"], slow)]
+        ),
+        "pg_activation": on_postgres(
+            "pg_activation",
+            lambda done: [postgres_workloads.activation(size["pg_activations"], slow)],
+        ),
+        "pg_contention": on_postgres(
+            "pg_contention",
+            lambda done: postgres_workloads.contention(
+                size["pg_processes"],
+                size["pg_per_process"],
+                slow,
+                size["pg_remote_per_process"],
+                ROUND_TRIP,
+            ),
+        ),
     }
 
 
@@ -94,8 +150,12 @@ def table(results: list[Result]) -> str:
         target = ""
         if r.target is not None:
             bound = f"<{r.target:g}" if r.floor is None else f"{r.target:g}x"
+            if not r.lower_is_better:
+                bound = f">={r.target:g}x" if r.floor is not None else f">{r.target:g}"
             target = f"{bound} {'ok' if r.met else 'MISS'}"
         lines.append(f"{r.label:<78} {r.licensekit:>9.1f} {r.unit:<2} {floor} {ratio} {target:>7}")
+    lines += [r.note for r in results if r.note]
+    lines += [f"skipped {name}: {reason}" for name, reason in SKIPPED.items()]
     return "\n".join(lines)
 
 
@@ -125,6 +185,7 @@ def main() -> None:
         "quick": args.quick,
         "seconds": time.perf_counter() - began,
         "results": {r.name: r.as_json() for r in results},
+        "skipped": SKIPPED,
     }
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(results))

@@ -35,6 +35,7 @@ from _harness import (
     licensing,
     median_of,
     new_kit,
+    per_item,
     sqlite_store,
     tempfile_dir,
     timed,
@@ -69,28 +70,6 @@ def _row_like(columns: list[str], n: int, **values: object) -> tuple[object, ...
         else:
             row.append(f"{column}-{n:08d}"[:32])
     return tuple(row)
-
-
-def _per_item(
-    name: str,
-    label: str,
-    count: int,
-    ours: Callable[[], float],
-    floor: Callable[[], float],
-    repeat: int,
-    target: float | None = None,
-) -> Result:
-    """Median seconds of *ours* and *floor* (interleaved), reported per item in microseconds."""
-    mine, base = interleaved(ours, floor, repeat)
-    return Result(
-        name,
-        label,
-        "us",
-        mine / count * 1e6,
-        base / count * 1e6,
-        target=target,
-        details={"count": count, "seconds": mine, "floor_seconds": base, "per_s": count / mine},
-    )
 
 
 def _timed_then_closed(connection: sqlite3.Connection, work: Callable[[], None]) -> float:
@@ -142,7 +121,7 @@ def bulk_invitation(count: int, repeat: int, synchronous: str) -> Result:
 
             return _timed_then_closed(connection, work)
 
-    return _per_item(
+    return per_item(
         f"bulk_invitation_sqlite_{synchronous}",
         f"invite {count:,} installers from CSV, SQLite ({synchronous}), per invitation",
         count,
@@ -242,7 +221,7 @@ def activation(count: int, repeat: int, synchronous: str) -> Result:
 
             return _timed_then_closed(connection, work)
 
-    return _per_item(
+    return per_item(
         f"activation_sqlite_{synchronous}",
         f"{count:,} activations by typed code in sequence, SQLite ({synchronous}), each",
         count,
@@ -495,7 +474,7 @@ def join_invitations(count: int, repeat: int) -> list[Result]:
                 return spent
 
         results.append(
-            _per_item(
+            per_item(
                 f"join_invitations_{store_name}",
                 f"invite {count:,} members in one call, {store_name}, per invitation",
                 count,
