@@ -172,8 +172,8 @@ class PgTableSQL:
         return f"PgTableSQL({self.table!r})"
 
     def _unnest(self, columns: tuple[str, ...]) -> str:
-        """``unnest(%s::<type>[], ...)``: one array parameter per column, rows side by side."""
-        arrays = ", ".join(f"%s::{self.types[c]}[]" for c in columns)
+        """``unnest(%b::<type>[], ...)``: one binary array parameter per column, side by side."""
+        arrays = ", ".join(f"%b::{self.types[c]}[]" for c in columns)
         return f"unnest({arrays})"
 
     def _matching(self, fields: tuple[str, ...]) -> str:
@@ -183,7 +183,7 @@ class PgTableSQL:
         against the unnested arrays.
         """
         if len(fields) == 1 and fields[0] not in self.nullable:
-            return f"t.{fields[0]} = ANY(%s::{self.types[fields[0]]}[])"
+            return f"t.{fields[0]} = ANY(%b::{self.types[fields[0]]}[])"
         names = ", ".join(fields)
         where = " AND ".join(_equal(f"t.{f}", f in self.nullable, f"v.{f}") for f in fields)
         return f"EXISTS (SELECT FROM {self._unnest(fields)} AS v({names}) WHERE {where})"
