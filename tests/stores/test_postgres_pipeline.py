@@ -8,6 +8,7 @@ store working; and they count the round trips of an activation, which the pipeli
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import attrs
@@ -36,8 +37,9 @@ def _users(store: PostgresStore, *ids: str) -> list[list[object]]:
         return tx.read([Query(USERS, ("id",), tuple((i,) for i in ids))])
 
 
+@pytest.mark.parametrize("pause", [0.0, 0.2], ids=["answer after the commit", "answer before"])
 def test_a_save_of_a_missing_record_refused_at_the_commit_keeps_nothing(
-    store: PostgresStore,
+    store: PostgresStore, pause: float
 ) -> None:
     samples = Samples()
     kept, missing = samples.bare(USERS, "kept"), samples.bare(USERS, "missing")
@@ -45,7 +47,8 @@ def test_a_save_of_a_missing_record_refused_at_the_commit_keeps_nothing(
     def add_then_save_the_missing() -> None:
         with store.transaction() as tx:
             tx.add(USERS, [kept])
-            tx.save(USERS, [missing])  # the last call: sent with the COMMIT
+            tx.save(USERS, [missing])  # the last call: sent with the COMMIT...
+            time.sleep(pause)  # ...or refused already when the COMMIT is queued
 
     with pytest.raises(StorageError, match="none of the users has the key") as refused:
         add_then_save_the_missing()
@@ -76,6 +79,33 @@ def test_a_save_changing_a_fixed_field_is_reported_by_the_next_read(
     with pytest.raises(StorageError, match="may not change the user_id"):
         move_the_session()
     assert sorted(store.dump(), key=repr) == sorted([owner, other, session], key=repr)
+
+
+def test_a_refused_save_whose_answer_arrives_during_a_later_call_is_reported_there(
+    store: PostgresStore,
+) -> None:
+    """In pipeline mode a call that only queues also takes the answers already in."""
+    samples = Samples()
+    owner, other = samples.bare(USERS, "owner"), samples.bare(USERS, "other")
+    session = samples.bare(SESSIONS, "session", {"user_id": owner.id})
+    with store.transaction() as tx:
+        tx.add(USERS, [owner, other])
+        tx.add(SESSIONS, [session])
+    moved = attrs.evolve(session, user_id=other.id)
+
+    def save_then_queue_more() -> None:
+        with store.transaction() as tx:
+            tx.read([Query(USERS, ("id",), ((owner.id,),))])
+            tx.save(SESSIONS, [moved])
+            time.sleep(0.2)  # the refusal is back before the next call
+            for n in range(20):  # each execute reads what has arrived
+                tx.add(USERS, [samples.bare(USERS, f"late {n}")])
+
+    with pytest.raises(StorageError, match="may not change the user_id"):
+        save_then_queue_more()
+    assert sorted(store.dump(), key=repr) == sorted([owner, other, session], key=repr)
+    with store.transaction() as tx:  # the connection came back clean
+        tx.add(USERS, [samples.bare(USERS, "after")])
 
 
 def test_a_clash_of_a_queued_add_is_a_duplicate_key_at_the_commit(store: PostgresStore) -> None:

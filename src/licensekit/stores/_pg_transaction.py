@@ -166,13 +166,18 @@ class PostgresTransaction(Listing[PgTableSQL]):
             UnicodeEncodeError: A text value is not valid Unicode (nothing was queued).
         """
         used = self._cursor if cursor is None else cursor
+        self._queued.append(doing)
         try:
             used.execute(sql, params, prepare=prepare)
         except UnicodeEncodeError:
+            self._queued.pop()
             raise
         except psycopg.Error as e:
-            self._fail(e, doing)
-        self._queued.append(doing)
+            # In pipeline mode an execute also takes the answers that have arrived, so the
+            # error may be an earlier statement's; no sync has followed it yet.
+            if isinstance(e, errors.DivisionByZero) and self._checks:
+                self._refuse_check(synced=False)
+            self._fail(e, ", ".join(dict.fromkeys(self._queued)))
         return used
 
     def _fail(self, error: psycopg.Error, doing: str) -> NoReturn:
@@ -187,14 +192,21 @@ class PostgresTransaction(Listing[PgTableSQL]):
             self._pipeline.sync()
         except psycopg.Error as e:
             if isinstance(e, errors.DivisionByZero) and self._checks:
-                self._refuse_check()
+                self._refuse_check(synced=True)
             self._fail(e, ", ".join(dict.fromkeys([*queued, doing])))
         self._checks.clear()
 
-    def _refuse_check(self) -> NoReturn:
-        """A save or put changed fewer records than it should: roll back, raise why."""
+    def _refuse_check(self, *, synced: bool) -> NoReturn:
+        """A save or put changed fewer records than it should: roll back, raise why.
+
+        *synced*: a sync followed the error (else the server skips all until one does).
+        """
         failed = next(c for c in self._checks if c.cursor.pgresult is None)
         self._checks.clear()
+        if not synced:
+            with contextlib.suppress(psycopg.Error):  # the skipped statements answer so
+                self._pipeline.sync()
+        self._queued.clear()
         try:
             self._connection.execute("ROLLBACK", prepare=False)
         except psycopg.Error as e:
@@ -506,6 +518,17 @@ class PostgresTransaction(Listing[PgTableSQL]):
         self._done = True
         try:
             self._cursor.execute("COMMIT", prepare=False)
+        except psycopg.Error as e:
+            # An answer taken while the COMMIT was queued: an earlier statement was refused
+            # (so the server skips the COMMIT), or the connection is gone.
+            try:
+                if isinstance(e, errors.DivisionByZero) and self._checks:
+                    self._refuse_check(synced=False)
+                lost = isinstance(e, psycopg.OperationalError)
+                raise translate(e, "committing the transaction", committing=lost) from e
+            finally:
+                self.rollback()
+        try:
             self._pipeline_block.__exit__(None, None, None)  # sends all, takes every answer
         except psycopg.Error as e:
             # A refused statement made the server skip the COMMIT: the transaction is
@@ -514,7 +537,7 @@ class PostgresTransaction(Listing[PgTableSQL]):
                 self._abandon()
                 raise translate(e, "committing the transaction", committing=True) from e
             if isinstance(e, errors.DivisionByZero) and self._checks:
-                self._refuse_check()
+                self._refuse_check(synced=True)  # out of pipeline mode: nothing to sync
             self._rollback_quietly()
             raise translate(e, "committing the transaction") from e
 
