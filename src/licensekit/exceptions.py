@@ -48,6 +48,14 @@ so ``except LookupError`` or ``except PermissionError`` keeps working too::
     │   ├── ComputerBlocked
     │   ├── ComputerAlreadyActivated
     │   └── SeatsFull
+    ├── CertificateError
+    │   ├── CertificateMalformed
+    │   ├── CertificateKeyUnknown
+    │   ├── CertificateSignatureInvalid
+    │   ├── CertificateWrongComputer
+    │   ├── CertificateNotYetValid
+    │   └── CertificateExpired
+    ├── SigningKeyError
     ├── DeliveryError
     └── StorageError
         ├── DuplicateKey
@@ -60,6 +68,8 @@ a member, invitation, license key or installation of another account, raises the
 
 Activation is the one use case called by installers rather than members, so its refusals have
 their own branch, :class:`ActivationError`, with one class per reason an installer can act on.
+Likewise an installed product checking its certificate offline (:mod:`licensekit.verifier`)
+meets only :class:`CertificateError` and its subclasses, one per reason it refuses.
 
 For a web host every class carries two class attributes: :attr:`~LicenseKitError.code`, a
 stable machine-readable name that a client can branch on (it is written out in each class
@@ -96,6 +106,13 @@ __all__ = [
     "ActivationError",
     "AlreadyMember",
     "AuthenticationError",
+    "CertificateError",
+    "CertificateExpired",
+    "CertificateKeyUnknown",
+    "CertificateMalformed",
+    "CertificateNotYetValid",
+    "CertificateSignatureInvalid",
+    "CertificateWrongComputer",
     "ComputerAlreadyActivated",
     "ComputerBlocked",
     "ConflictError",
@@ -130,6 +147,7 @@ __all__ = [
     "PermissionDenied",
     "SeatsFull",
     "SeatsInUse",
+    "SigningKeyError",
     "StorageBusy",
     "StorageError",
     "TooManyAttempts",
@@ -583,6 +601,110 @@ class SeatsFull(ActivationError):
     def __init__(self, message: str, *, seats: int) -> None:
         super().__init__(message)
         self.seats = seats
+
+
+class CertificateError(LicenseKitError):
+    """A certificate was refused by :mod:`licensekit.verifier`; the subclass says why.
+
+    The first three mean the text cannot be trusted at all; the last three that it is
+    genuine but does not allow the product to run here, now.
+    """
+
+    code: ClassVar[str] = "certificate_refused"
+    http_status: ClassVar[int] = 400
+
+
+class CertificateMalformed(CertificateError):
+    """The text is not a well-formed certificate: cut, edited, or not a certificate at all.
+
+    The message names the first thing found wrong (a line, the base64, a claim).
+    """
+
+    code: ClassVar[str] = "certificate_malformed"
+    http_status: ClassVar[int] = 400
+
+
+class CertificateKeyUnknown(CertificateError):
+    """The certificate names a signing key that is not among the public keys given.
+
+    Either it was signed by a key that is newer than the product's list (publish the new
+    public key to the product), or by a key the product no longer trusts.
+
+    Attributes:
+        key_id: The key id the certificate names, or None.
+    """
+
+    code: ClassVar[str] = "certificate_key_unknown"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str = "", *, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class CertificateSignatureInvalid(CertificateError):
+    """The signature does not match: the certificate was altered, or signed by another key."""
+
+    code: ClassVar[str] = "certificate_signature_invalid"
+    http_status: ClassVar[int] = 400
+
+
+class CertificateWrongComputer(CertificateError):
+    """The certificate is genuine but was issued to another computer than this one.
+
+    Attributes:
+        computer_id: The computer the certificate was issued to, or None.
+    """
+
+    code: ClassVar[str] = "certificate_wrong_computer"
+    http_status: ClassVar[int] = 403
+
+    def __init__(self, message: str = "", *, computer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.computer_id = computer_id
+
+
+class CertificateNotYetValid(CertificateError):
+    """The certificate is genuine but issued later than now, beyond the clock-skew allowance.
+
+    Usually the computer's clock is behind.
+
+    Attributes:
+        issued_at: When the certificate was issued, or None.
+    """
+
+    code: ClassVar[str] = "certificate_not_yet_valid"
+    http_status: ClassVar[int] = 403
+
+    def __init__(self, message: str = "", *, issued_at: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.issued_at = issued_at
+
+
+class CertificateExpired(CertificateError):
+    """The certificate is genuine but its lease is over: the product must check in for another.
+
+    Attributes:
+        valid_until: When the lease ended, or None.
+    """
+
+    code: ClassVar[str] = "certificate_expired"
+    http_status: ClassVar[int] = 403
+
+    def __init__(self, message: str = "", *, valid_until: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.valid_until = valid_until
+
+
+class SigningKeyError(LicenseKitError):
+    """The key that signs certificates cannot be used, or a change to its file is refused.
+
+    The key file is missing, readable by others, damaged, or asked to drop a key it does not
+    hold; the message says which. It concerns the host's set-up, not the caller's request.
+    """
+
+    code: ClassVar[str] = "signing_key_unusable"
+    http_status: ClassVar[int] = 500
 
 
 class DeliveryError(LicenseKitError):

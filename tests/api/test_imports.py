@@ -115,3 +115,55 @@ def test_stores_do_not_import_use_cases(path: Path) -> None:
         assert not module.startswith(("licensekit._usecases", "licensekit.service")), (
             f"{path.name} imports {module}"
         )
+
+
+# == the verifier an installed product ships ===================================================
+
+VERIFIER_MAY_LOAD = {
+    "licensekit",
+    "licensekit.domain",
+    "licensekit.domain._echo",
+    "licensekit.exceptions",
+    "licensekit.verifier",
+}
+
+
+def test_the_verifier_loads_cryptography_and_nothing_else_of_weight() -> None:
+    """A product importing the verifier and checking a certificate, in a fresh interpreter,
+    loads neither attrs nor cattrs, email-validator, Argon2, sqlite3 nor licensekit's rest."""
+    import datetime as dt
+
+    from licensekit.domain.certificates import CertificateClaims
+    from licensekit.signing import Ed25519Signer, issue_certificate
+
+    signer = Ed25519Signer.generate()
+    claims = CertificateClaims.leased(
+        installation_id="ins_1",
+        computer_id="pc",
+        product="P",
+        account_id="acc_1",
+        license_key_id="key_1",
+        issued_at=dt.datetime.now(dt.UTC),
+    )
+    keys = {k: v.hex() for k, v in signer.public_keys().items()}
+    verifying = (
+        "from licensekit.verifier import verify_certificate\n"
+        f"keys = {{k: bytes.fromhex(v) for k, v in {keys!r}.items()}}\n"
+        f"print(verify_certificate({issue_certificate(signer, claims)!r}, keys,"
+        " computer_id='pc').license_state)\n"
+    )
+    loaded = _loaded_after(verifying)
+    assert "active" in loaded, "the certificate was not verified"
+    assert not [m for m in (*HEAVY, "attr", "attrs") if m in loaded], sorted(loaded)
+    assert {m for m in loaded if m.startswith("licensekit")} <= VERIFIER_MAY_LOAD
+    assert "cryptography.hazmat.primitives.asymmetric.ed25519" in loaded
+
+
+def test_the_verifier_imports_only_the_standard_library_cryptography_and_the_exceptions() -> None:
+    for module in _imports(SRC / "verifier.py"):
+        root = module.split(".")[0]
+        assert (
+            root in sys.stdlib_module_names
+            or root == "cryptography"
+            or (module.startswith("licensekit.exceptions"))
+        ), module

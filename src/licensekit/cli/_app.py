@@ -61,6 +61,7 @@ T = TypeVar("T")
 ENVIRONMENT: Mapping[str, str] = {
     "db": "LICENSEKIT_DB",
     "secret_file": "LICENSEKIT_SECRET_FILE",
+    "signing_key_file": "LICENSEKIT_SIGNING_KEY_FILE",
     "acting": "LICENSEKIT_AS",
     "account": "LICENSEKIT_ACCOUNT",
     "mail_dir": "LICENSEKIT_MAIL_DIR",
@@ -122,12 +123,13 @@ class Console:
 class Config:
     """The settings of one command, resolved from options, environment and defaults.
 
-    With a SQLite file the secret file and the mail folder default to beside it; with a
-    PostgreSQL URI they have no default (None) and must be named.
+    With a SQLite file the secret file, the signing key file and the mail folder default to
+    beside it; with a PostgreSQL URI they have no default (None) and must be named.
     """
 
     db: Path | PostgresDatabase
     secret_file: Path | None
+    signing_key_file: Path | None
     acting: str | None
     json: bool
     mail_dir: Path | None
@@ -165,12 +167,16 @@ class Config:
 
         db = parse_database(pick("db") or DEFAULTS["db"])
         secret_file = pick("secret_file")
+        signing_key_file = pick("signing_key_file")
         mail_dir = pick("mail_dir")
-        # A file's secret and emails default to beside it; a server has no folder for them.
+        # A file's secret, signing keys and emails default to beside it; a server has no
+        # folder for them.
         default_secret: Path | None = None
+        default_signing: Path | None = None
         default_mail: Path | None = None
         if isinstance(db, Path):
             default_secret = default_secret_file(db)
+            default_signing = default_secret.with_suffix(".signing-keys")
             default_mail = db.with_name(db.stem + "-mail")
         security = pick("smtp_security") or "starttls"
         if security not in _SMTP_SECURITY:
@@ -181,6 +187,7 @@ class Config:
         return cls(
             db=db,
             secret_file=Path(secret_file) if secret_file else default_secret,
+            signing_key_file=Path(signing_key_file) if signing_key_file else default_signing,
             acting=pick("acting"),
             json=bool(getattr(args, "json", False)),
             mail_dir=Path(mail_dir) if mail_dir else default_mail,
@@ -293,6 +300,19 @@ class App:
                 "--secret-file PATH (or set LICENSEKIT_SECRET_FILE), or set LICENSEKIT_SECRET"
             )
         return self.config.secret_file
+
+    def signing_key_file(self) -> Path:
+        """Return the file of the keys that sign certificates: named, or beside a SQLite file.
+
+        Raises:
+            CommandError: The database is a PostgreSQL URI and no signing key file was named.
+        """
+        if self.config.signing_key_file is None:
+            raise CommandError(
+                "a PostgreSQL database has no folder to keep the signing keys in: pass "
+                "--signing-key-file PATH (or set LICENSEKIT_SIGNING_KEY_FILE)"
+            )
+        return self.config.signing_key_file
 
     def mail_dir(self) -> Path:
         """Return the folder of the ``.eml`` files: named, or beside a SQLite database.

@@ -215,6 +215,13 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         "secret itself, in hex",
     )
     g.add_argument(
+        "--signing-key-file",
+        metavar="PATH",
+        default=s,
+        help="the file of the keys that sign certificates (LICENSEKIT_SIGNING_KEY_FILE; "
+        "default: beside a database file, .signing-keys; no default with a PostgreSQL URI)",
+    )
+    g.add_argument(
         "--mail-dir",
         metavar="PATH",
         default=s,

@@ -8,11 +8,10 @@ default beside the database) that only its owner may read, as ssh insists for pr
 
 from __future__ import annotations
 
-import os
 import secrets
-import stat
 from pathlib import Path
 
+from licensekit._private_files import create_private_file, read_file
 from licensekit.cli._errors import CommandError
 from licensekit.codes import MIN_SECRET_BYTES
 from licensekit.domain._echo import echo_path
@@ -20,6 +19,7 @@ from licensekit.domain._echo import echo_path
 __all__ = ["create_secret_file", "parse_secret", "read_secret_file"]
 
 _MAX_FILE_BYTES = 4096
+_WHAT = "secret file"
 _NEW_SECRET_BYTES = 32
 
 
@@ -54,48 +54,17 @@ def read_secret_file(path: Path) -> bytes:
             does not hold a valid secret.
     """
     try:
-        # Not blocking: opening a FIFO would otherwise wait for a writer that may never come.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        data = read_file(path, _WHAT, most=_MAX_FILE_BYTES, error=CommandError)
     except FileNotFoundError:
         raise CommandError(
             f"no host secret: {echo_path(path)} does not exist; run 'licensekit init', or set "
             "LICENSEKIT_SECRET_FILE or LICENSEKIT_SECRET"
         ) from None
-    except OSError as e:
-        raise CommandError(f"cannot read the secret file {echo_path(path)}: {e.strerror}") from None
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(descriptor)
-        raise CommandError(f"the secret file {echo_path(path)} is not a regular file")
-    with os.fdopen(descriptor, "rb") as file:
-        if os.name == "posix":
-            _check_private(path, info)
-        try:
-            data = file.read(_MAX_FILE_BYTES + 1)
-        except OSError as e:  # pragma: no cover - a disk failing between open and read
-            raise CommandError(
-                f"cannot read the secret file {echo_path(path)}: {e.strerror}"
-            ) from None
-    if len(data) > _MAX_FILE_BYTES:
-        raise CommandError(f"the secret file {echo_path(path)} is too large to be a secret")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         text = "?"  # refused as not hexadecimal below
     return parse_secret(text, repr(str(path)))
-
-
-def _check_private(path: Path, info: os.stat_result) -> None:
-    if info.st_uid != os.geteuid():
-        raise CommandError(
-            f"the secret file {echo_path(path)} belongs to another user; it must be yours"
-        )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise CommandError(
-            f"permissions {mode:04o} for the secret file {echo_path(path)} are too open: others "
-            f"could read it; run: chmod 600 {echo_path(path)}"
-        )
 
 
 def create_secret_file(path: Path) -> None:
@@ -107,24 +76,5 @@ def create_secret_file(path: Path) -> None:
     Raises:
         CommandError: The file exists already or cannot be created.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        descriptor = os.open(path, flags, 0o600)
-    except FileExistsError:
-        raise CommandError(f"{echo_path(path)} exists already; it is never overwritten") from None
-    except OSError as e:
-        raise CommandError(
-            f"cannot create the secret file {echo_path(path)}: {e.strerror}"
-        ) from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as file:
-            if os.name == "posix":
-                os.fchmod(file.fileno(), 0o600)  # whatever the umask left
-            file.write(secrets.token_hex(_NEW_SECRET_BYTES) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-    except OSError as e:  # pragma: no cover - a full disk between open and write
-        path.unlink(missing_ok=True)
-        raise CommandError(
-            f"cannot write the secret file {echo_path(path)}: {e.strerror}"
-        ) from None
+    data = (secrets.token_hex(_NEW_SECRET_BYTES) + "\n").encode("ascii")
+    create_private_file(path, data, _WHAT, error=CommandError)

@@ -12,10 +12,12 @@ return.
 * :mod:`~licensekit.domain.roles`: who may do what in a business account;
 * :mod:`~licensekit.domain.members`: role changes, blocks, removals, join invitations;
 * :mod:`~licensekit.domain.licensing`: keys, seats, invitations to install, activation;
-* :mod:`~licensekit.domain.throttling`: counting guesses and requests, and lock-outs.
+* :mod:`~licensekit.domain.throttling`: counting guesses and requests, and lock-outs;
+* :mod:`~licensekit.domain.certificates`: the claims an installed product checks offline, and
+  their written forms.
 
 Each is also importable by its documented path (``licensekit.model``, ``licensekit.roles``,
 ``licensekit.members``, ``licensekit.licensing``, ``licensekit.throttling``).
 """
 
-__all__ = ["licensing", "members", "model", "roles", "throttling"]
+__all__ = ["certificates", "licensing", "members", "model", "roles", "throttling"]

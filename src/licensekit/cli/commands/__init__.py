@@ -75,6 +75,15 @@ COMMANDS: dict[str, CommandInfo] = {
     "installations": CommandInfo(
         "licensekit.cli.commands.installations", "Activated computers and blocked ones", group=True
     ),
+    "signing-key": CommandInfo(
+        "licensekit.cli.commands.certificates",
+        "The keys that sign certificates, and their public keys for the product",
+        group=True,
+    ),
+    "verify-certificate": CommandInfo(
+        "licensekit.cli.commands.certificates",
+        "Check a certificate offline, as the installed product does",
+    ),
     "lift-lockout": CommandInfo(
         "licensekit.cli.commands.lockouts",
         "Lift the locks on a client, or on log-ins as an email, at once",
