@@ -9,6 +9,8 @@ same mode renamed over it, so that a reader never sees half of it.
 Each function raises the error class its caller names, with a message naming the file as
 *what* (``"secret file"``); a missing file is left to the caller to word. :func:`read_file`
 reads files anybody may read too (a certificate), with the same care for FIFOs and size.
+:func:`locked` keeps other processes from changing a file while one reads, changes and
+replaces it.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from licensekit.domain._echo import echo_path
 
-__all__ = ["create_private_file", "read_file", "replace_private_file"]
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = ["create_private_file", "locked", "read_file", "replace_private_file"]
 
 
 def read_file(
@@ -137,3 +144,54 @@ def _sync_folder(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+@contextlib.contextmanager
+def locked(path: Path, what: str, *, error: type[Exception]) -> Iterator[None]:
+    """Hold an exclusive lock on *path* for the ``with`` block, waiting for it if need be.
+
+    The lock is taken (``flock``) on the sibling file ``<path>.lock``, created with mode
+    0600 and removed when the block ends, so that *path* itself can be replaced while it
+    is held. Every process that changes *path* through this lock changes it in turn: none
+    of them writes over a change it has not read. Where ``flock`` does not exist (Windows),
+    nothing is locked.
+
+    Raises:
+        error: The lock file cannot be opened or locked.
+    """
+    if sys.platform == "win32":  # pragma: no cover - no flock there
+        yield
+        return
+    lock_path = path.with_name(path.name + ".lock")
+    descriptor = _lock(lock_path, path, what, error)
+    try:
+        yield
+    finally:
+        # Removed before it is unlocked: a process waiting on this file sees, once it has
+        # the lock, that the file is gone, and locks a new one (see _lock).
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+        os.close(descriptor)  # which releases the lock
+
+
+def _lock(lock_path: Path, path: Path, what: str, error: type[Exception]) -> int:
+    """Open and lock *lock_path*; return its descriptor, once it is the file at that path."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        try:
+            descriptor = os.open(lock_path, flags, 0o600)
+        except OSError as e:
+            raise error(f"cannot lock the {what} {echo_path(path)}: {e.strerror}") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            held = os.fstat(descriptor)
+            try:
+                now = os.stat(lock_path, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+        except OSError as e:  # pragma: no cover - a file system without locks
+            os.close(descriptor)
+            raise error(f"cannot lock the {what} {echo_path(path)}: {e.strerror}") from None
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return descriptor
+        os.close(descriptor)  # the holder before us removed it: lock the new one

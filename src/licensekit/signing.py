@@ -35,14 +35,21 @@ import enum
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from licensekit._private_files import create_private_file, read_file, replace_private_file
+from licensekit._private_files import (
+    create_private_file,
+    locked,
+    read_file,
+    replace_private_file,
+)
 from licensekit.domain._echo import echo, echo_path
 from licensekit.domain.certificates import (
     TIME_FORMAT,
@@ -52,7 +59,7 @@ from licensekit.domain.certificates import (
     signed_message,
 )
 from licensekit.exceptions import SigningKeyError, ValidationError
-from licensekit.verifier import key_id_of, public_key_text
+from licensekit.verifier import PublicKey, _raw_public_key, key_id_of, public_key_text
 
 __all__ = [
     "KEY_FILE_FORMAT",
@@ -109,12 +116,18 @@ class Ed25519Signer:
 
     Args:
         private_key: The current key, which signs.
-        also_published: Public keys published beside it (32 raw bytes each): retired keys
-            whose certificates still run, and the next key, published ahead of its use.
+        also_published: Public keys published beside it, in the forms
+            :data:`~licensekit.verifier.PublicKey` names (32 raw bytes, their base64, or a
+            key object): retired keys whose certificates still run, and the next key,
+            published ahead of its use.
+
+    Raises:
+        ValidationError: *private_key* is not an Ed25519 private key, or a key of
+            *also_published* is not an Ed25519 public key or is one of small order.
     """
 
     def __init__(
-        self, private_key: Ed25519PrivateKey, *, also_published: Iterable[bytes] = ()
+        self, private_key: Ed25519PrivateKey, *, also_published: Iterable[PublicKey] = ()
     ) -> None:
         if not isinstance(private_key, Ed25519PrivateKey):
             raise ValidationError(
@@ -124,8 +137,9 @@ class Ed25519Signer:
         public_key = private_key.public_key().public_bytes_raw()
         self._key_id = key_id_of(public_key)
         self._published = {self._key_id: public_key}
-        for raw in also_published:
-            self._published.setdefault(key_id_of(raw), bytes(raw))
+        for value in also_published:
+            raw = _raw_public_key(value, "also_published", trusted=True)
+            self._published.setdefault(key_id_of(raw), raw)
 
     @classmethod
     def generate(cls) -> Ed25519Signer:
@@ -252,7 +266,8 @@ class KeyFileSigner:
         """
         target = Path(path)
         key_file = _KeyFile(_PrivateKey(Ed25519PrivateKey.generate(), _now(now)), None, ())
-        create_private_file(target, _document(key_file), _WHAT, error=SigningKeyError)
+        with locked(target, _WHAT, error=SigningKeyError):
+            create_private_file(target, _document(key_file), _WHAT, error=SigningKeyError)
         return cls(target)
 
     def reload(self) -> None:
@@ -292,14 +307,15 @@ class KeyFileSigner:
             SigningKeyError: The file holds a next key already, or cannot be read or
                 written.
         """
-        found = self._change()
-        if found.next is not None:
-            raise SigningKeyError(
-                f"{echo_path(self.path)} holds a next key already, "
-                f"{found.next.listed(KeyState.NEXT).key_id}; rotate to it, or drop it first"
-            )
-        ahead = _PrivateKey(Ed25519PrivateKey.generate(), _now(now))
-        self._write(attrs.evolve(found, next=ahead))
+        moment = _now(now)
+        with self._change() as found:
+            if found.next is not None:
+                raise SigningKeyError(
+                    f"{echo_path(self.path)} holds a next key already, "
+                    f"{found.next.listed(KeyState.NEXT).key_id}; rotate to it, or drop it first"
+                )
+            ahead = _PrivateKey(Ed25519PrivateKey.generate(), moment)
+            self._write(attrs.evolve(found, next=ahead))
         return self._file.keys[1]
 
     def rotate(self, *, now: dt.datetime | None = None) -> SigningKey:
@@ -315,11 +331,11 @@ class KeyFileSigner:
         Raises:
             SigningKeyError: The file cannot be read or written.
         """
-        found = self._change()
         moment = _now(now)
-        successor = found.next or _PrivateKey(Ed25519PrivateKey.generate(), moment)
-        retired = attrs.evolve(found.current.listed(KeyState.RETIRED), retired_at=moment)
-        self._write(_KeyFile(successor, None, (retired, *found.retired)))
+        with self._change() as found:
+            successor = found.next or _PrivateKey(Ed25519PrivateKey.generate(), moment)
+            retired = attrs.evolve(found.current.listed(KeyState.RETIRED), retired_at=moment)
+            self._write(_KeyFile(successor, None, (retired, *found.retired)))
         return self._file.keys[0]
 
     def drop(self, key_id: str) -> SigningKey:
@@ -335,28 +351,34 @@ class KeyFileSigner:
             SigningKeyError: *key_id* is the current key or no key of the file; or the file
                 cannot be read or written.
         """
-        found = self._change()
-        keys = {key.key_id: key for key in found.keys}
-        dropped = keys.get(key_id)
-        if dropped is None:
-            raise SigningKeyError(
-                f"no key {echo(key_id)} in {echo_path(self.path)} (its keys: {', '.join(keys)})"
-            )
-        if dropped.state is KeyState.CURRENT:
-            raise SigningKeyError(
-                f"{key_id} is the current signing key; rotate to a new key first, then drop it"
-            )
-        if dropped.state is KeyState.NEXT:
-            self._write(attrs.evolve(found, next=None))
-        else:
-            kept = tuple(key for key in found.retired if key.key_id != key_id)
-            self._write(attrs.evolve(found, retired=kept))
+        with self._change() as found:
+            keys = {key.key_id: key for key in found.keys}
+            dropped = keys.get(key_id)
+            if dropped is None:
+                raise SigningKeyError(
+                    f"no key {echo(key_id)} in {echo_path(self.path)} (its keys: {', '.join(keys)})"
+                )
+            if dropped.state is KeyState.CURRENT:
+                raise SigningKeyError(
+                    f"{key_id} is the current signing key; rotate to a new key first, then drop it"
+                )
+            if dropped.state is KeyState.NEXT:
+                self._write(attrs.evolve(found, next=None))
+            else:
+                kept = tuple(key for key in found.retired if key.key_id != key_id)
+                self._write(attrs.evolve(found, retired=kept))
         return dropped
 
-    def _change(self) -> _KeyFile:
-        """The file as it is now: a change made meanwhile by another process is kept."""
-        self.reload()
-        return self._file
+    @contextmanager
+    def _change(self) -> Iterator[_KeyFile]:
+        """The file as it is now, locked until the block ends (and the change is written).
+
+        Another process changing the file waits for the lock, then reads the file again: no
+        change is written over one it has not read.
+        """
+        with locked(self.path, _WHAT, error=SigningKeyError):
+            self.reload()
+            yield self._file
 
     def _write(self, key_file: _KeyFile) -> None:
         replace_private_file(self.path, _document(key_file), _WHAT, error=SigningKeyError)
@@ -370,8 +392,14 @@ class KeyFileSigner:
 def issue_certificate(signer: Signer, claims: CertificateClaims) -> str:
     """Sign *claims* with *signer*'s current key and return the certificate's armoured text.
 
+    The signature is checked with the public key the signer publishes for its key id before
+    the certificate is handed out, so that a signer whose keys do not match (a KMS alias
+    moved, a stub left in place) fails here rather than in every product.
+
     Raises:
-        SigningKeyError: The signer gave a key id or a signature of the wrong form.
+        SigningKeyError: The signer gave a key id or a signature of the wrong form; does not
+            publish a usable public key for its key id; or its signature does not verify
+            under that key.
     """
     key_id: object = signer.key_id
     if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
@@ -385,7 +413,36 @@ def issue_certificate(signer: Signer, claims: CertificateClaims) -> str:
             f"the signer returned {echo(signature)} as a signature; an Ed25519 signature is "
             f"{_SIGNATURE_BYTES} bytes"
         )
+    _check_signature(signer, key_id, signed_message(key_id, payload), signature)
     return armour(key_id, payload, signature)
+
+
+def _check_signature(signer: Signer, key_id: str, message: bytes, signature: bytes) -> None:
+    """Refuse *signature* unless it verifies under the public key *signer* gives for *key_id*."""
+    published: object = signer.public_keys()
+    value = published.get(key_id) if isinstance(published, Mapping) else None
+    if value is None:
+        raise SigningKeyError(
+            f"the signer does not publish the public key of its current key {key_id}: "
+            "products could not verify its certificates"
+        )
+    try:
+        raw = _raw_public_key(value, f"the signer's public key {key_id}", trusted=True)
+    except ValidationError as e:
+        raise SigningKeyError(str(e)) from None
+    if key_id_of(raw) != key_id:
+        raise SigningKeyError(
+            f"the signer publishes, as its key {key_id}, the public key whose id is "
+            f"{key_id_of(raw)}: its key id and its keys do not match"
+        )
+    try:
+        Ed25519PublicKey.from_public_bytes(raw).verify(signature, message)
+    except InvalidSignature:
+        raise SigningKeyError(
+            f"the signer's signature does not verify under its published public key {key_id}: "
+            "it signs with another key than the one it names (or returns no real signature); "
+            "no certificate was issued"
+        ) from None
 
 
 # == the key file ===============================================================================
@@ -444,7 +501,7 @@ def _read_key_file(path: Path) -> _KeyFile:
         ) from None
     try:
         return _parse_document(json.loads(data))
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise SigningKeyError(
             f"the signing key file {echo_path(path)} is damaged: {_why(e)}"
         ) from None
@@ -455,6 +512,8 @@ def _why(error: Exception) -> str:
         return f"{error} is missing"
     if isinstance(error, UnicodeDecodeError | json.JSONDecodeError):
         return "it is not JSON"
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply"
     return str(error) or type(error).__name__
 
 
@@ -493,6 +552,10 @@ def _private_key(entry: dict[str, object]) -> _PrivateKey:
 
 def _retired_key(entry: dict[str, object]) -> SigningKey:
     raw = _raw(entry["public_key"], "a retired public key")
+    try:
+        _raw_public_key(raw, "a retired public key", trusted=True)
+    except ValidationError:
+        raise ValueError("a retired public key is of small order, not a signing key's") from None
     Ed25519PublicKey.from_public_bytes(raw)
     return SigningKey(
         key_id_of(raw),

@@ -15,11 +15,12 @@ and a test checks that the two modules agree on every one.
 A certificate is accepted when, in this order:
 
 1. the text is a well-formed certificate (:class:`~licensekit.CertificateMalformed`);
-2. its key id is among the public keys given (:class:`~licensekit.CertificateKeyUnknown`);
+2. its key id is among the public keys given, and the key given under it has that id
+   (:class:`~licensekit.CertificateKeyUnknown`);
 3. the signature of the prefix, key id and payload verifies under that key
    (:class:`~licensekit.CertificateSignatureInvalid`);
-4. its claims are those of a known version, in canonical form
-   (:class:`~licensekit.CertificateMalformed`);
+4. its claims are those of a known version, in canonical form, with a lease of at most
+   90 days (:class:`~licensekit.CertificateMalformed`);
 5. it was issued to this computer (:class:`~licensekit.CertificateWrongComputer`);
 6. now is within its validity, give or take the clock-skew allowance
    (:class:`~licensekit.CertificateNotYetValid`, :class:`~licensekit.CertificateExpired`).
@@ -71,8 +72,13 @@ DEFAULT_SKEW = dt.timedelta(minutes=5)
 MAX_SKEW = dt.timedelta(hours=1)
 """The largest clock-skew allowance :func:`verify_certificate` takes: the shortest lease."""
 
-MAX_CERTIFICATE_CHARS = 16_384
-"""The longest text read as a certificate; one is usually under 1,000 characters."""
+MAX_CERTIFICATE_CHARS = 32_768
+"""The longest text read as a certificate; one is usually under 1,000 characters.
+
+The longest claims :mod:`licensekit.domain.certificates` accepts (five texts of 200
+characters outside the Basic Multilingual Plane, each written as two ``\\uXXXX`` escapes)
+give about 17,000: every certificate licensekit issues fits.
+"""
 
 PublicKey: TypeAlias = bytes | str | Ed25519PublicKey
 """A public key as a product may hold it: 32 raw bytes, their base64, or a key object."""
@@ -84,6 +90,7 @@ _ARMOUR_BEGIN = "-----BEGIN LICENSEKIT CERTIFICATE-----"
 _ARMOUR_END = "-----END LICENSEKIT CERTIFICATE-----"
 _KEY_ID_HEADER = "Key-Id: "
 _ARMOUR_WIDTH = 64
+_MAX_LEASE = dt.timedelta(days=90)
 _TEXT_CLAIMS = ("installation_id", "computer_id", "product", "account_id", "license_key_id")
 _CLAIMS = frozenset(
     {*_TEXT_CLAIMS, "issued_at", "valid_until", "license_expires_at", "license_state", "version"}
@@ -94,6 +101,11 @@ _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _SIGNATURE_BYTES = 64
 _PUBLIC_KEY_BYTES = 32
+# The y coordinates of the 8 Ed25519 points of small order (1, 2, 4 and 8), modulo p. Under
+# such a public key one signature verifies for many messages: anybody could forge one.
+_P = 2**255 - 19
+_ORDER_8_Y = 0x5FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826
+_SMALL_ORDER_Y = frozenset({0, 1, _P - 1, _ORDER_8_Y, _P - _ORDER_8_Y})
 _SURROUNDING = " \t\r\n"
 _MOST_QUOTED = 48
 
@@ -199,13 +211,16 @@ def verify_certificate(
 
     Raises:
         CertificateMalformed: The text is not a well-formed certificate.
-        CertificateKeyUnknown: Its key id is not in *public_keys*.
+        CertificateKeyUnknown: Its key id is not in *public_keys*, or the key given under
+            that id is another key.
         CertificateSignatureInvalid: The signature does not verify: altered, or signed by
             another key.
         CertificateWrongComputer: It was issued to another computer.
         CertificateNotYetValid: It is issued later than *now* plus *skew*.
         CertificateExpired: Its lease ended before *now* minus *skew*.
-        ValidationError: An argument has the wrong form (a public key, *now*, *skew*).
+        ValidationError: An argument has the wrong form (a public key, *now*, *skew*); or
+            the public key for the certificate's key id is of small order (such as all
+            zeros), under which anybody could forge a signature.
     """
     moment = _check_now(now)
     allowance = _check_skew(skew)
@@ -226,14 +241,15 @@ def verify_certificate(
             f"this one ({_quote(wanted_computer)})",
             computer_id=verified.computer_id,
         )
-    if moment + allowance < verified.issued_at:
+    # Differences of datetimes, not sums: a moment near datetime.max cannot overflow them.
+    if verified.issued_at - moment > allowance:
         raise CertificateNotYetValid(
             f"the certificate is issued at {_shown(verified.issued_at)}, later than now "
             f"({_shown(moment)}) by more than the clock-skew allowance of {allowance}; is "
             "this computer's clock right?",
             issued_at=verified.issued_at,
         )
-    if moment - allowance > verified.valid_until:
+    if moment - verified.valid_until > allowance:
         raise CertificateExpired(
             f"the certificate's lease ended at {_shown(verified.valid_until)}, before now "
             f"({_shown(moment)}); check in with the licensing service for a new certificate",
@@ -250,7 +266,12 @@ def _check_now(now: object) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
     if not isinstance(now, dt.datetime) or now.utcoffset() is None:
         raise ValidationError(f"now must be a timezone-aware datetime, got {_quote(now)}")
-    return now
+    try:
+        return now.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError(
+            f"now must be a time from year 1 to 9999 in UTC, got {_quote(now)}", field="now"
+        ) from None
 
 
 def _check_skew(skew: object) -> dt.timedelta:
@@ -265,19 +286,37 @@ def _check_computer_id(computer_id: object) -> str:
     return computer_id.strip()
 
 
-def _raw_public_key(value: object, name: str) -> bytes:
+def _raw_public_key(value: object, name: str, *, trusted: bool = False) -> bytes:
+    """The 32 raw bytes of the public key *value* (in a form :data:`PublicKey` names).
+
+    When *trusted*, the key is one signatures are to be checked with, and a key of small
+    order (under which anybody can forge a signature) is refused too.
+    """
+    raw: object = value
     if isinstance(value, Ed25519PublicKey):
-        return value.public_bytes_raw()
-    raw = value
-    if isinstance(value, str):
+        raw = value.public_bytes_raw()
+    elif isinstance(value, str):
         raw = _strict_base64(value.strip())
     if isinstance(raw, bytes | bytearray) and len(raw) == _PUBLIC_KEY_BYTES:
+        if trusted and _small_order(bytes(raw)):
+            raise ValidationError(
+                f"{name} is an Ed25519 public key of small order (a placeholder such as all "
+                "zeros?), under which anybody can forge a signature; give the signing key's "
+                "public key",
+                field=name,
+            )
         return bytes(raw)
     raise ValidationError(
         f"{name} must be an Ed25519 public key: 32 raw bytes, their base64, or an "
         f"Ed25519PublicKey; got {_quote(value)}",
         field=name,
     )
+
+
+def _small_order(raw: bytes) -> bool:
+    """Whether *raw* encodes a point of small order, in its canonical form or another."""
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    return y % _P in _SMALL_ORDER_Y
 
 
 def _public_key_for(key_id: str, public_keys: object) -> Ed25519PublicKey:
@@ -293,12 +332,13 @@ def _public_key_for(key_id: str, public_keys: object) -> Ed25519PublicKey:
             key_id=key_id,
         )
     value = public_keys[key_id]
-    raw = _raw_public_key(value, f"public_keys[{key_id!r}]")
+    raw = _raw_public_key(value, f"public_keys[{key_id!r}]", trusted=True)
     actual = _key_id(raw)
     if actual != key_id:
-        raise ValidationError(
-            f"public_keys[{key_id!r}] holds the public key whose id is {actual}, not {key_id}",
-            field="public_keys",
+        raise CertificateKeyUnknown(
+            f"the certificate is signed with key {key_id}, and the key given under that id is "
+            f"another key, {actual}; give the product the public key whose id is {key_id}",
+            key_id=key_id,
         )
     return value if isinstance(value, Ed25519PublicKey) else Ed25519PublicKey.from_public_bytes(raw)
 
@@ -425,10 +465,17 @@ def _read_claims(payload: bytes, key_id: str) -> VerifiedLicense:
     if not isinstance(state, str) or state not in _STATES:
         raise CertificateMalformed(f"the license state {_quote(state)} is unknown to this verifier")
     expires = claims["license_expires_at"]
+    issued_at = _instant(claims["issued_at"], "issued_at")
+    valid_until = _instant(claims["valid_until"], "valid_until")
+    if valid_until - issued_at > _MAX_LEASE:
+        raise CertificateMalformed(
+            f"the certificate's lease, {valid_until - issued_at}, is longer than the longest "
+            f"a certificate may have, {_MAX_LEASE.days} days"
+        )
     return VerifiedLicense(
         **{name: claims[name] for name in _TEXT_CLAIMS},
-        issued_at=_instant(claims["issued_at"], "issued_at"),
-        valid_until=_instant(claims["valid_until"], "valid_until"),
+        issued_at=issued_at,
+        valid_until=valid_until,
         license_expires_at=None if expires is None else _instant(expires, "license_expires_at"),
         license_state=LicenseState(state),
         version=version,

@@ -111,6 +111,8 @@ def test_the_verifier_and_the_claims_agree_on_every_field_and_constant() -> None
     assert verifier._ARMOUR_WIDTH == certificates.ARMOUR_WIDTH
     assert verifier._INSTANT.fullmatch(T0.strftime(certificates.TIME_FORMAT))
     assert verifier.MAX_SKEW == certificates.MIN_LEASE
+    assert verifier.MAX_CERTIFICATE_CHARS == certificates.MAX_CERTIFICATE_CHARS
+    assert verifier._MAX_LEASE == certificates.MAX_LEASE
 
 
 @pytest.mark.parametrize(
@@ -290,9 +292,36 @@ def test_the_signature_binds_the_key_id_and_the_prefix() -> None:
         verify(armour(SIGNER.key_id, payload, SIGNER.sign(other_id)))
 
 
-def test_public_keys_given_wrongly_are_a_validation_error() -> None:
-    with pytest.raises(ValidationError, match="holds the public key whose id is"):
+def test_another_key_given_under_the_certificates_key_id_is_an_unknown_key() -> None:
+    # Was a ValidationError: the product's key list is wrong, as for a missing key.
+    with pytest.raises(CertificateKeyUnknown, match="given under that id is another key") as e:
         verify(keys={SIGNER.key_id: OTHER.public_keys()[OTHER.key_id]})
+    assert e.value.key_id == SIGNER.key_id
+
+
+_P = 2**255 - 19
+_ORDER_8_Y = int.from_bytes(
+    bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little"
+)
+# The 8 points of small order (y = 1, -1, 0 and the two order-8 y, with either sign of x),
+# and the non-canonical encodings y + p of y = 0 and 1.
+SMALL_ORDER = [
+    (y | sign << 255).to_bytes(32, "little")
+    for y in (1, _P - 1, 0, _ORDER_8_Y, _P - _ORDER_8_Y, _P, _P + 1)
+    for sign in (0, 1)
+]
+
+
+@pytest.mark.parametrize("raw", SMALL_ORDER, ids=lambda raw: raw.hex()[:8] + raw.hex()[-2:])
+def test_a_public_key_of_small_order_is_refused(raw: bytes) -> None:
+    key_id = key_id_of(raw)
+    with pytest.raises(ValidationError, match="of small order"):
+        verify(signed(encode_claims(CLAIMS), key_id=key_id), {key_id: raw})
+    with pytest.raises(ValidationError, match="of small order"):
+        Ed25519Signer(Ed25519PrivateKey.generate(), also_published=[raw])
+
+
+def test_public_keys_given_wrongly_are_a_validation_error() -> None:
     for bad in (b"short", "not base64!", 42, "QQ=="):
         with pytest.raises(ValidationError, match="must be an Ed25519 public key"):
             verify(keys={SIGNER.key_id: bad})
@@ -400,7 +429,7 @@ def test_text_of_another_type_is_a_validation_error() -> None:
     with pytest.raises(CertificateMalformed, match="ASCII text, and this holds other"):
         verify("é".encode() + TEXT.encode())
     with pytest.raises(CertificateMalformed, match="characters long"):
-        verify(bytearray(TEXT.encode() * 40))
+        verify(bytearray(TEXT.encode() * (verifier.MAX_CERTIFICATE_CHARS // len(TEXT) + 1)))
 
 
 def test_a_signature_of_the_wrong_length_is_malformed() -> None:
@@ -436,6 +465,8 @@ def _payload(**changes: object) -> bytes:
         (_payload(issued_at="2030-01-01T12:00:00+00:00"), "claim issued_at must be a UTC"),
         (_payload(valid_until="2030-02-30T12:00:00Z"), "claim valid_until must be"),
         (_payload(license_expires_at=0), "claim license_expires_at must be"),
+        (_payload(valid_until="2030-04-01T12:00:01Z"), "longer than the longest"),
+        (_payload(valid_until="9999-12-31T23:59:59Z"), "longer than the longest"),
         (encode_claims(CLAIMS).replace(b",", b", "), "not in canonical form"),
         (encode_claims(CLAIMS)[:-1] + b',"version":1}', "not in canonical form"),
         (encode_claims(CLAIMS).replace(b"Desktop Pro", b"Desktop Pr\\u00F6"), "canonical"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from licensekit import signing
 from licensekit.domain.certificates import CertificateClaims
 from licensekit.exceptions import CertificateKeyUnknown, SigningKeyError, ValidationError
 from licensekit.signing import (
@@ -158,6 +159,12 @@ def _damage(path: Path, change: object) -> None:
         (lambda d: d["current"].update(created_at=5), "5 is not a time"),
         (lambda d: d.update(retired={}), "'retired' is not a list"),
         (lambda d: d.update(next=d["current"]), "it holds the same key twice"),
+        (
+            lambda d: d.update(
+                retired=[{"public_key": "A" * 43 + "=", "created_at": None, "retired_at": None}]
+            ),
+            "a retired public key is of small order",
+        ),
     ],
 )
 def test_a_damaged_key_file_is_refused(
@@ -297,4 +304,30 @@ def test_a_rotation_that_cannot_write_changes_nothing(
         signer.rotate()
     assert path.read_bytes() == before
     assert len(signer.keys) == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_a_change_locks_the_file_and_leaves_no_lock_file(
+    signer: KeyFileSigner, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a change is written, another process changing the file waits for the lock."""
+    import fcntl
+
+    seen: list[int] = []
+    real = signing.replace_private_file
+
+    def probe(*args: object, **kwargs: object) -> None:
+        descriptor = os.open(f"{path}.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append(stat.S_IMODE(os.fstat(descriptor).st_mode))
+        finally:
+            os.close(descriptor)
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signing, "replace_private_file", probe)
+    signer.rotate()
+    assert seen == [0o600]
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_LEASE",
     "FORMAT_VERSION",
     "KEY_ID_HEADER",
+    "MAX_CERTIFICATE_CHARS",
     "MAX_LEASE",
     "MAX_TEXT",
     "MIN_LEASE",
@@ -107,6 +108,14 @@ ARMOUR_WIDTH = 64
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """How the claims write an instant: UTC, to the second."""
 
+MAX_CERTIFICATE_CHARS = 32_768
+"""The longest armoured text the verifier reads as a certificate.
+
+The longest claims accepted here (five texts of :data:`MAX_TEXT` characters outside the
+Basic Multilingual Plane, each written as two ``\\uXXXX`` escapes) armour to about 17,000
+characters, within it.
+"""
+
 _LEASE_BOUNDS = f"{MIN_LEASE // dt.timedelta(hours=1)} hour to {MAX_LEASE.days} days"
 
 
@@ -135,17 +144,31 @@ class LicenseState(enum.StrEnum):
 _STATES = tuple(state.value for state in LicenseState)
 
 
-def _instant(value: object) -> dt.datetime:
+def _instant(value: object, name: str) -> dt.datetime:
     """An aware datetime in UTC, to the whole second (rounded down)."""
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise ValidationError(
-            f"a certificate's times must be timezone-aware datetimes, got {echo(value)}"
+            f"{name} must be a timezone-aware datetime, got {echo(value)}",
+            field=name,
         )
-    return value.astimezone(dt.UTC).replace(microsecond=0)
+    try:
+        return value.astimezone(dt.UTC).replace(microsecond=0)
+    except OverflowError:
+        raise ValidationError(
+            f"{name} must be a time from year 1 to 9999 in UTC, got {echo(value)}", field=name
+        ) from None
+
+
+def _issued_at(value: object) -> dt.datetime:
+    return _instant(value, "issued_at")
+
+
+def _valid_until(value: object) -> dt.datetime:
+    return _instant(value, "valid_until")
 
 
 def _optional_instant(value: object) -> dt.datetime | None:
-    return None if value is None else _instant(value)
+    return None if value is None else _instant(value, "license_expires_at")
 
 
 def _text(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -224,8 +247,8 @@ class CertificateClaims:
     product: str = attrs.field(validator=_text)
     account_id: str = attrs.field(validator=_text)
     license_key_id: str = attrs.field(validator=_text)
-    issued_at: dt.datetime = attrs.field(converter=_instant)
-    valid_until: dt.datetime = attrs.field(converter=_instant, validator=_lease)
+    issued_at: dt.datetime = attrs.field(converter=_issued_at)
+    valid_until: dt.datetime = attrs.field(converter=_valid_until, validator=_lease)
     license_expires_at: dt.datetime | None = attrs.field(default=None, converter=_optional_instant)
     license_state: LicenseState = attrs.field(default=LicenseState.ACTIVE, converter=_state)
     version: int = attrs.field(default=FORMAT_VERSION)
@@ -257,7 +280,15 @@ class CertificateClaims:
             ValidationError: A claim has the wrong form, or *lease* is out of bounds
                 (see :func:`check_lease`).
         """
-        start = _instant(issued_at)
+        start = _instant(issued_at, "issued_at")
+        lease = check_lease(lease)
+        try:
+            end = start + lease
+        except OverflowError:
+            raise ValidationError(
+                f"issued_at plus the lease is past the year 9999: issued_at is {echo(start)}",
+                field="issued_at",
+            ) from None
         return cls(
             installation_id=installation_id,
             computer_id=computer_id,
@@ -265,7 +296,7 @@ class CertificateClaims:
             account_id=account_id,
             license_key_id=license_key_id,
             issued_at=start,
-            valid_until=start + check_lease(lease),
+            valid_until=end,
             license_expires_at=license_expires_at,
             license_state=license_state,
         )
