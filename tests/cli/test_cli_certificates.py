@@ -3,28 +3,19 @@ rotated and listed from the command line, and certificates checked as the produc
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
+from _certificates import claims
 from _cli_support import CLI
-from licensekit.domain.certificates import CertificateClaims, LicenseState
+from licensekit.domain.certificates import LicenseState
 from licensekit.signing import KeyFileSigner, issue_certificate
 
-T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 AT = ("--at", "2030-01-02T12:00")
-CLAIMS = CertificateClaims.leased(
-    installation_id="ins_1",
-    computer_id="SN-0001",
-    product="Desktop Pro",
-    account_id="acc_1",
-    license_key_id="key_1",
-    issued_at=T0,
-    license_state=LicenseState.GRACE,
-)
+CLAIMS = claims(license_state=LicenseState.GRACE)
 
 
 @pytest.fixture(autouse=True)

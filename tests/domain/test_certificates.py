@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _certificates import T0, claims
 from licensekit.domain.certificates import (
     ARMOUR_BEGIN,
     ARMOUR_END,
@@ -28,22 +29,6 @@ from licensekit.domain.certificates import (
     signed_message,
 )
 from licensekit.exceptions import ValidationError
-
-T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def claims(**changes: object) -> CertificateClaims:
-    fields: dict[str, object] = {
-        "installation_id": "ins_1",
-        "computer_id": "SN-0001",
-        "product": "Desktop Pro",
-        "account_id": "acc_1",
-        "license_key_id": "key_1",
-        "issued_at": T0,
-    }
-    fields.update(changes)
-    return CertificateClaims.leased(**fields)  # type: ignore[arg-type]
-
 
 # == the claims ==============================================================================
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from _certificates import T0, claims
 from licensekit import signing
 from licensekit.domain.certificates import (
     CertificateClaims,
@@ -32,15 +33,7 @@ from licensekit.exceptions import (
 from licensekit.signing import Ed25519Signer, KeyFileSigner, issue_certificate
 from licensekit.verifier import key_id_of, public_key_text, verify_certificate
 
-T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
-CLAIMS = CertificateClaims.leased(
-    installation_id="ins_1",
-    computer_id="SN-0001",
-    product="Desktop Pro",
-    account_id="acc_1",
-    license_key_id="key_1",
-    issued_at=T0,
-)
+CLAIMS = claims()
 SIGNER = Ed25519Signer.generate()
 TEXT = issue_certificate(SIGNER, CLAIMS)
 

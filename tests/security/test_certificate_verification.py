@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _certificates import T0, claims
 from licensekit import verifier
 from licensekit.domain import certificates
 from licensekit.domain.certificates import (
@@ -47,7 +48,6 @@ from licensekit.verifier import (
     verify_certificate,
 )
 
-T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 SIGNER = Ed25519Signer.generate()
 OTHER = Ed25519Signer.generate()
 CLAIMS = CertificateClaims.leased(
@@ -150,15 +150,7 @@ def test_the_format_is_pinned_by_a_certificate_of_a_fixed_key() -> None:
     """Ed25519 signatures are deterministic: the same key and claims give this very text,
     which every later verifier must keep accepting (products in the field hold it)."""
     fixed = Ed25519Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
-    claims = CertificateClaims.leased(
-        installation_id="ins_1",
-        computer_id="SN-0001",
-        product="Desktop Pro",
-        account_id="acc_1",
-        license_key_id="key_1",
-        issued_at=T0,
-    )
-    assert issue_certificate(fixed, claims) == GOLDEN
+    assert issue_certificate(fixed, claims()) == GOLDEN
     license = verify(GOLDEN, fixed.public_keys())
     assert (license.signing_key_id, license.product) == ("56475aa75463474c", "Desktop Pro")
 

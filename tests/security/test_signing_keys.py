@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from _certificates import T0, claims
 from licensekit import signing
-from licensekit.domain.certificates import CertificateClaims
 from licensekit.exceptions import CertificateKeyUnknown, SigningKeyError, ValidationError
 from licensekit.signing import (
     KEY_FILE_FORMAT,
@@ -25,15 +25,7 @@ from licensekit.signing import (
 )
 from licensekit.verifier import verify_certificate
 
-T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
-CLAIMS = CertificateClaims.leased(
-    installation_id="ins_1",
-    computer_id="SN-0001",
-    product="Desktop Pro",
-    account_id="acc_1",
-    license_key_id="key_1",
-    issued_at=T0,
-)
+CLAIMS = claims()
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
 

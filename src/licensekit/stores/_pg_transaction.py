@@ -30,9 +30,19 @@ from typing import Any, NoReturn, TypeVar
 import psycopg
 from psycopg import errors
 
-from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, StorageError
+from licensekit.exceptions import DuplicateKey, StorageBusy, StorageError
 from licensekit.storage import Key, Query, RecordKind
 from licensekit.stores._listing import Listing
+from licensekit.stores._pg_rows import (
+    columns,
+    decode_rows,
+    distinct_runs,
+    encode_records,
+    encode_values,
+    key_of,
+    valid,
+    why_refused,
+)
 from licensekit.stores._pg_sql import PgTableSQL
 
 __all__ = ["PostgresTransaction", "scope_lock_id", "translate"]
@@ -96,11 +106,6 @@ class _Check:
         must_exist: bool,
     ) -> None:
         self.cursor, self.table, self.rows, self.must_exist = cursor, table, rows, must_exist
-
-
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """The values of *rows*, one list per column (the arrays of an ``unnest``)."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 class PostgresTransaction(Listing[PgTableSQL]):
@@ -232,49 +237,18 @@ class PostgresTransaction(Listing[PgTableSQL]):
         """Queue a read of many value tuples; those holding invalid Unicode match nothing."""
         cursor = self._connection.cursor()
         try:
-            return self._queue(sql, _columns(wanted, width), "a read", cursor=cursor)
+            return self._queue(sql, columns(wanted, width), "a read", cursor=cursor)
         except UnicodeEncodeError:
-            valid = [w for w in wanted if all(_valid(v) for v in w)]
+            valid = [w for w in wanted if all(valid(v) for v in w)]
             if not valid:
                 return None
-            return self._queue(sql, _columns(valid, width), "a read", cursor=cursor)
+            return self._queue(sql, columns(valid, width), "a read", cursor=cursor)
 
     def _decode(self, table: PgTableSQL, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        try:
-            return [table.mapper.decode(row) for row in rows]
-        except (ValueError, TypeError, KeyError) as e:
-            raise IncompatibleStore(
-                f"a stored record of the {table.kind.name} cannot be read by this licensekit: {e}"
-            ) from e
+        return decode_rows(table, rows)
 
     def _encode(self, table: PgTableSQL, fields: Sequence[str], values: Iterable[Any]) -> list[Any]:
-        encoders = table.encoders
-        try:
-            return [encoders[f](v) for f, v in zip(fields, values, strict=True)]
-        except StorageError:
-            raise
-        except (AttributeError, TypeError, ValueError) as e:
-            raise StorageError(f"a value of the {table.kind.name} has a wrong type: {e}") from e
-
-    def _records(self, table: PgTableSQL, records: Sequence[Any]) -> list[list[Any]]:
-        """The encoded *records*, all of the kind's type; refused, all of them, otherwise."""
-        kind, encode = table.kind, table.mapper.encode
-        rows = []
-        for record in records:
-            if not isinstance(record, kind.type):
-                raise StorageError(f"{record!r} is not one of the {kind.name}")
-            try:
-                rows.append(encode(record))
-            except StorageError:
-                raise
-            except (AttributeError, TypeError, ValueError) as e:
-                raise StorageError(
-                    f"one of the {kind.name} holds a value of a wrong type: {e}"
-                ) from e
-        return rows
-
-    def _key(self, table: PgTableSQL, row: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(row[p] for p in table.key_positions)
+        return encode_values(table, fields, values)
 
     # -- scopes and reads -------------------------------------------------------------------
 
@@ -342,14 +316,14 @@ class PostgresTransaction(Listing[PgTableSQL]):
         """Insert records in one statement; see the port's ``add``."""
         table = self._table(kind)
         try:
-            rows = self._records(table, records)
+            rows = encode_records(table, records)
         except StorageError as e:
             self._refusing(e)
         try:
             if len(rows) == 1:
                 self._queue(table.insert_one, rows[0], "adding records")
             elif rows:
-                self._queue(table.insert_many, _columns(rows, len(table.columns)), "adding records")
+                self._queue(table.insert_many, columns(rows, len(table.columns)), "adding records")
         except UnicodeEncodeError as e:
             self._refusing(translate(e, "adding records"))
 
@@ -365,7 +339,7 @@ class PostgresTransaction(Listing[PgTableSQL]):
         """Queue a save (*must_exist*) or put; its row count is checked at the next sync."""
         table = self._table(kind)
         try:
-            rows = self._records(table, records)
+            rows = encode_records(table, records)
         except StorageError as e:
             self._refusing(e)
         one, many = (
@@ -374,34 +348,18 @@ class PostgresTransaction(Listing[PgTableSQL]):
             else (table.upsert_one, table.upsert_many)
         )
         doing = "saving records" if must_exist else "writing records"
-        for chunk in self._distinct(table, rows):
+        for chunk in distinct_runs(table, rows):
             if len(chunk) == 1:
                 params = table.update_params(chunk[0]) if must_exist else list(chunk[0])
                 statement = one
             else:
-                params, statement = _columns(chunk, len(table.columns)), many
+                params, statement = columns(chunk, len(table.columns)), many
             params.append(len(chunk))  # the statement fails unless it changed that many
             try:
                 cursor = self._queue(statement, params, doing, cursor=self._connection.cursor())
             except UnicodeEncodeError as e:
                 self._refusing(translate(e, doing))
             self._checks.append(_Check(cursor, table, chunk, must_exist=must_exist))
-
-    def _distinct(self, table: PgTableSQL, rows: list[list[Any]]) -> list[list[list[Any]]]:
-        """Cut *rows* into runs in which no key repeats (a statement changes a row once)."""
-        runs: list[list[list[Any]]] = []
-        run: list[list[Any]] = []
-        keys: set[tuple[Any, ...]] = set()
-        for row in rows:
-            key = self._key(table, row)
-            if key in keys:
-                runs.append(run)
-                run, keys = [], set()
-            run.append(row)
-            keys.add(key)
-        if run:
-            runs.append(run)
-        return runs
 
     def _refuse(
         self, table: PgTableSQL, rows: Sequence[list[Any]], *, must_exist: bool
@@ -413,34 +371,16 @@ class PostgresTransaction(Listing[PgTableSQL]):
         other fixed fields is reported missing.
         """
         kind = table.kind
-        keys = list(dict.fromkeys(self._key(table, row) for row in rows))
+        keys = list(dict.fromkeys(key_of(table, row) for row in rows))
         try:  # a plain read, in pipeline mode or out of it (after a refused commit)
             found = (
                 self._connection.cursor()
-                .execute(table.find_many[kind.key], _columns(keys, len(kind.key)))
+                .execute(table.find_many[kind.key], columns(keys, len(kind.key)))
                 .fetchall()
             )
         except psycopg.Error as e:
             self._fail(e, "finding why a write was refused")
-        stored = {self._key(table, row): row for row in found}
-        position = table.position
-        for row in rows:
-            old = stored.get(self._key(table, row))
-            if old is None:
-                if must_exist:
-                    key = self._key(table, row)
-                    self._refusing(StorageError(f"none of the {kind.name} has the key {key!r}"))
-                continue
-            changed = [f for f in kind.fixed if old[position[f]] != row[position[f]]]
-            if changed:
-                self._refusing(
-                    StorageError(
-                        f"a save may not change the {', '.join(changed)} of one of the {kind.name}"
-                    )
-                )
-        self._refusing(
-            StorageError(f"a write of the {kind.name} changed fewer records than it should")
-        )
+        self._refusing(why_refused(table, rows, found, must_exist=must_exist))
 
     def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
         """Delete records by key in one statement; see the port's ``delete``."""
@@ -564,13 +504,3 @@ class PostgresTransaction(Listing[PgTableSQL]):
         self._connection.close()
         with contextlib.suppress(psycopg.Error):  # ends pipeline mode on a closed connection
             self._pipeline_block.__exit__(None, None, None)
-
-
-def _valid(value: Any) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
