@@ -239,10 +239,10 @@ class PostgresTransaction(Listing[PgTableSQL]):
         try:
             return self._queue(sql, columns(wanted, width), "a read", cursor=cursor)
         except UnicodeEncodeError:
-            valid = [w for w in wanted if all(valid(v) for v in w)]
-            if not valid:
+            encodable = [w for w in wanted if all(valid(v) for v in w)]
+            if not encodable:
                 return None
-            return self._queue(sql, columns(valid, width), "a read", cursor=cursor)
+            return self._queue(sql, columns(encodable, width), "a read", cursor=cursor)
 
     def _decode(self, table: PgTableSQL, rows: Iterable[Sequence[Any]]) -> list[Any]:
         return decode_rows(table, rows)
