@@ -49,6 +49,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
+import attrs
+
 from licensekit._echo import echo, echo_path
 from licensekit._text import encodable
 from licensekit.domain.model import (
@@ -87,9 +89,18 @@ _JOIN_INVITATIONS: Final = RowMapper(JoinInvitation)
 _SESSIONS: Final = RowMapper(SessionRecord)
 _AUDIT: Final = RowMapper(AuditEvent)
 _THROTTLES: Final = RowMapper(Throttle)
-_KEYS: Final = RowMapper(LicenseKey)
+# The fields later schemas added are not in this store's tables: records read take their
+# defaults.
+_LATER = frozenset({"grace_seconds", "check_in_seconds", "dead_after_seconds", "last_state"})
+
+
+def _v1_fields(record_type: type[Any]) -> frozenset[str]:
+    return frozenset(f.name for f in attrs.fields(record_type)) - _LATER
+
+
+_KEYS: Final = RowMapper(LicenseKey, only=_v1_fields(LicenseKey))
 _INSTALL_INVITATIONS: Final = RowMapper(InstallInvitation)
-_INSTALLATIONS: Final = RowMapper(Installation)
+_INSTALLATIONS: Final = RowMapper(Installation, only=_v1_fields(Installation))
 _BLOCKS: Final = RowMapper(ComputerBlock, extra=("sort_key",))
 
 # Table of each mapper, for the check that the file's columns match the records.

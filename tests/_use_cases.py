@@ -7,6 +7,7 @@ know makes the tests that use it fail, asking for a valid value.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -106,6 +107,7 @@ def valid_values(world: World, method: str) -> dict[str, object]:
         "product": "Desktop Pro",
         "value": "NEW-KEY-VALUE",
         "seats": 5,
+        "period": dt.timedelta(days=30),
         "role": Role.REGULAR_MEMBER,
         "emails": ["newcomer@example.com"],
         "csv": "newcomer@example.com\r\n",

@@ -13,10 +13,13 @@ from typing import Generic, TypeVar
 import attrs
 
 from licensekit.domain._validators import positive
+from licensekit.domain.certificates import DEFAULT_LEASE, check_lease
 from licensekit.domain.model import (
     SECRET,
+    InstallationView,
     InstallInvitationView,
     JoinInvitationView,
+    LicenseState,
     MemberStatus,
     Role,
 )
@@ -30,6 +33,8 @@ __all__ = [
     "EXPIRY_PRESETS",
     "AccountMembership",
     "ActivationResult",
+    "CheckInResult",
+    "CullReport",
     "DeliveryFailure",
     "DeliveryReport",
     "InstallInvitationBatch",
@@ -105,6 +110,10 @@ class Settings:
         verified_email_to_create_accounts: Only a user whose address is proven may create a
             business account. Anyone can register any address, so an unproven account could
             otherwise set up an account that its real owner later inherits.
+        certificate_lease: How long a certificate from :meth:`~licensekit.LicenseKit.activate`
+            or :meth:`~licensekit.LicenseKit.check_in` is valid (1 hour to 90 days; never past
+            the license's end): a copy that stops checking in stops running when it ends, so
+            it is also the longest a suspension takes to reach a copy that stays offline.
 
     Raises:
         ValidationError: A default lifetime exceeds ``max_invitation_lifetime``.
@@ -153,6 +162,7 @@ class Settings:
     )
     reset_notice_for_unknown_addresses: bool = True
     verified_email_to_create_accounts: bool = True
+    certificate_lease: dt.timedelta = attrs.field(default=DEFAULT_LEASE, converter=check_lease)
 
     def __attrs_post_init__(self) -> None:
         for name in ("invitation_lifetime", "install_invitation_lifetime"):
@@ -238,6 +248,19 @@ class PurgeReport:
 
     sessions: int
     throttles: int
+
+
+@attrs.frozen
+class CullReport:
+    """What :meth:`LicenseKit.cull_installations` did.
+
+    Attributes:
+        keys: Keys that cull, whose installations were looked at.
+        culled: Installations culled (their seats are free).
+    """
+
+    keys: int
+    culled: int
 
 
 @attrs.frozen
@@ -336,6 +359,10 @@ class ActivationResult:
         activated_at: When the seat was taken (or first taken, when it was held already).
         license_expires_at: When the license key expires, if it does.
         already_active: True when the computer held a seat already and took no other.
+        certificate: The signed certificate the product keeps and checks offline with
+            :func:`licensekit.verifier.verify_certificate`; None when the host gave
+            :class:`LicenseKit` no signer.
+        check_in_due_at: When the product should check in first.
     """
 
     installation_id: str
@@ -348,6 +375,37 @@ class ActivationResult:
     activated_at: dt.datetime
     license_expires_at: dt.datetime | None
     already_active: bool
+    certificate: str | None = None
+    check_in_due_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class CheckInResult:
+    """What an installed product learns when it checks in: where it stands.
+
+    Attributes:
+        installation: The installation as it is now (its ``status`` tells a deactivation
+            from a cull).
+        license_state: What the product should do: run while it is ``active`` or
+            ``grace``; otherwise stop (expired, suspended, removed, deactivated, blocked).
+        license_expires_at: When the license key expires (now, after renewals), if it does.
+        grace_ends_at: When the grace period after that expiry ends: until then copies keep
+            running; None when the key never expires.
+        check_in_due_at: When to check in next: one check-in interval of the key from now,
+            and never after :attr:`certificate`'s lease ends.
+        certificate: A new signed certificate, while the product may run and the host gave
+            :class:`LicenseKit` a signer; otherwise None (a copy that stays offline runs
+            until the lease of the certificate it holds ends).
+        returned: True when the installation had been culled and took a seat back.
+    """
+
+    installation: InstallationView
+    license_state: LicenseState
+    license_expires_at: dt.datetime | None
+    grace_ends_at: dt.datetime | None
+    check_in_due_at: dt.datetime
+    certificate: str | None = None
+    returned: bool = False
 
 
 @attrs.frozen

@@ -40,6 +40,8 @@ from licensekit import exceptions
 from licensekit._results import (
     AccountMembership,
     ActivationResult,
+    CheckInResult,
+    CullReport,
     DeliveryReport,
     InstallInvitationBatch,
     InstallInvitationPreview,
@@ -85,7 +87,9 @@ RESULT_TYPES: tuple[Any, ...] = (
     AccountMembership,
     ActivationResult,
     BusinessAccount,
+    CheckInResult,
     ComputerBlock,
+    CullReport,
     DeliveryReport[InstallInvitationView],
     DeliveryReport[JoinInvitationView],
     EmailList,

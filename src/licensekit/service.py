@@ -21,6 +21,8 @@ from licensekit._results import (
     EXPIRY_PRESETS,
     AccountMembership,
     ActivationResult,
+    CheckInResult,
+    CullReport,
     DeliveryFailure,
     DeliveryReport,
     InstallInvitationBatch,
@@ -39,6 +41,7 @@ from licensekit._usecases._links import AccountLinks
 from licensekit._usecases._sessions import Sessions
 from licensekit._usecases.accounts import Accounts
 from licensekit._usecases.activation import Activation
+from licensekit._usecases.culling import Culling
 from licensekit._usecases.install_invitations import InstallInvitations
 from licensekit._usecases.installations import Installations
 from licensekit._usecases.join_invitations import Invitees, JoinInvitations
@@ -49,12 +52,15 @@ from licensekit._usecases.users import Passwords, Users
 from licensekit.clock import Clock
 from licensekit.mail import Mailer, Templates
 from licensekit.passwords import PasswordHasher
+from licensekit.signing import Signer
 from licensekit.storage import Store
 
 __all__ = [
     "EXPIRY_PRESETS",
     "AccountMembership",
     "ActivationResult",
+    "CheckInResult",
+    "CullReport",
     "DeliveryFailure",
     "DeliveryReport",
     "InstallInvitationBatch",
@@ -97,6 +103,10 @@ class LicenseKit:
         settings: Lifetimes, limits and throttling; see :class:`Settings`.
         templates: The email texts (a :class:`licensekit.mail.Templates`); licensekit's own
             languages when omitted.
+        signer: Signs the certificates that :meth:`activate` and :meth:`check_in` hand to
+            installed products, which check them offline (see :mod:`licensekit.signing`:
+            a :class:`~licensekit.signing.KeyFileSigner`, or the host's own KMS or HSM
+            signer). Without one, products get no certificate.
 
     One instance may serve many threads at once, provided its store and mailer may too (the
     shipped ones can). Every method reads the time once and works in its own transactions.
@@ -105,7 +115,7 @@ class LicenseKit:
     Raises:
         ValidationError: The secret is too short or not bytes or text, or *join_url* or
             another link template does not hold ``{token}`` exactly once, or *store* is
-            neither a store nor a path.
+            neither a store nor a path, or *signer* is not a signer.
         StorageError: The SQLite file or the PostgreSQL database named by *store* cannot be
             opened (see :func:`~licensekit.stores.open_store`).
     """
@@ -124,6 +134,7 @@ class LicenseKit:
         password_hasher: PasswordHasher | None = None,
         settings: Settings | None = None,
         templates: Templates | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self._ctx, self._owns_store = open_context(
             store,
@@ -134,6 +145,7 @@ class LicenseKit:
             password_hasher=password_hasher,
             settings=settings,
             templates=templates,
+            signer=signer,
         )
         self._access = Access(self._ctx.keys)
         self._delivery = Delivery(self._ctx)
@@ -159,6 +171,7 @@ class LicenseKit:
         self._install_invitations = InstallInvitations(ctx, access, delivery)
         self._activation = Activation(ctx)
         self._installations = Installations(ctx, access)
+        self._culling = Culling(ctx)
 
     # The parts a LicenseKit works with, read from and written to the shared context, so
     # that a part replaced on a live object (a test swapping the mailer) reaches every group.
@@ -273,6 +286,7 @@ class LicenseKit:
     list_license_keys = delegate("_keys_group", Keys.list_license_keys)
     get_license_key = delegate("_keys_group", Keys.get_license_key)
     change_license_key = delegate("_keys_group", Keys.change_license_key)
+    renew_license_key = delegate("_keys_group", Keys.renew_license_key)
     suspend_license_key = delegate("_keys_group", Keys.suspend_license_key)
     resume_license_key = delegate("_keys_group", Keys.resume_license_key)
     remove_license_key = delegate("_keys_group", Keys.remove_license_key)
@@ -306,3 +320,4 @@ class LicenseKit:
     block_computer = delegate("_installations", Installations.block_computer)
     unblock_computer = delegate("_installations", Installations.unblock_computer)
     list_blocked_computers = delegate("_installations", Installations.list_blocked_computers)
+    cull_installations = delegate("_culling", Culling.cull_installations)

@@ -1,7 +1,7 @@
 """The storage port, version 2: what a store must do for licensekit, and nothing more.
 
 A host brings persistence by passing an object that implements :class:`Store`. licensekit
-keeps eleven kinds of record (users, business accounts, memberships, ...). Each kind is
+keeps twelve kinds of record (users, business accounts, memberships, ...). Each kind is
 described once, here, by a :class:`RecordKind`: its fields are those of its attrs class, and
 the description says which fields identify a record, which must be unique, which a save may
 not change, which look-ups and counts the rules make, how listings page and which field says
@@ -59,6 +59,7 @@ from licensekit.domain.model import (
     AuditEvent,
     BusinessAccount,
     ComputerBlock,
+    CullingKey,
     Installation,
     InstallInvitation,
     JoinInvitation,
@@ -73,6 +74,7 @@ __all__ = [
     "ACCOUNTS",
     "AUDIT_EVENTS",
     "COMPUTER_BLOCKS",
+    "CULLING_KEYS",
     "INSTALLATIONS",
     "INSTALL_INVITATIONS",
     "JOIN_INVITATIONS",
@@ -94,7 +96,7 @@ __all__ = [
 PROTOCOL_VERSION = 2
 """The version of this port; a store declares the one it implements as ``protocol_version``."""
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 """The version of the records' fields; it changes whenever a record gains or loses a field."""
 
 R = TypeVar("R")
@@ -216,6 +218,9 @@ INSTALLATIONS = RecordKind(
     fixed=("account_id", "key_id", "computer_id"),
     owner="key_id",
 )
+CULLING_KEYS = RecordKind(
+    "culling_keys", CullingKey, ("scope", "key_id"), fixed=("account_id",), owner="scope"
+)
 COMPUTER_BLOCKS = RecordKind(
     "computer_blocks",
     ComputerBlock,
@@ -237,6 +242,7 @@ KINDS: tuple[RecordKind[Any], ...] = (
     INSTALL_INVITATIONS,
     INSTALLATIONS,
     COMPUTER_BLOCKS,
+    CULLING_KEYS,
 )
 """Every kind of record licensekit keeps, in an order where owners come before what they own."""
 

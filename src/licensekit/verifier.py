@@ -113,7 +113,7 @@ _MOST_QUOTED = 48
 class LicenseState(enum.StrEnum):
     """Where the installation's license stood when the certificate was issued.
 
-    The same values as :class:`licensekit.domain.certificates.LicenseState`; it is a string,
+    The same values as :class:`licensekit.model.LicenseState`; it is a string,
     so ``state == "active"`` works too.
     """
 

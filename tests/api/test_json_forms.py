@@ -61,6 +61,7 @@ from licensekit.serialization import (
     to_json,
     unstructure,
 )
+from licensekit.signing import Ed25519Signer
 from licensekit.testing import (
     TEST_PASSWORD,
     RecordingMailer,
@@ -94,7 +95,7 @@ def validate(instance: object, schema: dict[str, Any]) -> None:
 def _real_results() -> dict[Any, object]:
     """One value of each result type, each returned by the use case that makes it."""
     mailer = RecordingMailer(fail_for={"bounce@example.com"})
-    kit = make_licensekit(mailer=mailer)
+    kit = make_licensekit(mailer=mailer, signer=Ed25519Signer.generate())
     admin, account = make_business_account(kit)
     member = add_member(kit, admin, account.id, "member@example.com")
     joins = kit.invite_members(
@@ -114,7 +115,9 @@ def _real_results() -> dict[Any, object]:
     )
     letter = mailer.last(to="ann@example.com")
     activation = kit.activate(code=letter.data["code"], computer_id="pc-1", computer_name="Ann")
-    installation = kit.check_in(activation.installation_token)
+    kit.clock.advance(hours=6)
+    checked_in = kit.check_in(activation.installation_token)
+    installation = checked_in.installation
     block = kit.block_computer(admin, account.id, activation.installation_id, notes="lost")
     kit.invite_members(admin, account.id, ["later@example.com"], send=False)
     kit.invite_installers(admin, account.id, key.id, ["later@example.com"], send=False)
@@ -124,6 +127,8 @@ def _real_results() -> dict[Any, object]:
         licensekit.AccountMembership: kit.list_my_accounts(member)[0],
         tuple[licensekit.AccountMembership, ...]: kit.list_my_accounts(admin),
         ActivationResult: activation,
+        licensekit.CheckInResult: checked_in,
+        licensekit.CullReport: kit.cull_installations(),
         licensekit.BusinessAccount: account,
         licensekit.ComputerBlock: block,
         licensekit.DeliveryReport[licensekit.InstallInvitationView]: (

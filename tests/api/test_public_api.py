@@ -36,11 +36,13 @@ PUBLIC_API = [
     "CertificateNotYetValid",
     "CertificateSignatureInvalid",
     "CertificateWrongComputer",
+    "CheckInResult",
     "Clock",
     "ComputerAlreadyActivated",
     "ComputerBlock",
     "ComputerBlocked",
     "ConflictError",
+    "CullReport",
     "DeliveryError",
     "DeliveryFailure",
     "DeliveryReport",
@@ -83,6 +85,7 @@ PUBLIC_API = [
     "LicenseKeyView",
     "LicenseKit",
     "LicenseKitError",
+    "LicenseState",
     "Mailer",
     "MemberBlocked",
     "MemberNotFound",
@@ -210,7 +213,9 @@ LICENSEKIT_SIGNATURES = {
     ),
     "add_license_key": (
         "(self, session: Session | str, account_id: str, *, product: str, value: str, sea"
-        "ts: int, expires_at: datetime | None = None) -> LicenseKeyView"
+        "ts: int, expires_at: datetime | None = None, grace_period: timedelta = timedelta"
+        "(0), check_in_interval: timedelta = timedelta(days=1), dead_after: timedelta | N"
+        "one = None) -> LicenseKeyView"
     ),
     "block_computer": (
         "(self, session: Session | str, account_id: str, installation_id: str, *, notes: "
@@ -222,8 +227,9 @@ LICENSEKIT_SIGNATURES = {
     ),
     "change_license_key": (
         "(self, session: Session | str, account_id: str, key_id: str, *, seats: int | Non"
-        "e = None, expires_at: datetime | None = None, clear_expiry: bool = False) -> Lic"
-        "enseKeyView"
+        "e = None, expires_at: datetime | None = None, clear_expiry: bool = False, grace_"
+        "period: timedelta | None = None, check_in_interval: timedelta | None = None, dea"
+        "d_after: timedelta | None = None, never_cull: bool = False) -> LicenseKeyView"
     ),
     "change_password": (
         "(self, session: Session | str, current_password: str, new_password: str, *, noti"
@@ -233,9 +239,10 @@ LICENSEKIT_SIGNATURES = {
         "(self, session: Session | str, account_id: str, user_id: str, role: Role, *, not"
         "es: str = '', notify: bool = False, language: str = 'en') -> MemberView"
     ),
-    "check_in": ("(self, installation_token: str, *, client: str = '') -> InstallationView"),
+    "check_in": ("(self, installation_token: str, *, client: str = '') -> CheckInResult"),
     "close": ("(self) -> None"),
     "create_business_account": ("(self, session: Session | str, name: str) -> BusinessAccount"),
+    "cull_installations": ("(self, *, limit: int | None = None) -> CullReport"),
     "current_user": ("(self, session: Session | str) -> UserView"),
     "deactivate_installation": (
         "(self, session: Session | str, account_id: str, installation_id: str) -> InstallationView"
@@ -314,6 +321,10 @@ LICENSEKIT_SIGNATURES = {
         "(self, session: Session | str, account_id: str, user_id: str, *, notes: str = ''"
         ", notify: bool = False, language: str = 'en') -> MemberView"
     ),
+    "renew_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, period: timedelt"
+        "a) -> LicenseKeyView"
+    ),
     "request_password_reset": (
         "(self, email: str, *, language: str = 'en', client: str = '') -> None"
     ),
@@ -371,7 +382,7 @@ LICENSEKIT_SIGNATURES = {
         "r, join_url: str, download_url: str | None = None, verify_url: str | None = None"
         ", reset_url: str | None = None, clock: Clock | None = None, password_hasher: Pas"
         "swordHasher | None = None, settings: Settings | None = None, templates: Template"
-        "s | None = None) -> None"
+        "s | None = None, signer: Signer | None = None) -> None"
     ),
 }
 

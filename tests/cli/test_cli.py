@@ -1165,10 +1165,13 @@ def test_json_is_plain_data_without_hidden_fields() -> None:
             "activated_at": "2030-01-01T00:00:00+00:00",
             "license_expires_at": None,
             "already_active": False,
+            "certificate": None,
+            "check_in_due_at": None,
         },
         "roles": ["regular_member"],
         "path": "x",
     }
+    assert jsonable(dt.timedelta(days=7, hours=1)) == "P7DT1H"
 
 
 def test_tables_are_aligned_and_carry_no_control_characters() -> None:

@@ -69,11 +69,26 @@ def test_a_lease_out_of_bounds_is_refused(lease: object) -> None:
 
 def test_claims_made_directly_keep_the_lease_bounds_too() -> None:
     made = claims()
-    with pytest.raises(ValidationError, match="valid_until must be 1 hour to 90 days after") as e:
-        attrs.evolve(made, valid_until=made.issued_at + dt.timedelta(minutes=59))
+    too_long = made.issued_at + dt.timedelta(days=90, seconds=1)
+    with pytest.raises(ValidationError, match="after issued_at by at most 90 days") as e:
+        attrs.evolve(made, valid_until=too_long)
     assert e.value.field == "valid_until"
+    for end in (made.issued_at, made.issued_at - dt.timedelta(days=1)):
+        with pytest.raises(ValidationError, match="valid_until"):
+            attrs.evolve(made, valid_until=end)
+    # Shorter than the least lease a host may choose: a license ending soon cuts it short.
+    short = attrs.evolve(made, valid_until=made.issued_at + dt.timedelta(minutes=59))
+    assert short.valid_until - short.issued_at == dt.timedelta(minutes=59)
+
+
+def test_a_lease_stops_at_the_end_of_the_license() -> None:
+    end = T0 + dt.timedelta(days=2, seconds=30, microseconds=5)
+    made = claims(not_after=end)
+    assert made.valid_until == end.replace(microsecond=0)
+    later = claims(not_after=T0 + dt.timedelta(days=30))
+    assert later.valid_until == T0 + DEFAULT_LEASE
     with pytest.raises(ValidationError, match="valid_until"):
-        attrs.evolve(made, valid_until=made.issued_at - dt.timedelta(days=1))
+        claims(not_after=T0)
 
 
 def test_instants_are_kept_in_utc_to_the_second() -> None:

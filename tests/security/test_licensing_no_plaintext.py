@@ -256,7 +256,7 @@ def test_the_secrets_searched_for_are_the_real_ones(scenario: Scenario) -> None:
     """Each code, download token and installation token did work (or still does)."""
     kit = scenario.kit
     assert len(scenario.installation_tokens) == 9
-    assert kit.check_in(scenario.installation_tokens[-1]).computer_id == "SN-BOB-1"
+    assert kit.check_in(scenario.installation_tokens[-1]).installation.computer_id == "SN-BOB-1"
     for message in kit.mailer.messages(kind=MessageKind.INSTALL_INVITATION):
         assert message.data["code"] in message.text
         assert message.data["token"] in message.data["link"]

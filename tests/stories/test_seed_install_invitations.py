@@ -231,7 +231,9 @@ def test_inviting_users_to_install_from_a_csv_end_to_end(tmp_path: Path) -> None
     grace_code, _ = by_email["grace@example.com"]
     with pytest.raises(ComputerAlreadyActivated):
         activate_by_code(kit, grace_code, "frank")
-    assert kit.check_in(results["frank"].installation_token).email == "frank@example.com"
+    assert (
+        kit.check_in(results["frank"].installation_token).installation.email == "frank@example.com"
+    )
 
     # The list of active installations: computer name and id, user email, activation time.
     installations = kit.list_installations(admin, account.id, key.id).items

@@ -166,7 +166,7 @@ def _working_tokens(shop: Shop, done: list[ActivationResult]) -> int:
     working = 0
     for r in done:
         try:
-            view = shop.kit.check_in(r.installation_token)
+            view = shop.kit.check_in(r.installation_token).installation
         except InstallationNotFound:
             continue
         working += 1

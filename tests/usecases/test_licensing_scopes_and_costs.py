@@ -200,7 +200,7 @@ def test_a_check_in_after_a_deactivation_reports_it_and_brings_nothing_back() ->
     shop = Shop()
     installed = shop.kit.activate(computer_id="PC-1", code=shop.codes[0])
     shop.kit.deactivate_installation(shop.admin, shop.account_id, installed.installation_id)
-    view = shop.kit.check_in(installed.installation_token)
+    view = shop.kit.check_in(installed.installation_token).installation
     assert view.status is InstallationStatus.DEACTIVATED
     assert shop.seats() == (0, 0)
 
@@ -210,9 +210,15 @@ def test_a_check_in_locks_its_computer_before_it_moves_last_seen() -> None:
     installed = shop.kit.activate(computer_id="PC-1", code=shop.codes[0])
     shop.store.forget()
     shop.kit.check_in(installed.installation_token)
-    # The memory store's lock answers that nothing read before can have changed: no re-read.
-    assert shop.store.operations() == ["read", "lock", "save"]
+    # Seen a moment ago, nothing changed: nothing written. The memory store's lock answers
+    # that nothing read before can have changed: the key and blocks are read, not the
+    # installation again.
+    assert shop.store.operations() == ["read", "lock", "read"]
     assert shop.store.locks() == [f"computer:{shop.account_id}:PC-1"]
+    shop.kit.clock.advance(hours=6)  # a quarter of the daily check-in interval
+    shop.store.forget()
+    shop.kit.check_in(installed.installation_token)
+    assert shop.store.operations() == ["read", "lock", "read", "save"]
 
 
 @pytest.mark.parametrize("change", ["suspend", "change", "remove"])

@@ -141,7 +141,10 @@ def test_a_locked_client_still_checks_in_with_a_known_installation_token(store):
     with pytest.raises(TooManyAttempts, match="installation tokens"):
         w.kit.check_in("forged", client=NAT)
 
-    assert w.kit.check_in(installed.installation_token, client=NAT).id == installed.installation_id
+    assert (
+        w.kit.check_in(installed.installation_token, client=NAT).installation.id
+        == installed.installation_id
+    )
 
 
 # == one code's own lock ======================================================================

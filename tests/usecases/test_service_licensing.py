@@ -1642,7 +1642,7 @@ def test_another_invitations_code_cannot_take_over_an_active_computer(setup):
         "bob@example.com": 0,
     }
     # The running installation's token still works, and a check-in shows it unchanged.
-    view = kit.check_in(first.installation_token)
+    view = kit.check_in(first.installation_token).installation
     assert (view.id, view.email, view.computer_name) == (
         first.installation_id,
         "ann@example.com",
@@ -1664,7 +1664,7 @@ def test_the_token_of_another_invitation_cannot_take_over_an_active_computer_eit
     with pytest.raises(ComputerAlreadyActivated):
         kit.activate(computer_id="mac-1", token=other.token)
 
-    assert kit.check_in(first.installation_token).email == "ann@example.com"
+    assert kit.check_in(first.installation_token).installation.email == "ann@example.com"
 
 
 def test_a_used_up_code_on_another_invitations_computer_is_refused_as_used_up(setup):
@@ -1688,7 +1688,7 @@ def test_a_used_up_code_on_another_invitations_computer_is_refused_as_used_up(se
         if i.id == ann.installation_id
     ]
     assert view.email == "ann@example.com"
-    assert kit.check_in(ann.installation_token).id == ann.installation_id
+    assert kit.check_in(ann.installation_token).installation.id == ann.installation_id
 
 
 def test_a_full_key_refuses_another_invitations_code_on_an_active_computer_as_already_activated(
@@ -1701,7 +1701,7 @@ def test_a_full_key_refuses_another_invitations_code_on_an_active_computer_as_al
     with pytest.raises(ComputerAlreadyActivated):
         activate(kit, invite(setup, "bob@example.com"), "mac-1")
 
-    assert kit.check_in(ann.installation_token).status is InstallationStatus.ACTIVE
+    assert kit.check_in(ann.installation_token).installation.status is InstallationStatus.ACTIVE
 
 
 def test_a_computer_active_under_one_key_may_activate_under_another_key(setup):
@@ -1713,7 +1713,7 @@ def test_a_computer_active_under_one_key_may_activate_under_another_key(setup):
 
     assert (second.key_id, second.already_active) == (other_key, False)
     assert second.installation_id != first.installation_id
-    assert kit.check_in(first.installation_token).status is InstallationStatus.ACTIVE
+    assert kit.check_in(first.installation_token).installation.status is InstallationStatus.ACTIVE
 
 
 def test_another_invitations_code_may_activate_a_computer_after_an_administrator_deactivated_it(
@@ -1732,7 +1732,7 @@ def test_another_invitations_code_may_activate_a_computer_after_an_administrator
         False,
     )
     assert kit.get_license_key(admin, account_id, key_id).seats_used == 1
-    assert kit.check_in(again.installation_token).email == "bob@example.com"
+    assert kit.check_in(again.installation_token).installation.email == "bob@example.com"
     with pytest.raises(InstallationNotFound):
         kit.check_in(first.installation_token)
 
@@ -1767,7 +1767,10 @@ def test_a_one_computer_code_cannot_bring_its_computer_back_after_an_administrat
     assert kit.get_license_key(admin, account_id, key_id).seats_used == 0
     (view,) = kit.list_install_invitations(admin, account_id, key_id).items
     assert view.activations == 1
-    assert kit.check_in(result.installation_token).status is InstallationStatus.DEACTIVATED
+    assert (
+        kit.check_in(result.installation_token).installation.status
+        is InstallationStatus.DEACTIVATED
+    )
 
 
 def test_a_code_with_activations_left_brings_a_deactivated_computer_back_counting_one_more(setup):
@@ -2084,8 +2087,14 @@ def test_an_account_administrators_block_is_account_wide_and_frees_every_keys_se
     assert block.covers(b.key_b)
     assert (_seats_used(b, b.key_a), _seats_used(b, b.key_b)) == (0, 1)
     for result in (on_a, on_b):
-        assert b.kit.check_in(result.installation_token).status is InstallationStatus.DEACTIVATED
-    assert b.kit.check_in(elsewhere.installation_token).status is InstallationStatus.ACTIVE
+        assert (
+            b.kit.check_in(result.installation_token).installation.status
+            is InstallationStatus.DEACTIVATED
+        )
+    assert (
+        b.kit.check_in(elsewhere.installation_token).installation.status
+        is InstallationStatus.ACTIVE
+    )
     for key_id in (b.key_a, b.key_b):
         with pytest.raises(ComputerBlocked):
             _activate_fresh(b, key_id, "mac-1")
@@ -2115,8 +2124,11 @@ def test_a_license_administrators_block_covers_only_their_key_and_frees_only_tha
     assert block.covers(b.key_a)
     assert not block.covers(b.key_b)
     assert (_seats_used(b, b.key_a), _seats_used(b, b.key_b)) == (0, 1)
-    assert b.kit.check_in(on_a.installation_token).status is InstallationStatus.DEACTIVATED
-    assert b.kit.check_in(on_b.installation_token).status is InstallationStatus.ACTIVE
+    assert (
+        b.kit.check_in(on_a.installation_token).installation.status
+        is InstallationStatus.DEACTIVATED
+    )
+    assert b.kit.check_in(on_b.installation_token).installation.status is InstallationStatus.ACTIVE
     with pytest.raises(ComputerBlocked):
         _activate_fresh(b, b.key_a, "mac-1")
     # Under the other key the computer keeps its seat, and may activate again there.
@@ -2162,7 +2174,10 @@ def test_an_account_administrator_may_block_a_computer_a_license_administrator_b
     block = b.kit.block_computer(b.admin, b.account_id, on_a.installation_id)
 
     assert block.key_id is None
-    assert b.kit.check_in(on_b.installation_token).status is InstallationStatus.DEACTIVATED
+    assert (
+        b.kit.check_in(on_b.installation_token).installation.status
+        is InstallationStatus.DEACTIVATED
+    )
     assert _seats_used(b, b.key_b) == 0
 
 
@@ -2405,7 +2420,7 @@ def test_check_in_moves_last_seen_to_now(setup):
     result = activate(kit, invite(setup))
     kit.clock.advance(days=3)
 
-    view = kit.check_in(result.installation_token)
+    view = kit.check_in(result.installation_token).installation
 
     assert view.id == result.installation_id
     assert view.status is InstallationStatus.ACTIVE
@@ -2418,7 +2433,7 @@ def test_check_in_moves_last_seen_to_now(setup):
 def test_a_check_in_is_one_store_transaction(setup, monkeypatch):
     kit = setup.kit
     result = activate(kit, invite(setup))
-    kit.clock.advance(hours=1)
+    kit.clock.advance(hours=6)  # last_seen_at is written once it is a quarter-interval old
     opened = []
     original = kit.store.transaction
 
@@ -2428,7 +2443,7 @@ def test_a_check_in_is_one_store_transaction(setup, monkeypatch):
 
     monkeypatch.setattr(kit.store, "transaction", counting)
 
-    view = kit.check_in(result.installation_token, client="10.0.0.1")
+    view = kit.check_in(result.installation_token, client="10.0.0.1").installation
     assert view.last_seen_at == kit.clock.now()
     assert len(opened) == 1
     with pytest.raises(InstallationNotFound):
@@ -2443,7 +2458,7 @@ def test_check_in_reports_a_deactivated_installation_without_updating_it(setup):
     kit.deactivate_installation(admin, account_id, result.installation_id)
     kit.clock.advance(hours=1)
 
-    view = kit.check_in(result.installation_token)
+    view = kit.check_in(result.installation_token).installation
 
     assert view.status is InstallationStatus.DEACTIVATED
     assert view.deactivated_at == kit.clock.now() - dt.timedelta(hours=1)
@@ -2644,9 +2659,13 @@ def test_unknown_installation_tokens_lock_the_clients_unknown_check_ins_in_their
     with pytest.raises(TooManyAttempts, match="installation tokens"):
         kit.check_in("forged-again", client="10.0.0.9")
     # A known token always passes, even from the locked client.
-    assert kit.check_in(result.installation_token, client="10.0.0.9").id == (result.installation_id)
-    assert kit.check_in(result.installation_token).id == result.installation_id
-    assert kit.check_in(result.installation_token, client="10.0.0.7").id == (result.installation_id)
+    assert kit.check_in(result.installation_token, client="10.0.0.9").installation.id == (
+        result.installation_id
+    )
+    assert kit.check_in(result.installation_token).installation.id == result.installation_id
+    assert kit.check_in(result.installation_token, client="10.0.0.7").installation.id == (
+        result.installation_id
+    )
     assert "check-in:client:10.0.0.9" in _throttle_keys(kit)
     assert "activation:client:10.0.0.9" not in _throttle_keys(kit)
 
@@ -2662,7 +2681,7 @@ def test_stale_installation_tokens_never_lock_activations_from_that_client():
             kit.check_in(stale.installation_token, client="10.0.0.9")
     with pytest.raises(TooManyAttempts):
         kit.check_in(stale.installation_token, client="10.0.0.9")
-    assert kit.check_in(current.installation_token, client="10.0.0.9").status is (
+    assert kit.check_in(current.installation_token, client="10.0.0.9").installation.status is (
         InstallationStatus.ACTIVE
     )
 
@@ -2671,7 +2690,7 @@ def test_stale_installation_tokens_never_lock_activations_from_that_client():
         "bob@example.com"
     )
     assert activate(kit, fresh, "mac-2", client="10.0.0.9").email == "bob@example.com"
-    assert kit.check_in(current.installation_token).status is InstallationStatus.ACTIVE
+    assert kit.check_in(current.installation_token).installation.status is InstallationStatus.ACTIVE
     assert activate(kit, ann, "mac-1", client="10.0.0.9").already_active is True
 
 
@@ -2685,7 +2704,7 @@ def test_unknown_activation_codes_never_lock_check_ins_from_that_client():
     with pytest.raises(TooManyAttempts):
         kit.activate(computer_id="x", code=new_activation_code(), client="10.0.0.9")
 
-    assert kit.check_in(result.installation_token, client="10.0.0.9").status is (
+    assert kit.check_in(result.installation_token, client="10.0.0.9").installation.status is (
         InstallationStatus.ACTIVE
     )
 
@@ -2704,7 +2723,7 @@ def test_the_overall_check_in_limit_is_separate_from_the_activation_one():
 
     with pytest.raises(ActivationCodeNotFound):
         kit.activate(computer_id="x", code=new_activation_code(), client="10.0.0.50")
-    assert kit.check_in(result.installation_token).status is InstallationStatus.ACTIVE
+    assert kit.check_in(result.installation_token).installation.status is InstallationStatus.ACTIVE
     assert {"check-in:*", "activation:*"} <= _throttle_keys(kit)
 
 
@@ -2861,7 +2880,7 @@ def test_a_locked_code_still_lets_its_returning_computer_activate():
     again = activate(kit, shared, "mac-1")
 
     assert (again.installation_id, again.already_active) == (first.installation_id, True)
-    assert kit.check_in(again.installation_token).status is InstallationStatus.ACTIVE
+    assert kit.check_in(again.installation_token).installation.status is InstallationStatus.ACTIVE
 
 
 def test_a_success_while_the_code_is_locked_leaves_the_lock():
@@ -2961,9 +2980,15 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
     with pytest.raises(ActivationCodeUsedUp):
         activate(kit, ann, "mac-2")
     kit.deactivate_installation(admin, account_id, result.installation_id)
-    activate(kit, invite(setup, "ann.again@example.com"), "mac-1")
+    again = activate(kit, invite(setup, "ann.again@example.com"), "mac-1")
     kit.block_computer(admin, account_id, result.installation_id)
     kit.unblock_computer(admin, account_id, "mac-1")
+    kit.check_in(again.installation_token)  # the product learns it was deactivated
+    kit.change_license_key(admin, account_id, key_id, dead_after=dt.timedelta(days=2))
+    silent = activate(kit, invite(setup, "sam@example.com"), "mac-9")
+    kit.clock.advance(days=2)
+    assert kit.cull_installations().culled == 1
+    assert kit.check_in(silent.installation_token).returned
     revoked = invite(setup, "rob@example.com")
     kit.revoke_install_invitation(admin, account_id, revoked.view.id)
     kit.mailer.fail_for.add("nobody@example.com")
@@ -2989,6 +3014,9 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
         AuditAction.ACTIVATED,
         AuditAction.ACTIVATION_REFUSED,
         AuditAction.DEACTIVATED,
+        AuditAction.CULLED,
+        AuditAction.RETURNED,
+        AuditAction.STATE_SEEN,
         AuditAction.COMPUTER_BLOCKED,
         AuditAction.COMPUTER_UNBLOCKED,
     }
@@ -3575,12 +3603,12 @@ def test_a_known_installation_token_checks_in_while_its_client_is_locked():
     }
     kit.clock.advance(minutes=3)
 
-    view = kit.check_in(result.installation_token, client="10.0.0.9")
+    view = kit.check_in(result.installation_token, client="10.0.0.9").installation
 
     assert (view.id, view.status, view.last_seen_at) == (
         result.installation_id,
         InstallationStatus.ACTIVE,
-        kit.clock.now(),
+        result.activated_at,  # seen 3 minutes ago: not written again so soon
     )
     # The success lifts no lock: unknown tokens from that client are still refused.
     with pytest.raises(TooManyAttempts) as still:
@@ -3598,7 +3626,9 @@ def test_a_known_installation_token_checks_in_while_every_client_is_locked():
         kit.check_in("forged", client="10.0.0.7")  # the overall limit, from another client
 
     for client in ("10.0.0.9", "10.0.0.7", ""):
-        assert kit.check_in(result.installation_token, client=client).id == (result.installation_id)
+        assert kit.check_in(result.installation_token, client=client).installation.id == (
+            result.installation_id
+        )
 
 
 def test_a_deactivated_installations_token_still_learns_its_status_while_locked(setup):
@@ -3607,6 +3637,6 @@ def test_a_deactivated_installations_token_still_learns_its_status_while_locked(
     kit.deactivate_installation(admin, account_id, result.installation_id)
     _lock_check_ins(kit, "10.0.0.9", Settings().activation_client_throttle.max_failures)
 
-    view = kit.check_in(result.installation_token, client="10.0.0.9")
+    view = kit.check_in(result.installation_token, client="10.0.0.9").installation
 
     assert view.status is InstallationStatus.DEACTIVATED

@@ -18,6 +18,7 @@ from licensekit.codes import SecretKeys
 from licensekit.exceptions import ValidationError
 from licensekit.mail import Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
+from licensekit.signing import Signer
 from licensekit.storage import Store
 from licensekit.stores import POSTGRES_SCHEMES, open_store
 
@@ -58,6 +59,7 @@ class Context:
         templates: The email texts.
         keys: Keyed hashes and encryption derived from the host's secret.
         links: The templates of emailed links.
+        signer: Signs the certificates installed products get; None: they get none.
     """
 
     store: Store
@@ -69,6 +71,7 @@ class Context:
     templates: Templates
     keys: SecretKeys = attrs.field(repr=False)
     links: Links
+    signer: Signer | None = None
 
 
 def open_context(
@@ -81,6 +84,7 @@ def open_context(
     password_hasher: PasswordHasher | None,
     settings: Settings | None,
     templates: Templates | None,
+    signer: Signer | None = None,
 ) -> tuple[Context, bool]:
     """Check :class:`licensekit.LicenseKit`'s arguments and build its context.
 
@@ -90,7 +94,8 @@ def open_context(
 
     Raises:
         ValidationError: A link template lacks ``{token}`` or holds it twice, the secret is
-            unusable, *store* is neither a store nor a path, *templates* are not Templates.
+            unusable, *store* is neither a store nor a path, *templates* are not Templates,
+            *signer* is not a :class:`~licensekit.signing.Signer`.
         IncompatibleStore: The store does not implement this version of the storage port.
         StorageError: The SQLite file or PostgreSQL database named by *store* cannot be
             opened (see :func:`licensekit.stores.open_store`).
@@ -115,6 +120,12 @@ def open_context(
         raise ValidationError(
             f"templates must be Templates, not {type(templates).__name__}", field="templates"
         )
+    if signer is not None and not isinstance(signer, Signer):
+        raise ValidationError(
+            f"signer must be a licensekit.signing.Signer (key_id, sign, public_keys), not "
+            f"{type(signer).__name__}",
+            field="signer",
+        )
     keys = SecretKeys(secret)
     # Last, once every argument is known to be good, so a refused call leaves no file open.
     owned = isinstance(store, str | os.PathLike)
@@ -136,5 +147,6 @@ def open_context(
         templates=templates if templates is not None else default_templates(),
         keys=keys,
         links=links,
+        signer=signer,
     )
     return context, owned

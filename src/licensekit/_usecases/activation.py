@@ -21,8 +21,11 @@ writers (revoking, sending), from crossing an activation; the computer scope kee
 deactivations and check-ins of the same computer from crossing it.
 
 Check-in finds the installation by its token's hash, then locks
-``computer:<account id>:<computer id>`` and reads it again before it moves ``last_seen_at``,
-so that it never brings back an installation an administrator deactivated meanwhile.
+``computer:<account id>:<computer id>`` and reads the key, the computer's blocks and (if the
+lock waited) the installation again, in one fetch, before it decides the state
+(:func:`licensekit.domain.standing.state_of`) and writes what changed: so that it never
+brings back an installation an administrator deactivated meanwhile. A culled installation
+takes its seat back with the guarded counter, as an activation does.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import NamedTuple
 import attrs
 
 from licensekit._ids import new_id
-from licensekit._results import ActivationResult
+from licensekit._results import ActivationResult, CheckInResult
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import clean_name, plain_text
 from licensekit._usecases._context import Context
@@ -42,13 +45,15 @@ from licensekit._usecases._key_access import clean_computer_id, computer_scope, 
 from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, query
 from licensekit.codes import new_token
-from licensekit.domain import licensing
+from licensekit.domain import licensing, standing
 from licensekit.domain.model import (
     AuditAction,
     Installation,
+    InstallationStatus,
     InstallationView,
     InstallInvitation,
     LicenseKey,
+    LicenseState,
 )
 from licensekit.domain.throttling import ThrottledSecret
 from licensekit.exceptions import (
@@ -58,6 +63,7 @@ from licensekit.exceptions import (
     LicenseKitError,
     TooManyAttempts,
 )
+from licensekit.signing import issue_certificate
 from licensekit.storage import (
     COMPUTER_BLOCKS,
     INSTALL_INVITATIONS,
@@ -81,6 +87,15 @@ class _Request(NamedTuple):
     product: str | None
     installation_id: str
     token_hash: bytes
+
+
+class _CheckedIn(NamedTuple):
+    """What a check-in found and decided, inside its transaction."""
+
+    key: LicenseKey
+    installation: Installation
+    state: LicenseState
+    returned: bool
 
 
 class Activation:
@@ -182,6 +197,7 @@ class Activation:
             raise outcome
         key, activation = outcome
         installation = activation.installation
+        certificate, valid_until = self._certificate(key, installation, LicenseState.ACTIVE, now)
         return ActivationResult(
             installation_id=installation.id,
             installation_token=installation_token,
@@ -193,21 +209,33 @@ class Activation:
             activated_at=installation.activated_at,
             license_expires_at=key.expires_at,
             already_active=not activation.seat_taken,
+            certificate=certificate,
+            check_in_due_at=standing.check_in_due(key, now, valid_until),
         )
 
-    def check_in(self, installation_token: str, *, client: str = "") -> InstallationView:
+    def check_in(self, installation_token: str, *, client: str = "") -> CheckInResult:
         """Record that an installed product is alive, and tell it where it stands.
 
-        The product presents the token it got from :meth:`activate`. An active
-        installation's ``last_seen_at`` moves to now; a deactivated one is reported as such
-        (the product should stop running; activating again needs a code with activations
-        left, since an administrator's deactivation uses up the computer's claim).
+        The product presents the token it got from :meth:`activate`, and learns its license's
+        state (run while ``active`` or in ``grace``; stop when expired, suspended, removed,
+        deactivated or blocked), the license's expiry as it is now (a renewal arrives here),
+        when to check in next and, while it may run, a new certificate.
+
+        An active installation's ``last_seen_at`` moves to now when it is older than a
+        quarter of the key's check-in interval (so most check-ins write nothing but a
+        change of state). A culled installation (see :meth:`cull_installations`) that checks
+        in within 30 days of its cull takes a seat back if one is free and its key is
+        active; a deactivated one is told so (activating again needs a code with
+        activations left, since an administrator's deactivation uses up the computer's
+        claim). A state the product had not been told before is audited
+        (``installation.state_seen``).
 
         Raises:
             InstallationNotFound: The token matches no installation (a newer activation of
                 the same computer replaced it, or it was never valid).
             TooManyAttempts: Too many unknown tokens from this client or overall.
             ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
+            SigningKeyError: The signer failed (the check-in itself was recorded).
         """
         if not isinstance(installation_token, str):
             raise InstallationNotFound("this installation token is not valid")
@@ -216,7 +244,7 @@ class Activation:
         client = plain_text(client, "client").strip()
         now = ctx.clock.now()
 
-        def work(tx: Tx) -> tuple[Installation | None, dt.datetime | None]:
+        def work(tx: Tx) -> _CheckedIn | dt.datetime | None:
             presented = find_presented(
                 tx,
                 query(INSTALLATIONS, token_hash=token_hash),
@@ -226,20 +254,45 @@ class Activation:
                 now=now,
             )
             found, until = presented
-            if found is not None and found.is_active:
-                if tx.lock(computer_scope(found.account_id, found.computer_id)):
-                    found = tx.find(INSTALLATIONS, token_hash=token_hash)  # as it is now
-                if found is not None and found.is_active:
-                    found = attrs.evolve(found, last_seen_at=now)
-                    tx.save(INSTALLATIONS, found)
-            return found, until
+            if until is not None:
+                return until
+            if found is None:
+                return None
+            return _check_in(tx, found, now)
 
-        found, until = ctx.runner.run(work)
-        if until is not None:
-            raise TooManyAttempts("installation tokens", until)
-        if found is None:
+        outcome = ctx.runner.run(work)
+        if isinstance(outcome, dt.datetime):
+            raise TooManyAttempts("installation tokens", outcome)
+        if outcome is None:
             raise InstallationNotFound("this installation token is not valid")
-        return InstallationView.of(found)
+        key, installation, state, returned = outcome
+        certificate, valid_until = self._certificate(key, installation, state, now)
+        return CheckInResult(
+            installation=InstallationView.of(installation),
+            license_state=state,
+            license_expires_at=key.expires_at,
+            grace_ends_at=standing.ends_at(key),
+            check_in_due_at=standing.check_in_due(key, now, valid_until),
+            certificate=certificate,
+            returned=returned,
+        )
+
+    def _certificate(
+        self, key: LicenseKey, installation: Installation, state: LicenseState, now: dt.datetime
+    ) -> tuple[str | None, dt.datetime | None]:
+        """Return the certificate a copy gets in *state* at *now*, and when its lease ends.
+
+        None and None without a signer, or when the copy may not run.
+        """
+        signer = self._ctx.signer
+        if signer is None:
+            return None, None
+        claims = standing.certificate_claims(
+            key, installation, state, now=now, lease=self._ctx.settings.certificate_lease
+        )
+        if claims is None:
+            return None, None
+        return issue_certificate(signer, claims), claims.valid_until
 
     def _activate(
         self, tx: Tx, found: InstallInvitation, request: _Request, now: dt.datetime
@@ -340,3 +393,50 @@ class Activation:
             seat_taken="yes" if outcome.seat_taken else "no",
         )
         return key, outcome
+
+
+def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn:
+    """Decide and write the check-in of the installation *found* by its token.
+
+    See :meth:`Activation.check_in`. The computer's scope keeps blocks, deactivations,
+    culls and activations of the computer from crossing the check-in; the installation is
+    read again if the lock waited.
+    """
+    account_id, computer_id = found.account_id, found.computer_id
+    stale = tx.lock(computer_scope(account_id, computer_id))
+    keys, blocks, *again = tx.fetch(
+        Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
+        Query(COMPUTER_BLOCKS, ("account_id", "computer_id"), ((account_id, computer_id),)),
+        *([Query(INSTALLATIONS, ("id",), ((found.id,),))] if stale else []),
+    )
+    installation: Installation = again[0][0] if stale and again[0] else found
+    key: LicenseKey = keys[0]
+    blocked = any(b.covers(key.id) for b in blocks)
+    changed, returned = installation, False
+    if (
+        not blocked
+        and standing.may_return(key, installation, now)
+        and tx.increment(LICENSE_KEYS, key.id, "seats_used", 1, cap="seats")
+    ):
+        changed, returned = standing.return_to_seat(installation, now=now), True
+        audit(tx, now, account_id, "", AuditAction.RETURNED, changed.id, key_id=key.id)
+    state = standing.state_of(key, changed, blocked=blocked, now=now)
+    if state is not changed.last_state:
+        audit(
+            tx,
+            now,
+            account_id,
+            "",
+            AuditAction.STATE_SEEN,
+            changed.id,
+            key_id=key.id,
+            computer_id=computer_id,
+            state_from=changed.last_state.value,
+            state_to=state.value,
+        )
+        changed = attrs.evolve(changed, last_state=state)
+    if changed.status is InstallationStatus.ACTIVE and standing.records_sighting(key, changed, now):
+        changed = attrs.evolve(changed, last_seen_at=now)
+    if changed != installation:
+        tx.save(INSTALLATIONS, changed)
+    return _CheckedIn(key, changed, state, returned)

@@ -40,7 +40,7 @@ from licensekit._usecases._key_access import (
     pages_by_id,
 )
 from licensekit._usecases._tx import Tx, query
-from licensekit.domain import licensing
+from licensekit.domain import licensing, standing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     AuditAction,
@@ -96,6 +96,9 @@ class Installations:
     ) -> Page[InstallationView]:
         """List a key's installations, oldest first, one page at a time.
 
+        Each says when it was last seen and whether it is overdue (active, and late for its
+        check-in by the key's interval and a quarter).
+
         Args:
             session: An Account Administrator, or a License Administrator of *key_id*.
             account_id: The business account.
@@ -113,11 +116,11 @@ class Installations:
         after = check_cursor(cursor, "ins")
         now = self._ctx.clock.now()
 
-        def work(tx: Tx) -> Page[Installation]:
-            authorize_key(
+        def work(tx: Tx) -> tuple[LicenseKey, Page[Installation]]:
+            _, _, key = authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            return filtered_page(
+            return key, filtered_page(
                 pages_by_id(tx, INSTALLATIONS, key_id),
                 lambda i: i.id,
                 lambda i: include_inactive or i.is_active,
@@ -125,8 +128,13 @@ class Installations:
                 limit,
             )
 
-        page = self._ctx.runner.run(work)
-        return Page(tuple(InstallationView.of(i) for i in page.items), page.next_cursor)
+        key, page = self._ctx.runner.run(work)
+        return Page(
+            tuple(
+                InstallationView.of(i, overdue=standing.is_overdue(key, i, now)) for i in page.items
+            ),
+            page.next_cursor,
+        )
 
     def deactivate_installation(
         self, session: Session | str, account_id: str, installation_id: str

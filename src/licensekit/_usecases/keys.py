@@ -34,8 +34,9 @@ from licensekit._usecases._key_access import (
     pages_by_id,
 )
 from licensekit._usecases._tx import Tx
+from licensekit._usecases.culling import keep_culling_listed
 from licensekit.clock import ensure_aware
-from licensekit.domain import licensing
+from licensekit.domain import licensing, standing
 from licensekit.domain.model import (
     AuditAction,
     KeyStatus,
@@ -76,11 +77,15 @@ class Keys:
         value: str,
         seats: int,
         expires_at: dt.datetime | None = None,
+        grace_period: dt.timedelta = dt.timedelta(0),
+        check_in_interval: dt.timedelta = standing.DEFAULT_CHECK_IN_INTERVAL,
+        dead_after: dt.timedelta | None = None,
     ) -> LicenseKeyView:
         """Add a license key to an account.
 
         The value is kept only as a keyed hash and as ciphertext; listings show it masked,
-        and only to Account Administrators.
+        and only to Account Administrators. See :mod:`licensekit.domain.standing` for what
+        the grace period, the check-in interval and the dead-after time do.
 
         Args:
             session: The caller, an Account Administrator of *account_id*.
@@ -89,12 +94,20 @@ class Keys:
             value: The key's secret value, as issued by the vendor.
             seats: How many computers may hold an active installation at once.
             expires_at: When the key stops activating (aware datetime), or None.
+            grace_period: How long after *expires_at* installations keep running (check-in
+                says ``grace``); none by default, at most 365 days. New computers do not
+                activate during grace.
+            check_in_interval: How often installed copies should check in (1 minute to 90
+                days; a day by default).
+            dead_after: After how long without a check-in an installation is dead and
+                :meth:`cull_installations` frees its seat; at least twice the interval.
+                None (the default): never.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             ValidationError: Empty product or value, seats out of range, expiry not in the
-                future.
+                future, or a grace period, interval or dead-after time out of bounds.
             DuplicateLicenseKey: The account holds a key with that value already.
         """
         ctx = self._ctx
@@ -123,6 +136,15 @@ class Keys:
             expires_at=expires_at,
             updated_at=now,
         )
+        grace, interval, dead = standing.liveness(
+            new_key,
+            grace_period=grace_period,
+            check_in_interval=check_in_interval,
+            dead_after=dead_after,
+        )
+        new_key = attrs.evolve(
+            new_key, grace_seconds=grace, check_in_seconds=interval, dead_after_seconds=dead
+        )
 
         def work(tx: Tx) -> LicenseKey:
             record, _ = self._access.authorize(
@@ -137,6 +159,7 @@ class Keys:
                     f"({same.status.value}){hint}"
                 )
             tx.add(LICENSE_KEYS, key)
+            keep_culling_listed(tx, None, key, now)
             audit(
                 tx,
                 now,
@@ -225,8 +248,16 @@ class Keys:
         seats: int | None = None,
         expires_at: dt.datetime | None = None,
         clear_expiry: bool = False,
+        grace_period: dt.timedelta | None = None,
+        check_in_interval: dt.timedelta | None = None,
+        dead_after: dt.timedelta | None = None,
+        never_cull: bool = False,
     ) -> LicenseKeyView:
-        """Change a key's seat count or expiry; never below the seats in use.
+        """Change a key's seats, expiry or liveness; never below the seats in use.
+
+        A new expiry, grace period or interval reaches running copies at their next
+        check-in. To extend a subscription from its old expiry, see
+        :meth:`renew_license_key`.
 
         Args:
             session: The caller, an Account Administrator of *account_id*.
@@ -235,18 +266,31 @@ class Keys:
             seats: The new seat count, if it changes.
             expires_at: The new expiry, if it changes (aware, in the future).
             clear_expiry: Make the key never expire.
+            grace_period: The new grace period (see :meth:`add_license_key`).
+            check_in_interval: The new check-in interval.
+            dead_after: The new dead-after time: installations silent that long are culled.
+            never_cull: Stop culling this key's installations.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             LicenseKeyNotFound: No such key in *account_id*.
             SeatsInUse: More installations are active than *seats*.
-            ValidationError: Nothing to change, both an expiry and *clear_expiry*, seats
-                out of range, or an expiry not in the future.
+            ValidationError: Nothing to change, both an expiry and *clear_expiry* (or both
+                *dead_after* and *never_cull*), seats out of range, an expiry not in the
+                future, or a liveness value out of bounds.
             ConflictError: The key was removed.
         """
-        if seats is None and expires_at is None and not clear_expiry:
-            raise ValidationError("give new seats, a new expiry, or clear_expiry=True")
+        liveness = {
+            "grace_period": grace_period,
+            "check_in_interval": check_in_interval,
+            "dead_after": dead_after,
+        }
+        changes_liveness = never_cull or any(v is not None for v in liveness.values())
+        if seats is None and expires_at is None and not clear_expiry and not changes_liveness:
+            raise ValidationError(
+                "give new seats, a new expiry, clear_expiry=True, or a liveness change"
+            )
         if expires_at is not None and clear_expiry:
             raise ValidationError("give either a new expiry or clear_expiry=True, not both")
         if seats is not None:
@@ -266,7 +310,49 @@ class Keys:
                 details.update(
                     expires_from=_iso(key.expires_at), expires_to=_iso(changed.expires_at)
                 )
+            if changes_liveness:
+                grace, interval, dead = standing.liveness(key, never_cull=never_cull, **liveness)
+                changed = attrs.evolve(
+                    changed,
+                    grace_seconds=grace,
+                    check_in_seconds=interval,
+                    dead_after_seconds=dead,
+                    updated_at=now,
+                )
+                details.update(
+                    grace_seconds=str(grace),
+                    check_in_seconds=str(interval),
+                    dead_after_seconds="never" if dead is None else str(dead),
+                )
             return changed, details
+
+        return self._change(session, account_id, key_id, change, AuditAction.LICENSE_KEY_CHANGED)
+
+    def renew_license_key(
+        self, session: Session | str, account_id: str, key_id: str, *, period: dt.timedelta
+    ) -> LicenseKeyView:
+        """Renew a key for *period*, counted from its old expiry rather than from today.
+
+        A key renewed during its grace period (or after it, if *period* reaches past now)
+        keeps its installations, whose copies learn the new expiry at their next check-in.
+        Audited as a change of the key (``license_key.changed``).
+
+        Raises:
+            AccountNotFound: The caller is not a member of *account_id*.
+            PermissionDenied: The caller is not an Account Administrator.
+            LicenseKeyNotFound: No such key in *account_id*.
+            ValidationError: *period* is not a positive timedelta, or the renewed expiry
+                would still be in the past.
+            ConflictError: The key never expires, or was removed.
+        """
+
+        def change(key: LicenseKey, now: dt.datetime) -> tuple[LicenseKey, dict[str, str]]:
+            renewed = standing.renew(key, period, now=now)
+            return renewed, {
+                "expires_from": _iso(key.expires_at),
+                "expires_to": _iso(renewed.expires_at),
+                "renewed_by": str(int(period.total_seconds())),
+            }
 
         return self._change(session, account_id, key_id, change, AuditAction.LICENSE_KEY_CHANGED)
 
@@ -363,6 +449,9 @@ class Keys:
             expires_at=key.expires_at,
             created_at=key.created_at,
             masked_value=masked_value,
+            grace_period=key.grace_period,
+            check_in_interval=key.check_in_interval,
+            dead_after=key.dead_after,
         )
 
     def _change(
@@ -382,6 +471,7 @@ class Keys:
             )
             changed, details = change(key, now)
             tx.save(LICENSE_KEYS, changed)
+            keep_culling_listed(tx, key, changed, now)
             audit(tx, now, account_id, record.user_id, action, key_id, **details)
             return changed
 

@@ -19,6 +19,7 @@ import attrs
 
 from licensekit._text import encodable
 from licensekit.cli._errors import EXIT_OK
+from licensekit.domain._durations import duration_text
 from licensekit.domain.model import Role
 
 __all__ = ["ROLE_NAMES", "Output", "clean", "jsonable", "plural", "render_table", "when"]
@@ -34,7 +35,8 @@ def jsonable(value: object) -> object:
     """Return *value* as data :func:`json.dumps` can write.
 
     attrs instances become objects of their fields, except those hidden from ``repr``;
-    enumerations become their values, datetimes ISO 8601 text, sets sorted lists.
+    enumerations become their values, datetimes and durations ISO 8601 text, sets sorted
+    lists.
     """
     kind = type(value)
     if attrs.has(kind):
@@ -47,6 +49,8 @@ def jsonable(value: object) -> object:
         return value.value
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return duration_text(value)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, Mapping):

@@ -37,20 +37,22 @@ The lease is how long a certificate is valid from its issue: :data:`DEFAULT_LEAS
 unless the host chooses another between :data:`MIN_LEASE` (1 hour) and :data:`MAX_LEASE`
 (90 days). A copy that stops checking in stops working when its lease ends, so the lease is
 also the longest time a suspension or deactivation can take to reach a copy that stays
-offline; beyond a quarter a certificate would be a perpetual license in all but name.
+offline; beyond a quarter a certificate would be a perpetual license in all but name. A
+lease never runs past the end of the license itself (its expiry plus any grace period): a
+certificate issued an hour before that end is valid for that hour only.
 """
 
 from __future__ import annotations
 
 import binascii
 import datetime as dt
-import enum
 import json
 from typing import Any
 
 import attrs
 
 from licensekit.domain._echo import echo
+from licensekit.domain.records import LicenseState
 from licensekit.exceptions import ValidationError
 
 __all__ = [
@@ -119,28 +121,6 @@ characters, within it.
 _LEASE_BOUNDS = f"{MIN_LEASE // dt.timedelta(hours=1)} hour to {MAX_LEASE.days} days"
 
 
-class LicenseState(enum.StrEnum):
-    """Where an installation's license stands, as a certificate (and check-in) says it.
-
-    The first four describe the license key, the last three the installation itself.
-    """
-
-    ACTIVE = "active"
-    """The license is valid: the product runs."""
-    GRACE = "grace"
-    """The license has expired but is within its grace period: the product still runs."""
-    EXPIRED = "expired"
-    """The license has expired (and any grace period has ended)."""
-    SUSPENDED = "suspended"
-    """An administrator suspended the license key; it may be resumed."""
-    REMOVED = "removed"
-    """An administrator removed the license key."""
-    DEACTIVATED = "deactivated"
-    """The installation was deactivated: its seat is free."""
-    BLOCKED = "blocked"
-    """The installation's computer was blocked from this license."""
-
-
 _STATES = tuple(state.value for state in LicenseState)
 
 
@@ -194,9 +174,9 @@ def _state(value: object) -> LicenseState:
 
 def _lease(claims: CertificateClaims, _: Any, valid_until: dt.datetime) -> None:
     lease = valid_until - claims.issued_at
-    if not MIN_LEASE <= lease <= MAX_LEASE:
+    if not dt.timedelta(0) < lease <= MAX_LEASE:
         raise ValidationError(
-            f"valid_until must be {_LEASE_BOUNDS} after issued_at, got {lease}",
+            f"valid_until must be after issued_at by at most {MAX_LEASE.days} days, got {lease}",
             field="valid_until",
         )
 
@@ -236,7 +216,9 @@ class CertificateClaims:
         license_key_id: The license key's id (never its secret value).
         issued_at: When the certificate was issued.
         valid_until: When its lease ends: from then on the product needs a newer one. It
-            must be :data:`MIN_LEASE` to :data:`MAX_LEASE` after :attr:`issued_at`.
+            must be after :attr:`issued_at`, by at most :data:`MAX_LEASE` (the lease a
+            host chooses is at least :data:`MIN_LEASE`, but it is cut short at the end of
+            the license).
         license_expires_at: When the license expires, or None if it never does.
         license_state: Where the license stands at :attr:`issued_at`.
         version: The format's version, :data:`FORMAT_VERSION`.
@@ -273,12 +255,17 @@ class CertificateClaims:
         lease: dt.timedelta = DEFAULT_LEASE,
         license_expires_at: dt.datetime | None = None,
         license_state: LicenseState = LicenseState.ACTIVE,
+        not_after: dt.datetime | None = None,
     ) -> CertificateClaims:
-        """Return claims issued at *issued_at* and valid for *lease*.
+        """Return claims issued at *issued_at* and valid for *lease*, or until *not_after*.
+
+        *not_after* is when the license ends, if it does: the lease stops there if that is
+        sooner.
 
         Raises:
-            ValidationError: A claim has the wrong form, or *lease* is out of bounds
-                (see :func:`check_lease`).
+            ValidationError: A claim has the wrong form, *lease* is out of bounds (see
+                :func:`check_lease`), or *not_after* is not after *issued_at* (to the
+                second).
         """
         start = _instant(issued_at, "issued_at")
         lease = check_lease(lease)
@@ -289,6 +276,8 @@ class CertificateClaims:
                 f"issued_at plus the lease is past the year 9999: issued_at is {echo(start)}",
                 field="issued_at",
             ) from None
+        if not_after is not None:
+            end = min(end, _instant(not_after, "not_after"))
         return cls(
             installation_id=installation_id,
             computer_id=computer_id,

@@ -22,11 +22,13 @@ from typing import Any, TypeVar
 import attrs
 
 __all__ = [
+    "CULLING_SCOPE",
     "SECRET",
     "AuditAction",
     "AuditEvent",
     "BusinessAccount",
     "ComputerBlock",
+    "CullingKey",
     "DeliveryStatus",
     "InstallInvitation",
     "InstallInvitationState",
@@ -36,6 +38,7 @@ __all__ = [
     "JoinInvitation",
     "KeyStatus",
     "LicenseKey",
+    "LicenseState",
     "MemberStatus",
     "Membership",
     "Role",
@@ -163,6 +166,13 @@ class AuditAction(enum.StrEnum):
     ACTIVATION_REFUSED = "installation.refused"
     """A known code was presented but refused (seats full, expired, blocked computer...)."""
     DEACTIVATED = "installation.deactivated"
+    CULLED = "installation.culled"
+    """An installation that stopped checking in lost its seat; the actor is empty."""
+    RETURNED = "installation.returned"
+    """A culled installation checked in again and took a seat back."""
+    STATE_SEEN = "installation.state_seen"
+    """A check-in told the product of another license state than its last one; ``details``
+    holds both."""
     COMPUTER_BLOCKED = "computer.blocked"
     COMPUTER_UNBLOCKED = "computer.unblocked"
     NOTICE_SENT = "notice.sent"
@@ -399,7 +409,12 @@ class LicenseKey:
         value_ciphertext: The secret value, encrypted.
         expires_at: After this, nothing activates with the key; None for no expiry.
         status: Active, suspended or removed.
-        updated_at: When seats, expiry or status last changed.
+        updated_at: When seats, expiry, status or liveness last changed.
+        grace_seconds: How long after :attr:`expires_at` installations keep running (in
+            grace); 0 for none.
+        check_in_seconds: How often installations should check in.
+        dead_after_seconds: After how long without a check-in an installation is dead and
+            may be culled; None: never.
     """
 
     id: str
@@ -414,11 +429,31 @@ class LicenseKey:
     expires_at: dt.datetime | None = None
     status: KeyStatus = KeyStatus.ACTIVE
     updated_at: dt.datetime | None = None
+    grace_seconds: int = 0
+    check_in_seconds: int = 86_400
+    dead_after_seconds: int | None = None
 
     @property
     def seats_free(self) -> int:
         """Seats not held by an active installation."""
         return max(self.seats - self.seats_used, 0)
+
+    @property
+    def grace_period(self) -> dt.timedelta:
+        """How long installations keep running after the key's expiry."""
+        return dt.timedelta(seconds=self.grace_seconds)
+
+    @property
+    def check_in_interval(self) -> dt.timedelta:
+        """How often installations should check in."""
+        return dt.timedelta(seconds=self.check_in_seconds)
+
+    @property
+    def dead_after(self) -> dt.timedelta | None:
+        """After how long without a check-in an installation is dead; None: never."""
+        if self.dead_after_seconds is None:
+            return None
+        return dt.timedelta(seconds=self.dead_after_seconds)
 
 
 class InstallInvitationState(enum.StrEnum):
@@ -509,6 +544,32 @@ class InstallationStatus(enum.StrEnum):
     """Holds a seat."""
     DEACTIVATED = "deactivated"
     """Released its seat (by an administrator, or when its computer was blocked)."""
+    CULLED = "culled"
+    """Lost its seat after it stopped checking in; checking in again soon enough takes a
+    seat back (see :meth:`licensekit.LicenseKit.cull_installations`)."""
+
+
+class LicenseState(enum.StrEnum):
+    """Where an installation's license stands, as check-in and certificates say it.
+
+    The first five describe the license key, the last two the installation itself.
+    """
+
+    ACTIVE = "active"
+    """The license is valid: the product runs."""
+    GRACE = "grace"
+    """The license has expired but is within its grace period: the product still runs."""
+    EXPIRED = "expired"
+    """The license has expired (and any grace period has ended)."""
+    SUSPENDED = "suspended"
+    """An administrator suspended the license key; it may be resumed."""
+    REMOVED = "removed"
+    """An administrator removed the license key."""
+    DEACTIVATED = "deactivated"
+    """The installation lost its seat: an administrator deactivated it, or it was culled
+    after it stopped checking in (its status says which)."""
+    BLOCKED = "blocked"
+    """The installation's computer was blocked from this license."""
 
 
 @attrs.frozen
@@ -524,7 +585,10 @@ class Installation:
         email: The invitee whose code or link activated it.
         invitation_id: That invitation.
         token_hash: Keyed hash of the installation token the installer keeps for check-ins.
-        last_seen_at: The last activation or check-in.
+        last_seen_at: The last activation or check-in, as recorded: a check-in writes it
+            only when it is older than a quarter of the key's check-in interval.
+        deactivated_at: When it lost its seat (deactivated or culled).
+        last_state: The license state its product was last told.
     """
 
     id: str
@@ -540,6 +604,7 @@ class Installation:
     status: InstallationStatus = InstallationStatus.ACTIVE
     deactivated_at: dt.datetime | None = None
     deactivated_by: str | None = None
+    last_state: LicenseState = LicenseState.ACTIVE
 
     @property
     def is_active(self) -> bool:
@@ -575,3 +640,29 @@ class ComputerBlock:
     def covers(self, key_id: str) -> bool:
         """True when the block stops activations under *key_id*."""
         return self.key_id is None or self.key_id == key_id
+
+
+CULLING_SCOPE = "all"
+"""The :attr:`CullingKey.scope` of every key licensekit records: one list for the whole
+store."""
+
+
+@attrs.frozen
+class CullingKey:
+    """A license key that culls its dead installations, listed for the culling job.
+
+    :meth:`licensekit.LicenseKit.cull_installations` looks for dead installations under the
+    keys listed here only; a key is listed while its ``dead_after_seconds`` is set.
+
+    Attributes:
+        scope: What the listing is confined to: always :data:`CULLING_SCOPE`, so that all
+            such keys, of every business account, are one list.
+        key_id: The license key.
+        account_id: Its business account.
+        since: When the key's culling was last set or changed.
+    """
+
+    scope: str
+    key_id: str
+    account_id: str
+    since: dt.datetime

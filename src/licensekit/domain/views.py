@@ -185,6 +185,10 @@ class LicenseKeyView:
         masked_value: The secret value with all but its last four characters hidden, for
             Account Administrators; None for License Administrators, who never see it.
         seats_free: Seats not held by an active installation.
+        grace_period: How long installations keep running after :attr:`expires_at`.
+        check_in_interval: How often installations should check in.
+        dead_after: After how long without a check-in an installation is culled; None:
+            never.
     """
 
     id: str
@@ -197,6 +201,9 @@ class LicenseKeyView:
     expires_at: dt.datetime | None
     created_at: dt.datetime
     masked_value: str | None
+    grace_period: dt.timedelta = dt.timedelta(0)
+    check_in_interval: dt.timedelta = dt.timedelta(days=1)
+    dead_after: dt.timedelta | None = None
 
 
 @attrs.frozen
@@ -247,7 +254,14 @@ class InstallInvitationView:
 
 @attrs.frozen
 class InstallationView:
-    """An installation as listed to the key's administrators."""
+    """An installation as listed to the key's administrators.
+
+    Attributes:
+        last_seen_at: Its last activation or check-in, as recorded (it may lag a check-in
+            by a quarter of the key's check-in interval).
+        overdue: It is active and has missed its check-in (by the key's interval, plus that
+            quarter); known in listings, False elsewhere.
+    """
 
     id: str
     key_id: str
@@ -258,9 +272,10 @@ class InstallationView:
     last_seen_at: dt.datetime
     status: InstallationStatus
     deactivated_at: dt.datetime | None
+    overdue: bool = False
 
     @classmethod
-    def of(cls, installation: Installation) -> InstallationView:
+    def of(cls, installation: Installation, *, overdue: bool = False) -> InstallationView:
         """Return the view of *installation*."""
         return cls(
             id=installation.id,
@@ -272,6 +287,7 @@ class InstallationView:
             last_seen_at=installation.last_seen_at,
             status=installation.status,
             deactivated_at=installation.deactivated_at,
+            overdue=overdue,
         )
 
 

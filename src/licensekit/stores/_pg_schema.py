@@ -207,8 +207,31 @@ _VERSION_1 = (
     """,
 )
 
+_VERSION_2 = (
+    # As SQLite's migration 6: existing keys get no grace, a daily check-in and no culling.
+    """
+    ALTER TABLE {schema}.license_keys
+        ADD COLUMN grace_seconds bigint NOT NULL DEFAULT 0 CHECK (grace_seconds >= 0),
+        ADD COLUMN check_in_seconds bigint NOT NULL DEFAULT 86400 CHECK (check_in_seconds >= 1),
+        ADD COLUMN dead_after_seconds bigint CHECK (dead_after_seconds >= 2 * check_in_seconds)
+    """,
+    f"ALTER TABLE {{schema}}.installations ADD COLUMN last_state {_TEXT} NOT NULL DEFAULT 'active'",
+    f"""
+    CREATE TABLE {{schema}}.culling_keys (
+        scope {_TEXT} NOT NULL,
+        key_id {_TEXT} NOT NULL REFERENCES {{schema}}.license_keys (id)
+            DEFERRABLE INITIALLY DEFERRED,
+        account_id {_TEXT} NOT NULL,
+        since timestamptz NOT NULL,
+        CONSTRAINT culling_keys_key PRIMARY KEY (scope, key_id)
+    )
+    """,
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _VERSION_1,  # 0 -> 1: every kind of record, as licensekit 0.1 keeps them
+    _VERSION_2,  # 1 -> 2: grace, check-in interval and culling per key; last state told;
+    # the keys that cull
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -224,6 +247,7 @@ TABLE_NAMES = (
     "install_invitations",
     "installations",
     "computer_blocks",
+    "culling_keys",
 )
 """The tables the migrations make; a schema holding one without licensekit's version table
 belongs to something else and is refused."""

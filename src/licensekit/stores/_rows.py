@@ -180,6 +180,10 @@ class RowMapper(Generic[R]):
             values of look-ups, cursors and keys.
         encode: ``encode(record)`` gives *record*'s column values, in :attr:`columns` order.
         decode: ``decode(row)`` gives the record a ``SELECT`` of :attr:`select` read as *row*.
+
+    Args:
+        only: The fields stored, when not all are (a table of an older schema): the others
+            take their defaults when a record is read.
     """
 
     def __init__(
@@ -189,11 +193,14 @@ class RowMapper(Generic[R]):
         extra: Sequence[str] = (),
         nullable: Collection[str] = (),
         codecs: Callable[[Any], tuple[bool, Codec, Codec]] | None = None,
+        only: Collection[str] | None = None,
     ) -> None:
         hints = typing.get_type_hints(record_type)
         fields = attrs.fields(record_type)  # type: ignore[arg-type]
         self.type = record_type
-        self.columns: tuple[str, ...] = tuple(f.name for f in fields)
+        self.columns: tuple[str, ...] = tuple(
+            f.name for f in fields if only is None or f.name in only
+        )
         self.all_columns: tuple[str, ...] = (*self.columns, *extra)
         self.select = ", ".join(self.columns)
         specs = [
@@ -217,9 +224,12 @@ class RowMapper(Generic[R]):
             _expression(f"record.{name}", i, optional, encode, "e")
             for i, (name, (optional, encode, _)) in enumerate(zip(self.columns, specs, strict=True))
         )
+        # Positional arguments, unless some fields are not stored (*only*): those then take
+        # their defaults.
+        named = "" if only is None else "{}="
         read = ", ".join(
-            _expression(f"row[{i}]", i, optional, decode, "d")
-            for i, (optional, _, decode) in enumerate(specs)
+            named.format(name) + _expression(f"row[{i}]", i, optional, decode, "d")
+            for i, (name, (optional, _, decode)) in enumerate(zip(self.columns, specs, strict=True))
         )
         # Instance attributes, not methods: a method calling them would add a call per row.
         self.encode: Callable[[R], list[Any]] = _compile(

@@ -255,11 +255,34 @@ _GENERATED_SQL = [
     "DROP INDEX memberships_active_administrators",
 ]
 
+_LIVENESS = [
+    # A key's grace period, check-in interval and dead-after time, in seconds; an
+    # installation's last license state told to its product; the keys that cull. Existing
+    # keys get no grace, a daily check-in and no culling: how they behaved before.
+    "ALTER TABLE license_keys ADD COLUMN grace_seconds INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (grace_seconds >= 0)",
+    "ALTER TABLE license_keys ADD COLUMN check_in_seconds INTEGER NOT NULL DEFAULT 86400 "
+    "CHECK (check_in_seconds >= 1)",
+    "ALTER TABLE license_keys ADD COLUMN dead_after_seconds INTEGER "
+    "CHECK (dead_after_seconds >= 2 * check_in_seconds)",
+    "ALTER TABLE installations ADD COLUMN last_state TEXT NOT NULL DEFAULT 'active'",
+    """
+    CREATE TABLE culling_keys (
+        scope TEXT NOT NULL,
+        key_id TEXT NOT NULL REFERENCES license_keys (id) DEFERRABLE INITIALLY DEFERRED,
+        account_id TEXT NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (scope, key_id)
+    ) WITHOUT ROWID
+    """,
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
     tuple(_DELIVERY),  # 2 -> 3: delivery tracking of invitations; an administrators index
     tuple(_PROOF_OF_ADDRESS),  # 3 -> 4: when each user's address was proven
     tuple(_GENERATED_SQL),  # 4 -> 5: keys and indexes as the record descriptions state them
+    tuple(_LIVENESS),  # 5 -> 6: grace, check-in interval and culling per key; last state told
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -48,6 +48,7 @@ from licensekit.exceptions import (
 from licensekit.mail import Message, MessageKind
 from licensekit.passwords import PasswordHasher
 from licensekit.service import LicenseKit, Settings
+from licensekit.signing import Signer
 from licensekit.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -260,6 +261,7 @@ def make_licensekit(
     mailer: RecordingMailer | None = None,
     store: MemoryStore | SQLiteStore | PostgresStore | None = None,
     settings: Settings | None = None,
+    signer: Signer | None = None,
 ) -> LicenseKitForTests:
     """Return a :class:`~licensekit.LicenseKit` wired for tests.
 
@@ -271,6 +273,9 @@ def make_licensekit(
     environment variable ``LICENSEKIT_TEST_STORE`` is ``sqlite``, a
     :class:`~licensekit.stores.sqlite.SQLiteStore` in a new temporary folder (removed when
     the process exits). Set it to run a whole test suite on real database files.
+
+    Products get certificates when a *signer* is given (an
+    :meth:`~licensekit.signing.Ed25519Signer.generate` one is enough for tests).
     """
     return LicenseKitForTests(
         store if store is not None else new_test_store(),
@@ -283,6 +288,7 @@ def make_licensekit(
         clock=clock if clock is not None else FakeClock(),
         password_hasher=PasswordHasher.insecure_fast(),
         settings=settings,
+        signer=signer,
     )
 
 

@@ -37,6 +37,7 @@ from licensekit.domain.model import (
     AuditEvent,
     BusinessAccount,
     ComputerBlock,
+    CullingKey,
     DeliveryStatus,
     Installation,
     InstallationStatus,
@@ -44,6 +45,7 @@ from licensekit.domain.model import (
     JoinInvitation,
     KeyStatus,
     LicenseKey,
+    LicenseState,
     Membership,
     MemberStatus,
     Role,
@@ -56,6 +58,7 @@ from licensekit.storage import (
     ACCOUNTS,
     AUDIT_EVENTS,
     COMPUTER_BLOCKS,
+    CULLING_KEYS,
     INSTALL_INVITATIONS,
     INSTALLATIONS,
     JOIN_INVITATIONS,
@@ -210,6 +213,7 @@ REFERENCES: Mapping[RecordKind[Any], Mapping[str, RecordKind[Any]]] = {
         "deactivated_by": USERS,
     },
     COMPUTER_BLOCKS: {"account_id": ACCOUNTS, "key_id": LICENSE_KEYS, "blocked_by": USERS},
+    CULLING_KEYS: {"key_id": LICENSE_KEYS, "account_id": ACCOUNTS},
 }
 """For each kind, the fields that hold the key of a record of another kind.
 
@@ -618,6 +622,9 @@ def _full_key(s: Samples, label: str, side: Side) -> LicenseKey:
         expires_at=at(days=365),
         status=KeyStatus.SUSPENDED,
         updated_at=at(days=4),
+        grace_seconds=30 * 86_400,
+        check_in_seconds=3_600,
+        dead_after_seconds=7 * 86_400,
     )
 
 
@@ -674,6 +681,7 @@ def _full_installation(s: Samples, label: str, side: Side) -> Installation:
         status=InstallationStatus.DEACTIVATED,
         deactivated_at=at(hours=6),
         deactivated_by=s.admin.id,
+        last_state=LicenseState.DEACTIVATED,
     )
 
 
@@ -714,6 +722,21 @@ def _bare_block(s: Samples, label: str, side: Side) -> ComputerBlock:
     )
 
 
+def _full_culling_key(s: Samples, label: str, side: Side) -> CullingKey:
+    # One scope per side, so that the two sides' listings stay apart (licensekit itself
+    # writes one scope, CULLING_SCOPE).
+    return CullingKey(
+        scope=f"culling {side.account.id} Zoë",
+        key_id=s.id("key", label),
+        account_id=side.account.id,
+        since=at(days=2, microseconds=1),
+    )
+
+
+def _bare_culling_key(s: Samples, label: str, side: Side) -> CullingKey:
+    return attrs.evolve(_full_culling_key(s, label, side), since=T0)
+
+
 BUILDERS: Mapping[str, tuple[Builder, Builder]] = {
     USERS.name: (_full_user, _bare_user),
     ACCOUNTS.name: (_full_account, _bare_account),
@@ -726,5 +749,6 @@ BUILDERS: Mapping[str, tuple[Builder, Builder]] = {
     INSTALL_INVITATIONS.name: (_full_install_invitation, _bare_install_invitation),
     INSTALLATIONS.name: (_full_installation, _bare_installation),
     COMPUTER_BLOCKS.name: (_full_block, _bare_block),
+    CULLING_KEYS.name: (_full_culling_key, _bare_culling_key),
 }
 """For each kind (by name), the builders of its full and its bare sample."""
