@@ -45,6 +45,7 @@ from licensekit.cli._secret import parse_secret, read_secret_file
 from licensekit.domain._echo import echo, echo_path
 from licensekit.domain.model import KeyStatus
 from licensekit.mailers import FileMailer, SMTPMailer
+from licensekit.signing import KeyFileSigner, Signer
 
 __all__ = [
     "DEFAULTS",
@@ -382,11 +383,19 @@ class App:
                     verify_url=self.config.verify_url,
                     reset_url=self.config.reset_url,
                     settings=Settings(service_name=self.config.service_name),
+                    signer=self._signer(),
                 )
             except BaseException:
                 store.close()
                 raise
         return self._kit
+
+    def _signer(self) -> Signer | None:
+        """The signing key file's signer, if there is one: activations then get certificates."""
+        path = self.config.signing_key_file
+        if path is None or stat_or_none(path) is None:
+            return None
+        return KeyFileSigner(path)
 
     @property
     def kit(self) -> LicenseKit:

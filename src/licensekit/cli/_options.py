@@ -70,7 +70,7 @@ def check_arguments(argv: Sequence[str]) -> None:
 
 
 def duration(text: str) -> dt.timedelta:
-    """Parse an invitation lifetime such as ``7d``, ``12h`` or ``90m``."""
+    """Parse a duration such as ``7d``, ``12h`` or ``90m`` (a lifetime, a period, a grace)."""
     found = _DURATION.fullmatch(text.strip().lower())
     if found is None:
         raise argparse.ArgumentTypeError(

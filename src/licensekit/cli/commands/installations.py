@@ -1,7 +1,8 @@
 """Computers: ``licensekit activate`` and ``licensekit installations``.
 
 ``activate`` takes a seat as an installer does, with a code or a download link;
-``installations`` lists the computers of a key, deactivates, blocks and unblocks them.
+``installations`` lists the computers of a key, deactivates, blocks and unblocks them, and
+culls those that stopped checking in.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import argparse
 
 from licensekit.cli._app import App, all_pages, token_from
 from licensekit.cli._errors import EXIT_OK
-from licensekit.cli._options import add_key
-from licensekit.cli._output import when
+from licensekit.cli._options import add_key, positive
+from licensekit.cli._output import plural, when
 from licensekit.cli._parser import Builder, Parser
 
 __all__ = [
     "activate",
     "block",
+    "cull",
     "deactivate",
     "define_activate",
     "define_installations",
@@ -75,6 +77,13 @@ def define_installations(parser: Parser, b: Builder) -> None:
         "--key", metavar="KEY", help="lift the block of this key (default: the account-wide block)"
     )
     b.command(actions, "blocked", list_blocked, "List the blocked computers", account=True)
+    p = b.command(
+        actions,
+        "cull",
+        cull,
+        "Free the seats of installations that stopped checking in (run it on a schedule)",
+    )
+    p.add_argument("--limit", type=positive, metavar="N", help="cull at most N in this run")
 
 
 def _installation(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +155,7 @@ def list_installations(app: App, args: argparse.Namespace) -> int:
                 i.email,
                 when(i.activated_at),
                 when(i.last_seen_at),
-                i.status.value,
+                "overdue" if i.overdue else i.status.value,
                 i.id,
             ]
             for i in installations
@@ -214,3 +223,13 @@ def list_blocked(app: App, args: argparse.Namespace) -> int:
         empty="No computer is blocked",
     )
     return EXIT_OK
+
+
+def cull(app: App, args: argparse.Namespace) -> int:
+    """Cull the installations silent for their key's dead-after time; needs no log-in."""
+    report = app.kit.cull_installations(limit=args.limit)
+    return app.out.answer(
+        report,
+        f"Culled {plural(report.culled, 'installation')} under "
+        f"{plural(report.keys, 'key')} that cull",
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 from licensekit import LicenseKeyView
 from licensekit.cli._app import App
 from licensekit.cli._errors import EXIT_OK, UsageError
-from licensekit.cli._options import add_member, moment, positive
-from licensekit.cli._output import when
+from licensekit.cli._options import add_member, duration, moment, positive
+from licensekit.cli._output import plural, when
 from licensekit.cli._parser import Builder, Parser
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "grant",
     "list_keys",
     "remove_key",
+    "renew_key",
     "resume_key",
     "revoke",
     "show_key",
@@ -39,16 +41,30 @@ def define_keys(parser: Parser, b: Builder) -> None:
         action="store_true",
         help="read the key's value from standard input instead of asking",
     )
+    _liveness(p)
     b.command(actions, "list", list_keys, "List the license keys", account=True).add_argument(
         "--all", action="store_true", help="include removed keys"
     )
     _key(b.command(actions, "show", show_key, "Show a key", account=True))
-    p = b.command(actions, "change", change_key, "Change a key's seats or expiry", account=True)
+    p = b.command(
+        actions, "change", change_key, "Change a key's seats, expiry or liveness", account=True
+    )
     _key(p)
     p.add_argument("--seats", type=positive)
     expiry = p.add_mutually_exclusive_group()
     expiry.add_argument("--expires", type=moment, metavar="DATE")
     expiry.add_argument("--no-expiry", action="store_true", help="never expire")
+    culling = _liveness(p)
+    culling.add_argument(
+        "--never-cull", action="store_true", help="stop culling installations that go silent"
+    )
+    p = b.command(
+        actions, "renew", renew_key, "Renew a key, counted from its old expiry", account=True
+    )
+    _key(p)
+    p.add_argument(
+        "--by", type=duration, required=True, metavar="DURATION", help="how long, such as 365d"
+    )
     for name, handler, summary in (
         ("suspend", suspend_key, "Suspend a key: nothing activates with it"),
         ("resume", resume_key, "Make a suspended or removed key active again"),
@@ -68,6 +84,34 @@ def _key(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("key", metavar="KEY", help=_KEY_HELP)
 
 
+def _liveness(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """Add the options of a key's grace, check-in interval and culling.
+
+    Returns:
+        The culling option's group: ``keys change`` adds ``--never-cull`` to it.
+    """
+    parser.add_argument(
+        "--grace",
+        type=duration,
+        metavar="DURATION",
+        help="how long installations keep running after the expiry, such as 30d",
+    )
+    parser.add_argument(
+        "--check-in-every",
+        type=duration,
+        metavar="DURATION",
+        help="how often installed copies check in (default 1d)",
+    )
+    culling = parser.add_mutually_exclusive_group()
+    culling.add_argument(
+        "--cull-after",
+        type=duration,
+        metavar="DURATION",
+        help="free the seat of an installation silent this long (at least twice the interval)",
+    )
+    return culling
+
+
 def add_key(app: App, args: argparse.Namespace) -> int:
     """Add a license key; its value is read unseen, or from standard input."""
     account = app.account()
@@ -81,10 +125,17 @@ def add_key(app: App, args: argparse.Namespace) -> int:
         value=value,
         seats=args.seats,
         expires_at=args.expires,
+        dead_after=args.cull_after,
+        **_given(grace_period=args.grace, check_in_interval=args.check_in_every),
     )
     return _show(
         app, key, f"Added a {key.seats}-seat key for {key.product} to {account.account_name}"
     )
+
+
+def _given(**values: dt.timedelta | None) -> dict[str, dt.timedelta]:
+    """The options given, leaving the others to the library's defaults."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def list_keys(app: App, args: argparse.Namespace) -> int:
@@ -125,8 +176,18 @@ def change_key(app: App, args: argparse.Namespace) -> int:
     """Change a key's seats or expiry."""
     account = app.account()
     key = app.key(account.account_id, args.key)
-    if args.seats is None and args.expires is None and not args.no_expiry:
-        raise UsageError("give --seats N, --expires DATE or --no-expiry")
+    liveness = (args.grace, args.check_in_every, args.cull_after)
+    if (
+        args.seats is None
+        and args.expires is None
+        and not args.no_expiry
+        and not args.never_cull
+        and all(v is None for v in liveness)
+    ):
+        raise UsageError(
+            "give --seats N, --expires DATE, --no-expiry, --grace, --check-in-every, "
+            "--cull-after or --never-cull"
+        )
     changed = app.kit.change_license_key(
         app.session(),
         account.account_id,
@@ -134,8 +195,20 @@ def change_key(app: App, args: argparse.Namespace) -> int:
         seats=args.seats,
         expires_at=args.expires,
         clear_expiry=args.no_expiry,
+        grace_period=args.grace,
+        check_in_interval=args.check_in_every,
+        dead_after=args.cull_after,
+        never_cull=args.never_cull,
     )
     return _show(app, changed, f"Changed the key for {changed.product}")
+
+
+def renew_key(app: App, args: argparse.Namespace) -> int:
+    """Renew a key for a period counted from its old expiry."""
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    renewed = app.kit.renew_license_key(app.session(), account.account_id, key.id, period=args.by)
+    return _show(app, renewed, f"Renewed the key for {renewed.product}")
 
 
 def suspend_key(app: App, args: argparse.Namespace) -> int:
@@ -173,6 +246,9 @@ def _show(app: App, key: LicenseKeyView, headline: str | None) -> int:
             ("Seats", f"{key.seats} ({key.seats_used} used, {key.seats_free} free)"),
             ("Status", key.status.value),
             ("Expires", when(key.expires_at) or "never"),
+            ("Grace", _days(key.grace_period) if key.grace_period else "none"),
+            ("Check-in", f"every {_days(key.check_in_interval)}"),
+            ("Culled after", _days(key.dead_after) if key.dead_after else "never"),
             ("Value", key.masked_value or "(hidden)"),
         ]
     )
@@ -200,3 +276,12 @@ def _grant(app: App, args: argparse.Namespace, *, grant: bool) -> int:
             view, f"{view.email} is now License Administrator of {key.product} ({key.id})"
         )
     return app.out.answer(view, f"{view.email} is no longer License Administrator of {key.product}")
+
+
+def _days(period: dt.timedelta) -> str:
+    """A period as people say it: ``30 days``, ``12 hours``, ``90 minutes``."""
+    seconds = int(period.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0:
+            return plural(seconds // size, unit)
+    return plural(seconds, "second")
