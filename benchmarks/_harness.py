@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from licensekit import LicenseKit, MemoryStore, PasswordHasher, Settings, SQLiteStore
+from licensekit.clock import Clock
 from licensekit.storage import Store
 from licensekit.testing import RecordingMailer
 
@@ -119,8 +120,16 @@ def per_item(
     )
 
 
-def new_kit(store: Store | str | os.PathLike[str] | None = None, batch: int = 1000) -> LicenseKit:
-    """A kit with a recording mailer and a fast password hasher (log-in is not measured)."""
+def new_kit(
+    store: Store | str | os.PathLike[str] | None = None,
+    batch: int = 1000,
+    clock: Clock | None = None,
+) -> LicenseKit:
+    """A kit with a recording mailer and a fast password hasher (log-in is not measured).
+
+    It has no signer: activation and check-in hand out no certificate (signing is measured
+    on its own).
+    """
     return LicenseKit(
         MemoryStore() if store is None else store,
         RecordingMailer(),
@@ -129,6 +138,7 @@ def new_kit(store: Store | str | os.PathLike[str] | None = None, batch: int = 10
         download_url="https://downloads.example.com/get?token={token}",
         password_hasher=PasswordHasher.insecure_fast(),
         settings=Settings(max_batch_size=max(batch, 1)),
+        clock=clock,
     )
 
 
@@ -201,11 +211,15 @@ def tempfile_dir() -> Iterator[Path]:
 
 
 def create_table(
-    connection: sqlite3.Connection, table: str, columns: list[str], indexes: list[str]
+    connection: sqlite3.Connection,
+    table: str,
+    columns: list[str],
+    indexes: list[str],
+    key: str = "id",
 ) -> None:
-    """*table* with *columns*, keyed by ``id``, plus *indexes* (``"UNIQUE col"`` or ``"col"``)."""
+    """*table* with *columns*, keyed by *key*, plus *indexes* (``"UNIQUE col"`` or ``"col"``)."""
     connection.execute(
-        f"CREATE TABLE {table} ({', '.join(columns)}, PRIMARY KEY (id)) WITHOUT ROWID"
+        f"CREATE TABLE {table} ({', '.join(columns)}, PRIMARY KEY ({key})) WITHOUT ROWID"
     )
     for n, index in enumerate(indexes):
         unique = "UNIQUE" if index.startswith("UNIQUE ") else ""

@@ -1240,8 +1240,18 @@ def test_the_demo_plays_both_pages_in_a_new_folder(tmp_path: Path) -> None:
     assert "$ export LICENSEKIT_DB=guide.db" in out
     assert "refused (PermissionDenied)" in out
     assert out.count("refused (SeatsFull)") == 1
-    assert out.count("Activated Desktop Pro on") == 6
+    assert out.count("Activated Desktop Pro on") == 7  # six in part 2, Gus's in part 3
     assert "installation.refused" in out
+    # Part 3: the installed copy's side.
+    assert "Part 3. The installed product's side" in out
+    assert "The certificate is valid on SN-0007 until" in out
+    assert out.count("License state:   active (the copy runs)") == 2
+    assert "License state:   suspended (the copy must stop)" in out
+    assert "Certificate:     none (the last one runs out at its lease)" in out
+    assert "Culled 0 installations under 1 key that cull" in out
+    kept = db.parent / "gus-laptop"
+    assert stat.S_IMODE((kept / "installation-token").stat().st_mode) == 0o600
+    assert (kept / "certificate").read_text().startswith("-----BEGIN LICENSEKIT CERTIFICATE")
     assert (db.parent / "invitations.csv").is_file()
     assert "ida@example.com is verified" in out
     assert "The password was changed and every session signed out" in out

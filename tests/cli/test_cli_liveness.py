@@ -100,3 +100,30 @@ def test_activate_prints_a_certificate_once_a_signing_key_exists(world: CLI) -> 
         now=dt.datetime.fromisoformat(result["activated_at"]),
     )
     assert verified.product == PRODUCT
+
+
+def test_a_kept_copy_checks_in_and_keeps_its_new_certificate(world: CLI, tmp_path: Path) -> None:
+    world.ok("signing-key", "create")
+    world.ok("installers", "invite", PRODUCT, "ann@example.com", "--as", ADMIN)
+    code = world.code("ann@example.com")
+    out = world.ok("activate", "--code", code, "--computer-id", "SN-1", "--keep", "ann-pc").out
+    assert "Kept the token and the certificate in ann-pc" in out
+    kept = tmp_path / "ann-pc"
+    assert oct(kept.stat().st_mode & 0o777) == oct(0o700)
+    ran = world.ok("check-in", "--keep", "ann-pc", "--json")
+    assert (kept / "installation-token").read_text() not in ran.out  # never printed
+    result = ran.json()
+    assert result["license_state"] == "active"
+    assert (kept / "certificate").read_text() == result["certificate"]
+
+    world.ok("keys", "suspend", PRODUCT, "--as", ADMIN)
+    last = (kept / "certificate").read_text()
+    out = world.ok("check-in", "--keep", "ann-pc").out
+    assert "License state:   suspended (the copy must stop)" in out
+    assert (kept / "certificate").read_text() == last  # no new one: the old runs out
+
+    missing = world.refused("check-in", "--keep", "nowhere").err
+    assert "no installation token in" in missing
+    assert "activate with --keep FOLDER first" in missing
+    (kept / "installation-token").write_text("forged")
+    assert "token is not valid" in world.refused("check-in", "--keep", "ann-pc").err

@@ -70,7 +70,11 @@ COMMANDS: dict[str, CommandInfo] = {
         group=True,
     ),
     "activate": CommandInfo(
-        "licensekit.cli.commands.installations", "Activate a computer, as an installer does"
+        "licensekit.cli.commands.product", "Activate a computer, as an installer does"
+    ),
+    "check-in": CommandInfo(
+        "licensekit.cli.commands.product",
+        "Check in as an installed copy does, and see where its license stands",
     ),
     "installations": CommandInfo(
         "licensekit.cli.commands.installations", "Activated computers and blocked ones", group=True

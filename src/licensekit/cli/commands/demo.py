@@ -1,9 +1,10 @@
-"""``licensekit demo``: both administrator guide pages, played with the real commands.
+"""``licensekit demo``: both administrator guide pages and the product's side, played.
 
-The tour runs in a new folder: every step is a real ``licensekit`` command line, shown as a
-person would type it and run in this process on a real SQLite database, with the real file
-mailer. Links and codes are read back from the ``.eml`` files and the exported CSV, and
-refusals are the library's exceptions, caught and shown.
+The two pages of the guide come first, then the installed product's side. The tour runs in a
+new folder: every step is a real ``licensekit`` command line, shown as a person would type it
+and run in this process on a real SQLite database, with the real file mailer. Links and codes
+are read back from the ``.eml`` files and the exported CSV, and refusals are the library's
+exceptions, caught and shown.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def demo(app: App, args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     out = app.console.stdout
     out.write(
-        f"\nDone in {elapsed:.1f} s. Everything is in {db.parent}: the database, its secret, "
-        f"users.csv, invitations.csv and the emails. Remove the folder when you are done.\n"
+        f"\nDone in {elapsed:.1f} s. Everything is in {db.parent}: the database, its secret "
+        f"and signing keys, users.csv, invitations.csv, the emails and the copy kept in "
+        f"gus-laptop. Remove the folder when you are done.\n"
     )
     return EXIT_OK
 
@@ -185,6 +187,7 @@ class _Tour:
             self.say(f"   $ export {name}={shlex.quote(value)}")
         self.join_business_account()
         self.invite_to_install()
+        self.installed_copy()
 
     def join_business_account(self) -> None:
         self.heading("Part 1. Inviting users to join a business account")
@@ -347,6 +350,58 @@ class _Tour:
         self.run("audit", "--as", GRACE)
         self.step(f"The emails, as .eml files in {self.mail_dir}:")
         self.run("mail", "list")
+
+    def installed_copy(self) -> None:
+        self.heading("Part 3. The installed product's side")
+        self.step(
+            "The service makes a signing key, apart from its secret. Products are built with "
+            "its public key, and check their certificates offline with it."
+        )
+        self.run("signing-key", "create")
+        self.run("signing-key", "public", "--json")
+        self.step(
+            "Ida buys a sixth seat, gives the key a 30-day grace period after its expiry, and "
+            "frees the seats of copies silent for 14 days."
+        )
+        self.run(
+            "keys",
+            "change",
+            PRODUCT,
+            "--seats",
+            "6",
+            "--expires",
+            "2099-12-31",
+            "--grace",
+            "30d",
+            "--cull-after",
+            "14d",
+            "--as",
+            ADMIN,
+        )
+        self.step(
+            "Gus's computer activates and keeps, as the installed copy does, its installation "
+            "token and the certificate it was given."
+        )
+        way = ("--token", self.link("gus@example.com", MessageKind.INSTALL_INVITATION))
+        self.run("activate", *way, "--computer-id", "SN-0007", "--keep", "gus-laptop")
+        self.step("Offline, the copy checks its certificate: signature, computer and lease.")
+        self.run("verify-certificate", "gus-laptop/certificate", "--computer-id", "SN-0007")
+        self.step("It checks in, as it does every day: all is well, and a new certificate.")
+        self.run("check-in", "--keep", "gus-laptop")
+        self.step(
+            "Ida suspends the key. The next check-in says so and gives no new certificate: "
+            "the copy must stop, and one that stays offline stops when its lease ends."
+        )
+        self.run("keys", "suspend", PRODUCT, "--as", ADMIN)
+        self.run("check-in", "--keep", "gus-laptop")
+        self.step("She resumes it, and the copy runs again from its next check-in.")
+        self.run("keys", "resume", PRODUCT, "--as", ADMIN)
+        self.run("check-in", "--keep", "gus-laptop")
+        self.step(
+            "The host's scheduled job culls the copies that stopped checking in (none has "
+            "been silent for 14 days yet)."
+        )
+        self.run("installations", "cull")
 
     def activate(self, person: str, how: str, number: int, codes: dict[str, str]) -> None:
         email = f"{person}@example.com"

@@ -1,6 +1,5 @@
-"""Computers: ``licensekit activate`` and ``licensekit installations``.
+"""Computers: ``licensekit installations``.
 
-``activate`` takes a seat as an installer does, with a code or a download link;
 ``installations`` lists the computers of a key, deactivates, blocks and unblocks them, and
 culls those that stopped checking in.
 """
@@ -9,41 +8,21 @@ from __future__ import annotations
 
 import argparse
 
-from licensekit.cli._app import App, all_pages, token_from
+from licensekit.cli._app import App, all_pages
 from licensekit.cli._errors import EXIT_OK
 from licensekit.cli._options import add_key, positive
 from licensekit.cli._output import plural, when
 from licensekit.cli._parser import Builder, Parser
 
 __all__ = [
-    "activate",
     "block",
     "cull",
     "deactivate",
-    "define_activate",
     "define_installations",
     "list_blocked",
     "list_installations",
     "unblock",
 ]
-
-
-def define_activate(parser: Parser, b: Builder) -> None:
-    """Define ``licensekit activate``: with a code or a download link, on one computer."""
-    b.handle(parser, activate)
-    how = parser.add_mutually_exclusive_group(required=True)
-    how.add_argument("--code", help="the temporary activation code, as typed")
-    how.add_argument(
-        "--token", metavar="LINK_OR_TOKEN", help="the download link from the email, or its token"
-    )
-    parser.add_argument(
-        "--computer-id",
-        required=True,
-        metavar="ID",
-        help="a stable identifier of the computer (serial number)",
-    )
-    parser.add_argument("--computer-name", default="", metavar="NAME", help="its name")
-    parser.add_argument("--product", help="refuse a code for another product")
 
 
 def define_installations(parser: Parser, b: Builder) -> None:
@@ -93,38 +72,6 @@ def _installation(parser: argparse.ArgumentParser) -> None:
         help="an installation id (ins_...) or a computer id",
     )
     parser.add_argument("--key", metavar="KEY", help="look for the computer under this key only")
-
-
-def activate(app: App, args: argparse.Namespace) -> int:
-    """Activate a computer with a temporary activation code or a download link's token."""
-    kit = app.kit
-    if args.code is not None:
-        result = kit.activate(
-            code=args.code,
-            computer_id=args.computer_id,
-            computer_name=args.computer_name,
-            product=args.product,
-        )
-    else:
-        result = kit.activate(
-            token=token_from(args.token, app.config.download_url),
-            computer_id=args.computer_id,
-            computer_name=args.computer_name,
-            product=args.product,
-        )
-    if app.out.json_mode:
-        app.out.json(result)  # without the installation token, hidden from repr
-        return EXIT_OK
-    computer = (
-        f"{args.computer_name} ({result.computer_id})"
-        if args.computer_name
-        else (result.computer_id)
-    )
-    if result.already_active:
-        app.out.line(f"{computer} holds a seat of {result.product} already; no other was taken")
-    else:
-        app.out.line(f"Activated {result.product} on {computer} for {result.email}")
-    return EXIT_OK
 
 
 def list_installations(app: App, args: argparse.Namespace) -> int:
