@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import installed_workloads
 import postgres_workloads
 import workloads
 from _harness import Result
@@ -44,6 +45,9 @@ FULL = {
     "memory": 100_000,
     "repeat": 5,
     "slow_repeat": 3,
+    "certificates": 2_000,
+    "check_ins": 2_000,
+    "cull": 100_000,
     "pg_bulk": 10_000,
     "pg_activations": 2_000,  # 10,000 would take minutes on PostgreSQL
     "pg_processes": 8,
@@ -63,6 +67,9 @@ QUICK = {
     "memory": 200,
     "repeat": 2,
     "slow_repeat": 1,
+    "certificates": 50,
+    "check_ins": 50,
+    "cull": 500,
     "pg_bulk": 50,
     "pg_activations": 30,
     "pg_processes": 2,
@@ -122,6 +129,17 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
         "import": lambda done: [workloads.import_time(max(repeat * 3, 3))],
         "memory": lambda done: [workloads.peak_memory(size["memory"])],
         "login": lambda done: [workloads.login(repeat)],
+        "cert_issue": lambda done: [
+            installed_workloads.certificate_issue(size["certificates"], repeat)
+        ],
+        "cert_verify": lambda done: [
+            installed_workloads.certificate_verify(size["certificates"], repeat)
+        ],
+        "check_in": lambda done: [
+            *installed_workloads.check_ins(size["check_ins"], repeat, "full"),
+            *installed_workloads.check_ins(size["check_ins"], repeat, "normal"),
+        ],
+        "cull": lambda done: installed_workloads.culls(size["cull"], slow),
         "pg_bulk": on_postgres(
             "pg_bulk", lambda done: [postgres_workloads.bulk_invitation(size["pg_bulk"], slow)]
         ),

@@ -351,6 +351,7 @@ def _grown(folder: Path, existing: int, probes: int) -> tuple[LicenseKit, str, s
                 key_id=bench.key_id,
                 invitation_id=invitation.id,
                 status="active",
+                last_state="active",
                 deactivated_at=None,
                 deactivated_by=None,
                 activated_at="2026-01-01T00:00:00.000000Z",

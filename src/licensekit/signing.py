@@ -52,9 +52,11 @@ from licensekit._private_files import (
 )
 from licensekit.domain._echo import echo, echo_path
 from licensekit.domain.certificates import (
+    DEFAULT_LEASE,
     TIME_FORMAT,
     CertificateClaims,
     armour,
+    check_lease,
     encode_claims,
     signed_message,
 )
@@ -338,19 +340,31 @@ class KeyFileSigner:
             self._write(_KeyFile(successor, None, (retired, *found.retired)))
         return self._file.keys[0]
 
-    def drop(self, key_id: str) -> SigningKey:
+    def drop(
+        self,
+        key_id: str,
+        *,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        force: bool = False,
+        now: dt.datetime | None = None,
+    ) -> SigningKey:
         """Stop publishing the retired or next key *key_id*.
 
         Certificates a dropped retired key signed stop verifying once products lose its
-        public key.
+        public key, so a retired key is dropped only once *lease* (the service's
+        ``Settings.certificate_lease``) has passed since it was retired: by then every
+        certificate it signed has run out. *force* drops it earlier (a leaked key, say).
 
         Returns:
             The key dropped.
 
         Raises:
-            SigningKeyError: *key_id* is the current key or no key of the file; or the file
-                cannot be read or written.
+            SigningKeyError: *key_id* is the current key or no key of the file; it was
+                retired less than *lease* ago and *force* is not set; or the file cannot be
+                read or written.
         """
+        moment = _now(now)
+        check_lease(lease)
         with self._change() as found:
             keys = {key.key_id: key for key in found.keys}
             dropped = keys.get(key_id)
@@ -361,6 +375,14 @@ class KeyFileSigner:
             if dropped.state is KeyState.CURRENT:
                 raise SigningKeyError(
                     f"{key_id} is the current signing key; rotate to a new key first, then drop it"
+                )
+            retired_at = dropped.retired_at
+            if not force and retired_at is not None and moment - retired_at < lease:
+                raise SigningKeyError(
+                    f"{key_id} was retired at {retired_at:%Y-%m-%d %H:%M} UTC: certificates it "
+                    f"signed may be valid until {retired_at + lease:%Y-%m-%d %H:%M} UTC, and "
+                    "products would "
+                    "refuse them; drop it after that, or force it (a leaked key)"
                 )
             if dropped.state is KeyState.NEXT:
                 self._write(attrs.evolve(found, next=None))
@@ -392,9 +414,12 @@ class KeyFileSigner:
 def issue_certificate(signer: Signer, claims: CertificateClaims) -> str:
     """Sign *claims* with *signer*'s current key and return the certificate's armoured text.
 
-    The signature is checked with the public key the signer publishes for its key id before
-    the certificate is handed out, so that a signer whose keys do not match (a KMS alias
-    moved, a stub left in place) fails here rather than in every product.
+    The signature of a host's own signer is checked with the public key the signer publishes
+    for its key id before the certificate is handed out, so that a signer whose keys do not
+    match (a KMS alias moved, a stub left in place) fails here rather than in every product.
+    licensekit's own signers (:class:`Ed25519Signer`, :class:`KeyFileSigner`, not their
+    subclasses) derive their key id and published key from the private key they sign with,
+    so the check, two thirds of the cost of issuing, is skipped for them.
 
     Raises:
         SigningKeyError: The signer gave a key id or a signature of the wrong form; does not
@@ -407,14 +432,20 @@ def issue_certificate(signer: Signer, claims: CertificateClaims) -> str:
             f"the signer's key id must be 16 lowercase hexadecimal digits, got {echo(key_id)}"
         )
     payload = encode_claims(claims)
-    signature: object = signer.sign(signed_message(key_id, payload))
+    message = signed_message(key_id, payload)
+    signature: object = signer.sign(message)
     if not isinstance(signature, bytes) or len(signature) != _SIGNATURE_BYTES:
         raise SigningKeyError(
             f"the signer returned {echo(signature)} as a signature; an Ed25519 signature is "
             f"{_SIGNATURE_BYTES} bytes"
         )
-    _check_signature(signer, key_id, signed_message(key_id, payload), signature)
+    if type(signer) not in _CONSISTENT_BY_MAKING:
+        _check_signature(signer, key_id, message, signature)
     return armour(key_id, payload, signature)
+
+
+_CONSISTENT_BY_MAKING: tuple[type, ...] = (Ed25519Signer, KeyFileSigner)
+"""Signers whose key id, published key and signatures come from one private key."""
 
 
 def _check_signature(signer: Signer, key_id: str, message: bytes, signature: bytes) -> None:

@@ -116,7 +116,10 @@ def test_prepare_rotate_and_drop(keyed: CLI) -> None:
         in keyed.refused("signing-key", "drop", rotated["current"]["key_id"]).err
     )
     assert "no key 'nope'" in keyed.refused("signing-key", "drop", "nope").err
-    dropped = keyed.ok("signing-key", "drop", first)
+    too_soon = keyed.refused("signing-key", "drop", first).err
+    assert "may be valid until" in too_soon
+    assert "force it" in too_soon
+    dropped = keyed.ok("signing-key", "drop", first, "--force")
     assert f"Dropped the retired key {first}" in dropped.out
     assert first not in keyed.ok("signing-key", "public", "--json").json()
 
@@ -177,7 +180,7 @@ def test_a_rotated_key_still_verifies_until_dropped(keyed: CLI) -> None:
     new = certificate(keyed, "new.txt")
     for path in (old, new):
         keyed.ok("verify-certificate", path, "--computer-id", "SN-0001", *AT)
-    keyed.ok("signing-key", "drop", first)
+    keyed.ok("signing-key", "drop", first, "--force")
     assert (
         "not among the public keys"
         in keyed.refused("verify-certificate", old, "--computer-id", "SN-0001", *AT).err

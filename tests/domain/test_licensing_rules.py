@@ -1002,8 +1002,14 @@ class TestDeactivate:
 
     def test_inactive_installation_cannot_be_deactivated(self) -> None:
         inactive = make_installation(status=InstallationStatus.DEACTIVATED)
-        with pytest.raises(ConflictError, match="is not active"):
+        with pytest.raises(ConflictError, match="is deactivated already"):
             deactivate(make_key(seats_used=1), inactive, actor_id="u", now=LATER)
+
+    def test_a_culled_installation_is_deactivated_without_releasing_a_seat(self) -> None:
+        culled = make_installation(status=InstallationStatus.CULLED, deactivated_at=LATER)
+        key, ended = deactivate(make_key(seats_used=1), culled, actor_id="u", now=LATER)
+        assert key.seats_used == 1
+        assert (ended.status, ended.deactivated_by) == (InstallationStatus.DEACTIVATED, "u")
 
     def test_seats_used_never_goes_below_zero(self) -> None:
         key, _ = deactivate(make_key(seats_used=0), make_installation(), actor_id="u", now=LATER)

@@ -207,7 +207,10 @@ def test_a_rotated_key_verifies_old_and_new_certificates_until_the_old_is_droppe
     assert (current.state, retired.state) == (KeyState.CURRENT, KeyState.RETIRED)
     assert retired.key_id == old_id
     assert retired.retired_at == T0 + dt.timedelta(days=1)
-    dropped = signer.drop(old_id)
+    with pytest.raises(SigningKeyError, match="may be valid until 2030-01-09 12:00 UTC"):
+        signer.drop(old_id, now=T0 + dt.timedelta(days=7))  # a 7-day lease not yet over
+    assert old_id in signer.public_keys()
+    dropped = signer.drop(old_id, now=T0 + dt.timedelta(days=8))
     assert dropped.key_id == old_id
     with pytest.raises(CertificateKeyUnknown):
         verified_by(before, signer)

@@ -28,6 +28,7 @@ from licensekit import (
     LicenseState,
     MessageKind,
     Session,
+    SigningKeyError,
 )
 from licensekit.signing import KeyFileSigner
 from licensekit.storage import Store
@@ -270,7 +271,11 @@ def test_a_rotated_signing_key_verifies_old_and_new_until_the_old_is_dropped(
     old = verify_certificate(old_certificate, shipped(), computer_id="SN-ANN", now=kit.clock.now())
     assert old.signing_key_id == old_id
 
-    signer.drop(old_id)
+    retired_at = next(k.retired_at for k in signer.keys if k.key_id == old_id)
+    assert retired_at is not None
+    with pytest.raises(SigningKeyError, match="may be valid until"):
+        signer.drop(old_id)  # its certificates' 7-day lease has not run out
+    signer.drop(old_id, now=retired_at + dt.timedelta(days=7))
     assert set(shipped()) == {upcoming.key_id}
     assert ann.verify(shipped()).signing_key_id == upcoming.key_id
     with pytest.raises(CertificateKeyUnknown):

@@ -110,6 +110,8 @@ KEY_ACTIONS = (
     "add again",
     "add in other case",
     "remove",
+    "cull after 2 days",
+    "never cull",
 )
 ACTIVATION_GUESSES, CHECK_IN_GUESSES = "activation:*", "check-in:*"
 # The overall guessing limits are tested elsewhere; here an unknown code never locks anything.
@@ -142,6 +144,8 @@ class KeyModel:
     seats: int
     expires_at: dt.datetime | None
     status: KeyStatus = ACTIVE
+    dead_after: dt.timedelta | None = None
+    """Installations silent this long are culled; None: never."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,8 @@ class InstallModel:
     last_seen: dt.datetime | None = None
     """As recorded: every activation writes it, a check-in only once it is 6 hours old (a
     quarter of the default daily check-in interval)."""
+    culled_at: dt.datetime | None = None
+    """When the culling job took its seat (its computer keeps its claim on the code)."""
 
 
 Block = tuple[str, str | None]
@@ -388,8 +394,9 @@ class LicensingMachine(RuleBasedStateMachine):
         return by == ADMIN or key_id in self.granted
 
     def forget(self, inst: InstallModel) -> None:
-        """An administrator deactivated *inst*: its computer's claim on its code ends."""
-        inst.active = False
+        """An administrator deactivated *inst* (active or culled): its computer's claim on its
+        code ends."""
+        inst.active, inst.culled_at = False, None
         claims = self.invites_by_id[inst.invitation_id].computers
         if inst.computer_id in claims:
             claims.remove(inst.computer_id)
@@ -526,6 +533,16 @@ class LicensingMachine(RuleBasedStateMachine):
                 event(f"resume a {km.status.value} key")
                 assert call().status is ACTIVE
                 km.status = ACTIVE
+        elif action in ("cull after 2 days", "never cull"):
+            dead_after = dt.timedelta(days=2) if action == "cull after 2 days" else None
+            call = lambda: self.kit.change_license_key(  # noqa: E731
+                self.admin, acc, km.id, dead_after=dead_after, never_cull=dead_after is None
+            )
+            if km.status is REMOVED:
+                self.fails(ConflictError, call)
+            else:
+                assert call().dead_after == dead_after
+                km.dead_after = dead_after
         else:
             assert action == "remove"
             call = lambda: self.kit.remove_license_key(self.admin, acc, km.id)  # noqa: E731
@@ -785,7 +802,14 @@ class LicensingMachine(RuleBasedStateMachine):
             if not seated:
                 existing.activated_at = self.now
             existing.active = True
+            if existing.culled_at is not None and existing.invitation_id != inv.id:
+                # A culled computer's claim on its earlier code ends when another code
+                # gives it its seat back.
+                earlier = self.invites_by_id[existing.invitation_id].computers
+                if computer in earlier:
+                    earlier.remove(computer)
             existing.invitation_id = inv.id
+        existing.culled_at = None
         existing.last_seen = self.now
         assert result.activated_at == existing.activated_at
         if new_claim:
@@ -845,10 +869,10 @@ class LicensingMachine(RuleBasedStateMachine):
         )
         if not self.may_manage(by, inst.key_id):
             self.fails(PermissionDenied, call)
-        elif not inst.active:
+        elif not inst.active and inst.culled_at is None:
             self.fails(ConflictError, call)
         else:
-            event(f"deactivate: {by}")
+            event(f"deactivate: {by}{'' if inst.active else ', culled'}")
             view = call()
             assert (view.status, view.deactivated_at) == (InstallationStatus.DEACTIVATED, self.now)
             self.forget(inst)
@@ -886,7 +910,7 @@ class LicensingMachine(RuleBasedStateMachine):
             other
             for other in self.installs.values()
             if other.computer_id == inst.computer_id
-            and other.active
+            and (other.active or other.culled_at is not None)
             and (scope is None or other.key_id == scope)
         ]
         event(f"block: {by}, {len(covered)} deactivated")
@@ -958,11 +982,21 @@ class LicensingMachine(RuleBasedStateMachine):
         if from_network and self.network_locked():
             event("check-in: known token from the locked client")
         before = self.throttles()
-        view = self.kit.check_in(inst.token, client=client).installation
+        returns = self.returns(inst)
+        result = self.kit.check_in(inst.token, client=client)
+        view = result.installation
         assert self.throttles() == before, "a known token changed a throttle record"
         assert view.id == inst.id
+        assert result.returned is returns
+        if returns:
+            event("check-in: a culled installation takes a seat back")
+            inst.active, inst.culled_at, inst.last_seen = True, None, self.now
         assert view.status is (
-            InstallationStatus.ACTIVE if inst.active else InstallationStatus.DEACTIVATED
+            InstallationStatus.ACTIVE
+            if inst.active
+            else InstallationStatus.CULLED
+            if inst.culled_at is not None
+            else InstallationStatus.DEACTIVATED
         )
         if inst.active and (
             inst.last_seen is None or self.now - inst.last_seen >= dt.timedelta(hours=6)
@@ -970,6 +1004,52 @@ class LicensingMachine(RuleBasedStateMachine):
             inst.last_seen = self.now
         if inst.active:
             assert view.last_seen_at == inst.last_seen
+
+    def returns(self, inst: InstallModel) -> bool:
+        """Whether a check-in of *inst* now takes a seat back after a cull."""
+        km = self.key(inst.key_id)
+        return (
+            inst.culled_at is not None
+            and not inst.active
+            and not self.blocked(inst.computer_id, km.id)
+            and self.now - inst.culled_at < dt.timedelta(days=30)
+            and self.key_usable(km)
+            and self.used(km.id) < km.seats
+        )
+
+    @rule()
+    def cull(self) -> None:
+        """The host's job frees the seats of installations silent for their key's dead-after
+        time; their computers keep their claims on their codes."""
+        dead = [
+            inst
+            for inst in self.installs.values()
+            if inst.active
+            and (km := self.key(inst.key_id)).dead_after is not None
+            and inst.last_seen is not None
+            and self.now - inst.last_seen >= km.dead_after
+        ]
+        report = self.kit.cull_installations()
+        assert report.culled == len(dead)
+        assert report.keys == sum(1 for k in self.keys if k.dead_after is not None)
+        event(f"cull: {min(len(dead), 2)}{'+' if len(dead) > 2 else ''} culled")
+        for inst in dead:
+            inst.active, inst.culled_at = False, self.now
+
+    @precondition(lambda self: self.installs)
+    @rule(n=st.integers(0, 99), seats=st.booleans())
+    def go_silent_then_come_back(self, n: int, seats: bool) -> None:
+        """A key culls; two days pass without a check-in; the job culls; perhaps a seat is
+        added; a copy checks in: a culled one takes a seat back if one is free."""
+        inst = self._installation(n)
+        km = self.key(inst.key_id)
+        if km.dead_after is None and km.status is not REMOVED:
+            self.administer_key(self.keys.index(km), "cull after 2 days")
+        self.kit.clock.advance(dt.timedelta(days=2))
+        self.cull()
+        if seats:
+            self.administer_key(self.keys.index(km), "more seats")
+        self.check_in(n, old=False, from_network=False)
 
     def check_in_unknown(self, token: str, *, from_network: bool) -> None:
         """An unknown token counts against the check-ins' own overall guessing limit and, from
@@ -1048,9 +1128,13 @@ class LicensingMachine(RuleBasedStateMachine):
             )
             assert stored.max_activations == inv.max_activations
             assert (stored.revoked_at is not None) == inv.revoked
-            # A computer has a claim on a code exactly while it holds a seat through it.
+            # A computer has a claim on a code exactly while it holds a seat through it, or
+            # lost the seat to a cull (it may come back).
             assert set(stored.computer_ids) == {
-                i.computer_id for i in installs if i.invitation_id == inv.id and i.is_active
+                i.computer_id
+                for i in installs
+                if i.invitation_id == inv.id
+                and i.status in (InstallationStatus.ACTIVE, InstallationStatus.CULLED)
             }
 
     @invariant()

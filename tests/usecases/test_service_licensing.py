@@ -2496,12 +2496,12 @@ def test_deactivate_installation_frees_the_seat_and_is_audited(setup):
     )
 
 
-def test_deactivate_installation_refuses_an_inactive_one(setup):
+def test_deactivate_installation_refuses_a_deactivated_one(setup):
     kit, admin, account_id, _ = setup
     result = activate(kit, invite(setup))
     kit.deactivate_installation(admin, account_id, result.installation_id)
 
-    with pytest.raises(ConflictError, match="not active"):
+    with pytest.raises(ConflictError, match="deactivated already"):
         kit.deactivate_installation(admin, account_id, result.installation_id)
     assert kit.get_license_key(admin, account_id, setup.key_id).seats_used == 0
 

@@ -372,6 +372,14 @@ class Activation:
         # 4. The rest.
         if outcome.invitation is not invitation:
             tx.save(INSTALL_INVITATIONS, outcome.invitation)
+        if (
+            existing is not None
+            and existing.status is InstallationStatus.CULLED
+            and existing.invitation_id != invitation.id
+        ):
+            # A culled computer kept its claim on the code it came with; it now holds its
+            # seat through another, so that claim ends, as a deactivation would end it.
+            _forget_claim(tx, existing)
         if outcome.is_new:
             tx.add(INSTALLATIONS, outcome.installation)
         else:
@@ -395,6 +403,15 @@ class Activation:
         return key, outcome
 
 
+def _forget_claim(tx: Tx, installation: Installation) -> None:
+    """End *installation*'s computer's claim on the code of its invitation."""
+    earlier = tx.get(INSTALL_INVITATIONS, installation.invitation_id)
+    if earlier is not None:
+        forgotten = licensing.forget_computer(earlier, installation.computer_id)
+        if forgotten != earlier:
+            tx.save(INSTALL_INVITATIONS, forgotten)
+
+
 def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn:
     """Decide and write the check-in of the installation *found* by its token.
 
@@ -403,7 +420,15 @@ def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn:
     read again if the lock waited.
     """
     account_id, computer_id = found.account_id, found.computer_id
-    stale = tx.lock(computer_scope(account_id, computer_id))
+    # A culled installation may take a seat back: that claim, like an activation's, holds
+    # the key's scope too, so that no change of the key's record crosses it (a key change
+    # writes the whole record, seats_used included). An ordinary check-in locks only its
+    # computer. The scopes in sorted order: "computer:..." < "key:...".
+    may_claim = found.status is InstallationStatus.CULLED
+    scopes = [computer_scope(account_id, computer_id)]
+    if may_claim:
+        scopes.append(key_scope(found.key_id))
+    stale = tx.lock(*scopes)
     keys, blocks, *again = tx.fetch(
         Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
         Query(COMPUTER_BLOCKS, ("account_id", "computer_id"), ((account_id, computer_id),)),
@@ -414,7 +439,8 @@ def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn:
     blocked = any(b.covers(key.id) for b in blocks)
     changed, returned = installation, False
     if (
-        not blocked
+        may_claim
+        and not blocked
         and standing.may_return(key, installation, now)
         and tx.increment(LICENSE_KEYS, key.id, "seats_used", 1, cap="seats")
     ):

@@ -46,6 +46,7 @@ from licensekit.domain.model import (
     AuditAction,
     ComputerBlock,
     Installation,
+    InstallationStatus,
     InstallationView,
     LicenseKey,
     Membership,
@@ -141,11 +142,14 @@ class Installations:
     ) -> InstallationView:
         """Deactivate an installation; its seat is free at once.
 
+        A culled installation (one that stopped checking in) may be deactivated too: it then
+        cannot take a seat back by checking in.
+
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             InstallationNotFound: No such installation in *account_id*.
             PermissionDenied: The caller may not manage the installation's key.
-            ConflictError: It is not active.
+            ConflictError: It is deactivated already.
         """
         now = self._ctx.clock.now()
 
@@ -218,8 +222,12 @@ class Installations:
             if any(b.key_id == scope for b in blocks):
                 where = "this account" if scope is None else f"license key {scope!r}"
                 raise ConflictError(f"computer {computer_id!r} is blocked in {where} already")
-            active = sorted((i for i in installations if i.is_active), key=lambda i: i.key_id)
-            deactivated = _deactivate(tx, active, record.user_id, now)
+            # Culled ones too: they may take a seat back by checking in.
+            live = sorted(
+                (i for i in installations if i.status is not InstallationStatus.DEACTIVATED),
+                key=lambda i: i.key_id,
+            )
+            deactivated = _deactivate(tx, live, record.user_id, now)
             block = ComputerBlock(
                 account_id=account_id,
                 computer_id=computer_id,
@@ -388,15 +396,17 @@ def _deactivate(
 ) -> list[Installation]:
     """Deactivate *installations*, free their seats, end their computers' claims on codes.
 
-    Each seat is released with the guarded counter (a count already at 0 stays there); the
-    installations and their invitations are read and written in bulk.
+    Each seat is released with the guarded counter (a count already at 0 stays there); a
+    culled installation holds none to release. The installations and their invitations are
+    read and written in bulk.
 
     Raises:
-        ConflictError: One of them is not active.
+        ConflictError: One of them is deactivated already.
     """
     ended = [licensing.end_installation(i, actor_id=actor_id, now=now) for i in installations]
     for installation in installations:
-        tx.increment(LICENSE_KEYS, installation.key_id, "seats_used", -1)
+        if installation.is_active:
+            tx.increment(LICENSE_KEYS, installation.key_id, "seats_used", -1)
     tx.save_all(INSTALLATIONS, ended)
     computers = {i.invitation_id: i.computer_id for i in installations}
     invitations = tx.get_many(INSTALL_INVITATIONS, computers)

@@ -281,6 +281,11 @@ class Keys:
                 future, or a liveness value out of bounds.
             ConflictError: The key was removed.
         """
+        for flag, value in (("clear_expiry", clear_expiry), ("never_cull", never_cull)):
+            if not isinstance(value, bool):
+                raise ValidationError(
+                    f"{flag} must be True or False, not {type(value).__name__}", field=flag
+                )
         liveness = {
             "grace_period": grace_period,
             "check_in_interval": check_in_interval,
@@ -311,6 +316,7 @@ class Keys:
                     expires_from=_iso(key.expires_at), expires_to=_iso(changed.expires_at)
                 )
             if changes_liveness:
+                licensing.check_not_removed(key)
                 grace, interval, dead = standing.liveness(key, never_cull=never_cull, **liveness)
                 changed = attrs.evolve(
                     changed,

@@ -26,6 +26,7 @@ from licensekit.domain.model import (
     InstallInvitation,
     KeyStatus,
     LicenseKey,
+    LicenseState,
     Membership,
     Role,
     Throttle,
@@ -68,6 +69,7 @@ __all__ = [
     "check_code_usable",
     "check_key_invitable",
     "check_key_usable",
+    "check_not_removed",
     "check_resendable",
     "check_seats",
     "clears_code_throttle",
@@ -123,7 +125,12 @@ def mask_key_value(value: str) -> str:
     return "".join(reversed(out))
 
 
-def _live(key: LicenseKey) -> None:
+def check_not_removed(key: LicenseKey) -> None:
+    """Refuse to change a removed key (resume it first).
+
+    Raises:
+        ConflictError: *key* was removed.
+    """
     if key.status is KeyStatus.REMOVED:
         raise ConflictError(f"license key {key.id!r} has been removed")
 
@@ -137,7 +144,7 @@ def change_seats(key: LicenseKey, seats: int, *, now: dt.datetime) -> LicenseKey
         ConflictError: The key was removed.
     """
     seats = check_seats(seats)
-    _live(key)
+    check_not_removed(key)
     if seats < key.seats_used:
         raise SeatsInUse(
             f"license key {key.id!r} has {key.seats_used} active installations; it cannot "
@@ -155,7 +162,7 @@ def change_expiry(
         ValidationError: *expires_at* is not in the future (suspend the key instead).
         ConflictError: The key was removed.
     """
-    _live(key)
+    check_not_removed(key)
     if expires_at is not None and expires_at <= now:
         raise ValidationError(
             "a license key's expiry must be in the future; to stop activations now, suspend it",
@@ -195,7 +202,7 @@ def remove_key(key: LicenseKey, *, now: dt.datetime) -> LicenseKey:
         SeatsInUse: The key still has active installations; deactivate them first.
         ConflictError: The key was removed already.
     """
-    _live(key)
+    check_not_removed(key)
     if key.seats_used:
         raise SeatsInUse(
             f"license key {key.id!r} still has {key.seats_used} active installations; "
@@ -508,6 +515,7 @@ def activate(
             status=InstallationStatus.ACTIVE,
             deactivated_at=None,
             deactivated_by=None,
+            last_state=LicenseState.ACTIVE,  # what the installer is told now
         )
     return Activation(
         key_as_read=key,
@@ -537,11 +545,14 @@ def deactivate(
 ) -> tuple[LicenseKey, Installation]:
     """Return *key* and *installation* after the installation releases its seat.
 
+    A culled installation holds none to release.
+
     Raises:
-        ConflictError: The installation is not active.
+        ConflictError: The installation was deactivated already.
     """
+    released = 1 if installation.is_active else 0
     return (
-        attrs.evolve(key, seats_used=max(key.seats_used - 1, 0)),
+        attrs.evolve(key, seats_used=max(key.seats_used - released, 0)),
         end_installation(installation, actor_id=actor_id, now=now),
     )
 
@@ -552,13 +563,15 @@ def end_installation(
     """Return *installation* deactivated by *actor_id* at *now*; its key's seat is then free.
 
     The use cases release the seat with the store's guarded counter (one less in use), so
-    that a deactivation never waits for activations of other computers.
+    that a deactivation never waits for activations of other computers. A culled
+    installation holds no seat, but may still take one back by checking in; deactivating it
+    ends that (and its computer's claim on its code, as for an active one).
 
     Raises:
-        ConflictError: The installation is not active.
+        ConflictError: The installation was deactivated already.
     """
-    if not installation.is_active:
-        raise ConflictError(f"installation {installation.id!r} is not active")
+    if installation.status is InstallationStatus.DEACTIVATED:
+        raise ConflictError(f"installation {installation.id!r} is deactivated already")
     return attrs.evolve(
         installation,
         status=InstallationStatus.DEACTIVATED,

@@ -233,6 +233,8 @@ def cull(installation: Installation, *, now: dt.datetime) -> Installation:
 
     Unlike a deactivation, a cull leaves the computer's claim on its code: the copy comes
     back by checking in (see :func:`may_return`), or activates again with the same code.
+    ``last_state`` stays what the copy was last told: its next check-in tells it, and the
+    audit trail records that.
 
     Raises:
         ConflictError: It is not active.
@@ -244,7 +246,6 @@ def cull(installation: Installation, *, now: dt.datetime) -> Installation:
         status=InstallationStatus.CULLED,
         deactivated_at=now,
         deactivated_by=None,
-        last_state=LicenseState.DEACTIVATED,
     )
 
 

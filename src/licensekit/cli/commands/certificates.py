@@ -56,6 +56,11 @@ def define_signing_key(parser: Parser, b: Builder) -> None:
     )
     p = b.command(actions, "drop", drop_key, "Stop publishing a retired or next key")
     p.add_argument("key_id", metavar="KEY_ID", help="the key's id, as 'signing-key public' lists")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="drop a retired key before its certificates' lease has run out (a leaked key)",
+    )
     b.command(
         actions,
         "public",
@@ -142,7 +147,7 @@ def rotate_key(app: App, args: argparse.Namespace) -> int:
 
 def drop_key(app: App, args: argparse.Namespace) -> int:
     """Remove a retired (or next) key from the file: it is published no more."""
-    key = KeyFileSigner(app.signing_key_file()).drop(args.key_id)
+    key = KeyFileSigner(app.signing_key_file()).drop(args.key_id, force=args.force)
     return app.out.answer(
         _key_data(key),
         f"Dropped the {key.state} key {key.key_id}; products given the public keys from now "
