@@ -412,12 +412,13 @@ def _forget_claim(tx: Tx, installation: Installation) -> None:
             tx.save(INSTALL_INVITATIONS, forgotten)
 
 
-def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn:
+def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn | None:
     """Decide and write the check-in of the installation *found* by its token.
 
     See :meth:`Activation.check_in`. The computer's scope keeps blocks, deactivations,
     culls and activations of the computer from crossing the check-in; the installation is
-    read again if the lock waited.
+    read again by its token if the lock waited, and None returned if the token was retired
+    meanwhile.
     """
     account_id, computer_id = found.account_id, found.computer_id
     # A culled installation may take a seat back: that claim, like an activation's, holds
@@ -432,9 +433,12 @@ def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn:
     keys, blocks, *again = tx.fetch(
         Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
         Query(COMPUTER_BLOCKS, ("account_id", "computer_id"), ((account_id, computer_id),)),
-        *([Query(INSTALLATIONS, ("id",), ((found.id,),))] if stale else []),
+        # Again by its token: a new activation of the computer meanwhile retired this one.
+        *([Query(INSTALLATIONS, ("token_hash",), ((found.token_hash,),))] if stale else []),
     )
-    installation: Installation = again[0][0] if stale and again[0] else found
+    if stale and not again[0]:
+        return None
+    installation: Installation = again[0][0] if stale else found
     key: LicenseKey = keys[0]
     blocked = any(b.covers(key.id) for b in blocks)
     changed, returned = installation, False
