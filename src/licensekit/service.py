@@ -45,6 +45,7 @@ from licensekit._usecases.culling import Culling
 from licensekit._usecases.install_invitations import InstallInvitations
 from licensekit._usecases.installations import Installations
 from licensekit._usecases.join_invitations import Invitees, JoinInvitations
+from licensekit._usecases.key_grants import KeyGrants
 from licensekit._usecases.keys import Keys
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
@@ -168,6 +169,7 @@ class LicenseKit:
         """Build the groups of license keys, invitations to install and installations."""
         ctx, access, delivery = self._ctx, self._access, self._delivery
         self._keys_group = Keys(ctx, access)
+        self._grants = KeyGrants(ctx, access)
         self._install_invitations = InstallInvitations(ctx, access, delivery)
         self._activation = Activation(ctx)
         self._installations = Installations(ctx, access)
@@ -290,8 +292,8 @@ class LicenseKit:
     suspend_license_key = delegate("_keys_group", Keys.suspend_license_key)
     resume_license_key = delegate("_keys_group", Keys.resume_license_key)
     remove_license_key = delegate("_keys_group", Keys.remove_license_key)
-    grant_license_administrator = delegate("_keys_group", Keys.grant_license_administrator)
-    revoke_license_administrator = delegate("_keys_group", Keys.revoke_license_administrator)
+    grant_license_administrator = delegate("_grants", KeyGrants.grant_license_administrator)
+    revoke_license_administrator = delegate("_grants", KeyGrants.revoke_license_administrator)
     invite_installers = delegate("_install_invitations", InstallInvitations.invite_installers)
     list_install_invitations = delegate(
         "_install_invitations", InstallInvitations.list_install_invitations

@@ -31,6 +31,7 @@ __all__ = [
     "as_id",
     "bounded_entries",
     "check_cursor",
+    "check_flag",
     "check_lifetime",
     "check_limit",
     "clean_name",
@@ -135,6 +136,19 @@ def parse_enum(kind: type[E], value: object, what: str) -> E:
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
         raise ValidationError(f"unknown {what} {echo(value)}; choose one of: {choices}") from None
+
+
+def check_flag(value: object, what: str) -> bool:
+    """Return *value* if it is True or False.
+
+    Raises:
+        ValidationError: Anything else (a form's ``"no"`` is not False).
+    """
+    if not isinstance(value, bool):
+        raise ValidationError(
+            f"{what} must be True or False, not {type(value).__name__}", field=what
+        )
+    return value
 
 
 def as_id(value: object) -> str | None:

@@ -1,10 +1,11 @@
-"""License keys and License Administrators.
+"""License keys: adding, listing, changing, renewing, suspending, resuming, removing.
 
-Scopes: a key's change (:meth:`Keys.change_license_key`, suspending, resuming, removing)
-locks ``account:<account id>`` and ``key:<key id>``: the key scope keeps a change of the
-key's record from crossing an activation, which claims a seat with the guarded counter
-(:mod:`licensekit._usecases.activation`). Adding a key and granting or revoking License
-Administrator rights lock ``account:<account id>``. Listings and look-ups lock nothing.
+Scopes: a key's change (:meth:`Keys.change_license_key`, renewing, suspending, resuming,
+removing) locks ``account:<account id>`` and ``key:<key id>``: the key scope keeps a change
+of the key's record from crossing an activation, which claims a seat with the guarded
+counter (:mod:`licensekit._usecases.activation`). Adding a key locks ``account:<account
+id>``. Listings and look-ups lock nothing. License Administrators' grants are
+:mod:`licensekit._usecases.key_grants`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Callable
 import attrs
 
 from licensekit._ids import new_id
-from licensekit._usecases._access import Access, member, member_view
+from licensekit._usecases._access import Access
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import (
     check_cursor,
+    check_flag,
     check_limit,
     clean_name,
     filtered_page,
@@ -42,13 +44,12 @@ from licensekit.domain.model import (
     KeyStatus,
     LicenseKey,
     LicenseKeyView,
-    MemberView,
     Page,
     Session,
 )
 from licensekit.domain.roles import Permission
 from licensekit.exceptions import DuplicateLicenseKey, ValidationError
-from licensekit.storage import LICENSE_KEYS, MEMBERSHIPS
+from licensekit.storage import LICENSE_KEYS
 
 __all__ = ["Keys"]
 
@@ -172,7 +173,7 @@ class Keys:
             )
             return key
 
-        return self._view(ctx.runner.run(work, account_scope(account_id)), masked=True)
+        return _key_view(self._ctx, ctx.runner.run(work, account_scope(account_id)), masked=True)
 
     def list_license_keys(
         self,
@@ -215,7 +216,9 @@ class Keys:
             return page, admin
 
         page, admin = self._ctx.runner.run(work)
-        return Page(tuple(self._view(k, masked=admin) for k in page.items), page.next_cursor)
+        return Page(
+            tuple(_key_view(self._ctx, k, masked=admin) for k in page.items), page.next_cursor
+        )
 
     def get_license_key(
         self, session: Session | str, account_id: str, key_id: str
@@ -237,7 +240,7 @@ class Keys:
             return key, is_admin(record, membership)
 
         key, admin = self._ctx.runner.run(work)
-        return self._view(key, masked=admin)
+        return _key_view(self._ctx, key, masked=admin)
 
     def change_license_key(
         self,
@@ -281,11 +284,8 @@ class Keys:
                 future, or a liveness value out of bounds.
             ConflictError: The key was removed.
         """
-        for flag, value in (("clear_expiry", clear_expiry), ("never_cull", never_cull)):
-            if not isinstance(value, bool):
-                raise ValidationError(
-                    f"{flag} must be True or False, not {type(value).__name__}", field=flag
-                )
+        check_flag(clear_expiry, "clear_expiry")
+        check_flag(never_cull, "never_cull")
         liveness = {
             "grace_period": grace_period,
             "check_in_interval": check_in_interval,
@@ -316,18 +316,13 @@ class Keys:
                     expires_from=_iso(key.expires_at), expires_to=_iso(changed.expires_at)
                 )
             if changes_liveness:
-                licensing.check_not_removed(key)
-                grace, interval, dead = standing.liveness(key, never_cull=never_cull, **liveness)
-                changed = attrs.evolve(
-                    changed,
-                    grace_seconds=grace,
-                    check_in_seconds=interval,
-                    dead_after_seconds=dead,
-                    updated_at=now,
+                changed = standing.change_liveness(
+                    changed, never_cull=never_cull, now=now, **liveness
                 )
+                dead = changed.dead_after_seconds
                 details.update(
-                    grace_seconds=str(grace),
-                    check_in_seconds=str(interval),
+                    grace_seconds=str(changed.grace_seconds),
+                    check_in_seconds=str(changed.check_in_seconds),
                     dead_after_seconds="never" if dead is None else str(dead),
                 )
             return changed, details
@@ -408,57 +403,7 @@ class Keys:
             session, account_id, key_id, licensing.remove_key, AuditAction.LICENSE_KEY_REMOVED
         )
 
-    def grant_license_administrator(
-        self, session: Session | str, account_id: str, user_id: str, key_id: str
-    ) -> MemberView:
-        """Make a Regular Member License Administrator of one key (at once, in open sessions).
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The member is not an active Regular Member, already holds the
-                grant, or the key was removed.
-        """
-        return self._change_grant(session, account_id, user_id, key_id, grant=True)
-
-    def revoke_license_administrator(
-        self, session: Session | str, account_id: str, user_id: str, key_id: str
-    ) -> MemberView:
-        """End a member's License Administrator rights over one key, at once.
-
-        Raises:
-            AccountNotFound: The caller is not a member of *account_id*.
-            PermissionDenied: The caller is not an Account Administrator.
-            MemberNotFound: *user_id* is not a member of *account_id*.
-            LicenseKeyNotFound: No such key in *account_id*.
-            ConflictError: The member does not hold that grant.
-        """
-        return self._change_grant(session, account_id, user_id, key_id, grant=False)
-
     # -- internals ------------------------------------------------------------------------
-
-    def _view(self, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
-        masked_value = None
-        if masked:
-            value = self._ctx.keys.decrypt(key.value_ciphertext, bound_to=key.id)
-            masked_value = licensing.mask_key_value(value)
-        return LicenseKeyView(
-            id=key.id,
-            account_id=key.account_id,
-            product=key.product,
-            seats=key.seats,
-            seats_used=key.seats_used,
-            seats_free=key.seats_free,
-            status=key.status,
-            expires_at=key.expires_at,
-            created_at=key.created_at,
-            masked_value=masked_value,
-            grace_period=key.grace_period,
-            check_in_interval=key.check_in_interval,
-            dead_after=key.dead_after,
-        )
 
     def _change(
         self,
@@ -482,7 +427,7 @@ class Keys:
             return changed
 
         changed = self._ctx.runner.run(work, account_scope(account_id), key_scope(key_id))
-        return self._view(changed, masked=True)
+        return _key_view(self._ctx, changed, masked=True)
 
     def _change_status(
         self,
@@ -497,28 +442,28 @@ class Keys:
 
         return self._change(session, account_id, key_id, change, action)
 
-    def _change_grant(
-        self, session: Session | str, account_id: str, user_id: str, key_id: str, *, grant: bool
-    ) -> MemberView:
-        now = self._ctx.clock.now()
 
-        def work(tx: Tx) -> MemberView:
-            record, _, key = authorize_key(
-                self._access, tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
-            )
-            target = member(tx, account_id, user_id)
-            keys = licensing.change_grant(target, key, grant=grant)
-            # Not a change of role or status: changed_by and notes keep describing the last
-            # one, and the audit trail records the grant.
-            changed = attrs.evolve(target, license_keys=keys)
-            tx.put(MEMBERSHIPS, changed)
-            action = (
-                AuditAction.LICENSE_ADMIN_GRANTED if grant else AuditAction.LICENSE_ADMIN_REVOKED
-            )
-            audit(tx, now, account_id, record.user_id, action, user_id, key_id=key_id)
-            return member_view(tx, changed)
-
-        return self._ctx.runner.run(work, account_scope(account_id))
+def _key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
+    """Return the view of *key*, its value masked for Account Administrators."""
+    masked_value = None
+    if masked:
+        value = ctx.keys.decrypt(key.value_ciphertext, bound_to=key.id)
+        masked_value = licensing.mask_key_value(value)
+    return LicenseKeyView(
+        id=key.id,
+        account_id=key.account_id,
+        product=key.product,
+        seats=key.seats,
+        seats_used=key.seats_used,
+        seats_free=key.seats_free,
+        status=key.status,
+        expires_at=key.expires_at,
+        created_at=key.created_at,
+        masked_value=masked_value,
+        grace_period=key.grace_period,
+        check_in_interval=key.check_in_interval,
+        dead_after=key.dead_after,
+    )
 
 
 def _clean_key_value(value: object) -> str:

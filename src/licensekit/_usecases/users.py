@@ -28,7 +28,7 @@ import attrs
 from licensekit._account_links import LinkPurpose, issue_link_token, link_expiry
 from licensekit._ids import new_id
 from licensekit._usecases._access import Access, user
-from licensekit._usecases._checks import clean_name, plain_text, require_text
+from licensekit._usecases._checks import check_flag, clean_name, plain_text, require_text
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import Delivery
 from licensekit._usecases._links import AccountLinks
@@ -108,8 +108,7 @@ class Users(PersonalAccounts):
         """
         email = normalize_email(email)
         name = clean_name(name, "name", required=False)
-        if not isinstance(email_verified, bool):
-            raise ValidationError("email_verified must be True or False")
+        check_flag(email_verified, "email_verified")
         password_hash = self._ctx.passwords.hash(password)
         now = self._ctx.clock.now()
         created = User(
@@ -193,8 +192,7 @@ class Users(PersonalAccounts):
         """
         email = normalize_email(email)
         name = clean_name(name, "name", required=False)
-        if not isinstance(proves_address, bool):
-            raise ValidationError("proves_address must be True or False")
+        check_flag(proves_address, "proves_address")
         now = self._ctx.clock.now()
 
         def vouch(tx: Tx) -> Session:

@@ -51,6 +51,7 @@ __all__ = [
     "RUNNING",
     "SIGHTING_FRACTION",
     "certificate_claims",
+    "change_liveness",
     "check_dead_after",
     "check_grace_period",
     "check_in_due",
@@ -375,3 +376,36 @@ def liveness(
             field="dead_after",
         )
     return grace, interval, kept
+
+
+def change_liveness(
+    key: LicenseKey,
+    *,
+    grace_period: object = None,
+    check_in_interval: object = None,
+    dead_after: object = None,
+    never_cull: bool = False,
+    now: dt.datetime,
+) -> LicenseKey:
+    """Return *key* with its liveness changed (see :func:`liveness`) at *now*.
+
+    Raises:
+        ConflictError: *key* was removed.
+        ValidationError: See :func:`liveness`.
+    """
+    if key.status is KeyStatus.REMOVED:
+        raise ConflictError(f"license key {key.id!r} has been removed")
+    grace, interval, dead = liveness(
+        key,
+        grace_period=grace_period,
+        check_in_interval=check_in_interval,
+        dead_after=dead_after,
+        never_cull=never_cull,
+    )
+    return attrs.evolve(
+        key,
+        grace_seconds=grace,
+        check_in_seconds=interval,
+        dead_after_seconds=dead,
+        updated_at=now,
+    )
