@@ -32,6 +32,7 @@ from licensekit._results import (
     PurgeReport,
     Settings,
 )
+from licensekit._signer import Signer
 from licensekit._usecases._access import Access
 from licensekit._usecases._context import Links, open_context
 from licensekit._usecases._delegation import delegate
@@ -53,7 +54,6 @@ from licensekit._usecases.users import Passwords, Users
 from licensekit.clock import Clock
 from licensekit.mail import Mailer, Templates
 from licensekit.passwords import PasswordHasher
-from licensekit.signing import Signer
 from licensekit.storage import Store
 
 __all__ = [

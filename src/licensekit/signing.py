@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import attrs
 from cryptography.exceptions import InvalidSignature
@@ -50,6 +50,7 @@ from licensekit._private_files import (
     read_file,
     replace_private_file,
 )
+from licensekit._signer import Signer
 from licensekit.domain._echo import echo, echo_path
 from licensekit.domain.certificates import (
     DEFAULT_LEASE,
@@ -83,31 +84,9 @@ _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _SIGNATURE_BYTES = 64
 
 
-@runtime_checkable
-class Signer(Protocol):
-    """Protocol: what signs certificates, wherever its private key is kept.
-
-    A KMS or HSM signer implements these three members. Its key ids must be those
-    :func:`licensekit.verifier.key_id_of` derives from the public keys (16 lowercase hex
-    digits), or products would not find the key a certificate names.
-    """
-
-    @property
-    def key_id(self) -> str:
-        """The id of the key that :meth:`sign` signs with now."""
-        ...
-
-    def sign(self, message: bytes) -> bytes:
-        """Return the 64-byte Ed25519 signature of *message* by the current key."""
-        ...
-
-    def public_keys(self) -> Mapping[str, bytes]:
-        """Return the raw 32-byte public keys to publish, by key id.
-
-        The current key's, those of retired keys whose certificates may still be within
-        their lease, and that of a key about to become current.
-        """
-        ...
+# The protocol lives in a module that imports nothing heavy, so that importing licensekit
+# (whose LicenseKit takes a signer) does not load cryptography's Ed25519 and the verifier.
+Signer.__module__ = __name__
 
 
 class Ed25519Signer:

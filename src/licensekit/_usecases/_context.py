@@ -11,6 +11,7 @@ import os
 import attrs
 
 from licensekit._results import Settings
+from licensekit._signer import Signer
 from licensekit._usecases._checks import TOKEN_PLACEHOLDER
 from licensekit._usecases._runner import Runner, check_store
 from licensekit.clock import Clock, SystemClock
@@ -18,7 +19,6 @@ from licensekit.codes import SecretKeys
 from licensekit.exceptions import ValidationError
 from licensekit.mail import Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
-from licensekit.signing import Signer
 from licensekit.storage import Store
 from licensekit.stores import POSTGRES_SCHEMES, open_store
 

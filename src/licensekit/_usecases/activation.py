@@ -63,7 +63,6 @@ from licensekit.exceptions import (
     LicenseKitError,
     TooManyAttempts,
 )
-from licensekit.signing import issue_certificate
 from licensekit.storage import (
     COMPUTER_BLOCKS,
     INSTALL_INVITATIONS,
@@ -292,6 +291,9 @@ class Activation:
         )
         if claims is None:
             return None, None
+        # Imported here: hosts without a signer never load the signing code.
+        from licensekit.signing import issue_certificate
+
         return issue_certificate(signer, claims), claims.valid_until
 
     def _activate(

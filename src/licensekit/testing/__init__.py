@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from licensekit._signer import Signer
 from licensekit.clock import ensure_aware
 from licensekit.domain.model import BusinessAccount, Role, Session
 from licensekit.exceptions import (
@@ -48,7 +49,6 @@ from licensekit.exceptions import (
 from licensekit.mail import Message, MessageKind
 from licensekit.passwords import PasswordHasher
 from licensekit.service import LicenseKit, Settings
-from licensekit.signing import Signer
 from licensekit.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
