@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SUPPORTED_LANGUAGES",
+    "AsyncBatchMailer",
+    "AsyncMailer",
     "BatchMailer",
     "EmailTemplate",
     "Language",
@@ -164,6 +166,29 @@ class BatchMailer(Mailer, Protocol):
 
         The result has one entry per message, in order. One failure never stops the others.
         """
+        ...
+
+
+@runtime_checkable
+class AsyncMailer(Protocol):
+    """Protocol: :class:`Mailer` for async code; ``send`` is a coroutine function.
+
+    :class:`licensekit.aio.AsyncLicenseKit` takes one (the shipped
+    :class:`licensekit.mailers.AsyncSMTPMailer`), or any :class:`Mailer`, which it then
+    runs in a worker thread.
+    """
+
+    async def send(self, message: Message) -> None:
+        """Deliver *message*, or raise :class:`~licensekit.exceptions.DeliveryError`."""
+        ...
+
+
+@runtime_checkable
+class AsyncBatchMailer(AsyncMailer, Protocol):
+    """Protocol: :class:`BatchMailer` for async code."""
+
+    async def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """As :meth:`BatchMailer.send_batch`."""
         ...
 
 

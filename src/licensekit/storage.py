@@ -49,8 +49,9 @@ documents; :func:`licensekit.serialization.unstructure` gives a record's documen
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Collection, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
@@ -86,6 +87,8 @@ __all__ = [
     "SESSIONS",
     "THROTTLES",
     "USERS",
+    "AsyncStore",
+    "AsyncTransaction",
     "Query",
     "RecordKind",
     "Store",
@@ -391,6 +394,85 @@ class Store(Protocol):
         ...
 
 
+@runtime_checkable
+class AsyncTransaction(Protocol):
+    """Protocol: :class:`Transaction` for async code; every operation is awaited.
+
+    Each method means exactly what the method of the same name of :class:`Transaction`
+    means, and keeps the same rules (all or none, errors, order).
+    """
+
+    async def lock(self, scopes: Collection[str]) -> bool:
+        """As :meth:`Transaction.lock`."""
+        ...
+
+    async def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
+        """As :meth:`Transaction.read`."""
+        ...
+
+    async def page(
+        self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int
+    ) -> list[R]:
+        """As :meth:`Transaction.page`."""
+        ...
+
+    async def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
+        """As :meth:`Transaction.count`."""
+        ...
+
+    async def add(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """As :meth:`Transaction.add`."""
+        ...
+
+    async def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """As :meth:`Transaction.save`."""
+        ...
+
+    async def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
+        """As :meth:`Transaction.put`."""
+        ...
+
+    async def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
+        """As :meth:`Transaction.delete`."""
+        ...
+
+    async def delete_expired(self, kind: RecordKind[Any], moment: dt.datetime) -> int:
+        """As :meth:`Transaction.delete_expired`."""
+        ...
+
+    async def increment(
+        self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None
+    ) -> bool:
+        """As :meth:`Transaction.increment`."""
+        ...
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """Protocol: :class:`Store` for async code, used by :class:`licensekit.aio.AsyncLicenseKit`.
+
+    Shipped implementations: :class:`licensekit.stores.postgres.AsyncPostgresStore` (native),
+    and :class:`licensekit.aio.ThreadedStore`, which serves any :class:`Store` (the memory
+    and SQLite stores included) from worker threads.
+
+    A transaction's block may be left at any ``await`` by cancellation: the store then rolls
+    it back, as for any other exception, and gives its connection back.
+
+    Attributes:
+        protocol_version: As :attr:`Store.protocol_version`.
+    """
+
+    protocol_version: int
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncTransaction]:
+        """Open a transaction (``async with``): commit when the block ends, roll back if not."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the store's resources. The store is not used afterwards."""
+        ...
+
+
 _STORE_OPERATIONS = ("transaction", "close")
 _TRANSACTION_OPERATIONS = (
     "lock",
@@ -406,22 +488,32 @@ _TRANSACTION_OPERATIONS = (
 )
 
 
-def missing_operations(store: object, transaction: object | None = None) -> list[str]:
+def missing_operations(
+    store: object, transaction: object | None = None, *, asynchronous: bool = False
+) -> list[str]:
     """Return what *store* (and, when given, one of its *transaction* objects) lacks.
 
     Names the operations that are missing or not callable, and a ``protocol_version`` that
     is absent or not :data:`PROTOCOL_VERSION`; an empty list means the shape is complete.
+    With *asynchronous*, *store* is judged as an :class:`AsyncStore` (``aclose``, and
+    every operation of the transaction a coroutine function).
     """
+    prefix = "Async" if asynchronous else ""
+    operations = ("transaction", "aclose") if asynchronous else _STORE_OPERATIONS
     missing = [
-        f"Store.{name}" for name in _STORE_OPERATIONS if not callable(getattr(store, name, None))
+        f"{prefix}Store.{name}" for name in operations if not callable(getattr(store, name, None))
     ]
     version = getattr(store, "protocol_version", None)
     if version != PROTOCOL_VERSION:
-        missing.append(f"Store.protocol_version = {PROTOCOL_VERSION} (it declares {version!r})")
+        missing.append(
+            f"{prefix}Store.protocol_version = {PROTOCOL_VERSION} (it declares {version!r})"
+        )
     if transaction is not None:
         missing += [
-            f"Transaction.{name}"
+            f"{prefix}Transaction.{name}"
+            + (" (not a coroutine function)" if callable(getattr(transaction, name, None)) else "")
             for name in _TRANSACTION_OPERATIONS
             if not callable(getattr(transaction, name, None))
+            or (asynchronous and not inspect.iscoroutinefunction(getattr(transaction, name)))
         ]
     return missing

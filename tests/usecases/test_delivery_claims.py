@@ -97,6 +97,7 @@ def test_a_claim_shows_as_sending_in_the_listing() -> None:
     assert {v.delivery for v in after} == {DeliveryStatus.SENT}
 
 
+@pytest.mark.sync_only("a KeyboardInterrupt in a worker thread ends an event loop, by design")
 def test_a_sender_that_died_leaves_claims_that_expire_and_are_sent_again() -> None:
     mailer = DyingMailer()
     kit, admin, account, key = setup_installs(mailer)

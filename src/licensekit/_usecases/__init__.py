@@ -1,5 +1,10 @@
 """The use cases, one module per group, over one shared context.
 
+Most modules here are generated from their async source in :mod:`licensekit.aio._usecases`
+by ``scripts/unasync.py`` (their first line says so): edit the source, then run the script.
+Written here by hand: the modules without I/O (``_checks``, ``_scopes``) and this flavour's
+plumbing (``_context``, ``_offload``).
+
 Rules of this layer:
 
 * A group of use cases is a class over a :class:`~licensekit._usecases._context.Context`
@@ -14,7 +19,8 @@ Rules of this layer:
   :mod:`licensekit.roles`, :mod:`licensekit.throttling`); a use case loads what they need,
   calls them, and writes what they return.
 * Slow work (password hashing, tokens, encryption) happens before the transaction, mail
-  after it commits.
+  after it commits. CPU-bound work goes through ``offload``, which the async flavour runs
+  in a worker thread.
 * Groups import the pure rules, the storage port, and this package's private helpers; stores
   never import this package. :class:`licensekit.LicenseKit` composes the groups and
   delegates each public method to one of them.

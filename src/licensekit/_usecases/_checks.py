@@ -11,15 +11,14 @@ import enum
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from typing import IO, Protocol, TypeVar
+from collections.abc import Iterable
+from typing import IO, TypeVar
 
 from licensekit._results import EXPIRY_PRESETS, Settings
 from licensekit._text import lone_surrogate_at
 from licensekit.domain._durations import duration_from_text
 from licensekit.domain._echo import echo
 from licensekit.domain._validators import positive_timedelta
-from licensekit.domain.model import Page
 from licensekit.emails import EmailList, parse_email_csv, parse_emails
 from licensekit.exceptions import InvalidCursor, ValidationError
 
@@ -36,13 +35,11 @@ __all__ = [
     "check_limit",
     "clean_name",
     "clean_notes",
-    "filtered_page",
     "id_list",
     "parse_enum",
     "parse_recipients",
     "plain_text",
     "require_text",
-    "scan_all",
 ]
 
 T = TypeVar("T")
@@ -50,21 +47,12 @@ CsvSource = str | bytes | os.PathLike[str] | IO[str] | IO[bytes]
 """What a use case taking ``csv=`` accepts: the text, its UTF-8 bytes, a path, a file."""
 
 
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-IdentifiedT = TypeVar("IdentifiedT", bound=_Identified)
-
 TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
 """What a link template holds where the token goes."""
 MAX_NAME = 200
 """The longest name (of a person, an account, a product, a computer) in characters."""
 MAX_NOTES = 2000
 """The longest notes an administrator may attach to a change."""
-SCAN_CHUNK = 500
-"""Records read at a time when a use case reads a whole listing."""
 
 
 def check_limit(limit: int, settings: Settings) -> int:
@@ -277,29 +265,6 @@ def check_cursor(cursor: object, prefix: str) -> str | None:
     return cursor
 
 
-def filtered_page(
-    fetch: Callable[[str | None, int], Sequence[T]],
-    key: Callable[[T], str],
-    keep: Callable[[T], bool],
-    after: str | None,
-    limit: int,
-) -> Page[T]:
-    """Collect up to *limit* kept items after *after*, fetching in chunks; say if more exist."""
-    kept: list[T] = []
-    chunk = limit + 1
-    while True:
-        batch = fetch(after, chunk)
-        for item in batch:
-            if not keep(item):
-                continue
-            if len(kept) == limit:
-                return Page(tuple(kept), key(kept[-1]))
-            kept.append(item)
-        if len(batch) < chunk:
-            return Page(tuple(kept), None)
-        after = key(batch[-1])
-
-
 def id_list(ids: Iterable[str], what: str) -> list[str]:
     if isinstance(ids, str) or not isinstance(ids, Iterable):
         raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
@@ -307,15 +272,3 @@ def id_list(ids: Iterable[str], what: str) -> list[str]:
     if not all(isinstance(i, str) for i in listed):
         raise ValidationError(f"{what} must hold id strings only")
     return list(dict.fromkeys(listed))
-
-
-def scan_all(fetch: Callable[[str | None, int], Sequence[IdentifiedT]]) -> list[IdentifiedT]:
-    """Read every record of a listing keyed by ``id``, in chunks."""
-    result: list[IdentifiedT] = []
-    after: str | None = None
-    while True:
-        batch = fetch(after, SCAN_CHUNK)
-        result.extend(batch)
-        if len(batch) < SCAN_CHUNK:
-            return result
-        after = batch[-1].id

@@ -13,7 +13,7 @@ import attrs
 from licensekit._results import Settings
 from licensekit._signer import Signer
 from licensekit._usecases._checks import TOKEN_PLACEHOLDER
-from licensekit._usecases._runner import Runner, check_store
+from licensekit._usecases._runner import Runner
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
 from licensekit.exceptions import ValidationError
@@ -22,7 +22,7 @@ from licensekit.passwords import PasswordHasher
 from licensekit.storage import Store
 from licensekit.stores import POSTGRES_SCHEMES, open_store
 
-__all__ = ["POSTGRES_SCHEMES", "Context", "Links", "open_context"]
+__all__ = ["POSTGRES_SCHEMES", "Context", "Links", "check_arguments", "open_context"]
 
 
 @attrs.frozen
@@ -74,31 +74,15 @@ class Context:
     signer: Signer | None = None
 
 
-def open_context(
-    store: Store | str | os.PathLike[str],
-    mailer: Mailer,
-    *,
-    secret: bytes | str,
-    links: Links,
-    clock: Clock | None,
-    password_hasher: PasswordHasher | None,
-    settings: Settings | None,
-    templates: Templates | None,
-    signer: Signer | None = None,
-) -> tuple[Context, bool]:
-    """Check :class:`licensekit.LicenseKit`'s arguments and build its context.
-
-    Returns:
-        The context, and whether its store was opened here (from a path), and so is the
-        caller's to close.
+def check_arguments(
+    store: object, *, links: Links, templates: Templates | None, signer: Signer | None
+) -> None:
+    """Check the arguments a context is built from that need no store to judge.
 
     Raises:
-        ValidationError: A link template lacks ``{token}`` or holds it twice, the secret is
-            unusable, *store* is neither a store nor a path, *templates* are not Templates,
-            *signer* is not a :class:`~licensekit.signing.Signer`.
-        IncompatibleStore: The store does not implement this version of the storage port.
-        StorageError: The SQLite file or PostgreSQL database named by *store* cannot be
-            opened (see :func:`licensekit.stores.open_store`).
+        ValidationError: A link template lacks ``{token}`` or holds it twice, *store* is
+            neither a store nor a path, *templates* are not Templates, *signer* is not a
+            :class:`~licensekit.signing.Signer`.
     """
     for name, url in attrs.asdict(links).items():
         if url is None and name != "join":
@@ -126,20 +110,50 @@ def open_context(
             f"{type(signer).__name__}",
             field="signer",
         )
+
+
+def open_context(
+    store: Store | str | os.PathLike[str],
+    mailer: Mailer,
+    *,
+    secret: bytes | str,
+    links: Links,
+    clock: Clock | None,
+    password_hasher: PasswordHasher | None,
+    settings: Settings | None,
+    templates: Templates | None,
+    signer: Signer | None = None,
+) -> tuple[Context, bool]:
+    """Check :class:`licensekit.LicenseKit`'s arguments and build its context.
+
+    Returns:
+        The context, and whether its store was opened here (from a path), and so is the
+        caller's to close.
+
+    Raises:
+        ValidationError: A link template lacks ``{token}`` or holds it twice, the secret is
+            unusable, *store* is neither a store nor a path, *templates* are not Templates,
+            *signer* is not a :class:`~licensekit.signing.Signer`.
+        IncompatibleStore: The store does not implement this version of the storage port.
+        StorageError: The SQLite file or PostgreSQL database named by *store* cannot be
+            opened (see :func:`licensekit.stores.open_store`).
+    """
+    check_arguments(store, links=links, templates=templates, signer=signer)
     keys = SecretKeys(secret)
     # Last, once every argument is known to be good, so a refused call leaves no file open.
     owned = isinstance(store, str | os.PathLike)
     # sqlite3 or psycopg is imported only when a location names its store.
     opened: Store = open_store(store) if isinstance(store, str | os.PathLike) else store
+    runner = Runner(opened)
     try:
-        check_store(opened)
+        runner.check()
     except BaseException:
         if owned:
             opened.close()
         raise
     context = Context(
         store=opened,
-        runner=Runner(opened),
+        runner=runner,
         mailer=mailer,
         clock=clock if clock is not None else SystemClock(),
         passwords=password_hasher if password_hasher is not None else PasswordHasher(),
