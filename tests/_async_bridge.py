@@ -6,6 +6,10 @@ LicenseKit then exercise the async use cases (licensekit.aio), the threaded or n
 store, and the threaded mailer, unchanged: the ``flavour`` fixture of the use-case, story and
 security folders runs each of their tests both ways (``LICENSEKIT_TEST_FLAVOUR`` picks one).
 
+On PostgreSQL (``LICENSEKIT_TEST_STORE=postgres``), the async kit works through the native
+:class:`~licensekit.stores.postgres.AsyncPostgresStore`, on the schema of the synchronous
+store the test kit made (which the test reads and swaps as usual).
+
 Several threads may call one BlockingKit at once (the concurrency tests do): their coroutines
 run side by side on the one loop, as an async host's requests would.
 """
@@ -19,9 +23,12 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
+
 from licensekit import LicenseKit
-from licensekit.aio import AsyncLicenseKit, ThreadedStore
+from licensekit.aio import AsyncLicenseKit
 from licensekit.aio._usecases._context import as_async_mailer, as_async_store
+from licensekit.stores.postgres import AsyncPostgresStore, PostgresStore
 
 FLAVOURS = ("sync", "async")
 
@@ -29,6 +36,8 @@ FLAVOURS = ("sync", "async")
 def flavours() -> list[str]:
     """The flavours LICENSEKIT_TEST_FLAVOUR asks for: ``sync``, ``async`` or both (default)."""
     wanted = os.environ.get("LICENSEKIT_TEST_FLAVOUR", "both").strip().lower() or "both"
+    if wanted not in (*FLAVOURS, "both"):
+        raise ValueError(f"LICENSEKIT_TEST_FLAVOUR must be sync, async or both, not {wanted!r}")
     return list(FLAVOURS) if wanted == "both" else [wanted]
 
 
@@ -66,6 +75,35 @@ def _blocking(name: str) -> Callable[..., Any]:
     return call
 
 
+_POOLS: dict[str, Any] = {}  # the bridge loop's async pool, one per database
+
+
+def _native(store: PostgresStore) -> AsyncPostgresStore:
+    """The native async store on the schema of the test kit's PostgreSQL store.
+
+    Its pool (one for the run, on the bridge's loop) is shared, like the test kit's.
+    """
+
+    async def open_on_loop() -> AsyncPostgresStore:
+        dsn = os.environ.get("LICENSEKIT_TEST_POSTGRES", "")
+        pool = _POOLS.get(dsn)
+        if pool is None:
+            pool = AsyncConnectionPool(
+                dsn,
+                min_size=1,
+                max_size=8,
+                kwargs={"autocommit": True},
+                open=False,
+                name="licensekit-bridge",
+            )
+            await pool.open(wait=True, timeout=10)
+            _POOLS[dsn] = pool
+        return AsyncPostgresStore._sharing(pool, store._shown, store.schema)
+
+    result: AsyncPostgresStore = run(open_on_loop())
+    return result
+
+
 class BlockingKit:
     """LicenseKit's methods over an AsyncLicenseKit (see the module docstring).
 
@@ -76,7 +114,8 @@ class BlockingKit:
     def __init__(self, store: Any, mailer: Any, **kwargs: Any) -> None:
         self._sync_store = store
         self._sync_mailer = mailer
-        self._async = AsyncLicenseKit(store, mailer, **kwargs)
+        served = _native(store) if isinstance(store, PostgresStore) else store
+        self._async = AsyncLicenseKit(served, mailer, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # the rare part a test reaches for (_ctx...)
         return getattr(self._async, name)
@@ -100,9 +139,7 @@ class BlockingKit:
         self._async.mailer = as_async_mailer(value)
 
     def close(self) -> None:
-        store = self._async.store
-        if isinstance(store, ThreadedStore):
-            run(store.aclose())  # its threads; the store itself only if the kit opened it
+        run(self._async.aclose())  # a ThreadedStore's threads; the given store stays open
 
     def __enter__(self) -> BlockingKit:
         return self
@@ -130,3 +167,11 @@ for _name, _value in vars(LicenseKit).items():
         setattr(BlockingKit, _name, property(_getter(_name), _setter(_name)))
     elif not _name.startswith("_") and not isinstance(_value, property) and _name != "close":
         setattr(BlockingKit, _name, _blocking(_name))
+
+
+def natively_async(kit: object) -> bool:
+    """Whether *kit* runs through the native async PostgreSQL store (not the store it shows).
+
+    Tests that patch the synchronous store's internals skip then: nothing of theirs runs.
+    """
+    return isinstance(kit, BlockingKit) and isinstance(kit._async.store, AsyncPostgresStore)

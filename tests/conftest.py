@@ -40,6 +40,18 @@ def flavour(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
 
 
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytester, its child sessions set up as pyproject.toml sets ours up for pytest-asyncio.
+
+    pytest-asyncio (installed with the dev extra) warns in every session that leaves its
+    fixtures' loop scope unset, and child sessions do not read pyproject.toml. A test may
+    write its own ini file over this one.
+    """
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Skip the async run of a test marked ``sync_only``, saying why."""
     for item in items:

@@ -5,6 +5,9 @@
   reconnection when the server drops it. It tells failures that may pass (a 4xx reply, a
   refused or dropped connection) from those that will not (a 5xx reply for a recipient), so
   that licensekit retries only the first kind.
+* :class:`AsyncSMTPMailer` is the same mailer for async hosts
+  (:class:`licensekit.aio.AsyncLicenseKit`): its methods are coroutine functions, and each
+  call runs :class:`SMTPMailer` in a worker thread, so no new dependency comes with it.
 * :class:`FileMailer` writes each message as an ``.eml`` file into a folder, for the demo, for
   development, and for hosts whose own system picks the files up.
 
@@ -13,6 +16,7 @@ The test kit's :class:`licensekit.testing.RecordingMailer` keeps messages in mem
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import itertools
 import os
@@ -36,7 +40,7 @@ from licensekit.domain._echo import echo
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import Message
 
-__all__ = ["FileMailer", "SMTPMailer"]
+__all__ = ["AsyncSMTPMailer", "FileMailer", "SMTPMailer"]
 
 Security = Literal["starttls", "tls", "none"]
 _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -299,6 +303,117 @@ class SMTPMailer:
 
     def _context(self) -> ssl.SSLContext:
         return self._ssl_context if self._ssl_context is not None else ssl.create_default_context()
+
+
+class AsyncSMTPMailer:
+    """A :class:`~licensekit.mail.AsyncBatchMailer` that sends through an SMTP server.
+
+    Made for :class:`licensekit.aio.AsyncLicenseKit` and other async code. It brings no new
+    dependency: every call hands the work to an :class:`SMTPMailer` (so to :mod:`smtplib`)
+    in a worker thread, with :func:`asyncio.to_thread`, and the event loop goes on serving
+    other tasks while the server is slow to answer. It takes the same arguments, keeps the
+    same rules (TLS, login, one connection per batch, one reconnection per message), and
+    reports the same :class:`~licensekit.exceptions.DeliveryError`, ``permanent`` included.
+
+    No lock is needed: :class:`SMTPMailer` keeps no connection between calls (each batch,
+    and each single message, opens and closes its own), so several tasks may send at once,
+    each in its own thread and on its own connection.
+
+    A task cancelled while its messages are being handed over stops waiting, but the thread
+    finishes the call: those messages may still go out.
+
+    Args:
+        host: The server's name or address.
+        port: Its port; 587 for STARTTLS, 465 for implicit TLS, 25 without TLS by default.
+        sender: The From header, e.g. ``"Licenses <no-reply@example.com>"``; its address is
+            also the envelope sender.
+        security: ``"starttls"`` (the default), ``"tls"`` or ``"none"``, as for
+            :class:`SMTPMailer`.
+        username: Log in with this name (after TLS), when given.
+        password: The password for *username*.
+        timeout: Seconds to wait for the server at each step.
+        ssl_context: The TLS settings; :func:`ssl.create_default_context` when omitted.
+
+    Attributes:
+        mailer: The :class:`SMTPMailer` built from these arguments, which does the sending.
+
+    Raises:
+        ValidationError: A setting is invalid.
+
+    Example:
+        >>> from licensekit.mailers import AsyncSMTPMailer
+        >>> AsyncSMTPMailer("smtp.example.com", sender="Licenses <no-reply@example.com>")
+        AsyncSMTPMailer(smtp.example.com:587, security='starttls')
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        sender: str,
+        security: Security = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.mailer = SMTPMailer(
+            host,
+            port,
+            sender=sender,
+            security=security,
+            username=username,
+            password=password,
+            timeout=timeout,
+            ssl_context=ssl_context,
+        )
+
+    def __repr__(self) -> str:
+        smtp = self.mailer
+        return f"AsyncSMTPMailer({smtp.host}:{smtp.port}, security={smtp.security!r})"
+
+    @property
+    def host(self) -> str:
+        """The server's name or address."""
+        return self.mailer.host
+
+    @property
+    def port(self) -> int:
+        """The server's port."""
+        return self.mailer.port
+
+    @property
+    def sender(self) -> str:
+        """The From header of every message."""
+        return self.mailer.sender
+
+    @property
+    def security(self) -> Security:
+        """How the connection is protected: ``"starttls"``, ``"tls"`` or ``"none"``."""
+        return self.mailer.security
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for the server at each step."""
+        return self.mailer.timeout
+
+    async def send(self, message: Message) -> None:
+        """Send one message on its own connection, in a worker thread.
+
+        Raises:
+            DeliveryError: The server refused it or could not be reached.
+        """
+        await asyncio.to_thread(self.mailer.send, message)
+
+    async def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Send *messages* over one connection, in a worker thread.
+
+        See :meth:`SMTPMailer.send_batch` and :meth:`licensekit.mail.AsyncBatchMailer`: one
+        result per message, in order, None for each delivered.
+        """
+        # A copy: the caller may change its sequence while the thread reads it.
+        return await asyncio.to_thread(self.mailer.send_batch, list(messages))
 
 
 def _text(reply: bytes | str) -> str:

@@ -424,6 +424,16 @@ def issue_certificate(signer: Signer, claims: CertificateClaims) -> str:
 
 
 _CONSISTENT_BY_MAKING: tuple[type, ...] = (Ed25519Signer, KeyFileSigner)
+
+
+def _is_local_signer(signer: Signer) -> bool:
+    """Whether *signer* is one of licensekit's, which sign in this process, in microseconds.
+
+    A host's own signer may call a KMS or an HSM; the async API runs it in a worker thread.
+    """
+    return type(signer) in _CONSISTENT_BY_MAKING
+
+
 """Signers whose key id, published key and signatures come from one private key."""
 
 

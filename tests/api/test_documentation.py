@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import doctest
 import importlib
+import inspect
 import pkgutil
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,12 +157,29 @@ def test_contract_suites_shown_on_a_page_pass(path: Path, pytester: pytest.Pytes
 def _call_with_fixtures(test: object) -> None:
     from licensekit.testing import FakeClock, RecordingMailer, make_licensekit
 
+    if inspect.iscoroutinefunction(test):  # a test marked asyncio, with the async fixtures
+        asyncio.run(_await_with_fixtures(test))
+        return
     mailer = RecordingMailer()
     app = make_licensekit(clock=FakeClock(), mailer=mailer)
     available = {"licensekit_app": app, "licensekit_mailer": mailer}
     code = test.__code__  # type: ignore[attr-defined]
     names = code.co_varnames[: code.co_argcount]
     test(**{n: available[n] for n in names})  # type: ignore[operator]
+
+
+async def _await_with_fixtures(test: Any) -> None:
+    from licensekit.testing import FakeClock, RecordingMailer, make_async_licensekit
+
+    mailer = RecordingMailer()
+    app = make_async_licensekit(clock=FakeClock(), mailer=mailer)
+    available = {"licensekit_async_app": app, "licensekit_mailer": mailer}
+    names = test.__code__.co_varnames[: test.__code__.co_argcount]
+    try:
+        async with app:
+            await test(**{n: available[n] for n in names})
+    finally:
+        await app.store.aclose()
 
 
 def _modules() -> list[str]:

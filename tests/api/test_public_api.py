@@ -131,6 +131,14 @@ def test_all_is_pinned_and_sorted() -> None:
     assert sorted(licensekit.__all__) == licensekit.__all__
 
 
+def test_the_shipped_mailers_are_pinned() -> None:
+    """The mailers live in licensekit.mailers (not at the top level, which loads no smtplib)."""
+    import licensekit.mailers
+
+    assert licensekit.mailers.__all__ == ["AsyncSMTPMailer", "FileMailer", "SMTPMailer"]
+    assert not {"AsyncSMTPMailer", "FileMailer", "SMTPMailer"} & set(licensekit.__all__)
+
+
 def test_every_public_name_exists() -> None:
     for name in licensekit.__all__:
         assert hasattr(licensekit, name), name

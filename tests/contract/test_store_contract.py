@@ -24,13 +24,24 @@ from _postgres import DSN, new_schema  # noqa: E402
 from licensekit._usecases._checks import MAX_NAME as _MAX_NAME  # noqa: E402
 from licensekit._usecases._checks import MAX_NOTES as _MAX_NOTES  # noqa: E402
 from licensekit._usecases._delivery import MAX_DELIVERY_ERROR as _MAX_DELIVERY_ERROR  # noqa: E402
+from licensekit.aio import ThreadedStore  # noqa: E402
 from licensekit.emails import _MAX_EMAIL_LENGTH  # noqa: E402
 from licensekit.exceptions import StorageError  # noqa: E402
-from licensekit.storage import KINDS, Key, RecordKind, Store  # noqa: E402
+from licensekit.storage import (  # noqa: E402
+    KINDS,
+    AsyncStore,
+    Key,
+    RecordKind,
+    Store,
+)
 from licensekit.stores.memory import MemoryStore, _MemoryTransaction, _Table  # noqa: E402
-from licensekit.stores.postgres import PostgresStore  # noqa: E402
+from licensekit.stores.postgres import AsyncPostgresStore, PostgresStore  # noqa: E402
 from licensekit.stores.sqlite import SQLiteStore  # noqa: E402
-from licensekit.testing.contract import CAPABILITIES, StoreContract  # noqa: E402
+from licensekit.testing.contract import (  # noqa: E402
+    CAPABILITIES,
+    AsyncStoreContract,
+    StoreContract,
+)
 from licensekit.testing.contract.samples import REFERENCES  # noqa: E402
 from licensekit.testing.contract.text import TEXT_LIMITS  # noqa: E402
 from licensekit.throttling import EmailRequest, password_key, request_keys  # noqa: E402
@@ -69,6 +80,38 @@ class TestPostgresStore(StoreContract):
     def reopen_store(self, store: Store) -> Store | None:
         store.close()
         return self.make_store()
+
+
+# == the async stores: the same suite, each transaction a task on an event loop =============
+
+
+class TestThreadedMemoryStore(AsyncStoreContract):
+    """A MemoryStore served to async code from worker threads (licensekit.aio.ThreadedStore)."""
+
+    def make_async_store(self) -> AsyncStore:
+        return ThreadedStore(MemoryStore())
+
+
+class TestThreadedSQLiteStore(AsyncStoreContract):
+    """A SQLite file served to async code from worker threads; reopened for durability."""
+
+    def make_async_store(self) -> AsyncStore:
+        return ThreadedStore(SQLiteStore(self.tmp_path / "licensekit.db", synchronous="normal"))
+
+    def reopen_async_store(self) -> AsyncStore | None:
+        return self.make_async_store()
+
+
+class TestAsyncPostgresStore(AsyncStoreContract):
+    """The native async PostgreSQL store (psycopg's async pool), in one schema for the run."""
+
+    schema = new_schema("contract_async")
+
+    def make_async_store(self) -> AsyncStore:
+        return AsyncPostgresStore(DSN, schema=self.schema, max_size=12)
+
+    def reopen_async_store(self) -> AsyncStore | None:
+        return self.make_async_store()
 
 
 # == a store as strict as a SQL schema ========================================================
@@ -151,7 +194,7 @@ def test_store_contract_runs_every_test_of_every_capability() -> None:
 
 
 def test_every_capability_module_has_its_class_in_capabilities() -> None:
-    support = {"base", "samples"}
+    support = {"base", "samples", "asynchronous"}  # asynchronous: all of them, for async stores
     modules = [
         info.name
         for info in pkgutil.iter_modules(contract.__path__)

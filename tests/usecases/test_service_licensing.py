@@ -2430,6 +2430,7 @@ def test_check_in_moves_last_seen_to_now(setup):
     assert listed.activated_at == result.activated_at
 
 
+@pytest.mark.sync_only("it counts the transactions of the synchronous store it instruments")
 def test_a_check_in_is_one_store_transaction(setup, monkeypatch):
     kit = setup.kit
     result = activate(kit, invite(setup))

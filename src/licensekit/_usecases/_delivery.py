@@ -21,6 +21,7 @@ import attrs
 from licensekit._results import DeliveryFailure
 from licensekit._usecases._audit import event
 from licensekit._usecases._context import Context
+from licensekit._usecases._offload import offload_batch
 from licensekit._usecases._tx import Tx
 from licensekit.domain.model import AuditAction, DeliveryStatus, InstallInvitation, JoinInvitation
 from licensekit.exceptions import DeliveryError
@@ -58,14 +59,7 @@ class Delivery:
         message that cannot be rendered (its language was removed from the templates, say)
         fails alone, for good.
         """
-        failed: list[DeliveryFailure] = []
-        messages: list[tuple[InvitationT, Message]] = []
-        for invitation, render in items:
-            try:
-                messages.append((invitation, render()))
-            except Exception as e:
-                reason = f"the email cannot be written: {type(e).__name__}: {e}"
-                failed.append(DeliveryFailure(invitation.email, invitation.id, reason, True))
+        messages, failed = offload_batch(len(items), _render, items)
         errors: Sequence[DeliveryError | None]
         if len(messages) > 1 and isinstance(self._ctx.mailer, BatchMailer):
             errors = self.send_batch([m for _, m in messages])
@@ -282,6 +276,21 @@ def _record_chunk(
 ) -> dict[str, InvitationT]:
     """Store how one chunk of sending went (a partial of this runs in a transaction)."""
     return record(tx, *chunk)
+
+
+def _render(
+    items: Sequence[tuple[InvitationT, Callable[[], Message]]],
+) -> tuple[list[tuple[InvitationT, Message]], list[DeliveryFailure]]:
+    """Render every message (slow in bulk: offloaded); one that cannot be written fails."""
+    failed: list[DeliveryFailure] = []
+    messages: list[tuple[InvitationT, Message]] = []
+    for invitation, render in items:
+        try:
+            messages.append((invitation, render()))
+        except Exception as e:
+            reason = f"the email cannot be written: {type(e).__name__}: {e}"
+            failed.append(DeliveryFailure(invitation.email, invitation.id, reason, True))
+    return messages, failed
 
 
 def failure(

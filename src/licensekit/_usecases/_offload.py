@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
 
-__all__ = ["offload"]
+__all__ = ["BATCH", "offload", "offload_batch"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
+BATCH = 64
+"""How many items (secrets to make, messages to render) a batch needs to be offloaded."""
+
 
 def offload(work: Callable[[Unpack[Ts]], T], /, *args: *Ts) -> T:
     """Return ``work(*args)``."""
+    return work(*args)
+
+
+def offload_batch(size: int, work: Callable[[*Ts], T], /, *args: *Ts) -> T:
+    """Return ``work(*args)`` (*size* matters to the async flavour only)."""
     return work(*args)

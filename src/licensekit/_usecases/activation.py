@@ -44,6 +44,7 @@ from licensekit._usecases._checks import clean_name, plain_text
 from licensekit._usecases._context import Context
 from licensekit._usecases._install_secrets import presented_invitation
 from licensekit._usecases._key_access import clean_computer_id, computer_scope, key_scope
+from licensekit._usecases._offload import offload
 from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, query
 from licensekit.codes import new_token
@@ -283,7 +284,8 @@ class Activation:
     ) -> tuple[str | None, dt.datetime | None]:
         """Return the certificate a copy gets in *state* at *now*, and when its lease ends.
 
-        None and None without a signer, or when the copy may not run.
+        None and None without a signer, or when the copy may not run. licensekit's own
+        signers sign in microseconds, here; a host's signer (a KMS, an HSM) is offloaded.
         """
         signer = self._ctx.signer
         if signer is None:
@@ -294,9 +296,11 @@ class Activation:
         if claims is None:
             return None, None
         # Imported here: hosts without a signer never load the signing code.
-        from licensekit.signing import issue_certificate
+        from licensekit.signing import _is_local_signer, issue_certificate
 
-        return issue_certificate(signer, claims), claims.valid_until
+        if _is_local_signer(signer):
+            return issue_certificate(signer, claims), claims.valid_until
+        return offload(issue_certificate, signer, claims), claims.valid_until
 
     def _activate(
         self, tx: Tx, found: InstallInvitation, request: _Request, now: dt.datetime

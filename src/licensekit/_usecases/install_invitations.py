@@ -62,8 +62,10 @@ from licensekit._usecases._key_access import (
     pages_by_id,
 )
 from licensekit._usecases._listing import filtered_page
+from licensekit._usecases._offload import offload_batch
 from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, named, query
+from licensekit.codes import SecretKeys
 from licensekit.domain import licensing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
@@ -176,7 +178,8 @@ class InstallInvitations:
         parsed = parse_recipients(emails, csv, ctx.settings)
         now = ctx.clock.now()
         expires_at = now + lifetime
-        secrets_ = [new_install_secret(ctx.keys, now) for _ in parsed.emails]
+        count = len(parsed.emails)
+        secrets_ = offload_batch(count, _new_secrets, ctx.keys, now, count)
 
         def work(tx: Tx) -> tuple[list[InstallInvitation], LicenseKey, BusinessAccount, User]:
             record, _, key = authorize_key(
@@ -630,3 +633,8 @@ def _in_account(tx: Tx, account_id: str, invitation_id: str) -> InstallInvitatio
             f"no invitation to install {echo(invitation_id)} in business account {echo(account_id)}"
         )
     return invitation
+
+
+def _new_secrets(keys: SecretKeys, now: dt.datetime, count: int) -> list[InstallSecret]:
+    """The codes and tokens of *count* invitations (slow in bulk: offloaded)."""
+    return [new_install_secret(keys, now) for _ in range(count)]

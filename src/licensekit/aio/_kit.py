@@ -248,6 +248,9 @@ class AsyncLicenseKit:
         """Close the store if this object opened it from a location.
 
         A store you passed in is yours to close. The object is not used afterwards.
+
+        In async code, the worker threads of a synchronous store given are stopped too (the
+        store itself stays open: it is yours).
         """
         if self._owns_store:
             await self.store.aclose()

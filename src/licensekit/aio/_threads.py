@@ -32,6 +32,7 @@ from typing import Any, Final, TypeVar
 from licensekit.exceptions import DeliveryError, StorageError, ValidationError
 from licensekit.mail import BatchMailer, Mailer, Message
 from licensekit.storage import PROTOCOL_VERSION, Key, Query, RecordKind, Store, Transaction
+from licensekit.stores._task_guard import TaskGuard
 
 __all__ = ["ThreadedBatchMailer", "ThreadedMailer", "ThreadedStore"]
 
@@ -96,7 +97,7 @@ class ThreadedStore:
         """
         if self._closed:
             raise StorageError("the threaded store is closed")
-        return _ThreadedBlock(self.store, self._executor)
+        return _ThreadedBlock(self.store, self._executor, TaskGuard(self))
 
     async def aclose(self) -> None:
         """Stop the worker threads once their transactions end; close the store if asked."""
@@ -111,14 +112,24 @@ class ThreadedStore:
 class _ThreadedBlock:
     """One transaction of a :class:`ThreadedStore`: the block, and the transaction in it."""
 
-    __slots__ = ("_done", "_executor", "_loop", "_requests", "_store")
+    __slots__ = ("_done", "_ended", "_executor", "_guard", "_loop", "_requests", "_store")
 
-    def __init__(self, store: Store, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, store: Store, executor: ThreadPoolExecutor, guard: TaskGuard) -> None:
         self._store = store
         self._executor = executor
+        self._guard = guard
+        self._ended = False
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     async def __aenter__(self) -> _ThreadedBlock:
+        self._guard.enter()
+        try:
+            return await self._open()
+        except BaseException:
+            self._guard.leave()
+            raise
+
+    async def _open(self) -> _ThreadedBlock:
         self._loop = loop = asyncio.get_running_loop()
         opened: asyncio.Future[None] = loop.create_future()
         self._done: asyncio.Future[None] = loop.create_future()
@@ -137,10 +148,14 @@ class _ThreadedBlock:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._ended = True
         self._requests.put((_END, error))
-        # The worker commits or rolls back on its own; a second cancellation here only
-        # stops this task from waiting for it to finish.
-        await asyncio.shield(self._done)
+        try:
+            # The worker commits or rolls back on its own; a second cancellation here only
+            # stops this task from waiting for it to finish.
+            await asyncio.shield(self._done)
+        finally:
+            self._guard.leave()
 
     def _serve(self, opened: asyncio.Future[None]) -> None:
         """Run in a worker: open the transaction, answer requests, end it as asked."""
@@ -177,6 +192,8 @@ class _ThreadedBlock:
         loop.call_soon_threadsafe(_settle, self._done, None, outcome)
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._ended:
+            raise StorageError("this transaction has ended; open a new one")
         future = self._loop.create_future()
         self._requests.put((name, (args, kwargs, future)))
         return await future

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from licensekit.storage import Store
     from licensekit.stores.sqlite import SQLiteStore
 
-__all__ = ["POSTGRES_SCHEMES", "MemoryStore", "SQLiteStore", "open_store"]
+__all__ = ["POSTGRES_SCHEMES", "MemoryStore", "SQLiteStore", "open_store", "split_schema"]
 
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 """How a location that is a PostgreSQL URI, not the path of a SQLite file, begins."""
@@ -67,7 +67,7 @@ def open_store(location: str | os.PathLike[str], *, create: bool = True) -> Stor
             cannot be reached or opened. No message shows the URI's password.
     """
     if isinstance(location, str) and location.startswith(POSTGRES_SCHEMES):
-        conninfo, schema = _split_schema(location)
+        conninfo, schema = split_schema(location)
         try:
             from licensekit.stores.postgres import PostgresStore
         except ImportError as missing:
@@ -83,7 +83,7 @@ def open_store(location: str | os.PathLike[str], *, create: bool = True) -> Stor
     return SQLiteStore(location, create=create)
 
 
-def _split_schema(uri: str) -> tuple[str, str | None]:
+def split_schema(uri: str) -> tuple[str, str | None]:
     """*uri* without its ``schema`` query parameter, and the schema it named (or None).
 
     The other parameters are kept exactly as written, percent-encoding included.

@@ -1,8 +1,10 @@
 """The PostgreSQL store: several instances of a host's service on one database.
 
 :class:`PostgresStore` keeps every record in one schema of a PostgreSQL database (15 or
-newer), through psycopg 3 and its connection pool. Install it with the extra:
-``pip install "licensekit-admin[postgres]"``.
+newer), through psycopg 3 and its connection pool. :class:`AsyncPostgresStore` is the same
+store for async code (:class:`licensekit.aio.AsyncLicenseKit`), on psycopg's async
+connections and pool: both run one program, written once (the async one) and generated for
+the other. Install them with the extra: ``pip install "licensekit-admin[postgres]"``.
 
 How it keeps the storage port's promises with many processes writing at once:
 
@@ -36,37 +38,147 @@ other applications in the same schema or database are left untouched.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import re
 import threading
-from types import TracebackType
 from typing import Any, Final
 from urllib.parse import unquote
 
 from licensekit._echo import echo
-from licensekit.exceptions import IncompatibleStore, StorageBusy, StorageError
+from licensekit.exceptions import StorageError
 from licensekit.storage import KINDS, PROTOCOL_VERSION
 
 try:
     import psycopg
     from psycopg import sql
-    from psycopg_pool import ConnectionPool, PoolTimeout
-except ImportError as missing:  # pragma: no cover - the extra is installed in the tests
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+except ImportError as missing:  # pragma: no cover - the extra is installed in our tests
     raise ImportError(
         "the PostgreSQL store needs psycopg 3 and its pool: "
         'pip install "licensekit-admin[postgres]"'
     ) from missing
 
-from licensekit.stores._pg_schema import MIGRATIONS, SCHEMA_VERSION, TABLE_NAMES
-from licensekit.stores._pg_sql import PgTableSQL, tables_in
-from licensekit.stores._pg_transaction import PostgresTransaction, scope_lock_id, translate
+from licensekit.stores._pg_connections import Connections, TransactionBlock
+from licensekit.stores._pg_connections_async import AsyncConnections, AsyncTransactionBlock
+from licensekit.stores._pg_sql import tables_in
+from licensekit.stores._pg_transaction import PostgresTransaction
+from licensekit.stores._task_guard import TaskGuard
 
-__all__ = ["PostgresStore"]
+__all__ = ["AsyncPostgresStore", "PostgresStore"]
 
 _Pool = ConnectionPool[psycopg.Connection[Any]]
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_VERSIONS: Final = "licensekit_schema"
+
+
+def _check_arguments(
+    conninfo: str,
+    *,
+    schema: str,
+    min_size: int,
+    max_size: int,
+    connect_timeout: float,
+    lock_timeout: float,
+    prepare_threshold: int | None,
+) -> dict[str, Any]:
+    """Refuse arguments out of range; return the pool's arguments (not yet opened).
+
+    Raises:
+        StorageError: Naming the argument and what it must be.
+    """
+    given: object = conninfo  # checked, whatever the annotations promise
+    if not isinstance(given, str) or "\x00" in given:
+        raise StorageError(f"conninfo must be a connection string, got {echo(conninfo)}")
+    named: object = schema
+    if not isinstance(named, str) or not _SCHEMA_NAME.fullmatch(named):
+        raise StorageError(
+            "schema must be 1 to 63 lower-case letters, digits and underscores, starting "
+            f"with a letter or underscore, got {echo(schema)}"
+        )
+    try:
+        psycopg.conninfo.conninfo_to_dict(conninfo)  # now, not after the pool's wait
+    except psycopg.Error as e:
+        raise StorageError(
+            "the connection string cannot be read: " + _without(conninfo, str(e))
+        ) from None
+    threshold: object = prepare_threshold
+    if threshold is not None and (type(threshold) is not int or threshold < 0):
+        raise StorageError(
+            f"prepare_threshold must be a whole number or None, got {echo(threshold)}"
+        )
+    for name, value in (("min_size", min_size), ("max_size", max_size)):
+        if type(value) is not int or value < (0 if name == "min_size" else 1):
+            raise StorageError(f"{name} must be a whole number, got {echo(value)}")
+    if min_size > max_size:
+        raise StorageError(f"min_size ({min_size}) is larger than max_size ({max_size})")
+    for name, seconds in (("connect_timeout", connect_timeout), ("lock_timeout", lock_timeout)):
+        number: object = seconds
+        if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+            raise StorageError(f"{name} must be a positive number of seconds, got {echo(seconds)}")
+    return {
+        "conninfo": conninfo,
+        "min_size": min_size,
+        "max_size": max_size,
+        "timeout": float(connect_timeout),
+        "kwargs": {
+            "autocommit": True,
+            "connect_timeout": max(1, round(connect_timeout)),
+            "prepare_threshold": prepare_threshold,
+        },
+        "open": False,
+        "name": f"licensekit-{schema}",
+        # After an outage, the pool retries in the background with growing pauses (1, 2,
+        # 4... s); its default of 5 minutes of those would keep a server that is back
+        # waiting for the next one. Past this, a call that needs a connection makes one.
+        "reconnect_timeout": float(connect_timeout),
+    }
+
+
+def _connections(
+    kind: type[Connections] | type[AsyncConnections],
+    pool: Any,
+    shown: str,
+    schema: str,
+    connect_timeout: float,
+    lock_timeout: float,
+) -> Any:
+    """The connections of a store of *schema* on *pool* (see :class:`Connections`)."""
+    quoted = sql.Identifier(schema).as_string(None)
+    lock_ms = max(1, round(lock_timeout * 1000))
+    return kind(
+        pool,
+        schema=schema,
+        quoted=quoted,
+        tables=tables_in(quoted),
+        namespace=f"licensekit:{schema}",
+        # Two statements, since a pipeline sends one at a time; both ride with the first read.
+        begin=("BEGIN ISOLATION LEVEL READ COMMITTED", f"SET LOCAL lock_timeout = {lock_ms}"),
+        shown=shown,
+        timeout=float(connect_timeout),
+    )
+
+
+class _ThreadGuard:
+    """Refuses a transaction opened inside another of the same thread (it would wait on itself).
+
+    The flag belongs to the thread that opens the block, which may end on another.
+    """
+
+    __slots__ = ("_local", "_open")
+
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
+
+    def enter(self) -> None:
+        """Note a transaction opening in this thread; refuse a second one."""
+        self._open: set[bool] = self._local.__dict__.setdefault("open", set())
+        if self._open:
+            raise StorageError("transactions cannot be nested (on this store)")
+        self._open.add(True)
+
+    def leave(self) -> None:
+        """Note the transaction ended."""
+        self._open.clear()
 
 
 class PostgresStore:
@@ -116,54 +228,16 @@ class PostgresStore:
         create: bool = True,
         prepare_threshold: int | None = 5,
     ) -> None:
-        given: object = conninfo  # checked, whatever the annotations promise
-        if not isinstance(given, str) or "\x00" in given:
-            raise StorageError(f"conninfo must be a connection string, got {echo(conninfo)}")
-        named: object = schema
-        if not isinstance(named, str) or not _SCHEMA_NAME.fullmatch(named):
-            raise StorageError(
-                "schema must be 1 to 63 lower-case letters, digits and underscores, starting "
-                f"with a letter or underscore, got {echo(schema)}"
-            )
-        try:
-            psycopg.conninfo.conninfo_to_dict(conninfo)  # now, not after the pool's wait
-        except psycopg.Error as e:
-            raise StorageError(
-                "the connection string cannot be read: " + _without(conninfo, str(e))
-            ) from None
-        threshold: object = prepare_threshold
-        if threshold is not None and (type(threshold) is not int or threshold < 0):
-            raise StorageError(
-                f"prepare_threshold must be a whole number or None, got {echo(threshold)}"
-            )
-        for name, value in (("min_size", min_size), ("max_size", max_size)):
-            if type(value) is not int or value < (0 if name == "min_size" else 1):
-                raise StorageError(f"{name} must be a whole number, got {echo(value)}")
-        if min_size > max_size:
-            raise StorageError(f"min_size ({min_size}) is larger than max_size ({max_size})")
-        for name, seconds in (("connect_timeout", connect_timeout), ("lock_timeout", lock_timeout)):
-            number: object = seconds
-            if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
-                raise StorageError(
-                    f"{name} must be a positive number of seconds, got {echo(seconds)}"
-                )
-        pool = ConnectionPool(
+        arguments = _check_arguments(
             conninfo,
+            schema=schema,
             min_size=min_size,
             max_size=max_size,
-            timeout=float(connect_timeout),
-            kwargs={
-                "autocommit": True,
-                "connect_timeout": max(1, round(connect_timeout)),
-                "prepare_threshold": prepare_threshold,
-            },
-            open=False,
-            name=f"licensekit-{schema}",
-            # After an outage, the pool retries in the background with growing pauses (1,
-            # 2, 4... s); its default of 5 minutes of those would keep a server that is back
-            # waiting for the next one. Past this, a call that needs a connection makes one.
-            reconnect_timeout=float(connect_timeout),
+            connect_timeout=connect_timeout,
+            lock_timeout=lock_timeout,
+            prepare_threshold=prepare_threshold,
         )
+        pool: _Pool = ConnectionPool(**arguments)
         shown = _without_password(conninfo)
         try:
             pool.open(wait=min_size > 0, timeout=float(connect_timeout))
@@ -175,7 +249,7 @@ class PostgresStore:
             ) from e
         self._start(pool, shown, schema, connect_timeout, lock_timeout, owns_pool=True)
         try:
-            self._open(create)
+            self._connections.open_schema(create)
         except BaseException:
             pool.close()
             raise
@@ -190,7 +264,7 @@ class PostgresStore:
         """
         store = cls.__new__(cls)
         store._start(pool, shown, schema, pool.timeout, lock_timeout, owns_pool=False)
-        store._open(True)
+        store._connections.open_schema(True)
         return store
 
     def _start(
@@ -204,18 +278,12 @@ class PostgresStore:
         owns_pool: bool,
     ) -> None:
         self.schema = schema
-        self._quoted = sql.Identifier(schema).as_string(None)
-        self._tables: dict[str, PgTableSQL] = tables_in(self._quoted)
-        self._namespace = f"licensekit:{schema}"
-        self._timeout = float(connect_timeout)
-        lock_ms = max(1, round(lock_timeout * 1000))
-        # Two statements, since a pipeline sends one at a time; both ride with the first read.
-        self._begin = (
-            "BEGIN ISOLATION LEVEL READ COMMITTED",
-            f"SET LOCAL lock_timeout = {lock_ms}",
+        self._connections: Connections = _connections(
+            Connections, pool, shown, schema, connect_timeout, lock_timeout
         )
+        self._quoted = self._connections.quoted
+        self._tables = self._connections.tables
         self._shown = shown
-        self._closed = False
         self._lock = threading.Lock()
         self._local = threading.local()  # .open: a set holding True while a block is open
         self._pool = pool
@@ -224,128 +292,12 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r}, schema={self.schema!r})"
 
-    # -- connections ------------------------------------------------------------------------
-
-    def _take(self) -> psycopg.Connection[Any]:
-        if self._closed:
-            raise StorageError("the PostgreSQL store is closed")
-        try:
-            return self._pool.getconn(timeout=self._timeout)
-        except PoolTimeout as e:
-            raise StorageBusy(
-                f"no connection to PostgreSQL at {self._shown} became free within "
-                f"{self._timeout:g} s (all in use, or the server is unreachable)"
-            ) from e
-
-    def _give_back(self, connection: psycopg.Connection[Any]) -> None:
-        if connection.broken or connection.closed:
-            # The server went away: this one is dropped, and the idle ones are checked so
-            # that the next transaction does not meet another dead connection.
-            self._pool.putconn(connection)
-            if not self._closed:
-                with contextlib.suppress(psycopg.Error):
-                    self._pool.check()
-            return
-        self._pool.putconn(connection)
-
-    def _rollback(self, connection: psycopg.Connection[Any]) -> None:
-        try:
-            if not connection.closed and connection.info.transaction_status != 0:  # not IDLE
-                connection.execute("ROLLBACK")
-        except psycopg.Error:
-            connection.close()  # the pool drops a closed connection
-
-    # -- opening: the schema ----------------------------------------------------------------
-
-    def _open(self, create: bool) -> None:
-        connection = self._take()
-        try:
-            try:
-                version = self._version(connection)
-                if version == 0 and not create:
-                    raise IncompatibleStore(
-                        f"the schema {self.schema} holds no licensekit tables yet; nothing "
-                        "was created"
-                    )
-                if version < SCHEMA_VERSION:
-                    self._migrate(connection)
-            except psycopg.Error as e:
-                self._rollback(connection)
-                raise translate(e, f"opening the schema {self.schema}") from e
-            except BaseException:
-                self._rollback(connection)
-                raise
-        finally:
-            self._give_back(connection)
-
-    def _version(self, connection: psycopg.Connection[Any]) -> int:
-        """The schema's version; refuse a schema of others or of a newer licensekit."""
-        versions = f"{self._quoted}.{_VERSIONS}"
-        found = connection.execute("SELECT to_regclass(%s)", [versions]).fetchone()
-        if found is None or found[0] is None:
-            clashing = connection.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = %s AND table_name = ANY(%s) ORDER BY table_name",
-                [self.schema, list(TABLE_NAMES)],
-            ).fetchall()
-            if clashing:
-                names = ", ".join(str(r[0]) for r in clashing)
-                raise IncompatibleStore(
-                    f"the schema {self.schema} already holds tables licensekit did not make "
-                    f"({names}); choose another schema"
-                )
-            return 0
-        row = connection.execute(f"SELECT max(version) FROM {versions}").fetchone()  # noqa: S608
-        version = int(row[0]) if row is not None and row[0] is not None else 0
-        if version > SCHEMA_VERSION:
-            raise IncompatibleStore(
-                f"the schema {self.schema} has version {version}, made by a newer licensekit; "
-                f"this version reads schema versions up to {SCHEMA_VERSION}"
-            )
-        return version
-
-    def _migrate(self, connection: psycopg.Connection[Any]) -> None:
-        """Take the schema to this version in one transaction, under a lock of its own."""
-        for statement in self._begin:
-            connection.execute(statement)
-        connection.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [scope_lock_id(self._namespace, "migrate")]
-        )
-        # CREATE SCHEMA IF NOT EXISTS needs the CREATE right on the database even when the
-        # schema exists; a role that only owns its schema can migrate it all the same.
-        if (
-            connection.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema]
-            ).fetchone()
-            is None
-        ):
-            connection.execute(f"CREATE SCHEMA {self._quoted}")
-        connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._quoted}.{_VERSIONS} ("
-            "version integer PRIMARY KEY, migrated_at timestamptz NOT NULL DEFAULT now())"
-        )
-        version = self._version(connection)  # again, under the lock: another may have done it
-        for number in range(version, SCHEMA_VERSION):
-            for statement in MIGRATIONS[number]:
-                connection.execute(statement.replace("{schema}", self._quoted))
-            connection.execute(
-                f"INSERT INTO {self._quoted}.{_VERSIONS} (version) VALUES (%s)",  # noqa: S608
-                [number + 1],
-            )
-        connection.execute("COMMIT")
-
     @property
     def schema_version(self) -> int:
         """The schema's version (the newest this licensekit knows, once open)."""
-        connection = self._take()
-        try:
-            return self._version(connection)
-        finally:
-            self._give_back(connection)
+        return self._connections.schema_version()
 
-    # -- transactions -----------------------------------------------------------------------
-
-    def transaction(self) -> _TransactionBlock:
+    def transaction(self) -> TransactionBlock:
         """Open a transaction; see :meth:`licensekit.storage.Store.transaction`.
 
         Raises:
@@ -354,23 +306,22 @@ class PostgresStore:
             StorageError: The store is closed, the commit failed, or a write was refused and
                 the block ended without raising (nothing of the transaction was kept).
         """
-        return _TransactionBlock(self)
+        return TransactionBlock(self._connections, _ThreadGuard(self._local))
 
     def close(self) -> None:
         """Close the pool; further transactions raise :class:`StorageError`."""
         with self._lock:
-            if self._closed:
+            if self._connections.closed:
                 return
-            self._closed = True
+            self._connections.closed = True
         if self._owns_pool:
             self._pool.close()
-
-    # -- inspection -------------------------------------------------------------------------
 
     def dump(self) -> list[object]:
         """Return every record the store holds, kind by kind (for inspection in tests)."""
         records: list[object] = []
         with self.transaction() as tx:
+            assert isinstance(tx, PostgresTransaction)  # noqa: S101 - for the type checker
             for kind in KINDS:
                 table = self._tables[kind.name]
                 rows = tx._fetch(f"{table.select} ORDER BY {', '.join(kind.key)}", ())
@@ -378,56 +329,192 @@ class PostgresStore:
         return records
 
 
-class _TransactionBlock:
-    """The block of one :meth:`PostgresStore.transaction`: begin on entry, commit on exit."""
+class AsyncPostgresStore:
+    """An :class:`~licensekit.storage.AsyncStore` in one schema of a PostgreSQL database.
 
-    __slots__ = ("_connection", "_open", "_store", "_tx")
+    Args:
+        conninfo: As for :class:`PostgresStore`, and so are *schema*, *min_size*,
+            *max_size*, *connect_timeout*, *lock_timeout*, *create* and
+            *prepare_threshold*.
+        schema: See *conninfo*.
+        min_size: See *conninfo*.
+        max_size: See *conninfo*.
+        connect_timeout: See *conninfo*.
+        lock_timeout: See *conninfo*.
+        create: See *conninfo*.
+        prepare_threshold: See *conninfo*.
 
-    def __init__(self, store: PostgresStore) -> None:
+    The same store as :class:`PostgresStore` (same schema, same rules, same SQL), on
+    psycopg's async connections: a transaction waiting for the server holds no thread.
+    Nothing is connected when it is made: :meth:`open` (or ``async with`` on the store, or
+    the first transaction) opens the pool and checks and migrates the schema, in the event
+    loop it will serve. Use one store per event loop.
+
+    Raises:
+        StorageError: An argument is out of range (at once); the server cannot be reached
+            (when opening).
+        IncompatibleStore: When opening, as for :class:`PostgresStore`.
+    """
+
+    protocol_version = PROTOCOL_VERSION
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        schema: str = "licensekit",
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 10.0,
+        lock_timeout: float = 10.0,
+        create: bool = True,
+        prepare_threshold: int | None = 5,
+    ) -> None:
+        arguments = _check_arguments(
+            conninfo,
+            schema=schema,
+            min_size=min_size,
+            max_size=max_size,
+            connect_timeout=connect_timeout,
+            lock_timeout=lock_timeout,
+            prepare_threshold=prepare_threshold,
+        )
+        self.schema = schema
+        self._conninfo = conninfo
+        self._shown = _without_password(conninfo)
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            **arguments
+        )
+        self._wait = min_size > 0
+        self._create = create
+        self._connect_timeout = float(connect_timeout)
+        self._connections: AsyncConnections = _connections(
+            AsyncConnections, self._pool, self._shown, schema, connect_timeout, lock_timeout
+        )
+        self._opened = False
+        self._opening: asyncio.Lock | None = None
+        self._owns_pool = True
+
+    @classmethod
+    def _sharing(
+        cls,
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]],
+        shown: str,
+        schema: str,
+        *,
+        lock_timeout: float = 10.0,
+    ) -> AsyncPostgresStore:
+        """A store on *pool*, an open pool it shares and does not close, in a made schema.
+
+        For the test kit, which runs the suite through the async facade on the schemas of
+        its synchronous stores.
+        """
+        store = cls.__new__(cls)
+        store.schema = schema
+        store._conninfo = ""
+        store._shown = shown
+        store._pool = pool
+        store._wait = False
+        store._create = False
+        store._connect_timeout = pool.timeout
+        store._connections = _connections(
+            AsyncConnections, pool, shown, schema, pool.timeout, lock_timeout
+        )
+        store._opened = True
+        store._opening = None
+        store._owns_pool = False
+        return store
+
+    def __repr__(self) -> str:
+        return f"AsyncPostgresStore({self._shown!r}, schema={self.schema!r})"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether :meth:`open` has opened the pool and the schema."""
+        return self._opened
+
+    async def open(self) -> None:
+        """Open the pool and check and migrate the schema; once is enough.
+
+        Raises:
+            StorageError: The server cannot be reached within *connect_timeout*, or the
+                store was closed.
+            IncompatibleStore: As for :class:`PostgresStore`.
+        """
+        if self._opened:
+            return
+        if self._connections.closed:
+            raise StorageError("the PostgreSQL store is closed")
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self.is_open:  # another task opened it while this one waited
+                return
+            try:
+                await self._pool.open(wait=self._wait, timeout=self._connect_timeout)
+            except PoolTimeout as e:
+                await self._pool.close()
+                why = await asyncio.to_thread(_why_not, self._conninfo, self._connect_timeout)
+                raise StorageError(
+                    f"cannot connect to PostgreSQL at {self._shown} within "
+                    f"{self._connect_timeout:g} s{why}"
+                ) from e
+            await self._connections.open_schema(self._create)
+            self._opened = True
+
+    async def __aenter__(self) -> AsyncPostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def schema_version(self) -> int:
+        """The schema's version, read now (opening the store first)."""
+        await self.open()
+        return await self._connections.schema_version()
+
+    def transaction(self) -> _OpeningBlock:
+        """Open a transaction (``async with``); see :class:`~licensekit.storage.AsyncStore`.
+
+        Raises:
+            StorageBusy: As for :meth:`PostgresStore.transaction`.
+            StorageError: As for :meth:`PostgresStore.transaction`.
+        """
+        return _OpeningBlock(self)
+
+    async def aclose(self) -> None:
+        """Close the pool; further transactions raise :class:`StorageError`."""
+        if self._connections.closed:
+            return
+        self._connections.closed = True
+        if self._owns_pool:
+            await self._pool.close()
+
+    async def dump(self) -> list[object]:
+        """Return every record the store holds, kind by kind (for inspection in tests)."""
+        records: list[object] = []
+        async with self.transaction() as tx:
+            for kind in KINDS:
+                table = self._connections.tables[kind.name]
+                rows = await tx._fetch(f"{table.select} ORDER BY {', '.join(kind.key)}", ())
+                records += [table.mapper.decode(row) for row in rows]
+        return records
+
+
+class _OpeningBlock(AsyncTransactionBlock):
+    """A transaction's block that opens its store first, if it is not open yet."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: AsyncPostgresStore) -> None:
+        super().__init__(store._connections, TaskGuard(store))
         self._store = store
 
-    def __enter__(self) -> PostgresTransaction:
-        store = self._store
-        # A flag of the thread that opens the block (which may end on another thread).
-        self._open: set[bool] = store._local.__dict__.setdefault("open", set())
-        if self._open:
-            raise StorageError("transactions cannot be nested (on this store)")
-        connection = store._take()
-        try:
-            # BEGIN is queued, and sent with the transaction's first read.
-            self._tx = PostgresTransaction(
-                connection, store._tables, store._namespace, store._begin
-            )
-        except BaseException as e:
-            connection.close()  # whatever it holds goes with it
-            store._give_back(connection)
-            if isinstance(e, psycopg.Error):
-                raise translate(e, "starting a transaction") from e
-            raise
-        self._connection = connection
-        self._open.add(True)
-        return self._tx
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        store, connection, tx = self._store, self._connection, self._tx
-        try:
-            if kind is not None:
-                tx.rollback()
-                return  # the block's exception goes on unchanged
-            if tx.refused is not None:
-                tx.rollback()
-                raise StorageError(
-                    "a write of this transaction was refused, so nothing of it was kept"
-                ) from tx.refused
-            tx.commit()
-        finally:
-            self._open.clear()
-            store._give_back(connection)
+    async def __aenter__(self) -> Any:
+        if not self._store._opened:
+            await self._store.open()
+        return await super().__aenter__()
 
 
 def _passwords(conninfo: str) -> list[str]:

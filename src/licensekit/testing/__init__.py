@@ -7,12 +7,14 @@ Everything here is public and documented, meant for a host application's own tes
   link or token in what was sent;
 * :func:`make_licensekit` -- a :class:`~licensekit.LicenseKit` on a test store with the two
   doubles above and cheap password hashing;
+* :func:`make_async_licensekit` -- the same, as a :class:`~licensekit.aio.AsyncLicenseKit`;
 * :func:`make_business_account` and :func:`add_member` -- builders for the usual starting
   point of a test: an administrator, their account, and members in given roles;
 * :func:`new_test_store` -- a new store of the kind ``LICENSEKIT_TEST_STORE`` names
   (``memory`` or ``sqlite``), so that one suite runs on both;
 * a pytest plug-in, installed with licensekit, providing the fixtures ``licensekit_clock``,
-  ``licensekit_mailer``, ``licensekit_store`` and ``licensekit_app``.
+  ``licensekit_mailer``, ``licensekit_store`` and ``licensekit_app``, and, where pytest-asyncio
+  is installed, ``licensekit_async_store`` and ``licensekit_async_app``.
 
 Example:
     >>> from licensekit.testing import make_licensekit
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from licensekit._signer import Signer
+from licensekit.aio import AsyncLicenseKit, ThreadedMailer
 from licensekit.clock import ensure_aware
 from licensekit.domain.model import BusinessAccount, Role, Session
 from licensekit.exceptions import (
@@ -54,8 +57,11 @@ from licensekit.stores.memory import MemoryStore
 if TYPE_CHECKING:
     import sqlite3
 
+    from licensekit.storage import AsyncStore
     from licensekit.stores.postgres import PostgresStore
     from licensekit.stores.sqlite import SQLiteStore
+
+from licensekit.testing._blocking import BlockingStore
 
 __all__ = [
     "DEFAULT_START",
@@ -65,10 +71,13 @@ __all__ = [
     "TEST_RESET_URL",
     "TEST_SECRET",
     "TEST_VERIFY_URL",
+    "AsyncLicenseKitForTests",
+    "BlockingStore",
     "FakeClock",
     "LicenseKitForTests",
     "RecordingMailer",
     "add_member",
+    "make_async_licensekit",
     "make_business_account",
     "make_licensekit",
     "new_test_store",
@@ -278,6 +287,79 @@ def make_licensekit(
     :meth:`~licensekit.signing.Ed25519Signer.generate` one is enough for tests).
     """
     return LicenseKitForTests(
+        store if store is not None else new_test_store(),
+        mailer if mailer is not None else RecordingMailer(),
+        secret=TEST_SECRET,
+        join_url=TEST_JOIN_URL,
+        download_url=TEST_DOWNLOAD_URL,
+        verify_url=TEST_VERIFY_URL,
+        reset_url=TEST_RESET_URL,
+        clock=clock if clock is not None else FakeClock(),
+        password_hasher=PasswordHasher.insecure_fast(),
+        settings=settings,
+        signer=signer,
+    )
+
+
+class AsyncLicenseKitForTests(AsyncLicenseKit):
+    """An :class:`~licensekit.aio.AsyncLicenseKit` whose doubles keep their types.
+
+    It behaves exactly like its base class. ``clock`` is the :class:`FakeClock` it was given,
+    and ``mailer`` the :class:`RecordingMailer`, which the kit awaits through a
+    :class:`~licensekit.aio.ThreadedMailer`; so ``kit.clock.advance(...)`` and
+    ``kit.mailer.last_token(...)`` type-check in a host's tests. Made by
+    :func:`make_async_licensekit`.
+    """
+
+    clock: FakeClock
+
+    # The base class's mailer is the awaited one; this one is the recording mailer behind it.
+    @property  # type: ignore[override]
+    def mailer(self) -> RecordingMailer:
+        """The :class:`RecordingMailer` the kit sends through."""
+        awaited = self._ctx.mailer
+        recording = awaited.mailer if isinstance(awaited, ThreadedMailer) else awaited
+        if not isinstance(recording, RecordingMailer):
+            raise TypeError(f"the kit's mailer is not a RecordingMailer: {recording!r}")
+        return recording
+
+    @mailer.setter
+    def mailer(self, value: RecordingMailer) -> None:
+        self._ctx.mailer = ThreadedMailer(value)
+
+
+def make_async_licensekit(
+    *,
+    clock: FakeClock | None = None,
+    mailer: RecordingMailer | None = None,
+    store: MemoryStore | SQLiteStore | PostgresStore | AsyncStore | None = None,
+    settings: Settings | None = None,
+    signer: Signer | None = None,
+) -> AsyncLicenseKitForTests:
+    """Return an :class:`~licensekit.aio.AsyncLicenseKit` wired for tests.
+
+    It is :func:`make_licensekit` for async code: the same :class:`FakeClock`,
+    :class:`RecordingMailer`, :data:`TEST_SECRET`, link templates and cheapest Argon2
+    parameters, and, without *store*, a new store from :func:`new_test_store`, which the kit
+    serves from worker threads (:class:`~licensekit.aio.ThreadedStore`). *store* may also be
+    an :class:`~licensekit.storage.AsyncStore`, such as the plug-in's
+    ``licensekit_async_store``. Every method of the result is awaited; its ``clock`` and
+    ``mailer`` are the doubles, typed as such.
+
+    The kit may be built outside the event loop that awaits it.
+
+    Example:
+        >>> import asyncio
+        >>> from licensekit.testing import make_async_licensekit
+        >>> kit = make_async_licensekit()
+        >>> async def sign_up() -> str:
+        ...     await kit.register_user("ada@example.com", "correct horse battery")
+        ...     session = await kit.log_in("ada@example.com", "correct horse battery")
+        ...     return (await kit.current_user(session)).email
+        >>> asyncio.run(sign_up())
+        'ada@example.com'
+    """
+    return AsyncLicenseKitForTests(
         store if store is not None else new_test_store(),
         mailer if mailer is not None else RecordingMailer(),
         secret=TEST_SECRET,

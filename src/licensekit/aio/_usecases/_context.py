@@ -92,8 +92,9 @@ def open_context(
     """Check :class:`licensekit.aio.AsyncLicenseKit`'s arguments and build its context.
 
     Returns:
-        The context, and whether its store was opened here (from a location), and so is
-        the caller's to close.
+        The context, and whether its store was made here (opened from a location, or a
+        :class:`ThreadedStore` over a synchronous store given, which closing stops
+        without closing that store), and so is the caller's to close.
 
     Raises:
         ValidationError: As :func:`licensekit._usecases._context.open_context`.
@@ -101,13 +102,14 @@ def open_context(
     """
     check_arguments(store, links=links, templates=templates, signer=signer)
     keys = SecretKeys(secret)
-    owned = isinstance(store, str | os.PathLike)
     if isinstance(store, str | os.PathLike):
         from licensekit.aio._stores import open_async_store  # psycopg or sqlite3 on demand
 
-        opened = open_async_store(store)
+        opened, owned = open_async_store(store), True
     else:
         opened = as_async_store(store)
+        # A ThreadedStore made here is this kit's to close: its threads, not your store.
+        owned = opened is not store
     context = Context(
         store=opened,
         runner=Runner(opened),

@@ -19,6 +19,7 @@ import attrs
 from licensekit._results import DeliveryFailure
 from licensekit.aio._usecases._audit import event
 from licensekit.aio._usecases._context import Context
+from licensekit.aio._usecases._offload import offload_batch
 from licensekit.aio._usecases._tx import Tx
 from licensekit.domain.model import AuditAction, DeliveryStatus, InstallInvitation, JoinInvitation
 from licensekit.exceptions import DeliveryError
@@ -56,14 +57,7 @@ class Delivery:
         message that cannot be rendered (its language was removed from the templates, say)
         fails alone, for good.
         """
-        failed: list[DeliveryFailure] = []
-        messages: list[tuple[InvitationT, Message]] = []
-        for invitation, render in items:
-            try:
-                messages.append((invitation, render()))
-            except Exception as e:
-                reason = f"the email cannot be written: {type(e).__name__}: {e}"
-                failed.append(DeliveryFailure(invitation.email, invitation.id, reason, True))
+        messages, failed = await offload_batch(len(items), _render, items)
         errors: Sequence[DeliveryError | None]
         if len(messages) > 1 and isinstance(self._ctx.mailer, AsyncBatchMailer):
             errors = await self.send_batch([m for _, m in messages])
@@ -281,6 +275,21 @@ async def _record_chunk(
 ) -> dict[str, InvitationT]:
     """Store how one chunk of sending went (a partial of this runs in a transaction)."""
     return await record(tx, *chunk)
+
+
+def _render(
+    items: Sequence[tuple[InvitationT, Callable[[], Message]]],
+) -> tuple[list[tuple[InvitationT, Message]], list[DeliveryFailure]]:
+    """Render every message (slow in bulk: offloaded); one that cannot be written fails."""
+    failed: list[DeliveryFailure] = []
+    messages: list[tuple[InvitationT, Message]] = []
+    for invitation, render in items:
+        try:
+            messages.append((invitation, render()))
+        except Exception as e:
+            reason = f"the email cannot be written: {type(e).__name__}: {e}"
+            failed.append(DeliveryFailure(invitation.email, invitation.id, reason, True))
+    return messages, failed
 
 
 def failure(

@@ -13,12 +13,25 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
 
-__all__ = ["offload"]
+__all__ = ["BATCH", "offload", "offload_batch"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
+BATCH = 64
+"""How many items (secrets to make, messages to render) a batch needs to be offloaded."""
+
 
 async def offload(work: Callable[[Unpack[Ts]], T], /, *args: *Ts) -> T:
     """Return ``work(*args)``, computed in a worker thread."""
+    return await asyncio.to_thread(work, *args)
+
+
+async def offload_batch(size: int, work: Callable[[*Ts], T], /, *args: *Ts) -> T:
+    """Return ``work(*args)``: in a worker thread for a batch of at least :data:`BATCH`.
+
+    A small batch costs less than the trip to a thread and back.
+    """
+    if size < BATCH:
+        return work(*args)
     return await asyncio.to_thread(work, *args)

@@ -42,6 +42,7 @@ from licensekit._usecases._install_secrets import presented_invitation
 from licensekit.aio._usecases._audit import audit
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._key_access import clean_computer_id, computer_scope, key_scope
+from licensekit.aio._usecases._offload import offload
 from licensekit.aio._usecases._presented import find_presented
 from licensekit.aio._usecases._tx import Tx, query
 from licensekit.codes import new_token
@@ -196,7 +197,9 @@ class Activation:
             raise outcome
         key, activation = outcome
         installation = activation.installation
-        certificate, valid_until = self._certificate(key, installation, LicenseState.ACTIVE, now)
+        certificate, valid_until = await self._certificate(
+            key, installation, LicenseState.ACTIVE, now
+        )
         return ActivationResult(
             installation_id=installation.id,
             installation_token=installation_token,
@@ -265,7 +268,7 @@ class Activation:
         if outcome is None:
             raise InstallationNotFound("this installation token is not valid")
         key, installation, state, returned = outcome
-        certificate, valid_until = self._certificate(key, installation, state, now)
+        certificate, valid_until = await self._certificate(key, installation, state, now)
         return CheckInResult(
             installation=InstallationView.of(installation),
             license_state=state,
@@ -276,12 +279,13 @@ class Activation:
             returned=returned,
         )
 
-    def _certificate(
+    async def _certificate(
         self, key: LicenseKey, installation: Installation, state: LicenseState, now: dt.datetime
     ) -> tuple[str | None, dt.datetime | None]:
         """Return the certificate a copy gets in *state* at *now*, and when its lease ends.
 
-        None and None without a signer, or when the copy may not run.
+        None and None without a signer, or when the copy may not run. licensekit's own
+        signers sign in microseconds, here; a host's signer (a KMS, an HSM) is offloaded.
         """
         signer = self._ctx.signer
         if signer is None:
@@ -292,9 +296,11 @@ class Activation:
         if claims is None:
             return None, None
         # Imported here: hosts without a signer never load the signing code.
-        from licensekit.signing import issue_certificate
+        from licensekit.signing import _is_local_signer, issue_certificate
 
-        return issue_certificate(signer, claims), claims.valid_until
+        if _is_local_signer(signer):
+            return issue_certificate(signer, claims), claims.valid_until
+        return await offload(issue_certificate, signer, claims), claims.valid_until
 
     async def _activate(
         self, tx: Tx, found: InstallInvitation, request: _Request, now: dt.datetime

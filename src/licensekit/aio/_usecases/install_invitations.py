@@ -60,8 +60,10 @@ from licensekit.aio._usecases._key_access import (
     pages_by_id,
 )
 from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._offload import offload_batch
 from licensekit.aio._usecases._presented import find_presented
 from licensekit.aio._usecases._tx import Tx, named, query
+from licensekit.codes import SecretKeys
 from licensekit.domain import licensing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
@@ -174,7 +176,8 @@ class InstallInvitations:
         parsed = parse_recipients(emails, csv, ctx.settings)
         now = ctx.clock.now()
         expires_at = now + lifetime
-        secrets_ = [new_install_secret(ctx.keys, now) for _ in parsed.emails]
+        count = len(parsed.emails)
+        secrets_ = await offload_batch(count, _new_secrets, ctx.keys, now, count)
 
         async def work(tx: Tx) -> tuple[list[InstallInvitation], LicenseKey, BusinessAccount, User]:
             record, _, key = await authorize_key(
@@ -632,3 +635,8 @@ async def _in_account(tx: Tx, account_id: str, invitation_id: str) -> InstallInv
             f"no invitation to install {echo(invitation_id)} in business account {echo(account_id)}"
         )
     return invitation
+
+
+def _new_secrets(keys: SecretKeys, now: dt.datetime, count: int) -> list[InstallSecret]:
+    """The codes and tokens of *count* invitations (slow in bulk: offloaded)."""
+    return [new_install_secret(keys, now) for _ in range(count)]

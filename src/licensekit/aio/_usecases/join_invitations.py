@@ -51,7 +51,7 @@ from licensekit.aio._usecases._join import (
     in_account,
 )
 from licensekit.aio._usecases._listing import filtered_page, scan_all
-from licensekit.aio._usecases._offload import offload
+from licensekit.aio._usecases._offload import offload, offload_batch
 from licensekit.aio._usecases._sessions import Sessions
 from licensekit.aio._usecases._tx import Tx
 from licensekit.domain import members
@@ -150,7 +150,9 @@ class JoinInvitations:
         parsed = parse_recipients(emails, csv, ctx.settings)
         now = ctx.clock.now()
         # Secrets are made before the transaction, so the store is not held during crypto.
-        secrets_by_email = {email: links.new_secret(now) for email in parsed.emails}
+        secrets_by_email = await offload_batch(
+            len(parsed.emails), _new_secrets, links, parsed.emails, now
+        )
         # Invitations to be sent now are stored claimed by this call (see Delivery.claim).
         delivery = DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT
 
@@ -697,3 +699,10 @@ async def why_not_invite(
             if reason is not None:
                 reasons[email] = reason
     return reasons
+
+
+def _new_secrets(
+    links: JoinLinks, emails: Sequence[str], now: dt.datetime
+) -> dict[str, JoinSecret]:
+    """The tokens of the invitations of *emails* (slow in bulk: offloaded)."""
+    return {email: links.new_secret(now) for email in emails}

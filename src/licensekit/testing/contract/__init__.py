@@ -39,6 +39,10 @@ in a test module, under a name that starts with ``Test``, and implements
         def make_store(self) -> Store:
             return MyStore(self.tmp_path / "licensekit.db")
 
+An async store (:class:`~licensekit.storage.AsyncStore`) subclasses
+:class:`AsyncStoreContract` instead and implements ``make_async_store``: the same tests
+run through a :class:`~licensekit.testing.BlockingStore`.
+
 The tests are generic over the record kinds of :data:`licensekit.storage.KINDS`; the
 records they write come from :mod:`.samples`. The suite expects only licensekit's
 exceptions (:class:`~licensekit.exceptions.StorageError` and its subclasses), never a
@@ -68,6 +72,7 @@ from licensekit.testing.contract.writes import WritesContract
 
 __all__ = [
     "CAPABILITIES",
+    "AsyncStoreContract",
     "ContractBase",
     "CountsContract",
     "DurabilityContract",
@@ -114,3 +119,6 @@ CAPABILITIES: tuple[type[ContractBase], ...] = StoreContract.__bases__[::-1]
 pytest collects the tests of a class's bases from the last one, so the bases of
 :class:`StoreContract` are listed the other way round.
 """
+
+# Last: it builds on StoreContract.
+from licensekit.testing.contract.asynchronous import AsyncStoreContract  # noqa: E402
