@@ -8,10 +8,11 @@ times do not. Medians over several repetitions; no timing is asserted anywhere.
     python benchmarks/run.py --quick      # tiny sizes: the smoke run CI does
     python benchmarks/run.py --only activation,growth
     python benchmarks/run.py --only pg_activation,pg_bulk,pg_contention
+    python benchmarks/run.py --only aio_activation,aio_loop_stall
 
-The PostgreSQL workloads (``pg_*``) use the database LICENSEKIT_BENCH_POSTGRES names
-(``dbname=test`` by default), a fresh schema per run; without a reachable server they are
-skipped with a note.
+The PostgreSQL workloads (``pg_*``, ``aio_activation``, and ``aio_loop_stall``'s PostgreSQL
+part) use the database LICENSEKIT_BENCH_POSTGRES names (``dbname=test`` by default), a fresh
+schema per run; without a reachable server they are skipped with a note.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import async_workloads
 import installed_workloads
 import postgres_workloads
 import workloads
@@ -53,6 +55,9 @@ FULL = {
     "pg_processes": 8,
     "pg_per_process": 250,
     "pg_remote_per_process": 80,
+    "aio_activations": 200,
+    "aio_accounts": 20,
+    "aio_calls": 200,
 }
 QUICK = {
     "bulk": 50,
@@ -75,6 +80,9 @@ QUICK = {
     "pg_processes": 2,
     "pg_per_process": 10,
     "pg_remote_per_process": 10,
+    "aio_activations": 20,
+    "aio_accounts": 4,
+    "aio_calls": 20,
 }
 
 ROUND_TRIP = 0.002
@@ -99,6 +107,15 @@ def on_postgres(
 
 SKIPPED: dict[str, str] = {}
 """The workloads skipped in this run, and why."""
+
+
+def postgres_reachable(name: str) -> bool:
+    """Whether the PostgreSQL part of *name* can run; if not, a printed note says why."""
+    reason = postgres_workloads.unavailable()
+    if reason is not None:
+        SKIPPED[name] = reason
+        print(f"skipping {name}: {reason}", file=sys.stderr, flush=True)
+    return reason is None
 
 
 def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result]]]:
@@ -156,6 +173,15 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
                 size["pg_remote_per_process"],
                 ROUND_TRIP,
             ),
+        ),
+        "aio_activation": on_postgres(
+            "aio_activation",
+            lambda done: async_workloads.activation(
+                size["aio_activations"], size["aio_accounts"], repeat
+            ),
+        ),
+        "aio_loop_stall": lambda done: async_workloads.loop_stall(
+            size["aio_calls"], repeat, postgres_reachable("aio_loop_stall (PostgreSQL part)")
         ),
     }
 

@@ -129,3 +129,46 @@ def test_the_async_postgres_store_checks_its_arguments_at_once() -> None:
         AsyncPostgresStore(DSN, max_size=0)
     with pytest.raises(StorageError, match="schema"):
         AsyncPostgresStore(DSN, schema="Not Valid")
+
+
+class _Counting:
+    """An AsyncStore over a threaded memory store that counts the transactions opened."""
+
+    def __init__(self) -> None:
+        self.inner = ThreadedStore(MemoryStore())
+        self.protocol_version = self.inner.protocol_version
+        self.opened = 0
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        self.opened += 1
+        return self.inner.transaction()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_a_fresh_kit_checks_its_store_once_however_many_calls_start_at_once() -> None:
+    from licensekit.aio import AsyncLicenseKit
+    from licensekit.passwords import PasswordHasher
+    from licensekit.testing import TEST_JOIN_URL, TEST_SECRET, RecordingMailer
+
+    async def burst(checked_first: bool) -> int:
+        store = _Counting()
+        kit = AsyncLicenseKit(
+            store,
+            RecordingMailer(),
+            secret=TEST_SECRET,
+            join_url=TEST_JOIN_URL,
+            password_hasher=PasswordHasher.insecure_fast(),
+        )
+        if checked_first:
+            await kit.__aenter__()
+        before = store.opened
+        await asyncio.gather(
+            *(kit.register_user(f"u{n}@example.com", "long enough password") for n in range(20))
+        )
+        await store.aclose()
+        return store.opened - before
+
+    fresh, checked = asyncio.run(burst(False)), asyncio.run(burst(True))
+    assert fresh == checked + 1  # one check, not one per call

@@ -8,10 +8,11 @@ them, simply call it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
 
-__all__ = ["BATCH", "offload", "offload_batch"]
+__all__ = ["BATCH", "new_lock", "offload", "offload_batch"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -28,3 +29,8 @@ def offload(work: Callable[[Unpack[Ts]], T], /, *args: *Ts) -> T:
 def offload_batch(size: int, work: Callable[[*Ts], T], /, *args: *Ts) -> T:
     """Return ``work(*args)`` (*size* matters to the async flavour only)."""
     return work(*args)
+
+
+def new_lock() -> threading.Lock:
+    """A lock for the threads of one process (an asyncio lock, in the async flavour)."""
+    return threading.Lock()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from licensekit._usecases._offload import new_lock
 from licensekit._usecases._tx import Tx
 from licensekit.exceptions import IncompatibleStore, StorageBusy
 from licensekit.storage import Store, missing_operations
@@ -63,11 +64,14 @@ class Runner:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.checked = False
+        self._checking = new_lock()
 
     def check(self) -> None:
-        """Check the store now (see :func:`check_store`); once is enough."""
-        check_store(self.store)
-        self.checked = True
+        """Check the store now (see :func:`check_store`), unless it was; callers at once wait."""
+        with self._checking:
+            if not self.checked:
+                check_store(self.store)
+                self.checked = True
 
     @contextmanager
     def transaction(self, *scopes: str) -> Iterator[Tx]:

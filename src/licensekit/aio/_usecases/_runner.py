@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+from licensekit.aio._usecases._offload import new_lock
 from licensekit.aio._usecases._tx import Tx
 from licensekit.exceptions import IncompatibleStore, StorageBusy
 from licensekit.storage import AsyncStore, missing_operations
@@ -61,11 +62,14 @@ class Runner:
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
         self.checked = False
+        self._checking = new_lock()
 
     async def check(self) -> None:
-        """Check the store now (see :func:`check_store`); once is enough."""
-        await check_store(self.store)
-        self.checked = True
+        """Check the store now (see :func:`check_store`), unless it was; callers at once wait."""
+        async with self._checking:
+            if not self.checked:
+                await check_store(self.store)
+                self.checked = True
 
     @asynccontextmanager
     async def transaction(self, *scopes: str) -> AsyncIterator[Tx]:
