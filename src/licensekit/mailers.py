@@ -16,7 +16,6 @@ The test kit's :class:`licensekit.testing.RecordingMailer` keeps messages in mem
 
 from __future__ import annotations
 
-import asyncio
 import email.policy
 import itertools
 import os
@@ -36,6 +35,7 @@ from typing import Literal
 import attrs
 import email_validator
 
+from licensekit.aio._threads import ThreadedBatchMailer
 from licensekit.domain._echo import echo
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import Message
@@ -305,7 +305,7 @@ class SMTPMailer:
         return self._ssl_context if self._ssl_context is not None else ssl.create_default_context()
 
 
-class AsyncSMTPMailer:
+class AsyncSMTPMailer(ThreadedBatchMailer):
     """A :class:`~licensekit.mail.AsyncBatchMailer` that sends through an SMTP server.
 
     Made for :class:`licensekit.aio.AsyncLicenseKit` and other async code. It brings no new
@@ -346,6 +346,8 @@ class AsyncSMTPMailer:
         AsyncSMTPMailer(smtp.example.com:587, security='starttls')
     """
 
+    mailer: SMTPMailer
+
     def __init__(
         self,
         host: str,
@@ -358,15 +360,17 @@ class AsyncSMTPMailer:
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.mailer = SMTPMailer(
-            host,
-            port,
-            sender=sender,
-            security=security,
-            username=username,
-            password=password,
-            timeout=timeout,
-            ssl_context=ssl_context,
+        super().__init__(
+            SMTPMailer(
+                host,
+                port,
+                sender=sender,
+                security=security,
+                username=username,
+                password=password,
+                timeout=timeout,
+                ssl_context=ssl_context,
+            )
         )
 
     def __repr__(self) -> str:
@@ -397,23 +401,6 @@ class AsyncSMTPMailer:
     def timeout(self) -> float:
         """Seconds to wait for the server at each step."""
         return self.mailer.timeout
-
-    async def send(self, message: Message) -> None:
-        """Send one message on its own connection, in a worker thread.
-
-        Raises:
-            DeliveryError: The server refused it or could not be reached.
-        """
-        await asyncio.to_thread(self.mailer.send, message)
-
-    async def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        """Send *messages* over one connection, in a worker thread.
-
-        See :meth:`SMTPMailer.send_batch` and :meth:`licensekit.mail.AsyncBatchMailer`: one
-        result per message, in order, None for each delivered.
-        """
-        # A copy: the caller may change its sequence while the thread reads it.
-        return await asyncio.to_thread(self.mailer.send_batch, list(messages))
 
 
 def _text(reply: bytes | str) -> str:

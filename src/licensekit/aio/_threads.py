@@ -284,4 +284,5 @@ class ThreadedBatchMailer(ThreadedMailer):
     async def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
         """Hand *messages* to the mailer's ``send_batch``, in a worker thread."""
         send: Callable[[Sequence[Message]], list[DeliveryError | None]] = self.mailer.send_batch
-        return await asyncio.to_thread(send, messages)
+        # A copy: the caller may change its sequence while the thread reads it.
+        return await asyncio.to_thread(send, list(messages))
