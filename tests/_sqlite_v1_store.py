@@ -84,20 +84,33 @@ MIGRATIONS: Final = _sqlite_schema.MIGRATIONS[:SCHEMA_VERSION]
 
 _USERS: Final = RowMapper(User)
 _ACCOUNTS: Final = RowMapper(BusinessAccount)
-_MEMBERSHIPS: Final = RowMapper(Membership)
 _JOIN_INVITATIONS: Final = RowMapper(JoinInvitation)
 _SESSIONS: Final = RowMapper(SessionRecord)
 _AUDIT: Final = RowMapper(AuditEvent)
 _THROTTLES: Final = RowMapper(Throttle)
 # The fields later schemas added are not in this store's tables: records read take their
 # defaults.
-_LATER = frozenset({"grace_seconds", "check_in_seconds", "dead_after_seconds", "last_state"})
+_LATER: Final[dict[type[Any], frozenset[str]]] = {
+    LicenseKey: frozenset(
+        {
+            "grace_seconds",
+            "check_in_seconds",
+            "dead_after_seconds",
+            "primary_id",
+            "seat_pool",
+            "released_at",
+        }
+    ),
+    Installation: frozenset({"last_state", "notes"}),
+    Membership: frozenset({"all_license_keys"}),
+}
 
 
 def _v1_fields(record_type: type[Any]) -> frozenset[str]:
-    return frozenset(f.name for f in attrs.fields(record_type)) - _LATER
+    return frozenset(f.name for f in attrs.fields(record_type)) - _LATER[record_type]
 
 
+_MEMBERSHIPS: Final = RowMapper(Membership, only=_v1_fields(Membership))
 _KEYS: Final = RowMapper(LicenseKey, only=_v1_fields(LicenseKey))
 _INSTALL_INVITATIONS: Final = RowMapper(InstallInvitation)
 _INSTALLATIONS: Final = RowMapper(Installation, only=_v1_fields(Installation))

@@ -40,7 +40,9 @@ Rules an adapter keeps:
   surrogates); a store must give back exactly what it was given.
 * **Order.** Listings (:meth:`Transaction.page`) return records in ascending order of the
   kind's :attr:`RecordKind.order` fields, comparing text by code point, with None before
-  any value. Look-ups (:meth:`Transaction.read`) return records in any order.
+  any value. Look-ups (:meth:`Transaction.read`) return records in any order; licensekit
+  never asks one for None (an indexed field that may be None, such as a primary key's
+  ``primary_id``, is looked up only by values).
 
 :data:`RECORD_FORMAT` versions the record fields, for adapters that keep records as
 documents; :func:`licensekit.serialization.unstructure` gives a record's document form.
@@ -202,7 +204,16 @@ LICENSE_KEYS = RecordKind(
     LicenseKey,
     ("id",),
     unique=(("account_id", "value_hash"),),
-    fixed=("account_id", "value_hash", "value_ciphertext", "created_at", "created_by"),
+    indexes=(("primary_id",),),
+    fixed=(
+        "account_id",
+        "value_hash",
+        "value_ciphertext",
+        "created_at",
+        "created_by",
+        "primary_id",
+        "seat_pool",
+    ),
     owner="account_id",
 )
 INSTALL_INVITATIONS = RecordKind(

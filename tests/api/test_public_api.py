@@ -103,6 +103,7 @@ PUBLIC_API = [
     "RejectedEmail",
     "Role",
     "SQLiteStore",
+    "SeatPool",
     "SeatsFull",
     "SeatsInUse",
     "Session",

@@ -42,6 +42,7 @@ __all__ = [
     "MemberStatus",
     "Membership",
     "Role",
+    "SeatPool",
     "SessionMethod",
     "SessionRecord",
     "Throttle",
@@ -243,6 +244,8 @@ class Membership:
             promotion carries the matching number, so a promotion needs a new log-in.
         license_keys: Ids of the keys this Regular Member is License Administrator of. Any
             change of role or status (demotion, promotion, block, removal) clears them.
+        all_license_keys: True when this Regular Member is License Administrator of every
+            key of the account, those added later included; cleared as :attr:`license_keys`.
     """
 
     account_id: str
@@ -255,6 +258,7 @@ class Membership:
     notes: str = ""
     admin_grant: int = 0
     license_keys: frozenset[str] = attrs.field(default=frozenset(), converter=_string_set)
+    all_license_keys: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -380,6 +384,17 @@ class Throttle:
     locked_until: dt.datetime | None = None
 
 
+class SeatPool(enum.StrEnum):
+    """Where an additional key's installations take their seats from."""
+
+    RESERVED = "reserved"
+    """From the key's own seats, set aside in its primary's pool for this key alone, whether
+    used or not."""
+    DYNAMIC = "dynamic"
+    """From its primary's pool, which the primary and its dynamic keys share, first come,
+    first served; the key's own seat count caps how many it may take."""
+
+
 class KeyStatus(enum.StrEnum):
     """Where a license key stands."""
 
@@ -415,6 +430,17 @@ class LicenseKey:
         check_in_seconds: How often installations should check in.
         dead_after_seconds: After how long without a check-in an installation is dead and
             may be culled; None: never.
+        primary_id: For an additional key, the primary key whose seats it draws on; None
+            for a primary key (every key that is not additional).
+        seat_pool: For an additional key, whether its seats are reserved or dynamic; None for
+            a primary key.
+        released_at: For an additional key, when its hold on its primary's pool was given
+            back (it expired or was removed); None while it holds it.
+
+    A primary key's :attr:`seats_used` counts the seats taken from its pool: its own
+    installations', its dynamic keys' and every seat its reserved keys set aside (used or
+    not). A reserved key's counts its own installations; a dynamic key's its own too, each
+    of which holds a seat of the primary's pool as well.
     """
 
     id: str
@@ -432,6 +458,14 @@ class LicenseKey:
     grace_seconds: int = 0
     check_in_seconds: int = 86_400
     dead_after_seconds: int | None = None
+    primary_id: str | None = None
+    seat_pool: SeatPool | None = None
+    released_at: dt.datetime | None = None
+
+    @property
+    def is_additional(self) -> bool:
+        """True for an additional key (one drawing on a primary key's seats)."""
+        return self.primary_id is not None
 
     @property
     def seats_free(self) -> int:
@@ -589,6 +623,7 @@ class Installation:
             only when it is older than a quarter of the key's check-in interval.
         deactivated_at: When it lost its seat (deactivated or culled).
         last_state: The license state its product was last told.
+        notes: What administrators wrote about the computer.
     """
 
     id: str
@@ -605,6 +640,7 @@ class Installation:
     deactivated_at: dt.datetime | None = None
     deactivated_by: str | None = None
     last_state: LicenseState = LicenseState.ACTIVE
+    notes: str = ""
 
     @property
     def is_active(self) -> bool:

@@ -25,6 +25,7 @@ from licensekit.domain.records import (
     KeyStatus,
     MemberStatus,
     Role,
+    SeatPool,
     SessionMethod,
     User,
     frozen_mapping,
@@ -189,6 +190,8 @@ class LicenseKeyView:
         check_in_interval: How often installations should check in.
         dead_after: After how long without a check-in an installation is culled; None:
             never.
+        primary_id: For an additional key, its primary key; None for a primary key.
+        seat_pool: For an additional key, whether its seats are reserved or dynamic.
     """
 
     id: str
@@ -204,6 +207,8 @@ class LicenseKeyView:
     grace_period: dt.timedelta = dt.timedelta(0)
     check_in_interval: dt.timedelta = dt.timedelta(days=1)
     dead_after: dt.timedelta | None = None
+    primary_id: str | None = None
+    seat_pool: SeatPool | None = None
 
 
 @attrs.frozen

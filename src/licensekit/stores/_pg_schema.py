@@ -228,10 +228,25 @@ _VERSION_2 = (
     """,
 )
 
+_VERSION_3 = (
+    # As SQLite's migration 7: additional keys, grants over every key, notes on computers.
+    f"""
+    ALTER TABLE {{schema}}.license_keys
+        ADD COLUMN primary_id {_TEXT} REFERENCES {{schema}}.license_keys (id)
+            DEFERRABLE INITIALLY DEFERRED,
+        ADD COLUMN seat_pool {_TEXT},
+        ADD COLUMN released_at timestamptz
+    """,
+    "CREATE INDEX license_keys_by_primary ON {schema}.license_keys (primary_id)",
+    "ALTER TABLE {schema}.memberships ADD COLUMN all_license_keys boolean NOT NULL DEFAULT false",
+    f"ALTER TABLE {{schema}}.installations ADD COLUMN notes {_TEXT} NOT NULL DEFAULT ''",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _VERSION_1,  # 0 -> 1: every kind of record, as licensekit 0.1 keeps them
     _VERSION_2,  # 1 -> 2: grace, check-in interval and culling per key; last state told;
     # the keys that cull
+    _VERSION_3,  # 2 -> 3: additional keys, grants over every key, notes on computers
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -277,6 +277,19 @@ _LIVENESS = [
     """,
 ]
 
+_ADMINISTRATORS_GUIDE = [
+    # Additional keys: the primary they draw on, reserved or dynamic seats, and when their
+    # hold on the primary's pool was given back. Existing keys are all primary keys.
+    "ALTER TABLE license_keys ADD COLUMN primary_id TEXT "
+    "REFERENCES license_keys (id) DEFERRABLE INITIALLY DEFERRED",
+    "ALTER TABLE license_keys ADD COLUMN seat_pool TEXT",
+    "ALTER TABLE license_keys ADD COLUMN released_at TEXT",
+    "CREATE INDEX license_keys_by_primary ON license_keys (primary_id)",
+    # License Administrators of every key of an account; administrators' notes on computers.
+    "ALTER TABLE memberships ADD COLUMN all_license_keys INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE installations ADD COLUMN notes TEXT NOT NULL DEFAULT ''",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
@@ -284,5 +297,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_PROOF_OF_ADDRESS),  # 3 -> 4: when each user's address was proven
     tuple(_GENERATED_SQL),  # 4 -> 5: keys and indexes as the record descriptions state them
     tuple(_LIVENESS),  # 5 -> 6: grace, check-in interval and culling per key; last state told
+    tuple(_ADMINISTRATORS_GUIDE),  # 6 -> 7: additional keys, grants over every key, notes
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -469,6 +469,8 @@ def _key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
         grace_period=key.grace_period,
         check_in_interval=key.check_in_interval,
         dead_after=key.dead_after,
+        primary_id=key.primary_id,
+        seat_pool=key.seat_pool,
     )
 
 

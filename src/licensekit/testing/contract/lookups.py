@@ -111,11 +111,12 @@ class LookupsContract(ContractBase):
         write(store, samples, [(kind, r) for kind in KINDS for r in stored[kind.name]])
         queries: list[Query[Any]] = []
         for kind, fields in _LOOKUPS:
-            first, second = (values(r, fields) for r in stored[kind.name])
+            # Look-ups never ask for None (a primary key's primary_id is None).
+            asked = [v for r in stored[kind.name] if None not in (v := values(r, fields))]
             queries += [
-                Query(kind, fields, (second,)),
+                Query(kind, fields, tuple(asked[-1:])),
                 Query(kind, fields, ()),
-                Query(kind, fields, (first, second)),
+                Query(kind, fields, tuple(asked)),
             ]
         with store.transaction() as tx:
             results = tx.read(queries)

@@ -49,6 +49,7 @@ from licensekit.domain.model import (
     Membership,
     MemberStatus,
     Role,
+    SeatPool,
     SessionMethod,
     SessionRecord,
     Throttle,
@@ -199,7 +200,7 @@ REFERENCES: Mapping[RecordKind[Any], Mapping[str, RecordKind[Any]]] = {
     SESSIONS: {"user_id": USERS},
     AUDIT_EVENTS: {"account_id": ACCOUNTS, "actor_id": USERS},
     THROTTLES: {},
-    LICENSE_KEYS: {"account_id": ACCOUNTS, "created_by": USERS},
+    LICENSE_KEYS: {"account_id": ACCOUNTS, "created_by": USERS, "primary_id": LICENSE_KEYS},
     INSTALL_INVITATIONS: {
         "account_id": ACCOUNTS,
         "key_id": LICENSE_KEYS,
@@ -491,6 +492,7 @@ def _full_membership(s: Samples, label: str, side: Side) -> Membership:
         notes="promoted\nfor the audit",
         admin_grant=3,
         license_keys=frozenset(key.id for key in side.keys),
+        all_license_keys=True,
     )
 
 
@@ -625,6 +627,9 @@ def _full_key(s: Samples, label: str, side: Side) -> LicenseKey:
         grace_seconds=30 * 86_400,
         check_in_seconds=3_600,
         dead_after_seconds=7 * 86_400,
+        primary_id=side.keys[0].id,
+        seat_pool=(SeatPool.DYNAMIC, SeatPool.RESERVED)[side.index],
+        released_at=at(days=5),
     )
 
 
@@ -682,6 +687,7 @@ def _full_installation(s: Samples, label: str, side: Side) -> Installation:
         deactivated_at=at(hours=6),
         deactivated_by=s.admin.id,
         last_state=LicenseState.DEACTIVATED,
+        notes="Reception desk;\nreplaced in March 🛠",
     )
 
 
