@@ -44,7 +44,8 @@ def main() -> None:
         join_url="https://portal.example.com/join?token={token}",
         download_url="https://downloads.example.com/get?token={token}",
         password_hasher=PasswordHasher.insecure_fast(),
-        settings=Settings(max_batch_size=count),
+        # One batch larger than the default hourly limit of invitation emails: raised.
+        settings=Settings(max_batch_size=count, invitations_per_account_per_hour=count),
     )
     kit.register_user("admin@example.com", "benchmark passphrase", email_verified=True)
     admin = kit.log_in("admin@example.com", "benchmark passphrase")

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import async_workloads
 import installed_workloads
+import pool_workloads
 import postgres_workloads
 import workloads
 from _harness import Result
@@ -50,6 +51,7 @@ FULL = {
     "certificates": 2_000,
     "check_ins": 2_000,
     "cull": 100_000,
+    "move": 10_000,
     "pg_bulk": 10_000,
     "pg_activations": 2_000,  # 10,000 would take minutes on PostgreSQL
     "pg_processes": 8,
@@ -75,6 +77,7 @@ QUICK = {
     "certificates": 50,
     "check_ins": 50,
     "cull": 500,
+    "move": 200,
     "pg_bulk": 50,
     "pg_activations": 30,
     "pg_processes": 2,
@@ -134,6 +137,10 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
             workloads.activation(size["activations"], slow, "full"),
             workloads.activation(size["activations"], slow, "normal"),
         ],
+        "pool_activation": lambda done: [
+            pool_workloads.dynamic_activation(size["activations"] // 5, repeat, "full"),
+            pool_workloads.dynamic_activation(size["activations"] // 5, repeat, "normal"),
+        ],
         "contention": lambda done: [
             workloads.contention(
                 size["processes"], size["per_process"], size["contention_seats"], sequential(done)
@@ -157,6 +164,7 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
             *installed_workloads.check_ins(size["check_ins"], repeat, "normal"),
         ],
         "cull": lambda done: installed_workloads.culls(size["cull"], slow),
+        "move": lambda done: workloads.moves(size["move"], slow),
         "pg_bulk": on_postgres(
             "pg_bulk", lambda done: [postgres_workloads.bulk_invitation(size["pg_bulk"], slow)]
         ),

@@ -562,3 +562,207 @@ def login(repeat: int) -> Result:
         mine * 1e3,
         base * 1e3,
     )
+
+
+# == 16. moving 10,000 installations to another key ========================================
+
+MOVE_CHUNK = 500
+"""The floor's chunk, as licensekit's (:data:`licensekit._usecases.key_moves.MOVE_CHUNK`)."""
+
+
+def _installed_for_move(path: Path, count: int) -> tuple[str, str, str]:
+    """A licensekit file with two keys of one product, *count* active installations on the
+    first; returns the account's and the two keys' ids.
+
+    The keys, their account and one invitation go through the API; the installations are
+    written with the store's own transaction (``tx.add(INSTALLATIONS, ...)``), a batch at a
+    time, and the first key's ``seats_used`` raised to match with its guarded counter.
+    """
+    import datetime as dt
+
+    from licensekit.domain.model import Installation
+    from licensekit.storage import INSTALLATIONS, LICENSE_KEYS
+
+    kit = new_kit(sqlite_store(path, "normal"))
+    shop = licensing(kit, count)
+    admin = kit.log_in(*ADMIN)
+    target = kit.add_license_key(
+        admin, shop.account_id, product="Bench", value="BENCH-TARGET", seats=max(count, 1)
+    )
+    kit.invite_installers(admin, shop.account_id, shop.key_id, ["bulk@example.com"], send=False)
+    invitation = kit.list_install_invitations(admin, shop.account_id, shop.key_id).items[0]
+    kit.store.close()
+    now = dt.datetime.now(dt.UTC)
+    store = sqlite_store(path, "normal")
+    with store.transaction() as tx:
+        for start in range(0, count, 10_000):
+            tx.add(
+                INSTALLATIONS,
+                [
+                    Installation(
+                        id=f"ins_{int(now.timestamp() * 1000):012x}_{n:06x}_{secrets.token_hex(5)}",
+                        account_id=shop.account_id,
+                        key_id=shop.key_id,
+                        computer_id=f"SN-{n:08d}-{secrets.token_hex(4).upper()}",
+                        computer_name=f"Workstation {n}",
+                        email=f"installer{n}@example.com",
+                        invitation_id=invitation.id,
+                        activated_at=now,
+                        last_seen_at=now,
+                        token_hash=secrets.token_bytes(32),
+                    )
+                    for n in range(start, min(start + 10_000, count))
+                ],
+            )
+        assert tx.increment(LICENSE_KEYS, (shop.key_id,), "seats_used", count, cap="seats")
+    store.close()
+    return shop.account_id, shop.key_id, target.id
+
+
+def moves(count: int, repeat: int) -> list[Result]:
+    """Moving *count* installations to another key, "full" then "normal"; the data made once."""
+    with tempfile_dir() as folder:
+        template = folder / "template.db"
+        ids = _installed_for_move(template, count)
+        return [_move(folder, template, ids, count, repeat, s) for s in ("full", "normal")]
+
+
+def _move(
+    folder: Path,
+    template: Path,
+    ids: tuple[str, str, str],
+    count: int,
+    repeat: int,
+    synchronous: str,
+) -> Result:
+    import shutil
+
+    account_id, source, target = ids
+
+    def copy(name: str) -> Path:
+        path = folder / name
+        shutil.copyfile(template, path)
+        return path
+
+    def ours() -> float:
+        path = copy("ours.db")
+        kit = new_kit(sqlite_store(path, synchronous))
+        admin = kit.log_in(*ADMIN)
+        reports = []
+        spent = timed(
+            lambda: reports.append(kit.move_installations(admin, account_id, source, target))
+        )
+        assert reports[0].installations == count, reports
+        kit.store.close()
+        _check_moved(path, source, target, count)
+        return spent
+
+    def floor() -> float:
+        path = copy("floor.db")
+        connection = connect_raw(path, synchronous)
+        spent = timed(lambda: _move_floor(connection, account_id, source, target, count))
+        connection.close()
+        _check_moved(path, source, target, count)
+        return spent
+
+    mine, base = interleaved(ours, floor, repeat)
+    return Result(
+        f"move_sqlite_{synchronous}",
+        f"move {count:,} installations to another key in one call, SQLite ({synchronous}), each",
+        "us",
+        mine / count * 1e6,
+        base / count * 1e6,
+        target=3.0 if count >= 10_000 else None,
+        details={"count": count, "seconds": mine, "floor_seconds": base, "chunk": MOVE_CHUNK},
+        note=f"move, SQLite ({synchronous}): {count:,} installations in {mine:.2f} s, "
+        f"the floor in {base:.2f} s",
+    )
+
+
+def _move_floor(
+    connection: sqlite3.Connection, account_id: str, source: str, target: str, count: int
+) -> None:
+    """One transaction: the source's active installations, a chunk at a time, checked for
+    blocks and for records of their computers under the target, their invitations read (for
+    the computers' claims on codes), each moved by an ``UPDATE`` of its key; the two seat
+    counters (the target's guarded); one audit event."""
+    connection.execute("BEGIN IMMEDIATE")
+    moving: list[tuple[str, str, str]] = []
+    after = ""
+    while True:
+        page = connection.execute(
+            "SELECT id, computer_id, invitation_id FROM installations "
+            "WHERE key_id = ? AND id > ? AND status = 'active' ORDER BY id LIMIT ?",
+            (source, after, MOVE_CHUNK),
+        ).fetchall()
+        moving += page
+        if len(page) < MOVE_CHUNK:
+            break
+        after = page[-1][0]
+    for start in range(0, len(moving), MOVE_CHUNK):
+        chunk = moving[start : start + MOVE_CHUNK]
+        computers = [c for _, c, _ in chunk]
+        marks = ",".join("?" * len(chunk))
+        blocked = connection.execute(
+            f"SELECT computer_id FROM computer_blocks WHERE account_id = ? "
+            f"AND computer_id IN ({marks})",
+            (account_id, *computers),
+        ).fetchall()
+        taken = connection.execute(
+            f"SELECT id FROM installations WHERE key_id = ? AND computer_id IN ({marks})",
+            (target, *computers),
+        ).fetchall()
+        assert not blocked and not taken
+        invitations = sorted({i for _, _, i in chunk})
+        connection.execute(
+            f"SELECT id, computer_ids FROM install_invitations "
+            f"WHERE id IN ({','.join('?' * len(invitations))})",
+            invitations,
+        ).fetchall()
+        connection.executemany(
+            "UPDATE installations SET key_id = ? WHERE id = ?", [(target, i) for i, _, _ in chunk]
+        )
+    n = len(moving)
+    connection.execute(
+        "UPDATE license_keys SET seats_used = seats_used - ? WHERE id = ?", (n, source)
+    )
+    assert connection.execute(
+        "UPDATE license_keys SET seats_used = seats_used + ? WHERE id = ? "
+        "AND seats_used + ? <= seats",
+        (n, target, n),
+    ).rowcount
+    details = json.dumps(
+        {"installations": str(n), "seats": str(n), "to_key_id": target}, sort_keys=True
+    )
+    connection.execute(
+        "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            f"evt_{secrets.token_hex(16)}",
+            account_id,
+            time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00"),
+            "",
+            "installation.moved",
+            source,
+            details,
+        ),
+    )
+    connection.execute("COMMIT")
+    assert n == count
+
+
+def _check_moved(path: Path, source: str, target: str, count: int) -> None:
+    """Every installation under the target, the seats with them; then the file goes."""
+    connection = sqlite3.connect(path)
+    try:
+        used = dict(
+            connection.execute(
+                "SELECT id, seats_used FROM license_keys WHERE id IN (?, ?)", (source, target)
+            )
+        )
+        where = dict(connection.execute("SELECT key_id, count(*) FROM installations GROUP BY 1"))
+    finally:
+        connection.close()
+    assert used == {source: 0, target: count} and where == {target: count}, (used, where)
+    path.unlink()
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)

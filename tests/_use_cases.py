@@ -93,6 +93,10 @@ def valid_values(world: World, method: str) -> dict[str, object]:
         "account_id": world.account_id,
         "user_id": world.member_id,
         "key_id": world.key_id,
+        "primary_key_id": world.key_id,
+        "key_ids": [world.key_id],
+        "seat_pool": "dynamic",
+        "to_key_id": world.key_id,  # the same key: refused, past the first checks
         "invitation_id": world.install_id if installing else world.join_id,
         "token": tokens.get(method, world.install_token if installing else world.join_token),
         "code": world.install_code,

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from licensekit.domain._validators import positive
+from licensekit.domain._validators import positive, positive_or_none
 from licensekit.domain.certificates import DEFAULT_LEASE, check_lease
 from licensekit.domain.model import (
     SECRET,
@@ -34,6 +34,7 @@ __all__ = [
     "AccountMembership",
     "ActivationResult",
     "CheckInResult",
+    "CsvPage",
     "CullReport",
     "DeliveryFailure",
     "DeliveryReport",
@@ -41,6 +42,7 @@ __all__ = [
     "InstallInvitationPreview",
     "InvitationPreview",
     "JoinInvitationBatch",
+    "MoveReport",
     "PurgeReport",
     "Settings",
 ]
@@ -107,6 +109,9 @@ class Settings:
             tell whether an account exists, and a failing mailer fails for both. With it off,
             only addresses with an account are mailed: a mailer's failure or slowness then
             tells which those are.
+        member_notices: Email a member whom an administrator blocks or removes (see
+            :meth:`~licensekit.LicenseKit.block_member`). A call's ``notify`` argument
+            overrides it either way; off, a call sends one only when it asks.
         verified_email_to_create_accounts: Only a user whose address is proven may create a
             business account. Anyone can register any address, so an unproven account could
             otherwise set up an account that its real owner later inherits.
@@ -114,6 +119,35 @@ class Settings:
             or :meth:`~licensekit.LicenseKit.check_in` is valid (1 hour to 90 days; never past
             the license's end): a copy that stops checking in stops running when it ends, so
             it is also the longest a suspension takes to reach a copy that stays offline.
+        activations_per_key_per_hour: The most seats one license key may take in an hour.
+            Each activation that gives a computer a seat counts (a new computer, or one
+            back after a deactivation or a cull); one whose computer holds its seat already
+            (the installer run again, a reinstall) does not, nor does a refused one, nor a
+            culled copy taking its seat back by checking in. The
+            window is one hour from the first activation counted; past the limit,
+            activations that would take a seat are refused with
+            :class:`~licensekit.exceptions.TooManyAttempts` until it ends (``retry_after``
+            says when), while computers holding a seat still re-activate. It stops a leaked
+            code or key from being cycled through computer after computer faster than that.
+            The default, 10,000, lets a whole batch of the largest size
+            (:attr:`max_batch_size`) activate within one hour, as a scripted rollout may;
+            raise it for larger keys rolled out at once. None turns the limit off. The
+            first refusal of a window is audited (``installation.refused``, reason
+            ``TooManyAttempts``), later ones are not.
+        invitations_per_account_per_hour: The most invitation emails one business account
+            may hand to the mailer in an hour: invitations to install and join invitations
+            together, one per email, whether sent first or again (the ``send_*`` and
+            ``resend_*`` use cases), delivered or not; invitations stored with
+            ``send=False`` count when they are sent. The window is one hour from the first
+            email counted. A call that would pass the limit is refused whole, before
+            anything is stored or sent, with :class:`~licensekit.exceptions.TooManyAttempts`
+            (its message says how many remain, ``retry_after`` when the window ends). The
+            default, 20,000, is twice :attr:`max_batch_size`: a batch of the largest size
+            and a full resend of it (after a mail server outage, say) fit in one hour, so a
+            rollout does not trip it, while a hijacked administrator cannot mail without
+            end. (Clerk allows 250 member invitations an hour.) Raise it with
+            :attr:`max_batch_size`; None turns it off. The first refusal of a window is
+            audited (``invitation_limit.reached``), later ones are not.
 
     Raises:
         ValidationError: A default lifetime exceeds ``max_invitation_lifetime``.
@@ -162,7 +196,14 @@ class Settings:
     )
     reset_notice_for_unknown_addresses: bool = True
     verified_email_to_create_accounts: bool = True
+    member_notices: bool = True
     certificate_lease: dt.timedelta = attrs.field(default=DEFAULT_LEASE, converter=check_lease)
+    activations_per_key_per_hour: int | None = attrs.field(
+        default=10_000, validator=positive_or_none
+    )
+    invitations_per_account_per_hour: int | None = attrs.field(
+        default=20_000, validator=positive_or_none
+    )
 
     def __attrs_post_init__(self) -> None:
         for name in ("invitation_lifetime", "install_invitation_lifetime"):
@@ -251,6 +292,26 @@ class PurgeReport:
 
 
 @attrs.frozen
+class CsvPage:
+    """One page of a CSV export.
+
+    Exports come a page at a time, so that a long list never sits in memory (or in one
+    transaction) whole.
+
+    Attributes:
+        csv: The page's rows as CSV text (CRLF line ends); the first page (asked for without
+            a cursor) starts with the header row. Written one after the other, the pages
+            make one CSV file.
+        rows: How many rows the page holds, the header not counted.
+        next_cursor: Pass it back to get the next page; None on the last page.
+    """
+
+    csv: str
+    rows: int
+    next_cursor: str | None = None
+
+
+@attrs.frozen
 class CullReport:
     """What :meth:`LicenseKit.cull_installations` did.
 
@@ -261,6 +322,35 @@ class CullReport:
 
     keys: int
     culled: int
+
+
+@attrs.frozen
+class MoveReport:
+    """What moving installations or replacing a key did.
+
+    Returned by :meth:`LicenseKit.move_installations` and
+    :meth:`LicenseKit.replace_license_key`.
+
+    Attributes:
+        from_key_id: The key the installations left.
+        to_key_id: The key they went to (for a replacement, the new key).
+        installations: How many installations moved, each with its id and token.
+        seats: How many of them hold a seat (active ones; culled ones hold none): as many
+            seats were taken on the new key and given back on the old one.
+        replaced: Inactive installation records of the same computers that the new key
+            held and the moved ones replaced.
+        invitations: Invitations to install that moved with them (a replacement only).
+        grants: License Administrators whose grant over the old key now covers the new one
+            (a replacement only).
+    """
+
+    from_key_id: str
+    to_key_id: str
+    installations: int
+    seats: int
+    replaced: int = 0
+    invitations: int = 0
+    grants: int = 0
 
 
 @attrs.frozen

@@ -284,14 +284,16 @@ def neutralize_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def write_csv(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+def write_csv(header: Iterable[str] | None, rows: Iterable[Iterable[str]]) -> str:
     """Return CSV text (CRLF line ends) of *header* and *rows*, every cell neutralised.
 
     See :func:`neutralize_cell`; quoting of commas, quotes and line breaks is the
-    :mod:`csv` module's.
+    :mod:`csv` module's. A *header* of None writes the rows alone (a later page of an
+    export whose first page had the header).
     """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([neutralize_cell(cell) for cell in header])
+    if header is not None:
+        writer.writerow([neutralize_cell(cell) for cell in header])
     writer.writerows([neutralize_cell(cell) for cell in row] for row in rows)
     return out.getvalue()

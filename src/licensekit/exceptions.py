@@ -352,7 +352,9 @@ class InvalidToken(AuthenticationError):
 
 
 class TooManyAttempts(LicenseKitError):
-    """Too many wrong passwords, codes or tokens, or requests: more are refused for a while.
+    """Too many wrong passwords, codes, tokens or requests, or an hourly limit reached.
+
+    More are refused for a while.
 
     Args:
         what: What was attempted too often, for the message.
@@ -361,6 +363,9 @@ class TooManyAttempts(LicenseKitError):
             the moment *until* was read at, when licensekit's throttling read it (see
             :class:`licensekit.throttling.LockEnd`), so that the delay follows the clock of
             the :class:`~licensekit.LicenseKit` that refused; else the system clock.
+        message: The whole message instead of "too many failed attempts for *what*", for
+            a limit on what succeeds (activations of a key, invitation emails of an account
+            per hour): it says which limit and when to try again.
 
     Attributes:
         until: When attempts are accepted again (aware UTC datetime).
@@ -371,9 +376,16 @@ class TooManyAttempts(LicenseKitError):
     code: ClassVar[str] = "too_many_attempts"
     http_status: ClassVar[int] = 429
 
-    def __init__(self, what: str, until: dt.datetime, *, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        until: dt.datetime,
+        *,
+        now: dt.datetime | None = None,
+        message: str | None = None,
+    ) -> None:
         super().__init__(
-            f"too many failed attempts for {what}; try again after {until.isoformat()}"
+            message or f"too many failed attempts for {what}; try again after {until.isoformat()}"
         )
         if now is None:
             now = getattr(until, "read_at", None) or dt.datetime.now(dt.UTC)
@@ -571,10 +583,22 @@ class LicenseKeyUnavailable(ActivationError):
 
 
 class ComputerBlocked(ActivationError):
-    """The computer is blocked from activating in this business account (or under this key)."""
+    """The computer is blocked from activating in this business account (or under this key).
+
+    Also raised when installations would be moved to a key that blocks some of their
+    computers.
+
+    Attributes:
+        computer_ids: The blocked computers, when several are concerned (a move); empty
+            for an activation, whose one computer the caller knows.
+    """
 
     code: ClassVar[str] = "computer_blocked"
     http_status: ClassVar[int] = 403
+
+    def __init__(self, message: str, *, computer_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.computer_ids = computer_ids
 
 
 class ComputerAlreadyActivated(ActivationError):
@@ -591,16 +615,25 @@ class ComputerAlreadyActivated(ActivationError):
 class SeatsFull(ActivationError):
     """Every seat of the license key is taken by an active installation.
 
+    Also raised when installations are moved to a key (or seats reserved in a pool) that
+    has fewer free seats than they need.
+
     Attributes:
         seats: The key's seat count.
+        needed: How many free seats were needed (1 for an activation).
+        free: How many were free, when known (None otherwise).
     """
 
     code: ClassVar[str] = "seats_full"
     http_status: ClassVar[int] = 409
 
-    def __init__(self, message: str, *, seats: int) -> None:
+    def __init__(
+        self, message: str, *, seats: int, needed: int = 1, free: int | None = None
+    ) -> None:
         super().__init__(message)
         self.seats = seats
+        self.needed = needed
+        self.free = free
 
 
 class CertificateError(LicenseKitError):

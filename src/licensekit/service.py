@@ -24,6 +24,7 @@ from licensekit._results import (
     AccountMembership,
     ActivationResult,
     CheckInResult,
+    CsvPage,
     CullReport,
     DeliveryFailure,
     DeliveryReport,
@@ -31,6 +32,7 @@ from licensekit._results import (
     InstallInvitationPreview,
     InvitationPreview,
     JoinInvitationBatch,
+    MoveReport,
     PurgeReport,
     Settings,
 )
@@ -44,11 +46,14 @@ from licensekit._usecases._links import AccountLinks
 from licensekit._usecases._sessions import Sessions
 from licensekit._usecases.accounts import Accounts
 from licensekit._usecases.activation import Activation
+from licensekit._usecases.additional_keys import AdditionalKeys
 from licensekit._usecases.culling import Culling
 from licensekit._usecases.install_invitations import InstallInvitations
+from licensekit._usecases.installation_export import InstallationExport
 from licensekit._usecases.installations import Installations
 from licensekit._usecases.join_invitations import Invitees, JoinInvitations
 from licensekit._usecases.key_grants import KeyGrants
+from licensekit._usecases.key_moves import KeyMoves
 from licensekit._usecases.keys import Keys
 from licensekit._usecases.lockouts import Lockouts
 from licensekit._usecases.members import Members
@@ -63,6 +68,7 @@ __all__ = [
     "AccountMembership",
     "ActivationResult",
     "CheckInResult",
+    "CsvPage",
     "CullReport",
     "DeliveryFailure",
     "DeliveryReport",
@@ -71,6 +77,7 @@ __all__ = [
     "InvitationPreview",
     "JoinInvitationBatch",
     "LicenseKit",
+    "MoveReport",
     "PurgeReport",
     "Settings",
 ]
@@ -172,9 +179,12 @@ class LicenseKit:
         ctx, access, delivery = self._ctx, self._access, self._delivery
         self._keys_group = Keys(ctx, access)
         self._grants = KeyGrants(ctx, access)
+        self._additional_keys = AdditionalKeys(ctx, access)
         self._install_invitations = InstallInvitations(ctx, access, delivery)
         self._activation = Activation(ctx)
         self._installations = Installations(ctx, access)
+        self._moves = KeyMoves(ctx, access)
+        self._installation_export = InstallationExport(ctx, access)
         self._culling = Culling(ctx)
 
     # The parts a LicenseKit works with, read from and written to the shared context, so
@@ -297,8 +307,13 @@ class LicenseKit:
     suspend_license_key = delegate("_keys_group", Keys.suspend_license_key)
     resume_license_key = delegate("_keys_group", Keys.resume_license_key)
     remove_license_key = delegate("_keys_group", Keys.remove_license_key)
+    replace_license_key = delegate("_moves", KeyMoves.replace_license_key)
     grant_license_administrator = delegate("_grants", KeyGrants.grant_license_administrator)
     revoke_license_administrator = delegate("_grants", KeyGrants.revoke_license_administrator)
+    add_additional_key = delegate("_additional_keys", AdditionalKeys.add_additional_key)
+    get_seat_pool = delegate("_additional_keys", AdditionalKeys.get_seat_pool)
+    grant_key_rights = delegate("_grants", KeyGrants.grant_key_rights)
+    revoke_key_rights = delegate("_grants", KeyGrants.revoke_key_rights)
     invite_installers = delegate("_install_invitations", InstallInvitations.invite_installers)
     list_install_invitations = delegate(
         "_install_invitations", InstallInvitations.list_install_invitations
@@ -324,7 +339,11 @@ class LicenseKit:
     check_in = delegate("_activation", Activation.check_in)
     list_installations = delegate("_installations", Installations.list_installations)
     deactivate_installation = delegate("_installations", Installations.deactivate_installation)
+    edit_installation = delegate("_installations", Installations.edit_installation)
+    export_installations = delegate("_installation_export", InstallationExport.export_installations)
+    move_installations = delegate("_moves", KeyMoves.move_installations)
     block_computer = delegate("_installations", Installations.block_computer)
+    block_computer_id = delegate("_installations", Installations.block_computer_id)
     unblock_computer = delegate("_installations", Installations.unblock_computer)
     list_blocked_computers = delegate("_installations", Installations.list_blocked_computers)
     cull_installations = delegate("_culling", Culling.cull_installations)

@@ -110,6 +110,9 @@ def _real_results() -> dict[Any, object]:
         seats=3,
         expires_at=kit.clock.now() + dt.timedelta(days=365),
     )
+    spare = kit.add_license_key(
+        admin, account.id, product="Desktop Pro", value="SPARE-0001", seats=3
+    )
     installs = kit.invite_installers(
         admin, account.id, key.id, csv="email\r\nann@example.com\r\nnope\r\nbounce@example.com\r\n"
     )
@@ -129,6 +132,7 @@ def _real_results() -> dict[Any, object]:
         ActivationResult: activation,
         licensekit.CheckInResult: checked_in,
         licensekit.CullReport: kit.cull_installations(),
+        licensekit.CsvPage: kit.export_installations(admin, account.id, include_inactive=True),
         licensekit.BusinessAccount: account,
         licensekit.ComputerBlock: block,
         licensekit.DeliveryReport[licensekit.InstallInvitationView]: (
@@ -150,6 +154,8 @@ def _real_results() -> dict[Any, object]:
         licensekit.JoinInvitationBatch: joins,
         licensekit.JoinInvitationView: kit.revoke_join_invitation(admin, account.id, join.id),
         licensekit.LicenseKeyView: kit.get_license_key(admin, account.id, key.id),
+        licensekit.SeatPoolView: kit.get_seat_pool(admin, account.id, key.id),
+        licensekit.MoveReport: kit.move_installations(admin, account.id, key.id, spare.id),
         MemberView: kit.grant_license_administrator(admin, account.id, member.user_id, key.id),
         Page[licensekit.AuditEvent]: kit.list_audit_events(admin, account.id, limit=3),
         Page[licensekit.ComputerBlock]: kit.list_blocked_computers(admin, account.id),
@@ -248,6 +254,7 @@ INPUTS: dict[Any, object] = {
     PasswordHasher: PasswordHasher(policy=PasswordPolicy(min_length=12)),
     PasswordPolicy: PasswordPolicy(min_length=12, max_length=128),
     Role: Role.ACCOUNT_ADMINISTRATOR,
+    licensekit.SeatPool: licensekit.SeatPool.RESERVED,
     Settings: Settings(
         service_name="Example Portal",
         session_lifetime=dt.timedelta(hours=8, minutes=30),
@@ -389,7 +396,7 @@ def test_references_can_point_into_an_openapi_document():
     schema = json_schema(Page[MemberView], ref_template="#/components/schemas/{name}")
     member = schema["properties"]["items"]["items"]
     assert member == {"$ref": "#/components/schemas/MemberView"}
-    assert set(schema["$defs"]) == {"MemberView", "MemberStatus", "Role"}
+    assert set(schema["$defs"]) == {"MemberView", "MemberStatus", "Role", "DeliveryStatus"}
 
 
 def test_fields_carry_their_documentation():

@@ -42,6 +42,7 @@ PUBLIC_API = [
     "ComputerBlock",
     "ComputerBlocked",
     "ConflictError",
+    "CsvPage",
     "CullReport",
     "DeliveryError",
     "DeliveryFailure",
@@ -94,6 +95,7 @@ PUBLIC_API = [
     "MemoryStore",
     "Message",
     "MessageKind",
+    "MoveReport",
     "NotFound",
     "Page",
     "PasswordHasher",
@@ -104,6 +106,7 @@ PUBLIC_API = [
     "Role",
     "SQLiteStore",
     "SeatPool",
+    "SeatPoolView",
     "SeatsFull",
     "SeatsInUse",
     "Session",
@@ -211,6 +214,22 @@ def test_every_module_imports_and_declares_all() -> None:
 # before the use cases moved into groups (licensekit._usecases). Types are named without their
 # module, so that moving a class to another module does not count as a change.
 LICENSEKIT_SIGNATURES = {
+    "add_additional_key": (
+        "(self, session: Session | str, account_id: str, primary_key_id: str, *, value: str, "
+        "seats: int, seat_pool: SeatPool | str, expires_at: datetime | None = None, "
+        "product: str | None = None) -> LicenseKeyView"
+    ),
+    "get_seat_pool": (
+        "(self, session: Session | str, account_id: str, key_id: str) -> SeatPoolView"
+    ),
+    "grant_key_rights": (
+        "(self, session: Session | str, account_id: str, user_id: str, *, "
+        "key_ids: Collection[str] = (), all_keys: bool = False) -> MemberView"
+    ),
+    "revoke_key_rights": (
+        "(self, session: Session | str, account_id: str, user_id: str, *, "
+        "key_ids: Collection[str] = (), all_keys: bool = False) -> MemberView"
+    ),
     "accept_join_invitation": (
         "(self, token: str, *, password: str | None = None, session: Session | str | None"
         " = None, name: str = '', client: str = '') -> Session"
@@ -230,9 +249,14 @@ LICENSEKIT_SIGNATURES = {
         "(self, session: Session | str, account_id: str, installation_id: str, *, notes: "
         "str = '') -> ComputerBlock"
     ),
+    "block_computer_id": (
+        "(self, session: Session | str, account_id: str, computer_id: str, *, key_id: str"
+        " | None = None, notes: str = '') -> ComputerBlock"
+    ),
     "block_member": (
         "(self, session: Session | str, account_id: str, user_id: str, *, notes: str = ''"
-        ", notify: bool = False, language: str = 'en') -> MemberView"
+        ", notify: bool | None = None, share_notes: bool = False, language: str | None = "
+        "None) -> MemberView"
     ),
     "change_license_key": (
         "(self, session: Session | str, account_id: str, key_id: str, *, seats: int | Non"
@@ -246,7 +270,8 @@ LICENSEKIT_SIGNATURES = {
     ),
     "change_role": (
         "(self, session: Session | str, account_id: str, user_id: str, role: Role, *, not"
-        "es: str = '', notify: bool = False, language: str = 'en') -> MemberView"
+        "es: str = '', notify: bool = False, share_notes: bool = False, language: str | N"
+        "one = None) -> MemberView"
     ),
     "check_in": ("(self, installation_token: str, *, client: str = '') -> CheckInResult"),
     "close": ("(self) -> None"),
@@ -256,10 +281,19 @@ LICENSEKIT_SIGNATURES = {
     "deactivate_installation": (
         "(self, session: Session | str, account_id: str, installation_id: str) -> InstallationView"
     ),
+    "edit_installation": (
+        "(self, session: Session | str, account_id: str, installation_id: str, *, compute"
+        "r_name: str | None = None, notes: str | None = None) -> InstallationView"
+    ),
     "describe_install_invitation": (
         "(self, token: str, *, client: str = '') -> InstallInvitationPreview"
     ),
     "describe_join_invitation": ("(self, token: str, *, client: str = '') -> InvitationPreview"),
+    "export_installations": (
+        "(self, session: Session | str, account_id: str, *, key_id: str | None = None, in"
+        "clude_inactive: bool = False, cursor: str | None = None, limit: int | None = Non"
+        "e) -> CsvPage"
+    ),
     "export_install_invitations": (
         "(self, session: Session | str, account_id: str, key_id: str, *, invitation_ids: "
         "Iterable[str] | None = None, include_unusable: bool = False) -> str"
@@ -318,6 +352,10 @@ LICENSEKIT_SIGNATURES = {
     "list_my_accounts": ("(self, session: Session | str) -> tuple[AccountMembership, ...]"),
     "log_in": ("(self, email: str, password: str) -> Session"),
     "log_out": ("(self, session: Session | str) -> None"),
+    "move_installations": (
+        "(self, session: Session | str, account_id: str, key_id: str, to_key_id: str, *, "
+        "installation_ids: Iterable[str] | None = None) -> MoveReport"
+    ),
     "purge_expired": ("(self) -> PurgeReport"),
     "register_user": (
         "(self, email: str, password: str, *, name: str = '', email_verified: bool = Fals"
@@ -328,7 +366,11 @@ LICENSEKIT_SIGNATURES = {
     ),
     "remove_member": (
         "(self, session: Session | str, account_id: str, user_id: str, *, notes: str = ''"
-        ", notify: bool = False, language: str = 'en') -> MemberView"
+        ", notify: bool | None = None, share_notes: bool = False, language: str | None = "
+        "None) -> MemberView"
+    ),
+    "replace_license_key": (
+        "(self, session: Session | str, account_id: str, key_id: str, *, value: str) -> MoveReport"
     ),
     "renew_license_key": (
         "(self, session: Session | str, account_id: str, key_id: str, *, period: timedelt"

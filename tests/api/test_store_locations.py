@@ -16,7 +16,7 @@ import pytest
 
 from _postgres import DSN, drop_schema, new_schema
 from licensekit import IncompatibleStore, LicenseKit, StorageError
-from licensekit.stores import open_store, split_schema
+from licensekit.stores import _split_schema, open_store
 from licensekit.stores.postgres import PostgresStore
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing import RecordingMailer
@@ -76,7 +76,7 @@ def test_without_create_a_schema_is_neither_made_nor_filled(schema: str) -> None
 def test_the_schema_parameter_is_taken_out_and_the_rest_kept_as_written(
     uri: str, conninfo: str, schema: str | None
 ) -> None:
-    assert split_schema(uri) == (conninfo, schema)
+    assert _split_schema(uri) == (conninfo, schema)
 
 
 @pytest.mark.parametrize(

@@ -410,22 +410,100 @@ def test_the_last_administrator_cannot_be_demoted(world: CLI) -> None:
 
 
 def test_members_are_blocked_unblocked_and_removed(world: CLI) -> None:
-    assert (
-        "is blocked in Example Corp"
-        in world.ok("members", "block", GRACE, "--notes", "left the company?", "--as", ADMIN).out
-    )
+    out = world.ok("members", "block", GRACE, "--notes", "left the company?", "--as", ADMIN).out
+    assert "is blocked in Example Corp" in out
+    assert f"{GRACE} was told by email" in out
     assert world.ok("members", "show", GRACE, "--as", ADMIN, "--json").json()["status"] == (
         "blocked"
     )
     assert "is unblocked" in world.ok("members", "unblock", GRACE, "--as", ADMIN).out
-    out = world.ok("members", "remove", GRACE, "--notify", "--language", "de", "--as", ADMIN).out
+    out = world.ok("members", "remove", GRACE, "--language", "de", "--as", ADMIN).out
     assert "was removed from Example Corp" in out
-    assert world.ok("mail", "list", "--to", GRACE, "--json").json()[-1]["kind"] == (
-        "member_removed"
-    )
+    assert [m["kind"] for m in world.ok("mail", "list", "--to", GRACE, "--json").json()][-2:] == [
+        "member_blocked",
+        "member_removed",
+    ]
     assert GRACE not in world.ok("members", "list", "--as", ADMIN).out
     assert GRACE in world.ok("members", "list", "--all", "--as", ADMIN).out
     assert world.ok("members", "block", ALAN, "--as", ADMIN, "--json").json()["email"] == ALAN
+
+
+def test_a_blocked_member_is_told_without_the_notes_unless_shared(world: CLI) -> None:
+    world.ok("members", "block", GRACE, "--notes", "laptop stolen", "--as", ADMIN)
+    told = world.ok("mail", "show", "--to", GRACE, "--kind", "member_blocked").out
+    assert "Example Corp" in told
+    assert ADMIN in told
+    assert "laptop stolen" not in told
+    world.ok("members", "unblock", GRACE, "--as", ADMIN)
+
+    view = world.ok(
+        "members",
+        "block",
+        GRACE,
+        "--notes",
+        "laptop stolen",
+        "--share-notes",
+        "--as",
+        ADMIN,
+        "--json",
+    ).json()
+
+    assert view["notice"] == "sent"
+    assert "laptop stolen" in world.ok("mail", "show", "--to", GRACE).out
+
+
+def test_a_member_can_be_blocked_or_removed_without_a_notice(world: CLI) -> None:
+    before = len(world.ok("mail", "list", "--json").json())
+
+    blocked = world.ok("members", "block", ALAN, "--no-notify", "--as", ADMIN)
+    removed = world.ok("members", "remove", ALAN, "--no-notify", "--as", ADMIN, "--json").json()
+
+    assert "told by email" not in blocked.out
+    assert removed["status"] == "removed"
+    assert removed["notice"] is None
+    assert len(world.ok("mail", "list", "--json").json()) == before
+
+
+def test_a_notice_is_written_in_the_language_asked_for(world: CLI) -> None:
+    world.ok("members", "remove", GRACE, "--language", "fr", "--as", ADMIN)
+    told = world.ok("mail", "show", "--to", GRACE, "--kind", "member_removed").out
+    assert "Example Corp" in told
+    assert "Bonjour" in told
+    assert (
+        "unsupported language"
+        in world.refused("members", "block", ALAN, "--language", "tlh", "--as", ADMIN).err
+    )
+    assert world.ok("members", "show", ALAN, "--as", ADMIN, "--json").json()["status"] == "active"
+
+
+def test_a_role_change_notice_is_sent_only_when_asked(world: CLI) -> None:
+    before = len(world.ok("mail", "list", "--json").json())
+    out = world.ok("members", "role", GRACE, "admin", "--notes", "IT lead", "--as", ADMIN).out
+    assert "told by email" not in out
+    assert len(world.ok("mail", "list", "--json").json()) == before
+
+    out = world.ok(
+        "members",
+        "role",
+        GRACE,
+        "member",
+        "--notes",
+        "back to normal",
+        "--notify",
+        "--share-notes",
+        "--as",
+        ADMIN,
+    ).out
+
+    assert f"{GRACE} was told by email" in out
+    told = world.ok("mail", "show", "--to", GRACE, "--kind", "role_changed").out
+    assert "back to normal" in told
+
+
+def test_no_notify_is_not_offered_where_nothing_is_sent(world: CLI) -> None:
+    assert "--no-notify" in world.usage("members", "unblock", GRACE, "--no-notify").err
+    assert "--share-notes" in world.usage("members", "unblock", GRACE, "--share-notes").err
+    assert "--notify" in world.usage("members", "block", GRACE, "--notify").err
 
 
 def test_a_member_is_named_by_email_or_user_id(world: CLI) -> None:
@@ -1240,7 +1318,8 @@ def test_the_demo_plays_both_pages_in_a_new_folder(tmp_path: Path) -> None:
     assert "$ export LICENSEKIT_DB=guide.db" in out
     assert "refused (PermissionDenied)" in out
     assert out.count("refused (SeatsFull)") == 1
-    assert out.count("Activated Desktop Pro on") == 7  # six in part 2, Gus's in part 3
+    # six in part 2, Gus's in part 3, Hal's through the lab's key in part 4
+    assert out.count("Activated Desktop Pro on") == 8
     assert "installation.refused" in out
     # Part 3: the installed copy's side.
     assert "Part 3. The installed product's side" in out
@@ -1255,8 +1334,14 @@ def test_the_demo_plays_both_pages_in_a_new_folder(tmp_path: Path) -> None:
     assert (db.parent / "invitations.csv").is_file()
     assert "ida@example.com is verified" in out
     assert "The password was changed and every session signed out" in out
-    # 2 join invitations, 8 invitations to install, a verification and a reset link.
-    assert len(list((db.parent / "guide-mail").glob("*.eml"))) == 12
+    # Part 4: additional keys, their pool, and a License Administrator of the primary.
+    assert "Part 4. Additional keys" in out
+    assert out.count("Added additional key") == 2
+    assert "Reserved:                   2 (1 used)" in out
+    assert "Additional key of:" in out
+    assert "Status:            removed" in out
+    # 2 join invitations, 9 invitations to install, a verification and a reset link.
+    assert len(list((db.parent / "guide-mail").glob("*.eml"))) == 13
     assert "exists" in cli.refused("demo", "--db", db).err
     assert "does not exist" in cli.refused("demo", "--db", tmp_path / "no" / "x.db").err
 

@@ -98,7 +98,9 @@ def test_member_changes_and_invitations_lock_the_account() -> None:
     def invite() -> None:
         invited.extend(kit.invite_members(admin, account.id, ["cy@example.com"]).invited)
 
-    assert store.scopes_of(invite) == {both}
+    # Sending also counts the account's invitation emails of the hour, under their own scope.
+    emails = f"throttle:invitation-emails-per-hour:account:{account.id}"
+    assert store.scopes_of(invite) == {both, emails}
     assert store.scopes_of(
         lambda: kit.revoke_join_invitation(admin, account.id, invited[0].id)
     ) == {both}

@@ -64,6 +64,7 @@ class TestLicenseAdministratorPermissions:
             Permission.INVITE_INSTALLERS,
             Permission.VIEW_INSTALLATIONS,
             Permission.MANAGE_INSTALLATIONS,
+            Permission.MANAGE_ADDITIONAL_KEYS,
         }
         assert expected == LICENSE_ADMINISTRATOR_PERMISSIONS
 

@@ -7,13 +7,12 @@ thread wins. Nothing here measures time; only outcomes and the stored records ar
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
+from _racing import eager_thread_switching, race  # noqa: F401 - the fixture applies here
 from _records import records
 from licensekit import (
     ActivationCodeUsedUp,
@@ -37,37 +36,6 @@ from licensekit.testing import (
 ROUNDS = 12
 INSTALLERS = 32
 SEATS = 5
-
-
-@pytest.fixture(autouse=True)
-def eager_thread_switching() -> Iterator[None]:
-    """Switch threads every microsecond, so that races interleave inside use cases."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(before)
-
-
-def race(calls: list[Callable[[], object]]) -> list[object]:
-    """Run *calls* in threads released at once; return each result or licensekit error."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        barrier.wait(timeout=10)
-        try:
-            results[index] = call()
-        except LicenseKitError as e:
-            results[index] = e
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a racing thread did not finish"
-    assert all(r is not None for r in results), "a racing thread died of an unexpected error"
-    return results
 
 
 def kinds(results: list[object]) -> Counter[str]:

@@ -186,6 +186,10 @@ LICENSING: dict[str, Call] = {
     "suspend_license_key": lambda kit, s, acc, o, m: kit.suspend_license_key(s, acc, o.key1),
     "resume_license_key": lambda kit, s, acc, o, m: kit.resume_license_key(s, acc, o.key1),
     "remove_license_key": lambda kit, s, acc, o, m: kit.remove_license_key(s, acc, o.key2),
+    "replace_license_key": lambda kit, s, acc, o, m: kit.replace_license_key(
+        s, acc, o.key1, value="INTRUDER-VALUE-2"
+    ),
+    "move_installations": lambda kit, s, acc, o, m: kit.move_installations(s, acc, o.key1, o.key2),
     "grant_license_administrator": lambda kit, s, acc, o, m: kit.grant_license_administrator(
         s, acc, m.member_id, o.key1
     ),
@@ -221,6 +225,28 @@ LICENSING: dict[str, Call] = {
         s, acc, o.blocked1, key_id=o.key1
     ),
     "list_blocked_computers": lambda kit, s, acc, o, m: kit.list_blocked_computers(s, acc),
+    "export_installations": lambda kit, s, acc, o, m: kit.export_installations(
+        s, acc, key_id=o.key1, include_inactive=True
+    ),
+    "edit_installation": lambda kit, s, acc, o, m: kit.edit_installation(
+        s, acc, o.installation1, computer_name="intruder", notes="intruder"
+    ),
+    "block_computer_id": lambda kit, s, acc, o, m: kit.block_computer_id(
+        s, acc, "intruder-pc", key_id=o.key1
+    ),
+    "add_additional_key": lambda kit, s, acc, o, m: kit.add_additional_key(
+        s, acc, o.key1, value="INTRUDER-EXTRA-1", seats=1, seat_pool="reserved"
+    ),
+    "get_seat_pool": lambda kit, s, acc, o, m: kit.get_seat_pool(s, acc, o.key1),
+    "grant_key_rights": lambda kit, s, acc, o, m: kit.grant_key_rights(
+        s, acc, m.member_id, key_ids=[o.key1, o.key2]
+    ),
+    "grant_key_rights(all)": lambda kit, s, acc, o, m: kit.grant_key_rights(
+        s, acc, m.member_id, all_keys=True
+    ),
+    "revoke_key_rights": lambda kit, s, acc, o, m: kit.revoke_key_rights(
+        s, acc, m.license_admin_id, key_ids=[o.key1]
+    ),
 }
 
 # What B's administrator gets for A's object ids passed in account B.
@@ -231,6 +257,8 @@ NOT_FOUND_IN_B: dict[str, type[NotFound]] = {
     "suspend_license_key": LicenseKeyNotFound,
     "resume_license_key": LicenseKeyNotFound,
     "remove_license_key": LicenseKeyNotFound,
+    "replace_license_key": LicenseKeyNotFound,
+    "move_installations": LicenseKeyNotFound,
     "grant_license_administrator": LicenseKeyNotFound,
     "revoke_license_administrator": LicenseKeyNotFound,
     "invite_installers": LicenseKeyNotFound,
@@ -243,6 +271,13 @@ NOT_FOUND_IN_B: dict[str, type[NotFound]] = {
     "deactivate_installation": InstallationNotFound,
     "block_computer": InstallationNotFound,
     "unblock_computer": LicenseKeyNotFound,
+    "export_installations": LicenseKeyNotFound,
+    "edit_installation": InstallationNotFound,
+    "block_computer_id": LicenseKeyNotFound,
+    "add_additional_key": LicenseKeyNotFound,
+    "get_seat_pool": LicenseKeyNotFound,
+    "grant_key_rights": LicenseKeyNotFound,
+    "revoke_key_rights": LicenseKeyNotFound,
 }
 
 
@@ -251,12 +286,12 @@ def test_every_licensing_method_with_a_session_is_covered() -> None:
         name
         for name in dir(LicenseKit)
         if not name.startswith("_")
-        and any(w in name for w in ("license", "install", "computer"))
+        and any(w in name for w in ("license", "install", "computer", "key", "seat"))
         # describe_install_invitation takes a download token; cull_installations is the
         # host's scheduled job, without a session.
         and name not in ("describe_install_invitation", "cull_installations")
     }
-    assert session_methods == set(LICENSING)
+    assert session_methods == {name.split("(")[0] for name in LICENSING}
 
 
 @pytest.mark.parametrize("method", sorted(LICENSING))
@@ -393,6 +428,11 @@ BY_ID: dict[str, Callable[[LicenseKitForTests, Session, str, str], object]] = {
     "unblock_computer under a key": lambda kit, s, acc, x: kit.unblock_computer(
         s, acc, "any-pc", key_id=x
     ),
+    "export_installations": lambda kit, s, acc, x: kit.export_installations(s, acc, key_id=x),
+    "edit_installation": lambda kit, s, acc, x: kit.edit_installation(s, acc, x, notes="x"),
+    "block_computer_id under a key": lambda kit, s, acc, x: kit.block_computer_id(
+        s, acc, "any-pc", key_id=x
+    ),
 }
 
 
@@ -402,6 +442,8 @@ def _real_id(t: Tenant, method: str) -> str:
         "list_installations",
         "invite_installers",
         "unblock_computer under a key",
+        "export_installations",
+        "block_computer_id under a key",
     ):
         return t.key1
     if method.endswith("install_invitation"):
@@ -461,9 +503,13 @@ LICENSE_ADMIN_MAY = [
     "deactivate_installation",
     "block_computer",
     "unblock_computer",
+    "export_installations",
+    "edit_installation",
+    "block_computer_id",
 ]
 ADMIN_ONLY = [
     "change_license_key",
+    "replace_license_key",
     "renew_license_key",
     "suspend_license_key",
     "resume_license_key",

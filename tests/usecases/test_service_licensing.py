@@ -2996,6 +2996,35 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
     kit.invite_installers(admin, account_id, key_id, ["nobody@example.com"])
     key = kit.add_license_key(admin, account_id, product="Other", value=OTHER_VALUE, seats=1)
     kit.remove_license_key(admin, account_id, key.id)
+    # Additional keys, and grants over every key.
+    primary = kit.add_license_key(admin, account_id, product="Pool", value="POOL-0001", seats=1)
+    soon = kit.clock.now() + dt.timedelta(hours=1)
+    kit.add_additional_key(
+        admin,
+        account_id,
+        primary.id,
+        value="POOL-X-1",
+        seats=1,
+        seat_pool="reserved",
+        expires_at=soon,
+    )
+    kit.clock.advance(hours=2)
+    kit.invite_installers(admin, account_id, primary.id, ["pat@example.com"])
+    kit.activate(code=kit.mailer.last(to="pat@example.com").data["code"], computer_id="pool-1")
+    kit.grant_key_rights(admin, account_id, member.user_id, all_keys=True)
+    kit.revoke_key_rights(admin, account_id, member.user_id, all_keys=True)
+    # Moving installations, and replacing a key.
+    leaving, joining = (
+        kit.add_license_key(admin, account_id, product="Mover", value=value, seats=1).id
+        for value in ("MOVER-0001", "MOVER-0002")
+    )
+    kit.invite_installers(admin, account_id, leaving, ["mo@example.com"])
+    kit.activate(code=kit.mailer.last(to="mo@example.com").data["code"], computer_id="mover-1")
+    kit.move_installations(admin, account_id, leaving, joining)
+    kit.replace_license_key(admin, account_id, joining, value="MOVER-0003")
+    # The computer list.
+    kit.edit_installation(admin, account_id, again.installation_id, notes="front desk")
+    kit.export_installations(admin, account_id)
 
     recorded = set(actions(setup))
 
@@ -3005,8 +3034,13 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
         AuditAction.LICENSE_KEY_SUSPENDED,
         AuditAction.LICENSE_KEY_RESUMED,
         AuditAction.LICENSE_KEY_REMOVED,
+        AuditAction.LICENSE_KEY_REPLACED,
         AuditAction.LICENSE_ADMIN_GRANTED,
         AuditAction.LICENSE_ADMIN_REVOKED,
+        AuditAction.ADDITIONAL_KEY_ADDED,
+        AuditAction.LICENSE_KEY_RELEASED,
+        AuditAction.LICENSE_ADMIN_GRANTED_ALL,
+        AuditAction.LICENSE_ADMIN_REVOKED_ALL,
         AuditAction.INSTALL_INVITATION_CREATED,
         AuditAction.INSTALL_INVITATION_SENT,
         AuditAction.INSTALL_INVITATION_UNDELIVERED,
@@ -3018,6 +3052,9 @@ def test_every_licensing_action_lands_in_the_audit_trail(kit):
         AuditAction.CULLED,
         AuditAction.RETURNED,
         AuditAction.STATE_SEEN,
+        AuditAction.INSTALLATIONS_MOVED,
+        AuditAction.INSTALLATION_EDITED,
+        AuditAction.INSTALLATIONS_EXPORTED,
         AuditAction.COMPUTER_BLOCKED,
         AuditAction.COMPUTER_UNBLOCKED,
     }

@@ -568,7 +568,8 @@ def test_block_and_unblock_are_audited(setup):
     kit.block_member(admin, account_id, ann.user_id, notes="why")
     kit.unblock_member(admin, account_id, ann.user_id)
 
-    *_, blocked, unblocked = kit.list_audit_events(admin, account_id).items
+    *_, blocked, told, unblocked = kit.list_audit_events(admin, account_id).items
+    assert (told.action, told.subject) == (AuditAction.NOTICE_SENT, ann.user_id)
     assert (blocked.action, blocked.subject, blocked.details.get("notes")) == (
         AuditAction.MEMBER_BLOCKED,
         ann.user_id,
@@ -736,8 +737,10 @@ def test_the_audit_trail_lists_every_action_in_order(setup):
         AuditAction.ROLE_CHANGED,
         AuditAction.ROLE_CHANGED,
         AuditAction.MEMBER_BLOCKED,
+        AuditAction.NOTICE_SENT,  # a blocked or removed member is told by default
         AuditAction.MEMBER_UNBLOCKED,
         AuditAction.MEMBER_REMOVED,
+        AuditAction.NOTICE_SENT,
         AuditAction.INVITATION_CREATED,
         AuditAction.INVITATION_SENT,
         AuditAction.INVITATION_SENT,
@@ -748,7 +751,7 @@ def test_the_audit_trail_lists_every_action_in_order(setup):
     assert events[2].actor_id == admin.user_id
     assert events[3].actor_id == ann.user_id
     assert {e.actor_id for e in events[4:]} == {admin.user_id}
-    assert [(e.subject, e.details["sent_count"]) for e in events[10:12]] == [
+    assert [(e.subject, e.details["sent_count"]) for e in events[12:14]] == [
         (inv.id, "1"),
         (inv.id, "2"),
     ]

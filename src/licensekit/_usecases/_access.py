@@ -133,6 +133,7 @@ def _member_view(membership: Membership, person: User) -> MemberView:
         changed_by=membership.changed_by,
         notes=membership.notes,
         license_keys=tuple(sorted(membership.license_keys)),
+        all_license_keys=membership.all_license_keys,
     )
 
 

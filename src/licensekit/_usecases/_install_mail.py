@@ -112,15 +112,27 @@ class InstallMail:
         now: dt.datetime,
         actor_id: str,
     ) -> dict[str, InstallInvitation]:
-        """Store how sending went for invitations of *key_id*, under the key's scope."""
+        """Store how sending went for invitations of *key_id*, under the key's scope.
+
+        An invitation whose key was replaced meanwhile (it moved to the new key) is stored
+        under the new key's scope too.
+        """
         tx.lock(key_scope(key_id))
+
+        def fetch(ids: Sequence[str]) -> list[InstallInvitation]:
+            found = tx.get_many(INSTALL_INVITATIONS, ids)
+            moved = sorted({key_scope(i.key_id) for i in found if i.key_id != key_id})
+            if moved and tx.lock(*moved):
+                found = tx.get_many(INSTALL_INVITATIONS, ids)
+            return found
+
         return self.delivery.record(
             tx,
             delivered,
             failed,
             now,
             actor_id,
-            partial(tx.get_many, INSTALL_INVITATIONS),
+            fetch,
             partial(tx.save_all, INSTALL_INVITATIONS),
             (AuditAction.INSTALL_INVITATION_SENT, AuditAction.INSTALL_INVITATION_UNDELIVERED),
         )

@@ -6,7 +6,8 @@ Every use case that names a key resolves the caller with
 :meth:`~licensekit._usecases._access.Access.authorize` (as a member of the account), then
 :func:`key_rights` reads the key and asks :func:`licensekit.roles.authorize_key` whether the
 member may exercise the permission on it: Account Administrators may on every key of their
-account, License Administrators on the keys they were granted.
+account, License Administrators on the keys they were granted (every key, with a grant over
+all of them) and on the additional keys of those.
 """
 
 from __future__ import annotations
@@ -83,8 +84,13 @@ def key_rights(
     account_id: str,
     key_id: str,
     permission: Permission,
+    *,
+    additional: Permission | None = None,
 ) -> LicenseKey:
     """Return the key after checking that an authorised member may exercise *permission*.
+
+    *additional*, if given, is the permission asked instead when the key is an additional
+    key.
 
     Raises:
         LicenseKeyNotFound: No such key in *account_id* (whatever *key_id* is).
@@ -97,9 +103,27 @@ def key_rights(
         raise LicenseKeyNotFound(
             f"no license key {echo(key_id)} in business account {echo(account_id)}"
         )
-    roles.authorize_key(
-        record.admin_grants, membership, permission, account_id=account_id, key_id=key_id
-    )
+    if additional is not None and key.primary_id is not None:
+        permission = additional
+    if permission is Permission.MANAGE_ADDITIONAL_KEYS and key.primary_id is not None:
+        # Additional keys are managed through their primary: a grant over the additional
+        # key alone lets one invite installers under it, not change it.
+        roles.authorize_key(
+            record.admin_grants,
+            membership,
+            permission,
+            account_id=account_id,
+            key_id=key.primary_id,
+        )
+    else:
+        roles.authorize_key(
+            record.admin_grants,
+            membership,
+            permission,
+            account_id=account_id,
+            key_id=key.id,
+            primary_id=key.primary_id,
+        )
     return key
 
 
@@ -127,7 +151,9 @@ def authorize_any_key(
         PermissionDenied: The caller is neither; *what* names what they tried.
     """
     record, membership = access.authorize(tx, session, account_id, Permission.VIEW_ACCOUNT, now)
-    if not is_admin(record, membership) and not membership.license_keys:
+    if not is_admin(record, membership) and not (
+        membership.license_keys or membership.all_license_keys
+    ):
         raise PermissionDenied(
             f"{what} in account {account_id!r} needs the Account Administrator role or "
             "License Administrator rights over a key"

@@ -9,12 +9,19 @@ Activation is the hot path, and it takes at most four steps on a server database
 2. lock ``key:<key id>`` and ``computer:<account id>:<computer id>``, then read everything
    the decision needs in one :meth:`~licensekit._usecases._tx.Tx.fetch`: the invitation
    again, the key, the computer's installation under the key, the computer's blocks in the
-   account and the code's throttle;
-3. when the computer takes a seat, claim it with the store's guarded counter,
+   account, the code's throttle and the key's hourly count of seats taken
+   (:mod:`licensekit._usecases._hourly`);
+3. when the computer takes a seat and the key's hourly limit allows one more, claim it
+   with the store's guarded counter,
    ``increment(LICENSE_KEYS, key_id, "seats_used", 1, cap="seats")``: no free seat, and the
    activation is refused with :class:`~licensekit.exceptions.SeatsFull`, whatever else runs
-   at the same time; no lock on the account is needed;
-4. write the rest (invitation, installation, audit event, the code's throttle) and commit.
+   at the same time; no lock on the account is needed. Through an additional key, its
+   primary is locked (after the key) and read too, the key is judged with it, and a dynamic
+   key's seat is claimed on both counters (:mod:`licensekit._usecases._seats`); when the pool
+   is full but lapsed additional keys still hold some of it, they give it back in a
+   transaction of their own and the activation runs once more;
+4. write the rest (invitation, installation, audit event, the code's throttle, the hourly
+   count) and commit.
 
 :func:`licensekit.licensing.activate` decides the activation and
 :func:`licensekit.licensing.refuse_activation` what a refusal writes; this module only loads
@@ -33,6 +40,7 @@ takes its seat back with the guarded counter, as an activation does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import NamedTuple
 
 import attrs
@@ -42,13 +50,21 @@ from licensekit._results import ActivationResult, CheckInResult
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import clean_name, plain_text
 from licensekit._usecases._context import Context
+from licensekit._usecases._hourly import KeyActivations
 from licensekit._usecases._install_secrets import presented_invitation
 from licensekit._usecases._key_access import clean_computer_id, computer_scope, key_scope
 from licensekit._usecases._offload import offload
 from licensekit._usecases._presented import find_presented
+from licensekit._usecases._seats import (
+    claim_seats,
+    draws_on_primary,
+    has_lapsed,
+    lock_primary,
+    release_lapsed,
+)
 from licensekit._usecases._tx import Tx, query
 from licensekit.codes import new_token
-from licensekit.domain import licensing, standing
+from licensekit.domain import licensing, seat_pools, standing
 from licensekit.domain.model import (
     AuditAction,
     Installation,
@@ -64,6 +80,7 @@ from licensekit.exceptions import (
     ActivationError,
     InstallationNotFound,
     LicenseKitError,
+    SeatsFull,
     TooManyAttempts,
 )
 from licensekit.storage import (
@@ -89,6 +106,12 @@ class _Request(NamedTuple):
     product: str | None
     installation_id: str
     token_hash: bytes
+
+
+class _Lapsed(NamedTuple):
+    """No seat was free, but lapsed additional keys of *primary_id* hold some: release them."""
+
+    primary_id: str
 
 
 class _CheckedIn(NamedTuple):
@@ -173,7 +196,9 @@ class Activation:
             token_hash=ctx.keys.lookup_hash("installation", installation_token),
         )
 
-        def work(tx: Tx) -> tuple[LicenseKey, licensing.Activation] | LicenseKitError:
+        def work(
+            tx: Tx,
+        ) -> tuple[LicenseKey, licensing.Activation] | LicenseKitError | _Lapsed:
             # 1. The invitation presented, or a counted miss.
             presented = find_presented(
                 tx,
@@ -195,6 +220,14 @@ class Activation:
             return self._activate(tx, found, request, now)
 
         outcome = ctx.runner.run(work)
+        if isinstance(outcome, _Lapsed):
+            # Seats of a removed or ended additional key go back to the pool; then once more.
+            ctx.runner.run(
+                functools.partial(release_lapsed, primary_id=outcome.primary_id, now=now)
+            )
+            outcome = ctx.runner.run(work)
+        if isinstance(outcome, _Lapsed):  # pragma: no cover - released just before
+            raise SeatsFull("every seat of this license is in use", seats=0)
         if isinstance(outcome, LicenseKitError):
             raise outcome
         key, activation = outcome
@@ -304,14 +337,17 @@ class Activation:
 
     def _activate(
         self, tx: Tx, found: InstallInvitation, request: _Request, now: dt.datetime
-    ) -> tuple[LicenseKey, licensing.Activation] | LicenseKitError:
+    ) -> tuple[LicenseKey, licensing.Activation] | LicenseKitError | _Lapsed:
         """Steps 2 to 4 of an activation with the invitation *found* (module docstring).
 
         A refusal is returned rather than raised, with its records written in *tx*, which
-        must commit.
+        must commit. :class:`_Lapsed` is returned instead of a refusal for want of a seat
+        when a lapsed additional key still holds seats of the pool: the caller gives them
+        back and tries again.
         """
         computer_id = request.computer_id
         throttle_key = licensing.code_throttle_key(found.id)
+        hourly = KeyActivations(self._ctx.settings, found.key_id)  # the key's seats per hour
         # 2. Lock, then read everything the decision needs at once.
         # The invitation is read again only if the lock may have waited for a change.
         # The scopes in sorted order: "computer:..." < "key:...".
@@ -324,18 +360,27 @@ class Activation:
                 COMPUTER_BLOCKS, ("account_id", "computer_id"), ((found.account_id, computer_id),)
             ),
             Query(THROTTLES, ("key",), ((throttle_key,),)),
+            *hourly.queries,
             *([Query(INSTALL_INVITATIONS, ("id",), ((found.id,),))] if stale else []),
         )
+        again = hourly.take(again)
         invitations = again[0] if stale else [found]
         if not invitations or not keys:  # pragma: no cover - neither is ever deleted
             return ActivationCodeNotFound("the license of this code no longer exists")
         invitation: InstallInvitation = invitations[0]
+        if invitation.key_id != found.key_id:
+            # Its key was replaced while this waited (replace_license_key moved it): decide
+            # again under the new key, whose scope is locked then.
+            return self._activate(tx, invitation, request, now)
         key: LicenseKey = keys[0]
         existing = installations[0] if installations else None
         throttle = throttles[0] if throttles else None
+        # An additional key is judged with its primary (locked after it: see _seats).
+        primary = lock_primary(tx, key) if key.is_additional else None
+        judged = seat_pools.effective_key(key, primary)
         try:
             outcome = licensing.activate(
-                key=key,
+                key=judged,
                 invitation=invitation,
                 existing=existing,
                 blocked=any(b.covers(key.id) for b in blocks),
@@ -346,13 +391,23 @@ class Activation:
                 token_hash=request.token_hash,
                 now=now,
             )
-            # 3. The seat, claimed by the guarded counter.
-            claimed = not outcome.seat_taken or tx.increment(
-                LICENSE_KEYS, key.id, "seats_used", 1, cap="seats"
-            )
+            if outcome.seat_taken and (limited := hourly.refusal(tx, invitation, computer_id, now)):
+                return limited
+            # 3. The seat, claimed by the guarded counter (the primary's too, for a
+            # dynamic key).
+            claimed = not outcome.seat_taken or claim_seats(tx, key)
             if not claimed:
-                raise licensing.seats_full(key)
+                raise licensing.seats_full(judged)
         except ActivationError as e:
+            # Lapsed additional keys may hold seats of the pool: given back, then again.
+            pool = primary if draws_on_primary(key) else key
+            if (
+                isinstance(e, SeatsFull)
+                and pool is not None
+                and not pool.is_additional
+                and has_lapsed(tx, pool, now)
+            ):
+                return _Lapsed(pool.id)
             refusal = licensing.refuse_activation(
                 e,
                 returning=licensing.is_returning(invitation, existing, computer_id),
@@ -394,6 +449,7 @@ class Activation:
             tx.save(INSTALLATIONS, outcome.installation)
         if licensing.clears_code_throttle(throttle, now):
             tx.delete(THROTTLES, throttle_key)
+        hourly.count(tx)
         audit(
             tx,
             now,
@@ -408,7 +464,7 @@ class Activation:
             computer_name=outcome.installation.computer_name,
             seat_taken="yes" if outcome.seat_taken else "no",
         )
-        return key, outcome
+        return judged, outcome
 
 
 def _forget_claim(tx: Tx, installation: Installation) -> None:
@@ -447,14 +503,25 @@ def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn | Non
     if stale and not again[0]:
         return None
     installation: Installation = again[0][0] if stale else found
-    key: LicenseKey = keys[0]
+    if installation.key_id != found.key_id:
+        # Moved to another key while this waited (move_installations): decide under it.
+        return _check_in(tx, installation, now)
+    stored: LicenseKey = keys[0]
+    primary = None
+    if stored.primary_id is not None:
+        # Locked only when the primary's pool may be claimed from (after the key: _seats).
+        if may_claim and draws_on_primary(stored):
+            primary = lock_primary(tx, stored)
+        else:
+            primary = tx.get(LICENSE_KEYS, stored.primary_id)
+    key = seat_pools.effective_key(stored, primary)
     blocked = any(b.covers(key.id) for b in blocks)
     changed, returned = installation, False
     if (
         may_claim
         and not blocked
         and standing.may_return(key, installation, now)
-        and tx.increment(LICENSE_KEYS, key.id, "seats_used", 1, cap="seats")
+        and claim_seats(tx, stored)
     ):
         changed, returned = standing.return_to_seat(installation, now=now), True
         audit(tx, now, account_id, "", AuditAction.RETURNED, changed.id, key_id=key.id)

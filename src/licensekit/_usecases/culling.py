@@ -24,7 +24,13 @@ from collections.abc import Sequence
 from licensekit._results import CullReport
 from licensekit._usecases._audit import event
 from licensekit._usecases._context import Context
-from licensekit._usecases._key_access import computer_scope, key_scope
+from licensekit._usecases._key_access import computer_scope
+from licensekit._usecases._seats import (
+    draws_on_primary,
+    lock_keys,
+    lock_primary,
+    release_seats,
+)
 from licensekit._usecases._tx import Tx
 from licensekit.domain import standing
 from licensekit.domain._echo import echo
@@ -137,7 +143,7 @@ class Culling:
             if most is not None:
                 dead = dead[: most - culled]
             if dead:
-                culled += run(functools.partial(_cull, key_id=key_id, dead=dead, now=now))
+                culled += run(functools.partial(_cull, key=key, dead=dead, now=now))
             if len(page) < CULL_BATCH:
                 break
             after = (page[-1].id,)
@@ -158,27 +164,28 @@ def _scan(
     )
 
 
-def _cull(tx: Tx, *, key_id: str, dead: Sequence[Installation], now: dt.datetime) -> int:
+def _cull(tx: Tx, *, key: LicenseKey, dead: Sequence[Installation], now: dt.datetime) -> int:
     """Cull those of *dead* still dead once their computers and key are locked."""
-    tx.lock(
-        *sorted({computer_scope(i.account_id, i.computer_id) for i in dead} | {key_scope(key_id)})
-    )
+    key_id = key.id
+    lock_keys(tx, [key], *{computer_scope(i.account_id, i.computer_id) for i in dead})
     keys, current = tx.fetch(
         Query(LICENSE_KEYS, ("id",), ((key_id,),)),
         Query(INSTALLATIONS, ("id",), tuple((i.id,) for i in dead)),
     )
     if not keys:  # pragma: no cover - keys are never deleted
         return 0
-    key: LicenseKey = keys[0]
-    still = sorted((i for i in current if standing.is_dead(key, i, now)), key=lambda i: i.id)
+    key = keys[0]
+    still = sorted(
+        # One moved to another key meanwhile (move_installations) is that key's to cull.
+        (i for i in current if i.key_id == key_id and standing.is_dead(key, i, now)),
+        key=lambda i: i.id,
+    )
     if not still:
         return 0
-    # One step for the batch; seats_used counts the active installations exactly, so it
-    # never goes below 0, but if it ever would, release one seat at a time (a count at 0
-    # stays there).
-    if not tx.increment(LICENSE_KEYS, key_id, "seats_used", -len(still)):
-        for _ in still:
-            tx.increment(LICENSE_KEYS, key_id, "seats_used", -1)
+    # A dynamic key's primary is locked after the key (see _seats).
+    if draws_on_primary(key):
+        lock_primary(tx, key)
+    release_seats(tx, key, len(still))
     tx.save_all(INSTALLATIONS, [standing.cull(i, now=now) for i in still])
     tx.add_all(
         AUDIT_EVENTS,

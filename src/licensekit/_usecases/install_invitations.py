@@ -44,6 +44,7 @@ from licensekit._usecases._checks import (
 )
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import SEND_CHUNK, Delivery
+from licensekit._usecases._hourly import count_invitation_emails
 from licensekit._usecases._install_mail import InstallMail
 from licensekit._usecases._install_secrets import (
     InstallSecret,
@@ -167,6 +168,8 @@ class InstallInvitations:
             ValidationError: Both or neither of *emails* and *csv*, an unreadable CSV, too
                 many addresses, unsupported language, bad expiry or activation count, or
                 no download URL template configured.
+            TooManyAttempts: With *send*, the emails would pass the account's hourly limit
+                (:attr:`Settings.invitations_per_account_per_hour`); nothing was stored.
         """
         ctx = self._ctx
         check_download_template(ctx.links)
@@ -181,11 +184,18 @@ class InstallInvitations:
         count = len(parsed.emails)
         secrets_ = offload_batch(count, _new_secrets, ctx.keys, now, count)
 
-        def work(tx: Tx) -> tuple[list[InstallInvitation], LicenseKey, BusinessAccount, User]:
+        def work(
+            tx: Tx,
+        ) -> tuple[list[InstallInvitation], LicenseKey, BusinessAccount, User] | TooManyAttempts:
             record, _, key = authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
             licensing.check_key_invitable(key, now)
+            refused = count_invitation_emails(
+                tx, ctx.settings, account_id, count if send else 0, actor_id=record.user_id, now=now
+            )
+            if refused is not None:
+                return refused
             owner, inviters = _senders(tx, account_id, [record.user_id])
             created = _new_invitations(
                 zip(parsed.emails, secrets_, strict=True),
@@ -202,7 +212,10 @@ class InstallInvitations:
                 tx.add_all(AUDIT_EVENTS, _created_events(created[start : start + SEND_CHUNK], now))
             return created, key, owner, inviters[record.user_id]
 
-        created, key, owner, inviter = ctx.runner.run(work, account_scope(account_id))
+        outcome = ctx.runner.run(work, account_scope(account_id))
+        if isinstance(outcome, TooManyAttempts):
+            raise outcome
+        created, key, owner, inviter = outcome
         warnings = licensing.invitation_warnings(key, len(created), expires_at)
         undelivered: list[DeliveryFailure] = []
         if send and created:
@@ -341,30 +354,40 @@ class InstallInvitations:
             PermissionDenied: The caller may not invite for this key.
             InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
             ConflictError: The key is suspended, removed or expired.
+            TooManyAttempts: The emails would pass the account's hourly limit
+                (:attr:`Settings.invitations_per_account_per_hour`); none was sent.
         """
         wanted = None if invitation_ids is None else id_list(invitation_ids, "invitation_ids")
         now = self._ctx.clock.now()
 
         def work(
             tx: Tx,
-        ) -> tuple[str, LicenseKey, list[InstallInvitation], BusinessAccount, dict[str, User]]:
+        ) -> (
+            tuple[str, LicenseKey, list[InstallInvitation], BusinessAccount, dict[str, User]]
+            | TooManyAttempts
+        ):
             record, _, key = authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
             licensing.check_key_invitable(key, now)
             invitations = _of_key(tx, key_id, wanted)
             due = self._mail.delivery.due
+            chosen = [i for i in invitations if due(i, now) and i.usable(now)]
+            refused = count_invitation_emails(
+                tx, self._ctx.settings, account_id, len(chosen), actor_id=record.user_id, now=now
+            )
+            if refused is not None:
+                return refused
             unsent = self._mail.delivery.claim(
-                [i for i in invitations if due(i, now) and i.usable(now)],
-                now,
-                partial(tx.save_all, INSTALL_INVITATIONS),
+                chosen, now, partial(tx.save_all, INSTALL_INVITATIONS)
             )
             owner, inviters = _senders(tx, account_id, [i.invited_by for i in unsent])
             return record.user_id, key, unsent, owner, inviters
 
-        actor_id, key, unsent, owner, inviters = self._ctx.runner.run(
-            work, account_scope(account_id), key_scope(key_id)
-        )
+        outcome = self._ctx.runner.run(work, account_scope(account_id), key_scope(key_id))
+        if isinstance(outcome, TooManyAttempts):
+            raise outcome
+        actor_id, key, unsent, owner, inviters = outcome
         batch = [(i, *install_secret_of(self._ctx.keys, i)) for i in unsent]
         _, sent, undelivered = self._mail.send(batch, key, owner, inviters, now, actor_id)
         return DeliveryReport(
@@ -383,12 +406,16 @@ class InstallInvitations:
             PermissionDenied: The caller may not invite for the invitation's key.
             InvitationError: The invitation is revoked, expired or used up (invite again).
             ConflictError: The key is suspended, removed or expired.
+            TooManyAttempts: The account sent as many invitation emails this hour as
+                :attr:`Settings.invitations_per_account_per_hour` allows.
             DeliveryError: The mailer failed; the failure is stored on the invitation.
         """
         ctx = self._ctx
         now = ctx.clock.now()
 
-        def work(tx: Tx) -> tuple[str, InstallInvitation, LicenseKey, BusinessAccount, User]:
+        def work(
+            tx: Tx,
+        ) -> tuple[str, InstallInvitation, LicenseKey, BusinessAccount, User] | TooManyAttempts:
             record, membership = self._access.authorize(
                 tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
@@ -398,10 +425,18 @@ class InstallInvitations:
             )
             licensing.check_key_invitable(key, now)
             licensing.check_resendable(invitation, now)
+            refused = count_invitation_emails(
+                tx, ctx.settings, account_id, 1, actor_id=record.user_id, now=now
+            )
+            if refused is not None:
+                return refused
             owner, inviters = _senders(tx, account_id, [invitation.invited_by])
             return record.user_id, invitation, key, owner, inviters[invitation.invited_by]
 
-        actor_id, invitation, key, owner, inviter = ctx.runner.run(work)
+        outcome = ctx.runner.run(work)
+        if isinstance(outcome, TooManyAttempts):
+            raise outcome
+        actor_id, invitation, key, owner, inviter = outcome
         code, token = install_secret_of(ctx.keys, invitation)
         message = self._mail.message(invitation, code, token, key, owner, inviter)
         error = self._mail.delivery.try_send(message)

@@ -33,14 +33,16 @@ from licensekit._usecases._key_access import (
     authorize_any_key,
     authorize_key,
     is_admin,
+    key_rights,
     key_scope,
     pages_by_id,
 )
 from licensekit._usecases._listing import filtered_page
+from licensekit._usecases._seats import check_removable, follow_primary
 from licensekit._usecases._tx import Tx
 from licensekit._usecases.culling import keep_culling_listed
 from licensekit.clock import ensure_aware
-from licensekit.domain import licensing, standing
+from licensekit.domain import licensing, roles, standing
 from licensekit.domain.model import (
     AuditAction,
     KeyStatus,
@@ -53,7 +55,7 @@ from licensekit.domain.roles import Permission
 from licensekit.exceptions import DuplicateLicenseKey, ValidationError
 from licensekit.storage import LICENSE_KEYS
 
-__all__ = ["Keys"]
+__all__ = ["Keys", "clean_key_value", "key_value_hash", "key_view"]
 
 MAX_KEY_VALUE = 512
 """The longest license key value, in characters."""
@@ -115,7 +117,7 @@ class Keys:
         """
         ctx = self._ctx
         product = clean_name(product, "product", required=True)
-        value = _clean_key_value(value)
+        value = clean_key_value(value)
         seats = licensing.check_seats(seats)
         now = ctx.clock.now()
         if expires_at is not None:
@@ -123,9 +125,7 @@ class Keys:
             if expires_at <= now:
                 raise ValidationError("a new license key's expiry must be in the future")
         key_id = new_id("key", now)
-        value_hash = ctx.keys.lookup_hash(
-            "license-key", f"{account_id}\x00{_key_value_identity(value)}"
-        )
+        value_hash = key_value_hash(ctx, account_id, value)
         new_key = LicenseKey(
             id=key_id,
             account_id=account_id,
@@ -175,7 +175,7 @@ class Keys:
             )
             return key
 
-        return _key_view(self._ctx, ctx.runner.run(work, account_scope(account_id)), masked=True)
+        return key_view(self._ctx, ctx.runner.run(work, account_scope(account_id)), masked=True)
 
     def list_license_keys(
         self,
@@ -210,7 +210,7 @@ class Keys:
                 lambda k: k.id,
                 lambda k: (
                     (include_removed or k.status is not KeyStatus.REMOVED)
-                    and (admin or k.id in membership.license_keys)
+                    and (admin or roles.administers(membership, k.id, k.primary_id))
                 ),
                 after,
                 limit,
@@ -219,7 +219,7 @@ class Keys:
 
         page, admin = self._ctx.runner.run(work)
         return Page(
-            tuple(_key_view(self._ctx, k, masked=admin) for k in page.items), page.next_cursor
+            tuple(key_view(self._ctx, k, masked=admin) for k in page.items), page.next_cursor
         )
 
     def get_license_key(
@@ -242,7 +242,7 @@ class Keys:
             return key, is_admin(record, membership)
 
         key, admin = self._ctx.runner.run(work)
-        return _key_view(self._ctx, key, masked=admin)
+        return key_view(self._ctx, key, masked=admin)
 
     def change_license_key(
         self,
@@ -418,18 +418,30 @@ class Keys:
         """Apply *change* (the new key and the audit details) to a key, under its scopes."""
         now = self._ctx.clock.now()
 
-        def work(tx: Tx) -> LicenseKey:
-            record, _, key = authorize_key(
-                self._access, tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+        def work(tx: Tx) -> tuple[LicenseKey, bool]:
+            record, membership = self._access.authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
+            key = key_rights(
+                tx,
+                record,
+                membership,
+                account_id,
+                key_id,
+                Permission.MANAGE_LICENSE_KEYS,
+                additional=Permission.MANAGE_ADDITIONAL_KEYS,
+            )
+            if action is AuditAction.LICENSE_KEY_REMOVED:
+                check_removable(tx, key)
             changed, details = change(key, now)
+            changed = follow_primary(tx, key, changed, now)
             tx.save(LICENSE_KEYS, changed)
             keep_culling_listed(tx, key, changed, now)
             audit(tx, now, account_id, record.user_id, action, key_id, **details)
-            return changed
+            return changed, is_admin(record, membership)
 
-        changed = self._ctx.runner.run(work, account_scope(account_id), key_scope(key_id))
-        return _key_view(self._ctx, changed, masked=True)
+        changed, admin = self._ctx.runner.run(work, account_scope(account_id), key_scope(key_id))
+        return key_view(self._ctx, changed, masked=admin)
 
     def _change_status(
         self,
@@ -445,7 +457,7 @@ class Keys:
         return self._change(session, account_id, key_id, change, action)
 
 
-def _key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
+def key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
     """Return the view of *key*, its value masked for Account Administrators."""
     masked_value = None
     if masked:
@@ -470,7 +482,7 @@ def _key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
     )
 
 
-def _clean_key_value(value: object) -> str:
+def clean_key_value(value: object) -> str:
     cleaned = plain_text(value, "license key value").strip()
     if not cleaned:
         raise ValidationError("license key value must not be empty")
@@ -481,9 +493,12 @@ def _clean_key_value(value: object) -> str:
     return cleaned
 
 
-def _key_value_identity(value: str) -> str:
-    """The form two key values are compared in: whitespace does not matter, case does."""
-    return "".join(value.split())
+def key_value_hash(ctx: Context, account_id: str, value: str) -> bytes:
+    """The keyed hash a key's value is found by in *account_id*.
+
+    Two values are the same key when they differ only in whitespace; case matters.
+    """
+    return ctx.keys.lookup_hash("license-key", f"{account_id}\x00{''.join(value.split())}")
 
 
 def _iso(moment: dt.datetime | None) -> str:

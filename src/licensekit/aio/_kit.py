@@ -22,6 +22,7 @@ from licensekit._results import (
     AccountMembership,
     ActivationResult,
     CheckInResult,
+    CsvPage,
     CullReport,
     DeliveryFailure,
     DeliveryReport,
@@ -29,6 +30,7 @@ from licensekit._results import (
     InstallInvitationPreview,
     InvitationPreview,
     JoinInvitationBatch,
+    MoveReport,
     PurgeReport,
     Settings,
 )
@@ -42,11 +44,14 @@ from licensekit.aio._usecases._links import AccountLinks
 from licensekit.aio._usecases._sessions import Sessions
 from licensekit.aio._usecases.accounts import Accounts
 from licensekit.aio._usecases.activation import Activation
+from licensekit.aio._usecases.additional_keys import AdditionalKeys
 from licensekit.aio._usecases.culling import Culling
 from licensekit.aio._usecases.install_invitations import InstallInvitations
+from licensekit.aio._usecases.installation_export import InstallationExport
 from licensekit.aio._usecases.installations import Installations
 from licensekit.aio._usecases.join_invitations import Invitees, JoinInvitations
 from licensekit.aio._usecases.key_grants import KeyGrants
+from licensekit.aio._usecases.key_moves import KeyMoves
 from licensekit.aio._usecases.keys import Keys
 from licensekit.aio._usecases.lockouts import Lockouts
 from licensekit.aio._usecases.members import Members
@@ -62,6 +67,7 @@ __all__ = [
     "ActivationResult",
     "AsyncLicenseKit",
     "CheckInResult",
+    "CsvPage",
     "CullReport",
     "DeliveryFailure",
     "DeliveryReport",
@@ -69,6 +75,7 @@ __all__ = [
     "InstallInvitationPreview",
     "InvitationPreview",
     "JoinInvitationBatch",
+    "MoveReport",
     "PurgeReport",
     "Settings",
 ]
@@ -178,9 +185,12 @@ class AsyncLicenseKit:
         ctx, access, delivery = self._ctx, self._access, self._delivery
         self._keys_group = Keys(ctx, access)
         self._grants = KeyGrants(ctx, access)
+        self._additional_keys = AdditionalKeys(ctx, access)
         self._install_invitations = InstallInvitations(ctx, access, delivery)
         self._activation = Activation(ctx)
         self._installations = Installations(ctx, access)
+        self._moves = KeyMoves(ctx, access)
+        self._installation_export = InstallationExport(ctx, access)
         self._culling = Culling(ctx)
 
     # The parts a LicenseKit works with, read from and written to the shared context, so
@@ -306,8 +316,13 @@ class AsyncLicenseKit:
     suspend_license_key = delegate("_keys_group", Keys.suspend_license_key)
     resume_license_key = delegate("_keys_group", Keys.resume_license_key)
     remove_license_key = delegate("_keys_group", Keys.remove_license_key)
+    replace_license_key = delegate("_moves", KeyMoves.replace_license_key)
     grant_license_administrator = delegate("_grants", KeyGrants.grant_license_administrator)
     revoke_license_administrator = delegate("_grants", KeyGrants.revoke_license_administrator)
+    add_additional_key = delegate("_additional_keys", AdditionalKeys.add_additional_key)
+    get_seat_pool = delegate("_additional_keys", AdditionalKeys.get_seat_pool)
+    grant_key_rights = delegate("_grants", KeyGrants.grant_key_rights)
+    revoke_key_rights = delegate("_grants", KeyGrants.revoke_key_rights)
     invite_installers = delegate("_install_invitations", InstallInvitations.invite_installers)
     list_install_invitations = delegate(
         "_install_invitations", InstallInvitations.list_install_invitations
@@ -333,7 +348,11 @@ class AsyncLicenseKit:
     check_in = delegate("_activation", Activation.check_in)
     list_installations = delegate("_installations", Installations.list_installations)
     deactivate_installation = delegate("_installations", Installations.deactivate_installation)
+    edit_installation = delegate("_installations", Installations.edit_installation)
+    export_installations = delegate("_installation_export", InstallationExport.export_installations)
+    move_installations = delegate("_moves", KeyMoves.move_installations)
     block_computer = delegate("_installations", Installations.block_computer)
+    block_computer_id = delegate("_installations", Installations.block_computer_id)
     unblock_computer = delegate("_installations", Installations.unblock_computer)
     list_blocked_computers = delegate("_installations", Installations.list_blocked_computers)
     cull_installations = delegate("_culling", Culling.cull_installations)

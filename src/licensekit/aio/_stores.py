@@ -6,7 +6,7 @@ import os
 
 from licensekit.aio._threads import ThreadedStore
 from licensekit.storage import AsyncStore
-from licensekit.stores import POSTGRES_SCHEMES, open_store, split_schema
+from licensekit.stores import POSTGRES_SCHEMES, _postgres_store, open_store
 
 __all__ = ["open_async_store"]
 
@@ -24,15 +24,6 @@ def open_async_store(location: str | os.PathLike[str], *, create: bool = True) -
         StorageError: The URI cannot be read; the SQLite file cannot be opened.
     """
     if isinstance(location, str) and location.startswith(POSTGRES_SCHEMES):
-        conninfo, schema = split_schema(location)
-        try:
-            from licensekit.stores.postgres import AsyncPostgresStore
-        except ImportError as missing:
-            raise ImportError(
-                "a postgresql:// location needs psycopg 3 and its pool: "
-                'pip install "licensekit-admin[postgres]"'
-            ) from missing
-        if schema is None:
-            return AsyncPostgresStore(conninfo, create=create)
-        return AsyncPostgresStore(conninfo, schema=schema, create=create)
+        store: AsyncStore = _postgres_store(location, create=create, asynchronous=True)
+        return store
     return ThreadedStore(open_store(location, create=create))

@@ -511,6 +511,8 @@ class App:
         named = [k for k in keys if _same_name(k.product, wanted)]
         if len(named) > 1:
             named = [k for k in named if k.status is not KeyStatus.REMOVED] or named
+        if len(named) > 1:  # a product's name means its primary key, not its additional keys
+            named = [k for k in named if k.primary_id is None] or named
         if len(named) == 1:
             return named[0]
         if named:

@@ -21,6 +21,7 @@ from licensekit.domain._echo import echo
 __all__ = [
     "LANGUAGES_HELP",
     "LONGEST_ARGUMENT",
+    "MEMBER_LANGUAGE_HELP",
     "add_global_options",
     "add_invitation",
     "add_key",
@@ -114,12 +115,39 @@ def add_language(parser: argparse.ArgumentParser, help_text: str = LANGUAGES_HEL
     parser.add_argument("--language", default="en", metavar="TAG", help=help_text)
 
 
-def add_notes(parser: argparse.ArgumentParser, *, notify: bool) -> None:
-    """Add ``--notes``, and with *notify* ``--notify`` and ``--language`` too."""
+MEMBER_LANGUAGE_HELP = (
+    "language of the email to the member: en, de, fr, es, it, ja, zh-Hans, pt-BR (default: "
+    "the one they were invited in, else en)"
+)
+"""The help of ``--language`` where a command emails a member about a change."""
+
+
+def add_notes(parser: argparse.ArgumentParser, *, notice: str = "") -> None:
+    """Add ``--notes``, and the options of the email to the member the change may send.
+
+    *notice* ``"asked"`` (the email is sent only when asked) adds ``--notify``; ``"default"``
+    (sent unless declined) adds ``--no-notify``; either adds ``--share-notes`` and
+    ``--language``. Empty adds none of them.
+    """
     parser.add_argument("--notes", default="", help="why, for the record")
-    if notify:
+    if not notice:
+        return
+    if notice == "asked":
         parser.add_argument("--notify", action="store_true", help="tell the member by email")
-        add_language(parser)
+    else:
+        parser.add_argument(
+            "--no-notify",
+            dest="notify",
+            action="store_false",
+            default=None,
+            help="do not tell the member by email (they are told by default)",
+        )
+    parser.add_argument(
+        "--share-notes",
+        action="store_true",
+        help="put the notes in the email to the member (left out by default)",
+    )
+    parser.add_argument("--language", default=None, metavar="TAG", help=MEMBER_LANGUAGE_HELP)
 
 
 def add_member(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import attrs
 from licensekit.domain._echo import echo
 from licensekit.exceptions import ValidationError
 
-__all__ = ["positive", "positive_timedelta"]
+__all__ = ["positive", "positive_or_none", "positive_timedelta"]
 
 
 def positive_timedelta(value: object, name: str) -> dt.timedelta:
@@ -32,3 +32,9 @@ def positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError(
             f"{attribute.name} must be a positive integer, got {echo(value)}", field=attribute.name
         )
+
+
+def positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: as :func:`positive`, or None (a limit turned off)."""
+    if value is not None:
+        positive(instance, attribute, value)

@@ -16,6 +16,7 @@ at once. A computer that already holds a seat keeps it when it activates again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import attrs
 
@@ -65,6 +66,7 @@ __all__ = [
     "activate",
     "change_expiry",
     "change_grant",
+    "change_grants",
     "change_seats",
     "check_code_usable",
     "check_key_invitable",
@@ -290,9 +292,65 @@ def change_grant(membership: Membership, key: LicenseKey, *, grant: bool) -> fro
             f"only an active Regular Member can be made License Administrator; "
             f"user {user_id!r} is {membership.status.value}, {membership.role.value}"
         )
-    if key_id in membership.license_keys:
+    if key_id in membership.license_keys or membership.all_license_keys:
         raise ConflictError(f"user {user_id!r} is License Administrator of key {key_id!r} already")
     return membership.license_keys | {key_id}
+
+
+def change_grants(
+    membership: Membership,
+    keys: Sequence[LicenseKey],
+    *,
+    grant: bool,
+    all_keys: bool,
+) -> tuple[Membership, tuple[str, ...]]:
+    """Return *membership* once its grants over *keys*, or over every key, are given or ended.
+
+    Granting: keys already granted are left as they are; only an active Regular Member can
+    be granted, and only keys that are not removed. Revoking: every key named must be
+    granted. Exactly one of *keys* and *all_keys* is given.
+
+    Returns:
+        The membership and the ids whose grant changed (empty for *all_keys*).
+
+    Raises:
+        ValidationError: Neither or both of *keys* and *all_keys*.
+        ConflictError: Nothing would change, a removed key, a member who is not an active
+            Regular Member, or a key revoked that the member does not hold (or holds only
+            through a grant over every key).
+    """
+    user_id = membership.user_id
+    if all_keys == bool(keys):
+        raise ValidationError("name the keys, or ask for all_keys=True, not both")
+    if grant and (not membership.is_active or membership.role is not Role.REGULAR_MEMBER):
+        raise ConflictError(
+            f"only an active Regular Member can be made License Administrator; "
+            f"user {user_id!r} is {membership.status.value}, {membership.role.value}"
+        )
+    if all_keys:
+        if membership.all_license_keys == grant:
+            state = "already" if grant else "not"
+            raise ConflictError(f"user {user_id!r} is {state} License Administrator of every key")
+        return attrs.evolve(membership, all_license_keys=grant), ()
+    ids = [key.id for key in keys]
+    if grant:
+        removed = [key.id for key in keys if key.status is KeyStatus.REMOVED]
+        if removed:
+            raise ConflictError(f"license keys {removed!r} have been removed")
+        new = sorted(set(ids) - membership.license_keys)
+        if not new or membership.all_license_keys:
+            raise ConflictError(f"user {user_id!r} is License Administrator of those keys already")
+        return attrs.evolve(membership, license_keys=membership.license_keys | set(new)), tuple(new)
+    missing = sorted(set(ids) - membership.license_keys)
+    if missing:
+        through_all = (
+            " (only through a grant over every key)" if membership.all_license_keys else ""
+        )
+        raise ConflictError(
+            f"user {user_id!r} is not License Administrator of keys {missing!r}{through_all}"
+        )
+    gone = tuple(sorted(set(ids)))
+    return attrs.evolve(membership, license_keys=membership.license_keys - set(ids)), gone
 
 
 def check_code_usable(

@@ -108,6 +108,7 @@ def change_role(
         notes=notes,
         admin_grant=grant,
         license_keys=target.license_keys if role is target.role else frozenset(),
+        all_license_keys=target.all_license_keys and role is target.role,
     )
 
 
@@ -137,6 +138,7 @@ def block_member(
         changed_by=actor_id,
         notes=notes,
         license_keys=frozenset(),
+        all_license_keys=False,
     )
 
 
@@ -189,6 +191,7 @@ def remove_member(
         changed_by=actor_id,
         notes=notes,
         license_keys=frozenset(),
+        all_license_keys=False,
     )
 
 

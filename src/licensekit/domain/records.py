@@ -143,6 +143,11 @@ class AuditAction(enum.StrEnum):
     """An invitation's email could not be handed over; ``details`` says why."""
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_LIMIT_REACHED = "invitation_limit.reached"
+    """A call that would have sent more invitation emails than the account's hourly limit
+    allows was refused (:attr:`~licensekit.Settings.invitations_per_account_per_hour`);
+    only the first refusal of each hour is recorded. ``details`` holds the limit, the
+    emails already sent in the hour and those the call asked for."""
     ROLE_CHANGED = "member.role_changed"
     MEMBER_BLOCKED = "member.blocked"
     MEMBER_UNBLOCKED = "member.unblocked"
@@ -154,8 +159,19 @@ class AuditAction(enum.StrEnum):
     LICENSE_KEY_SUSPENDED = "license_key.suspended"
     LICENSE_KEY_RESUMED = "license_key.resumed"
     LICENSE_KEY_REMOVED = "license_key.removed"
+    LICENSE_KEY_REPLACED = "license_key.replaced"
+    """A key was replaced by a new one with a new value (a leaked key rotated); ``details``
+    names the new key and counts the installations, invitations and grants it took over."""
+    ADDITIONAL_KEY_ADDED = "license_key.additional_added"
+    """An additional key was made under a primary; ``details`` names the primary, the pool
+    (reserved or dynamic) and the seats."""
+    LICENSE_KEY_RELEASED = "license_key.released"
+    """A removed or ended additional key gave its seats back to its primary's pool."""
     LICENSE_ADMIN_GRANTED = "license_admin.granted"
     LICENSE_ADMIN_REVOKED = "license_admin.revoked"
+    LICENSE_ADMIN_GRANTED_ALL = "license_admin.granted_all"
+    """A member was made License Administrator of every key, later ones included."""
+    LICENSE_ADMIN_REVOKED_ALL = "license_admin.revoked_all"
     INSTALL_INVITATION_CREATED = "install_invitation.created"
     INSTALL_INVITATION_SENT = "install_invitation.sent"
     INSTALL_INVITATION_UNDELIVERED = "install_invitation.undelivered"
@@ -165,15 +181,24 @@ class AuditAction(enum.StrEnum):
     ACTIVATED = "installation.activated"
     """A computer activated; the actor is empty (installers have no session)."""
     ACTIVATION_REFUSED = "installation.refused"
-    """A known code was presented but refused (seats full, expired, blocked computer...)."""
+    """A known code was presented but refused (seats full, expired, blocked computer...), or
+    the key's hourly limit on activations refused one (only the first refusal of the hour)."""
     DEACTIVATED = "installation.deactivated"
     CULLED = "installation.culled"
     """An installation that stopped checking in lost its seat; the actor is empty."""
     RETURNED = "installation.returned"
     """A culled installation checked in again and took a seat back."""
+    INSTALLATIONS_MOVED = "installation.moved"
+    """Installations were moved to another key; one event per move, its subject the key
+    they left, ``details`` the key they went to and the counts."""
     STATE_SEEN = "installation.state_seen"
     """A check-in told the product of another license state than its last one; ``details``
     holds both."""
+    INSTALLATION_EDITED = "installation.edited"
+    """An administrator renamed a computer or changed its notes; ``details`` holds the old
+    and new values of what changed."""
+    INSTALLATIONS_EXPORTED = "installation.exported"
+    """An administrator exported a key's or the account's computer list (its first page)."""
     COMPUTER_BLOCKED = "computer.blocked"
     COMPUTER_UNBLOCKED = "computer.unblocked"
     NOTICE_SENT = "notice.sent"

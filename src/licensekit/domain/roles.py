@@ -15,9 +15,12 @@ may do is decided by the *lesser* of that and the membership as it stands now:
 License Administrators
 ----------------------
 A Regular Member can be made License Administrator of chosen keys
-(:attr:`Membership.license_keys`). For those keys only, they hold the permissions in
-:data:`LICENSE_ADMINISTRATOR_PERMISSIONS`. A grant is not a change of role: it applies to open
-sessions at once, like its revocation. Any change of role or status ends every grant.
+(:attr:`Membership.license_keys`), or of every key of the account, those added later
+included (:attr:`Membership.all_license_keys`). For those keys only, they hold the permissions
+in :data:`LICENSE_ADMINISTRATOR_PERMISSIONS`. A grant over a primary key covers its additional
+keys too: a License Administrator of a primary manages its additional keys
+(:data:`Permission.MANAGE_ADDITIONAL_KEYS`). A grant is not a change of role: it applies to
+open sessions at once, like its revocation. Any change of role or status ends every grant.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from licensekit.exceptions import AccountNotFound, MemberBlocked, PermissionDeni
 __all__ = [
     "LICENSE_ADMINISTRATOR_PERMISSIONS",
     "Permission",
+    "administers",
     "authorize",
     "authorize_key",
     "effective_role",
@@ -59,6 +63,9 @@ class Permission(enum.StrEnum):
     """See a key's seats, its invitations to install (and export them) and installations."""
     MANAGE_INSTALLATIONS = "manage_installations"
     """Deactivate a key's installations, block and unblock their computers."""
+    MANAGE_ADDITIONAL_KEYS = "manage_additional_keys"
+    """Make additional keys under a primary key, and change, suspend, resume and remove
+    them."""
 
 
 LICENSE_ADMINISTRATOR_PERMISSIONS: frozenset[Permission] = frozenset(
@@ -66,6 +73,7 @@ LICENSE_ADMINISTRATOR_PERMISSIONS: frozenset[Permission] = frozenset(
         Permission.INVITE_INSTALLERS,
         Permission.VIEW_INSTALLATIONS,
         Permission.MANAGE_INSTALLATIONS,
+        Permission.MANAGE_ADDITIONAL_KEYS,
     }
 )
 """What a License Administrator may do, for the keys they were granted only."""
@@ -126,6 +134,18 @@ def authorize(
     return role
 
 
+def administers(membership: Membership, key_id: str, primary_id: str | None = None) -> bool:
+    """True when *membership*'s grants cover key *key_id* (of primary *primary_id*, if any).
+
+    Only grants count here, not the role: an Account Administrator's grants are empty.
+    """
+    return (
+        membership.all_license_keys
+        or key_id in membership.license_keys
+        or (primary_id is not None and primary_id in membership.license_keys)
+    )
+
+
 def authorize_key(
     admin_grants: Mapping[str, int],
     membership: Membership | None,
@@ -133,11 +153,13 @@ def authorize_key(
     *,
     account_id: str,
     key_id: str,
+    primary_id: str | None = None,
 ) -> Role:
     """Check that a session may exercise *permission* on license key *key_id*.
 
     Account Administrators may do anything with any key of their account; a Regular Member
-    may exercise :data:`LICENSE_ADMINISTRATOR_PERMISSIONS` on the keys they were granted.
+    may exercise :data:`LICENSE_ADMINISTRATOR_PERMISSIONS` on the keys they were granted
+    (see :func:`administers`; *primary_id* is the key's primary, for an additional key).
 
     Raises:
         AccountNotFound: The caller is not a member of *account_id*.
@@ -148,7 +170,9 @@ def authorize_key(
     if permission in permissions_of(role):
         return role
     assert membership is not None  # noqa: S101 - _active_role raised otherwise
-    if permission in LICENSE_ADMINISTRATOR_PERMISSIONS and key_id in membership.license_keys:
+    if permission in LICENSE_ADMINISTRATOR_PERMISSIONS and administers(
+        membership, key_id, primary_id
+    ):
         return role
     alternative = (
         f" or License Administrator rights over key {key_id!r}"

@@ -38,6 +38,7 @@ __all__ = [
     "LicenseKeyView",
     "MemberView",
     "Page",
+    "SeatPoolView",
     "Session",
     "UserView",
 ]
@@ -134,6 +135,13 @@ class MemberView:
     notes: str
     license_keys: tuple[str, ...] = ()
     """Ids of the keys the member is License Administrator of, sorted."""
+    all_license_keys: bool = False
+    """True when the member is License Administrator of every key of the account."""
+    notice: DeliveryStatus | None = None
+    """Only in the view a change returns (:meth:`~licensekit.LicenseKit.block_member`,
+    :meth:`~licensekit.LicenseKit.remove_member`, :meth:`~licensekit.LicenseKit.change_role`):
+    how the email telling the member went (``sent``, ``failed`` or ``refused``); None when
+    no email was sent, and always in listings. A failed email never undoes the change."""
 
 
 @attrs.frozen
@@ -212,6 +220,34 @@ class LicenseKeyView:
 
 
 @attrs.frozen
+class SeatPoolView:
+    """The seats of a primary key and its additional keys, counted as the guide counts them.
+
+    Attributes:
+        key_id: The primary key.
+        total: The primary key's seats: the whole pool.
+        used: Seats held by active installations, through any key of the pool.
+        unused: ``total - used``.
+        reserved: Seats reserved keys set aside, used or not.
+        reserved_used: Of those, seats held by the reserved keys' installations.
+        reserved_available: ``reserved - reserved_used``: free, but only for reserved keys.
+        available: Free in the main pool for the primary and its dynamic keys:
+            ``total - used - reserved + reserved_used``.
+        additional_keys: How many additional keys the primary has (removed ones included).
+    """
+
+    key_id: str
+    total: int
+    used: int
+    unused: int
+    reserved: int
+    reserved_used: int
+    reserved_available: int
+    available: int
+    additional_keys: int
+
+
+@attrs.frozen
 class InstallInvitationView:
     """An invitation to install, as listed to the key's administrators (no code, no token)."""
 
@@ -266,6 +302,8 @@ class InstallationView:
             by a quarter of the key's check-in interval).
         overdue: It is active and has missed its check-in (by the key's interval, plus that
             quarter); known in listings, False elsewhere.
+        notes: What administrators wrote about the computer; shown to administrators only
+            (empty in a check-in's result, which the installed product receives).
     """
 
     id: str
@@ -278,10 +316,13 @@ class InstallationView:
     status: InstallationStatus
     deactivated_at: dt.datetime | None
     overdue: bool = False
+    notes: str = ""
 
     @classmethod
-    def of(cls, installation: Installation, *, overdue: bool = False) -> InstallationView:
-        """Return the view of *installation*."""
+    def of(
+        cls, installation: Installation, *, overdue: bool = False, with_notes: bool = False
+    ) -> InstallationView:
+        """Return the view of *installation*; its notes only *with_notes* (for administrators)."""
         return cls(
             id=installation.id,
             key_id=installation.key_id,
@@ -293,6 +334,7 @@ class InstallationView:
             status=installation.status,
             deactivated_at=installation.deactivated_at,
             overdue=overdue,
+            notes=installation.notes if with_notes else "",
         )
 
 

@@ -14,7 +14,7 @@ PostgresStore, anything else is the path of a SQLite file.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
 from licensekit.exceptions import StorageError
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from licensekit.storage import Store
     from licensekit.stores.sqlite import SQLiteStore
 
-__all__ = ["POSTGRES_SCHEMES", "MemoryStore", "SQLiteStore", "open_store", "split_schema"]
+__all__ = ["POSTGRES_SCHEMES", "MemoryStore", "SQLiteStore", "open_store"]
 
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 """How a location that is a PostgreSQL URI, not the path of a SQLite file, begins."""
@@ -67,23 +67,33 @@ def open_store(location: str | os.PathLike[str], *, create: bool = True) -> Stor
             cannot be reached or opened. No message shows the URI's password.
     """
     if isinstance(location, str) and location.startswith(POSTGRES_SCHEMES):
-        conninfo, schema = split_schema(location)
-        try:
-            from licensekit.stores.postgres import PostgresStore
-        except ImportError as missing:
-            raise ImportError(
-                "a postgresql:// location needs psycopg 3 and its pool: "
-                'pip install "licensekit-admin[postgres]"'
-            ) from missing
-        if schema is None:
-            return PostgresStore(conninfo, create=create)
-        return PostgresStore(conninfo, schema=schema, create=create)
+        store: Store = _postgres_store(location, create=create, asynchronous=False)
+        return store
     from licensekit.stores.sqlite import SQLiteStore
 
     return SQLiteStore(location, create=create)
 
 
-def split_schema(uri: str) -> tuple[str, str | None]:
+def _postgres_store(uri: str, *, create: bool, asynchronous: bool) -> Any:
+    """The PostgreSQL store (async with *asynchronous*) of a ``postgresql://`` *uri*.
+
+    See :func:`open_store`; :func:`licensekit.aio._stores.open_async_store` uses it too.
+    """
+    conninfo, schema = _split_schema(uri)
+    try:
+        from licensekit.stores.postgres import AsyncPostgresStore, PostgresStore
+    except ImportError as missing:
+        raise ImportError(
+            "a postgresql:// location needs psycopg 3 and its pool: "
+            'pip install "licensekit-admin[postgres]"'
+        ) from missing
+    kind = AsyncPostgresStore if asynchronous else PostgresStore
+    if schema is None:
+        return kind(conninfo, create=create)
+    return kind(conninfo, schema=schema, create=create)
+
+
+def _split_schema(uri: str) -> tuple[str, str | None]:
     """*uri* without its ``schema`` query parameter, and the schema it named (or None).
 
     The other parameters are kept exactly as written, percent-encoding included.

@@ -1,10 +1,15 @@
-"""Installations and blocked computers: listing, deactivating, blocking, unblocking.
+"""Installations and blocked computers: listing, editing, deactivating, blocking, unblocking.
 
-Scopes: every change here locks ``account:<account id>`` first; a deactivation then locks
-``computer:<account id>:<computer id>`` and ``key:<key id>`` of the installation, and a
-block the computer scope with the scope of every key it covers (all of the account's for an
-Account Administrator's block), before reading what it decides on: activations of that
-computer (which hold the same computer and key scopes) cannot cross them. Lifting a block
+A computer is blocked through one of its installations, or by its identifier alone (one that
+never activated, too). An edit renames an installation's computer or changes its notes.
+
+Scopes: every change here locks ``account:<account id>`` first; a deactivation or an edit
+then locks ``computer:<account id>:<computer id>`` and ``key:<key id>`` of the installation
+(an edit reads the installation again under them: activations and check-ins rewrite it
+under the computer's scope), and a block the computer scope with the scope of every key it
+covers (all of the account's for an Account Administrator's block), before reading what
+it decides on: activations of that computer (which hold the same computer and key scopes)
+cannot cross them. Lifting a block
 locks the account and the computer scopes. Scopes locked together are locked in sorted
 order, and the account scope always first, so that no two use cases wait on each other in a
 circle. A deactivation releases its seat with the store's guarded counter
@@ -17,10 +22,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import attrs
+
 from licensekit._usecases._checks import (
     as_id,
     check_cursor,
     check_limit,
+    clean_name,
     clean_notes,
 )
 from licensekit.aio._usecases._access import Access
@@ -35,12 +43,12 @@ from licensekit.aio._usecases._key_access import (
     computer_scope,
     is_admin,
     key_rights,
-    key_scope,
     pages_by_id,
 )
 from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._seats import draws_on_primary, lock_keys, release_seats
 from licensekit.aio._usecases._tx import Tx, query
-from licensekit.domain import licensing, standing
+from licensekit.domain import licensing, roles, standing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     AuditAction,
@@ -132,7 +140,8 @@ class Installations:
         key, page = await self._ctx.runner.run(work)
         return Page(
             tuple(
-                InstallationView.of(i, overdue=standing.is_overdue(key, i, now)) for i in page.items
+                InstallationView.of(i, overdue=standing.is_overdue(key, i, now), with_notes=True)
+                for i in page.items
             ),
             page.next_cursor,
         )
@@ -158,9 +167,7 @@ class Installations:
                 self._access, tx, session, account_id, installation_id, now
             )
             # Its key and computer are fixed: lock their scopes, then read it as it is now.
-            await tx.lock(
-                *sorted((key_scope(key.id), computer_scope(account_id, named.computer_id)))
-            )
+            await lock_keys(tx, [key], computer_scope(account_id, named.computer_id))
             installation = await _installation(tx, account_id, installation_id)
             (deactivated,) = await _deactivate(tx, [installation], record.user_id, now)
             await audit(
@@ -175,7 +182,9 @@ class Installations:
             )
             return deactivated
 
-        return InstallationView.of(await self._ctx.runner.run(work, account_scope(account_id)))
+        return InstallationView.of(
+            await self._ctx.runner.run(work, account_scope(account_id)), with_notes=True
+        )
 
     async def block_computer(
         self,
@@ -206,57 +215,168 @@ class Installations:
                 self._access, tx, session, account_id, installation_id, now
             )
             admin = is_admin(record, membership)
-            computer_id = named.computer_id
-            scope = None if admin else key.id
             # Keys are added under the account's scope, which this transaction holds.
             keys: list[LicenseKey] = (
                 await all_by_id(tx, LICENSE_KEYS, account_id) if admin else [key]
             )
-            await tx.lock(
-                *sorted((computer_scope(account_id, computer_id), *(key_scope(k.id) for k in keys)))
+            return await _block(
+                tx,
+                record.user_id,
+                account_id,
+                named.computer_id,
+                keys,
+                None if admin else key.id,
+                notes,
+                now,
+                installation_id=installation_id,
             )
-            blocks, installations = await tx.fetch(
-                query(COMPUTER_BLOCKS, account_id=account_id, computer_id=computer_id),
-                Query(
-                    INSTALLATIONS,
-                    ("key_id", "computer_id"),
-                    tuple((k.id, computer_id) for k in keys),
-                ),
+
+        return await self._ctx.runner.run(work, account_scope(account_id))
+
+    async def block_computer_id(
+        self,
+        session: Session | str,
+        account_id: str,
+        computer_id: str,
+        *,
+        key_id: str | None = None,
+        notes: str = "",
+    ) -> ComputerBlock:
+        """Block a computer by its identifier, whether or not it has ever activated.
+
+        Use it to stop a computer before it tries (a stolen laptop's serial number, a
+        machine that must never run the product): from then on its activations are refused
+        with :class:`~licensekit.exceptions.ComputerBlocked`, and other computers activate
+        as before. Installations it holds in the block's scope are deactivated and their
+        seats freed, as with :meth:`block_computer`. :meth:`unblock_computer` lifts it.
+
+        Args:
+            session: An Account Administrator; or, for a block of one key, a License
+                Administrator of that key.
+            account_id: The business account.
+            computer_id: The identifier the installer reports (hardware id, serial number),
+                compared as activation compares it (surrounding spaces ignored).
+            key_id: Block it under this key only; None blocks it under every key of the
+                account, those added later included.
+            notes: Why, for the record.
+
+        Raises:
+            ValidationError: *computer_id* is empty, too long or not printable, or *notes*
+                are too long.
+            AccountNotFound: The caller is not a member of *account_id*.
+            LicenseKeyNotFound: *key_id* is not a key of *account_id*.
+            PermissionDenied: The caller may not block computers in that scope.
+            ConflictError: The computer is blocked in that scope already.
+        """
+        computer_id = clean_computer_id(computer_id)
+        if key_id is not None and not isinstance(key_id, str):
+            raise ValidationError(f"key_id must be a key id or None, not {type(key_id).__name__}")
+        notes = clean_notes(notes)
+        now = self._ctx.clock.now()
+
+        async def work(tx: Tx) -> ComputerBlock:
+            keys: list[LicenseKey]
+            if key_id is None:
+                record, _ = await self._access.authorize(
+                    tx, session, account_id, Permission.MANAGE_LICENSE_KEYS, now
+                )
+                # Keys are added under the account's scope, which this transaction holds.
+                keys = await all_by_id(tx, LICENSE_KEYS, account_id)
+            else:
+                record, _, key = await authorize_key(
+                    self._access,
+                    tx,
+                    session,
+                    account_id,
+                    key_id,
+                    Permission.MANAGE_INSTALLATIONS,
+                    now,
+                )
+                keys = [key]
+            return await _block(
+                tx, record.user_id, account_id, computer_id, keys, key_id, notes, now
             )
-            if any(b.key_id == scope for b in blocks):
-                where = "this account" if scope is None else f"license key {scope!r}"
-                raise ConflictError(f"computer {computer_id!r} is blocked in {where} already")
-            # Culled ones too: they may take a seat back by checking in.
-            live = sorted(
-                (i for i in installations if i.status is not InstallationStatus.DEACTIVATED),
-                key=lambda i: i.key_id,
+
+        return await self._ctx.runner.run(work, account_scope(account_id))
+
+    async def edit_installation(
+        self,
+        session: Session | str,
+        account_id: str,
+        installation_id: str,
+        *,
+        computer_name: str | None = None,
+        notes: str | None = None,
+    ) -> InstallationView:
+        """Rename an installation's computer and/or change the notes kept on it.
+
+        The name is checked like other names (spaces collapsed, at most 200 characters, no
+        control or invisible characters); an empty name shows the computer's identifier
+        instead. Notes are free text of up to 2,000 characters, line breaks allowed, shown
+        to administrators only (never to the installed product). Deactivated and culled
+        installations can be edited too. A change is audited with the values before and
+        after; a call that changes nothing writes nothing.
+
+        Which name wins: the name given here holds until the computer activates again
+        *and* reports a name of its own (an activation that reports none keeps it); the
+        notes are never changed by an activation or a check-in.
+
+        Args:
+            session: An Account Administrator, or a License Administrator of the
+                installation's key.
+            account_id: The business account.
+            installation_id: The installation.
+            computer_name: The new name; None keeps it.
+            notes: The new notes (``""`` clears them); None keeps them.
+
+        Raises:
+            ValidationError: Neither *computer_name* nor *notes* given, or one is invalid.
+            AccountNotFound: The caller is not a member of *account_id*.
+            InstallationNotFound: No such installation in *account_id*.
+            PermissionDenied: The caller may not manage the installation's key.
+        """
+        if computer_name is None and notes is None:
+            raise ValidationError("give a computer_name, notes, or both to change")
+        name = None
+        if computer_name is not None:
+            name = clean_name(computer_name, "computer_name", required=False)
+        cleaned_notes = None if notes is None else clean_notes(notes)
+        now = self._ctx.clock.now()
+
+        async def work(tx: Tx) -> Installation:
+            record, _, named, key = await _authorize_installation(
+                self._access, tx, session, account_id, installation_id, now
             )
-            deactivated = await _deactivate(tx, live, record.user_id, now)
-            block = ComputerBlock(
-                account_id=account_id,
-                computer_id=computer_id,
-                key_id=scope,
-                blocked_at=now,
-                blocked_by=record.user_id,
-                notes=notes,
-            )
-            await tx.put(COMPUTER_BLOCKS, block)
-            details = {"notes": notes} if notes else {}
+            # Activations and check-ins write the record under these scopes: read it again.
+            await lock_keys(tx, [key], computer_scope(account_id, named.computer_id))
+            installation = await _installation(tx, account_id, installation_id)
+            changed = installation
+            details: dict[str, str] = {}
+            if name is not None and name != installation.computer_name:
+                changed = attrs.evolve(changed, computer_name=name)
+                details.update(computer_name_from=installation.computer_name, computer_name_to=name)
+            if cleaned_notes is not None and cleaned_notes != installation.notes:
+                changed = attrs.evolve(changed, notes=cleaned_notes)
+                details.update(notes_from=installation.notes, notes_to=cleaned_notes)
+            if not details:
+                return installation
+            await tx.save(INSTALLATIONS, changed)
             await audit(
                 tx,
                 now,
                 account_id,
                 record.user_id,
-                AuditAction.COMPUTER_BLOCKED,
-                computer_id,
-                scope=scope or "account",
-                installation_id=installation_id,
-                deactivated=" ".join(i.id for i in deactivated),
+                AuditAction.INSTALLATION_EDITED,
+                installation_id,
+                key_id=key.id,
+                computer_id=installation.computer_id,
                 **details,
             )
-            return block
+            return changed
 
-        return await self._ctx.runner.run(work, account_scope(account_id))
+        return InstallationView.of(
+            await self._ctx.runner.run(work, account_scope(account_id)), with_notes=True
+        )
 
     async def unblock_computer(
         self,
@@ -361,12 +481,74 @@ class Installations:
             return await filtered_page(
                 fetch,
                 lambda b: b.sort_key,
-                lambda b: admin or b.key_id is None or b.key_id in membership.license_keys,
+                lambda b: admin or b.key_id is None or roles.administers(membership, b.key_id),
                 cursor,
                 limit,
             )
 
         return await self._ctx.runner.run(work)
+
+
+async def _block(
+    tx: Tx,
+    actor_id: str,
+    account_id: str,
+    computer_id: str,
+    keys: Sequence[LicenseKey],
+    scope: str | None,
+    notes: str,
+    now: dt.datetime,
+    **details: str,
+) -> ComputerBlock:
+    """Block *computer_id* under *scope* (a key's id, or None for the account), audited.
+
+    Locks the computer's scope with those of *keys* (every key the block covers), then
+    deactivates the computer's installations under them.
+
+    Raises:
+        ConflictError: The computer is blocked in that scope already.
+    """
+    await lock_keys(tx, keys, computer_scope(account_id, computer_id))
+    blocks, installations = await tx.fetch(
+        query(COMPUTER_BLOCKS, account_id=account_id, computer_id=computer_id),
+        Query(
+            INSTALLATIONS,
+            ("key_id", "computer_id"),
+            tuple((k.id, computer_id) for k in keys),
+        ),
+    )
+    if any(b.key_id == scope for b in blocks):
+        where = "this account" if scope is None else f"license key {scope!r}"
+        raise ConflictError(f"computer {computer_id!r} is blocked in {where} already")
+    # Culled ones too: they may take a seat back by checking in.
+    live = sorted(
+        (i for i in installations if i.status is not InstallationStatus.DEACTIVATED),
+        key=lambda i: i.key_id,
+    )
+    deactivated = await _deactivate(tx, live, actor_id, now)
+    block = ComputerBlock(
+        account_id=account_id,
+        computer_id=computer_id,
+        key_id=scope,
+        blocked_at=now,
+        blocked_by=actor_id,
+        notes=notes,
+    )
+    await tx.put(COMPUTER_BLOCKS, block)
+    if notes:
+        details["notes"] = notes
+    await audit(
+        tx,
+        now,
+        account_id,
+        actor_id,
+        AuditAction.COMPUTER_BLOCKED,
+        computer_id,
+        scope=scope or "account",
+        deactivated=" ".join(i.id for i in deactivated),
+        **details,
+    )
+    return block
 
 
 async def _authorize_installation(
@@ -401,6 +583,12 @@ async def _installation(tx: Tx, account_id: str, installation_id: str) -> Instal
     return installation
 
 
+async def _primaries(tx: Tx, keys: Sequence[LicenseKey]) -> list[LicenseKey]:
+    """Return the primaries of those of *keys* that draw on them."""
+    wanted = sorted({k.primary_id for k in keys if k.primary_id and draws_on_primary(k)})
+    return await tx.get_many(LICENSE_KEYS, wanted) if wanted else []
+
+
 async def _deactivate(
     tx: Tx, installations: Sequence[Installation], actor_id: str, now: dt.datetime
 ) -> list[Installation]:
@@ -414,9 +602,14 @@ async def _deactivate(
         ConflictError: One of them is deactivated already.
     """
     ended = [licensing.end_installation(i, actor_id=actor_id, now=now) for i in installations]
-    for installation in installations:
-        if installation.is_active:
-            await tx.increment(LICENSE_KEYS, installation.key_id, "seats_used", -1)
+    holding = [i for i in installations if i.is_active]
+    if holding:
+        # The caller holds the keys' scopes; a dynamic key's primary is locked after them.
+        keys = await tx.get_many(LICENSE_KEYS, sorted({i.key_id for i in holding}))
+        await lock_keys(tx, await _primaries(tx, keys))
+        by_id = {k.id: k for k in keys}
+        for installation in holding:
+            await release_seats(tx, by_id[installation.key_id], 1)
     await tx.save_all(INSTALLATIONS, ended)
     computers = {i.invitation_id: i.computer_id for i in installations}
     invitations = await tx.get_many(INSTALL_INVITATIONS, computers)

@@ -43,6 +43,7 @@ from licensekit.aio._usecases._access import Access, account, user
 from licensekit.aio._usecases._audit import audit, event
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._delivery import Delivery
+from licensekit.aio._usecases._hourly import count_invitation_emails
 from licensekit.aio._usecases._join import (
     JoinLinks,
     JoinSecret,
@@ -75,6 +76,7 @@ from licensekit.exceptions import (
     InvalidCredentials,
     InvitationEmailMismatch,
     InvitationNotFound,
+    TooManyAttempts,
     ValidationError,
 )
 from licensekit.mail import Message
@@ -143,6 +145,8 @@ class JoinInvitations:
             PermissionDenied: The caller is not an Account Administrator.
             ValidationError: Both or neither of *emails* and *csv*, an unreadable CSV, too
                 many addresses, unsupported language, or bad expiry.
+            TooManyAttempts: With *send*, the emails would pass the account's hourly limit
+                (:attr:`Settings.invitations_per_account_per_hour`); nothing was stored.
         """
         ctx, links = self._ctx, self._links
         language = ctx.templates.resolve(language)
@@ -158,7 +162,10 @@ class JoinInvitations:
 
         async def invite(
             tx: Tx,
-        ) -> tuple[str, BusinessAccount, User, list[JoinInvitation], list[RejectedEmail]]:
+        ) -> (
+            tuple[str, BusinessAccount, User, list[JoinInvitation], list[RejectedEmail]]
+            | TooManyAttempts
+        ):
             record, _ = await self._access.authorize(
                 tx, session, account_id, Permission.INVITE_MEMBERS, now
             )
@@ -176,6 +183,16 @@ class JoinInvitations:
                         secret, account_id, email, language, record.user_id, now, lifetime, delivery
                     )
                 )
+            refused = await count_invitation_emails(
+                tx,
+                ctx.settings,
+                account_id,
+                len(created) if send else 0,
+                actor_id=record.user_id,
+                now=now,
+            )
+            if refused is not None:
+                return refused
             await tx.add_all(JOIN_INVITATIONS, created)
             await tx.add_all(
                 AUDIT_EVENTS,
@@ -201,9 +218,10 @@ class JoinInvitations:
                 skipped,
             )
 
-        actor_id, invited_to, inviter, created, skipped = await ctx.runner.run(
-            invite, account_scope(account_id)
-        )
+        outcome = await ctx.runner.run(invite, account_scope(account_id))
+        if isinstance(outcome, TooManyAttempts):
+            raise outcome
+        actor_id, invited_to, inviter, created, skipped = outcome
         undelivered: list[DeliveryFailure] = []
         if send and created:
             sent, _, undelivered = await self._delivery.deliver_and_record(
@@ -308,17 +326,26 @@ class JoinInvitations:
             PermissionDenied: The caller is not an Account Administrator.
             InvitationNotFound: No such invitation in *account_id*.
             InvitationError: It is accepted, revoked or expired (invite the person again).
+            TooManyAttempts: The account sent as many invitation emails this hour as
+                :attr:`Settings.invitations_per_account_per_hour` allows.
             DeliveryError: The mailer failed; the failure is stored on the invitation.
         """
         now = self._ctx.clock.now()
         links = self._links
 
-        async def read(tx: Tx) -> tuple[str, JoinInvitation, BusinessAccount, User]:
+        async def read(
+            tx: Tx,
+        ) -> tuple[str, JoinInvitation, BusinessAccount, User] | TooManyAttempts:
             record, _ = await self._access.authorize(
                 tx, session, account_id, Permission.INVITE_MEMBERS, now
             )
             invitation = await in_account(tx, account_id, invitation_id)
             members.check_invitation_usable(invitation, now)
+            refused = await count_invitation_emails(
+                tx, self._ctx.settings, account_id, 1, actor_id=record.user_id, now=now
+            )
+            if refused is not None:
+                return refused
             return (
                 record.user_id,
                 invitation,
@@ -326,7 +353,10 @@ class JoinInvitations:
                 await user(tx, invitation.invited_by),
             )
 
-        actor_id, invitation, invited_to, inviter = await self._ctx.runner.run(read)
+        outcome = await self._ctx.runner.run(read)
+        if isinstance(outcome, TooManyAttempts):
+            raise outcome
+        actor_id, invitation, invited_to, inviter = outcome
         message = links.message(invitation, links.token_of(invitation), invited_to, inviter)
         error = await self._delivery.try_send(message)
         delivered, failed = self._delivery.outcome(invitation, error)
@@ -358,6 +388,8 @@ class JoinInvitations:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             InvitationNotFound: One of *invitation_ids* is not an invitation of the account.
+            TooManyAttempts: The emails would pass the account's hourly limit
+                (:attr:`Settings.invitations_per_account_per_hour`); none was sent.
         """
         wanted = None if invitation_ids is None else id_list(invitation_ids, "invitation_ids")
         now = self._ctx.clock.now()
@@ -365,7 +397,7 @@ class JoinInvitations:
 
         async def claim(
             tx: Tx,
-        ) -> tuple[str, list[JoinInvitation], BusinessAccount, dict[str, User]]:
+        ) -> tuple[str, list[JoinInvitation], BusinessAccount, dict[str, User]] | TooManyAttempts:
             record, _ = await self._access.authorize(
                 tx, session, account_id, Permission.INVITE_MEMBERS, now
             )
@@ -373,21 +405,26 @@ class JoinInvitations:
                 invitations = await scan_all(partial(listing, tx, account_id))
             else:
                 invitations = await all_in_account(tx, account_id, wanted)
+            due = [
+                i
+                for i in invitations
+                if i.state(now) is InvitationState.PENDING and delivery.due(i, now)
+            ]
+            refused = await count_invitation_emails(
+                tx, self._ctx.settings, account_id, len(due), actor_id=record.user_id, now=now
+            )
+            if refused is not None:
+                return refused
             chosen = await delivery.claim(
-                [
-                    i
-                    for i in invitations
-                    if i.state(now) is InvitationState.PENDING and delivery.due(i, now)
-                ],
-                now,
-                lambda claimed: tx.save_all(JOIN_INVITATIONS, claimed),
+                due, now, lambda claimed: tx.save_all(JOIN_INVITATIONS, claimed)
             )
             inviters = {u: await user(tx, u) for u in {i.invited_by for i in chosen}}
             return record.user_id, chosen, await account(tx, account_id), inviters
 
-        actor_id, chosen, invited_to, inviters = await self._ctx.runner.run(
-            claim, account_scope(account_id)
-        )
+        outcome = await self._ctx.runner.run(claim, account_scope(account_id))
+        if isinstance(outcome, TooManyAttempts):
+            raise outcome
+        actor_id, chosen, invited_to, inviters = outcome
 
         def render(invitation: JoinInvitation) -> Message:
             token = links.token_of(invitation)

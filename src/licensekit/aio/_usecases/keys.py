@@ -31,14 +31,16 @@ from licensekit.aio._usecases._key_access import (
     authorize_any_key,
     authorize_key,
     is_admin,
+    key_rights,
     key_scope,
     pages_by_id,
 )
 from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._seats import check_removable, follow_primary
 from licensekit.aio._usecases._tx import Tx
 from licensekit.aio._usecases.culling import keep_culling_listed
 from licensekit.clock import ensure_aware
-from licensekit.domain import licensing, standing
+from licensekit.domain import licensing, roles, standing
 from licensekit.domain.model import (
     AuditAction,
     KeyStatus,
@@ -51,7 +53,7 @@ from licensekit.domain.roles import Permission
 from licensekit.exceptions import DuplicateLicenseKey, ValidationError
 from licensekit.storage import LICENSE_KEYS
 
-__all__ = ["Keys"]
+__all__ = ["Keys", "clean_key_value", "key_value_hash", "key_view"]
 
 MAX_KEY_VALUE = 512
 """The longest license key value, in characters."""
@@ -113,7 +115,7 @@ class Keys:
         """
         ctx = self._ctx
         product = clean_name(product, "product", required=True)
-        value = _clean_key_value(value)
+        value = clean_key_value(value)
         seats = licensing.check_seats(seats)
         now = ctx.clock.now()
         if expires_at is not None:
@@ -121,9 +123,7 @@ class Keys:
             if expires_at <= now:
                 raise ValidationError("a new license key's expiry must be in the future")
         key_id = new_id("key", now)
-        value_hash = ctx.keys.lookup_hash(
-            "license-key", f"{account_id}\x00{_key_value_identity(value)}"
-        )
+        value_hash = key_value_hash(ctx, account_id, value)
         new_key = LicenseKey(
             id=key_id,
             account_id=account_id,
@@ -173,7 +173,7 @@ class Keys:
             )
             return key
 
-        return _key_view(
+        return key_view(
             self._ctx, await ctx.runner.run(work, account_scope(account_id)), masked=True
         )
 
@@ -210,7 +210,7 @@ class Keys:
                 lambda k: k.id,
                 lambda k: (
                     (include_removed or k.status is not KeyStatus.REMOVED)
-                    and (admin or k.id in membership.license_keys)
+                    and (admin or roles.administers(membership, k.id, k.primary_id))
                 ),
                 after,
                 limit,
@@ -219,7 +219,7 @@ class Keys:
 
         page, admin = await self._ctx.runner.run(work)
         return Page(
-            tuple(_key_view(self._ctx, k, masked=admin) for k in page.items), page.next_cursor
+            tuple(key_view(self._ctx, k, masked=admin) for k in page.items), page.next_cursor
         )
 
     async def get_license_key(
@@ -242,7 +242,7 @@ class Keys:
             return key, is_admin(record, membership)
 
         key, admin = await self._ctx.runner.run(work)
-        return _key_view(self._ctx, key, masked=admin)
+        return key_view(self._ctx, key, masked=admin)
 
     async def change_license_key(
         self,
@@ -422,18 +422,32 @@ class Keys:
         """Apply *change* (the new key and the audit details) to a key, under its scopes."""
         now = self._ctx.clock.now()
 
-        async def work(tx: Tx) -> LicenseKey:
-            record, _, key = await authorize_key(
-                self._access, tx, session, account_id, key_id, Permission.MANAGE_LICENSE_KEYS, now
+        async def work(tx: Tx) -> tuple[LicenseKey, bool]:
+            record, membership = await self._access.authorize(
+                tx, session, account_id, Permission.VIEW_ACCOUNT, now
             )
+            key = await key_rights(
+                tx,
+                record,
+                membership,
+                account_id,
+                key_id,
+                Permission.MANAGE_LICENSE_KEYS,
+                additional=Permission.MANAGE_ADDITIONAL_KEYS,
+            )
+            if action is AuditAction.LICENSE_KEY_REMOVED:
+                await check_removable(tx, key)
             changed, details = change(key, now)
+            changed = await follow_primary(tx, key, changed, now)
             await tx.save(LICENSE_KEYS, changed)
             await keep_culling_listed(tx, key, changed, now)
             await audit(tx, now, account_id, record.user_id, action, key_id, **details)
-            return changed
+            return changed, is_admin(record, membership)
 
-        changed = await self._ctx.runner.run(work, account_scope(account_id), key_scope(key_id))
-        return _key_view(self._ctx, changed, masked=True)
+        changed, admin = await self._ctx.runner.run(
+            work, account_scope(account_id), key_scope(key_id)
+        )
+        return key_view(self._ctx, changed, masked=admin)
 
     async def _change_status(
         self,
@@ -449,7 +463,7 @@ class Keys:
         return await self._change(session, account_id, key_id, change, action)
 
 
-def _key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
+def key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
     """Return the view of *key*, its value masked for Account Administrators."""
     masked_value = None
     if masked:
@@ -474,7 +488,7 @@ def _key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:
     )
 
 
-def _clean_key_value(value: object) -> str:
+def clean_key_value(value: object) -> str:
     cleaned = plain_text(value, "license key value").strip()
     if not cleaned:
         raise ValidationError("license key value must not be empty")
@@ -485,9 +499,12 @@ def _clean_key_value(value: object) -> str:
     return cleaned
 
 
-def _key_value_identity(value: str) -> str:
-    """The form two key values are compared in: whitespace does not matter, case does."""
-    return "".join(value.split())
+def key_value_hash(ctx: Context, account_id: str, value: str) -> bytes:
+    """The keyed hash a key's value is found by in *account_id*.
+
+    Two values are the same key when they differ only in whitespace; case matters.
+    """
+    return ctx.keys.lookup_hash("license-key", f"{account_id}\x00{''.join(value.split())}")
 
 
 def _iso(moment: dt.datetime | None) -> str:

@@ -2,12 +2,22 @@
 
 Scopes: ``"account:<id>"`` for every change of a member, and for the audit event of the
 notice emailed about it afterwards. Listings lock nothing.
+
+Notices: a blocked or removed member is emailed by default (:attr:`Settings.member_notices`,
+a call's ``notify``), a member whose role changed only when the call asks. The email is
+rendered in the change's transaction and handed to the mailer after it commits, so a mailer
+that fails or hangs never holds the change back or undoes it; its outcome is audited
+(``notice.sent`` or ``notice.undelivered``) and returned in :attr:`MemberView.notice`. The
+administrator's notes go into the email only when the call shares them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
+
+import attrs
 
 from licensekit._usecases._checks import (
     check_cursor,
@@ -33,16 +43,19 @@ from licensekit.aio._usecases.accounts import active_administrators
 from licensekit.domain import members
 from licensekit.domain.model import (
     AuditAction,
+    DeliveryStatus,
     Membership,
     MemberStatus,
     MemberView,
     Page,
     Role,
     Session,
+    User,
 )
 from licensekit.domain.roles import Permission
+from licensekit.exceptions import StorageError, ValidationError
 from licensekit.mail import Message, MessageKind, render_member_notice
-from licensekit.storage import MEMBERSHIPS
+from licensekit.storage import JOIN_INVITATIONS, MEMBERSHIPS
 
 __all__ = ["Members"]
 
@@ -128,7 +141,8 @@ class Members:
         *,
         notes: str = "",
         notify: bool = False,
-        language: str = "en",
+        share_notes: bool = False,
+        language: str | None = None,
     ) -> MemberView:
         """Set a member's role, recording who changed it, when, and *notes*.
 
@@ -139,16 +153,24 @@ class Members:
             account_id: The business account.
             user_id: The member.
             role: The new role.
-            notes: Why, for the record.
-            notify: Also email the member about the change, *notes* included. A failed
-                email does not undo the change; it is recorded in the audit trail.
-            language: BCP 47 tag of that email's language.
+            notes: Why, for the record (the member view and the audit trail).
+            notify: Also email the member about the change: the account, both roles, and
+                who made the change, whom to ask. Sent after the change is committed, and
+                only to a proven address; how it went is in :attr:`MemberView.notice` and
+                the audit trail (``notice.sent``, ``notice.undelivered``). A failed email
+                never undoes the change and is not raised.
+            share_notes: Put *notes* in that email too. They stay out of it by default:
+                notes are written for the administrators.
+            language: BCP 47 tag of that email's language. By default, the language of the
+                invitation through which the member joined this account, else English.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             MemberNotFound: *user_id* is not a member of *account_id*.
             LastAdministrator: The change would demote the last Account Administrator.
+            ValidationError: *language* is not one the email texts are written in (refused
+                before anything changes, whether or not an email is due).
         """
         role = parse_enum(Role, role, "role")
         notes = clean_notes(notes)
@@ -161,8 +183,7 @@ class Members:
                 target, role, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
-            MessageKind.ROLE_CHANGED if notify else None,
-            language,
+            self._notice(MessageKind.ROLE_CHANGED, bool(notify), share_notes, language),
         )
 
     async def block_member(
@@ -172,13 +193,18 @@ class Members:
         user_id: str,
         *,
         notes: str = "",
-        notify: bool = False,
-        language: str = "en",
+        notify: bool | None = None,
+        share_notes: bool = False,
+        language: str | None = None,
     ) -> MemberView:
         """Block a member: they stay listed but can do nothing in the account, at once.
 
-        With *notify*, the member is told by email in *language*, *notes* included (see
-        :meth:`change_role`).
+        The member is told by email (see :meth:`change_role` for how, in which language,
+        and how a failure is reported): which account, that their access there is
+        suspended, who blocked them and whom to ask; *notes* only with *share_notes*.
+        *notify* True or False sends the email or not whatever
+        :attr:`Settings.member_notices` says; None (the default) follows it (on unless
+        the host turned it off).
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
@@ -186,6 +212,7 @@ class Members:
             MemberNotFound: *user_id* is not a member of *account_id*.
             ConflictError: The member is already blocked.
             LastAdministrator: The member is the last Account Administrator.
+            ValidationError: *language* is not one the email texts are written in.
         """
         notes = clean_notes(notes)
         return await self._change(
@@ -197,8 +224,7 @@ class Members:
                 target, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
-            MessageKind.MEMBER_BLOCKED if notify else None,
-            language,
+            self._notice(MessageKind.MEMBER_BLOCKED, notify, share_notes, language),
         )
 
     async def unblock_member(
@@ -231,19 +257,22 @@ class Members:
         user_id: str,
         *,
         notes: str = "",
-        notify: bool = False,
-        language: str = "en",
+        notify: bool | None = None,
+        share_notes: bool = False,
+        language: str | None = None,
     ) -> MemberView:
         """End a membership at once. The person can be invited again later.
 
-        With *notify*, the person is told by email in *language*, *notes* included (see
-        :meth:`change_role`).
+        The person is told by email, as by :meth:`block_member` (*notify*, *share_notes*
+        and *language* work the same): which account, that they are no longer a member,
+        who removed them and whom to ask.
 
         Raises:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             MemberNotFound: *user_id* is not a member of *account_id*.
             LastAdministrator: The member is the last Account Administrator.
+            ValidationError: *language* is not one the email texts are written in.
         """
         notes = clean_notes(notes)
         return await self._change(
@@ -255,9 +284,22 @@ class Members:
                 target, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
-            MessageKind.MEMBER_REMOVED if notify else None,
-            language,
+            self._notice(MessageKind.MEMBER_REMOVED, notify, share_notes, language),
         )
+
+    def _notice(
+        self, kind: MessageKind, notify: bool | None, share_notes: bool, language: str | None
+    ) -> _Notice | None:
+        """The email a change is to send, if any, its *language* resolved.
+
+        A wrong tag is refused before any change, even when no email is due: a typo must
+        not wait to surface until the host turns notices on. For a block or a removal,
+        *notify* None follows :attr:`Settings.member_notices`.
+        """
+        if language is not None:
+            language = self._ctx.templates.resolve(language)
+        wanted = self._ctx.settings.member_notices if notify is None else notify
+        return _Notice(kind, share_notes, language) if wanted else None
 
     async def _change(
         self,
@@ -267,12 +309,10 @@ class Members:
         action: AuditAction,
         rule: Rule,
         notes: str,
-        notice: MessageKind | None = None,
-        language: str = "en",
+        notice: _Notice | None = None,
     ) -> MemberView:
-        """Apply *rule* to a member, audit it, and email the member *notice* if one is named."""
+        """Apply *rule* to a member, audit it, and email the member *notice* if one is due."""
         ctx = self._ctx
-        language = ctx.templates.resolve(language)  # a wrong tag is refused before any change
         now = ctx.clock.now()
         scope = account_scope(account_id)
 
@@ -287,28 +327,38 @@ class Members:
             if action is AuditAction.ROLE_CHANGED:
                 details.update({"from": target.role.value, "to": changed.role.value})
             await audit(tx, now, account_id, record.user_id, action, user_id, **details)
+            person = await user(tx, user_id)
             view = await member_view(tx, changed)
-            if notice is None:
+            if notice is None or not person.email_verified:
+                # An unproven address may be someone else's, who never joined.
                 return record.user_id, view, None
             message = render_member_notice(
-                notice,
+                notice.kind,
                 templates=ctx.templates,
-                to=view.email,
+                to=person.email,
                 account_name=(await account(tx, account_id)).name,
                 actor=(await user(tx, record.user_id)).email,
-                language=language,
+                language=notice.language or await self._language(tx, account_id, person),
                 service_name=ctx.settings.service_name,
-                notes=notes,
+                notes=notes if notice.share_notes else "",
                 old_role=target.role.value,
                 new_role=changed.role.value,
             )
             return record.user_id, view, message
 
         actor_id, view, message = await ctx.runner.run(change, scope)
-        if notice is not None and message is not None:
-            error = await self._delivery.try_send(message)
-            outcome = AuditAction.NOTICE_SENT if error is None else AuditAction.NOTICE_UNDELIVERED
-            reason = {} if error is None else {"reason": str(error)[:500]}
+        if message is None:
+            return view
+        error = await self._delivery.try_send(message)
+        if error is None:
+            outcome, delivery, reason = AuditAction.NOTICE_SENT, DeliveryStatus.SENT, {}
+        else:
+            outcome = AuditAction.NOTICE_UNDELIVERED
+            delivery = DeliveryStatus.REFUSED if error.permanent else DeliveryStatus.FAILED
+            reason = {"reason": str(error)[:500]}
+        # The change is committed and the email handed over (or not): a store failing now
+        # must not tell the caller the change failed. Only this audit event would be missing.
+        with contextlib.suppress(StorageError):
             await ctx.runner.run(
                 lambda tx: audit(
                     tx,
@@ -317,10 +367,49 @@ class Members:
                     actor_id,
                     outcome,
                     user_id,
-                    notice=notice.value,
-                    email=view.email,
+                    notice=message.kind.value,
+                    email=message.to,
+                    language=message.language,
+                    delivery=delivery.value,
                     **reason,
                 ),
                 scope,
             )
-        return view
+        return attrs.evolve(view, notice=delivery)
+
+    async def _language(self, tx: Tx, account_id: str, person: User) -> str:
+        """The language to write to *person* in: that of the invitation they joined by.
+
+        licensekit keeps no language per user; the account's administrators chose one for
+        this person when they invited them. Falls back to English, then to the first
+        language of the templates (a host's may lack the invitation's, or English).
+        """
+        invitations = await tx.find_all(JOIN_INVITATIONS, account_id=account_id, email=person.email)
+        accepted = sorted(
+            (i.accepted_at, i.language)
+            for i in invitations
+            if i.accepted_by == person.id and i.accepted_at is not None
+        )
+        templates = self._ctx.templates
+        for tag in (*(language for _, language in accepted[-1:]), "en"):
+            try:
+                return templates.resolve(tag)
+            except ValidationError:
+                continue
+        return templates.languages[0]
+
+
+@attrs.frozen
+class _Notice:
+    """The email a change is to send.
+
+    Attributes:
+        kind: What it tells.
+        share_notes: Whether the administrator's notes go in.
+        language: Its language, or None for the member's own (looked up in the change's
+            transaction).
+    """
+
+    kind: MessageKind
+    share_notes: bool
+    language: str | None

@@ -1,4 +1,4 @@
-"""``licensekit demo``: both administrator guide pages and the product's side, played.
+"""``licensekit demo``: both administrator guide pages, the product's side and additional keys.
 
 The two pages of the guide come first, then the installed product's side. The tour runs in a
 new folder: every step is a real ``licensekit`` command line, shown as a person would type it
@@ -13,12 +13,13 @@ import argparse
 import contextlib
 import csv
 import io
+import json
 import shlex
 import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from licensekit.cli._app import DEFAULTS, App, Console
 from licensekit.cli._database import parse_database
@@ -188,6 +189,7 @@ class _Tour:
         self.join_business_account()
         self.invite_to_install()
         self.installed_copy()
+        self.additional_keys()
 
     def join_business_account(self) -> None:
         self.heading("Part 1. Inviting users to join a business account")
@@ -402,6 +404,74 @@ class _Tour:
             "been silent for 14 days yet)."
         )
         self.run("installations", "cull")
+
+    def additional_keys(self) -> None:
+        self.heading("Part 4. Additional keys")
+        self.step(
+            "Ida buys four more seats, then hands out additional keys instead of the primary "
+            "one: two seats reserved for the lab, and a sales key whose computers take seats "
+            "from the primary's pool, first come, first served, at most three."
+        )
+        self.run("keys", "change", PRODUCT, "--seats", "10", "--as", ADMIN)
+        self.run(
+            "keys",
+            "add-additional",
+            PRODUCT,
+            "--seats",
+            "2",
+            "--pool",
+            "reserved",
+            "--value-stdin",
+            "--as",
+            ADMIN,
+            stdin="PDPRO-LABS-2Q7M-K4XD",
+            typed="the lab key's value",
+        )
+        self.run(
+            "keys",
+            "add-additional",
+            PRODUCT,
+            "--seats",
+            "3",
+            "--pool",
+            "dynamic",
+            "--value-stdin",
+            "--as",
+            ADMIN,
+            stdin="PDPRO-SALES-8H3W-T6NB",
+            typed="the sales key's value",
+        )
+        self.step(
+            "The seat pool, counted as the guide counts it: the reserved seats are no longer "
+            "available to the primary key or the sales key."
+        )
+        self.run("keys", "pool", PRODUCT, "--as", ADMIN)
+        keys = self.quiet_json("keys", "list", "--as", ADMIN, "--json")
+        lab = next(k["id"] for k in keys if k.get("seat_pool") == "reserved")
+        self.step(
+            "Alan administers the primary key, so he manages its additional keys too: he "
+            "invites Hal to install with the lab key, and Hal's computer activates."
+        )
+        self.run(
+            "installers", "invite", "hal@example.com", "--key", lab, "--expires", "7d", "--as", ALAN
+        )
+        way = ("--token", self.link("hal@example.com", MessageKind.INSTALL_INVITATION))
+        self.run("activate", *way, "--computer-id", "SN-0008", "--computer-name", "hal-laptop")
+        self.run("keys", "pool", PRODUCT, "--as", ADMIN)
+        self.step(
+            "A leak, or a department that leaves: Ida removes the sales key, which no computer "
+            "used, and its claim on the pool ends with it."
+        )
+        sales = next(k["id"] for k in keys if k.get("seat_pool") == "dynamic")
+        self.run("keys", "remove", sales, "--as", ADMIN)
+
+    def quiet_json(self, *argv: str) -> Any:
+        """Run one command line unseen and return what it printed as JSON."""
+        out = io.StringIO()
+        status = execute(argv, Console(io.StringIO(), out, self.err, self.env))
+        if status != EXIT_OK:  # pragma: no cover - every step succeeds
+            raise CommandError(f"the demo stopped: {shlex.join(argv)} ended with status {status}")
+        return json.loads(out.getvalue())
 
     def activate(self, person: str, how: str, number: int, codes: dict[str, str]) -> None:
         email = f"{person}@example.com"

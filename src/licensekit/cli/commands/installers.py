@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 from pathlib import Path
 
 from licensekit import InstallInvitationState, InstallInvitationView
 from licensekit.cli._app import App, all_pages
-from licensekit.cli._errors import EXIT_OK, CommandError, UsageError
+from licensekit.cli._errors import EXIT_OK, UsageError
+from licensekit.cli._files import new_output_file
 from licensekit.cli._options import add_invitation, add_key, add_recipients, positive, values_of
 from licensekit.cli._output import when
 from licensekit.cli._parser import Builder, Parser
@@ -22,7 +22,6 @@ from licensekit.cli._sending import (
     send_chunks,
     send_new,
 )
-from licensekit.domain._echo import echo_path
 
 __all__ = [
     "define_installers",
@@ -184,14 +183,7 @@ def export_invitations(app: App, args: argparse.Namespace) -> int:
 
 
 def _write_private(path: Path, text: str) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        descriptor = os.open(path, flags, 0o600)
-    except FileExistsError:
-        raise CommandError(f"{echo_path(path)} exists already; choose another --output") from None
-    except OSError as e:
-        raise CommandError(f"cannot create {echo_path(path)}: {e.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+    with new_output_file(path) as file:
         file.write(text)
 
 

@@ -1,4 +1,4 @@
-"""``licensekit keys``: license keys and their seats, and who administers each."""
+"""``licensekit keys``: license keys, their seats and pools, and who administers each."""
 
 from __future__ import annotations
 
@@ -10,19 +10,24 @@ from licensekit.cli._app import App
 from licensekit.cli._errors import EXIT_OK, UsageError
 from licensekit.cli._options import add_member, duration, moment, positive
 from licensekit.cli._output import plural, when
-from licensekit.cli._parser import Builder, Parser
+from licensekit.cli._parser import Actions, Builder, Parser
 
 __all__ = [
+    "add_additional",
     "add_key",
     "change_key",
     "define_keys",
     "grant",
+    "grant_keys",
     "list_keys",
     "remove_key",
     "renew_key",
+    "replace_key",
     "resume_key",
     "revoke",
+    "revoke_keys",
     "show_key",
+    "show_pool",
     "suspend_key",
 ]
 
@@ -71,6 +76,20 @@ def define_keys(parser: Parser, b: Builder) -> None:
         ("remove", remove_key, "Remove a key no installation holds"),
     ):
         _key(b.command(actions, name, handler, summary, account=True))
+    p = b.command(
+        actions,
+        "replace",
+        replace_key,
+        "Replace a key (a leaked one) by a new value: its installations, codes and License "
+        "Administrators move to the new key, and the old one is removed",
+        account=True,
+    )
+    _key(p)
+    p.add_argument(
+        "--value-stdin",
+        action="store_true",
+        help="read the new value from standard input instead of asking",
+    )
     for name, handler, summary in (
         ("grant", grant, "Make a Regular Member License Administrator of a key"),
         ("revoke", revoke, "End a member's License Administrator rights over a key"),
@@ -78,6 +97,7 @@ def define_keys(parser: Parser, b: Builder) -> None:
         p = b.command(actions, name, handler, summary, account=True)
         _key(p)
         add_member(p)
+    _define_additional_keys(actions, b)
 
 
 def _key(parser: argparse.ArgumentParser) -> None:
@@ -226,6 +246,28 @@ def remove_key(app: App, args: argparse.Namespace) -> int:
     return _change_status(app, args, "remove_license_key", "Removed")
 
 
+def replace_key(app: App, args: argparse.Namespace) -> int:
+    """Replace a key by a new value; everything but the value moves to the new key."""
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    value = app.read_secret_input(
+        from_stdin=args.value_stdin, prompt="New license key value: ", confirm=None
+    )
+    report = app.kit.replace_license_key(app.session(), account.account_id, key.id, value=value)
+    if app.out.json_mode:
+        app.out.json(report)
+        return EXIT_OK
+    new = app.kit.get_license_key(app.session(), account.account_id, report.to_key_id)
+    return _show(
+        app,
+        new,
+        f"Replaced key {key.id} by {new.id} and removed it: "
+        f"{plural(report.installations, 'installation')}, "
+        f"{plural(report.invitations, 'invitation')} and "
+        f"{plural(report.grants, 'License Administrator')} moved; nobody needs a new code",
+    )
+
+
 def _change_status(app: App, args: argparse.Namespace, method: str, done: str) -> int:
     account = app.account()
     key = app.key(account.account_id, args.key)
@@ -250,6 +292,11 @@ def _show(app: App, key: LicenseKeyView, headline: str | None) -> int:
             ("Check-in", f"every {_days(key.check_in_interval)}"),
             ("Culled after", _days(key.dead_after) if key.dead_after else "never"),
             ("Value", key.masked_value or "(hidden)"),
+            *(
+                [("Additional key of", f"{key.primary_id} ({key.seat_pool} seats)")]
+                if key.primary_id
+                else []
+            ),
         ]
     )
     return EXIT_OK
@@ -285,3 +332,118 @@ def _days(period: dt.timedelta) -> str:
         if seconds % size == 0:
             return plural(seconds // size, unit)
     return plural(seconds, "second")
+
+
+# -- additional keys, seat pools, grants over several keys -----------------------------------
+
+
+def _define_additional_keys(actions: Actions, b: Builder) -> None:
+    """Add the additional-key and grant commands to ``licensekit keys``."""
+    p = b.command(
+        actions,
+        "add-additional",
+        add_additional,
+        "Add an additional key under a primary key, with reserved or dynamic seats",
+        account=True,
+    )
+    p.add_argument("primary", metavar="PRIMARY", help="the primary key's id or product name")
+    p.add_argument("--seats", type=positive, required=True)
+    p.add_argument(
+        "--pool",
+        choices=("reserved", "dynamic"),
+        required=True,
+        help="reserved: set aside for this key; dynamic: shared with the primary, first come",
+    )
+    p.add_argument("--expires", type=moment, metavar="DATE", help="no later than the primary's")
+    p.add_argument(
+        "--value-stdin",
+        action="store_true",
+        help="read the key's value from standard input instead of asking",
+    )
+    p = b.command(actions, "pool", show_pool, "Show the seat pool a key belongs to", account=True)
+    p.add_argument("key", metavar="KEY", help="the key's id or product name")
+    for name, handler, summary in (
+        ("grant-keys", grant_keys, "Make a Regular Member License Administrator of several keys"),
+        ("revoke-keys", revoke_keys, "End a member's rights over several keys"),
+    ):
+        p = b.command(actions, name, handler, summary, account=True)
+        add_member(p)
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument(
+            "--key", action="append", metavar="KEY", dest="keys", help="a key (repeat for more)"
+        )
+        which.add_argument(
+            "--all", action="store_true", help="every key of the account, later ones included"
+        )
+
+
+def add_additional(app: App, args: argparse.Namespace) -> int:
+    """Add an additional key; its value is read unseen, or from standard input."""
+    account = app.account()
+    primary = app.key(account.account_id, args.primary)
+    value = app.read_secret_input(
+        from_stdin=args.value_stdin, prompt="Additional key value: ", confirm=None
+    )
+    key = app.kit.add_additional_key(
+        app.session(),
+        account.account_id,
+        primary.id,
+        value=value,
+        seats=args.seats,
+        seat_pool=args.pool,
+        expires_at=args.expires,
+    )
+    return app.out.answer(
+        key,
+        f"Added additional key {key.id} with {key.seats} {args.pool} seats under "
+        f"{primary.product} ({primary.id})",
+    )
+
+
+def show_pool(app: App, args: argparse.Namespace) -> int:
+    """Show the seats of a primary key and its additional keys."""
+    account = app.account()
+    key = app.key(account.account_id, args.key)
+    pool = app.kit.get_seat_pool(app.session(), account.account_id, key.id)
+    if app.out.json_mode:
+        app.out.json(pool)
+        return EXIT_OK
+    app.out.fields(
+        [
+            ("Primary key", pool.key_id),
+            ("Additional keys", str(pool.additional_keys)),
+            ("Total seats", str(pool.total)),
+            ("Used", str(pool.used)),
+            ("Unused", str(pool.unused)),
+            ("Reserved", f"{pool.reserved} ({pool.reserved_used} used)"),
+            ("Reserved available", str(pool.reserved_available)),
+            ("Available in the main pool", str(pool.available)),
+        ]
+    )
+    return EXIT_OK
+
+
+def grant_keys(app: App, args: argparse.Namespace) -> int:
+    """Make a Regular Member License Administrator of several keys, or of every key."""
+    return _change(app, args, grant=True)
+
+
+def revoke_keys(app: App, args: argparse.Namespace) -> int:
+    """End a member's License Administrator rights over several keys, or over every key."""
+    return _change(app, args, grant=False)
+
+
+def _change(app: App, args: argparse.Namespace, *, grant: bool) -> int:
+    account = app.account()
+    found = app.member(account.account_id, args.member)
+    if not args.all and not args.keys:  # pragma: no cover - argparse requires one
+        raise UsageError("give --key KEY (repeatable) or --all")
+    key_ids = [app.key(account.account_id, k).id for k in args.keys or ()]
+    change = app.kit.grant_key_rights if grant else app.kit.revoke_key_rights
+    view = change(
+        app.session(), account.account_id, found.user_id, key_ids=key_ids, all_keys=args.all
+    )
+    what = "every key" if args.all else ", ".join(key_ids)
+    if grant:
+        return app.out.answer(view, f"{view.email} is now License Administrator of {what}")
+    return app.out.answer(view, f"{view.email} is no longer License Administrator of {what}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from licensekit import MemberView, Role
+from licensekit import DeliveryStatus, MemberView, Role
 from licensekit.cli._app import App
 from licensekit.cli._errors import EXIT_OK
 from licensekit.cli._options import add_member, add_notes
@@ -53,15 +53,20 @@ def define_members(parser: Parser, b: Builder) -> None:
         metavar="ROLE",
         help="admin (account_administrator) or member (regular_member)",
     )
-    add_notes(p, notify=True)
-    for name, handler, summary, notify in (
-        ("block", block_member, "Block a member (kept, but powerless)", True),
-        ("unblock", unblock_member, "Unblock a member", False),
-        ("remove", remove_member, "Remove a member (they can be invited again)", True),
+    add_notes(p, notice="asked")
+    for name, handler, summary, notice in (
+        ("block", block_member, "Block a member (kept, but powerless); they are told", "default"),
+        ("unblock", unblock_member, "Unblock a member", ""),
+        (
+            "remove",
+            remove_member,
+            "Remove a member (can be invited again); they are told",
+            "default",
+        ),
     ):
         p = b.command(actions, name, handler, summary, account=True)
         add_member(p)
-        add_notes(p, notify=notify)
+        add_notes(p, notice=notice)
 
 
 def list_members(app: App, args: argparse.Namespace) -> int:
@@ -120,12 +125,14 @@ def change_role(app: App, args: argparse.Namespace) -> int:
         role,
         notes=args.notes,
         notify=args.notify,
+        share_notes=args.share_notes,
         language=args.language,
     )
     if app.out.json_mode:
         app.out.json(view)
         return EXIT_OK
     app.out.line(f"{view.email} is now {ROLE_NAMES[view.role]} in {account.account_name}")
+    _told(app, view)
     if view.role is Role.ACCOUNT_ADMINISTRATOR and found.role is not view.role:
         app.out.line(
             "The promotion takes effect at their next log-in (with this tool: their next command)"
@@ -153,13 +160,29 @@ def _change_member(app: App, args: argparse.Namespace, done: str, method: str) -
     found = app.member(account.account_id, args.member)
     options: dict[str, object] = {"notes": args.notes}
     if method != "unblock_member":
-        options.update(notify=args.notify, language=args.language)
+        options.update(notify=args.notify, share_notes=args.share_notes, language=args.language)
     view: MemberView = getattr(app.kit, method)(
         app.session(), account.account_id, found.user_id, **options
     )
     if method == "remove_member":
-        return app.out.answer(view, f"{view.email} was removed from {account.account_name}")
-    return app.out.answer(view, f"{view.email} is {done} in {account.account_name}")
+        line = f"{view.email} was removed from {account.account_name}"
+    else:
+        line = f"{view.email} is {done} in {account.account_name}"
+    app.out.answer(view, line)
+    if not app.out.json_mode:
+        _told(app, view)
+    return EXIT_OK
+
+
+def _told(app: App, view: MemberView) -> None:
+    """Say how the email to the member went, if one was sent (the change stands anyway)."""
+    if view.notice is DeliveryStatus.SENT:
+        app.out.line(f"{view.email} was told by email")
+    elif view.notice is not None:
+        app.out.line(
+            f"The email telling {view.email} could not be sent ({view.notice.value}); "
+            "the change stands (see the audit trail)"
+        )
 
 
 def _role(found: MemberView, products: dict[str, str]) -> str:
