@@ -10,7 +10,9 @@ import pytest
 
 from licensekit import (
     AuditAction,
+    ComputerBlocked,
     ConflictError,
+    DuplicateLicenseKey,
     LicenseKeyUnavailable,
     LicenseState,
     PermissionDenied,
@@ -459,6 +461,8 @@ def test_a_role_change_ends_a_grant_over_every_key() -> None:
         ({"key_ids": ["k"], "all_keys": True}, "not both"),
         ({"key_ids": "key_1"}, "list of key ids"),
         ({"key_ids": [1]}, "list of key ids"),
+        ({"key_ids": [["key_1"]]}, "list of key ids"),
+        ({"key_ids": [{}]}, "list of key ids"),
     ],
 )
 def test_grant_key_rights_refuses_unclear_requests(options: dict[str, object], match: str) -> None:
@@ -487,3 +491,45 @@ def test_an_additional_key_of_a_removed_primary_stays_removed() -> None:
         f.kit.resume_license_key(f.admin, f.account_id, extra)
     f.kit.resume_license_key(f.admin, f.account_id, f.primary)
     f.kit.resume_license_key(f.admin, f.account_id, extra)
+
+
+def test_a_block_of_the_primary_stops_its_additional_keys() -> None:
+    f = family()
+    dynamic = additional(f, "dynamic", 2)
+    activate(f, dynamic, "stolen")
+    keeper = add_member(f.kit, f.admin, f.account_id, "keeper@example.com")
+    f.kit.grant_license_administrator(f.admin, f.account_id, keeper.user_id, f.primary)
+    f.kit.block_computer_id(keeper, f.account_id, "stolen", key_id=f.primary)
+    # The block deactivated the computer under the additional key too, and holds there.
+    assert f.kit.list_installations(f.admin, f.account_id, dynamic).items == ()
+    with pytest.raises(ComputerBlocked):
+        activate(f, dynamic, "stolen")
+    assert (seats_used(f, f.primary), seats_used(f, dynamic)) == (0, 0)
+
+
+def test_a_license_administrator_of_the_primary_sees_the_blocks_of_its_additional_keys() -> None:
+    f = family()
+    dynamic = additional(f, "dynamic", 2)
+    keeper = add_member(f.kit, f.admin, f.account_id, "keeper@example.com")
+    f.kit.grant_license_administrator(f.admin, f.account_id, keeper.user_id, f.primary)
+    f.kit.block_computer_id(keeper, f.account_id, "c9", key_id=dynamic)
+    listed = f.kit.list_blocked_computers(keeper, f.account_id).items
+    assert [(b.computer_id, b.key_id) for b in listed] == [("c9", dynamic)]
+
+
+def test_a_duplicate_value_names_the_key_to_account_administrators_only() -> None:
+    f = family()
+    other = f.kit.add_license_key(
+        f.admin, f.account_id, product="Other", value="OTHER-SECRET-1", seats=1
+    )
+    keeper = add_member(f.kit, f.admin, f.account_id, "keeper@example.com")
+    f.kit.grant_license_administrator(f.admin, f.account_id, keeper.user_id, f.primary)
+    with pytest.raises(DuplicateLicenseKey) as refused:
+        f.kit.add_additional_key(
+            keeper, f.account_id, f.primary, value="OTHER-SECRET-1", seats=1, seat_pool="dynamic"
+        )
+    assert other.id not in str(refused.value)
+    with pytest.raises(DuplicateLicenseKey, match=other.id):
+        f.kit.add_additional_key(
+            f.admin, f.account_id, f.primary, value="OTHER-SECRET-1", seats=1, seat_pool="dynamic"
+        )

@@ -633,3 +633,23 @@ def test_an_additional_key_whose_primary_is_suspended_takes_no_installations(
     with pytest.raises(ConflictError, match="suspended"):
         kit.move_installations(shop.admin, shop.account_id, shop.new, reserved)
     assert (seats_used(shop, shop.new), seats_used(shop, reserved)) == (1, 0)
+
+
+def test_a_replacement_keeps_the_old_keys_computer_blocks(shop: Shop) -> None:
+    shop.kit.block_computer_id(
+        shop.admin, shop.account_id, "STOLEN-LAPTOP", key_id=shop.old, notes="stolen"
+    )
+    shop.kit.invite_installers(shop.admin, shop.account_id, shop.old, ["thief@example.com"])
+    code = shop.kit.mailer.last(to="thief@example.com").data["code"]
+
+    shop.kit.replace_license_key(shop.admin, shop.account_id, shop.old, value="OLD-2")
+
+    with pytest.raises(ComputerBlocked):
+        shop.kit.activate(code=code, computer_id="STOLEN-LAPTOP")
+    blocks = shop.kit.list_blocked_computers(shop.admin, shop.account_id).items
+    events = shop.kit.list_audit_events(shop.admin, shop.account_id, limit=500).items
+    (replaced,) = [e for e in events if e.action is AuditAction.LICENSE_KEY_REPLACED]
+    assert replaced.details["blocks"] == "1"
+    assert [(b.computer_id, b.key_id, b.notes) for b in blocks] == [
+        ("STOLEN-LAPTOP", replaced.details["new_key_id"], "stolen")
+    ]

@@ -101,13 +101,14 @@ class Shop:
         return key.seats_used, len(active)
 
 
-def test_an_activation_reads_twice_locks_once_and_claims_its_seat_with_the_counter() -> None:
+def test_an_activation_reads_twice_locks_twice_and_claims_its_seat_with_the_counter() -> None:
     shop = Shop()
     shop.kit.activate(computer_id="PC-1", code=shop.codes[0])
     assert len(shop.store.transactions) == 1
     assert shop.store.operations() == [
         "read",  # 1. the invitation, by the code's hash
-        "lock",  # 2. its key and the computer ...
+        "lock",  # 2. the computer, then (a call of its own, as the lock order asks) ...
+        "lock",  #    ... its key; a server store queues both: no round trip is added
         "read",  #    ... then everything the decision needs, in one fetch
         "increment",  # 3. the seat
         "save",  # 4. the invitation,

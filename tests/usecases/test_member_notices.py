@@ -506,3 +506,17 @@ def test_a_store_failing_after_the_notice_does_not_make_the_block_look_failed() 
     assert kit.get_member(admin, account_id, user_id).status is MemberStatus.BLOCKED
     # only the notice's own audit event is missing
     assert audit_actions(kit, admin, account_id)[-1] is AuditAction.MEMBER_BLOCKED
+
+
+@pytest.mark.parametrize(("option", "value"), [("share_notes", "no"), ("notify", "false")])
+def test_a_flag_that_is_not_a_boolean_is_refused_before_anything_changes(
+    option: str, value: str
+) -> None:
+    kit, admin, account_id, user_id = setup()
+    before = kit.store.dump()
+
+    with pytest.raises(ValidationError, match=option):
+        kit.block_member(admin, account_id, user_id, notes=NOTES, **{option: value})
+
+    assert kit.store.dump() == before
+    assert kit.mailer.sent == []

@@ -80,8 +80,7 @@ class Runner:
             self.check()
         with self.store.transaction() as port:
             tx = Tx(port)
-            if scopes:
-                tx.lock(*scopes)
+            lock_in_order(tx, scopes)
             yield tx
 
     def run(self, work: Callable[[Tx], T], *scopes: str) -> T:
@@ -100,8 +99,7 @@ class Runner:
             try:
                 with self.store.transaction() as port:  # as transaction(), one layer less
                     tx = Tx(port)
-                    if scopes:
-                        tx.lock(*scopes)
+                    lock_in_order(tx, scopes)
                     return work(tx)
             except StorageBusy:
                 if attempt == ATTEMPTS:
@@ -109,3 +107,15 @@ class Runner:
                 pause = _FIRST_PAUSE * 2 ** (attempt - 1)
                 time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def lock_in_order(tx: Tx, scopes: tuple[str, ...]) -> None:
+    """Lock *scopes* one call each, in the order given (an account's before a key's).
+
+    A server store takes the scopes of one call in an order of its own (PostgreSQL's by
+    their hashes), so only separate calls keep the order every use case follows: the
+    account first, then computers, then additional keys, then primary keys (see
+    :mod:`licensekit._usecases._seats`).
+    """
+    for scope in scopes:
+        tx.lock(scope)

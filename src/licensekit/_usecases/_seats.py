@@ -16,10 +16,11 @@ additional keys set aside. So:
 Every change goes through the store's guarded counter, so that no number passes its cap
 whatever runs at the same time.
 
-Locking: a transaction that changes the counters of an additional key and its primary locks
-``key:<additional id>`` first (in one call with whatever else it locks at that level, such
-as computers) and ``key:<primary id>`` in a later call, never the other way round; with
-several primaries, in one sorted call. Only then can two such transactions never wait for
+Locking: scopes are taken in levels, each level in calls of its own and never one after a
+later level: the business account's scope, then computers, then additional keys, then primary
+keys (a key that is not additional is a primary), then throttles. A server store takes the
+scopes of one call in an order of its own (PostgreSQL's by their hashes), so two scopes of
+different levels are never locked in one call. Only then can no two transactions wait for
 each other in a circle.
 """
 
@@ -96,20 +97,23 @@ def release_seats(tx: Tx, key: LicenseKey, count: int = 1) -> None:
 
 
 def lock_keys(tx: Tx, keys: Iterable[LicenseKey], *scopes: str) -> bool:
-    """Lock *scopes* and the scopes of *keys*, additional keys before primaries.
+    """Lock *scopes*, then the additional ones of *keys*, then the primary ones.
 
-    *scopes* (computers, say) and the additional keys' scopes are locked in one sorted
-    call, the primary keys' in a second one (see the module docstring).
+    Three calls at most, in that order (see the module docstring): a server store takes
+    the scopes of one call in an order of its own, so the levels are separate calls.
 
     Returns:
-        Whether either call may have waited (see :meth:`Tx.lock`).
+        Whether any call may have waited (see :meth:`Tx.lock`).
     """
     keys = list(keys)
-    first = sorted({*scopes, *(key_scope(k.id) for k in keys if k.is_additional)})
-    second = sorted({key_scope(k.id) for k in keys if not k.is_additional})
-    stale = tx.lock(*first) if first else False
-    if second:
-        stale = tx.lock(*second) or stale
+    stale = False
+    for level in (
+        sorted(set(scopes)),
+        sorted({key_scope(k.id) for k in keys if k.is_additional}),
+        sorted({key_scope(k.id) for k in keys if not k.is_additional}),
+    ):
+        if level:
+            stale = tx.lock(*level) or stale
     return stale
 
 

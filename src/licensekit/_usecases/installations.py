@@ -48,7 +48,7 @@ from licensekit._usecases._key_access import (
     pages_by_id,
 )
 from licensekit._usecases._listing import filtered_page
-from licensekit._usecases._seats import draws_on_primary, lock_keys, release_seats
+from licensekit._usecases._seats import draws_on_primary, family, lock_keys, release_seats
 from licensekit._usecases._tx import Tx, query
 from licensekit.domain import licensing, roles, standing
 from licensekit.domain._echo import echo
@@ -218,7 +218,9 @@ class Installations:
             )
             admin = is_admin(record, membership)
             # Keys are added under the account's scope, which this transaction holds.
-            keys: list[LicenseKey] = all_by_id(tx, LICENSE_KEYS, account_id) if admin else [key]
+            keys: list[LicenseKey] = (
+                all_by_id(tx, LICENSE_KEYS, account_id) if admin else _covered(tx, key)
+            )
             return _block(
                 tx,
                 record.user_id,
@@ -292,7 +294,7 @@ class Installations:
                     Permission.MANAGE_INSTALLATIONS,
                     now,
                 )
-                keys = [key]
+                keys = _covered(tx, key)
             return _block(tx, record.user_id, account_id, computer_id, keys, key_id, notes, now)
 
         return self._ctx.runner.run(work, account_scope(account_id))
@@ -465,6 +467,11 @@ class Installations:
                 self._access, tx, session, account_id, now, "listing blocked computers"
             )
             admin = is_admin(record, membership)
+            # A License Administrator of a primary key sees its additional keys' blocks.
+            primaries: dict[str, str | None] = {}
+            if not admin:
+                keys = all_by_id(tx, LICENSE_KEYS, account_id)
+                primaries = {k.id: k.primary_id for k in keys}
 
             def fetch(after: str | None, n: int) -> list[ComputerBlock]:
                 # The cursor is a block's sort key: its computer, a tab, its key (if any).
@@ -477,12 +484,21 @@ class Installations:
             return filtered_page(
                 fetch,
                 lambda b: b.sort_key,
-                lambda b: admin or b.key_id is None or roles.administers(membership, b.key_id),
+                lambda b: (
+                    admin
+                    or b.key_id is None
+                    or roles.administers(membership, b.key_id, primaries.get(b.key_id))
+                ),
                 cursor,
                 limit,
             )
 
         return self._ctx.runner.run(work)
+
+
+def _covered(tx: Tx, key: LicenseKey) -> list[LicenseKey]:
+    """The keys a block of *key* covers: the key, and a primary key's additional keys."""
+    return [key] if key.is_additional else [key, *family(tx, key.id)]
 
 
 def _block(

@@ -206,10 +206,8 @@ def _key_ids(key_ids: object, most: int) -> list[str]:
     """Return the distinct key ids of *key_ids* (a collection of text, not one text)."""
     if isinstance(key_ids, str | bytes) or not isinstance(key_ids, Collection):
         raise ValidationError("key_ids must be a list of key ids", field="key_ids")
-    ids = list(dict.fromkeys(key_ids))
-    if len(ids) > most:
+    if len(key_ids) > most:
         raise ValidationError(f"at most {most} key ids at once", field="key_ids")
-    for key_id in ids:
-        if not isinstance(key_id, str):
-            raise ValidationError("key_ids must be a list of key ids", field="key_ids")
-    return ids
+    if not all(isinstance(key_id, str) for key_id in key_ids):
+        raise ValidationError("key_ids must be a list of key ids", field="key_ids")
+    return list(dict.fromkeys(key_ids))

@@ -32,6 +32,7 @@ from licensekit._usecases._access import (
 from licensekit._usecases._audit import audit
 from licensekit._usecases._checks import (
     check_cursor,
+    check_flag,
     check_limit,
     clean_notes,
     parse_enum,
@@ -185,7 +186,9 @@ class Members:
                 target, role, actor_id=actor, now=now, notes=notes, active_administrators=admins
             ),
             notes,
-            self._notice(MessageKind.ROLE_CHANGED, bool(notify), share_notes, language),
+            self._notice(
+                MessageKind.ROLE_CHANGED, check_flag(notify, "notify"), share_notes, language
+            ),
         )
 
     def block_member(
@@ -298,6 +301,9 @@ class Members:
         not wait to surface until the host turns notices on. For a block or a removal,
         *notify* None follows :attr:`Settings.member_notices`.
         """
+        check_flag(share_notes, "share_notes")  # "false" from a form must not share them
+        if notify is not None:
+            check_flag(notify, "notify")
         if language is not None:
             language = self._ctx.templates.resolve(language)
         wanted = self._ctx.settings.member_notices if notify is None else notify

@@ -698,9 +698,13 @@ class ComputerBlock:
         """The position in listings: by computer, the account-wide block before key blocks."""
         return f"{self.computer_id}\t{self.key_id or ''}"
 
-    def covers(self, key_id: str) -> bool:
-        """True when the block stops activations under *key_id*."""
-        return self.key_id is None or self.key_id == key_id
+    def covers(self, key_id: str, primary_id: str | None = None) -> bool:
+        """True when the block stops activations under *key_id*.
+
+        A block of a primary key covers its additional keys too: pass an additional key's
+        *primary_id*.
+        """
+        return self.key_id is None or self.key_id == key_id or self.key_id == primary_id
 
 
 CULLING_SCOPE = "all"

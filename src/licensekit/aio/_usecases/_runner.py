@@ -78,8 +78,7 @@ class Runner:
             await self.check()
         async with self.store.transaction() as port:
             tx = Tx(port)
-            if scopes:
-                await tx.lock(*scopes)
+            await lock_in_order(tx, scopes)
             yield tx
 
     async def run(self, work: Callable[[Tx], Awaitable[T]], *scopes: str) -> T:
@@ -98,8 +97,7 @@ class Runner:
             try:
                 async with self.store.transaction() as port:  # as transaction(), one layer less
                     tx = Tx(port)
-                    if scopes:
-                        await tx.lock(*scopes)
+                    await lock_in_order(tx, scopes)
                     return await work(tx)
             except StorageBusy:
                 if attempt == ATTEMPTS:
@@ -107,3 +105,15 @@ class Runner:
                 pause = _FIRST_PAUSE * 2 ** (attempt - 1)
                 await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def lock_in_order(tx: Tx, scopes: tuple[str, ...]) -> None:
+    """Lock *scopes* one call each, in the order given (an account's before a key's).
+
+    A server store takes the scopes of one call in an order of its own (PostgreSQL's by
+    their hashes), so only separate calls keep the order every use case follows: the
+    account first, then computers, then additional keys, then primary keys (see
+    :mod:`licensekit._usecases._seats`).
+    """
+    for scope in scopes:
+        await tx.lock(scope)

@@ -79,6 +79,7 @@ from licensekit.exceptions import (
     InstallationNotFound,
     LicenseKitError,
     SeatsFull,
+    StorageBusy,
     TooManyAttempts,
 )
 from licensekit.storage import (
@@ -350,10 +351,9 @@ class Activation:
         hourly = KeyActivations(self._ctx.settings, found.key_id)  # the key's seats per hour
         # 2. Lock, then read everything the decision needs at once.
         # The invitation is read again only if the lock may have waited for a change.
-        # The scopes in sorted order: "computer:..." < "key:...".
-        stale = await tx.lock(
-            computer_scope(found.account_id, computer_id), key_scope(found.key_id)
-        )
+        # The computer, then the key (an additional key's primary later): see _seats.
+        stale = await tx.lock(computer_scope(found.account_id, computer_id))
+        stale = await tx.lock(key_scope(found.key_id)) or stale
         # Each look-up spelled out rather than with query(): this is the hottest path.
         keys, installations, blocks, throttles, *again = await tx.fetch(
             Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
@@ -371,9 +371,9 @@ class Activation:
             return ActivationCodeNotFound("the license of this code no longer exists")
         invitation: InstallInvitation = invitations[0]
         if invitation.key_id != found.key_id:
-            # Its key was replaced while this waited (replace_license_key moved it): decide
-            # again under the new key, whose scope is locked then.
-            return await self._activate(tx, invitation, request, now)
+            # Its key was replaced while this waited (replace_license_key moved it): start
+            # again in a new transaction, which locks the new key in its turn.
+            raise StorageBusy("the license key of this code changed meanwhile; try again")
         key: LicenseKey = keys[0]
         existing = installations[0] if installations else None
         throttle = throttles[0] if throttles else None
@@ -385,7 +385,7 @@ class Activation:
                 key=judged,
                 invitation=invitation,
                 existing=existing,
-                blocked=any(b.covers(key.id) for b in blocks),
+                blocked=any(b.covers(key.id, key.primary_id) for b in blocks),
                 computer_id=computer_id,
                 computer_name=request.computer_name or (existing.computer_name if existing else ""),
                 product=request.product,
@@ -492,12 +492,11 @@ async def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn
     # A culled installation may take a seat back: that claim, like an activation's, holds
     # the key's scope too, so that no change of the key's record crosses it (a key change
     # writes the whole record, seats_used included). An ordinary check-in locks only its
-    # computer. The scopes in sorted order: "computer:..." < "key:...".
+    # computer. The computer, then the key (an additional key's primary later): see _seats.
     may_claim = found.status is InstallationStatus.CULLED
-    scopes = [computer_scope(account_id, computer_id)]
+    stale = await tx.lock(computer_scope(account_id, computer_id))
     if may_claim:
-        scopes.append(key_scope(found.key_id))
-    stale = await tx.lock(*scopes)
+        stale = await tx.lock(key_scope(found.key_id)) or stale
     keys, blocks, *again = await tx.fetch(
         Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
         Query(COMPUTER_BLOCKS, ("account_id", "computer_id"), ((account_id, computer_id),)),
@@ -508,8 +507,9 @@ async def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn
         return None
     installation: Installation = again[0][0] if stale else found
     if installation.key_id != found.key_id:
-        # Moved to another key while this waited (move_installations): decide under it.
-        return await _check_in(tx, installation, now)
+        # Moved to another key while this waited (move_installations): start again in a
+        # new transaction, which locks the new key in its turn.
+        raise StorageBusy("this installation moved to another key meanwhile; try again")
     stored: LicenseKey = keys[0]
     primary = None
     if stored.primary_id is not None:
@@ -519,7 +519,7 @@ async def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn
         else:
             primary = await tx.get(LICENSE_KEYS, stored.primary_id)
     key = seat_pools.effective_key(stored, primary)
-    blocked = any(b.covers(key.id) for b in blocks)
+    blocked = any(b.covers(key.id, key.primary_id) for b in blocks)
     changed, returned = installation, False
     if (
         may_claim

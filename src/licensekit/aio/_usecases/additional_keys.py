@@ -150,9 +150,13 @@ class AdditionalKeys:
             )
             same = await tx.find(LICENSE_KEYS, account_id=account_id, value_hash=value_hash)
             if same is not None:
+                # Which key holds it is for Account Administrators: a License Administrator
+                # must not learn that a guessed value belongs to a key they do not manage.
+                where = (
+                    f" as {same.id!r} ({same.status.value})" if is_admin(record, membership) else ""
+                )
                 raise DuplicateLicenseKey(
-                    f"account {account_id!r} already holds that license key as {same.id!r} "
-                    f"({same.status.value})"
+                    f"account {account_id!r} already holds that license key{where}"
                 )
             key = LicenseKey(
                 id=key_id,

@@ -46,7 +46,7 @@ from licensekit.aio._usecases._key_access import (
     pages_by_id,
 )
 from licensekit.aio._usecases._listing import filtered_page
-from licensekit.aio._usecases._seats import draws_on_primary, lock_keys, release_seats
+from licensekit.aio._usecases._seats import draws_on_primary, family, lock_keys, release_seats
 from licensekit.aio._usecases._tx import Tx, query
 from licensekit.domain import licensing, roles, standing
 from licensekit.domain._echo import echo
@@ -217,7 +217,7 @@ class Installations:
             admin = is_admin(record, membership)
             # Keys are added under the account's scope, which this transaction holds.
             keys: list[LicenseKey] = (
-                await all_by_id(tx, LICENSE_KEYS, account_id) if admin else [key]
+                await all_by_id(tx, LICENSE_KEYS, account_id) if admin else await _covered(tx, key)
             )
             return await _block(
                 tx,
@@ -292,7 +292,7 @@ class Installations:
                     Permission.MANAGE_INSTALLATIONS,
                     now,
                 )
-                keys = [key]
+                keys = await _covered(tx, key)
             return await _block(
                 tx, record.user_id, account_id, computer_id, keys, key_id, notes, now
             )
@@ -469,6 +469,11 @@ class Installations:
                 self._access, tx, session, account_id, now, "listing blocked computers"
             )
             admin = is_admin(record, membership)
+            # A License Administrator of a primary key sees its additional keys' blocks.
+            primaries: dict[str, str | None] = {}
+            if not admin:
+                keys = await all_by_id(tx, LICENSE_KEYS, account_id)
+                primaries = {k.id: k.primary_id for k in keys}
 
             async def fetch(after: str | None, n: int) -> list[ComputerBlock]:
                 # The cursor is a block's sort key: its computer, a tab, its key (if any).
@@ -481,12 +486,21 @@ class Installations:
             return await filtered_page(
                 fetch,
                 lambda b: b.sort_key,
-                lambda b: admin or b.key_id is None or roles.administers(membership, b.key_id),
+                lambda b: (
+                    admin
+                    or b.key_id is None
+                    or roles.administers(membership, b.key_id, primaries.get(b.key_id))
+                ),
                 cursor,
                 limit,
             )
 
         return await self._ctx.runner.run(work)
+
+
+async def _covered(tx: Tx, key: LicenseKey) -> list[LicenseKey]:
+    """The keys a block of *key* covers: the key, and a primary key's additional keys."""
+    return [key] if key.is_additional else [key, *await family(tx, key.id)]
 
 
 async def _block(

@@ -92,6 +92,7 @@ from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     CULLING_SCOPE,
     AuditAction,
+    ComputerBlock,
     Installation,
     InstallationStatus,
     KeyStatus,
@@ -343,6 +344,7 @@ class KeyMoves:
             moved = await mover.move(None, include_culled=True, keep_claims=True)
             invitations = await _move_invitations(tx, old.id, new.id, now)
             grants = await _carry_grants(tx, account_id, old.id, new.id)
+            blocks = await _carry_blocks(tx, account_id, old.id, new.id)
             await keep_culling_listed(tx, None, new, now)
             await tx.delete(CULLING_KEYS, (CULLING_SCOPE, old.id))
             left = await tx.get(LICENSE_KEYS, old.id)
@@ -365,6 +367,7 @@ class KeyMoves:
                 seats=str(moved.seats),
                 invitations=str(invitations),
                 grants=str(grants),
+                blocks=str(blocks),
             )
             return attrs.evolve(moved, invitations=invitations, grants=grants)
 
@@ -547,7 +550,8 @@ class _Mover:
                     tuple((target_id, c) for c in computers),
                 ),
             )
-            blocked += sorted({b.computer_id for b in blocks if b.covers(target_id)})
+            primary_id = self.target.primary_id
+            blocked += sorted({b.computer_id for b in blocks if b.covers(target_id, primary_id)})
             for installation in existing:
                 if installation.status is InstallationStatus.ACTIVE:
                     taken.append(installation.computer_id)
@@ -674,6 +678,27 @@ async def _carry_grants(tx: Tx, account_id: str, old_id: str, new_id_: str) -> i
         if len(page) < MOVE_CHUNK:
             return carried
         after = (page[-1].user_id,)
+
+
+async def _carry_blocks(tx: Tx, account_id: str, old_id: str, new_id_: str) -> int:
+    """Block under *new_id_* every computer blocked under *old_id*; how many.
+
+    A block's key is part of its identity, so each one is written anew under the new key
+    (by whom, when and why kept) and the old one deleted.
+    """
+    carried: list[ComputerBlock] = []
+    after: tuple[str, str | None] | None = None
+    while True:
+        page = await tx.page(COMPUTER_BLOCKS, account_id, after=after, limit=MOVE_CHUNK)
+        carried += [b for b in page if b.key_id == old_id]
+        if len(page) < MOVE_CHUNK:
+            break
+        last = page[-1]
+        after = (last.computer_id, last.key_id)
+    for chunk in _chunks(carried):
+        await tx.delete(COMPUTER_BLOCKS, *((b.account_id, b.computer_id, b.key_id) for b in chunk))
+        await tx.add_all(COMPUTER_BLOCKS, [attrs.evolve(b, key_id=new_id_) for b in chunk])
+    return len(carried)
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
