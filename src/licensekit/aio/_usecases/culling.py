@@ -48,6 +48,9 @@ CULL_BATCH = 500
 """How many installations one page of the job reads, and at most how many one of its
 transactions culls."""
 
+_READ_AGAIN = 3
+"""How many times in a row a page is read again after a cull that culled nothing of it."""
+
 
 async def keep_culling_listed(
     tx: Tx, before: LicenseKey | None, after: LicenseKey, now: dt.datetime
@@ -129,10 +132,16 @@ class Culling:
         return CullReport(keys=keys, culled=culled)
 
     async def _cull_key(self, key_id: str, now: dt.datetime, most: int | None) -> int:
-        """Cull the dead installations of one key, at most *most*; return how many."""
+        """Cull the dead installations of one key, at most *most*; return how many.
+
+        When another job culled some of a page's dead installations first (or they checked
+        in), the page is read again rather than left: its other dead ones are this job's to
+        cull, so overlapping jobs together cull every dead installation, up to their limits.
+        """
         run = self._ctx.runner.run
         culled = 0
         after: tuple[str, ...] | None = None
+        again = 0
         while most is None or culled < most:
             key, page = await run(functools.partial(_scan, key_id=key_id, after=after))
             if key is None or key.dead_after is None:
@@ -141,10 +150,17 @@ class Culling:
             if most is not None:
                 dead = dead[: most - culled]
             if dead:
-                culled += await run(functools.partial(_cull, key=key, dead=dead, now=now))
+                done = await run(functools.partial(_cull, key=key, dead=dead, now=now))
+                culled += done
+                # Fewer than found: others were here. Read the page again (a few times at
+                # most without progress: what one read finds dead, the next finds gone).
+                again = 0 if done else again + 1
+                if done < len(dead) and again <= _READ_AGAIN:
+                    continue
             if len(page) < CULL_BATCH:
                 break
             after = (page[-1].id,)
+            again = 0
         return culled
 
 
