@@ -96,11 +96,10 @@ def check_additional(
             f"license key {primary.id!r} is an additional key; additional keys are made "
             f"under its primary key {primary.primary_id!r}"
         )
-    if primary.status is not KeyStatus.ACTIVE or standing.key_state(primary, now) not in (
-        LicenseState.ACTIVE,
-    ):
+    state = standing.key_state(primary, now)  # active only while not suspended nor ended
+    if state is not LicenseState.ACTIVE:
         raise ConflictError(
-            f"license key {primary.id!r} is {standing.key_state(primary, now).value}; "
+            f"license key {primary.id!r} is {state.value}; "
             "additional keys are made under an active key"
         )
     if seats > primary.seats:
