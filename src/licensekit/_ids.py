@@ -12,7 +12,7 @@ import os
 import threading
 import weakref
 
-__all__ = ["IdFactory", "new_id"]
+__all__ = ["IdFactory", "new_id", "new_ids"]
 
 
 _NOISE_BYTES = 5  # the random tail of an id: 40 bits, ten hexadecimal digits
@@ -31,21 +31,29 @@ class IdFactory:
         self._lock = threading.Lock()
         self._last_ms = -1
         self._counter = 0
-        self._noise = b""
+        self._noise = ""  # random tails, as hexadecimal text
         self._used = 0
+        self._last_now: tuple[dt.datetime | None, int] = (None, 0)
         if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
             alive = weakref.ref(self)  # the hook must not keep the factory alive
             os.register_at_fork(
                 after_in_child=lambda: None if (f := alive()) is None else f._forget_noise()
             )
 
+    def _milliseconds(self, now: dt.datetime) -> int:
+        """*now* in milliseconds since the epoch, remembered for the next id made at *now*."""
+        ms = int(now.timestamp() * 1000)
+        self._last_now = (now, ms)  # one tuple, replaced whole: threads see a matching pair
+        return ms
+
     def _forget_noise(self) -> None:
         self._lock = threading.Lock()  # a thread of the parent may have held it at the fork
-        self._noise, self._used = b"", 0
+        self._noise, self._used = "", 0
 
     def new(self, prefix: str, now: dt.datetime) -> str:
         """Return a fresh id with *prefix*, ordered after every id this factory made before."""
-        ms = int(now.timestamp() * 1000)
+        last = self._last_now  # a call makes several ids at one instant: its milliseconds
+        ms = last[1] if last[0] is now else self._milliseconds(now)
         with self._lock:
             if ms <= self._last_ms:
                 ms = self._last_ms
@@ -54,12 +62,35 @@ class IdFactory:
                 self._last_ms = ms
                 self._counter = 0
             counter = self._counter
-            if self._used >= len(self._noise):
-                self._noise, self._used = os.urandom(_NOISE_BYTES * _NOISE_BATCH), 0
             start = self._used
-            self._used = start + _NOISE_BYTES
-            noise = self._noise[start : start + _NOISE_BYTES]  # before another refill
-        return f"{prefix}_{ms:012x}_{counter:06x}_{noise.hex()}"
+            if start >= len(self._noise):  # the batch is kept as hexadecimal text
+                self._noise, start = os.urandom(_NOISE_BYTES * _NOISE_BATCH).hex(), 0
+            self._used = start + 2 * _NOISE_BYTES
+            noise = self._noise[start : start + 2 * _NOISE_BYTES]  # before another refill
+        return f"{prefix}_{ms:012x}_{counter:06x}_{noise}"
+
+    def many(self, prefix: str, now: dt.datetime, count: int) -> list[str]:
+        """Return *count* fresh ids with *prefix*, in order, as :meth:`new` would one by one.
+
+        They take consecutive counter values under one hold of the lock, and their random
+        tails are read from the operating system at once.
+        """
+        ms = int(now.timestamp() * 1000)
+        noise = os.urandom(_NOISE_BYTES * count).hex()
+        with self._lock:
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                first = self._counter + 1
+            else:
+                self._last_ms = ms
+                first = 0
+            self._counter = first + count - 1
+        head = f"{prefix}_{ms:012x}_"
+        width = 2 * _NOISE_BYTES
+        return [
+            f"{head}{counter:06x}_{noise[i * width : (i + 1) * width]}"
+            for i, counter in enumerate(range(first, first + count))
+        ]
 
 
 _PROCESS_IDS = IdFactory()
@@ -73,3 +104,10 @@ def new_id(prefix: str, now: dt.datetime) -> str:
     sort by millisecond only.
     """
     return _PROCESS_IDS.new(prefix, now)
+
+
+def new_ids(prefix: str, now: dt.datetime, count: int) -> list[str]:
+    """Return *count* fresh ids from the process-wide factory, in order (see :func:`new_id`)."""
+    if count <= 0:
+        return []
+    return _PROCESS_IDS.many(prefix, now, count)

@@ -6,7 +6,7 @@ They are re-exported by :mod:`licensekit.service` and :mod:`licensekit`; import 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
@@ -392,7 +392,8 @@ class InstallInvitationBatch:
 
     Attributes:
         key_id: The license key the invitations are for.
-        invited: The invitations created, in input order.
+        invited: The invitations created, in input order (a read-only sequence whose views
+            are made as they are read, so that a batch of any size stays small).
         skipped: Entries not invited (invalid address, duplicate in the list), each with its
             1-based row in the input (the CSV line, or the position in the list) and why.
         undelivered: Invitations created whose email failed; send them again later.
@@ -402,7 +403,7 @@ class InstallInvitationBatch:
     """
 
     key_id: str
-    invited: tuple[InstallInvitationView, ...]
+    invited: Sequence[InstallInvitationView]
     skipped: tuple[RejectedEmail, ...] = ()
     undelivered: tuple[DeliveryFailure, ...] = ()
     seats_free: int = 0

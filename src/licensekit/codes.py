@@ -17,6 +17,7 @@ import base64
 import hmac
 import secrets
 import unicodedata
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -29,14 +30,18 @@ from licensekit.exceptions import ActivationCodeMistyped, StorageError, Validati
 __all__ = [
     "CODE_ALPHABET",
     "CODE_BITS",
+    "CODE_RANDOM_BYTES",
     "MIN_SECRET_BYTES",
+    "TOKEN_BYTES",
     "SecretKeys",
+    "activation_code_of",
     "check_symbol",
     "format_code",
     "new_activation_code",
     "new_token",
     "normalize_code",
     "parse_code",
+    "token_of",
 ]
 
 MIN_SECRET_BYTES = 32
@@ -54,13 +59,23 @@ _CODE_SYMBOLS = _CODE_PAYLOAD_SYMBOLS + 1  # the last one is a check symbol
 CODE_BITS = _CODE_PAYLOAD_SYMBOLS * 5
 """Random bits in an activation code: 120 (24 symbols of 5 bits; a 25th symbol is a check)."""
 _SYMBOL_VALUE = {symbol: value for value, symbol in enumerate(CODE_ALPHABET)}
+_CODE_SYMBOL_SET = frozenset(CODE_ALPHABET)
 _CODE_CONFUSABLES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _NONCE_BYTES = 12
+
+
+CODE_RANDOM_BYTES = CODE_BITS // 8
+"""Random bytes behind an activation code (:func:`activation_code_of`)."""
 
 
 def new_token() -> str:
     """Return a fresh URL-safe bearer token with 192 bits of entropy."""
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_of(random: bytes) -> str:
+    """Return the token :func:`new_token` makes of the :data:`TOKEN_BYTES` bytes *random*."""
+    return base64.urlsafe_b64encode(random).rstrip(b"=").decode("ascii")
 
 
 def new_activation_code() -> str:
@@ -69,10 +84,24 @@ def new_activation_code() -> str:
     24 symbols carry 120 random bits; the 25th is a check symbol (see :func:`check_symbol`)
     that catches typing mistakes before any look-up. Example: ``Z6M41-S6KFC-JWY9C-SG7RC-S1A7D``.
     """
-    payload = (
-        base64.b32encode(secrets.token_bytes(CODE_BITS // 8)).decode().translate(_TO_CROCKFORD)
-    )
-    return format_code(payload + check_symbol(payload))
+    return format_code(activation_code_of(secrets.token_bytes(CODE_RANDOM_BYTES)))
+
+
+def activation_code_of(random: bytes) -> str:
+    """Return the canonical code (no dashes) of the :data:`CODE_RANDOM_BYTES` bytes *random*.
+
+    Its payload spells the bits in Crockford's base 32, most significant first (as RFC 4648
+    base 32 would, in this alphabet); its last symbol is the check (:func:`check_symbol`).
+    Written for bulk invitations: ten bits (two symbols) at a time, from tables.
+    """
+    if len(random) != CODE_RANDOM_BYTES:
+        raise ValueError(f"an activation code is made of {CODE_RANDOM_BYTES} random bytes")
+    bits = int.from_bytes(random, "big")
+    pairs = [(bits >> shift) & 0x3FF for shift in _PAIR_SHIFTS]
+    total = 0
+    for pair in reversed(pairs):  # the check reads the symbols from the last one
+        total = _TIMES_ALPHA_SQUARED[total] ^ _PAIR_CHECK[pair]
+    return "".join([_PAIR_TEXT[pair] for pair in pairs]) + CODE_ALPHABET[_TIMES_ALPHA[total]]
 
 
 def _gf32_times_alpha(value: int) -> int:
@@ -82,6 +111,13 @@ def _gf32_times_alpha(value: int) -> int:
 
 
 _TIMES_ALPHA = tuple(_gf32_times_alpha(v) for v in range(32))
+# Two symbols at a time, for activation_code_of: the text of each ten-bit pair; and, since
+# the check reads symbols backwards (total = alpha * total + value), one step over a pair
+# (first, second) is alpha^2 * total + (alpha * second + first).
+_PAIR_SHIFTS = tuple(range(CODE_BITS - 10, -1, -10))
+_PAIR_TEXT = tuple(CODE_ALPHABET[p >> 5] + CODE_ALPHABET[p & 31] for p in range(1024))
+_PAIR_CHECK = tuple(_TIMES_ALPHA[p & 31] ^ (p >> 5) for p in range(1024))
+_TIMES_ALPHA_SQUARED = tuple(_TIMES_ALPHA[_TIMES_ALPHA[v]] for v in range(32))
 # RFC 4648 base 32 (A-Z, 2-7) spelled in Crockford's alphabet, value for value: 120 bits are
 # exactly 24 symbols, so the standard encoder does the bit slicing without padding.
 _TO_CROCKFORD = str.maketrans(
@@ -105,6 +141,9 @@ def check_symbol(payload: str) -> str:
 
 def format_code(symbols: str) -> str:
     """Group a normalised code into blocks of five separated by dashes."""
+    if len(symbols) == _CODE_SYMBOLS:  # every code licensekit makes: spelled out, for bulk
+        s = symbols
+        return f"{s[:5]}-{s[5:10]}-{s[10:15]}-{s[15:20]}-{s[20:]}"
     return "-".join(
         symbols[i : i + _CODE_GROUP_SIZE] for i in range(0, len(symbols), _CODE_GROUP_SIZE)
     )
@@ -129,8 +168,8 @@ def normalize_code(text: str) -> str:
     else:
         kept = "".join(ch for ch in typed if not _is_separator(ch))
         cleaned = kept.translate(_CODE_CONFUSABLES)
-    bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
-    if bad:
+    if not _CODE_SYMBOL_SET.issuperset(cleaned):  # one test in C; the message needs a loop
+        bad = sorted({ch for ch in cleaned if ch not in CODE_ALPHABET})
         raise ValidationError(
             f"activation code contains invalid characters: {echo(''.join(bad))}", field="code"
         )
@@ -189,7 +228,7 @@ class SecretKeys:
         ValidationError: The secret is too short.
     """
 
-    __slots__ = ("_aead", "_lookup_key")
+    __slots__ = ("_aead", "_lookup", "_lookup_key")
 
     def __init__(self, secret: bytes | str) -> None:
         if isinstance(secret, str):
@@ -207,6 +246,8 @@ class SecretKeys:
                 field="secret",
             )
         self._lookup_key = _derive(raw, b"licensekit lookup-hash v1")
+        # Keyed once: each hash copies it, which spares hashing the key's two pads again.
+        self._lookup = _keyed_sha256(self._lookup_key)
         self._aead = AESGCM(_derive(raw, b"licensekit encryption v1"))
 
     def __repr__(self) -> str:
@@ -219,8 +260,9 @@ class SecretKeys:
             purpose: A label that keeps hashes of different kinds apart ("session", ...).
             value: The secret value, in canonical form.
         """
-        message = purpose.encode() + b"\x00" + value.encode("utf-8", "surrogatepass")
-        return hmac.digest(self._lookup_key, message, "sha256")
+        keyed = self._lookup.copy()
+        keyed.update(purpose.encode() + b"\x00" + value.encode("utf-8", "surrogatepass"))
+        return keyed.digest()
 
     def encrypt(self, plaintext: str, *, bound_to: str) -> bytes:
         """Encrypt *plaintext*, binding the ciphertext to the record id *bound_to*.
@@ -245,6 +287,29 @@ class SecretKeys:
                 f"stored ciphertext for {bound_to!r} cannot be decrypted: it was altered "
                 "or written under a different host secret"
             ) from e
+
+
+class _Keyed(Protocol):
+    """An HMAC object, keyed: copied, then fed a message, for each hash."""
+
+    def copy(self) -> _Keyed: ...  # pragma: no cover - a protocol
+
+    def update(self, message: bytes, /) -> None: ...  # pragma: no cover - a protocol
+
+    def digest(self) -> bytes: ...  # pragma: no cover - a protocol
+
+
+def _keyed_sha256(key: bytes) -> _Keyed:
+    """An HMAC-SHA256 object keyed with *key*: OpenSSL's own, as :mod:`hmac` makes inside.
+
+    Used without :class:`hmac.HMAC`'s Python layer (three calls a hash on the hot paths),
+    where there is one.
+    """
+    try:
+        from _hashlib import hmac_new
+    except ImportError:  # pragma: no cover - a Python built without OpenSSL
+        return hmac.new(key, digestmod="sha256")
+    return hmac_new(key, digestmod="sha256")
 
 
 def _derive(secret: bytes, info: bytes) -> bytes:

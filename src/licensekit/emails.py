@@ -2,12 +2,15 @@
 
 Addresses are checked by ``email-validator`` without DNS look-ups, then lower-cased as a whole
 so that ``Ann@Example.COM`` and ``ann@example.com`` are one person everywhere in licensekit.
+
+email-validator and :mod:`csv` are imported when first needed (an address read, a CSV read
+or written), not with this module, which every ``LicenseKit`` loads: a process that never
+reads an address (an activation server) never pays for them.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import os
 import re
@@ -57,9 +60,7 @@ def normalize_email(text: str) -> str:
         # Valid characters, but email headers would read them as an encoded word (RFC 2047)
         # and decode them into anything, line breaks included. No real address needs them.
         raise InvalidEmail(text, "the address contains '=?', which headers read as encoding")
-    # Loaded on first use: a process that never reads an address (an activation server)
-    # never pays for email-validator's import.
-    import email_validator
+    import email_validator  # on first use: see the module docstring
 
     try:
         result = email_validator.validate_email(candidate, check_deliverability=False)
@@ -189,6 +190,8 @@ def parse_email_csv(
 
 
 def _parse_csv_text(pieces: Iterable[str], max_entries: int | None = None) -> EmailList:
+    import csv
+
     try:
         return _collect(_csv_cells(_lines(pieces)), max_entries)
     except csv.Error as e:
@@ -205,6 +208,8 @@ def _lines(pieces: Iterable[str]) -> Iterator[str]:
     Raises:
         csv.Error: A line is longer than the csv module reads in one field.
     """
+    import csv
+
     pending = ""
     for piece in pieces:
         text = pending + piece
@@ -224,6 +229,8 @@ def _lines(pieces: Iterable[str]) -> Iterator[str]:
 
 def _csv_cells(lines: Iterable[str]) -> Iterator[tuple[int, str, str | None]]:
     """Yield (row number, cell text, problem or None) for each row of a one-column CSV."""
+    import csv
+
     reader = csv.reader(lines)
     for row_number, row in enumerate(reader, start=1):
         cells = [cell.strip() for cell in row]
@@ -291,6 +298,8 @@ def write_csv(header: Iterable[str] | None, rows: Iterable[Iterable[str]]) -> st
     :mod:`csv` module's. A *header* of None writes the rows alone (a later page of an
     export whose first page had the header).
     """
+    import csv
+
     out = io.StringIO()
     writer = csv.writer(out)
     if header is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
+from licensekit._prepared_email import Parts, PreparedEmail, fill, fill_known, one_line
 from licensekit.domain._echo import echo
 from licensekit.domain.model import frozen_mapping
 from licensekit.exceptions import DeliveryError, ValidationError
@@ -68,11 +69,6 @@ class MessageKind(enum.StrEnum):
     """A notice that the account's password was changed."""
 
 
-def _one_line(value: str) -> str:
-    """Collapse line breaks so a user-supplied value can never start a new header."""
-    return " ".join(value.split())
-
-
 @attrs.frozen
 class Message:
     """One email, rendered and ready to send.
@@ -91,7 +87,7 @@ class Message:
     """
 
     to: str
-    subject: str = attrs.field(converter=_one_line)
+    subject: str = attrs.field(converter=one_line)
     text: str = attrs.field(repr=False)
     html: str = attrs.field(repr=False)
     language: str
@@ -212,7 +208,7 @@ class EmailTemplate:
     html: str
     # Each part parsed once into (literal, placeholder or None) pairs, with and without the
     # line of an administrator's note (dropped, with one blank line, when there is none).
-    _compiled: dict[tuple[str, bool], _Parts] = attrs.field(
+    _compiled: dict[tuple[str, bool], Parts] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
     )
 
@@ -236,10 +232,11 @@ class EmailTemplate:
         Raises:
             KeyError: A placeholder has no value.
         """
-        return "".join(
-            literal if name is None else literal + values[name]
-            for literal, name in self._compiled[part, notes]
-        )
+        return fill(self._compiled[part, notes], values)
+
+    def parts(self, part: str, *, notes: bool) -> Parts:
+        """Return *part* split into (literal, placeholder name or None) pairs."""
+        return self._compiled[part, notes]
 
     def placeholders(self) -> frozenset[str]:
         """Return every placeholder name the three parts use."""
@@ -250,10 +247,7 @@ class EmailTemplate:
         )
 
 
-_Parts = tuple[tuple[str, str | None], ...]
-
-
-def _compile(source: str) -> _Parts:
+def _compile(source: str) -> Parts:
     """Split a valid :class:`string.Template` into (literal, placeholder) pairs."""
     parts: list[tuple[str, str | None]] = []
     start = 0
@@ -492,45 +486,67 @@ class Templates:
             expires_at: Filled in as ``${expires}``, written for the language.
             data: Extra values for :attr:`Message.data` (a token, say) beyond *values*.
         """
+        prepared = self.prepare(
+            kind, language=language, values=values, notes=notes, expires_at=expires_at, data=data
+        )
+        message: Message = prepared.render(to)
+        return message
+
+    def prepare(
+        self,
+        kind: MessageKind,
+        *,
+        language: str,
+        values: Mapping[str, str],
+        notes: str = "",
+        expires_at: dt.datetime | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> PreparedEmail:
+        """Write the parts of an email a batch shares, once; each recipient's come later.
+
+        Takes what :meth:`render` takes but the recipient: *values* holds the values every
+        message of the batch shares, and :meth:`PreparedEmail.render` (``to``, the
+        recipient's own values, extra data) gives each message, as :meth:`render` would.
+        """
         kind = _message_kind(kind)
         notes = notes.strip()
         lang = self.language(language)
         template = lang.templates[kind]
         plain = dict(values)
-        plain.setdefault("recipient", to)
         if expires_at is not None:
             plain["expires"] = lang.format_date(expires_at)
         text_notes, html_notes = _notes_block(lang, notes)
         has_notes = bool(notes)
-        subject = template.fill(
-            "subject",
-            {k: _one_line(v) for k, v in plain.items()} | {"notes_block": ""},
-            notes=has_notes,
-        )
-        text = template.fill("text", plain | {"notes_block": text_notes}, notes=has_notes)
+        shared = {k: one_line(v) for k, v in plain.items()} | {"notes_block": ""}
         escaped = {k: html.escape(v, quote=True) for k, v in plain.items()}
         escaped["notes_block"] = html_notes
-        fragment = template.fill("html", escaped, notes=has_notes)
-        document = (
-            "<!DOCTYPE html>\n"
-            f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
-            f"<title>{html.escape(_one_line(subject))}</title></head><body>\n"
-            f"{fragment}</body></html>\n"
-        )
-        message_data = {**plain, "language": lang.tag}
+        # What the engine writes into the data, and the caller's data: a recipient's own
+        # values do not replace them (as in a single rendering, where they come last).
+        kept = {"language": lang.tag}
         if expires_at is not None:
-            message_data["expires_at"] = expires_at.isoformat()
+            kept["expires"] = plain["expires"]
+            kept["expires_at"] = expires_at.isoformat()
         if notes:
-            message_data["notes"] = notes
-        message_data.update(data or {})
-        return Message(
-            to=to,
-            subject=subject,
-            text=text,
-            html=document,
-            language=lang.tag,
+            kept["notes"] = notes
+        kept.update(data or {})
+        message_data = {**plain, **kept}
+        return PreparedEmail(
+            Message,
             kind=kind,
+            language=lang.tag,
+            subject=fill_known(template.parts("subject", notes=has_notes), shared),
+            text=fill_known(
+                template.parts("text", notes=has_notes), plain | {"notes_block": text_notes}
+            ),
+            html=fill_known(template.parts("html", notes=has_notes), escaped),
+            head=(
+                "<!DOCTYPE html>\n"
+                f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
+                "<title>"
+            ),
             data=message_data,
+            kept=kept,
+            recipient_known="recipient" in plain,
         )
 
 

@@ -13,6 +13,13 @@ Rules an adapter keeps:
 * **Transactions.** :meth:`Store.transaction` opens one; all its writes become visible
   together when the block ends and none of them if the block raises. Reads see the
   transaction's own writes.
+* **Durable or not.** A commit is durable (it survives a power cut once the block has
+  ended) unless licensekit opens the transaction with ``durable=False``, which it does only
+  for bookkeeping whose loss a crash could cause anyway: how sending went, after the emails
+  are out. Such a commit is still atomic and at once visible; only its flush to disk may
+  wait (until the next durable commit, a checkpoint or the server's own flush). A store may
+  ignore the keyword, and one whose ``transaction()`` does not take it is called without it
+  (see :func:`takes_durable`).
 * **Scopes, not global serialisation.** A use case names what it is about to change with
   :meth:`Transaction.lock` (``"account:<id>"``, ``"throttle:<key>"``...) before it reads what
   it decides on. Two transactions that lock a common scope run one after the other; two that
@@ -43,6 +50,13 @@ Rules an adapter keeps:
   any value. Look-ups (:meth:`Transaction.read`) return records in any order; licensekit
   never asks one for None (an indexed field that may be None, such as a primary key's
   ``primary_id``, is looked up only by values).
+* **Filtered listings read only what they return.** A listing filtered by one of the kind's
+  :attr:`RecordKind.filters` (equal values, optionally a :class:`Range` of a
+  :attr:`RecordKind.ranges` field) must cost what its page costs, whatever else the owner
+  holds: a server store keeps an index that begins with the owner, then the filter's
+  fields, then the order (the range field may end it, so that it is checked without
+  reading rows). A filter may name a :attr:`RecordKind.derived` property, a value the
+  record computes from its fields; a SQL store keeps it as a generated column.
 
 :data:`RECORD_FORMAT` versions the record fields, for adapters that keep records as
 documents; :func:`licensekit.serialization.unstructure` gives a record's document form.
@@ -72,6 +86,7 @@ from licensekit.domain.model import (
     Throttle,
     User,
 )
+from licensekit.exceptions import StorageError
 
 __all__ = [
     "ACCOUNTS",
@@ -92,13 +107,16 @@ __all__ = [
     "AsyncStore",
     "AsyncTransaction",
     "Query",
+    "Range",
     "RecordKind",
     "Store",
     "Transaction",
     "missing_operations",
+    "split_filter",
+    "takes_durable",
 ]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """The version of this port; a store declares the one it implements as ``protocol_version``."""
 
 RECORD_FORMAT = 2
@@ -130,6 +148,15 @@ class RecordKind(Generic[R]):
             ``delete_expired``; None for a kind that does not expire.
         nullable_key: Key fields that may be None; None is one value there, distinct from
             every other (a store that cannot index None may keep it as a sentinel).
+        derived: Properties of the records, computed from their fields and never None,
+            that :attr:`filters` may name; a store keeps each where it can index it (a
+            generated column) and gives it no field of its own.
+        filters: Sets of fields (or :attr:`derived` properties) a listing may filter by
+            with equal values: ``page(..., where=...)`` by them reads only the records it
+            returns (an index on the owner, those fields, then :attr:`order`).
+        ranges: Fields a filtered listing may also bound with a :class:`Range`, checked on
+            the records the filter selects (best without reading rows: the field ends the
+            filter's index).
     """
 
     name: str
@@ -142,6 +169,9 @@ class RecordKind(Generic[R]):
     counts: tuple[tuple[str, ...], ...] = ()
     expires: str | None = None
     nullable_key: tuple[str, ...] = ()
+    derived: tuple[str, ...] = ()
+    filters: tuple[tuple[str, ...], ...] = ()
+    ranges: tuple[str, ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -178,6 +208,7 @@ MEMBERSHIPS = RecordKind(
     indexes=(("user_id",),),
     owner="account_id",
     counts=(("account_id", "role", "status"),),
+    filters=(("status",),),
 )
 JOIN_INVITATIONS = RecordKind(
     "join_invitations",
@@ -187,6 +218,9 @@ JOIN_INVITATIONS = RecordKind(
     indexes=(("account_id", "email"),),
     fixed=("account_id", "email", "token_hash", "token_ciphertext"),
     owner="account_id",
+    derived=("phase",),
+    filters=(("phase",),),
+    ranges=("expires_at",),
 )
 SESSIONS = RecordKind(
     "sessions",
@@ -215,6 +249,7 @@ LICENSE_KEYS = RecordKind(
         "seat_pool",
     ),
     owner="account_id",
+    filters=(("status",),),
 )
 INSTALL_INVITATIONS = RecordKind(
     "install_invitations",
@@ -223,6 +258,9 @@ INSTALL_INVITATIONS = RecordKind(
     unique=(("code_hash",), ("token_hash",)),
     fixed=("account_id", "key_id", "email", "code_hash", "token_hash", "secret_ciphertext"),
     owner="key_id",
+    derived=("phase",),
+    filters=(("phase",),),
+    ranges=("expires_at",),
 )
 INSTALLATIONS = RecordKind(
     "installations",
@@ -231,6 +269,7 @@ INSTALLATIONS = RecordKind(
     unique=(("key_id", "computer_id"), ("token_hash",)),
     fixed=("account_id", "key_id", "computer_id"),
     owner="key_id",
+    filters=(("status",),),
 )
 CULLING_KEYS = RecordKind(
     "culling_keys", CullingKey, ("scope", "key_id"), fixed=("account_id",), owner="scope"
@@ -242,6 +281,7 @@ COMPUTER_BLOCKS = RecordKind(
     indexes=(("account_id", "computer_id"),),
     owner="account_id",
     nullable_key=("key_id",),
+    filters=(("key_id",),),
 )
 
 KINDS: tuple[RecordKind[Any], ...] = (
@@ -278,6 +318,30 @@ class Query(Generic[R]):
     values: tuple[tuple[Any, ...], ...]
 
 
+@attrs.frozen
+class Range:
+    """A bound on one field in a filtered listing (:meth:`Transaction.page`'s *where*).
+
+    A record is kept when its value is greater than *above* (if given) and at most *up_to*
+    (if given); a record whose value is None is never kept.
+
+    Attributes:
+        above: The value the field must exceed, or None for no lower bound.
+        up_to: The greatest value the field may hold, or None for no upper bound.
+    """
+
+    above: Any = None
+    up_to: Any = None
+
+    def holds(self, value: Any) -> bool:
+        """True when *value* is within the bounds."""
+        if value is None:
+            return False
+        return (self.above is None or value > self.above) and (
+            self.up_to is None or value <= self.up_to
+        )
+
+
 @runtime_checkable
 class Transaction(Protocol):
     """Protocol: the reads and writes available inside one store transaction.
@@ -308,11 +372,28 @@ class Transaction(Protocol):
         """
         ...
 
-    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+    def page(
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[R]:
         """Return up to *limit* of *owner*'s records, in :attr:`RecordKind.order`.
 
         Only records whose order values come strictly after *after* are returned (all of
         them when *after* is None), so pages stay stable while records are added.
+
+        With *where*, only the records that hold its values: its fields that are not
+        bounded by a :class:`Range` are exactly one of ``kind.filters`` (each compared for
+        equality, None being one value of a nullable key field); a :class:`Range` may bound
+        fields of ``kind.ranges``. Such a page reads only the records it returns (and,
+        along an index, those a :class:`Range` rejects).
+
+        Raises:
+            StorageError: *where* is not one of the kind's filters (and ranges).
         """
         ...
 
@@ -378,6 +459,32 @@ class Transaction(Protocol):
         """
         ...
 
+    def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """Set *values* and add *add* on every record with one of *keys*, all or none.
+
+        The one write that changes many records alike without reading them (how sending
+        went for a chunk of invitations: a SQL store runs one ``UPDATE`` per chunk of keys).
+        Each added number is applied to the value stored at that moment, as
+        :meth:`increment` does, but without a bound: *add* holds whole numbers of at least
+        0. A key that no record has is skipped.
+
+        Returns:
+            How many records were changed.
+
+        Raises:
+            StorageError: A field of *values* or *add* is part of the key or
+                :attr:`~RecordKind.fixed`, is not a field of the kind, or (in *add*) is not
+                a number or gets a negative or non-integer amount.
+        """
+        ...
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -393,10 +500,21 @@ class Store(Protocol):
 
     protocol_version: int
 
-    def transaction(self) -> AbstractContextManager[Transaction]:
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[Transaction]:
         """Open a transaction: commit when the block ends, roll back if it raises.
 
         Transactions do not nest. A transaction object must not be used after its block.
+
+        Args:
+            durable: With False, the commit need not reach the disk before the block ends:
+                it must still be atomic, consistent and visible to every later
+                transaction, and it may be lost in a crash of the machine (not of the
+                process, for a store that can keep that promise), never half of it. It
+                becomes durable at the latest with the next durable commit. A store that
+                cannot commit faster that way ignores the keyword; an adapter whose
+                ``transaction()`` has no such keyword at all is always called without it.
+                licensekit asks for it only where losing the commit in a crash loses no
+                more than the crash itself would have (see the module docstring).
         """
         ...
 
@@ -422,7 +540,13 @@ class AsyncTransaction(Protocol):
         ...
 
     async def page(
-        self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
     ) -> list[R]:
         """As :meth:`Transaction.page`."""
         ...
@@ -457,6 +581,17 @@ class AsyncTransaction(Protocol):
         """As :meth:`Transaction.increment`."""
         ...
 
+    async def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """As :meth:`Transaction.update`."""
+        ...
+
 
 @runtime_checkable
 class AsyncStore(Protocol):
@@ -475,8 +610,12 @@ class AsyncStore(Protocol):
 
     protocol_version: int
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncTransaction]:
-        """Open a transaction (``async with``): commit when the block ends, roll back if not."""
+    def transaction(self, *, durable: bool = True) -> AbstractAsyncContextManager[AsyncTransaction]:
+        """Open a transaction (``async with``): commit when the block ends, roll back if not.
+
+        Args:
+            durable: As for :meth:`Store.transaction`.
+        """
         ...
 
     async def aclose(self) -> None:
@@ -496,7 +635,31 @@ _TRANSACTION_OPERATIONS = (
     "delete",
     "delete_expired",
     "increment",
+    "update",
 )
+
+
+def split_filter(
+    kind: RecordKind[Any], where: Mapping[str, Any]
+) -> tuple[tuple[str, ...], tuple[tuple[str, Range], ...]]:
+    """Return *where*'s filter (one of ``kind.filters``) and its ranges, as a store reads it.
+
+    The filter's fields come in the order of the kind's declaration, the ranges in field
+    order.
+
+    Raises:
+        StorageError: The fields compared for equality are not one of ``kind.filters``, or
+            a :class:`Range` bounds a field that is not one of ``kind.ranges``.
+    """
+    equal = {f for f, v in where.items() if not isinstance(v, Range)}
+    chosen = next((f for f in kind.filters if set(f) == equal), None)
+    if chosen is None:
+        raise StorageError(f"the {kind.name} are not listed by {tuple(sorted(equal))}")
+    ranges = tuple((f, v) for f, v in sorted(where.items()) if isinstance(v, Range))
+    refused = [f for f, _ in ranges if f not in kind.ranges]
+    if refused:
+        raise StorageError(f"the {kind.name} are not listed by a range of {refused[0]}")
+    return chosen, ranges
 
 
 def missing_operations(
@@ -528,3 +691,24 @@ def missing_operations(
             or (asynchronous and not inspect.iscoroutinefunction(getattr(transaction, name)))
         ]
     return missing
+
+
+def takes_durable(store: object) -> bool:
+    """Whether *store*'s ``transaction()`` takes the *durable* keyword.
+
+    True when its signature names ``durable`` or takes any keyword (``**kwargs``). A store
+    written before the keyword existed answers False, and is then always asked for durable
+    transactions, as before (see :meth:`Store.transaction`).
+    """
+    opener = getattr(store, "transaction", None)
+    if opener is None:
+        return False
+    try:
+        parameters = inspect.signature(opener).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin, say)
+        return False
+    return any(
+        (p.name == "durable" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        or p.kind is p.VAR_KEYWORD
+        for p in parameters
+    )

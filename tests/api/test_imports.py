@@ -66,6 +66,16 @@ def test_email_validation_is_loaded_when_the_first_address_is_read() -> None:
     assert "email_validator" in _loaded_after(reading)
 
 
+def test_csv_urls_and_the_memory_store_wait_for_their_first_use() -> None:
+    # Every LicenseKit loads licensekit.emails and licensekit.stores; what only reading a
+    # CSV, a PostgreSQL URI or the memory store needs comes with its first use.
+    later = {"csv", "urllib.parse", "licensekit.stores.memory"}
+    assert not later & _loaded_after("import licensekit\nlicensekit.LicenseKit")
+    reading = "from licensekit.emails import parse_email_csv\nparse_email_csv('ann@example.com')"
+    assert "csv" in _loaded_after(reading)
+    assert "licensekit.stores.memory" in _loaded_after("from licensekit.stores import MemoryStore")
+
+
 def test_sqlite_is_loaded_only_with_the_sqlite_store() -> None:
     assert "sqlite3" not in _loaded_after("from licensekit import LicenseKit, MemoryStore")
     assert "sqlite3" in _loaded_after("from licensekit import SQLiteStore")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from licensekit import IncompatibleStore, MemoryStore
+from licensekit.storage import PROTOCOL_VERSION
 from licensekit.testing import make_licensekit
 
 
@@ -32,9 +33,9 @@ class OldStore:
 
 
 class LacksIncrement:
-    """A v2 store whose transactions have no ``increment``."""
+    """A store of the current port whose transactions have no ``increment``."""
 
-    protocol_version = 2
+    protocol_version = PROTOCOL_VERSION
 
     def __init__(self) -> None:
         self._store = MemoryStore()
@@ -59,7 +60,8 @@ class _Without:
 
 
 def test_a_store_of_the_first_port_is_refused_naming_the_version() -> None:
-    with pytest.raises(IncompatibleStore, match=r"protocol_version = 2 \(it declares None\)"):
+    expected = rf"protocol_version = {PROTOCOL_VERSION} \(it declares None\)"
+    with pytest.raises(IncompatibleStore, match=expected):
         make_licensekit(store=OldStore())  # type: ignore[arg-type]
 
 
@@ -70,4 +72,26 @@ def test_a_store_lacking_an_operation_is_refused_naming_it() -> None:
 
 def test_a_complete_store_is_accepted() -> None:
     kit = make_licensekit(store=MemoryStore())
-    assert kit.store.protocol_version == 2
+    assert kit.store.protocol_version == PROTOCOL_VERSION == 3
+
+
+class VersionTwoStore:
+    """A complete store of the second port (no ``update``, no filtered pages)."""
+
+    protocol_version = 2
+
+    def __init__(self) -> None:
+        self._store = MemoryStore()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._store.transaction() as port:
+            yield _Without(port, "update")
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def test_a_store_of_the_second_port_is_refused_naming_both_versions() -> None:
+    with pytest.raises(IncompatibleStore, match=r"protocol_version = 3 \(it declares 2\)"):
+        make_licensekit(store=VersionTwoStore())  # type: ignore[arg-type]

@@ -19,10 +19,27 @@ import pytest
 # Rewritten asserts for the suite, and imported once here: child sessions then reuse the
 # modules instead of importing them (and everything they import) afresh each time.
 pytest.register_assert_rewrite("licensekit.testing.contract")
-from licensekit.storage import KINDS, RecordKind  # noqa: E402
+from licensekit.storage import (  # noqa: E402
+    INSTALL_INVITATIONS,
+    KINDS,
+    LICENSE_KEYS,
+    THROTTLES,
+    RecordKind,
+)
 from licensekit.testing.contract import CAPABILITIES  # noqa: E402
-from licensekit.testing.contract.samples import COUNTERS, enum_fields, fields_of_type  # noqa: E402
+from licensekit.testing.contract.samples import (  # noqa: E402
+    COUNTERS,
+    REFERENCES,
+    enum_fields,
+    fields_of_type,
+)
 from licensekit.testing.contract.text import text_fields  # noqa: E402
+from licensekit.testing.contract.update import (  # noqa: E402
+    BAD_AMOUNTS,
+    NOT_NUMBERS,
+    numbers,
+    settable,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -36,6 +53,7 @@ from contextlib import contextmanager
 import attrs
 
 from licensekit.exceptions import StorageError
+from licensekit.storage import Range
 from licensekit.stores.memory import MemoryStore, _MemoryTransaction
 
 
@@ -95,6 +113,83 @@ class ReadsThenWritesIncrements(_MemoryTransaction):
         changed = attrs.evolve(table.rows[tuple(key)], **{field: value})
         self._write(table, tuple(key), changed)
         return True
+
+
+class IgnoresAddedAmounts(_MemoryTransaction):
+    """update checks what it is to add, then adds nothing."""
+
+    def update(self, kind, keys, values, *, add=None):
+        super().update(kind, [], values, add=add)  # the checks, on no record
+        return super().update(kind, keys, values)
+
+
+class SetsAmountsInsteadOfAdding(_MemoryTransaction):
+    """update as ``SET n = ?`` where it should be ``SET n = n + ?``."""
+
+    def update(self, kind, keys, values, *, add=None):
+        super().update(kind, [], values, add=add)  # the checks, on no record
+        return super().update(kind, keys, {**values, **(add or {})})
+
+
+class ReadsThenWritesUpdates(_MemoryTransaction):
+    """update as a SELECT then an UPDATE: other transactions add in between."""
+
+    def update(self, kind, keys, values, *, add=None):
+        if not super().update(kind, [], values, add=add) and not (values or add):
+            return 0  # the checks, on no record; nothing to change
+        table = self._table(kind)
+        found = [table.rows[k] for k in dict.fromkeys(map(tuple, keys)) if k in table.rows]
+        self.store._lock.release()  # the round trip to the database
+        try:
+            time.sleep(0.0002)
+        finally:
+            self.store._lock.acquire()
+        for record in found:
+            sums = {f: getattr(record, f) + by for f, by in (add or {}).items()}
+            self._write(table, kind.key_of(record), attrs.evolve(record, **values, **sums))
+        return len(found)
+
+
+class UpdatesByTheFirstKeyField(_MemoryTransaction):
+    """update of a key of several fields changes every record sharing its first field."""
+
+    def update(self, kind, keys, values, *, add=None):
+        wanted = {tuple(k)[0] for k in keys}
+        rows = self._table(kind).rows
+        matching = [k for k in rows if k[0] in wanted]
+        return super().update(kind, matching, values, add=add)
+
+
+class UpdatesNoKeyHoldingNone(_MemoryTransaction):
+    """update compares each key field with ``=``, which None never satisfies in SQL."""
+
+    def update(self, kind, keys, values, *, add=None):
+        kept = [k for k in keys if None not in tuple(k)]
+        return super().update(kind, kept, values, add=add)
+
+
+class CountsEveryKeyGiven(_MemoryTransaction):
+    def update(self, kind, keys, values, *, add=None):
+        changed = super().update(kind, keys, values, add=add)
+        return len(keys) if changed else changed
+
+
+class LetsUpdatesChangeFixedFields(_MemoryTransaction):
+    """update refuses key fields and unknown ones, but forgets the fixed fields."""
+
+    def update(self, kind, keys, values, *, add=None):
+        for name in (*values, *(add or {})):
+            if name in kind.key or name not in kind.fields:
+                raise StorageError(f"an update cannot change {name}")
+        fixed = {f: v for f, v in values.items() if f in kind.fixed}
+        others = {f: v for f, v in values.items() if f not in fixed}
+        changed = super().update(kind, keys, others, add=add)
+        table = self._table(kind)
+        for key in dict.fromkeys(map(tuple, keys)):
+            if fixed and key in table.rows:
+                self._write(table, key, attrs.evolve(table.rows[key], **fixed))
+                changed = changed or 1
+        return changed
 
 
 class IncrementsPastTheCap(_MemoryTransaction):
@@ -234,6 +329,68 @@ ReturnsDatetimesInParisTime = _returned(_in_paris_time)
 ReturnsTextNormalisedAndTrimmed = _returned(_normalised)
 
 
+def selects(record, where):
+    return all(
+        value.holds(getattr(record, f)) if isinstance(value, Range) else getattr(record, f) == value
+        for f, value in where.items()
+    )
+
+
+class IgnoresWhere(_MemoryTransaction):
+    """A filtered listing answered as if it were not filtered."""
+
+    def page(self, kind, owner, *, after, limit, where=None):
+        return super().page(kind, owner, after=after, limit=limit)
+
+
+class IgnoresRanges(_MemoryTransaction):
+    """A filter's equal values are kept, its range is dropped."""
+
+    def page(self, kind, owner, *, after, limit, where=None):
+        if where is not None:
+            super().page(kind, owner, after=after, limit=0, where=where)  # its refusals
+            where = {f: v for f, v in where.items() if not isinstance(v, Range)}
+        return super().page(kind, owner, after=after, limit=limit, where=where)
+
+
+class FiltersInInsertionOrder(_MemoryTransaction):
+    """A filter answered by the records in the order they were added (a table scan)."""
+
+    def page(self, kind, owner, *, after, limit, where=None):
+        if where is None:
+            return super().page(kind, owner, after=after, limit=limit)
+        super().page(kind, owner, after=after, limit=0, where=where)  # its refusals
+        position = lambda order: [(v is not None, v or "") for v in order]  # noqa: E731
+        rows = [
+            r
+            for r in self._table(kind).rows.values()
+            if getattr(r, kind.owner) == owner and selects(r, where)
+        ]
+        if after is not None:
+            start = position(after)
+            rows = [r for r in rows if position([getattr(r, f) for f in kind.order]) > start]
+        return rows[: max(limit, 0)]
+
+
+class FiltersByTheValuesFirstWritten(_MemoryTransaction):
+    """A filter (or derived) column computed when a record is added and never again."""
+
+    def add(self, kind, records):
+        super().add(kind, records)
+        first = self.store.__dict__.setdefault("first", {})
+        for record in records:
+            first.setdefault((kind.name, kind.key_of(record)), record)
+
+    def page(self, kind, owner, *, after, limit, where=None):
+        if where is None:
+            return super().page(kind, owner, after=after, limit=limit)
+        super().page(kind, owner, after=after, limit=0, where=where)  # its refusals
+        first = self.store.__dict__.setdefault("first", {})
+        rows = super().page(kind, owner, after=after, limit=10**9)
+        kept = [r for r in rows if selects(first.get((kind.name, kind.key_of(r)), r), where)]
+        return kept[: max(limit, 0)]
+
+
 class SparesWhatExpiresAtTheMoment(_MemoryTransaction):
     def delete_expired(self, kind, moment):
         return super().delete_expired(kind, moment - dt.timedelta(microseconds=1))
@@ -346,8 +503,84 @@ TEXT_LOOKUPS = [
 WITH_ENUMS = [k for k in KINDS if enum_fields(k)]
 WITH_TEXT = [k for k in KINDS if fields_of_type(k, str)]
 EXPIRING = [k for k in KINDS if k.expires]
+FILTERS = [(k, f) for k in KINDS for f in k.filters]
+MOVABLE_FILTERS = [(k, f) for k, f in FILTERS if set(f) - {*k.key, *k.fixed}]
+RANGED = [(k, f, r) for k, f in FILTERS for r in k.ranges]
+FILTERED = [k for k in KINDS if k.filters]
+FILTER_RESULTS = ids(
+    [
+        "test_a_filtered_listing_holds_exactly_the_records_with_those_values_in_order",
+        "test_filtered_pages_start_after_any_cursor_and_join_up",
+    ],
+    FILTERS,
+) | ids(["test_a_range_bounds_a_filtered_listing"], RANGED)
+FILTER_MOVES = ids(["test_a_save_moves_a_record_to_the_listing_of_its_new_values"], MOVABLE_FILTERS)
+
+NUMBERED = [(k, f) for k in KINDS for f in numbers(k)]
+WITH_NUMBERS = [k for k in KINDS if numbers(k)]
+SEVERAL_FIELDS = [k for k in KINDS if len(k.key) > 1]
+WITH_NULLABLE = [k for k in KINDS if k.nullable_key]
+WIDEST = max(KINDS, key=lambda k: len(k.key))
+MANY_KEYS = [next(k for k in WITH_NUMBERS if len(k.key) == 1 and not REFERENCES[k]), WIDEST]
+UPDATED_BY_KIND = (  # UpdateContract's tests that update stored records of each kind
+    "test_update_sets_and_adds_in_one_call_on_every_record_named",
+    "test_update_skips_unknown_keys_and_counts_a_repeated_key_once",
+    "test_update_sees_and_is_seen_by_the_other_writes_of_its_transaction",
+    "test_a_block_that_raises_after_an_update_keeps_none_of_it",
+)
+UNIQUE_SETTABLE = [
+    (k, "+".join(fields))
+    for k in KINDS
+    for fields in k.unique
+    if all(f in settable(k) for f in fields)
+]
+UPDATE_REFUSALS = (  # every test of UpdateContract that checks a refusal, with its parameters
+    ids(
+        ["test_update_refuses_a_key_or_fixed_or_unknown_field"],
+        [
+            (k, f, op)
+            for k in KINDS
+            for f in (*k.key, *k.fixed, "no_such_field")
+            for op in ("set", "add")
+        ],
+    )
+    | ids(["test_update_refuses_to_add_to_what_is_not_a_number"], NOT_NUMBERS)
+    | {
+        f"test_update_refuses_an_amount_that_is_not_a_whole_number_of_at_least_zero[{a!r}]"
+        for a in BAD_AMOUNTS
+    }
+    | ids(
+        [
+            "test_update_refuses_a_value_another_record_holds_in_a_unique_set",
+            "test_update_refuses_one_unique_value_for_several_records",
+        ],
+        UNIQUE_SETTABLE,
+    )
+    | {
+        "test_update_refuses_a_field_it_may_not_change_even_with_no_keys",
+        "test_update_refuses_a_field_both_set_and_added",
+    }
+)
 
 CASES = {
+    "filtered listings ignore the filter": Case(
+        "broken(IgnoresWhere)()",
+        ("FiltersContract",),
+        FILTER_RESULTS
+        | FILTER_MOVES
+        | ids(["test_a_filter_the_kind_does_not_declare_is_refused"], FILTERED),
+    ),
+    "filtered listings ignore the range": Case(
+        "broken(IgnoresRanges)()",
+        ("FiltersContract",),
+        ids(["test_a_range_bounds_a_filtered_listing"], RANGED),
+    ),
+    "filtered listings in the order records were added": Case(
+        "broken(FiltersInInsertionOrder)()", ("FiltersContract",), FILTER_RESULTS | FILTER_MOVES
+    ),
+    "filtered by the values first written": Case(
+        "broken(FiltersByTheValuesFirstWritten)()", ("FiltersContract",), FILTER_MOVES
+    ),
     "increment reads, then writes": Case(
         "broken(ReadsThenWritesIncrements)()",
         ("IncrementContract",),
@@ -361,6 +594,93 @@ CASES = {
             ["test_concurrent_increments_never_pass_the_cap_nor_lose_one"],
             [c for c in COUNTERS if c.cap],
         ),
+    ),
+    "update ignores the amounts to add": Case(
+        "broken(IgnoresAddedAmounts)()",
+        ("UpdateContract",),
+        ids(["test_update_adds_to_each_record_the_amount_to_what_it_holds"], NUMBERED)
+        | ids(UPDATED_BY_KIND, WITH_NUMBERS)
+        | ids(
+            ["test_counts_and_filtered_listings_follow_what_an_update_changes"],
+            [k for k in WITH_NUMBERS if k.counts or k.filters],
+        )
+        | ids(["test_update_of_more_keys_than_a_statement_holds_changes_each_once"], MANY_KEYS[:1])
+        | {"test_concurrent_updates_and_increments_lose_no_addition"},
+    ),
+    "update sets the amounts instead of adding them": Case(
+        "broken(SetsAmountsInsteadOfAdding)()",
+        ("UpdateContract",),
+        # Wherever a record held other than 0 (the bare samples mostly hold 0 or 1).
+        ids(["test_update_adds_to_each_record_the_amount_to_what_it_holds"], NUMBERED)
+        | ids(UPDATED_BY_KIND[:2], WITH_NUMBERS)
+        | ids(
+            [
+                "test_counts_and_filtered_listings_follow_what_an_update_changes",
+                "test_update_sees_and_is_seen_by_the_other_writes_of_its_transaction",
+            ],
+            [LICENSE_KEYS, INSTALL_INVITATIONS],
+        )
+        | ids(
+            [
+                "test_update_sees_and_is_seen_by_the_other_writes_of_its_transaction",
+                "test_update_of_more_keys_than_a_statement_holds_changes_each_once",
+            ],
+            [THROTTLES],
+        )
+        | {
+            "test_update_takes_an_amount_of_zero",
+            "test_concurrent_updates_and_increments_lose_no_addition",
+        },
+    ),
+    "update reads, then writes": Case(
+        "broken(ReadsThenWritesUpdates)()",
+        ("UpdateContract",),
+        {"test_concurrent_updates_and_increments_lose_no_addition"},
+    ),
+    "update matches the first field of a key only": Case(
+        "broken(UpdatesByTheFirstKeyField)()",
+        ("UpdateContract",),
+        ids(UPDATED_BY_KIND[:3], SEVERAL_FIELDS)
+        | ids(
+            ["test_update_changes_no_record_that_differs_in_one_key_field"],
+            [(k, f) for k in SEVERAL_FIELDS for f in k.key[1:]],
+        )
+        | ids(["test_update_of_more_keys_than_a_statement_holds_changes_each_once"], [WIDEST]),
+    ),
+    "update never matches None in a key": Case(
+        "broken(UpdatesNoKeyHoldingNone)()",
+        ("UpdateContract",),
+        ids(
+            [
+                "test_update_sets_every_field_it_may_change_and_each_comes_back_exactly",
+                *UPDATED_BY_KIND,
+                "test_counts_and_filtered_listings_follow_what_an_update_changes",
+                "test_a_save_after_an_update_replaces_the_whole_record",
+                "test_update_of_more_keys_than_a_statement_holds_changes_each_once",
+            ],
+            WITH_NULLABLE,
+        )
+        | ids(
+            ["test_update_changes_no_record_that_differs_in_one_key_field"],
+            [(k, f) for k in WITH_NULLABLE for f in k.nullable_key],
+        ),
+    ),
+    "update counts every key it is given": Case(
+        "broken(CountsEveryKeyGiven)()",
+        ("UpdateContract",),
+        ids(["test_update_skips_unknown_keys_and_counts_a_repeated_key_once"], KINDS)
+        | ids(["test_update_of_more_keys_than_a_statement_holds_changes_each_once"], MANY_KEYS),
+    ),
+    "update changes fixed fields": Case(
+        "broken(LetsUpdatesChangeFixedFields)()",
+        ("UpdateContract",),
+        ids(
+            ["test_update_refuses_a_key_or_fixed_or_unknown_field"],
+            [(k, f, "set") for k in KINDS for f in k.fixed],
+        ),
+    ),
+    "update commits what came before its refusal": Case(
+        "CommitsWhatCameBeforeARefusal()", ("UpdateContract",), UPDATE_REFUSALS
     ),
     "unique sets are not unique": Case(
         "broken(IgnoresUniqueSets)()",
@@ -396,6 +716,7 @@ CASES = {
             "test_an_exception_rolls_back_every_write_and_propagates_unchanged",
             "test_a_rolled_back_block_leaves_no_key_or_unique_value_taken",
             "test_an_unfinished_transaction_is_invisible_to_other_threads[rollback]",
+            "test_a_transaction_that_need_not_be_durable_is_still_all_or_nothing[rollback]",
             "test_transactions_do_not_nest",  # the outer block raised, its write stayed
         },
     ),
@@ -461,6 +782,7 @@ CASES = {
         ("DurabilityContract",),
         {
             "test_committed_records_survive_reopening",
+            "test_a_commit_that_need_not_be_durable_survives_closing_and_reopening",
             "test_rolled_back_and_deleted_records_stay_gone_after_reopening",
             "test_the_rules_still_hold_after_reopening",
         },
@@ -511,7 +833,7 @@ def test_without_reopen_store_the_durability_tests_are_skipped(
     failed, passed, skipped = run_contract(
         pytester, "MemoryStore()", ["DurabilityContract"], "cannot_reopen"
     )
-    assert (failed, passed, skipped) == (set(), set(), 3)
+    assert (failed, passed, skipped) == (set(), set(), 4)
 
 
 def test_a_store_that_reports_refusals_at_the_end_of_the_block_passes(

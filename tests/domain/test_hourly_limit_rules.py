@@ -13,6 +13,7 @@ from licensekit.domain._hourly_limits import (
     activation_refusal,
     activations_key,
     admit,
+    count_more,
     invitation_refusal,
     invitations_key,
 )
@@ -149,3 +150,35 @@ def test_no_window_ever_counts_more_than_the_limit(limit, calls):
     # Windows never overlap: each opens at or after the end of the one before.
     starts = sorted(windows)
     assert all(b - a >= WINDOW for a, b in itertools.pairwise(starts))
+
+
+@given(
+    limit=st.integers(1, 20),
+    count=st.integers(1, 25),
+    used=st.integers(0, 25),
+    started_minutes_ago=st.integers(0, 130),
+    locked=st.booleans(),
+    fresh=st.booleans(),
+)
+def test_count_more_is_the_record_admit_writes_when_it_allows(
+    limit, count, used, started_minutes_ago, locked, fresh
+):
+    """The activation's fast path counts exactly as admit does, and refuses when admit does."""
+    started = NOW - dt.timedelta(minutes=started_minutes_ago)
+    record = (
+        None
+        if fresh
+        else Throttle(
+            key=KEY,
+            failures=used,
+            window_started_at=started,
+            expires_at=started + WINDOW,
+            locked_until=started + WINDOW if locked else None,
+        )
+    )
+    decision = admit(record, key=KEY, count=count, limit=limit, now=NOW)
+    counted = count_more(record, key=KEY, count=count, limit=limit, now=NOW)
+    if decision.allowed:
+        assert counted == decision.record
+    else:
+        assert counted is None

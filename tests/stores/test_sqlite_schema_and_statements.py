@@ -228,14 +228,14 @@ def add_every_kind(store: SQLiteStore) -> list[object]:
 # -- the schema against the descriptions ---------------------------------------------------
 
 
-def test_the_store_declares_port_v2_and_lacks_no_operation(store: SQLiteStore) -> None:
+def test_the_store_declares_the_port_version_and_lacks_no_operation(store: SQLiteStore) -> None:
     with store.transaction() as tx:
         assert missing_operations(store, tx) == []
 
 
 def test_a_new_file_has_exactly_the_schema_the_descriptions_ask_for(store: SQLiteStore) -> None:
     """A field added to a record without a migration that adds its column fails here."""
-    assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS) == 7
+    assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS) == 8
     with raw(store.path) as connection:
         assert schema_problems(connection) == []
 
@@ -362,7 +362,7 @@ def test_a_file_the_v1_store_made_migrates_with_every_record_kept(path: Path) ->
             tx.save(COMPUTER_BLOCKS, [blocks[0]])
     finally:
         store.close()
-    with pytest.raises(IncompatibleStore, match="schema version 7"):
+    with pytest.raises(IncompatibleStore, match="schema version 8"):
         SQLiteStoreV1(path)  # the older store refuses what it cannot read
 
 
@@ -417,7 +417,7 @@ def test_a_failing_migration_leaves_a_version_4_file_as_it_was(
     v1.close()
     broken = (*MIGRATIONS[:4], (*MIGRATIONS[4], "THIS IS NOT SQL"))
     monkeypatch.setattr(_sqlite_v2, "MIGRATIONS", broken)
-    with pytest.raises(StorageError, match="from schema version 4 to 7 failed"):
+    with pytest.raises(StorageError, match="from schema version 4 to 8 failed"):
         SQLiteStore(path)
     with raw(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == 4

@@ -55,6 +55,8 @@ from licensekit.model import (
     ComputerBlock,
     Installation,
     InstallInvitation,
+    InstallInvitationState,
+    InvitationState,
     LicenseKey,
     Membership,
     MemberStatus,
@@ -1169,6 +1171,71 @@ def test_paging_through_a_thousand_installations_returns_each_once(store: SQLite
     assert seen == sorted(ids)
 
 
+def listing_statements(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, work: Callable[[], object]
+) -> list[str]:
+    """The SELECTs with an ORDER BY (the pages) that *work* runs, with their values."""
+    statements: list[str] = []
+    start = SQLiteTransaction.__init__
+
+    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+        connection.set_trace_callback(statements.append)
+        start(self, connection, size)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SQLiteTransaction, "__init__", tracing_start)
+        for connection in store._all:
+            connection.set_trace_callback(statements.append)
+        try:
+            work()
+        finally:
+            for connection in store._all:
+                connection.set_trace_callback(None)
+    return [s for s in statements if s.startswith("SELECT") and " ORDER BY " in s]
+
+
+def test_every_filtered_listing_reads_through_an_index(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listings by state or status, blocks and the computer list: each page a filter reads
+    is a search of an index in the listing's order, never a scan of the table."""
+    kit = kit_on(store)
+    admin, account, key, codes = invite_and_export(kit, seats=10, count=12)
+    for n in range(4):
+        kit.activate(code=codes[n], computer_id=f"PC-{n}")
+    kit.block_computer_id(admin, account.id, "PC-9", key_id=key.id)
+    kit.invite_members(admin, account.id, ["joiner@example.com"], send=False)
+    listings: dict[str, Callable[[], object]] = {
+        **{
+            f"install invitations {state}": lambda s=state: kit.list_install_invitations(
+                admin, account.id, key.id, state=s
+            )
+            for state in InstallInvitationState
+        },
+        **{
+            f"join invitations {state}": lambda s=state: kit.list_join_invitations(
+                admin, account.id, state=s
+            )
+            for state in InvitationState
+        },
+        "active installations": lambda: kit.list_installations(admin, account.id, key.id),
+        "members not removed": lambda: kit.list_members(admin, account.id),
+        "keys not removed": lambda: kit.list_license_keys(admin, account.id),
+        "blocked computers": lambda: kit.list_blocked_computers(admin, account.id),
+        "computer list": lambda: kit.export_installations(admin, account.id),
+    }
+    for name, work in listings.items():
+        statements = listing_statements(store, monkeypatch, work)
+        assert statements, f"{name}: no page was read"
+        for sql in statements:
+            with contextlib.closing(sqlite3.connect(store.path)) as connection:
+                plan = [str(r[3]) for r in connection.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any(step.startswith("SCAN") for step in plan), (name, sql, plan)
+            assert_indexed(plan)
+            if " WHERE " in sql and any(w in sql for w in ("phase =", "status =", "key_id =")):
+                assert any(" USING " in step and "INDEX" in step for step in plan), (name, plan)
+
+
 # -- bulk invitation -----------------------------------------------------------------------
 
 
@@ -1205,10 +1272,10 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
     few = invite(30, "few")
     many = invite(3000, "many")
     assert many[0] == 1  # one transaction
-    # The invitations a chunk per statement; their audit events 500 at a time (bounded
-    # memory), each 500 a chunk per statement.
+    # The invitations and their audit events 500 at a time (bounded memory: the records
+    # of one chunk are made, stored and let go), each 500 a chunk per statement.
     assert many[1] == {
-        "install_invitations": -(-3000 // per_statement("install_invitations")),
+        "install_invitations": 6 * -(-500 // per_statement("install_invitations")),
         "audit_events": 6 * -(-500 // per_statement("audit_events")),
     }
     assert many[1]["install_invitations"] <= 3000 // 40  # 40 or more invitations a statement
@@ -1225,11 +1292,14 @@ def test_a_bulk_invitation_that_fails_midway_leaves_nothing(
     key = kit.add_license_key(admin, account.id, product="Suite", value="K-BULK", seats=5)
     before = store.dump()
     add = SQLiteTransaction.add
+    chunks: list[Sequence[Any]] = []
 
     def clashing_add(self: SQLiteTransaction, kind: Any, added: Sequence[Any]) -> None:
-        if kind is INSTALL_INVITATIONS and len(added) == 3000:
-            added = list(added)  # the 2,999th reuses the first one's code
-            added[2998] = attrs.evolve(added[2998], code_hash=added[0].code_hash)
+        if kind is INSTALL_INVITATIONS:
+            chunks.append(added)
+            if len(chunks) == 6:  # the last chunk of 500: its 2,999th reuses the first code
+                added = list(added)
+                added[498] = attrs.evolve(added[498], code_hash=chunks[0][0].code_hash)
         add(self, kind, added)
 
     monkeypatch.setattr(SQLiteTransaction, "add", clashing_add)

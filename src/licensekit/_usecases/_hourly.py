@@ -20,23 +20,22 @@ written under a scope every other writer of it holds:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from licensekit._results import Settings
 from licensekit._usecases._audit import audit
 from licensekit._usecases._presented import throttle_scope
 from licensekit._usecases._tx import Tx
 from licensekit.domain._hourly_limits import (
-    HourlyDecision,
     activation_refusal,
     activations_key,
     admit,
+    count_more,
     invitation_refusal,
     invitations_key,
 )
 from licensekit.domain.model import AuditAction, InstallInvitation, Throttle
 from licensekit.exceptions import TooManyAttempts
-from licensekit.storage import THROTTLES, Query
+from licensekit.storage import THROTTLES
 
 __all__ = ["KeyActivations", "count_invitation_emails"]
 
@@ -49,28 +48,27 @@ class KeyActivations:
         key_id: The key the activation is under.
     """
 
-    __slots__ = ("_decision", "_key", "_limit", "_record")
+    __slots__ = ("_counted", "_key", "_limit", "_record")
 
     def __init__(self, settings: Settings, key_id: str) -> None:
         self._limit = settings.activations_per_key_per_hour
         self._key = None if self._limit is None else activations_key(key_id)
         self._record: Throttle | None = None
-        self._decision: HourlyDecision | None = None
+        self._counted: Throttle | None = None  # the record with this activation counted
 
     @property
-    def queries(self) -> tuple[Query[Throttle], ...]:
-        """The look-up of the count, to run in the activation's fetch (none when off)."""
-        if self._key is None:
-            return ()
-        return (Query(THROTTLES, ("key",), ((self._key,),)),)
+    def key(self) -> str | None:
+        """The key of the count's record, looked up with the activation's throttles.
 
-    def take(self, results: list[list[Any]]) -> list[list[Any]]:
-        """Keep the result of :attr:`queries` from the front of *results*; return the rest."""
-        if self._key is None:
-            return results
-        found, *rest = results
-        self._record = found[0] if found else None
-        return rest
+        None when the limit is off: there is nothing to read.
+        """
+        return self._key
+
+    def take(self, throttles: list[Throttle]) -> None:
+        """Keep the count's record from *throttles*, the records found by their keys."""
+        for throttle in throttles:
+            if throttle.key == self._key:
+                self._record = throttle
 
     def refusal(
         self, tx: Tx, invitation: InstallInvitation, computer_id: str, now: dt.datetime
@@ -83,10 +81,11 @@ class KeyActivations:
         """
         if self._key is None or self._limit is None:
             return None
-        decision = admit(self._record, key=self._key, count=1, limit=self._limit, now=now)
-        if decision.allowed:
-            self._decision = decision
+        counted = count_more(self._record, key=self._key, count=1, limit=self._limit, now=now)
+        if counted is not None:
+            self._counted = counted
             return None
+        decision = admit(self._record, key=self._key, count=1, limit=self._limit, now=now)
         if decision.record is not None:
             tx.put(THROTTLES, decision.record)
         if decision.audited:
@@ -113,8 +112,8 @@ class KeyActivations:
         trip on the hot path). The key's scope keeps every other activation of the key out
         meanwhile, so the record read in step 2 is still the one stored.
         """
-        if self._decision is not None and self._decision.record is not None:
-            tx.put(THROTTLES, self._decision.record)
+        if self._counted is not None:
+            tx.put(THROTTLES, self._counted)
 
 
 def count_invitation_emails(

@@ -11,22 +11,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
+from licensekit._prepared_email import PreparedEmail
 from licensekit._results import DeliveryFailure
 from licensekit._usecases._context import Context
-from licensekit._usecases._delivery import Delivery
+from licensekit._usecases._delivery import MAX_DELIVERY_ERROR, SEND_CHUNK, Delivery, Sendable
+from licensekit._usecases._install_batch import NewInstallBatch, Outgoing, outcome
 from licensekit._usecases._install_secrets import download_link
 from licensekit._usecases._key_access import key_scope
 from licensekit._usecases._tx import Tx
 from licensekit.domain.model import (
     AuditAction,
     BusinessAccount,
+    DeliveryStatus,
     InstallInvitation,
+    KeyStatus,
     LicenseKey,
     User,
 )
-from licensekit.mail import Message, render_install_invitation
-from licensekit.storage import INSTALL_INVITATIONS
+from licensekit.mail import Message, MessageKind
+from licensekit.storage import INSTALL_INVITATIONS, LICENSE_KEYS
 
 __all__ = ["InstallMail"]
 
@@ -51,22 +56,127 @@ class InstallMail:
         key: LicenseKey,
         owner: BusinessAccount,
         inviter: User,
+        prepared: dict[tuple[str, str, dt.datetime], PreparedEmail] | None = None,
     ) -> Message:
-        """Return the email inviting *invitation*'s address, with its *code* and *token*."""
-        ctx = self._ctx
-        return render_install_invitation(
-            templates=ctx.templates,
-            to=invitation.email,
-            product=key.product,
-            account_name=owner.name,
-            inviter_email=inviter.email,
-            download_url=download_link(ctx.links, token),
-            code=code,
-            token=token,
-            expires_at=invitation.expires_at,
-            language=invitation.language,
-            service_name=ctx.settings.service_name,
+        """Return the email inviting *invitation*'s address, with its *code* and *token*.
+
+        With *prepared*, the emails of a batch are written once per language, inviter and
+        expiry (kept there), and each message fills in only its address, link and code.
+        """
+        return self._write(
+            invitation.email,
+            invitation.language,
+            invitation.expires_at,
+            code,
+            token,
+            key,
+            owner,
+            inviter,
+            prepared,
         )
+
+    def _write(
+        self,
+        to: str,
+        language: str,
+        expires_at: dt.datetime,
+        code: str,
+        token: str,
+        key: LicenseKey,
+        owner: BusinessAccount,
+        inviter: User,
+        prepared: dict[tuple[str, str, dt.datetime], PreparedEmail] | None,
+    ) -> Message:
+        ctx = self._ctx
+        shared = (language, inviter.id, expires_at)
+        email = None if prepared is None else prepared.get(shared)
+        if email is None:
+            email = ctx.templates.prepare(
+                MessageKind.INSTALL_INVITATION,
+                language=language,
+                values={
+                    "product": key.product,
+                    "account_name": owner.name,
+                    "inviter": inviter.email,
+                    "service_name": ctx.settings.service_name,
+                },
+                expires_at=expires_at,
+                data={"inviter_email": inviter.email},
+            )
+            if prepared is not None:
+                prepared[shared] = email
+        message: Message = email.render(
+            to, {"link": download_link(ctx.links, token), "code": code}, {"token": token}
+        )
+        return message
+
+    def _new_message(
+        self,
+        batch: NewInstallBatch,
+        n: int,
+        key: LicenseKey,
+        owner: BusinessAccount,
+        inviter: User,
+        prepared: dict[tuple[str, str, dt.datetime], PreparedEmail],
+    ) -> Message:
+        """Return the email of recipient *n* of a new *batch*."""
+        code, token = batch.code_and_token(n)
+        return self._write(
+            batch.emails[n],
+            batch.language,
+            batch.expires_at,
+            code,
+            token,
+            key,
+            owner,
+            inviter,
+            prepared,
+        )
+
+    def send_new(
+        self, batch: NewInstallBatch, key: LicenseKey, owner: BusinessAccount, inviter: User
+    ) -> tuple[dict[int, Any], list[DeliveryFailure]]:
+        """Send the emails of a *batch* just stored, a chunk at a time, recording each chunk.
+
+        Returns how the invitations whose email failed stand (by position in the batch, for
+        :class:`~licensekit._usecases._install_batch.InvitedViews`), and the failures.
+        Nothing per recipient is kept beyond the failures.
+        """
+        prepared: dict[tuple[str, str, dt.datetime], PreparedEmail] = {}
+        failed_at: dict[int, Any] = {}
+        failures: list[DeliveryFailure] = []
+        now, actor_id = batch.now, inviter.id
+        for start in range(0, len(batch), SEND_CHUNK):
+            entries = batch.outgoing(start, min(start + SEND_CHUNK, len(batch)))
+            items = [
+                (entry, partial(self._new_message, batch, n, key, owner, inviter, prepared))
+                for n, entry in entries
+            ]
+            sent, refused = self.delivery.deliver(items)
+            self.delivery.after_sending(
+                partial(self._record_new, batch.key_id, sent, refused, now, actor_id)
+            )
+            if refused:
+                position = {entry.id: n for n, entry in entries}
+                for failure in refused:
+                    status = DeliveryStatus.REFUSED if failure.permanent else DeliveryStatus.FAILED
+                    failed_at[position[failure.invitation_id]] = outcome(
+                        status, failure.reason[:MAX_DELIVERY_ERROR]
+                    )
+                failures.extend(refused)
+        return failed_at, failures
+
+    def _record_new(
+        self,
+        key_id: str,
+        delivered: Sequence[Outgoing],
+        failed: Sequence[DeliveryFailure],
+        now: dt.datetime,
+        actor_id: str,
+        tx: Tx,
+    ) -> None:
+        """Store how sending a chunk of a new batch went (see :meth:`record`)."""
+        self.record(key_id, tx, delivered, failed, now=now, actor_id=actor_id, keep=False)
 
     def send(
         self,
@@ -82,6 +192,7 @@ class InstallMail:
         The first two are as now stored (the first by id). Each email names the invitation's
         creator (from *inviters*, by user id).
         """
+        prepared: dict[tuple[str, str, dt.datetime], PreparedEmail] = {}
         stored, delivered, undelivered = self.delivery.deliver_and_record(
             (
                 (
@@ -94,6 +205,7 @@ class InstallMail:
                         key,
                         owner,
                         inviters[invitation.invited_by],
+                        prepared,
                     ),
                 )
                 for invitation, code, token in batch
@@ -106,11 +218,12 @@ class InstallMail:
         self,
         key_id: str,
         tx: Tx,
-        delivered: Sequence[InstallInvitation],
+        delivered: Sequence[Sendable],
         failed: Sequence[DeliveryFailure],
         *,
         now: dt.datetime,
         actor_id: str,
+        keep: bool = True,
     ) -> dict[str, InstallInvitation]:
         """Store how sending went for invitations of *key_id*, under the key's scope.
 
@@ -118,6 +231,11 @@ class InstallMail:
         under the new key's scope too.
         """
         tx.lock(key_scope(key_id))
+        # Invitations move to another key only when their key is replaced, which removes it
+        # in the same transaction, under this scope: while the key is not removed, none of
+        # its invitations has moved, and the key's scope is the only one to hold.
+        key = tx.get(LICENSE_KEYS, key_id)
+        reread = key is None or key.status is KeyStatus.REMOVED
 
         def fetch(ids: Sequence[str]) -> list[InstallInvitation]:
             found = tx.get_many(INSTALL_INVITATIONS, ids)
@@ -132,7 +250,9 @@ class InstallMail:
             failed,
             now,
             actor_id,
+            INSTALL_INVITATIONS,
             fetch,
-            partial(tx.save_all, INSTALL_INVITATIONS),
             (AuditAction.INSTALL_INVITATION_SENT, AuditAction.INSTALL_INVITATION_UNDELIVERED),
+            reread=reread,
+            keep=keep,
         )

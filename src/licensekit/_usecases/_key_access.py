@@ -13,7 +13,7 @@ all of them) and on the additional keys of those.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from licensekit._usecases._access import Access
@@ -161,15 +161,30 @@ def authorize_any_key(
     return record, membership
 
 
-def pages_by_id(tx: Tx, kind: RecordKind[R], owner: Any) -> Callable[[str | None, int], list[R]]:
-    """Return a reader of *owner*'s records of *kind* (ordered by ``id``) a page at a time."""
+def pages_by_id(
+    tx: Tx, kind: RecordKind[R], owner: Any, where: Mapping[str, Any] | None = None
+) -> Callable[[str | None, int], list[R]]:
+    """Return a reader of *owner*'s records of *kind* (ordered by ``id``) a page at a time.
+
+    With *where*, only those records: one of the kind's filters (see the port's ``page``).
+    """
 
     def fetch(after: str | None, limit: int) -> list[R]:
-        return tx.page(kind, owner, after=None if after is None else (after,), limit=limit)
+        position = None if after is None else (after,)
+        return tx.page(kind, owner, after=position, limit=limit, where=where)
 
     return fetch
 
 
-def all_by_id(tx: Tx, kind: RecordKind[Any], owner: Any) -> list[Any]:
-    """Return every record of *kind* that *owner* holds, ordered by ``id``, read in chunks."""
-    return scan_all(pages_by_id(tx, kind, owner))
+def all_by_id(
+    tx: Tx, kind: RecordKind[Any], owner: Any, filters: Sequence[Mapping[str, Any]] | None = None
+) -> list[Any]:
+    """Return every record of *kind* that *owner* holds, ordered by ``id``, read in chunks.
+
+    With *filters*, only the records that one of them selects (see the port's ``page``);
+    no record may be selected by two.
+    """
+    if filters is None:
+        return scan_all(pages_by_id(tx, kind, owner))
+    found = [r for where in filters for r in scan_all(pages_by_id(tx, kind, owner, where))]
+    return sorted(found, key=lambda r: r.id) if len(filters) > 1 else found

@@ -73,8 +73,8 @@ def find_presented(
         What was found (or None), and until when an unknown secret is refused (or None):
         see :func:`count_miss`.
     """
-    found = next(iter(tx.fetch(lookup)[0]), None)
-    until = count_miss(
-        tx, found=found is not None, client=client, secret=secret, settings=settings, now=now
-    )
-    return found, until
+    found = tx.fetch(lookup)[0]
+    if found:  # what was found always passes
+        return found[0], None
+    until = count_miss(tx, found=False, client=client, secret=secret, settings=settings, now=now)
+    return None, until

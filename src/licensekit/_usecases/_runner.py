@@ -7,6 +7,10 @@ in a transaction and runs it again, from the start, when the store answers
 :class:`~licensekit.exceptions.StorageBusy` (a lock held too long, a server's serialisation
 failure or deadlock); :meth:`Runner.transaction` opens one transaction without retrying, for
 the few blocks that must not run twice.
+
+A transaction is durable unless :meth:`Runner.run` is asked for ``durable=False``: then its
+commit may reach the disk later (see :meth:`licensekit.storage.Store.transaction`), and a
+store whose ``transaction()`` does not take that keyword is asked for a durable one anyway.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TypeVar
 from licensekit._usecases._offload import new_lock
 from licensekit._usecases._tx import Tx
 from licensekit.exceptions import IncompatibleStore, StorageBusy
-from licensekit.storage import Store, missing_operations
+from licensekit.storage import Store, missing_operations, takes_durable
 
 __all__ = ["Runner", "check_store"]
 
@@ -66,6 +70,16 @@ class Runner:
         self.checked = False
         self._checking = new_lock()
 
+    @property
+    def store(self) -> Store:
+        """The store; another may be set (a test's wrapper, say)."""
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
+        self._relaxes = takes_durable(store)  # whether durable=False may be passed on
+
     def check(self) -> None:
         """Check the store now (see :func:`check_store`), unless it was; callers at once wait."""
         with self._checking:
@@ -83,11 +97,14 @@ class Runner:
             lock_in_order(tx, scopes)
             yield tx
 
-    def run(self, work: Callable[[Tx], T], *scopes: str) -> T:
+    def run(self, work: Callable[[Tx], T], *scopes: str, durable: bool = True) -> T:
         """Run *work* in a transaction holding *scopes*; again while the store is busy.
 
         *work* may run more than once, so it must do nothing outside the transaction (no
-        email, no change of shared state) that a second run would repeat.
+        email, no change of shared state) that a second run would repeat. With *durable*
+        False the commit need not reach the disk before this returns: only for writes whose
+        loss in a crash of the machine costs no more than the crash itself (how sending
+        went, once the emails are out).
 
         Raises:
             StorageBusy: The store stayed busy for every attempt.
@@ -95,11 +112,14 @@ class Runner:
         """
         if not self.checked:
             self.check()
+        store, relaxed = self._store, not durable and self._relaxes
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with self.store.transaction() as port:  # as transaction(), one layer less
+                opened = store.transaction(durable=False) if relaxed else store.transaction()
+                with opened as port:  # as transaction(), one layer less
                     tx = Tx(port)
-                    lock_in_order(tx, scopes)
+                    if scopes:
+                        lock_in_order(tx, scopes)
                     return work(tx)
             except StorageBusy:
                 if attempt == ATTEMPTS:

@@ -12,7 +12,7 @@ storage behaviour of its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from licensekit.storage import Key, Query, RecordKind, Transaction
@@ -101,9 +101,19 @@ class Tx:
         """Run several look-ups at once (one round trip on a store that can)."""
         return self.port.read(queries)
 
-    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
-        """Return one page of *owner*'s records; see :meth:`Transaction.page`."""
-        return self.port.page(kind, owner, after=after, limit=limit)
+    def page(
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[R]:
+        """Return one page of *owner*'s records (filtered by *where*); see the port's ``page``."""
+        if where is None:
+            return self.port.page(kind, owner, after=after, limit=limit)
+        return self.port.page(kind, owner, after=after, limit=limit, where=where)
 
     def count(self, kind: RecordKind[Any], **where: Any) -> int:
         """Return how many records hold *where*; see :meth:`Transaction.count`."""
@@ -158,3 +168,17 @@ class Tx:
     ) -> bool:
         """Change a number within bounds, atomically; see :meth:`Transaction.increment`."""
         return self.port.increment(kind, _key(kind, key), field, by, cap=cap)
+
+    def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Iterable[Any],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """Set *values* and add *add* on the records with *keys*; see the port's ``update``."""
+        wanted = [_key(kind, k) for k in keys]
+        if not wanted:
+            return 0
+        return self.port.update(kind, wanted, values, add=add)

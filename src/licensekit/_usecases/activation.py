@@ -182,11 +182,13 @@ class Activation:
         """
         ctx = self._ctx
         computer_id = clean_computer_id(computer_id)
-        computer_name = clean_name(computer_name, "computer_name", required=False)
+        if computer_name != "":  # the usual empty name and client need no checks
+            computer_name = clean_name(computer_name, "computer_name", required=False)
         if product is not None:
             product = clean_name(product, "product", required=True)
         lookup = presented_invitation(ctx.keys, code, token)
-        client = plain_text(client, "client").strip()
+        if client != "":
+            client = plain_text(client, "client").strip()
         now = ctx.clock.now()
         installation_token = new_token()
         request = _Request(
@@ -233,7 +235,11 @@ class Activation:
             raise outcome
         key, activation = outcome
         installation = activation.installation
-        certificate, valid_until = self._certificate(key, installation, LicenseState.ACTIVE, now)
+        certificate = valid_until = None
+        if ctx.signer is not None:
+            certificate, valid_until = self._certificate(
+                key, installation, LicenseState.ACTIVE, now
+            )
         return ActivationResult(
             installation_id=installation.id,
             installation_token=installation_token,
@@ -354,18 +360,27 @@ class Activation:
         # The computer, then the key (an additional key's primary later): see _seats.
         stale = tx.lock(computer_scope(found.account_id, computer_id))
         stale = tx.lock(key_scope(found.key_id)) or stale
-        # Each look-up spelled out rather than with query(): this is the hottest path.
+        # Each look-up spelled out rather than with query(): this is the hottest path. The
+        # code's throttle and the key's hourly count are looked up together.
+        counted = hourly.key
         keys, installations, blocks, throttles, *again = tx.fetch(
             Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
             Query(INSTALLATIONS, ("key_id", "computer_id"), ((found.key_id, computer_id),)),
             Query(
                 COMPUTER_BLOCKS, ("account_id", "computer_id"), ((found.account_id, computer_id),)
             ),
-            Query(THROTTLES, ("key",), ((throttle_key,),)),
-            *hourly.queries,
+            Query(
+                THROTTLES,
+                ("key",),
+                ((throttle_key,),) if counted is None else ((throttle_key,), (counted,)),
+            ),
             *([Query(INSTALL_INVITATIONS, ("id",), ((found.id,),))] if stale else []),
         )
-        again = hourly.take(again)
+        hourly.take(throttles)
+        throttle = None
+        for counter in throttles:  # the code's own throttle, if it has one
+            if counter.key == throttle_key:
+                throttle = counter
         invitations = again[0] if stale else [found]
         if not invitations or not keys:  # pragma: no cover - neither is ever deleted
             return ActivationCodeNotFound("the license of this code no longer exists")
@@ -376,16 +391,15 @@ class Activation:
             raise StorageBusy("the license key of this code changed meanwhile; try again")
         key: LicenseKey = keys[0]
         existing = installations[0] if installations else None
-        throttle = throttles[0] if throttles else None
         # An additional key is judged with its primary (locked after it: see _seats).
         primary = lock_primary(tx, key) if key.is_additional else None
-        judged = seat_pools.effective_key(key, primary)
+        judged = key if primary is None else seat_pools.effective_key(key, primary)
         try:
             outcome = licensing.activate(
                 key=judged,
                 invitation=invitation,
                 existing=existing,
-                blocked=any(b.covers(key.id, key.primary_id) for b in blocks),
+                blocked=bool(blocks) and any(b.covers(key.id, key.primary_id) for b in blocks),
                 computer_id=computer_id,
                 computer_name=request.computer_name or (existing.computer_name if existing else ""),
                 product=request.product,
@@ -449,7 +463,7 @@ class Activation:
             tx.add(INSTALLATIONS, outcome.installation)
         else:
             tx.save(INSTALLATIONS, outcome.installation)
-        if licensing.clears_code_throttle(throttle, now):
+        if throttle is not None and licensing.clears_code_throttle(throttle, now):
             tx.delete(THROTTLES, throttle_key)
         hourly.count(tx)
         audit(

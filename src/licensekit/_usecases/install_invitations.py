@@ -30,7 +30,7 @@ from licensekit._results import (
     Settings,
 )
 from licensekit._usecases._access import Access
-from licensekit._usecases._audit import audit, event
+from licensekit._usecases._audit import audit, events
 from licensekit._usecases._checks import (
     CsvSource,
     as_id,
@@ -45,13 +45,12 @@ from licensekit._usecases._checks import (
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import SEND_CHUNK, Delivery
 from licensekit._usecases._hourly import count_invitation_emails
+from licensekit._usecases._install_batch import InvitedViews, NewInstallBatch
 from licensekit._usecases._install_mail import InstallMail
 from licensekit._usecases._install_secrets import (
-    InstallSecret,
     check_download_template,
     download_link,
     install_secret_of,
-    new_install_secret,
     presented_invitation,
 )
 from licensekit._usecases._key_access import (
@@ -62,19 +61,18 @@ from licensekit._usecases._key_access import (
     key_scope,
     pages_by_id,
 )
-from licensekit._usecases._listing import filtered_page
+from licensekit._usecases._listing import merged_page
 from licensekit._usecases._offload import offload_batch
 from licensekit._usecases._presented import find_presented
 from licensekit._usecases._tx import Tx, named, query
-from licensekit.codes import SecretKeys
 from licensekit.domain import licensing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
-    DeliveryStatus,
     InstallInvitation,
+    InstallInvitationPhase,
     InstallInvitationState,
     InstallInvitationView,
     LicenseKey,
@@ -98,6 +96,7 @@ from licensekit.storage import (
     LICENSE_KEYS,
     USERS,
     Query,
+    Range,
 )
 
 __all__ = ["InstallInvitations"]
@@ -182,11 +181,10 @@ class InstallInvitations:
         now = ctx.clock.now()
         expires_at = now + lifetime
         count = len(parsed.emails)
-        secrets_ = offload_batch(count, _new_secrets, ctx.keys, now, count)
 
         def work(
             tx: Tx,
-        ) -> tuple[list[InstallInvitation], LicenseKey, BusinessAccount, User] | TooManyAttempts:
+        ) -> tuple[NewInstallBatch, LicenseKey, BusinessAccount, User] | TooManyAttempts:
             record, _, key = authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
@@ -197,41 +195,39 @@ class InstallInvitations:
             if refused is not None:
                 return refused
             owner, inviters = _senders(tx, account_id, [record.user_id])
-            created = _new_invitations(
-                zip(parsed.emails, secrets_, strict=True),
-                key,
-                record.user_id,
-                now=now,
-                expires_at=expires_at,
+            batch = NewInstallBatch(
+                parsed.emails,
+                now,
+                account_id=account_id,
+                key_id=key.id,
+                inviter_id=record.user_id,
                 language=language,
+                expires_at=expires_at,
                 max_activations=max_activations,
                 send=send,
             )
-            tx.add_all(INSTALL_INVITATIONS, created)
-            for start in range(0, len(created), SEND_CHUNK):  # a few events in memory at once
-                tx.add_all(AUDIT_EVENTS, _created_events(created[start : start + SEND_CHUNK], now))
-            return created, key, owner, inviters[record.user_id]
+            # A chunk of records at a time: made (the hashes and ciphertext are the slow
+            # part), stored with their audit events, and let go.
+            details = _created_details(batch)
+            for start in range(0, count, SEND_CHUNK):
+                stop = min(start + SEND_CHUNK, count)
+                created = offload_batch(stop - start, batch.records, ctx.keys, start, stop)
+                tx.add_all(INSTALL_INVITATIONS, created)
+                tx.add_all(AUDIT_EVENTS, _created_events(created, now, details))
+            return batch, key, owner, inviters[record.user_id]
 
         outcome = ctx.runner.run(work, account_scope(account_id))
         if isinstance(outcome, TooManyAttempts):
             raise outcome
-        created, key, owner, inviter = outcome
-        warnings = licensing.invitation_warnings(key, len(created), expires_at)
+        batch, key, owner, inviter = outcome
+        warnings = licensing.invitation_warnings(key, count, expires_at)
+        failed: dict[int, Any] = {}
         undelivered: list[DeliveryFailure] = []
-        if send and created:
-            updated, _, undelivered = self._mail.send(
-                ((i, s.code, s.token) for i, s in zip(created, secrets_, strict=True)),
-                key,
-                owner,
-                {inviter.id: inviter},
-                now,
-                inviter.id,
-            )
-            created = [updated.pop(i.id, i) for i in created]
-        secrets_.clear()  # the codes and tokens: no longer needed, and most of a batch's memory
+        if send and count:
+            failed, undelivered = self._mail.send_new(batch, key, owner, inviter)
         return InstallInvitationBatch(
             key_id=key_id,
-            invited=tuple(InstallInvitationView.of(i, now) for i in created),
+            invited=InvitedViews(batch, failed),
             skipped=tuple(sorted([*parsed.rejected, *parsed.duplicates], key=lambda r: r.row)),
             undelivered=tuple(undelivered),
             seats_free=key.seats_free,
@@ -264,10 +260,10 @@ class InstallInvitations:
             authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            return filtered_page(
-                pages_by_id(tx, INSTALL_INVITATIONS, key_id),
+            filters = [None] if wanted is None else _in_state(wanted, now)
+            return merged_page(
+                [pages_by_id(tx, INSTALL_INVITATIONS, key_id, where) for where in filters],
                 lambda i: i.id,
-                lambda i: wanted is None or i.state(now) is wanted,
                 after,
                 limit,
             )
@@ -311,8 +307,8 @@ class InstallInvitations:
             record, _, key = authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            invitations = _of_key(tx, key_id, wanted)
             key_works = licensing.key_usable(key, now)
+            invitations = _of_key(tx, key_id, wanted, None if include_unusable else now)
             chosen = [i for i in invitations if include_unusable or (key_works and i.usable(now))]
             audit(
                 tx,
@@ -370,7 +366,7 @@ class InstallInvitations:
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
             licensing.check_key_invitable(key, now)
-            invitations = _of_key(tx, key_id, wanted)
+            invitations = _of_key(tx, key_id, wanted, now)
             due = self._mail.delivery.due
             chosen = [i for i in invitations if due(i, now) and i.usable(now)]
             refused = count_invitation_emails(
@@ -551,56 +547,24 @@ def _check_max_activations(value: object, settings: Settings) -> int:
     return value
 
 
-def _new_invitations(
-    recipients: Iterable[tuple[str, InstallSecret]],
-    key: LicenseKey,
-    inviter_id: str,
-    *,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-    language: str,
-    max_activations: int,
-    send: bool,
-) -> list[InstallInvitation]:
-    """Return the invitations to install *key* of each address with its secrets."""
-    return [
-        InstallInvitation(
-            id=secret.invitation_id,
-            account_id=key.account_id,
-            key_id=key.id,
-            email=email,
-            language=language,
-            invited_by=inviter_id,
-            created_at=now,
-            expires_at=expires_at,
-            code_hash=secret.code_hash,
-            token_hash=secret.token_hash,
-            secret_ciphertext=secret.ciphertext,
-            max_activations=max_activations,
-            # Invitations to be sent now are stored claimed by this call (see Delivery.claim).
-            delivery=DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT,
-            delivery_started_at=now if send else None,
-        )
-        for email, secret in recipients
-    ]
+def _created_details(batch: NewInstallBatch) -> dict[str, str]:
+    """The details every creation event of *batch* shares (written once per batch)."""
+    return {
+        "key_id": batch.key_id,
+        "language": batch.language,
+        "expires_at": batch.expires_at.isoformat(),
+    }
 
 
-def _created_events(created: Sequence[InstallInvitation], now: dt.datetime) -> list[AuditEvent]:
+def _created_events(
+    created: Sequence[InstallInvitation], now: dt.datetime, details: dict[str, str]
+) -> list[AuditEvent]:
     """Return the audit events of invitations to install just *created*."""
-    return [
-        event(
-            now,
-            i.account_id,
-            i.invited_by,
-            AuditAction.INSTALL_INVITATION_CREATED,
-            i.id,
-            email=i.email,
-            key_id=i.key_id,
-            language=i.language,
-            expires_at=i.expires_at.isoformat(),
-        )
-        for i in created
-    ]
+    return events(
+        now,
+        AuditAction.INSTALL_INVITATION_CREATED,
+        [(i.account_id, i.invited_by, i.id, {"email": i.email, **details}) for i in created],
+    )
 
 
 def _senders(
@@ -637,14 +601,55 @@ def _preview(
     )
 
 
-def _of_key(tx: Tx, key_id: str, wanted: Sequence[str] | None) -> list[InstallInvitation]:
+_EXPIRING = (
+    InstallInvitationPhase.ACTIVATED,
+    InstallInvitationPhase.SENT,
+    InstallInvitationPhase.PENDING,
+)
+"""The phases whose invitations become expired at their expiry."""
+
+
+def _in_state(state: InstallInvitationState, now: dt.datetime) -> list[dict[str, Any]]:
+    """The store's filters whose invitations together are those in *state* at *now*.
+
+    Revoked and used-up invitations keep their state; the other phases hold it until the
+    expiry (``expires_at > now``) and are expired from then on (``expires_at <= now``), as
+    :meth:`InstallInvitation.state` says.
+    """
+    live, ended = Range(above=now), Range(up_to=now)
+    if state is InstallInvitationState.REVOKED:
+        return [{"phase": InstallInvitationPhase.REVOKED}]
+    if state is InstallInvitationState.ACTIVATED:
+        return [
+            {"phase": InstallInvitationPhase.USED_UP},
+            {"phase": InstallInvitationPhase.ACTIVATED, "expires_at": live},
+        ]
+    if state is InstallInvitationState.EXPIRED:
+        return [{"phase": phase, "expires_at": ended} for phase in _EXPIRING]
+    phase = InstallInvitationPhase(state.value)  # sent or pending: a phase of the same name
+    return [{"phase": phase, "expires_at": live}]
+
+
+def _usable(now: dt.datetime) -> list[dict[str, Any]]:
+    """The store's filters whose invitations together are those usable at *now*."""
+    live = Range(above=now)
+    return [{"phase": phase, "expires_at": live} for phase in _EXPIRING]
+
+
+def _of_key(
+    tx: Tx, key_id: str, wanted: Sequence[str] | None, usable_at: dt.datetime | None = None
+) -> list[InstallInvitation]:
     """Return every invitation of *key_id*, or those *wanted* (in one look-up), in order.
+
+    With *usable_at* and no *wanted*, only those the store's filters give as possibly usable
+    then (not revoked, not used up, not expired); the caller still checks each.
 
     Raises:
         InvitationNotFound: One of *wanted* is not an invitation of the key.
     """
     if wanted is None:
-        invitations: list[InstallInvitation] = all_by_id(tx, INSTALL_INVITATIONS, key_id)
+        filters = None if usable_at is None else _usable(usable_at)
+        invitations: list[InstallInvitation] = all_by_id(tx, INSTALL_INVITATIONS, key_id, filters)
         return invitations
     return named(
         tx,
@@ -668,8 +673,3 @@ def _in_account(tx: Tx, account_id: str, invitation_id: str) -> InstallInvitatio
             f"no invitation to install {echo(invitation_id)} in business account {echo(account_id)}"
         )
     return invitation
-
-
-def _new_secrets(keys: SecretKeys, now: dt.datetime, count: int) -> list[InstallSecret]:
-    """The codes and tokens of *count* invitations (slow in bulk: offloaded)."""
-    return [new_install_secret(keys, now) for _ in range(count)]

@@ -29,13 +29,14 @@ from licensekit._usecases._key_access import (
     authorize_key,
     pages_by_id,
 )
-from licensekit._usecases._listing import filtered_page
+from licensekit._usecases._listing import merged_page
 from licensekit._usecases._tx import Tx
 from licensekit.domain import roles, standing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     AuditAction,
     Installation,
+    InstallationStatus,
     LicenseKey,
     Membership,
     Session,
@@ -209,9 +210,7 @@ def _page(
     *keys* are in id order. The cursor is None only when no key after the last row holds
     another row to export, so the last page is never an empty one.
     """
-
-    def keep(installation: Installation) -> bool:
-        return include_inactive or installation.is_active
+    where = None if include_inactive else {"status": InstallationStatus.ACTIVE}
 
     def ident(installation: Installation) -> str:
         return installation.id
@@ -220,10 +219,9 @@ def _page(
     remaining = [k for k in keys if k.id >= start_key]
     rows: list[_Row] = []
     for n, key in enumerate(remaining):
-        page = filtered_page(
-            pages_by_id(tx, INSTALLATIONS, key.id),
+        page = merged_page(
+            [pages_by_id(tx, INSTALLATIONS, key.id, where)],
             ident,
-            keep,
             after if key.id == start_key else None,
             limit - len(rows),
         )
@@ -232,8 +230,7 @@ def _page(
             return rows, f"{key.id}/{page.next_cursor}"
         if len(rows) == limit:
             for later in remaining[n + 1 :]:
-                peek = filtered_page(pages_by_id(tx, INSTALLATIONS, later.id), ident, keep, None, 1)
-                if peek.items:
+                if pages_by_id(tx, INSTALLATIONS, later.id, where)(None, 1):
                     return rows, f"{key.id}/{rows[-1][1].id}"
             return rows, None
     return rows, None

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -39,7 +40,7 @@ from licensekit._usecases._checks import (
 )
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import Delivery
-from licensekit._usecases._listing import filtered_page
+from licensekit._usecases._listing import merged_page
 from licensekit._usecases._scopes import account_scope
 from licensekit._usecases._tx import Tx
 from licensekit._usecases.accounts import active_administrators
@@ -104,16 +105,19 @@ class Members:
         def read(tx: Tx) -> Page[MemberView]:
             self._access.authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
 
-            def fetch(after: str | None, n: int) -> Sequence[Membership]:
-                position = None if after is None else (after,)
-                return tx.page(MEMBERSHIPS, account_id, after=position, limit=n)
+            def reader(
+                where: Mapping[str, Any] | None,
+            ) -> Callable[[str | None, int], Sequence[Membership]]:
+                def fetch(after: str | None, n: int) -> Sequence[Membership]:
+                    position = None if after is None else (after,)
+                    return tx.page(MEMBERSHIPS, account_id, after=position, limit=n, where=where)
 
-            page = filtered_page(
-                fetch,
-                lambda m: m.user_id,
-                lambda m: include_removed or m.status is not MemberStatus.REMOVED,
-                after,
-                limit,
+                return fetch
+
+            kept = [s for s in MemberStatus if s is not MemberStatus.REMOVED]
+            filters = [None] if include_removed else [{"status": s} for s in kept]
+            page = merged_page(
+                [reader(where) for where in filters], lambda m: m.user_id, after, limit
             )
             return Page(member_views(tx, page.items), page.next_cursor)
 

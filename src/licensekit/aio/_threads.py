@@ -31,7 +31,15 @@ from typing import Any, Final, TypeVar
 
 from licensekit.exceptions import DeliveryError, StorageError, ValidationError
 from licensekit.mail import BatchMailer, Mailer, Message
-from licensekit.storage import PROTOCOL_VERSION, Key, Query, RecordKind, Store, Transaction
+from licensekit.storage import (
+    PROTOCOL_VERSION,
+    Key,
+    Query,
+    RecordKind,
+    Store,
+    Transaction,
+    takes_durable,
+)
 from licensekit.stores._task_guard import TaskGuard
 
 __all__ = ["ThreadedBatchMailer", "ThreadedMailer", "ThreadedStore"]
@@ -85,19 +93,23 @@ class ThreadedStore:
         self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="licensekit-store")
         self._close_store = close_store
         self._closed = False
+        self._relaxes = takes_durable(store)  # whether durable=False may be passed on
 
     def __repr__(self) -> str:
         return f"ThreadedStore({self.store!r}, max_workers={self._workers})"
 
-    def transaction(self) -> _ThreadedBlock:
+    def transaction(self, *, durable: bool = True) -> _ThreadedBlock:
         """Open a transaction, for ``async with``; see :class:`~licensekit.storage.AsyncStore`.
+
+        *durable* False is passed on to the store when its ``transaction()`` takes it.
 
         Raises:
             StorageError: The store is closed.
         """
         if self._closed:
             raise StorageError("the threaded store is closed")
-        return _ThreadedBlock(self.store, self._executor, TaskGuard(self))
+        relaxed = not durable and self._relaxes
+        return _ThreadedBlock(self.store, self._executor, TaskGuard(self), relaxed)
 
     async def aclose(self) -> None:
         """Stop the worker threads once their transactions end; close the store if asked."""
@@ -112,10 +124,22 @@ class ThreadedStore:
 class _ThreadedBlock:
     """One transaction of a :class:`ThreadedStore`: the block, and the transaction in it."""
 
-    __slots__ = ("_done", "_ended", "_executor", "_guard", "_loop", "_requests", "_store")
+    __slots__ = (
+        "_done",
+        "_ended",
+        "_executor",
+        "_guard",
+        "_loop",
+        "_relaxed",
+        "_requests",
+        "_store",
+    )
 
-    def __init__(self, store: Store, executor: ThreadPoolExecutor, guard: TaskGuard) -> None:
+    def __init__(
+        self, store: Store, executor: ThreadPoolExecutor, guard: TaskGuard, relaxed: bool
+    ) -> None:
         self._store = store
+        self._relaxed = relaxed  # open the store's transaction with durable=False
         self._executor = executor
         self._guard = guard
         self._ended = False
@@ -161,7 +185,8 @@ class _ThreadedBlock:
         """Run in a worker: open the transaction, answer requests, end it as asked."""
         loop, requests = self._loop, self._requests
         try:
-            block = self._store.transaction()
+            store = self._store
+            block = store.transaction(durable=False) if self._relaxed else store.transaction()
             port: Transaction = block.__enter__()
         except BaseException as e:
             loop.call_soon_threadsafe(_settle, opened, None, e)
@@ -210,10 +235,19 @@ class _ThreadedBlock:
         return result
 
     async def page(
-        self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
     ) -> list[R]:
         """See :meth:`licensekit.storage.Transaction.page`."""
-        result: list[R] = await self._call("page", kind, owner, after=after, limit=limit)
+        filtered = {} if where is None else {"where": where}
+        result: list[R] = await self._call(
+            "page", kind, owner, after=after, limit=limit, **filtered
+        )
         return result
 
     async def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
@@ -248,6 +282,18 @@ class _ThreadedBlock:
     ) -> bool:
         """See :meth:`licensekit.storage.Transaction.increment`."""
         result: bool = await self._call("increment", kind, key, field, by, cap=cap)
+        return result
+
+    async def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """See :meth:`licensekit.storage.Transaction.update`."""
+        result: int = await self._call("update", kind, keys, values, add=add)
         return result
 
 

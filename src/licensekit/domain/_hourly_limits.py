@@ -28,6 +28,7 @@ import datetime as dt
 
 import attrs
 
+from licensekit.domain._replace import replacer
 from licensekit.domain.model import Throttle
 from licensekit.exceptions import TooManyAttempts
 
@@ -37,12 +38,15 @@ __all__ = [
     "activation_refusal",
     "activations_key",
     "admit",
+    "count_more",
     "invitation_refusal",
     "invitations_key",
 ]
 
 WINDOW = dt.timedelta(hours=1)
 """How long one window of an hourly limit lasts."""
+
+_replace_throttle = replacer(Throttle)
 
 
 def activations_key(key_id: str) -> str:
@@ -96,12 +100,31 @@ def admit(
     if count <= 0:
         return HourlyDecision(allowed=True, used=used, until=until, record=None)
     if used + count <= limit:
-        counted = attrs.evolve(throttle, failures=used + count, expires_at=until)
+        counted = _replace_throttle(throttle, failures=used + count, expires_at=until)
         return HourlyDecision(allowed=True, used=used, until=until, record=counted)
     if throttle.locked_until is not None:  # this window's refusal was audited already
         return HourlyDecision(allowed=False, used=used, until=until, record=None)
     marked = attrs.evolve(throttle, expires_at=until, locked_until=until)
     return HourlyDecision(allowed=False, used=used, until=until, record=marked, audited=True)
+
+
+def count_more(
+    throttle: Throttle | None, *, key: str, count: int, limit: int, now: dt.datetime
+) -> Throttle | None:
+    """Return the record of *key* with *count* more counted at *now*, or None if they do not fit.
+
+    The record :func:`admit` writes when it allows *count* (at least 1) more, without its
+    decision: for a hot path that only needs to know whether they fit (:func:`admit` then
+    says why not).
+    """
+    if throttle is None or now >= (until := throttle.window_started_at + WINDOW):
+        if count > limit:
+            return None
+        return Throttle(key=key, failures=count, window_started_at=now, expires_at=now + WINDOW)
+    used = throttle.failures + count
+    if used > limit:
+        return None
+    return _replace_throttle(throttle, failures=used, expires_at=until)
 
 
 def activation_refusal(decision: HourlyDecision, limit: int, now: dt.datetime) -> TooManyAttempts:

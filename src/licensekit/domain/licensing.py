@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import attrs
 
 from licensekit.domain._echo import echo
+from licensekit.domain._replace import replacer
 from licensekit.domain.model import (
     Installation,
     InstallationStatus,
@@ -469,6 +470,10 @@ class Activation:
         return attrs.evolve(self.key_as_read, seats_used=self.key_as_read.seats_used + 1)
 
 
+_replace_invitation = replacer(InstallInvitation)
+_replace_installation = replacer(Installation)
+
+
 def activate(
     *,
     key: LicenseKey,
@@ -520,8 +525,10 @@ def activate(
     check_key_usable(key, now)
     returning = is_returning(invitation, existing, computer_id)
     # A used-up code is refused before anything about the computer is said, so that it
-    # cannot be used to probe which computers are blocked or activated.
-    check_code_usable(invitation, now, new_computer=not returning)
+    # cannot be used to probe which computers are blocked or activated. (Revoked and expired
+    # codes were refused above: only the count is left to check.)
+    if not returning and invitation.activations >= invitation.max_activations:
+        check_code_usable(invitation, now, new_computer=True)
     if blocked:
         raise ComputerBlocked(
             f"computer {computer_id!r} is blocked from activating this license; "
@@ -533,16 +540,16 @@ def activate(
             "administrator must deactivate it before another code can be used on it"
         )
     if not returning:
-        counted = attrs.evolve(
+        counted = _replace_invitation(
             invitation,
             activations=invitation.activations + 1,
             computer_ids=(*invitation.computer_ids, computer_id),
             last_activated_at=now,
         )
     else:
-        counted = attrs.evolve(invitation, last_activated_at=now)
+        counted = _replace_invitation(invitation, last_activated_at=now)
     if existing is not None and existing.is_active:
-        refreshed = attrs.evolve(
+        refreshed = _replace_installation(
             existing, computer_name=computer_name, last_seen_at=now, token_hash=token_hash
         )
         return Activation(key, counted, refreshed, is_new=False, seat_taken=False)
@@ -562,7 +569,7 @@ def activate(
             token_hash=token_hash,
         )
     else:
-        installation = attrs.evolve(
+        installation = _replace_installation(
             existing,
             computer_name=computer_name,
             email=invitation.email,

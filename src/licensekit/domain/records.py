@@ -31,11 +31,13 @@ __all__ = [
     "CullingKey",
     "DeliveryStatus",
     "InstallInvitation",
+    "InstallInvitationPhase",
     "InstallInvitationState",
     "Installation",
     "InstallationStatus",
     "InvitationState",
     "JoinInvitation",
+    "JoinInvitationPhase",
     "KeyStatus",
     "LicenseKey",
     "LicenseState",
@@ -99,6 +101,19 @@ class InvitationState(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class JoinInvitationPhase(enum.StrEnum):
+    """The part of a join invitation's state that does not depend on the clock.
+
+    Stores keep it indexed (:attr:`JoinInvitation.phase`), so that a listing by state reads
+    only the invitations in that state: an open invitation is pending before its expiry and
+    expired from then on; the other phases are states of their own.
+    """
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
     REVOKED = "revoked"
 
 
@@ -332,6 +347,15 @@ class JoinInvitation:
     delivery_error: str = ""
     delivery_started_at: dt.datetime | None = None
 
+    @property
+    def phase(self) -> JoinInvitationPhase:
+        """Accepted, revoked, or open (pending until :attr:`expires_at`, expired from then)."""
+        if self.accepted_at is not None:
+            return JoinInvitationPhase.ACCEPTED
+        if self.revoked_at is not None:
+            return JoinInvitationPhase.REVOKED
+        return JoinInvitationPhase.OPEN
+
     def state(self, now: dt.datetime) -> InvitationState:
         """Return the invitation's state at *now*."""
         if self.accepted_at is not None:
@@ -528,6 +552,24 @@ class InstallInvitationState(enum.StrEnum):
     REVOKED = "revoked"
 
 
+class InstallInvitationPhase(enum.StrEnum):
+    """The part of an invitation to install's state that does not depend on the clock.
+
+    Stores keep it indexed (:attr:`InstallInvitation.phase`), so that a listing by state
+    reads only the invitations that can be in that state. Revoked and used-up invitations
+    keep their state for good (revoked, activated); the others are activated, sent or
+    pending until their expiry, and expired from then on.
+    """
+
+    REVOKED = "revoked"
+    USED_UP = "used_up"
+    """Every activation it allows was made."""
+    ACTIVATED = "activated"
+    """Some computers activated with it, and more may."""
+    SENT = "sent"
+    PENDING = "pending"
+
+
 @attrs.frozen
 class InstallInvitation:
     """An invitation for one email address to install a product under one license key.
@@ -572,6 +614,23 @@ class InstallInvitation:
     delivery_attempts: int = 0
     delivery_error: str = ""
     delivery_started_at: dt.datetime | None = None
+
+    @property
+    def phase(self) -> InstallInvitationPhase:
+        """The state the invitation is in before its expiry (:meth:`state` at an earlier time).
+
+        Revoked and used up are for good; activated, sent and pending become expired at
+        :attr:`expires_at`.
+        """
+        if self.revoked_at is not None:
+            return InstallInvitationPhase.REVOKED
+        if self.activations >= self.max_activations:
+            return InstallInvitationPhase.USED_UP
+        if self.activations:
+            return InstallInvitationPhase.ACTIVATED
+        if self.sent_count:
+            return InstallInvitationPhase.SENT
+        return InstallInvitationPhase.PENDING
 
     def state(self, now: dt.datetime) -> InstallInvitationState:
         """Return the invitation's state at *now*."""

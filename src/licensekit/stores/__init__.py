@@ -1,27 +1,29 @@
 """Storage adapters shipped with licensekit, one module per technology.
 
 * :class:`~licensekit.stores.memory.MemoryStore`: in process memory, for tests and embedding;
-* :class:`~licensekit.stores.sqlite.SQLiteStore`: one SQLite file, the embedded default
-  (imported on first use, so that hosts on another store never load :mod:`sqlite3`);
+* :class:`~licensekit.stores.sqlite.SQLiteStore`: one SQLite file, the embedded default;
 * :class:`~licensekit.stores.postgres.PostgresStore`: one schema of a PostgreSQL database,
   shared by several instances of a service (the ``postgres`` extra).
 
 :func:`open_store` opens the store a location names, as ``LicenseKit(location, ...)`` and
 the command line's ``--db`` do: a ``postgresql://`` (or ``postgres://``) URI opens a
 PostgresStore, anything else is the path of a SQLite file.
+
+Every ``LicenseKit`` imports this module (for :func:`open_store`); each store, and what only
+a PostgreSQL URI needs (:mod:`urllib.parse`), is imported on first use, so that hosts on
+another store never load :mod:`sqlite3` or the memory store.
 """
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote
 
 from licensekit.exceptions import StorageError
-from licensekit.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
     from licensekit.storage import Store
+    from licensekit.stores.memory import MemoryStore
     from licensekit.stores.sqlite import SQLiteStore
 
 __all__ = ["POSTGRES_SCHEMES", "MemoryStore", "SQLiteStore", "open_store"]
@@ -33,6 +35,10 @@ _SCHEMA_PARAMETER: Final = "schema"
 
 
 def __getattr__(name: str) -> object:
+    if name == "MemoryStore":
+        from licensekit.stores.memory import MemoryStore
+
+        return MemoryStore
     if name == "SQLiteStore":
         from licensekit.stores.sqlite import SQLiteStore
 
@@ -101,6 +107,8 @@ def _split_schema(uri: str) -> tuple[str, str | None]:
     base, mark, query = uri.partition("?")
     if not mark:
         return uri, None
+    from urllib.parse import unquote
+
     kept: list[str] = []
     named: list[str] = []
     for piece in query.split("&"):

@@ -28,10 +28,18 @@ from licensekit.stores._pg_transaction import (
     translate,
 )
 
-__all__ = ["VERSIONS", "Connections", "Guard", "TransactionBlock"]
+__all__ = ["NOT_DURABLE", "VERSIONS", "Connections", "Guard", "TransactionBlock"]
 
 VERSIONS: Final = "licensekit_schema"
 """The table holding the schema's version, in the store's schema."""
+
+NOT_DURABLE: Final = "SET LOCAL synchronous_commit = off"
+"""Begins a transaction that need not be durable: its commit does not wait for the WAL flush.
+
+PostgreSQL's asynchronous commit: the transaction is atomic and visible at once, and the
+server's WAL writer flushes it within a few hundred milliseconds, or any later synchronous
+commit with its own; a crash of the server before then loses it whole, never part of it.
+"""
 
 
 class Guard(Protocol):
@@ -208,13 +216,18 @@ class Connections:
 
 
 class TransactionBlock:
-    """The block of one transaction: take a connection and begin; commit or roll back."""
+    """The block of one transaction: take a connection and begin; commit or roll back.
 
-    __slots__ = ("_connection", "_connections", "_guard", "_tx")
+    With *durable* False the transaction also sets :data:`NOT_DURABLE` (queued with the
+    ``BEGIN``: no round trip of its own).
+    """
 
-    def __init__(self, connections: Connections, guard: Guard) -> None:
+    __slots__ = ("_connection", "_connections", "_durable", "_guard", "_tx")
+
+    def __init__(self, connections: Connections, guard: Guard, durable: bool = True) -> None:
         self._connections = connections
         self._guard = guard
+        self._durable = durable
 
     def __enter__(self) -> PostgresTransaction:
         connections = self._connections
@@ -226,8 +239,9 @@ class TransactionBlock:
             raise
         try:
             # BEGIN is queued, and sent with the transaction's first read.
+            begin = connections.begin if self._durable else (*connections.begin, NOT_DURABLE)
             self._tx = PostgresTransaction(
-                connection, connections.tables, connections.namespace, connections.begin
+                connection, connections.tables, connections.namespace, begin
             )
             self._tx.start()
         except BaseException as e:

@@ -242,11 +242,42 @@ _VERSION_3 = (
     f"ALTER TABLE {{schema}}.installations ADD COLUMN notes {_TEXT} NOT NULL DEFAULT ''",
 )
 
+_VERSION_4 = (
+    # As SQLite's migration 8: filtered listings served by indexes; an invitation's phase
+    # (the part of its state that does not depend on the clock) as a generated column.
+    f"""
+    ALTER TABLE {{schema}}.install_invitations ADD COLUMN phase {_TEXT}
+        GENERATED ALWAYS AS (CASE
+            WHEN revoked_at IS NOT NULL THEN 'revoked'
+            WHEN activations >= max_activations THEN 'used_up'
+            WHEN activations <> 0 THEN 'activated'
+            WHEN sent_count <> 0 THEN 'sent'
+            ELSE 'pending' END) STORED
+    """,
+    "CREATE INDEX install_invitations_by_phase "
+    "ON {schema}.install_invitations (key_id, phase, id, expires_at)",
+    f"""
+    ALTER TABLE {{schema}}.join_invitations ADD COLUMN phase {_TEXT}
+        GENERATED ALWAYS AS (CASE
+            WHEN accepted_at IS NOT NULL THEN 'accepted'
+            WHEN revoked_at IS NOT NULL THEN 'revoked'
+            ELSE 'open' END) STORED
+    """,
+    "CREATE INDEX join_invitations_by_phase "
+    "ON {schema}.join_invitations (account_id, phase, id, expires_at)",
+    "CREATE INDEX installations_by_status ON {schema}.installations (key_id, status, id)",
+    "CREATE INDEX memberships_by_status ON {schema}.memberships (account_id, status, user_id)",
+    "CREATE INDEX license_keys_by_status ON {schema}.license_keys (account_id, status, id)",
+    "CREATE INDEX computer_blocks_by_key_id "
+    "ON {schema}.computer_blocks (account_id, key_id, computer_id)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _VERSION_1,  # 0 -> 1: every kind of record, as licensekit 0.1 keeps them
     _VERSION_2,  # 1 -> 2: grace, check-in interval and culling per key; last state told;
     # the keys that cull
     _VERSION_3,  # 2 -> 3: additional keys, grants over every key, notes on computers
+    _VERSION_4,  # 3 -> 4: filtered listings served by indexes; invitations' phases
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -134,7 +134,10 @@ class PgTableSQL:
         self.nullable = frozenset(kind.nullable_key)
         self.numbers = frozenset(c for c in self.columns if hints[c] is int)
         self.counters = self.numbers - set(kind.key)
-        self.encoders = self.mapper.encoders
+        # A derived property (an enum the record computes) is written as its value.
+        self.encoders = {**self.mapper.encoders, **dict.fromkeys(kind.derived, _enum_value)}
+        self.null_tested = self.nullable  # None of a nullable key field: IS NULL
+        self._filtered: dict[tuple[Any, ...], tuple[str, str]] = {}
         self.lookups = frozenset(kind.lookups)
         self.select = f"SELECT {', '.join(self.columns)} FROM {self.table}"
         writable = [c for c in self.columns if c not in kind.key and c not in kind.fixed]
@@ -167,6 +170,7 @@ class PgTableSQL:
             None if kind.expires is None else f"DELETE FROM {self.table} WHERE {kind.expires} <= %s"
         )
         self._increments: dict[tuple[str, str | None], str] = {}
+        self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
 
     def __repr__(self) -> str:
         return f"PgTableSQL({self.table!r})"
@@ -261,6 +265,40 @@ class PgTableSQL:
             after = self._after_with_nulls(order)
         return f"{head} {tail}", f"{head} AND {after} {tail}"
 
+    def filtered_pages(
+        self, fields: tuple[str, ...], bounds: tuple[tuple[str, str], ...], nulls: frozenset[str]
+    ) -> tuple[str, str]:
+        """``SELECT`` of one page of an owner's records that hold a filter's values.
+
+        Parameters: the owner, the values of *fields* but those of *nulls* (tested ``IS
+        NULL``, which an index serves where ``IS NOT DISTINCT FROM`` is not), one per bound
+        of *bounds* (a field and ``"above"`` or ``"up_to"``), then (after a cursor) the
+        cursor's first order value if the order has several fields, the cursor, and the
+        limit.
+        """
+        key = (fields, bounds, nulls)
+        found = self._filtered.get(key)
+        if found is None:
+            owner, order = self.kind.owner, self.kind.order
+            conditions = [f"{owner} = %s"]
+            conditions += [f"{f} IS NULL" if f in nulls else f"{f} = %s" for f in fields]
+            conditions += [f"{f} {'>' if side == 'above' else '<='} %s" for f, side in bounds]
+            head = f"{self.select} WHERE {' AND '.join(conditions)}"
+            tail = "ORDER BY " + ", ".join(
+                f"{f} NULLS FIRST" if f in self.nullable else f for f in order
+            )
+            tail = f"{tail} LIMIT %s"
+            if len(order) == 1:
+                after = f"{order[0]} > %s"
+            else:  # the first field alone too, which an index can seek to
+                if not self.nullable.intersection(order):
+                    row = f"({', '.join(order)}) > ({', '.join(['%s'] * len(order))})"
+                else:
+                    row = self._after_with_nulls(order)
+                after = f"{order[0]} >= %s AND {row}"
+            found = self._filtered[key] = (f"{head} {tail}", f"{head} AND {after} {tail}")
+        return found
+
     def _after_with_nulls(self, order: tuple[str, ...]) -> str:
         """Rows after a cursor in *order*, None first: one ``%s`` per field, in order.
 
@@ -283,6 +321,20 @@ class PgTableSQL:
             f"EXISTS (SELECT FROM (VALUES ({casts})) AS c({names}) "
             f"WHERE {' OR '.join(f'({a})' for a in alternatives)})"
         )
+
+    def update_alike(self, values: tuple[str, ...], added: tuple[str, ...]) -> str:
+        """``UPDATE`` setting *values* and adding to *added* on the records of many keys.
+
+        Parameters: the new values, the amounts added, then one array per key field.
+        """
+        sql = self._updates.get((values, added))
+        if sql is None:
+            sets = ", ".join(
+                [*(f"{c} = %s" for c in values), *(f"{c} = t.{c} + %s" for c in added)]
+            )
+            sql = f"UPDATE {self.table} AS t SET {sets} WHERE {self._matching(self.kind.key)}"
+            self._updates[values, added] = sql
+        return sql
 
     def increment(self, field: str, cap: str | None) -> str:
         """Add the first parameter to *field* of the record whose key follows, within bounds.

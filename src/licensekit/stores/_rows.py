@@ -23,13 +23,50 @@ import attrs
 
 from licensekit.exceptions import StorageError
 
-__all__ = ["NULL_SENTINEL", "RowMapper", "encode_datetime", "is_plain"]
+__all__ = ["NULL_SENTINEL", "RowMapper", "differ", "encode_datetime", "is_plain"]
 
 R = TypeVar("R")
 Codec = Callable[[Any], Any] | None  # None: the value passes through unchanged
 
 NULL_SENTINEL = ""
 """How a *nullable* field keeps None (and ``"\\x00"`` how it keeps the empty string)."""
+
+
+_LAST_TEXT: list[tuple[dt.datetime | None, str]] = [(None, "")]
+"""The instant written last and its text: the rows of one batch hold the same instant several
+times (created, expires, sent...), and writing it is the dearest part of encoding a row. One
+tuple, replaced whole, so that threads never see one instant with another's text."""
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    """Return *moment* (in UTC) as :func:`encode_datetime` writes it, and remember it."""
+    text = moment.isoformat(timespec="microseconds")
+    _LAST_TEXT[0] = (moment, text)
+    return text
+
+
+_INSTANTS: dict[str, dt.datetime] = {}
+"""The instants read lately, by their stored text: records read together hold the same ones
+(a batch's invitations were made, sent and expire at the same instants; a key's creation is
+read with every activation; an hourly count's window with every count in it). Cleared when
+full; a datetime is immutable, so records may share one."""
+_MOST_INSTANTS = 512
+
+
+def read_instant(text: str) -> dt.datetime:
+    """Return the datetime stored as *text* (:func:`encode_datetime`'s form), parsed once.
+
+    Raises:
+        ValueError: *text* is no ISO 8601 datetime.
+        TypeError: *text* is not text.
+    """
+    found = _INSTANTS.get(text)
+    if found is None:
+        found = dt.datetime.fromisoformat(text)
+        if len(_INSTANTS) >= _MOST_INSTANTS:
+            _INSTANTS.clear()
+        _INSTANTS[text] = found
+    return found
 
 
 def encode_datetime(moment: dt.datetime) -> str:
@@ -39,7 +76,8 @@ def encode_datetime(moment: dt.datetime) -> str:
         StorageError: *moment* has no time zone (it would be read as local time).
     """
     if moment.tzinfo is dt.UTC:  # the usual case: licensekit's clocks and SQLite's rows
-        return moment.isoformat(timespec="microseconds")
+        last = _LAST_TEXT[0]
+        return last[1] if last[0] is moment else _utc_text(moment)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise StorageError(f"cannot store a datetime without a time zone: {moment.isoformat()}")
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
@@ -50,8 +88,55 @@ _LIST_ENCODER = json.JSONEncoder()
 _DECODER = json.JSONDecoder()
 
 
+def _list_encoder() -> Callable[[list[Any]], str]:
+    """``_LIST_ENCODER.encode`` of a list, with its C encoder made once, not on every call.
+
+    The lists stored hold text only, so the check for a list inside itself is left out.
+    Where the C encoder is missing or takes other arguments, the encoder's own ``encode``.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        chunks = make(  # type: ignore[misc]
+            None,
+            _LIST_ENCODER.default,
+            json.encoder.encode_basestring_ascii,
+            None,
+            _LIST_ENCODER.key_separator,
+            _LIST_ENCODER.item_separator,
+            False,
+            False,
+            True,
+        )
+        if "".join(chunks(["a\u00e9", 1], 0)) != _LIST_ENCODER.encode(["a\u00e9", 1]):
+            raise TypeError("another encoding")  # pragma: no cover - CPython's is the same
+    except TypeError:  # pragma: no cover - no C encoder, or another version's arguments
+        return _LIST_ENCODER.encode
+
+    def encode(items: list[Any]) -> str:
+        return "".join(chunks(items, 0))
+
+    return encode
+
+
+_ENCODE_LIST = _list_encoder()
+
+
 def _json_list(value: Any) -> str:
-    return _LIST_ENCODER.encode(sorted(value) if isinstance(value, frozenset) else list(value))
+    if not value:  # the usual case: a new record's sets are empty
+        return "[]"
+    return _ENCODE_LIST(sorted(value) if isinstance(value, frozenset) else list(value))
+
+
+def _list_decoder(container: type[Any]) -> Callable[[str], Any]:
+    """Return a function that reads a stored JSON list back as a *container* of its items.
+
+    An empty list, the usual value (no computer activated with an invitation yet), is read
+    without the JSON decoder's Python layers: a frozenset or tuple is the same empty one.
+    """
+    if container is list:
+        return lambda text: [] if text == "[]" else list(_DECODER.decode(text))
+    empty = container()
+    return lambda text: empty if text == "[]" else container(_DECODER.decode(text))
 
 
 def _encode_nullable(value: str | None) -> str:
@@ -85,14 +170,43 @@ def _enum_decoder(cls: type[enum.Enum]) -> Callable[[Any], Any]:
         except (KeyError, TypeError):  # TypeError: an unhashable value
             return cls(value)
 
+    decode.members = members  # type: ignore[attr-defined]  # for the compiled decoders
     return decode
 
 
 _MAPPING_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+_TEXT = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring  # type: ignore[attr-defined]
+"""A JSON string of text as :data:`_MAPPING_ENCODER` writes it (``ensure_ascii=False``)."""
+
+
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+"""For each tuple of keys met (in the mapping's order), the keys sorted, each with the JSON
+text written before its value: an audit event of one kind has the same keys every time."""
+_MOST_LAYOUTS = 512  # mappings keyed by ids (a session's grants) are not kept
+
+
+def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The keys sorted, each with what precedes its value: ``{"a":``, then ``,"b":``..."""
+    ordered = sorted(keys)
+    layout = tuple((k, f"{',' if n else '{'}{_TEXT(k)}:") for n, k in enumerate(ordered))
+    if len(_LAYOUTS) < _MOST_LAYOUTS:
+        _LAYOUTS[keys] = layout
+    return layout
+
+
 def _json_mapping(value: Mapping[str, Any]) -> str:
-    return _MAPPING_ENCODER.encode(dict(value))
+    """*value* as compact JSON with sorted keys (audit details: text to text, written fast)."""
+    if not value:
+        return "{}"
+    try:
+        keys = tuple(value)
+        layout = _LAYOUTS.get(keys) or _layout(keys)
+        text = _TEXT
+        return "".join([head + text(value[k]) for k, head in layout]) + "}"
+    except (TypeError, AttributeError):  # a key or value that is not text
+        return _MAPPING_ENCODER.encode(dict(value))
 
 
 def _codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
@@ -112,13 +226,12 @@ def _codecs(annotation: Any) -> tuple[bool, Codec, Codec]:
     if annotation in (str, int, bytes):
         return False, None, None
     if annotation is dt.datetime:
-        return False, encode_datetime, dt.datetime.fromisoformat
+        return False, encode_datetime, read_instant
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return False, _enum_value, _enum_decoder(annotation)
     origin = typing.get_origin(annotation)
     if origin in (frozenset, tuple, list):
-        container = origin
-        return False, _json_list, lambda text: container(_DECODER.decode(text))
+        return False, _json_list, _list_decoder(origin)
     if origin in (Mapping, dict, typing.Mapping):
         return False, _json_mapping, _DECODER.decode
     raise TypeError(f"cannot store a field of type {annotation!r}")
@@ -159,9 +272,24 @@ def _expression(value: str, index: int, optional: bool, codec: Codec, prefix: st
     if codec is None:
         return value
     name, call = f"v{index}", f"{prefix}{index}(v{index})"
+    if codec is read_instant:  # an instant read lately, without a call
+        if not optional:
+            return f"(INSTANTS.get({name} := {value}) or {call})"
+        return f"(None if ({name} := {value}) is None else INSTANTS.get({name}) or {call})"
+    if codec is _enum_value:  # an enum member's value, without a call
+        plain = f"({name}._value_ if isinstance({name}, Enum) else {name})"
+        if not optional:
+            return f"({name}._value_ if isinstance(({name} := {value}), Enum) else {name})"
+        return f"(None if ({name} := {value}) is None else {plain})"
+    if getattr(codec, "members", None) is not None:  # an enum decoder: its members, inline
+        member = f"(m{index}[{name}] if {name} in m{index} else {call})"
+        if not optional:
+            return f"(m{index}[{name}] if ({name} := {value}) in m{index} else {call})"
+        return f"(None if ({name} := {value}) is None else {member})"
     if codec is encode_datetime:
+        # The same instant as the last one written (the same object) reuses its text.
         utc = f"{name}.tzinfo is UTC"
-        text = f'{name}.isoformat(timespec="microseconds")'
+        text = f"(c[1] if (c := LAST[0])[0] is {name} else utc_text({name}))"
         if not optional:
             return f"({text} if ({name} := {value}).tzinfo is UTC else {call})"
         return f"(None if ({name} := {value}) is None else {text} if {utc} else {call})"
@@ -216,10 +344,18 @@ class RowMapper(Generic[R]):
         # Both directions are compiled once into straight-line functions: a record is
         # encoded or decoded on every read and write, and a loop over the fields with a
         # call per codec cost as much as the SQL of a small statement.
-        namespace: dict[str, Any] = {"record_type": record_type, "UTC": dt.UTC}
+        namespace: dict[str, Any] = {
+            "record_type": record_type,
+            "UTC": dt.UTC,
+            "LAST": _LAST_TEXT,
+            "utc_text": _utc_text,
+            "Enum": enum.Enum,
+            "INSTANTS": _INSTANTS,
+        }
         for i, (_, encode, decode) in enumerate(specs):
             namespace[f"e{i}"] = encode
             namespace[f"d{i}"] = decode
+            namespace[f"m{i}"] = getattr(decode, "members", None)
         written = ", ".join(
             _expression(f"record.{name}", i, optional, encode, "e")
             for i, (name, (optional, encode, _)) in enumerate(zip(self.columns, specs, strict=True))
@@ -238,3 +374,19 @@ class RowMapper(Generic[R]):
         self.decode: Callable[[Sequence[Any]], R] = _compile(
             "decode", f"def decode(row):\n    return record_type({read})\n", namespace
         )
+
+
+def differ(names: Sequence[str]) -> Callable[[Any, Any], tuple[int, ...]]:
+    """Return ``changed(old, new)``: the positions in *names* of the fields that differ.
+
+    A value is unchanged when it is the same object or an equal one. Compiled once into
+    straight-line code, one test per field: a save compares each record it writes with the
+    one it read, and a loop over the fields cost as much as the ``UPDATE`` it prepares.
+    """
+    tests = "".join(
+        f"    if (a := old.{name}) is not (b := new.{name}) and a != b:\n"
+        f"        found.append({i})\n"
+        for i, name in enumerate(names)
+    )
+    source = f"def changed(old, new):\n    found = []\n{tests}    return tuple(found)\n"
+    return _compile("changed", source, {})

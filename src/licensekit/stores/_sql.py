@@ -21,13 +21,14 @@ Rules of this module (keep them when you change it):
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from licensekit.storage import KINDS, RecordKind
-from licensekit.stores._rows import RowMapper, is_plain
+from licensekit.stores._rows import RowMapper, _enum_value, differ, is_plain
 
 __all__ = [
     "BY_NAME",
@@ -35,6 +36,7 @@ __all__ = [
     "TABLES",
     "TableSQL",
     "chunks",
+    "filter_index",
     "missing_columns",
     "rows_per_statement",
     "schema_problems",
@@ -55,6 +57,24 @@ def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     if len(items) <= size:  # the usual case, spared the slicing
         return [items] if items else []
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _values_of(fields: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a record's values of *fields* as a tuple (of one, for one field)."""
+    if len(fields) == 1:
+        name = fields[0]
+        return lambda record: (getattr(record, name),)
+    getter: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*fields)
+    return getter
+
+
+def filter_index(table: str, fields: Sequence[str]) -> str:
+    """The name of the index that serves a listing of *table* filtered by *fields*.
+
+    It begins with the owner, then *fields*, then the listing's order; the migrations of
+    :mod:`licensekit.stores._sqlite_schema` make it under this name.
+    """
+    return f"{table}_by_{'_'.join(fields)}"
 
 
 def _marks(width: int) -> str:
@@ -81,6 +101,8 @@ class TableSQL:
             encoder of each field.
         columns: The columns, one per field, in field order.
         writable: The columns a save may change: neither key nor fixed.
+        writable_changes: ``writable_changes(old, new)``, the positions in :attr:`writable`
+            whose values differ between two records (see :func:`~licensekit.stores._rows.differ`).
         guarded: The key and fixed columns a save must find unchanged.
         select: ``SELECT <every column> FROM <table>``.
     """
@@ -94,6 +116,17 @@ class TableSQL:
         self.key_positions = tuple(self.position[f] for f in kind.key)
         self.writable = tuple(c for c in self.columns if c not in kind.key and c not in kind.fixed)
         self.guarded = (*kind.key, *kind.fixed)
+        # For saves of records read in the same transaction (see SQLiteTransaction.save):
+        # a record's key as one value (a tuple for a key of several fields), its guarded
+        # and writable values, and each writable field's encoder.
+        self.key_of: Callable[[Any], Any] = operator.attrgetter(*kind.key)
+        self.guarded_of: Callable[[Any], Any] = _values_of(self.guarded)
+        self.writable_of: Callable[[Any], Any] | None = (
+            _values_of(self.writable) if self.writable else None
+        )
+        self.writable_encoders = tuple(self.mapper.encoders[c] for c in self.writable)
+        self.writable_changes = differ(self.writable)  # positions in writable that differ
+        self._narrow: dict[tuple[int, ...], str] = {}
         hints = typing.get_type_hints(kind.type)
         self.numbers = frozenset(c for c in self.columns if hints[c] is int)
         self.counters = self.numbers - set(kind.key)
@@ -104,9 +137,16 @@ class TableSQL:
         self.update_one = self._update_one()
         self.upsert_one = self.upsert(1)
         self.lookups = frozenset(kind.lookups)
-        bound = [*kind.lookups, *kind.counts, kind.order]
+        bound = [*kind.lookups, *kind.counts, kind.order, *((f,) for f in kind.ranges)]
         bound += [(kind.owner,)] if kind.owner is not None else []
         self.encoders = {fields: tuple(self.mapper.encoders[f] for f in fields) for fields in bound}
+        # A derived property (an enum the record computes) is written as its value.
+        field_encoders = {**self.mapper.encoders, **dict.fromkeys(kind.derived, _enum_value)}
+        self.encoders.update(
+            {fields: tuple(field_encoders[f] for f in fields) for fields in kind.filters}
+        )
+        self.null_tested: frozenset[str] = frozenset()  # None is a value: see _rows
+        self._filtered: dict[tuple[Any, ...], tuple[str, str]] = {}
         self.find_one = {
             fields: (self.find(fields, 1), self.encoders[fields], is_plain(self.encoders[fields]))
             for fields in kind.lookups
@@ -170,6 +210,33 @@ class TableSQL:
             f"{c} {'=' if c in self.kind.key else 'IS'} ?{number[c]}" for c in self.guarded
         )
         return f"UPDATE {self.table} SET {sets} WHERE {where}"
+
+    def update_columns(self, changed: tuple[int, ...]) -> str:
+        """``UPDATE`` of the :attr:`writable` columns at positions *changed* of one record.
+
+        Parameters: the new values of those columns, in that order, then the key's values.
+        The record's key and fixed fields are checked by the caller, which read it in the
+        same transaction.
+        """
+        sql = self._narrow.get(changed)
+        if sql is None:
+            sets = ", ".join(f"{self.writable[i]} = ?" for i in changed)
+            where = " AND ".join(f"{c} = ?" for c in self.kind.key)
+            sql = self._narrow[changed] = f"UPDATE {self.table} SET {sets} WHERE {where}"
+        return sql
+
+    def update_alike(self, values: tuple[str, ...], added: tuple[str, ...], keys: int) -> str:
+        """``UPDATE`` setting *values* and adding to *added* on the records with *keys* keys.
+
+        Parameters: the new values, the amounts added, then the keys' values.
+        """
+        cache = ("update_alike", values, added, keys)
+        sql = self._sized.get(cache)
+        if sql is None:
+            sets = ", ".join([*(f"{c} = ?" for c in values), *(f"{c} = {c} + ?" for c in added)])
+            sql = f"UPDATE {self.table} SET {sets} WHERE {self.where(self.kind.key, keys)}"
+            self._sized[cache] = sql
+        return sql
 
     def update(self, rows: int) -> str:
         """``UPDATE`` of *rows* records with distinct keys, each found as by :attr:`update_one`.
@@ -258,6 +325,38 @@ class TableSQL:
             after = f"({', '.join(order)}) > ({', '.join('?' * len(order))})"
         return f"{head} {tail}", f"{head} AND {after} {tail}"
 
+    def filtered_pages(
+        self, fields: tuple[str, ...], bounds: tuple[tuple[str, str], ...], nulls: frozenset[str]
+    ) -> tuple[str, str]:
+        """``SELECT`` of one page of an owner's records that hold a filter's values.
+
+        Parameters: the owner, the values of *fields*, one per bound of *bounds* (a field
+        and ``"above"`` or ``"up_to"``), then (after a cursor) the cursor's first order
+        value if the order has several fields, the cursor, and the limit. The index on the
+        owner, *fields* and the order (:func:`filter_index` names it) serves it; a bound is
+        checked on the index's entries, which end with its field. (*nulls* is for stores
+        that test None apart; here None is a value like any other.)
+        """
+        key = (fields, bounds)
+        found = self._filtered.get(key)
+        if found is None:
+            owner, order = self.kind.owner, self.kind.order
+            conditions = [f"{owner} = ?", *(f"{f} = ?" for f in fields)]
+            conditions += [f"{f} {'>' if side == 'above' else '<='} ?" for f, side in bounds]
+            # Named: without statistics SQLite may prefer walking the owner's whole primary
+            # key (a WITHOUT ROWID table's rows, in the same order) and test the filter on
+            # each row, which reads every record the filter leaves out.
+            index = filter_index(self.table, fields)
+            head = f"{self.select} INDEXED BY {index} WHERE {' AND '.join(conditions)}"
+            tail = f"ORDER BY {', '.join(order)} LIMIT ?"
+            if len(order) == 1:
+                after = f"{order[0]} > ?"
+            else:  # the first field alone too, which an index can seek to
+                row = f"({', '.join(order)}) > ({', '.join('?' * len(order))})"
+                after = f"{order[0]} >= ? AND {row}"
+            found = self._filtered[key] = (f"{head} {tail}", f"{head} AND {after} {tail}")
+        return found
+
     def _count(self, fields: tuple[str, ...]) -> str:
         where = " AND ".join(f"{f} = ?" for f in fields)
         return f"SELECT count(*) FROM {self.table} WHERE {where}"
@@ -280,6 +379,16 @@ class TableSQL:
         if self.page_first is not None and self.page_after is not None:
             found["page"] = self.page_first
             found["page after"] = self.page_after
+        for fields in self.kind.filters:
+            name = ", ".join(fields)
+            found[f"page by {name}"], found[f"page by {name} after"] = self.filtered_pages(
+                fields, (), frozenset()
+            )
+            for field in self.kind.ranges:
+                for side in ("above", "up_to"):
+                    first, later = self.filtered_pages(fields, ((field, side),), frozenset())
+                    found[f"page by {name}, {field} {side}"] = first
+                    found[f"page by {name}, {field} {side} after"] = later
         for fields in self.kind.counts:
             found[f"count by {', '.join(fields)}"] = self.counts[frozenset(fields)][1]
         if self.delete_expired is not None:
@@ -377,9 +486,19 @@ def schema_problems(connection: sqlite3.Connection) -> list[str]:
         ]
         if kind.owner is not None:
             needs.append(("listing", (kind.owner,), kind.order))
+            needs += [
+                ("filter", (kind.owner, *f), tuple(o for o in kind.order if o not in f))
+                for f in kind.filters
+            ]
         if kind.expires is not None:
             needs.append(("expiry", (kind.expires,), ()))
         for purpose, equal, ordered in needs:
             if not _served(indexes, equal, ordered):
                 problems.append(f"{name} has no index for its {purpose} by {(*equal, *ordered)}")
+        named = {str(r[1]) for r in connection.execute(f"PRAGMA index_list({name})")}
+        problems += [
+            f"{name} has no index named {filter_index(name, f)}"
+            for f in kind.filters
+            if filter_index(name, f) not in named
+        ]
     return problems

@@ -290,6 +290,34 @@ _ADMINISTRATORS_GUIDE = [
     "ALTER TABLE installations ADD COLUMN notes TEXT NOT NULL DEFAULT ''",
 ]
 
+_FILTERS = [
+    # Listings filtered by state or status read only what they return, through an index
+    # on the owner, the filter and the order. An invitation's phase is the part of its
+    # state that does not depend on the clock (see InstallInvitation.phase and
+    # JoinInvitation.phase): a generated column, which SQLite computes on every write, so
+    # no write of licensekit's names it. The expiry ends the index, so that a listing by
+    # state checks it without reading rows. Each index is named <table>_by_<filter fields>:
+    # the listings name it (licensekit.stores._sql.filter_index).
+    "ALTER TABLE install_invitations ADD COLUMN phase TEXT GENERATED ALWAYS AS (CASE"
+    " WHEN revoked_at IS NOT NULL THEN 'revoked'"
+    " WHEN activations >= max_activations THEN 'used_up'"
+    " WHEN activations <> 0 THEN 'activated'"
+    " WHEN sent_count <> 0 THEN 'sent'"
+    " ELSE 'pending' END) VIRTUAL",
+    "CREATE INDEX install_invitations_by_phase "
+    "ON install_invitations (key_id, phase, id, expires_at)",
+    "ALTER TABLE join_invitations ADD COLUMN phase TEXT GENERATED ALWAYS AS (CASE"
+    " WHEN accepted_at IS NOT NULL THEN 'accepted'"
+    " WHEN revoked_at IS NOT NULL THEN 'revoked'"
+    " ELSE 'open' END) VIRTUAL",
+    "CREATE INDEX join_invitations_by_phase "
+    "ON join_invitations (account_id, phase, id, expires_at)",
+    "CREATE INDEX installations_by_status ON installations (key_id, status, id)",
+    "CREATE INDEX memberships_by_status ON memberships (account_id, status, user_id)",
+    "CREATE INDEX license_keys_by_status ON license_keys (account_id, status, id)",
+    "CREATE INDEX computer_blocks_by_key_id ON computer_blocks (account_id, key_id, computer_id)",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
@@ -298,5 +326,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_GENERATED_SQL),  # 4 -> 5: keys and indexes as the record descriptions state them
     tuple(_LIVENESS),  # 5 -> 6: grace, check-in interval and culling per key; last state told
     tuple(_ADMINISTRATORS_GUIDE),  # 6 -> 7: additional keys, grants over every key, notes
+    tuple(_FILTERS),  # 7 -> 8: filtered listings served by indexes; invitations' phases
 )
 SCHEMA_VERSION = len(MIGRATIONS)

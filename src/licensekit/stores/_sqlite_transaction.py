@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from licensekit._text import encodable
@@ -26,7 +26,14 @@ from licensekit.exceptions import DuplicateKey, IncompatibleStore, StorageBusy, 
 from licensekit.storage import Key, Query, RecordKind
 from licensekit.stores._listing import Listing
 from licensekit.stores._rows import encode_datetime
-from licensekit.stores._sql import BY_NAME, TableSQL, chunks, rows_per_statement
+from licensekit.stores._sql import (
+    BY_NAME,
+    ROWS_PER_STATEMENT,
+    TableSQL,
+    chunks,
+    rows_per_statement,
+)
+from licensekit.stores._updates import checked_update
 
 __all__ = ["SQLiteTransaction", "decode", "translate"]
 
@@ -121,6 +128,13 @@ def _refusing(write: W) -> W:
     return refusing  # type: ignore[return-value]
 
 
+_FEW_VALUES = 3
+"""Up to this many values of one field are looked up a statement each, not in an IN list."""
+
+_KNOWN_RECORDS = 4096
+"""The most records a transaction keeps for narrow saves (see SQLiteTransaction.save)."""
+
+
 def _flat(rows: Iterable[Row]) -> list[Any]:
     return [value for row in rows for value in row]
 
@@ -138,10 +152,16 @@ class SQLiteTransaction(Listing[TableSQL]):
 
     def __init__(self, connection: sqlite3.Connection, max_variables: int) -> None:
         self._connection = connection
+        # One cursor for the statements whose results are read at once (the hot paths):
+        # connection.execute makes a new cursor for every statement.
+        self._execute = connection.cursor().execute
         self._max_variables = max_variables
         self._sizes: dict[int, int] = {}
         self._done = False
         self.refused: StorageError | None = None
+        # The records this transaction read (and saved since), by table and key: a save of
+        # one of them writes only the columns that differ (see save).
+        self._known: dict[tuple[str, Any], Any] = {}
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -273,7 +293,8 @@ class SQLiteTransaction(Listing[TableSQL]):
         the other, and nothing read before changed (see
         :meth:`licensekit.storage.Transaction.lock`).
         """
-        self._check_open()
+        if self._done or self.refused is not None:  # as _check_open, one call less
+            self._ended()
         return False
 
     def read(self, queries: Sequence[Query[Any]]) -> list[list[Any]]:
@@ -284,7 +305,7 @@ class SQLiteTransaction(Listing[TableSQL]):
         """
         if self._done or self.refused is not None:
             self._ended()  # refused after the block even with no queries
-        execute = self._connection.execute
+        execute = self._execute
         results: list[list[Any]] = []
         for query in queries:
             kind = query.kind
@@ -310,37 +331,118 @@ class SQLiteTransaction(Listing[TableSQL]):
                     continue
                 if len(rows) == 1:
                     try:
-                        results.append([table.mapper.decode(rows[0])])
+                        record = table.mapper.decode(rows[0])
                     except _UNREADABLE as e:
                         raise _unreadable(table, e) from e
+                    results.append([record])
+                    if len(self._known) < _KNOWN_RECORDS:  # as _remember, one call less
+                        self._known[table.table, table.key_of(record)] = record
+                    else:
+                        self._remember(table, (record,))
                     continue
+            elif len(fields) == 1 and one[2] and len(values) <= _FEW_VALUES:
+                # A few values of one field stored as they are (the activation's two
+                # throttles): a statement each, which SQLite runs faster than an IN list of
+                # so few (it first sorts the list's values into a temporary index).
+                sql, decode_row = one[0], table.mapper.decode
+                asked: set[Any] = set()
+                found: list[Any] = []
+                for value in values:
+                    if len(value) != 1 or value[0] in asked:
+                        continue
+                    asked.add(value[0])
+                    try:
+                        rows = execute(sql, value).fetchall()
+                    except UnicodeEncodeError:  # a lone surrogate: it matches nothing stored
+                        continue
+                    except (sqlite3.Error, OverflowError) as e:
+                        raise self._failed(e, "a read") from e
+                    try:
+                        found += [decode_row(row) for row in rows]
+                    except _UNREADABLE as e:
+                        raise _unreadable(table, e) from e
+                results.append(found)
+                if found:
+                    self._remember(table, found)
+                continue
             else:
-                wanted = self._wanted(table, fields, values)
-                find = functools.partial(table.find, fields)
-                cursors = self._chunked(find, wanted, len(fields), "a read")
-                rows = [row for cursor in cursors for row in cursor.fetchall()]
-            results.append(decode(table, rows))
+                rows = self._find_rows(table, fields, values)
+            found = decode(table, rows)
+            results.append(found)
+            self._remember(table, found)
         return results
+
+    def _find_rows(
+        self, table: TableSQL, fields: tuple[str, ...], values: Sequence[Sequence[Any]]
+    ) -> list[Row]:
+        """The rows of *table* whose *fields* hold one of *values*, a chunk per statement."""
+        wanted = self._wanted(table, fields, values)
+        find = functools.partial(table.find, fields)
+        return [
+            row
+            for cursor in self._chunked(find, wanted, len(fields), "a read")
+            for row in cursor.fetchall()
+        ]
+
+    def _remember(self, table: TableSQL, records: Sequence[Any]) -> None:
+        """Keep *records*, just read or written, for the saves of this transaction."""
+        known = self._known
+        if len(known) + len(records) > _KNOWN_RECORDS:
+            known.clear()  # a bulk job: its saves write whole rows, as without this
+            if len(records) > _KNOWN_RECORDS:
+                return
+        name, key_of = table.table, table.key_of
+        for record in records:
+            known[name, key_of(record)] = record
+
+    def _forget(self, table: TableSQL, keys: Iterable[Any]) -> None:
+        """Drop what is known of the records with *keys* (as :attr:`TableSQL.key_of` gives)."""
+        known, name = self._known, table.table
+        for key in keys:
+            known.pop((name, key), None)
 
     # -- writes -----------------------------------------------------------------------------
 
-    @_refusing
     def add(self, kind: RecordKind[R], records: Sequence[R]) -> None:
         """Insert records, a chunk per statement; see the port's ``add``."""
-        table = self._table(kind)
-        if len(records) == 1 and type(records[0]) is kind.type:  # the usual case
-            self._run(table.insert_one, self._encode_record(table, records[0]), "adding records")
-            return
-        for chunk, bad in self._encoded_chunks(table, records):
-            if chunk:
-                self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
-            if bad is not None:
-                raise bad
+        try:  # as _refusing does, without its call: an insert is on every hot path
+            table = self._table(kind)
+            if len(records) == 1 and type(records[0]) is kind.type:  # the usual case, inline
+                try:
+                    row = table.mapper.encode(records[0])
+                except (AttributeError, TypeError, ValueError) as e:
+                    raise StorageError(
+                        f"one of the {kind.name} holds a value of a wrong type: {e}"
+                    ) from e
+                try:
+                    self._execute(table.insert_one, row)
+                except (sqlite3.Error, UnicodeEncodeError, OverflowError) as e:
+                    raise self._failed(e, "adding records") from e
+                return
+            for chunk, bad in self._encoded_chunks(table, records):
+                if chunk:
+                    self._run(table.insert(len(chunk)), _flat(chunk), "adding records")
+                if bad is not None:
+                    raise bad
+        except StorageError as e:
+            self.refused = self.refused or e
+            raise
 
     @_refusing
     def save(self, kind: RecordKind[R], records: Sequence[R]) -> None:
-        """Replace existing records, a chunk per statement; see the port's ``save``."""
+        """Replace existing records, a chunk per statement; see the port's ``save``.
+
+        Records this transaction read (or saved) are written narrowly: only the columns
+        whose values differ, one statement per set of changed columns (so a batch whose
+        records changed alike is one ``executemany``). Nothing can have changed them since
+        they were read: every transaction of this store holds the write lock from its start.
+        Any other record rewrites its row.
+        """
         table = self._table(kind)
+        if self._known and self._save_changes(table, records):
+            return
+        if self._known:
+            self._forget(table, [table.key_of(r) for r in records if type(r) is kind.type])
         if len(records) == 1 and type(records[0]) is kind.type:  # the usual case
             row = self._encode_record(table, records[0])
             if self._run(table.update_one, row, "saving records").rowcount != 1:
@@ -352,15 +454,116 @@ class SQLiteTransaction(Listing[TableSQL]):
             if bad is not None:
                 raise bad
 
-    @_refusing
+    def _save_changes(self, table: TableSQL, records: Sequence[Any]) -> bool:
+        """Write only what changed in *records*, when each of them is known; say if done.
+
+        False, with nothing written, when one of *records* was not read in this transaction,
+        changes a key or fixed field (the full path then refuses it), is not of the kind, or
+        comes twice: the caller then rewrites whole rows.
+        """
+        writable_of = table.writable_of
+        if writable_of is None:
+            return False
+        if len(records) == 1:  # the usual case: one statement at most, nothing to group
+            return self._save_one_change(table, records[0])
+        known, name, kind_type = self._known, table.table, table.kind.type
+        key_of, guarded_of, changes = table.key_of, table.guarded_of, table.writable_changes
+        groups: dict[tuple[int, ...], list[Any]] = {}
+        seen: set[Any] = set()
+        for record in records:
+            if type(record) is not kind_type:
+                return False
+            key = key_of(record)
+            old = known.get((name, key))
+            if old is None or key in seen or guarded_of(old) != guarded_of(record):
+                return False
+            seen.add(key)
+            changed = changes(old, record)
+            if changed:
+                groups.setdefault(changed, []).append((record, writable_of(record), key))
+        encoders, key_fields = table.writable_encoders, table.kind.key
+        one_field_key = len(key_fields) == 1
+        # The key as stored (a nullable key field keeps None and "" as sentinels): see _rows.
+        plain_key = table.find_one[key_fields][2]
+        for changed, group in groups.items():
+            try:
+                params = []
+                for _, after, key in group:
+                    stored_key = (key,) if one_field_key else key
+                    if not plain_key:
+                        stored_key = self._encode(table, key_fields, stored_key)
+                    params.append((*[encoders[i](after[i]) for i in changed], *stored_key))
+            except (AttributeError, TypeError, ValueError) as e:
+                raise StorageError(
+                    f"one of the {table.kind.name} holds a value of a wrong type: {e}"
+                ) from e
+            sql = table.update_columns(changed)
+            try:
+                if len(params) == 1:
+                    written = self._connection.execute(sql, params[0]).rowcount
+                else:
+                    written = self._connection.executemany(sql, params).rowcount
+            except (sqlite3.Error, UnicodeEncodeError, OverflowError) as e:
+                raise self._failed(e, "saving records") from e
+            if written != len(params):  # pragma: no cover - read in this transaction
+                raise StorageError(f"a save of the {table.kind.name} found fewer records")
+        for record in records:
+            known[name, key_of(record)] = record
+        return True
+
+    def _save_one_change(self, table: TableSQL, record: Any) -> bool:
+        """:meth:`_save_changes` of one record, without the grouping a batch needs."""
+        if type(record) is not table.kind.type:
+            return False
+        key = table.key_of(record)
+        old = self._known.get((table.table, key))
+        if old is None or table.guarded_of(old) != table.guarded_of(record):
+            return False
+        changed = table.writable_changes(old, record)
+        if changed:
+            key_fields = table.kind.key
+            stored_key = (key,) if len(key_fields) == 1 else key
+            if not table.find_one[key_fields][2]:  # a nullable key field: see _rows
+                stored_key = self._encode(table, key_fields, stored_key)
+            encoders, names = table.writable_encoders, table.writable
+            try:
+                params = (*[encoders[i](getattr(record, names[i])) for i in changed], *stored_key)
+            except (AttributeError, TypeError, ValueError) as e:
+                raise StorageError(
+                    f"one of the {table.kind.name} holds a value of a wrong type: {e}"
+                ) from e
+            try:
+                written = self._execute(table.update_columns(changed), params).rowcount
+            except (sqlite3.Error, UnicodeEncodeError, OverflowError) as e:
+                raise self._failed(e, "saving records") from e
+            if written != 1:  # pragma: no cover - read in this transaction
+                raise StorageError(f"a save of the {table.kind.name} found fewer records")
+        self._known[table.table, key] = record
+        return True
+
     def put(self, kind: RecordKind[R], records: Sequence[R]) -> None:
-        """Insert or replace records, a chunk per statement; see the port's ``put``."""
-        table = self._table(kind)
-        for chunk, bad in self._encoded_chunks(table, records):
-            if chunk:
-                self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
-            if bad is not None:
-                raise bad
+        """Insert or replace records, a chunk per statement; see the port's ``put``.
+
+        Records this transaction read (or saved) exist: they are written narrowly, as by
+        :meth:`save` (a count in a throttle's record changes one column of five).
+        """
+        try:  # as _refusing does, without its call: the hourly count is on every activation
+            table = self._table(kind)
+            if self._known:
+                if len(records) == 1 and table.writable_of is not None:
+                    if self._save_one_change(table, records[0]):
+                        return
+                elif self._save_changes(table, records):
+                    return
+                self._forget(table, [table.key_of(r) for r in records if type(r) is kind.type])
+            for chunk, bad in self._encoded_chunks(table, records):
+                if chunk:
+                    self._replace(table, chunk, table.upsert(len(chunk)), table.upsert_one, False)
+                if bad is not None:
+                    raise bad
+        except StorageError as e:
+            self.refused = self.refused or e
+            raise
 
     def _encoded_chunks(
         self, table: TableSQL, records: Sequence[Any]
@@ -443,6 +646,8 @@ class SQLiteTransaction(Listing[TableSQL]):
     def delete(self, kind: RecordKind[Any], keys: Sequence[Key]) -> int:
         """Delete records by key, a chunk per statement; see the port's ``delete``."""
         table = self._table(kind)
+        if self._known:
+            self._forget(table, [k[0] if len(k) == 1 else tuple(k) for k in keys])
         wanted = self._wanted(table, kind.key, keys)
         cursors = self._chunked(table.delete, wanted, len(kind.key), "deleting records")
         return sum(cursor.rowcount for cursor in cursors)
@@ -454,34 +659,77 @@ class SQLiteTransaction(Listing[TableSQL]):
         if table.delete_expired is None:
             raise StorageError(f"the {kind.name} do not expire")
         sql = table.delete_expired
+        self._known.clear()
         return self._run(sql, (encode_datetime(moment),), "deleting records").rowcount
+
+    def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """Change many records alike, a chunk of keys per statement; see the port's ``update``."""
+        try:
+            return self._update(kind, keys, values, add)
+        except StorageError as e:  # as _refusing does for the other writes
+            self.refused = self.refused or e
+            raise
+
+    def _update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        add: Mapping[str, int] | None,
+    ) -> int:
+        table = self._table(kind)
+        values, added = checked_update(kind, values, add)
+        if not values and not added:
+            return 0
+        encoders = table.mapper.encoders
+        try:
+            head = [encoders[f](v) for f, v in values.items()] + list(added.values())
+        except (AttributeError, TypeError, ValueError) as e:
+            raise StorageError(f"one of the {kind.name} cannot hold a value: {e}") from e
+        if self._known:
+            self._forget(table, [k[0] if len(k) == 1 else tuple(k) for k in keys])
+        # A key holding a lone surrogate matches nothing stored (as in a look-up).
+        wanted = [k for k in self._wanted(table, kind.key, keys) if _bindable(k)]
+        width = len(kind.key)
+        size = max(1, min(ROWS_PER_STATEMENT, (self._max_variables - len(head)) // width))
+        names, sums = tuple(values), tuple(added)
+        changed = 0
+        for chunk in chunks(wanted, size):
+            sql = table.update_alike(names, sums, len(chunk))
+            changed += self._run(sql, [*head, *_flat(chunk)], "updating records").rowcount
+        return changed
 
     def increment(
         self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None
     ) -> bool:
         """Change a number within bounds in one statement; see the port's ``increment``."""
         try:
-            return self._increment(kind, key, field, by, cap)
+            table = self._table(kind)
+            if field not in table.counters or (cap is not None and cap not in table.numbers):
+                raise StorageError(f"{field} (up to {cap}) is not a number of the {kind.name}")
+            if type(by) is not int:
+                raise StorageError(f"an increment is a whole number, got {by!r}")
+            key = tuple(key)
+            if len(key) != len(kind.key):
+                return False
+            plain = table.find_one[kind.key][2]  # the key stored as it is (no sentinel)
+            params = (by, *(key if plain else self._encode(table, kind.key, key)))
+            if self._known:
+                self._known.pop((table.table, key[0] if len(key) == 1 else key), None)
+            try:
+                changed: int = self._execute(table.increment(field, cap), params).rowcount
+            except UnicodeEncodeError:  # a lone surrogate: no stored record has this key
+                return False
+            except (sqlite3.Error, OverflowError) as e:
+                raise self._failed(e, "changing a number") from e
+            return changed == 1
         except StorageError as e:  # as _refusing does for the other writes
             self.refused = self.refused or e
             raise
-
-    def _increment(
-        self, kind: RecordKind[Any], key: Key, field: str, by: int, cap: str | None
-    ) -> bool:
-        table = self._table(kind)
-        if field not in table.counters or (cap is not None and cap not in table.numbers):
-            raise StorageError(f"{field} (up to {cap}) is not a number of the {kind.name}")
-        if type(by) is not int:
-            raise StorageError(f"an increment is a whole number, got {by!r}")
-        key = tuple(key)
-        if len(key) != len(kind.key):
-            return False
-        params = (by, *self._encode(table, kind.key, key))
-        try:
-            changed: int = self._connection.execute(table.increment(field, cap), params).rowcount
-        except UnicodeEncodeError:  # a lone surrogate: no stored record has this key
-            return False
-        except (sqlite3.Error, OverflowError) as e:
-            raise self._failed(e, "changing a number") from e
-        return changed == 1

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 import attrs
 
 from licensekit.exceptions import DuplicateKey, StorageError
-from licensekit.storage import KINDS, PROTOCOL_VERSION, Key, Query, RecordKind
+from licensekit.storage import KINDS, PROTOCOL_VERSION, Key, Query, RecordKind, split_filter
+from licensekit.stores._updates import checked_update
 
 __all__ = ["MemoryStore"]
 
@@ -90,6 +91,12 @@ class _Table:
         # owner -> the sorted order values of its records, and the key of each.
         self.pages: dict[Any, list[Sortable]] = {}
         self.page_keys: dict[tuple[Any, Sortable], Key] = {}
+        # For each filter: (owner, the filter's values) -> the sorted order values of the
+        # records that hold them, as in pages (the filtered listings are its parts).
+        self.filtered: dict[tuple[str, ...], dict[tuple[Any, ...], list[Sortable]]] = {
+            fields: {} for fields in kind.filters
+        }
+        self._filters = [(_getter(f), listings) for f, listings in self.filtered.items()]
 
     def clash(self, key: Key, record: object) -> tuple[str, ...] | None:
         """Return the unique fields *record* shares with a record other than *key*'s."""
@@ -122,6 +129,9 @@ class _Table:
                 self.pages[owner] = listing
                 listing.insert(at, position)
                 self.page_keys[owner, position] = key
+                for values, listings in self._filters:
+                    part = listings.setdefault((owner, values(new)), [])
+                    bisect.insort(part, position)
             self.rows[key] = new
             self._index(key, entries)
         elif old is not None:
@@ -135,6 +145,17 @@ class _Table:
                 del self.page_keys[owner, position]
                 if not listing:
                     del self.pages[owner]
+                for values, listings in self._filters:
+                    self._unfilter(listings, (owner, values(old)), position)
+
+    @staticmethod
+    def _unfilter(
+        listings: dict[tuple[Any, ...], list[Sortable]], where: tuple[Any, ...], position: Any
+    ) -> None:
+        part = listings[where]
+        del part[bisect.bisect_left(part, position)]
+        if not part:
+            del listings[where]
 
     def _listed(self, record: object) -> tuple[Any, tuple[Any, ...]] | None:
         """The owner of *record* and its place in the owner's listing (None if not listed)."""
@@ -204,6 +225,17 @@ class _Table:
                 if not counts[before]:
                     del counts[before]
                 counts[after] = counts.get(after, 0) + 1
+        if self._filters:
+            # The owner and order are key or fixed fields (a save keeps them); a filter's
+            # values may change, which moves the record to another filtered listing.
+            listed = self._listed(new)
+            assert listed is not None  # noqa: S101 - only listed kinds have filters
+            owner, position = listed
+            for values, listings in self._filters:
+                before, after = values(old), values(new)
+                if before != after:
+                    self._unfilter(listings, (owner, before), position)
+                    bisect.insort(listings.setdefault((owner, after), []), position)
 
 
 class MemoryStore:
@@ -226,8 +258,11 @@ class MemoryStore:
         return f"MemoryStore({sizes})"
 
     @contextmanager
-    def transaction(self) -> Iterator[_MemoryTransaction]:
-        """Open a transaction; see :meth:`licensekit.storage.Store.transaction`."""
+    def transaction(self, *, durable: bool = True) -> Iterator[_MemoryTransaction]:
+        """Open a transaction; see :meth:`licensekit.storage.Store.transaction`.
+
+        *durable* changes nothing here: nothing the store keeps outlives the process.
+        """
         if getattr(self._active, "open", False):
             raise StorageError("transactions cannot be nested")
         with self._lock:
@@ -337,22 +372,51 @@ class _MemoryTransaction:
             results.append(list(found.values()))
         return results
 
-    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+    def page(
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[R]:
         """Return one page of *owner*'s records; see :meth:`licensekit.storage.Transaction.page`."""
         table = self._table(kind)
         if kind.owner is None:
             raise StorageError(f"the {kind.name} are not listed")
         if after is not None and len(after) != len(kind.order):
             raise StorageError(f"a cursor of the {kind.name} holds {kind.order}, not {after!r}")
-        listing = table.pages.get(owner, [])
+        ranges: tuple[tuple[str, Any], ...] = ()
+        if where is None:
+            listing = table.pages.get(owner, [])
+        else:
+            fields, ranges = split_filter(kind, where)
+            try:
+                listing = table.filtered[fields].get((owner, tuple(where[f] for f in fields)), [])
+            except TypeError:  # a value that cannot be hashed: held by no record
+                listing = []
         try:
             start = 0 if after is None else bisect.bisect_right(listing, table.position(after))
         except TypeError:  # None, or text against a number: not values of this order
             raise StorageError(f"a cursor of the {kind.name} holds {after!r}") from None
-        return [
-            table.rows[table.page_keys[owner, position]]
-            for position in listing[start : start + max(limit, 0)]
-        ]
+        wanted = max(limit, 0)
+        if not ranges:
+            return [
+                table.rows[table.page_keys[owner, position]]
+                for position in listing[start : start + wanted]
+            ]
+        found: list[R] = []
+        for position in listing[start:]:
+            if len(found) == wanted:
+                break
+            record = table.rows[table.page_keys[owner, position]]
+            try:
+                if all(bound.holds(getattr(record, f)) for f, bound in ranges):
+                    found.append(record)
+            except TypeError:  # a bound of another type than the field's: nothing matches
+                return []
+        return found
 
     def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
         """Count records; see :meth:`licensekit.storage.Transaction.count`."""
@@ -415,6 +479,40 @@ class _MemoryTransaction:
         field = kind.expires
         expired = [key for key, r in table.rows.items() if getattr(r, field) <= moment]
         return self.delete(kind, expired)
+
+    def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """Change many records alike; see :meth:`licensekit.storage.Transaction.update`."""
+        table = self._table(kind)
+        values, added = checked_update(kind, values, add)
+        if not values and not added:  # nothing to change, as the SQL stores answer
+            return 0
+        changed = 0
+        mark = len(self._undo)
+        try:
+            for key in dict.fromkeys(tuple(k) for k in keys):
+                record = table.rows.get(key)
+                if record is None:
+                    continue
+                sums = {name: getattr(record, name) + by for name, by in added.items()}
+                try:
+                    changed_record = attrs.evolve(record, **values, **sums)
+                except (TypeError, ValueError) as e:
+                    raise StorageError(
+                        f"an update gives one of the {kind.name} a value it cannot hold: {e}"
+                    ) from e
+                self._write(table, key, changed_record)
+                changed += 1
+        except BaseException:
+            self._undo_to(mark)
+            raise
+        return changed
 
     def increment(
         self, kind: RecordKind[Any], key: Key, field: str, by: int, *, cap: str | None = None

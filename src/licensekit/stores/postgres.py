@@ -297,8 +297,12 @@ class PostgresStore:
         """The schema's version (the newest this licensekit knows, once open)."""
         return self._connections.schema_version()
 
-    def transaction(self) -> TransactionBlock:
+    def transaction(self, *, durable: bool = True) -> TransactionBlock:
         """Open a transaction; see :meth:`licensekit.storage.Store.transaction`.
+
+        With *durable* False the transaction commits with ``synchronous_commit = off``
+        (``SET LOCAL``, sent with its ``BEGIN``): the server answers the ``COMMIT`` without
+        waiting for its WAL to reach the disk, and its WAL writer flushes it shortly after.
 
         Raises:
             StorageBusy: No connection became free in time, a lock wait passed
@@ -306,7 +310,7 @@ class PostgresStore:
             StorageError: The store is closed, the commit failed, or a write was refused and
                 the block ended without raising (nothing of the transaction was kept).
         """
-        return TransactionBlock(self._connections, _ThreadGuard(self._local))
+        return TransactionBlock(self._connections, _ThreadGuard(self._local), durable)
 
     def close(self) -> None:
         """Close the pool; further transactions raise :class:`StorageError`."""
@@ -474,14 +478,16 @@ class AsyncPostgresStore:
         await self.open()
         return await self._connections.schema_version()
 
-    def transaction(self) -> _OpeningBlock:
+    def transaction(self, *, durable: bool = True) -> _OpeningBlock:
         """Open a transaction (``async with``); see :class:`~licensekit.storage.AsyncStore`.
+
+        *durable* as for :meth:`PostgresStore.transaction`.
 
         Raises:
             StorageBusy: As for :meth:`PostgresStore.transaction`.
             StorageError: As for :meth:`PostgresStore.transaction`.
         """
-        return _OpeningBlock(self)
+        return _OpeningBlock(self, durable)
 
     async def aclose(self) -> None:
         """Close the pool; further transactions raise :class:`StorageError`."""
@@ -507,8 +513,8 @@ class _OpeningBlock(AsyncTransactionBlock):
 
     __slots__ = ("_store",)
 
-    def __init__(self, store: AsyncPostgresStore) -> None:
-        super().__init__(store._connections, TaskGuard(store))
+    def __init__(self, store: AsyncPostgresStore, durable: bool) -> None:
+        super().__init__(store._connections, TaskGuard(store), durable)
         self._store = store
 
     async def __aenter__(self) -> Any:

@@ -27,6 +27,7 @@ from licensekit.storage import (
     Key,
     Query,
     RecordKind,
+    takes_durable,
 )
 
 __all__ = ["BlockingStore"]
@@ -61,6 +62,7 @@ class BlockingStore:
         self._thread.start()
         self._local = threading.local()  # .open: this thread has a transaction open
         self.protocol_version = getattr(store, "protocol_version", PROTOCOL_VERSION)
+        self._relaxes = takes_durable(store)  # whether durable=False may be passed on
 
     def __repr__(self) -> str:
         return f"BlockingStore({self.async_store!r})"
@@ -72,9 +74,12 @@ class BlockingStore:
             raise StorageError("the blocking store is closed")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(WAIT)
 
-    def transaction(self) -> _BlockingBlock:
-        """Open a transaction; see :meth:`licensekit.storage.Store.transaction`."""
-        return _BlockingBlock(self)
+    def transaction(self, *, durable: bool = True) -> _BlockingBlock:
+        """Open a transaction; see :meth:`licensekit.storage.Store.transaction`.
+
+        *durable* False is passed on to the async store when its ``transaction()`` takes it.
+        """
+        return _BlockingBlock(self, not durable and self._relaxes)
 
     def close(self) -> None:
         """Close the async store, then stop the loop and its thread."""
@@ -101,10 +106,11 @@ class BlockingStore:
 class _BlockingBlock:
     """One transaction: a task on the store's loop, fed one operation at a time."""
 
-    def __init__(self, store: BlockingStore) -> None:
+    def __init__(self, store: BlockingStore, relaxed: bool = False) -> None:
         self._store = store
         self._loop = store._loop
         self._ended = False
+        self._relaxed = relaxed  # open the async store's transaction with durable=False
 
     def __enter__(self) -> _BlockingTransaction:
         store = self._store
@@ -162,7 +168,13 @@ class _BlockingBlock:
         self._requests = asyncio.Queue()
         ending: BaseException | None = None
         try:
-            async with self._store.async_store.transaction() as tx:
+            async_store = self._store.async_store
+            block = (
+                async_store.transaction(durable=False)
+                if self._relaxed
+                else async_store.transaction()
+            )
+            async with block as tx:
                 opened.set_result(tx)
                 while True:
                     work, payload = await self._requests.get()
@@ -197,10 +209,19 @@ class _BlockingTransaction:
         """See :meth:`licensekit.storage.Transaction.read`."""
         return self._block.call(lambda: self.async_transaction.read(queries))
 
-    def page(self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int) -> list[R]:
+    def page(
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[R]:
         """See :meth:`licensekit.storage.Transaction.page`."""
+        filtered = {} if where is None else {"where": where}
         return self._block.call(
-            lambda: self.async_transaction.page(kind, owner, after=after, limit=limit)
+            lambda: self.async_transaction.page(kind, owner, after=after, limit=limit, **filtered)
         )
 
     def count(self, kind: RecordKind[Any], where: Mapping[str, Any]) -> int:
@@ -234,3 +255,14 @@ class _BlockingTransaction:
         return self._block.call(
             lambda: self.async_transaction.increment(kind, key, field, by, cap=cap)
         )
+
+    def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Sequence[Key],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """See :meth:`licensekit.storage.Transaction.update`."""
+        return self._block.call(lambda: self.async_transaction.update(kind, keys, values, add=add))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 
-from licensekit._ids import new_id
+from licensekit._ids import new_id, new_ids
 from licensekit.aio._usecases._tx import Tx
 from licensekit.domain.model import AuditAction, AuditEvent
 from licensekit.storage import AUDIT_EVENTS
 
-__all__ = ["audit", "event"]
+__all__ = ["audit", "event", "events"]
 
 
 def event(
@@ -32,6 +33,31 @@ def event(
     )
 
 
+def events(
+    now: dt.datetime,
+    action: AuditAction,
+    rows: Sequence[tuple[str, str, str, Mapping[str, str]]],
+) -> list[AuditEvent]:
+    """Return one event of *action* at *now* per (account, actor, subject, details) row.
+
+    The ids of a batch are made at once (see :func:`licensekit._ids.new_ids`).
+    """
+    return [
+        AuditEvent(
+            id=event_id,
+            account_id=account_id,
+            at=now,
+            actor_id=actor_id,
+            action=action,
+            subject=subject,
+            details=details,
+        )
+        for event_id, (account_id, actor_id, subject, details) in zip(
+            new_ids("evt", now, len(rows)), rows, strict=True
+        )
+    ]
+
+
 async def audit(
     tx: Tx,
     now: dt.datetime,
@@ -41,5 +67,16 @@ async def audit(
     subject: str,
     **details: str,
 ) -> None:
-    """Write one event (see :func:`event`) in *tx*."""
-    await tx.add(AUDIT_EVENTS, event(now, account_id, actor_id, action, subject, **details))
+    """Write one event (see :func:`event`, made here without another call) in *tx*."""
+    await tx.add(
+        AUDIT_EVENTS,
+        AuditEvent(
+            id=new_id("evt", now),
+            account_id=account_id,
+            at=now,
+            actor_id=actor_id,
+            action=action,
+            subject=subject,
+            details=details,
+        ),
+    )

@@ -12,24 +12,49 @@ import datetime as dt
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 
 import attrs
 
 from licensekit._results import DeliveryFailure
-from licensekit.aio._usecases._audit import event
+from licensekit.aio._usecases._audit import event, events
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._offload import offload_batch
 from licensekit.aio._usecases._tx import Tx
-from licensekit.domain.model import AuditAction, DeliveryStatus, InstallInvitation, JoinInvitation
+from licensekit.domain.model import (
+    AuditAction,
+    AuditEvent,
+    DeliveryStatus,
+    InstallInvitation,
+    JoinInvitation,
+)
 from licensekit.exceptions import DeliveryError
 from licensekit.mail import AsyncBatchMailer, Message
-from licensekit.storage import AUDIT_EVENTS
+from licensekit.storage import AUDIT_EVENTS, RecordKind
 
 __all__ = ["SEND_CHUNK", "Delivery", "failure", "mailer_error"]
 
 T = TypeVar("T")
 InvitationT = TypeVar("InvitationT", JoinInvitation, InstallInvitation)
+
+
+class Sendable(Protocol):
+    """What sending an invitation's email and recording it needs of the invitation."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def sent_count(self) -> int: ...
+
+
+SendableT = TypeVar("SendableT", bound=Sendable)
 
 SEND_CHUNK = 500
 """Messages rendered and handed to the mailer at a time."""
@@ -48,8 +73,8 @@ class Delivery:
         self._ctx = ctx
 
     async def deliver(
-        self, items: Sequence[tuple[InvitationT, Callable[[], Message]]]
-    ) -> tuple[list[InvitationT], list[DeliveryFailure]]:
+        self, items: Sequence[tuple[SendableT, Callable[[], Message]]]
+    ) -> tuple[list[SendableT], list[DeliveryFailure]]:
         """Render and hand every message to the mailer; return those delivered and failures.
 
         A :class:`~licensekit.mail.BatchMailer` gets the whole batch at once (one connection);
@@ -63,7 +88,7 @@ class Delivery:
             errors = await self.send_batch([m for _, m in messages])
         else:
             errors = [await self.try_send(m) for _, m in messages]
-        delivered: list[InvitationT] = []
+        delivered: list[SendableT] = []
         for (invitation, _), error in zip(messages, errors, strict=True):
             if error is None:
                 delivered.append(invitation)
@@ -145,9 +170,11 @@ class Delivery:
         """Run *record* (storing how sending went) in a transaction, retrying a busy store.
 
         The emails are out by then: giving up at the first busy moment would leave their
-        invitations claimed, to be sent again once the claim runs out.
+        invitations claimed, to be sent again once the claim runs out. The commit is not
+        durable (no disk sync of its own): a crash of the machine that loses it leaves the
+        invitations claimed, exactly as a crash between sending and this commit would.
         """
-        return await self._ctx.runner.run(record)
+        return await self._ctx.runner.run(record, durable=False)
 
     def due(self, invitation: JoinInvitation | InstallInvitation, now: dt.datetime) -> bool:
         """True when *invitation*'s email was never handed over and nobody is sending it."""
@@ -175,95 +202,142 @@ class Delivery:
     async def record(
         self,
         tx: Tx,
-        delivered: Sequence[InvitationT],
+        delivered: Sequence[Sendable],
         failed: Sequence[DeliveryFailure],
         now: dt.datetime,
         actor_id: str,
+        kind: RecordKind[InvitationT],
         fetch: Callable[[Sequence[str]], Awaitable[Sequence[InvitationT]]],
-        save: Callable[[Sequence[InvitationT]], Awaitable[None]],
         actions: tuple[AuditAction, AuditAction],
+        *,
+        reread: bool = False,
+        keep: bool = True,
     ) -> dict[str, InvitationT]:
         """Store how sending went for each invitation; return them as now stored, by id.
 
         Audits each delivery with ``actions[0]`` and each failure with ``actions[1]``. The
-        invitations are read and written in bulk (*fetch* and *save* take many).
+        invitations delivered are written by one :meth:`~licensekit.storage.Transaction.
+        update` of their delivery fields (a statement per chunk of keys, nothing read
+        first), unless *reread* asks for them to be read with *fetch* and saved (when some
+        may have moved under a scope the caller did not hold). Those that failed are always
+        read: a later call may have sent them since, and its outcome is the newer. The
+        caller holds the scope every other writer of these invitations holds.
+
+        With *keep* False, the invitations delivered are not returned (nor made): *delivered*
+        may then be any :class:`Sendable`, such as a new batch's compact entries.
         """
-        stored = {
-            i.id: i
-            for i in await fetch([*(i.id for i in delivered), *(f.invitation_id for f in failed)])
-        }
         updated: dict[str, InvitationT] = {}
-        events = []
-        for invitation in delivered:
-            current = stored.get(invitation.id, invitation)
-            if current == invitation:
-                current = invitation  # the same record: keep the copy whose values are shared
-            done = attrs.evolve(
-                current,
-                sent_count=current.sent_count + 1,
-                last_sent_at=now,
-                delivery=DeliveryStatus.SENT,
-                delivery_attempts=current.delivery_attempts + 1,
-                delivery_error="",
-                delivery_started_at=now,
+        records: list[AuditEvent] = []
+        sent_action, failed_action = actions
+        if delivered and not reread:
+            await tx.update(kind, [i.id for i in delivered], _sent_fields(now), add=_SENT_COUNTS)
+            if keep:
+                for sendable in delivered:
+                    done = _sent(cast(InvitationT, sendable), now)
+                    updated[done.id] = done
+            records += events(
+                now,
+                sent_action,
+                [(i.account_id, actor_id, i.id, _sent_details(i)) for i in delivered],
             )
-            updated[done.id] = done
-            events.append(
-                event(
-                    now,
-                    done.account_id,
-                    actor_id,
-                    actions[0],
-                    done.id,
-                    email=done.email,
-                    sent_count=str(done.sent_count),
+        reread_ids: list[str] = [i.id for i in delivered] if reread else []
+        if reread_ids or failed:
+            stored = {
+                i.id: i for i in await fetch([*reread_ids, *(f.invitation_id for f in failed)])
+            }
+            changed: list[InvitationT] = []
+            for invitation_id in reread_ids:
+                found = stored.get(invitation_id)
+                if found is not None:
+                    changed.append(_sent(found, now))
+                    records.append(
+                        event(
+                            now,
+                            found.account_id,
+                            actor_id,
+                            sent_action,
+                            found.id,
+                            **_sent_details(found),
+                        )
+                    )
+            for failure in failed:
+                found = stored.get(failure.invitation_id)
+                if found is None:
+                    continue
+                later = found.delivery_started_at
+                if later is not None and later > now:
+                    # A later call (this one's claim had run out) has sent it, or tried: its
+                    # outcome is newer than this failure, which is only audited.
+                    records.append(
+                        event(
+                            now,
+                            found.account_id,
+                            actor_id,
+                            failed_action,
+                            found.id,
+                            email=found.email,
+                            delivery="superseded",
+                            reason=failure.reason[:MAX_DELIVERY_ERROR],
+                        )
+                    )
+                    continue
+                status = DeliveryStatus.REFUSED if failure.permanent else DeliveryStatus.FAILED
+                done = attrs.evolve(
+                    found,
+                    delivery=status,
+                    delivery_attempts=found.delivery_attempts + 1,
+                    delivery_error=failure.reason[:MAX_DELIVERY_ERROR],
+                    delivery_started_at=now,
                 )
-            )
-        for failure in failed:
-            found = stored.get(failure.invitation_id)
-            if found is None:
-                continue
-            later = found.delivery_started_at
-            if later is not None and later > now:
-                # A later call (this one's claim had run out) has sent it, or tried: its
-                # outcome is newer than this failure, which is only audited.
-                events.append(
+                changed.append(done)
+                records.append(
                     event(
                         now,
-                        found.account_id,
+                        done.account_id,
                         actor_id,
-                        actions[1],
-                        found.id,
-                        email=found.email,
-                        delivery="superseded",
-                        reason=failure.reason[:MAX_DELIVERY_ERROR],
+                        failed_action,
+                        done.id,
+                        email=done.email,
+                        delivery=status.value,
+                        reason=done.delivery_error,
                     )
                 )
-                continue
-            status = DeliveryStatus.REFUSED if failure.permanent else DeliveryStatus.FAILED
-            done = attrs.evolve(
-                found,
-                delivery=status,
-                delivery_attempts=found.delivery_attempts + 1,
-                delivery_error=failure.reason[:MAX_DELIVERY_ERROR],
-                delivery_started_at=now,
-            )
-            updated[done.id] = done
-            events.append(
-                event(
-                    now,
-                    done.account_id,
-                    actor_id,
-                    actions[1],
-                    done.id,
-                    email=done.email,
-                    delivery=status.value,
-                    reason=done.delivery_error,
-                )
-            )
-        await save(list(updated.values()))
-        await tx.add_all(AUDIT_EVENTS, events)
+            await tx.save_all(kind, changed)
+            updated.update((i.id, i) for i in changed)
+        await tx.add_all(AUDIT_EVENTS, records)
         return updated
+
+
+def _sent_fields(now: dt.datetime) -> dict[str, object]:
+    """The delivery fields an invitation sent at *now* holds."""
+    return {
+        "last_sent_at": now,
+        "delivery": DeliveryStatus.SENT,
+        "delivery_error": "",
+        "delivery_started_at": now,
+    }
+
+
+_SENT_COUNTS = {"sent_count": 1, "delivery_attempts": 1}
+"""What a sending adds to an invitation's counts."""
+
+
+def _sent(invitation: InvitationT, now: dt.datetime) -> InvitationT:
+    """Return *invitation* as recorded when its email was handed over at *now*."""
+    return attrs.evolve(
+        invitation,
+        sent_count=invitation.sent_count + 1,
+        last_sent_at=now,
+        delivery=DeliveryStatus.SENT,
+        delivery_attempts=invitation.delivery_attempts + 1,
+        delivery_error="",
+        delivery_started_at=now,
+    )
+
+
+def _sent_details(invitation: Sendable) -> dict[str, str]:
+    """The details of the event of *invitation*'s email handed over (as it stood before)."""
+    return {"email": invitation.email, "sent_count": str(invitation.sent_count + 1)}
 
 
 async def _record_chunk(
@@ -278,11 +352,11 @@ async def _record_chunk(
 
 
 def _render(
-    items: Sequence[tuple[InvitationT, Callable[[], Message]]],
-) -> tuple[list[tuple[InvitationT, Message]], list[DeliveryFailure]]:
+    items: Sequence[tuple[SendableT, Callable[[], Message]]],
+) -> tuple[list[tuple[SendableT, Message]], list[DeliveryFailure]]:
     """Render every message (slow in bulk: offloaded); one that cannot be written fails."""
     failed: list[DeliveryFailure] = []
-    messages: list[tuple[InvitationT, Message]] = []
+    messages: list[tuple[SendableT, Message]] = []
     for invitation, render in items:
         try:
             messages.append((invitation, render()))
@@ -292,9 +366,7 @@ def _render(
     return messages, failed
 
 
-def failure(
-    invitation: JoinInvitation | InstallInvitation, error: DeliveryError
-) -> DeliveryFailure:
+def failure(invitation: Sendable, error: DeliveryError) -> DeliveryFailure:
     return DeliveryFailure(invitation.email, invitation.id, str(error), error.permanent)
 
 

@@ -146,8 +146,8 @@ class JoinLinks:
             failed,
             now,
             actor_id,
+            JOIN_INVITATIONS,
             lambda ids: tx.get_many(JOIN_INVITATIONS, ids),
-            lambda invitations: tx.save_all(JOIN_INVITATIONS, invitations),
             (AuditAction.INVITATION_SENT, AuditAction.INVITATION_UNDELIVERED),
         )
 

@@ -11,7 +11,7 @@ all of them) and on the additional keys of those.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from licensekit._usecases._checks import MAX_NAME, as_id, require_text
@@ -164,16 +164,29 @@ async def authorize_any_key(
 
 
 def pages_by_id(
-    tx: Tx, kind: RecordKind[R], owner: Any
+    tx: Tx, kind: RecordKind[R], owner: Any, where: Mapping[str, Any] | None = None
 ) -> Callable[[str | None, int], Awaitable[list[R]]]:
-    """Return a reader of *owner*'s records of *kind* (ordered by ``id``) a page at a time."""
+    """Return a reader of *owner*'s records of *kind* (ordered by ``id``) a page at a time.
+
+    With *where*, only those records: one of the kind's filters (see the port's ``page``).
+    """
 
     async def fetch(after: str | None, limit: int) -> list[R]:
-        return await tx.page(kind, owner, after=None if after is None else (after,), limit=limit)
+        position = None if after is None else (after,)
+        return await tx.page(kind, owner, after=position, limit=limit, where=where)
 
     return fetch
 
 
-async def all_by_id(tx: Tx, kind: RecordKind[Any], owner: Any) -> list[Any]:
-    """Return every record of *kind* that *owner* holds, ordered by ``id``, read in chunks."""
-    return await scan_all(pages_by_id(tx, kind, owner))
+async def all_by_id(
+    tx: Tx, kind: RecordKind[Any], owner: Any, filters: Sequence[Mapping[str, Any]] | None = None
+) -> list[Any]:
+    """Return every record of *kind* that *owner* holds, ordered by ``id``, read in chunks.
+
+    With *filters*, only the records that one of them selects (see the port's ``page``);
+    no record may be selected by two.
+    """
+    if filters is None:
+        return await scan_all(pages_by_id(tx, kind, owner))
+    found = [r for where in filters for r in await scan_all(pages_by_id(tx, kind, owner, where))]
+    return sorted(found, key=lambda r: r.id) if len(filters) > 1 else found

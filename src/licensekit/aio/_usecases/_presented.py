@@ -71,8 +71,10 @@ async def find_presented(
         What was found (or None), and until when an unknown secret is refused (or None):
         see :func:`count_miss`.
     """
-    found = next(iter((await tx.fetch(lookup))[0]), None)
+    found = (await tx.fetch(lookup))[0]
+    if found:  # what was found always passes
+        return found[0], None
     until = await count_miss(
-        tx, found=found is not None, client=client, secret=secret, settings=settings, now=now
+        tx, found=False, client=client, secret=secret, settings=settings, now=now
     )
-    return found, until
+    return None, until

@@ -10,7 +10,7 @@ storage behaviour of its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from licensekit.storage import AsyncTransaction, Key, Query, RecordKind
@@ -100,10 +100,18 @@ class Tx:
         return await self.port.read(queries)
 
     async def page(
-        self, kind: RecordKind[R], owner: Any, *, after: Key | None, limit: int
+        self,
+        kind: RecordKind[R],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
     ) -> list[R]:
-        """Return one page of *owner*'s records; see :meth:`Transaction.page`."""
-        return await self.port.page(kind, owner, after=after, limit=limit)
+        """Return one page of *owner*'s records (filtered by *where*); see the port's ``page``."""
+        if where is None:
+            return await self.port.page(kind, owner, after=after, limit=limit)
+        return await self.port.page(kind, owner, after=after, limit=limit, where=where)
 
     async def count(self, kind: RecordKind[Any], **where: Any) -> int:
         """Return how many records hold *where*; see :meth:`Transaction.count`."""
@@ -158,3 +166,17 @@ class Tx:
     ) -> bool:
         """Change a number within bounds, atomically; see :meth:`Transaction.increment`."""
         return await self.port.increment(kind, _key(kind, key), field, by, cap=cap)
+
+    async def update(
+        self,
+        kind: RecordKind[Any],
+        keys: Iterable[Any],
+        values: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> int:
+        """Set *values* and add *add* on the records with *keys*; see the port's ``update``."""
+        wanted = [_key(kind, k) for k in keys]
+        if not wanted:
+            return 0
+        return await self.port.update(kind, wanted, values, add=add)

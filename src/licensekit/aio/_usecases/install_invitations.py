@@ -38,16 +38,15 @@ from licensekit._usecases._checks import (
     parse_recipients,
     plain_text,
 )
+from licensekit._usecases._install_batch import InvitedViews, NewInstallBatch
 from licensekit._usecases._install_secrets import (
-    InstallSecret,
     check_download_template,
     download_link,
     install_secret_of,
-    new_install_secret,
     presented_invitation,
 )
 from licensekit.aio._usecases._access import Access
-from licensekit.aio._usecases._audit import audit, event
+from licensekit.aio._usecases._audit import audit, events
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._delivery import SEND_CHUNK, Delivery
 from licensekit.aio._usecases._hourly import count_invitation_emails
@@ -60,19 +59,18 @@ from licensekit.aio._usecases._key_access import (
     key_scope,
     pages_by_id,
 )
-from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._listing import merged_page
 from licensekit.aio._usecases._offload import offload_batch
 from licensekit.aio._usecases._presented import find_presented
 from licensekit.aio._usecases._tx import Tx, named, query
-from licensekit.codes import SecretKeys
 from licensekit.domain import licensing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     AuditAction,
     AuditEvent,
     BusinessAccount,
-    DeliveryStatus,
     InstallInvitation,
+    InstallInvitationPhase,
     InstallInvitationState,
     InstallInvitationView,
     LicenseKey,
@@ -96,6 +94,7 @@ from licensekit.storage import (
     LICENSE_KEYS,
     USERS,
     Query,
+    Range,
 )
 
 __all__ = ["InstallInvitations"]
@@ -180,11 +179,10 @@ class InstallInvitations:
         now = ctx.clock.now()
         expires_at = now + lifetime
         count = len(parsed.emails)
-        secrets_ = await offload_batch(count, _new_secrets, ctx.keys, now, count)
 
         async def work(
             tx: Tx,
-        ) -> tuple[list[InstallInvitation], LicenseKey, BusinessAccount, User] | TooManyAttempts:
+        ) -> tuple[NewInstallBatch, LicenseKey, BusinessAccount, User] | TooManyAttempts:
             record, _, key = await authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
@@ -195,43 +193,39 @@ class InstallInvitations:
             if refused is not None:
                 return refused
             owner, inviters = await _senders(tx, account_id, [record.user_id])
-            created = _new_invitations(
-                zip(parsed.emails, secrets_, strict=True),
-                key,
-                record.user_id,
-                now=now,
-                expires_at=expires_at,
+            batch = NewInstallBatch(
+                parsed.emails,
+                now,
+                account_id=account_id,
+                key_id=key.id,
+                inviter_id=record.user_id,
                 language=language,
+                expires_at=expires_at,
                 max_activations=max_activations,
                 send=send,
             )
-            await tx.add_all(INSTALL_INVITATIONS, created)
-            for start in range(0, len(created), SEND_CHUNK):  # a few events in memory at once
-                await tx.add_all(
-                    AUDIT_EVENTS, _created_events(created[start : start + SEND_CHUNK], now)
-                )
-            return created, key, owner, inviters[record.user_id]
+            # A chunk of records at a time: made (the hashes and ciphertext are the slow
+            # part), stored with their audit events, and let go.
+            details = _created_details(batch)
+            for start in range(0, count, SEND_CHUNK):
+                stop = min(start + SEND_CHUNK, count)
+                created = await offload_batch(stop - start, batch.records, ctx.keys, start, stop)
+                await tx.add_all(INSTALL_INVITATIONS, created)
+                await tx.add_all(AUDIT_EVENTS, _created_events(created, now, details))
+            return batch, key, owner, inviters[record.user_id]
 
         outcome = await ctx.runner.run(work, account_scope(account_id))
         if isinstance(outcome, TooManyAttempts):
             raise outcome
-        created, key, owner, inviter = outcome
-        warnings = licensing.invitation_warnings(key, len(created), expires_at)
+        batch, key, owner, inviter = outcome
+        warnings = licensing.invitation_warnings(key, count, expires_at)
+        failed: dict[int, Any] = {}
         undelivered: list[DeliveryFailure] = []
-        if send and created:
-            updated, _, undelivered = await self._mail.send(
-                ((i, s.code, s.token) for i, s in zip(created, secrets_, strict=True)),
-                key,
-                owner,
-                {inviter.id: inviter},
-                now,
-                inviter.id,
-            )
-            created = [updated.pop(i.id, i) for i in created]
-        secrets_.clear()  # the codes and tokens: no longer needed, and most of a batch's memory
+        if send and count:
+            failed, undelivered = await self._mail.send_new(batch, key, owner, inviter)
         return InstallInvitationBatch(
             key_id=key_id,
-            invited=tuple(InstallInvitationView.of(i, now) for i in created),
+            invited=InvitedViews(batch, failed),
             skipped=tuple(sorted([*parsed.rejected, *parsed.duplicates], key=lambda r: r.row)),
             undelivered=tuple(undelivered),
             seats_free=key.seats_free,
@@ -264,10 +258,10 @@ class InstallInvitations:
             await authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            return await filtered_page(
-                pages_by_id(tx, INSTALL_INVITATIONS, key_id),
+            filters = [None] if wanted is None else _in_state(wanted, now)
+            return await merged_page(
+                [pages_by_id(tx, INSTALL_INVITATIONS, key_id, where) for where in filters],
                 lambda i: i.id,
-                lambda i: wanted is None or i.state(now) is wanted,
                 after,
                 limit,
             )
@@ -311,8 +305,8 @@ class InstallInvitations:
             record, _, key = await authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            invitations = await _of_key(tx, key_id, wanted)
             key_works = licensing.key_usable(key, now)
+            invitations = await _of_key(tx, key_id, wanted, None if include_unusable else now)
             chosen = [i for i in invitations if include_unusable or (key_works and i.usable(now))]
             await audit(
                 tx,
@@ -370,7 +364,7 @@ class InstallInvitations:
                 self._access, tx, session, account_id, key_id, Permission.INVITE_INSTALLERS, now
             )
             licensing.check_key_invitable(key, now)
-            invitations = await _of_key(tx, key_id, wanted)
+            invitations = await _of_key(tx, key_id, wanted, now)
             due = self._mail.delivery.due
             chosen = [i for i in invitations if due(i, now) and i.usable(now)]
             refused = await count_invitation_emails(
@@ -553,56 +547,24 @@ def _check_max_activations(value: object, settings: Settings) -> int:
     return value
 
 
-def _new_invitations(
-    recipients: Iterable[tuple[str, InstallSecret]],
-    key: LicenseKey,
-    inviter_id: str,
-    *,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-    language: str,
-    max_activations: int,
-    send: bool,
-) -> list[InstallInvitation]:
-    """Return the invitations to install *key* of each address with its secrets."""
-    return [
-        InstallInvitation(
-            id=secret.invitation_id,
-            account_id=key.account_id,
-            key_id=key.id,
-            email=email,
-            language=language,
-            invited_by=inviter_id,
-            created_at=now,
-            expires_at=expires_at,
-            code_hash=secret.code_hash,
-            token_hash=secret.token_hash,
-            secret_ciphertext=secret.ciphertext,
-            max_activations=max_activations,
-            # Invitations to be sent now are stored claimed by this call (see Delivery.claim).
-            delivery=DeliveryStatus.SENDING if send else DeliveryStatus.NOT_SENT,
-            delivery_started_at=now if send else None,
-        )
-        for email, secret in recipients
-    ]
+def _created_details(batch: NewInstallBatch) -> dict[str, str]:
+    """The details every creation event of *batch* shares (written once per batch)."""
+    return {
+        "key_id": batch.key_id,
+        "language": batch.language,
+        "expires_at": batch.expires_at.isoformat(),
+    }
 
 
-def _created_events(created: Sequence[InstallInvitation], now: dt.datetime) -> list[AuditEvent]:
+def _created_events(
+    created: Sequence[InstallInvitation], now: dt.datetime, details: dict[str, str]
+) -> list[AuditEvent]:
     """Return the audit events of invitations to install just *created*."""
-    return [
-        event(
-            now,
-            i.account_id,
-            i.invited_by,
-            AuditAction.INSTALL_INVITATION_CREATED,
-            i.id,
-            email=i.email,
-            key_id=i.key_id,
-            language=i.language,
-            expires_at=i.expires_at.isoformat(),
-        )
-        for i in created
-    ]
+    return events(
+        now,
+        AuditAction.INSTALL_INVITATION_CREATED,
+        [(i.account_id, i.invited_by, i.id, {"email": i.email, **details}) for i in created],
+    )
 
 
 async def _senders(
@@ -639,14 +601,57 @@ def _preview(
     )
 
 
-async def _of_key(tx: Tx, key_id: str, wanted: Sequence[str] | None) -> list[InstallInvitation]:
+_EXPIRING = (
+    InstallInvitationPhase.ACTIVATED,
+    InstallInvitationPhase.SENT,
+    InstallInvitationPhase.PENDING,
+)
+"""The phases whose invitations become expired at their expiry."""
+
+
+def _in_state(state: InstallInvitationState, now: dt.datetime) -> list[dict[str, Any]]:
+    """The store's filters whose invitations together are those in *state* at *now*.
+
+    Revoked and used-up invitations keep their state; the other phases hold it until the
+    expiry (``expires_at > now``) and are expired from then on (``expires_at <= now``), as
+    :meth:`InstallInvitation.state` says.
+    """
+    live, ended = Range(above=now), Range(up_to=now)
+    if state is InstallInvitationState.REVOKED:
+        return [{"phase": InstallInvitationPhase.REVOKED}]
+    if state is InstallInvitationState.ACTIVATED:
+        return [
+            {"phase": InstallInvitationPhase.USED_UP},
+            {"phase": InstallInvitationPhase.ACTIVATED, "expires_at": live},
+        ]
+    if state is InstallInvitationState.EXPIRED:
+        return [{"phase": phase, "expires_at": ended} for phase in _EXPIRING]
+    phase = InstallInvitationPhase(state.value)  # sent or pending: a phase of the same name
+    return [{"phase": phase, "expires_at": live}]
+
+
+def _usable(now: dt.datetime) -> list[dict[str, Any]]:
+    """The store's filters whose invitations together are those usable at *now*."""
+    live = Range(above=now)
+    return [{"phase": phase, "expires_at": live} for phase in _EXPIRING]
+
+
+async def _of_key(
+    tx: Tx, key_id: str, wanted: Sequence[str] | None, usable_at: dt.datetime | None = None
+) -> list[InstallInvitation]:
     """Return every invitation of *key_id*, or those *wanted* (in one look-up), in order.
+
+    With *usable_at* and no *wanted*, only those the store's filters give as possibly usable
+    then (not revoked, not used up, not expired); the caller still checks each.
 
     Raises:
         InvitationNotFound: One of *wanted* is not an invitation of the key.
     """
     if wanted is None:
-        invitations: list[InstallInvitation] = await all_by_id(tx, INSTALL_INVITATIONS, key_id)
+        filters = None if usable_at is None else _usable(usable_at)
+        invitations: list[InstallInvitation] = await all_by_id(
+            tx, INSTALL_INVITATIONS, key_id, filters
+        )
         return invitations
     return await named(
         tx,
@@ -670,8 +675,3 @@ async def _in_account(tx: Tx, account_id: str, invitation_id: str) -> InstallInv
             f"no invitation to install {echo(invitation_id)} in business account {echo(account_id)}"
         )
     return invitation
-
-
-def _new_secrets(keys: SecretKeys, now: dt.datetime, count: int) -> list[InstallSecret]:
-    """The codes and tokens of *count* invitations (slow in bulk: offloaded)."""
-    return [new_install_secret(keys, now) for _ in range(count)]

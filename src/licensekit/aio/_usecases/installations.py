@@ -20,7 +20,7 @@ drifts from the active installations. Listings lock nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -45,10 +45,10 @@ from licensekit.aio._usecases._key_access import (
     key_rights,
     pages_by_id,
 )
-from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._listing import merged_page
 from licensekit.aio._usecases._seats import draws_on_primary, family, lock_keys, release_seats
 from licensekit.aio._usecases._tx import Tx, query
-from licensekit.domain import licensing, roles, standing
+from licensekit.domain import licensing, standing
 from licensekit.domain._echo import echo
 from licensekit.domain.model import (
     AuditAction,
@@ -129,12 +129,9 @@ class Installations:
             _, _, key = await authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            return key, await filtered_page(
-                pages_by_id(tx, INSTALLATIONS, key_id),
-                lambda i: i.id,
-                lambda i: include_inactive or i.is_active,
-                after,
-                limit,
+            where = None if include_inactive else {"status": InstallationStatus.ACTIVE}
+            return key, await merged_page(
+                [pages_by_id(tx, INSTALLATIONS, key_id, where)], lambda i: i.id, after, limit
             )
 
         key, page = await self._ctx.runner.run(work)
@@ -468,31 +465,36 @@ class Installations:
             record, membership = await authorize_any_key(
                 self._access, tx, session, account_id, now, "listing blocked computers"
             )
-            admin = is_admin(record, membership)
-            # A License Administrator of a primary key sees its additional keys' blocks.
-            primaries: dict[str, str | None] = {}
-            if not admin:
-                keys = await all_by_id(tx, LICENSE_KEYS, account_id)
-                primaries = {k.id: k.primary_id for k in keys}
+            # Everyone sees the account-wide blocks; a License Administrator those of the
+            # keys they administer too (a primary key's grant covers its additional keys).
+            filters: list[dict[str, str | None]] | list[None] = [None]
+            if not is_admin(record, membership) and not membership.all_license_keys:
+                granted = sorted(membership.license_keys)
+                additional = await tx.find_many(LICENSE_KEYS, "primary_id", granted)
+                covered = {*granted, *(k.id for k in additional if k.account_id == account_id)}
+                filters = [{"key_id": k} for k in [None, *sorted(covered)]]
 
-            async def fetch(after: str | None, n: int) -> list[ComputerBlock]:
-                # The cursor is a block's sort key: its computer, a tab, its key (if any).
-                position = None
-                if after is not None:
-                    computer_id, _, key_id = after.partition("\t")
-                    position = (computer_id, key_id or None)
-                return await tx.page(COMPUTER_BLOCKS, account_id, after=position, limit=n)
+            def reader(
+                where: dict[str, str | None] | None,
+            ) -> Callable[[str | None, int], Awaitable[list[ComputerBlock]]]:
+                async def fetch(after: str | None, n: int) -> list[ComputerBlock]:
+                    # The cursor is a block's sort key: its computer, a tab, its key (if any).
+                    position = None
+                    if after is not None:
+                        computer_id, _, key_id = after.partition("\t")
+                        position = (computer_id, key_id or None)
+                    return await tx.page(
+                        COMPUTER_BLOCKS, account_id, after=position, limit=n, where=where
+                    )
 
-            return await filtered_page(
-                fetch,
+                return fetch
+
+            return await merged_page(
+                [reader(where) for where in filters],
                 lambda b: b.sort_key,
-                lambda b: (
-                    admin
-                    or b.key_id is None
-                    or roles.administers(membership, b.key_id, primaries.get(b.key_id))
-                ),
                 cursor,
                 limit,
+                order=lambda b: (b.computer_id, b.key_id is not None, b.key_id or ""),
             )
 
         return await self._ctx.runner.run(work)

@@ -15,8 +15,9 @@ Inviting N addresses reads a constant number of times per :data:`LOOKUP_CHUNK` a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import attrs
 
@@ -51,7 +52,7 @@ from licensekit.aio._usecases._join import (
     asks_current_password,
     in_account,
 )
-from licensekit.aio._usecases._listing import filtered_page, scan_all
+from licensekit.aio._usecases._listing import merged_page, scan_all
 from licensekit.aio._usecases._offload import offload, offload_batch
 from licensekit.aio._usecases._sessions import Sessions
 from licensekit.aio._usecases._tx import Tx
@@ -62,6 +63,7 @@ from licensekit.domain.model import (
     DeliveryStatus,
     InvitationState,
     JoinInvitation,
+    JoinInvitationPhase,
     JoinInvitationView,
     Page,
     Session,
@@ -80,7 +82,7 @@ from licensekit.exceptions import (
     ValidationError,
 )
 from licensekit.mail import Message
-from licensekit.storage import AUDIT_EVENTS, JOIN_INVITATIONS, MEMBERSHIPS, USERS, Query
+from licensekit.storage import AUDIT_EVENTS, JOIN_INVITATIONS, MEMBERSHIPS, USERS, Query, Range
 
 __all__ = ["LOOKUP_CHUNK", "Invitees", "JoinInvitations"]
 
@@ -266,10 +268,10 @@ class JoinInvitations:
 
         async def read(tx: Tx) -> Page[JoinInvitation]:
             await self._access.authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
-            return await filtered_page(
-                partial(listing, tx, account_id),
+            filters = [None] if wanted is None else in_state(wanted, now)
+            return await merged_page(
+                [partial(listing, tx, account_id, where=where) for where in filters],
                 lambda i: i.id,
-                lambda i: wanted is None or i.state(now) is wanted,
                 after,
                 limit,
             )
@@ -402,7 +404,8 @@ class JoinInvitations:
                 tx, session, account_id, Permission.INVITE_MEMBERS, now
             )
             if wanted is None:
-                invitations = await scan_all(partial(listing, tx, account_id))
+                pending = in_state(InvitationState.PENDING, now)[0]
+                invitations = await scan_all(partial(listing, tx, account_id, where=pending))
             else:
                 invitations = await all_in_account(tx, account_id, wanted)
             due = [
@@ -672,11 +675,36 @@ class Acceptance:
     checked: User | None = None
 
 
-async def listing(tx: Tx, account_id: str, after: str | None, limit: int) -> list[JoinInvitation]:
-    """Return one page of *account_id*'s join invitations after the id *after*."""
-    return await tx.page(
-        JOIN_INVITATIONS, account_id, after=None if after is None else (after,), limit=limit
-    )
+async def listing(
+    tx: Tx,
+    account_id: str,
+    after: str | None,
+    limit: int,
+    *,
+    where: Mapping[str, Any] | None = None,
+) -> list[JoinInvitation]:
+    """Return one page of *account_id*'s join invitations after the id *after*.
+
+    With *where*, only those it selects (one of the store's filters of join invitations).
+    """
+    position = None if after is None else (after,)
+    return await tx.page(JOIN_INVITATIONS, account_id, after=position, limit=limit, where=where)
+
+
+def in_state(state: InvitationState, now: dt.datetime) -> list[dict[str, Any]]:
+    """The store's filters whose join invitations together are those in *state* at *now*.
+
+    Accepted and revoked invitations keep their state; an open one is pending until its
+    expiry (``expires_at > now``) and expired from then on, as :meth:`JoinInvitation.state`
+    says.
+    """
+    if state is InvitationState.ACCEPTED:
+        return [{"phase": JoinInvitationPhase.ACCEPTED}]
+    if state is InvitationState.REVOKED:
+        return [{"phase": JoinInvitationPhase.REVOKED}]
+    if state is InvitationState.EXPIRED:
+        return [{"phase": JoinInvitationPhase.OPEN, "expires_at": Range(up_to=now)}]
+    return [{"phase": JoinInvitationPhase.OPEN, "expires_at": Range(above=now)}]
 
 
 def new_invitation(

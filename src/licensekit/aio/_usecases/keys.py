@@ -35,7 +35,7 @@ from licensekit.aio._usecases._key_access import (
     key_scope,
     pages_by_id,
 )
-from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._listing import merged_page
 from licensekit.aio._usecases._seats import check_removable, follow_primary
 from licensekit.aio._usecases._tx import Tx
 from licensekit.aio._usecases.culling import keep_culling_listed
@@ -46,6 +46,7 @@ from licensekit.domain.model import (
     KeyStatus,
     LicenseKey,
     LicenseKeyView,
+    Membership,
     Page,
     Session,
 )
@@ -205,13 +206,13 @@ class Keys:
                 self._access, tx, session, account_id, now, "listing license keys"
             )
             admin = is_admin(record, membership)
-            page = await filtered_page(
-                pages_by_id(tx, LICENSE_KEYS, account_id),
+            if not admin and not membership.all_license_keys:
+                return await _granted_page(tx, membership, include_removed, after, limit), admin
+            kept = [s for s in KeyStatus if s is not KeyStatus.REMOVED]
+            filters = [None] if include_removed else [{"status": s} for s in kept]
+            page = await merged_page(
+                [pages_by_id(tx, LICENSE_KEYS, account_id, where) for where in filters],
                 lambda k: k.id,
-                lambda k: (
-                    (include_removed or k.status is not KeyStatus.REMOVED)
-                    and (admin or roles.administers(membership, k.id, k.primary_id))
-                ),
                 after,
                 limit,
             )
@@ -461,6 +462,32 @@ class Keys:
             return rule(key, now=now), {"product": key.product}
 
         return await self._change(session, account_id, key_id, change, action)
+
+
+async def _granted_page(
+    tx: Tx, membership: Membership, include_removed: bool, after: str | None, limit: int
+) -> Page[LicenseKey]:
+    """One page of the keys a License Administrator's grants name, by id after *after*.
+
+    The keys are read by their ids and, for additional keys, by their primaries' ids: as
+    many as the grants cover, whatever else the account holds.
+    """
+    granted = sorted(membership.license_keys)
+    keys = {k.id: k for k in await tx.get_many(LICENSE_KEYS, granted)}
+    keys.update({k.id: k for k in await tx.find_many(LICENSE_KEYS, "primary_id", granted)})
+    shown = sorted(
+        (
+            k
+            for k in keys.values()
+            if k.account_id == membership.account_id
+            and (include_removed or k.status is not KeyStatus.REMOVED)
+            and roles.administers(membership, k.id, k.primary_id)
+            and (after is None or k.id > after)
+        ),
+        key=lambda k: k.id,
+    )
+    kept = shown[:limit]
+    return Page(tuple(kept), kept[-1].id if len(shown) > limit else None)
 
 
 def key_view(ctx: Context, key: LicenseKey, *, masked: bool) -> LicenseKeyView:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -38,7 +39,7 @@ from licensekit.aio._usecases._access import (
 from licensekit.aio._usecases._audit import audit
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._delivery import Delivery
-from licensekit.aio._usecases._listing import filtered_page
+from licensekit.aio._usecases._listing import merged_page
 from licensekit.aio._usecases._tx import Tx
 from licensekit.aio._usecases.accounts import active_administrators
 from licensekit.domain import members
@@ -102,16 +103,21 @@ class Members:
         async def read(tx: Tx) -> Page[MemberView]:
             await self._access.authorize(tx, session, account_id, Permission.LIST_MEMBERS, now)
 
-            async def fetch(after: str | None, n: int) -> Sequence[Membership]:
-                position = None if after is None else (after,)
-                return await tx.page(MEMBERSHIPS, account_id, after=position, limit=n)
+            def reader(
+                where: Mapping[str, Any] | None,
+            ) -> Callable[[str | None, int], Awaitable[Sequence[Membership]]]:
+                async def fetch(after: str | None, n: int) -> Sequence[Membership]:
+                    position = None if after is None else (after,)
+                    return await tx.page(
+                        MEMBERSHIPS, account_id, after=position, limit=n, where=where
+                    )
 
-            page = await filtered_page(
-                fetch,
-                lambda m: m.user_id,
-                lambda m: include_removed or m.status is not MemberStatus.REMOVED,
-                after,
-                limit,
+                return fetch
+
+            kept = [s for s in MemberStatus if s is not MemberStatus.REMOVED]
+            filters = [None] if include_removed else [{"status": s} for s in kept]
+            page = await merged_page(
+                [reader(where) for where in filters], lambda m: m.user_id, after, limit
             )
             return Page(await member_views(tx, page.items), page.next_cursor)
 

@@ -10,8 +10,10 @@ author can run and read one capability at a time:
                            and the writes a store must refuse
 :mod:`.lookups`            ``read`` by key, unique set and index, in bulk, exactly
 :mod:`.paging`             ``page``: code point order, None first, ``after``, ``limit``
+:mod:`.filters`            ``page`` with ``where``: filters, derived values, ranges
 :mod:`.counts`             ``count``
 :mod:`.increment`          the atomic, bounded ``increment``, also under threads
+:mod:`.update`             ``update``: many records changed alike by key, nothing lost
 :mod:`.transactions`       commit, rollback, isolation, no use after the block
 :mod:`.scopes`             ``lock``: transactions on a common scope do not interleave
 :mod:`.text`               the text range every text field holds
@@ -59,6 +61,7 @@ from __future__ import annotations
 from licensekit.testing.contract.base import ContractBase
 from licensekit.testing.contract.counts import CountsContract
 from licensekit.testing.contract.durability import DurabilityContract
+from licensekit.testing.contract.filters import FiltersContract
 from licensekit.testing.contract.increment import IncrementContract
 from licensekit.testing.contract.lookups import LookupsContract
 from licensekit.testing.contract.paging import PagingContract
@@ -67,6 +70,7 @@ from licensekit.testing.contract.records import RecordsContract
 from licensekit.testing.contract.scopes import ScopesContract
 from licensekit.testing.contract.text import TextContract
 from licensekit.testing.contract.transactions import TransactionsContract
+from licensekit.testing.contract.update import UpdateContract
 from licensekit.testing.contract.usecases import UseCasesContract
 from licensekit.testing.contract.writes import WritesContract
 
@@ -76,6 +80,7 @@ __all__ = [
     "ContractBase",
     "CountsContract",
     "DurabilityContract",
+    "FiltersContract",
     "IncrementContract",
     "LookupsContract",
     "PagingContract",
@@ -85,6 +90,7 @@ __all__ = [
     "StoreContract",
     "TextContract",
     "TransactionsContract",
+    "UpdateContract",
     "UseCasesContract",
     "WritesContract",
 ]
@@ -96,8 +102,10 @@ class StoreContract(
     TextContract,
     ScopesContract,
     TransactionsContract,
+    UpdateContract,
     IncrementContract,
     CountsContract,
+    FiltersContract,
     PagingContract,
     LookupsContract,
     WritesContract,

@@ -11,6 +11,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import attrs
@@ -25,6 +26,7 @@ from licensekit.storage import (
     RecordKind,
     Store,
     Transaction,
+    takes_durable,
 )
 from licensekit.testing.contract.samples import COUNTERS, Item, Samples, sort_items
 
@@ -64,6 +66,13 @@ def key_text(kind: RecordKind[Any], record: object) -> str:
 
 
 # -- writing -----------------------------------------------------------------------------------
+
+
+def opened(store: Store, *, durable: bool) -> AbstractContextManager[Transaction]:
+    """A transaction of *store* as licensekit opens it: ``durable=False`` only where taken."""
+    if not durable and takes_durable(store):
+        return store.transaction(durable=False)
+    return store.transaction()
 
 
 def add_items(tx: Transaction, items: Iterable[Item]) -> None:

@@ -7,7 +7,8 @@ These tests run when the contract subclass implements
 :meth:`~licensekit.testing.contract.base.ContractBase.reopen_store`; without it they are
 skipped. After reopening, committed records come back exactly, rolled-back and deleted
 ones stay gone, and the rules still hold: keys and unique sets refuse clashes, listings
-keep their order, the guarded counter its cap.
+keep their order, the guarded counter its cap. Closing the store is no crash: a commit of a
+transaction opened with ``durable=False`` is kept too.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from licensekit.testing.contract._support import (
     ALL,
     Boom,
     EveryWrite,
+    add_items,
     assert_refused,
     assert_same,
     assert_same_list,
     assert_unchanged,
+    opened,
+    prepare,
     read_back,
     state,
     write,
@@ -55,6 +59,18 @@ class DurabilityContract(ContractBase):
         reopened = self.reopen(store)
         assert_unchanged(before, state(reopened, probes), "closing and reopening")
         _assert_all_there(reopened, items, "reopened")
+
+    def test_a_commit_that_need_not_be_durable_survives_closing_and_reopening(
+        self, store: Store, samples: Samples
+    ) -> None:
+        self.require_reopen()
+        items = [(kind, samples.full(kind, "lazily")) for kind in KINDS]
+        prepare(store, samples, items)
+        with opened(store, durable=False) as tx:
+            add_items(tx, items)
+        samples.mark_written(items)
+        reopened = self.reopen(store)
+        _assert_all_there(reopened, items, "committed without durability, then reopened")
 
     def test_rolled_back_and_deleted_records_stay_gone_after_reopening(
         self, store: Store, samples: Samples

@@ -75,11 +75,13 @@ from licensekit.storage import (
 __all__ = [
     "BUILDERS",
     "COUNTERS",
+    "FILTER_VARIANTS",
     "ID_COLLECTIONS",
     "REFERENCES",
     "T0",
     "Builder",
     "Counter",
+    "FilterVariant",
     "Item",
     "Samples",
     "Side",
@@ -758,3 +760,57 @@ BUILDERS: Mapping[str, tuple[Builder, Builder]] = {
     CULLING_KEYS.name: (_full_culling_key, _bare_culling_key),
 }
 """For each kind (by name), the builders of its full and its bare sample."""
+
+
+FilterVariant = Callable[[Samples, Any, int], Any]
+"""Makes variant number *n* of a record of a kind that listings filter: the values it
+filters by (or that a derived property is computed from) and its ranged fields changed."""
+
+
+def _status_cycle(members: Iterable[Any]) -> FilterVariant:
+    cycle = list(members)
+
+    def vary(s: Samples, record: Any, n: int) -> Any:
+        return attrs.evolve(record, status=cycle[n % len(cycle)])
+
+    return vary
+
+
+def _join_phase(s: Samples, record: JoinInvitation, n: int) -> JoinInvitation:
+    """Open, accepted or revoked, expiring at one of seven moments."""
+    changes: dict[str, Any] = {"expires_at": at(hours=n % 7)}
+    if n % 3 == 1:
+        changes.update(accepted_at=at(hours=1), accepted_by=s.member.id)
+    if n % 3 == 2:
+        changes.update(revoked_at=at(hours=2), revoked_by=s.admin.id)
+    return attrs.evolve(record, **changes)
+
+
+def _install_phase(s: Samples, record: InstallInvitation, n: int) -> InstallInvitation:
+    """Pending, sent, partly activated, used up or revoked, expiring at one of seven moments."""
+    changes: dict[str, Any] = {"expires_at": at(hours=n % 7), "max_activations": 2}
+    phase = n % 5
+    if phase >= 1:
+        changes["sent_count"] = 1
+    if phase >= 2:
+        changes["activations"] = 1 if phase == 2 else 2
+    if phase == 4:
+        changes["revoked_at"] = at(hours=3)
+        changes["revoked_by"] = s.admin.id
+    return attrs.evolve(record, **changes)
+
+
+def _as_placed(s: Samples, record: Any, n: int) -> Any:
+    """A computer block filtered by its key: the listing already varies it (its order)."""
+    return record
+
+
+FILTER_VARIANTS: Mapping[str, FilterVariant] = {
+    MEMBERSHIPS.name: _status_cycle(MemberStatus),
+    JOIN_INVITATIONS.name: _join_phase,
+    LICENSE_KEYS.name: _status_cycle(KeyStatus),
+    INSTALL_INVITATIONS.name: _install_phase,
+    INSTALLATIONS.name: _status_cycle(InstallationStatus),
+    COMPUTER_BLOCKS.name: _as_placed,
+}
+"""For each kind listings filter (by name), how its samples get every value of each filter."""

@@ -7,7 +7,9 @@ A committed block's writes are seen by every later transaction, in any thread; a
 sees its own writes; a block that raises keeps none of them and its exception comes out
 unchanged, and the keys and unique values it took are free again. Another thread never
 sees part of an unfinished transaction. A transaction object refuses every call once its
-block has ended, transactions do not nest, and a closed store opens none.
+block has ended, transactions do not nest, and a closed store opens none. A transaction
+opened with ``durable=False`` (when the store's ``transaction()`` takes the keyword) keeps
+every one of these rules: only its flush to disk may come later.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from licensekit.testing.contract._support import (
     fetch,
     in_thread,
     join,
+    opened,
     prepare,
     read_back,
     state,
@@ -69,6 +72,34 @@ class TransactionsContract(ContractBase):
         for (kind, record), mine, theirs in zip(items, here, there, strict=True):
             assert_same(mine, record, f"a {kind.name} read after its commit")
             assert_same(theirs, record, f"a {kind.name} read from another thread")
+
+    @pytest.mark.parametrize("ending", ["commit", "rollback"])
+    def test_a_transaction_that_need_not_be_durable_is_still_all_or_nothing(
+        self, store: Store, samples: Samples, ending: str
+    ) -> None:
+        """``durable=False`` lets only the flush wait: atomic, visible at once, or nothing."""
+        changes = EveryWrite(store, samples)
+        before = state(store, changes.probes)
+        with contextlib.suppress(Boom), opened(store, durable=False) as tx:
+            changes(tx)
+            seen = changes.effects(tx)
+            assert all(seen), f"a transaction that need not be durable missed its writes: {seen}"
+            if ending == "rollback":
+                raise Boom
+        if ending == "rollback":
+            assert_unchanged(before, state(store, changes.probes), "a rolled-back block")
+            return
+
+        def effects() -> list[bool]:
+            with store.transaction() as tx:
+                return changes.effects(tx)
+
+        here, there = effects(), in_thread("contract-reader", effects)
+        assert all(here), f"a later transaction missed writes of one not durable: {here}"
+        assert all(there), f"another thread missed writes of a transaction not durable: {there}"
+        after = samples.bare(USERS, "after-not-durable")
+        write(store, samples, [(USERS, after)])  # durable transactions go on as before
+        assert fetch(store, USERS, [after]) == [after], "a durable commit after it was lost"
 
     def test_a_transaction_sees_its_own_writes(self, store: Store, samples: Samples) -> None:
         changes = EveryWrite(store, samples)

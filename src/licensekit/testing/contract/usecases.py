@@ -32,6 +32,7 @@ from licensekit.storage import (
     RecordKind,
     Store,
     Transaction,
+    takes_durable,
 )
 from licensekit.testing import (
     TEST_DOWNLOAD_URL,
@@ -75,13 +76,19 @@ class DawdlingStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._relaxes = takes_durable(store)  # whether durable=False may be passed on
         self.pause = 0.0
         """Seconds to pause after each read; 0 to pass straight through."""
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Open a transaction of the wrapped store, slowed down while :attr:`pause` is set."""
-        with self._store.transaction() as tx:
+    def transaction(self, *, durable: bool = True) -> Iterator[Transaction]:
+        """Open a transaction of the wrapped store, slowed down while :attr:`pause` is set.
+
+        *durable* False is passed on when the wrapped store's ``transaction()`` takes it.
+        """
+        relaxed = not durable and self._relaxes
+        opened = self._store.transaction(durable=False) if relaxed else self._store.transaction()
+        with opened as tx:
             yield tx if not self.pause else _DawdlingTransaction(tx, self)
 
     def close(self) -> None:
@@ -105,8 +112,16 @@ class _DawdlingTransaction:
         self._dawdle()
         return found
 
-    def page(self, kind: RecordKind[Any], owner: Any, *, after: Key | None, limit: int) -> Any:
-        found = self._tx.page(kind, owner, after=after, limit=limit)
+    def page(
+        self,
+        kind: RecordKind[Any],
+        owner: Any,
+        *,
+        after: Key | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+    ) -> Any:
+        found = self._tx.page(kind, owner, after=after, limit=limit, where=where)
         self._dawdle()
         return found
 

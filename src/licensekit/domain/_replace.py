@@ -1,0 +1,58 @@
+"""A quicker ``attrs.evolve`` for the records the hot paths change.
+
+``attrs.evolve(record, **changes)`` looks the class's fields up and loops over them in Python
+on every call: about 5 us for a 23-field :class:`~licensekit.domain.model.InstallInvitation`,
+which every activation changes. :func:`replacer` compiles, once per class, a function that
+does the same in one straight call: each ``__init__`` argument is the change given for it or
+the record's own value, so a field added to the class later is carried over like the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+
+__all__ = ["replacer"]
+
+T = TypeVar("T")
+
+
+class _Unchanged:
+    """The default of each argument of a replacer: the record's own value is kept."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unchanged>"
+
+
+_UNCHANGED = _Unchanged()
+
+
+def replacer(cls: type[T]) -> Callable[..., T]:
+    """Return ``replace(record, **changes)`` for the attrs class *cls*, as ``attrs.evolve``.
+
+    The changes are named by the ``__init__`` arguments (an attribute's alias), and
+    converters and validators run as they do in ``attrs.evolve``. A name that is no argument
+    raises :class:`TypeError`.
+    """
+    init = [f for f in attrs.fields(cls) if f.init]  # type: ignore[arg-type]
+    for f in init:
+        if not f.alias.isidentifier() or not f.name.isidentifier():  # pragma: no cover
+            raise TypeError(f"cannot compile a replacer for {cls.__name__}.{f.name}")
+    parameters = ", ".join(f"{f.alias}=UNCHANGED" for f in init)
+    values = []
+    by_name = False  # positional (cheaper) up to the first keyword-only argument
+    for f in init:
+        by_name = by_name or f.kw_only
+        value = f"(record.{f.name} if {f.alias} is UNCHANGED else {f.alias})"
+        values.append(f"{f.alias}={value}" if by_name else value)
+    source = f"def replace(record, /, *, {parameters}):\n    return cls({', '.join(values)})\n"
+    namespace: dict[str, Any] = {"cls": cls, "UNCHANGED": _UNCHANGED}
+    # The source is made of the class's own field names only.
+    exec(compile(source, f"<licensekit replacer of {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    replace: Callable[..., T] = namespace["replace"]
+    replace.__doc__ = f"Return a copy of a {cls.__name__} with the values given changed."
+    return replace
