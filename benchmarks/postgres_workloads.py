@@ -67,15 +67,18 @@ def _like(connection: Any, schema: str, template: str, tables: tuple[str, ...]) 
         connection.execute(
             f"CREATE TABLE {quoted(schema)}.{table} (LIKE {quoted(template)}.{table} INCLUDING ALL)"
         )
+        stored = ", ".join(_columns(connection, template, table))
         connection.execute(
-            f"INSERT INTO {quoted(schema)}.{table} SELECT * FROM {quoted(template)}.{table}"
+            f"INSERT INTO {quoted(schema)}.{table} ({stored}) "
+            f"SELECT {stored} FROM {quoted(template)}.{table}"
         )
 
 
 def _columns(connection: Any, schema: str, table: str) -> list[str]:
+    """The columns of *table* that rows are written to (a generated one is computed)."""
     rows = connection.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+        " AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
         [schema, table],
     ).fetchall()
     return [str(r[0]) for r in rows]

@@ -7,8 +7,10 @@ times do not. Medians over several repetitions; no timing is asserted anywhere.
     python benchmarks/run.py              # full sizes: prints a table, writes results.json
     python benchmarks/run.py --quick      # tiny sizes: the smoke run CI does
     python benchmarks/run.py --only activation,growth
+    python benchmarks/run.py --only bulk_feature,activation_feature   # beside feature floors
     python benchmarks/run.py --only pg_activation,pg_bulk,pg_contention
     python benchmarks/run.py --only aio_activation,aio_loop_stall
+    python benchmarks/run.py --only peer      # django-organizations beside licensekit
 
 The PostgreSQL workloads (``pg_*``, ``aio_activation``, and ``aio_loop_stall``'s PostgreSQL
 part) use the database LICENSEKIT_BENCH_POSTGRES names (``dbname=test`` by default), a fresh
@@ -29,7 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import async_workloads
+import contention_workloads
+import growth_workloads
 import installed_workloads
+import peer_workloads
 import pool_workloads
 import postgres_workloads
 import workloads
@@ -60,6 +65,8 @@ FULL = {
     "aio_activations": 200,
     "aio_accounts": 20,
     "aio_calls": 200,
+    "peer": 200,
+    "peer_install": 1,  # make the peer's virtual environment if it is missing
 }
 QUICK = {
     "bulk": 50,
@@ -86,6 +93,8 @@ QUICK = {
     "aio_activations": 20,
     "aio_accounts": 4,
     "aio_calls": 20,
+    "peer": 20,
+    "peer_install": 0,  # CI installs nothing: the peer runs only if its environment exists
 }
 
 ROUND_TRIP = 0.002
@@ -121,12 +130,15 @@ def postgres_reachable(name: str) -> bool:
     return reason is None
 
 
+def with_skips(results: list[Result], skipped: dict[str, str]) -> list[Result]:
+    """*results*, noting in :data:`SKIPPED` what their workload left out (*skipped*)."""
+    SKIPPED.update(skipped)
+    return results
+
+
 def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result]]]:
     """Each workload by name; a function of the results so far, returning its rows."""
     repeat, slow = size["repeat"], size["slow_repeat"]
-
-    def sequential(done: list[Result]) -> Result | None:
-        return next((r for r in done if r.name == "activation_sqlite_full"), None)
 
     return {
         "bulk": lambda done: [
@@ -137,16 +149,27 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
             workloads.activation(size["activations"], slow, "full"),
             workloads.activation(size["activations"], slow, "normal"),
         ],
+        "bulk_feature": lambda done: [
+            workloads.bulk_feature(size["bulk"], slow, "full"),
+            workloads.bulk_feature(size["bulk"], slow, "normal"),
+        ],
+        "activation_feature": lambda done: [
+            workloads.activation_feature(size["activations"], slow, "full"),
+            workloads.activation_feature(size["activations"], slow, "normal"),
+        ],
         "pool_activation": lambda done: [
             pool_workloads.dynamic_activation(size["activations"] // 5, repeat, "full"),
             pool_workloads.dynamic_activation(size["activations"] // 5, repeat, "normal"),
         ],
         "contention": lambda done: [
-            workloads.contention(
-                size["processes"], size["per_process"], size["contention_seats"], sequential(done)
-            )
+            *contention_workloads.contention(
+                size["processes"], size["per_process"], size["contention_seats"], slow, "full"
+            ),
+            *contention_workloads.contention(
+                size["processes"], size["per_process"], size["contention_seats"], slow, "normal"
+            ),
         ],
-        "growth": lambda done: workloads.growth(
+        "growth": lambda done: growth_workloads.growth(
             size["growth_small"], size["growth_large"], size["growth_probes"]
         ),
         "join": lambda done: workloads.join_invitations(size["join"], repeat),
@@ -190,6 +213,10 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
         ),
         "aio_loop_stall": lambda done: async_workloads.loop_stall(
             size["aio_calls"], repeat, postgres_reachable("aio_loop_stall (PostgreSQL part)")
+        ),
+        "peer": lambda done: with_skips(
+            peer_workloads.peer(size["peer"], repeat, install=bool(size["peer_install"])),
+            peer_workloads.SKIPPED,
         ),
     }
 
