@@ -30,7 +30,7 @@ from licensekit.domain.model import (
     InstallInvitationView,
 )
 
-__all__ = ["InvitedViews", "NewInstallBatch", "Outgoing", "outcome"]
+__all__ = ["InvitedViews", "NewInstallBatch", "Outcome", "Outgoing"]
 
 _SECRET_BYTES = CODE_RANDOM_BYTES + TOKEN_BYTES
 """The random bytes of one invitation's code and token."""
@@ -153,7 +153,9 @@ class NewInstallBatch:
         return [(n, Outgoing(self.ids[n], self.emails[n], account_id)) for n in range(start, stop)]
 
 
-class _Outcome(NamedTuple):
+class Outcome(NamedTuple):
+    """How an invitation of a new batch whose email failed stands."""
+
     delivery: DeliveryStatus
     error: str
 
@@ -170,7 +172,7 @@ class InvitedViews(Sequence[InstallInvitationView]):
 
     __slots__ = ("_batch", "_failed")
 
-    def __init__(self, batch: NewInstallBatch, failed: dict[int, _Outcome]) -> None:
+    def __init__(self, batch: NewInstallBatch, failed: dict[int, Outcome]) -> None:
         self._batch = batch
         self._failed = failed
 
@@ -241,8 +243,3 @@ class InvitedViews(Sequence[InstallInvitationView]):
             delivery_started_at=batch.now if batch.send else None,
         )
         return InstallInvitationView.of(stored, batch.now)
-
-
-def outcome(delivery: DeliveryStatus, error: str) -> _Outcome:
-    """How an invitation whose email failed stands (for :class:`InvitedViews`)."""
-    return _Outcome(delivery, error)

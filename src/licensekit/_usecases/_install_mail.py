@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any
 
 from licensekit._prepared_email import PreparedEmail
 from licensekit._results import DeliveryFailure
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import MAX_DELIVERY_ERROR, SEND_CHUNK, Delivery, Sendable
-from licensekit._usecases._install_batch import NewInstallBatch, Outgoing, outcome
+from licensekit._usecases._install_batch import NewInstallBatch, Outcome, Outgoing
 from licensekit._usecases._install_secrets import download_link
 from licensekit._usecases._key_access import key_scope
 from licensekit._usecases._tx import Tx
@@ -135,7 +134,7 @@ class InstallMail:
 
     def send_new(
         self, batch: NewInstallBatch, key: LicenseKey, owner: BusinessAccount, inviter: User
-    ) -> tuple[dict[int, Any], list[DeliveryFailure]]:
+    ) -> tuple[dict[int, Outcome], list[DeliveryFailure]]:
         """Send the emails of a *batch* just stored, a chunk at a time, recording each chunk.
 
         Returns how the invitations whose email failed stand (by position in the batch, for
@@ -143,7 +142,7 @@ class InstallMail:
         Nothing per recipient is kept beyond the failures.
         """
         prepared: dict[tuple[str, str, dt.datetime], PreparedEmail] = {}
-        failed_at: dict[int, Any] = {}
+        failed_at: dict[int, Outcome] = {}
         failures: list[DeliveryFailure] = []
         now, actor_id = batch.now, inviter.id
         for start in range(0, len(batch), SEND_CHUNK):
@@ -160,7 +159,7 @@ class InstallMail:
                 position = {entry.id: n for n, entry in entries}
                 for failure in refused:
                     status = DeliveryStatus.REFUSED if failure.permanent else DeliveryStatus.FAILED
-                    failed_at[position[failure.invitation_id]] = outcome(
+                    failed_at[position[failure.invitation_id]] = Outcome(
                         status, failure.reason[:MAX_DELIVERY_ERROR]
                     )
                 failures.extend(refused)

@@ -8,55 +8,20 @@ presents (a typed code or a link's token) becomes the look-up of its invitation 
 
 from __future__ import annotations
 
-import datetime as dt
-
-import attrs
-
-from licensekit._ids import new_id
 from licensekit._usecases._checks import TOKEN_PLACEHOLDER
 from licensekit._usecases._context import Links
 from licensekit._usecases._tx import query
-from licensekit.codes import SecretKeys, format_code, new_activation_code, new_token, parse_code
+from licensekit.codes import SecretKeys, format_code, parse_code
 from licensekit.domain.model import InstallInvitation
 from licensekit.exceptions import ActivationCodeNotFound, ValidationError
 from licensekit.storage import INSTALL_INVITATIONS, Query
 
 __all__ = [
-    "InstallSecret",
     "check_download_template",
     "download_link",
     "install_secret_of",
-    "new_install_secret",
     "presented_invitation",
 ]
-
-
-@attrs.frozen
-class InstallSecret:
-    """An invitation to install's id, code and token, with their hashes and ciphertext."""
-
-    invitation_id: str
-    code: str = attrs.field(repr=False)
-    token: str = attrs.field(repr=False)
-    code_hash: bytes = attrs.field(repr=False)
-    token_hash: bytes = attrs.field(repr=False)
-    ciphertext: bytes = attrs.field(repr=False)
-
-
-def new_install_secret(keys: SecretKeys, now: dt.datetime) -> InstallSecret:
-    """Return the id and new secrets of an invitation to install made at *now*."""
-    invitation_id = new_id("inst", now)
-    code = new_activation_code()
-    canonical = code.replace("-", "")
-    token = new_token()
-    return InstallSecret(
-        invitation_id=invitation_id,
-        code=code,
-        token=token,
-        code_hash=keys.lookup_hash("install-code", canonical),
-        token_hash=keys.lookup_hash("install-token", token),
-        ciphertext=keys.encrypt(f"{canonical} {token}", bound_to=invitation_id),
-    )
 
 
 def install_secret_of(keys: SecretKeys, invitation: InstallInvitation) -> tuple[str, str]:

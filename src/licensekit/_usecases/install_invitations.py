@@ -45,7 +45,7 @@ from licensekit._usecases._checks import (
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import SEND_CHUNK, Delivery
 from licensekit._usecases._hourly import count_invitation_emails
-from licensekit._usecases._install_batch import InvitedViews, NewInstallBatch
+from licensekit._usecases._install_batch import InvitedViews, NewInstallBatch, Outcome
 from licensekit._usecases._install_mail import InstallMail
 from licensekit._usecases._install_secrets import (
     check_download_template,
@@ -221,7 +221,7 @@ class InstallInvitations:
             raise outcome
         batch, key, owner, inviter = outcome
         warnings = licensing.invitation_warnings(key, count, expires_at)
-        failed: dict[int, Any] = {}
+        failed: dict[int, Outcome] = {}
         undelivered: list[DeliveryFailure] = []
         if send and count:
             failed, undelivered = self._mail.send_new(batch, key, owner, inviter)

@@ -38,7 +38,7 @@ from licensekit._usecases._checks import (
     parse_recipients,
     plain_text,
 )
-from licensekit._usecases._install_batch import InvitedViews, NewInstallBatch
+from licensekit._usecases._install_batch import InvitedViews, NewInstallBatch, Outcome
 from licensekit._usecases._install_secrets import (
     check_download_template,
     download_link,
@@ -219,7 +219,7 @@ class InstallInvitations:
             raise outcome
         batch, key, owner, inviter = outcome
         warnings = licensing.invitation_warnings(key, count, expires_at)
-        failed: dict[int, Any] = {}
+        failed: dict[int, Outcome] = {}
         undelivered: list[DeliveryFailure] = []
         if send and count:
             failed, undelivered = await self._mail.send_new(batch, key, owner, inviter)
