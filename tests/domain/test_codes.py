@@ -7,6 +7,8 @@ import math
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from licensekit import StorageError, ValidationError
 from licensekit.codes import (
@@ -189,3 +191,35 @@ class TestEncryption:
         ciphertext = SecretKeys(SECRET).encrypt("tok", bound_to="inv_1")
         with pytest.raises(StorageError, match="different host secret"):
             SecretKeys(OTHER_SECRET).decrypt(ciphertext, bound_to="inv_1")
+
+
+# -- codes and tokens made from given random bytes (bulk invitations) -------------------
+
+
+@given(st.binary(min_size=15, max_size=15))
+def test_a_code_made_from_bytes_is_their_base32_with_its_check_symbol(random: bytes) -> None:
+    from licensekit import codes
+
+    payload = base64.b32encode(random).decode().translate(codes._TO_CROCKFORD)
+    made = codes.activation_code_of(random)
+    assert made == payload + codes.check_symbol(payload)
+    assert codes.parse_code(codes.format_code(made)) == made
+
+
+def test_a_code_is_made_only_from_fifteen_bytes() -> None:
+    from licensekit.codes import CODE_RANDOM_BYTES, activation_code_of
+
+    assert CODE_RANDOM_BYTES == 15
+    for wrong in (b"", bytes(14), bytes(16)):
+        with pytest.raises(ValueError, match="15 random bytes"):
+            activation_code_of(wrong)
+
+
+@given(st.binary(min_size=24, max_size=24))
+def test_a_token_made_from_bytes_is_their_url_safe_base64(random: bytes) -> None:
+    from licensekit.codes import TOKEN_BYTES, token_of
+
+    token = token_of(random)
+    assert TOKEN_BYTES == 24
+    assert len(token) == 32
+    assert base64.urlsafe_b64decode(token) == random
