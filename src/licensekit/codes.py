@@ -74,7 +74,13 @@ def new_token() -> str:
 
 
 def token_of(random: bytes) -> str:
-    """Return the token :func:`new_token` makes of the :data:`TOKEN_BYTES` bytes *random*."""
+    """Return the token :func:`new_token` makes of the :data:`TOKEN_BYTES` bytes *random*.
+
+    Raises:
+        ValidationError: *random* is not :data:`TOKEN_BYTES` bytes.
+    """
+    if len(random) != TOKEN_BYTES:
+        raise ValidationError(f"a token is made of {TOKEN_BYTES} random bytes")
     return base64.urlsafe_b64encode(random).rstrip(b"=").decode("ascii")
 
 
@@ -93,9 +99,12 @@ def activation_code_of(random: bytes) -> str:
     Its payload spells the bits in Crockford's base 32, most significant first (as RFC 4648
     base 32 would, in this alphabet); its last symbol is the check (:func:`check_symbol`).
     Written for bulk invitations: ten bits (two symbols) at a time, from tables.
+
+    Raises:
+        ValidationError: *random* is not :data:`CODE_RANDOM_BYTES` bytes.
     """
     if len(random) != CODE_RANDOM_BYTES:
-        raise ValueError(f"an activation code is made of {CODE_RANDOM_BYTES} random bytes")
+        raise ValidationError(f"an activation code is made of {CODE_RANDOM_BYTES} random bytes")
     bits = int.from_bytes(random, "big")
     pairs = [(bits >> shift) & 0x3FF for shift in _PAIR_SHIFTS]
     total = 0

@@ -211,8 +211,16 @@ def test_a_code_is_made_only_from_fifteen_bytes() -> None:
 
     assert CODE_RANDOM_BYTES == 15
     for wrong in (b"", bytes(14), bytes(16)):
-        with pytest.raises(ValueError, match="15 random bytes"):
+        with pytest.raises(ValidationError, match="15 random bytes"):
             activation_code_of(wrong)
+
+
+def test_a_token_is_made_only_from_twenty_four_bytes() -> None:
+    from licensekit.codes import token_of
+
+    for wrong in (b"", bytes(23), bytes(25)):
+        with pytest.raises(ValidationError, match="24 random bytes"):
+            token_of(wrong)
 
 
 @given(st.binary(min_size=24, max_size=24))
