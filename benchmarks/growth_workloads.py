@@ -58,6 +58,9 @@ LIFETIME = dt.timedelta(days=14)
 HISTORY = dt.timedelta(days=730)
 """How far back the built records go."""
 
+NOTED_AFTER = dt.timedelta(hours=1)
+"""How long after its expiry an expired invitation of the data set was noted by a listing."""
+
 _BUILT: dict[int, Path] = {}
 """The databases built in this run, by size: copied for each use, never measured as built."""
 
@@ -189,6 +192,7 @@ def build(folder: Path, size: int, seed: int = 7) -> Built:
                 "delivery_attempts": 1,
                 "delivery_error": "",
                 "delivery_started_at": iso(created),
+                "expiry_noted_at": None,
             }
             if live and kind < 40:  # live: sent, waiting
                 pass
@@ -200,8 +204,8 @@ def build(folder: Path, size: int, seed: int = 7) -> Built:
                 row.update(last_activated_at=iso(created))
             elif kind < 6:  # revoked
                 row.update(revoked_at=iso(created), revoked_by=admin_id)
-            elif not live and kind < 20:  # expired unused
-                pass
+            elif not live and kind < 20:  # expired unused, noted by a listing since
+                row.update(expiry_noted_at=iso(min(created + LIFETIME + NOTED_AFTER, now)))
             else:  # used up
                 row.update(activations=1, computer_ids='["B"]', last_activated_at=iso(created))
             yield row
@@ -282,7 +286,7 @@ def build(folder: Path, size: int, seed: int = 7) -> Built:
 
     def join_rows() -> Iterator[dict[str, object]]:
         count = max(size // 10, 1)
-        live_join = count - max(count // 10, 1)
+        live_join = count - max(count // 10, PAGE + 1)  # enough to fill a page, even small
         for n in range(count):
             created = _when(start, n, count) if n < live_join else now - dt.timedelta(days=1)
             join_id = ids.new("jinv", created)
@@ -308,6 +312,12 @@ def build(folder: Path, size: int, seed: int = 7) -> Built:
                 "delivery_attempts": 1,
                 "delivery_error": "",
                 "delivery_started_at": iso(created),
+                # An open invitation that expired was noted by a listing since.
+                "expiry_noted_at": (
+                    iso(now)
+                    if kind < 8 and kind != 1 and created + dt.timedelta(days=7) <= now
+                    else None
+                ),
             }
 
     _insert(connection, "join_invitations", join_rows())

@@ -84,7 +84,6 @@ MIGRATIONS: Final = _sqlite_schema.MIGRATIONS[:SCHEMA_VERSION]
 
 _USERS: Final = RowMapper(User)
 _ACCOUNTS: Final = RowMapper(BusinessAccount)
-_JOIN_INVITATIONS: Final = RowMapper(JoinInvitation)
 _SESSIONS: Final = RowMapper(SessionRecord)
 _AUDIT: Final = RowMapper(AuditEvent)
 _THROTTLES: Final = RowMapper(Throttle)
@@ -103,6 +102,8 @@ _LATER: Final[dict[type[Any], frozenset[str]]] = {
     ),
     Installation: frozenset({"last_state", "notes"}),
     Membership: frozenset({"all_license_keys"}),
+    JoinInvitation: frozenset({"expiry_noted_at"}),
+    InstallInvitation: frozenset({"expiry_noted_at"}),
 }
 
 
@@ -111,8 +112,9 @@ def _v1_fields(record_type: type[Any]) -> frozenset[str]:
 
 
 _MEMBERSHIPS: Final = RowMapper(Membership, only=_v1_fields(Membership))
+_JOIN_INVITATIONS: Final = RowMapper(JoinInvitation, only=_v1_fields(JoinInvitation))
 _KEYS: Final = RowMapper(LicenseKey, only=_v1_fields(LicenseKey))
-_INSTALL_INVITATIONS: Final = RowMapper(InstallInvitation)
+_INSTALL_INVITATIONS: Final = RowMapper(InstallInvitation, only=_v1_fields(InstallInvitation))
 _INSTALLATIONS: Final = RowMapper(Installation, only=_v1_fields(Installation))
 _BLOCKS: Final = RowMapper(ComputerBlock, extra=("sort_key",))
 

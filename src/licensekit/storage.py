@@ -51,12 +51,14 @@ Rules an adapter keeps:
   never asks one for None (an indexed field that may be None, such as a primary key's
   ``primary_id``, is looked up only by values).
 * **Filtered listings read only what they return.** A listing filtered by one of the kind's
-  :attr:`RecordKind.filters` (equal values, optionally a :class:`Range` of a
-  :attr:`RecordKind.ranges` field) must cost what its page costs, whatever else the owner
-  holds: a server store keeps an index that begins with the owner, then the filter's
-  fields, then the order (the range field may end it, so that it is checked without
-  reading rows). A filter may name a :attr:`RecordKind.derived` property, a value the
-  record computes from its fields; a SQL store keeps it as a generated column.
+  :attr:`RecordKind.filters` (equal values) must cost what its page costs, whatever else
+  the owner holds: a server store keeps an index that begins with the owner, then the
+  filter's fields, then the order. One that also bounds a :attr:`RecordKind.ranges` field
+  with a :class:`Range` may cost what the range holds: licensekit asks for those to find
+  what has crossed a point since they last asked (the invitations expired since the last listing),
+  and a server store keeps an index on the owner, the filter's fields and the range field,
+  then sorts what it finds. A filter may name a :attr:`RecordKind.derived` property, a
+  value the record computes from its fields; a SQL store keeps it as a generated column.
 
 :data:`RECORD_FORMAT` versions the record fields, for adapters that keep records as
 documents; :func:`licensekit.serialization.unstructure` gives a record's document form.
@@ -119,7 +121,7 @@ __all__ = [
 PROTOCOL_VERSION = 3
 """The version of this port; a store declares the one it implements as ``protocol_version``."""
 
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3
 """The version of the records' fields; it changes whenever a record gains or loses a field."""
 
 R = TypeVar("R")
@@ -208,7 +210,8 @@ MEMBERSHIPS = RecordKind(
     indexes=(("user_id",),),
     owner="account_id",
     counts=(("account_id", "role", "status"),),
-    filters=(("status",),),
+    derived=("tenure",),
+    filters=(("status",), ("tenure",)),
 )
 JOIN_INVITATIONS = RecordKind(
     "join_invitations",
@@ -389,8 +392,8 @@ class Transaction(Protocol):
         With *where*, only the records that hold its values: its fields that are not
         bounded by a :class:`Range` are exactly one of ``kind.filters`` (each compared for
         equality, None being one value of a nullable key field); a :class:`Range` may bound
-        fields of ``kind.ranges``. Such a page reads only the records it returns (and,
-        along an index, those a :class:`Range` rejects).
+        fields of ``kind.ranges``. A page filtered by equal values reads only the records
+        it returns; one bounded by a :class:`Range` may read every record in the range.
 
         Raises:
             StorageError: *where* is not one of the kind's filters (and ranges).

@@ -1231,6 +1231,9 @@ def test_every_filtered_listing_reads_through_an_index(
             with contextlib.closing(sqlite3.connect(store.path)) as connection:
                 plan = [str(r[3]) for r in connection.execute(f"EXPLAIN QUERY PLAN {sql}")]
             assert not any(step.startswith("SCAN") for step in plan), (name, sql, plan)
+            if "expires_at <=" in sql:  # noting expiries: the range of them, sorted
+                assert any("_phase_expires_at (" in step for step in plan), (name, plan)
+                plan = [step for step in plan if step != "USE TEMP B-TREE FOR ORDER BY"]
             assert_indexed(plan)
             if " WHERE " in sql and any(w in sql for w in ("phase =", "status =", "key_id =")):
                 assert any(" USING " in step and "INDEX" in step for step in plan), (name, plan)
@@ -1278,7 +1281,7 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
         "install_invitations": 6 * -(-500 // per_statement("install_invitations")),
         "audit_events": 6 * -(-500 // per_statement("audit_events")),
     }
-    assert many[1]["install_invitations"] <= 3000 // 40  # 40 or more invitations a statement
+    assert per_statement("install_invitations") >= 40  # 40 or more invitations a statement
     assert many[2] == few[2]  # no statement per recipient outside the batches
     with raw(Path(store.path)) as connection:
         assert connection.execute("SELECT count(*) FROM install_invitations").fetchone() == (3030,)

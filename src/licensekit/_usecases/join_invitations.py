@@ -46,6 +46,7 @@ from licensekit._usecases._checks import (
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import Delivery
 from licensekit._usecases._hourly import count_invitation_emails
+from licensekit._usecases._invitation_states import join_invitations_in
 from licensekit._usecases._join import (
     JoinLinks,
     JoinSecret,
@@ -65,7 +66,6 @@ from licensekit.domain.model import (
     DeliveryStatus,
     InvitationState,
     JoinInvitation,
-    JoinInvitationPhase,
     JoinInvitationView,
     Page,
     Session,
@@ -84,7 +84,7 @@ from licensekit.exceptions import (
     ValidationError,
 )
 from licensekit.mail import Message
-from licensekit.storage import AUDIT_EVENTS, JOIN_INVITATIONS, MEMBERSHIPS, USERS, Query, Range
+from licensekit.storage import AUDIT_EVENTS, JOIN_INVITATIONS, MEMBERSHIPS, USERS, Query
 
 __all__ = ["LOOKUP_CHUNK", "Invitees", "JoinInvitations"]
 
@@ -270,7 +270,9 @@ class JoinInvitations:
 
         def read(tx: Tx) -> Page[JoinInvitation]:
             self._access.authorize(tx, session, account_id, Permission.INVITE_MEMBERS, now)
-            filters = [None] if wanted is None else in_state(wanted, now)
+            filters: list[dict[str, Any] | None] = [None]
+            if wanted is not None:
+                filters = [*join_invitations_in(tx, account_id, wanted, now)]
             return merged_page(
                 [partial(listing, tx, account_id, where=where) for where in filters],
                 lambda i: i.id,
@@ -404,8 +406,8 @@ class JoinInvitations:
                 tx, session, account_id, Permission.INVITE_MEMBERS, now
             )
             if wanted is None:
-                pending = in_state(InvitationState.PENDING, now)[0]
-                invitations = scan_all(partial(listing, tx, account_id, where=pending))
+                filters = join_invitations_in(tx, account_id, InvitationState.PENDING, now)
+                invitations = scan_all(partial(listing, tx, account_id, where=filters[0]))
             else:
                 invitations = all_in_account(tx, account_id, wanted)
             due = [
@@ -683,22 +685,6 @@ def listing(
     """
     position = None if after is None else (after,)
     return tx.page(JOIN_INVITATIONS, account_id, after=position, limit=limit, where=where)
-
-
-def in_state(state: InvitationState, now: dt.datetime) -> list[dict[str, Any]]:
-    """The store's filters whose join invitations together are those in *state* at *now*.
-
-    Accepted and revoked invitations keep their state; an open one is pending until its
-    expiry (``expires_at > now``) and expired from then on, as :meth:`JoinInvitation.state`
-    says.
-    """
-    if state is InvitationState.ACCEPTED:
-        return [{"phase": JoinInvitationPhase.ACCEPTED}]
-    if state is InvitationState.REVOKED:
-        return [{"phase": JoinInvitationPhase.REVOKED}]
-    if state is InvitationState.EXPIRED:
-        return [{"phase": JoinInvitationPhase.OPEN, "expires_at": Range(up_to=now)}]
-    return [{"phase": JoinInvitationPhase.OPEN, "expires_at": Range(above=now)}]
 
 
 def new_invitation(

@@ -374,7 +374,7 @@ def check_code_usable(
         raise ActivationCodeRevoked(
             "this activation code was revoked by your administrator; ask them for a new one"
         )
-    if now >= invitation.expires_at:
+    if invitation.expired(now):
         raise ActivationCodeExpired(
             f"this activation code expired on {invitation.expires_at.isoformat()}; "
             "ask your administrator for a new invitation"
@@ -433,7 +433,7 @@ def check_resendable(invitation: InstallInvitation, now: dt.datetime) -> None:
             f"invitation {invitation.id!r} has activated all {invitation.max_activations} "
             "computers it allows; invite again for another computer"
         )
-    if now >= invitation.expires_at:
+    if invitation.expired(now):
         raise InvitationExpired(
             f"invitation {invitation.id!r} expired on {invitation.expires_at.isoformat()}; "
             "invite again"

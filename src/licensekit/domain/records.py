@@ -42,6 +42,7 @@ __all__ = [
     "LicenseKey",
     "LicenseState",
     "MemberStatus",
+    "MemberTenure",
     "Membership",
     "Role",
     "SeatPool",
@@ -95,6 +96,19 @@ class MemberStatus(enum.StrEnum):
     """The membership has ended; the person can be invited again."""
 
 
+class MemberTenure(enum.StrEnum):
+    """Whether a membership is current or has ended.
+
+    Stores keep it indexed (:attr:`Membership.tenure`), so that a listing of the current
+    members (active and blocked) reads one filtered listing, not one per status.
+    """
+
+    CURRENT = "current"
+    """Active or blocked."""
+    FORMER = "former"
+    """Removed."""
+
+
 class InvitationState(enum.StrEnum):
     """The state of an invitation as seen at a given moment."""
 
@@ -109,12 +123,16 @@ class JoinInvitationPhase(enum.StrEnum):
 
     Stores keep it indexed (:attr:`JoinInvitation.phase`), so that a listing by state reads
     only the invitations in that state: an open invitation is pending before its expiry and
-    expired from then on; the other phases are states of their own.
+    expired from then on, and once a listing has noted its expiry
+    (:attr:`JoinInvitation.expiry_noted_at`) it is expired in phase too; the other phases
+    are states of their own.
     """
 
     OPEN = "open"
     ACCEPTED = "accepted"
     REVOKED = "revoked"
+    EXPIRED = "expired"
+    """Open no longer: a listing noted that its expiry had passed."""
 
 
 class SessionMethod(enum.StrEnum):
@@ -306,6 +324,13 @@ class Membership:
         return self.status is MemberStatus.ACTIVE
 
     @property
+    def tenure(self) -> MemberTenure:
+        """Current while active or blocked, former once removed."""
+        if self.status is MemberStatus.REMOVED:
+            return MemberTenure.FORMER
+        return MemberTenure.CURRENT
+
+    @property
     def is_active_administrator(self) -> bool:
         """True for an active Account Administrator: the kind an account may never run out of."""
         return self.is_active and self.role is Role.ACCOUNT_ADMINISTRATOR
@@ -325,6 +350,10 @@ class JoinInvitation:
         delivery_attempts: How many attempts were made, successful or not.
         delivery_error: Why the last attempt failed (empty after a success).
         delivery_started_at: When the last attempt started.
+        expiry_noted_at: When a listing by state found the invitation expired and noted it,
+            so that later listings find it among the expired without reading the pending
+            ones (None until then). While it is not before :attr:`expires_at` the invitation
+            is expired whatever the clock says.
     """
 
     id: str
@@ -346,23 +375,30 @@ class JoinInvitation:
     delivery_attempts: int = 0
     delivery_error: str = ""
     delivery_started_at: dt.datetime | None = None
+    expiry_noted_at: dt.datetime | None = None
 
     @property
     def phase(self) -> JoinInvitationPhase:
-        """Accepted, revoked, or open (pending until :attr:`expires_at`, expired from then)."""
+        """Accepted, revoked, expired once noted, or open.
+
+        An open invitation is pending until :attr:`expires_at` and expired from then on.
+        """
         if self.accepted_at is not None:
             return JoinInvitationPhase.ACCEPTED
         if self.revoked_at is not None:
             return JoinInvitationPhase.REVOKED
+        if self.expiry_noted_at is not None and self.expiry_noted_at >= self.expires_at:
+            return JoinInvitationPhase.EXPIRED
         return JoinInvitationPhase.OPEN
 
     def state(self, now: dt.datetime) -> InvitationState:
         """Return the invitation's state at *now*."""
-        if self.accepted_at is not None:
+        phase = self.phase
+        if phase is JoinInvitationPhase.ACCEPTED:
             return InvitationState.ACCEPTED
-        if self.revoked_at is not None:
+        if phase is JoinInvitationPhase.REVOKED:
             return InvitationState.REVOKED
-        if now >= self.expires_at:
+        if phase is JoinInvitationPhase.EXPIRED or now >= self.expires_at:
             return InvitationState.EXPIRED
         return InvitationState.PENDING
 
@@ -558,12 +594,15 @@ class InstallInvitationPhase(enum.StrEnum):
     Stores keep it indexed (:attr:`InstallInvitation.phase`), so that a listing by state
     reads only the invitations that can be in that state. Revoked and used-up invitations
     keep their state for good (revoked, activated); the others are activated, sent or
-    pending until their expiry, and expired from then on.
+    pending until their expiry, and expired from then on, in phase too once a listing has
+    noted it (:attr:`InstallInvitation.expiry_noted_at`).
     """
 
     REVOKED = "revoked"
     USED_UP = "used_up"
     """Every activation it allows was made."""
+    EXPIRED = "expired"
+    """Expired with activations left, as a listing noted."""
     ACTIVATED = "activated"
     """Some computers activated with it, and more may."""
     SENT = "sent"
@@ -589,6 +628,10 @@ class InstallInvitation:
         delivery_attempts: How many attempts were made, successful or not.
         delivery_error: Why the last attempt failed (empty after a success).
         delivery_started_at: When the last attempt started.
+        expiry_noted_at: When a listing by state found the invitation expired and noted it,
+            so that later listings find it among the expired without reading the live ones
+            (None until then). While it is not before :attr:`expires_at` the invitation is
+            expired whatever the clock says.
     """
 
     id: str
@@ -614,18 +657,22 @@ class InstallInvitation:
     delivery_attempts: int = 0
     delivery_error: str = ""
     delivery_started_at: dt.datetime | None = None
+    expiry_noted_at: dt.datetime | None = None
 
     @property
     def phase(self) -> InstallInvitationPhase:
         """The state the invitation is in before its expiry (:meth:`state` at an earlier time).
 
-        Revoked and used up are for good; activated, sent and pending become expired at
+        Revoked and used up are for good, and so is expired once noted
+        (:attr:`expiry_noted_at`); activated, sent and pending become expired at
         :attr:`expires_at`.
         """
         if self.revoked_at is not None:
             return InstallInvitationPhase.REVOKED
         if self.activations >= self.max_activations:
             return InstallInvitationPhase.USED_UP
+        if self._expiry_noted():
+            return InstallInvitationPhase.EXPIRED
         if self.activations:
             return InstallInvitationPhase.ACTIVATED
         if self.sent_count:
@@ -638,7 +685,7 @@ class InstallInvitation:
             return InstallInvitationState.REVOKED
         if self.activations >= self.max_activations:
             return InstallInvitationState.ACTIVATED
-        if now >= self.expires_at:
+        if self.expired(now):
             return InstallInvitationState.EXPIRED
         if self.activations:
             return InstallInvitationState.ACTIVATED
@@ -650,9 +697,17 @@ class InstallInvitation:
         """True while the code can still activate a new computer."""
         return (
             self.revoked_at is None
-            and now < self.expires_at
             and self.activations < self.max_activations
+            and not self.expired(now)
         )
+
+    def expired(self, now: dt.datetime) -> bool:
+        """True from :attr:`expires_at` on, and once a listing has noted the expiry."""
+        return now >= self.expires_at or self._expiry_noted()
+
+    def _expiry_noted(self) -> bool:
+        noted = self.expiry_noted_at
+        return noted is not None and noted >= self.expires_at
 
 
 class InstallationStatus(enum.StrEnum):

@@ -272,12 +272,54 @@ _VERSION_4 = (
     "ON {schema}.computer_blocks (account_id, key_id, computer_id)",
 )
 
+_VERSION_5 = (
+    # As SQLite's migration 9: an invitation whose expiry a listing noted is expired in
+    # phase too; its expiry indexed after the phase, for the listings' search for what has
+    # expired since. A generated column's expression cannot be changed: it is made again.
+    "ALTER TABLE {schema}.install_invitations ADD COLUMN expiry_noted_at timestamptz",
+    "ALTER TABLE {schema}.install_invitations DROP COLUMN phase",
+    f"""
+    ALTER TABLE {{schema}}.install_invitations ADD COLUMN phase {_TEXT}
+        GENERATED ALWAYS AS (CASE
+            WHEN revoked_at IS NOT NULL THEN 'revoked'
+            WHEN activations >= max_activations THEN 'used_up'
+            WHEN expiry_noted_at >= expires_at THEN 'expired'
+            WHEN activations <> 0 THEN 'activated'
+            WHEN sent_count <> 0 THEN 'sent'
+            ELSE 'pending' END) STORED
+    """,
+    "CREATE INDEX install_invitations_by_phase ON {schema}.install_invitations (key_id, phase, id)",
+    "CREATE INDEX install_invitations_by_phase_expires_at "
+    "ON {schema}.install_invitations (key_id, phase, expires_at)",
+    "ALTER TABLE {schema}.join_invitations ADD COLUMN expiry_noted_at timestamptz",
+    "ALTER TABLE {schema}.join_invitations DROP COLUMN phase",
+    f"""
+    ALTER TABLE {{schema}}.join_invitations ADD COLUMN phase {_TEXT}
+        GENERATED ALWAYS AS (CASE
+            WHEN accepted_at IS NOT NULL THEN 'accepted'
+            WHEN revoked_at IS NOT NULL THEN 'revoked'
+            WHEN expiry_noted_at >= expires_at THEN 'expired'
+            ELSE 'open' END) STORED
+    """,
+    "CREATE INDEX join_invitations_by_phase ON {schema}.join_invitations (account_id, phase, id)",
+    "CREATE INDEX join_invitations_by_phase_expires_at "
+    "ON {schema}.join_invitations (account_id, phase, expires_at)",
+    # The current members (active and blocked) in one filtered listing.
+    f"""
+    ALTER TABLE {{schema}}.memberships ADD COLUMN tenure {_TEXT}
+        GENERATED ALWAYS AS (CASE WHEN status = 'removed' THEN 'former' ELSE 'current' END)
+        STORED
+    """,
+    "CREATE INDEX memberships_by_tenure ON {schema}.memberships (account_id, tenure, user_id)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _VERSION_1,  # 0 -> 1: every kind of record, as licensekit 0.1 keeps them
     _VERSION_2,  # 1 -> 2: grace, check-in interval and culling per key; last state told;
     # the keys that cull
     _VERSION_3,  # 2 -> 3: additional keys, grants over every key, notes on computers
     _VERSION_4,  # 3 -> 4: filtered listings served by indexes; invitations' phases
+    _VERSION_5,  # 4 -> 5: expired invitations apart from live ones; current members
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

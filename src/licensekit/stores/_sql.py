@@ -38,6 +38,7 @@ __all__ = [
     "chunks",
     "filter_index",
     "missing_columns",
+    "range_index",
     "rows_per_statement",
     "schema_problems",
 ]
@@ -75,6 +76,15 @@ def filter_index(table: str, fields: Sequence[str]) -> str:
     :mod:`licensekit.stores._sqlite_schema` make it under this name.
     """
     return f"{table}_by_{'_'.join(fields)}"
+
+
+def range_index(table: str, fields: Sequence[str], bounded: str) -> str:
+    """The name of the index that serves a listing filtered by *fields* and a range.
+
+    It begins with the owner, then *fields*, then the bounded field *bounded*. Such a listing
+    reads the records in the range and sorts them: it costs what the range holds.
+    """
+    return f"{filter_index(table, fields)}_{bounded}"
 
 
 def _marks(width: int) -> str:
@@ -332,10 +342,11 @@ class TableSQL:
 
         Parameters: the owner, the values of *fields*, one per bound of *bounds* (a field
         and ``"above"`` or ``"up_to"``), then (after a cursor) the cursor's first order
-        value if the order has several fields, the cursor, and the limit. The index on the
-        owner, *fields* and the order (:func:`filter_index` names it) serves it; a bound is
-        checked on the index's entries, which end with its field. (*nulls* is for stores
-        that test None apart; here None is a value like any other.)
+        value if the order has several fields, the cursor, and the limit. Without bounds
+        the index on the owner, *fields* and the order (:func:`filter_index` names it)
+        serves it, reading only the page; with bounds, the index on the owner, *fields* and
+        the bounded field (:func:`range_index`) gives the records in range, sorted then.
+        (*nulls* is for stores that test None apart; here None is a value like any other.)
         """
         key = (fields, bounds)
         found = self._filtered.get(key)
@@ -346,7 +357,10 @@ class TableSQL:
             # Named: without statistics SQLite may prefer walking the owner's whole primary
             # key (a WITHOUT ROWID table's rows, in the same order) and test the filter on
             # each row, which reads every record the filter leaves out.
-            index = filter_index(self.table, fields)
+            if bounds:
+                index = range_index(self.table, fields, bounds[0][0])
+            else:
+                index = filter_index(self.table, fields)
             head = f"{self.select} INDEXED BY {index} WHERE {' AND '.join(conditions)}"
             tail = f"ORDER BY {', '.join(order)} LIMIT ?"
             if len(order) == 1:
@@ -496,9 +510,7 @@ def schema_problems(connection: sqlite3.Connection) -> list[str]:
             if not _served(indexes, equal, ordered):
                 problems.append(f"{name} has no index for its {purpose} by {(*equal, *ordered)}")
         named = {str(r[1]) for r in connection.execute(f"PRAGMA index_list({name})")}
-        problems += [
-            f"{name} has no index named {filter_index(name, f)}"
-            for f in kind.filters
-            if filter_index(name, f) not in named
-        ]
+        wanted = [filter_index(name, f) for f in kind.filters]
+        wanted += [range_index(name, f, r) for f in kind.filters for r in kind.ranges]
+        problems += [f"{name} has no index named {index}" for index in wanted if index not in named]
     return problems

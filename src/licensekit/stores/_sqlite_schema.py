@@ -318,6 +318,42 @@ _FILTERS = [
     "CREATE INDEX computer_blocks_by_key_id ON computer_blocks (account_id, key_id, computer_id)",
 ]
 
+_NOTED_EXPIRY = [
+    # An invitation whose expiry a listing noted is expired in phase too, so that a listing
+    # by state reads the live and the expired apart. A generated column cannot be changed:
+    # it is dropped with its index and made again. The expiry indexes serve the listings'
+    # search for what has expired since (a range of expiries, then sorted by id), named
+    # <table>_by_<filter fields>_<range field> (licensekit.stores._sql.range_index).
+    "ALTER TABLE install_invitations ADD COLUMN expiry_noted_at TEXT",
+    "DROP INDEX install_invitations_by_phase",
+    "ALTER TABLE install_invitations DROP COLUMN phase",
+    "ALTER TABLE install_invitations ADD COLUMN phase TEXT GENERATED ALWAYS AS (CASE"
+    " WHEN revoked_at IS NOT NULL THEN 'revoked'"
+    " WHEN activations >= max_activations THEN 'used_up'"
+    " WHEN expiry_noted_at >= expires_at THEN 'expired'"
+    " WHEN activations <> 0 THEN 'activated'"
+    " WHEN sent_count <> 0 THEN 'sent'"
+    " ELSE 'pending' END) VIRTUAL",
+    "CREATE INDEX install_invitations_by_phase ON install_invitations (key_id, phase, id)",
+    "CREATE INDEX install_invitations_by_phase_expires_at "
+    "ON install_invitations (key_id, phase, expires_at)",
+    "ALTER TABLE join_invitations ADD COLUMN expiry_noted_at TEXT",
+    "DROP INDEX join_invitations_by_phase",
+    "ALTER TABLE join_invitations DROP COLUMN phase",
+    "ALTER TABLE join_invitations ADD COLUMN phase TEXT GENERATED ALWAYS AS (CASE"
+    " WHEN accepted_at IS NOT NULL THEN 'accepted'"
+    " WHEN revoked_at IS NOT NULL THEN 'revoked'"
+    " WHEN expiry_noted_at >= expires_at THEN 'expired'"
+    " ELSE 'open' END) VIRTUAL",
+    "CREATE INDEX join_invitations_by_phase ON join_invitations (account_id, phase, id)",
+    "CREATE INDEX join_invitations_by_phase_expires_at "
+    "ON join_invitations (account_id, phase, expires_at)",
+    # The current members (active and blocked) in one filtered listing.
+    "ALTER TABLE memberships ADD COLUMN tenure TEXT GENERATED ALWAYS AS (CASE"
+    " WHEN status = 'removed' THEN 'former' ELSE 'current' END) VIRTUAL",
+    "CREATE INDEX memberships_by_tenure ON memberships (account_id, tenure, user_id)",
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_ACCOUNTS),  # 0 -> 1: users, accounts, members, join invitations, sessions, audit
     tuple(_LICENSING),  # 1 -> 2: license keys, invitations to install, installations, blocks
@@ -327,5 +363,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_LIVENESS),  # 5 -> 6: grace, check-in interval and culling per key; last state told
     tuple(_ADMINISTRATORS_GUIDE),  # 6 -> 7: additional keys, grants over every key, notes
     tuple(_FILTERS),  # 7 -> 8: filtered listings served by indexes; invitations' phases
+    tuple(_NOTED_EXPIRY),  # 8 -> 9: expired invitations apart from live ones; current members
 )
 SCHEMA_VERSION = len(MIGRATIONS)

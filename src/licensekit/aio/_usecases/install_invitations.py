@@ -51,6 +51,10 @@ from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._delivery import SEND_CHUNK, Delivery
 from licensekit.aio._usecases._hourly import count_invitation_emails
 from licensekit.aio._usecases._install_mail import InstallMail
+from licensekit.aio._usecases._invitation_states import (
+    install_invitations_in,
+    usable_install_invitations,
+)
 from licensekit.aio._usecases._key_access import (
     account_scope,
     all_by_id,
@@ -70,7 +74,6 @@ from licensekit.domain.model import (
     AuditEvent,
     BusinessAccount,
     InstallInvitation,
-    InstallInvitationPhase,
     InstallInvitationState,
     InstallInvitationView,
     LicenseKey,
@@ -94,7 +97,6 @@ from licensekit.storage import (
     LICENSE_KEYS,
     USERS,
     Query,
-    Range,
 )
 
 __all__ = ["InstallInvitations"]
@@ -258,7 +260,9 @@ class InstallInvitations:
             await authorize_key(
                 self._access, tx, session, account_id, key_id, Permission.VIEW_INSTALLATIONS, now
             )
-            filters = [None] if wanted is None else _in_state(wanted, now)
+            filters: list[dict[str, Any] | None] = [None]
+            if wanted is not None:
+                filters = [*await install_invitations_in(tx, key_id, wanted, now)]
             return await merged_page(
                 [pages_by_id(tx, INSTALL_INVITATIONS, key_id, where) for where in filters],
                 lambda i: i.id,
@@ -601,41 +605,6 @@ def _preview(
     )
 
 
-_EXPIRING = (
-    InstallInvitationPhase.ACTIVATED,
-    InstallInvitationPhase.SENT,
-    InstallInvitationPhase.PENDING,
-)
-"""The phases whose invitations become expired at their expiry."""
-
-
-def _in_state(state: InstallInvitationState, now: dt.datetime) -> list[dict[str, Any]]:
-    """The store's filters whose invitations together are those in *state* at *now*.
-
-    Revoked and used-up invitations keep their state; the other phases hold it until the
-    expiry (``expires_at > now``) and are expired from then on (``expires_at <= now``), as
-    :meth:`InstallInvitation.state` says.
-    """
-    live, ended = Range(above=now), Range(up_to=now)
-    if state is InstallInvitationState.REVOKED:
-        return [{"phase": InstallInvitationPhase.REVOKED}]
-    if state is InstallInvitationState.ACTIVATED:
-        return [
-            {"phase": InstallInvitationPhase.USED_UP},
-            {"phase": InstallInvitationPhase.ACTIVATED, "expires_at": live},
-        ]
-    if state is InstallInvitationState.EXPIRED:
-        return [{"phase": phase, "expires_at": ended} for phase in _EXPIRING]
-    phase = InstallInvitationPhase(state.value)  # sent or pending: a phase of the same name
-    return [{"phase": phase, "expires_at": live}]
-
-
-def _usable(now: dt.datetime) -> list[dict[str, Any]]:
-    """The store's filters whose invitations together are those usable at *now*."""
-    live = Range(above=now)
-    return [{"phase": phase, "expires_at": live} for phase in _EXPIRING]
-
-
 async def _of_key(
     tx: Tx, key_id: str, wanted: Sequence[str] | None, usable_at: dt.datetime | None = None
 ) -> list[InstallInvitation]:
@@ -648,7 +617,9 @@ async def _of_key(
         InvitationNotFound: One of *wanted* is not an invitation of the key.
     """
     if wanted is None:
-        filters = None if usable_at is None else _usable(usable_at)
+        filters = None
+        if usable_at is not None:
+            filters = await usable_install_invitations(tx, key_id, usable_at)
         invitations: list[InstallInvitation] = await all_by_id(
             tx, INSTALL_INVITATIONS, key_id, filters
         )

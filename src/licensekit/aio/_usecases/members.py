@@ -47,7 +47,7 @@ from licensekit.domain.model import (
     AuditAction,
     DeliveryStatus,
     Membership,
-    MemberStatus,
+    MemberTenure,
     MemberView,
     Page,
     Role,
@@ -114,8 +114,7 @@ class Members:
 
                 return fetch
 
-            kept = [s for s in MemberStatus if s is not MemberStatus.REMOVED]
-            filters = [None] if include_removed else [{"status": s} for s in kept]
+            filters = [None] if include_removed else [{"tenure": MemberTenure.CURRENT}]
             page = await merged_page(
                 [reader(where) for where in filters], lambda m: m.user_id, after, limit
             )

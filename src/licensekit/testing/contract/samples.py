@@ -530,6 +530,7 @@ def _full_join_invitation(s: Samples, label: str, side: Side) -> JoinInvitation:
         delivery_attempts=3,
         delivery_error="550 5.1.1 <guest@example.com>: Recipient address rejected",
         delivery_started_at=at(minutes=29),
+        expiry_noted_at=at(days=7, microseconds=1),
     )
 
 
@@ -665,6 +666,7 @@ def _full_install_invitation(s: Samples, label: str, side: Side) -> InstallInvit
         delivery_attempts=5,
         delivery_error="421 4.7.0 Try again later",
         delivery_started_at=at(hours=2, microseconds=-1),
+        expiry_noted_at=at(days=31),
     )
 
 
@@ -776,9 +778,15 @@ def _status_cycle(members: Iterable[Any]) -> FilterVariant:
     return vary
 
 
+def _noted(n: int, expires_at: dt.datetime) -> dt.datetime | None:
+    """An expiry noted at it (expired in phase), noted before it (not), or never noted."""
+    return (expires_at, expires_at - dt.timedelta(microseconds=1), None, None)[n % 4]
+
+
 def _join_phase(s: Samples, record: JoinInvitation, n: int) -> JoinInvitation:
-    """Open, accepted or revoked, expiring at one of seven moments."""
-    changes: dict[str, Any] = {"expires_at": at(hours=n % 7)}
+    """Open, expired once noted, accepted or revoked, expiring at one of seven moments."""
+    expires_at = at(hours=n % 7)
+    changes: dict[str, Any] = {"expires_at": expires_at, "expiry_noted_at": _noted(n, expires_at)}
     if n % 3 == 1:
         changes.update(accepted_at=at(hours=1), accepted_by=s.member.id)
     if n % 3 == 2:
@@ -787,8 +795,13 @@ def _join_phase(s: Samples, record: JoinInvitation, n: int) -> JoinInvitation:
 
 
 def _install_phase(s: Samples, record: InstallInvitation, n: int) -> InstallInvitation:
-    """Pending, sent, partly activated, used up or revoked, expiring at one of seven moments."""
-    changes: dict[str, Any] = {"expires_at": at(hours=n % 7), "max_activations": 2}
+    """One of six phases (expired once noted among them), expiring at one of seven moments."""
+    expires_at = at(hours=n % 7)
+    changes: dict[str, Any] = {
+        "expires_at": expires_at,
+        "max_activations": 2,
+        "expiry_noted_at": _noted(n, expires_at),
+    }
     phase = n % 5
     if phase >= 1:
         changes["sent_count"] = 1
