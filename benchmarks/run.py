@@ -173,7 +173,7 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
             size["growth_small"], size["growth_large"], size["growth_probes"]
         ),
         "join": lambda done: workloads.join_invitations(size["join"], repeat),
-        "import": lambda done: [workloads.import_time(max(repeat * 3, 3))],
+        "import": lambda done: workloads.import_time(max(repeat * 3, 3)),
         "memory": lambda done: [workloads.peak_memory(size["memory"])],
         "login": lambda done: [workloads.login(repeat)],
         "cert_issue": lambda done: [

@@ -9,10 +9,12 @@ Start with :class:`LicenseKit`; see the README and ``docs/`` for a walk-through.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import sys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy reads it alike
 if TYPE_CHECKING:
+    from typing import Any
+
     from licensekit.clock import Clock, SystemClock
     from licensekit.domain.model import (
         AuditAction,
@@ -374,7 +376,8 @@ def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module 'licensekit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    __import__(home)
+    value = getattr(sys.modules[home], name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -27,7 +27,34 @@ What runs where:
 
 from __future__ import annotations
 
-from licensekit.aio._kit import AsyncLicenseKit
-from licensekit.aio._threads import ThreadedBatchMailer, ThreadedMailer, ThreadedStore
+import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy reads it alike
+if TYPE_CHECKING:
+    from licensekit.aio._kit import AsyncLicenseKit
+    from licensekit.aio._threads import ThreadedBatchMailer, ThreadedMailer, ThreadedStore
 
 __all__ = ["AsyncLicenseKit", "ThreadedBatchMailer", "ThreadedMailer", "ThreadedStore"]
+
+# Where each name is defined; it is imported on first use, as in :mod:`licensekit`, so that
+# reaching AsyncLicenseKit loads neither asyncio's threads nor any use case.
+_HOME = {
+    "AsyncLicenseKit": "licensekit.aio._kit",
+    "ThreadedBatchMailer": "licensekit.aio._threads",
+    "ThreadedMailer": "licensekit.aio._threads",
+    "ThreadedStore": "licensekit.aio._threads",
+}
+
+if not TYPE_CHECKING:  # type checkers see the names imported above, and no __getattr__
+
+    def __getattr__(name: str) -> object:
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        __import__(home)
+        value = getattr(sys.modules[home], name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -10,56 +10,94 @@ The facade composes groups of use cases (:mod:`licensekit.aio._usecases`: users 
 business accounts, members, join invitations, license keys, invitations to install,
 activation, installations, lock-outs) over one shared context, and hands each public method
 to one group. The values they take and return are defined beside them and exported here.
+
+Nothing is loaded before it is needed: reaching the class imports no group (they are named
+through :mod:`licensekit._deferred` stand-ins, and type checkers see the real classes);
+constructing a kit imports and checks its context (bad arguments are refused there); the
+first call of a method makes its group, importing the group's module. A process that only
+activates and checks in never loads the code that invites or lists members.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Self
 
-from licensekit._results import (
-    EXPIRY_PRESETS,
-    AccountMembership,
-    ActivationResult,
-    CheckInResult,
-    CsvPage,
-    CullReport,
-    DeliveryFailure,
-    DeliveryReport,
-    InstallInvitationBatch,
-    InstallInvitationPreview,
-    InvitationPreview,
-    JoinInvitationBatch,
-    MoveReport,
-    PurgeReport,
-    Settings,
-)
-from licensekit._signer import Signer
-from licensekit.aio._usecases._access import Access
-from licensekit.aio._usecases._context import Links, open_context
+from licensekit._deferred import binds_annotation_names, deferred, made_on_first_use
 from licensekit.aio._usecases._delegation import delegate
-from licensekit.aio._usecases._delivery import Delivery
-from licensekit.aio._usecases._join import JoinLinks
-from licensekit.aio._usecases._links import AccountLinks
-from licensekit.aio._usecases._sessions import Sessions
-from licensekit.aio._usecases.accounts import Accounts
-from licensekit.aio._usecases.activation import Activation
-from licensekit.aio._usecases.additional_keys import AdditionalKeys
-from licensekit.aio._usecases.culling import Culling
-from licensekit.aio._usecases.install_invitations import InstallInvitations
-from licensekit.aio._usecases.installation_export import InstallationExport
-from licensekit.aio._usecases.installations import Installations
-from licensekit.aio._usecases.join_invitations import Invitees, JoinInvitations
-from licensekit.aio._usecases.key_grants import KeyGrants
-from licensekit.aio._usecases.key_moves import KeyMoves
-from licensekit.aio._usecases.keys import Keys
-from licensekit.aio._usecases.lockouts import Lockouts
-from licensekit.aio._usecases.members import Members
-from licensekit.aio._usecases.users import Passwords, Users
-from licensekit.clock import Clock
-from licensekit.mail import AsyncMailer, Mailer, Templates
-from licensekit.passwords import PasswordHasher
-from licensekit.storage import AsyncStore, Store
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy reads it alike
+if TYPE_CHECKING:
+    from typing import Self
+
+    from licensekit._results import (
+        EXPIRY_PRESETS,
+        AccountMembership,
+        ActivationResult,
+        CheckInResult,
+        CsvPage,
+        CullReport,
+        DeliveryFailure,
+        DeliveryReport,
+        InstallInvitationBatch,
+        InstallInvitationPreview,
+        InvitationPreview,
+        JoinInvitationBatch,
+        MoveReport,
+        PurgeReport,
+        Settings,
+    )
+    from licensekit._signer import Signer
+    from licensekit.aio._usecases._access import Access
+    from licensekit.aio._usecases._context import Links, open_context
+    from licensekit.aio._usecases._delivery import Delivery
+    from licensekit.aio._usecases._join import JoinLinks
+    from licensekit.aio._usecases._links import AccountLinks
+    from licensekit.aio._usecases._sessions import Sessions
+    from licensekit.aio._usecases.accounts import Accounts
+    from licensekit.aio._usecases.activation import Activation
+    from licensekit.aio._usecases.additional_keys import AdditionalKeys
+    from licensekit.aio._usecases.culling import Culling
+    from licensekit.aio._usecases.install_invitations import InstallInvitations
+    from licensekit.aio._usecases.installation_export import InstallationExport
+    from licensekit.aio._usecases.installations import Installations
+    from licensekit.aio._usecases.join_invitations import Invitees, JoinInvitations
+    from licensekit.aio._usecases.key_grants import KeyGrants
+    from licensekit.aio._usecases.key_moves import KeyMoves
+    from licensekit.aio._usecases.keys import Keys
+    from licensekit.aio._usecases.lockouts import Lockouts
+    from licensekit.aio._usecases.members import Members
+    from licensekit.aio._usecases.users import Passwords, Users
+    from licensekit.clock import Clock
+    from licensekit.mail import AsyncMailer, Mailer, Templates
+    from licensekit.passwords import PasswordHasher
+    from licensekit.storage import AsyncStore, Store
+else:
+    # At run time each name stands in for its class or function, imported on first use: a
+    # group's module when one of its methods is first looked up, the context's when a kit is
+    # first made. Type checkers, above, see the real ones.
+    _USECASES = "licensekit.aio._usecases"
+    (Access,) = deferred(f"{_USECASES}._access", "Access")
+    Links, open_context = deferred(f"{_USECASES}._context", "Links", "open_context")
+    (Delivery,) = deferred(f"{_USECASES}._delivery", "Delivery")
+    (JoinLinks,) = deferred(f"{_USECASES}._join", "JoinLinks")
+    (AccountLinks,) = deferred(f"{_USECASES}._links", "AccountLinks")
+    (Sessions,) = deferred(f"{_USECASES}._sessions", "Sessions")
+    (Accounts,) = deferred(f"{_USECASES}.accounts", "Accounts")
+    (Activation,) = deferred(f"{_USECASES}.activation", "Activation")
+    (AdditionalKeys,) = deferred(f"{_USECASES}.additional_keys", "AdditionalKeys")
+    (Culling,) = deferred(f"{_USECASES}.culling", "Culling")
+    (InstallInvitations,) = deferred(f"{_USECASES}.install_invitations", "InstallInvitations")
+    (InstallationExport,) = deferred(f"{_USECASES}.installation_export", "InstallationExport")
+    (Installations,) = deferred(f"{_USECASES}.installations", "Installations")
+    Invitees, JoinInvitations = deferred(
+        f"{_USECASES}.join_invitations", "Invitees", "JoinInvitations"
+    )
+    (KeyGrants,) = deferred(f"{_USECASES}.key_grants", "KeyGrants")
+    (KeyMoves,) = deferred(f"{_USECASES}.key_moves", "KeyMoves")
+    (Keys,) = deferred(f"{_USECASES}.keys", "Keys")
+    (Lockouts,) = deferred(f"{_USECASES}.lockouts", "Lockouts")
+    (Members,) = deferred(f"{_USECASES}.members", "Members")
+    Passwords, Users = deferred(f"{_USECASES}.users", "Passwords", "Users")
 
 __all__ = [
     "EXPIRY_PRESETS",
@@ -79,6 +117,25 @@ __all__ = [
     "PurgeReport",
     "Settings",
 ]
+
+
+# The values the use cases take and return, defined in licensekit._results, are exported here
+# too, and imported with their first look-up: reaching the facade needs none of them. (Type
+# checkers see them imported above, and no module __getattr__ that would hide a misspelling.)
+if not TYPE_CHECKING:
+    _RESULTS = frozenset(__all__) - {"AsyncLicenseKit"}
+
+    def __getattr__(name: str) -> object:
+        if name not in _RESULTS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from licensekit import _results
+
+        value = getattr(_results, name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
 
 
 class AsyncLicenseKit:
@@ -136,6 +193,17 @@ class AsyncLicenseKit:
             opened (see :func:`~licensekit.stores.open_store`).
     """
 
+    # The names of the annotations of __init__ and the properties below are imported from
+    # these modules at the first look-up of __init__ (constructing a kit needs them anyway).
+    @binds_annotation_names(
+        "licensekit._results",
+        "licensekit._signer",
+        "licensekit.clock",
+        "licensekit.mail",
+        "licensekit.passwords",
+        "licensekit.storage",
+        "typing",
+    )
     def __init__(
         self,
         store: AsyncStore | Store | str | os.PathLike[str],
@@ -163,35 +231,95 @@ class AsyncLicenseKit:
             templates=templates,
             signer=signer,
         )
-        self._access = Access(self._ctx.keys)
-        self._delivery = Delivery(self._ctx)
-        self._compose_accounts()
-        self._compose_licensing()
 
-    def _compose_accounts(self) -> None:
-        """Build the groups of users, accounts, members and join invitations."""
-        ctx, access, delivery = self._ctx, self._access, self._delivery
-        sessions, links, join_links = Sessions(ctx), AccountLinks(ctx), JoinLinks(ctx, delivery)
-        self._users = Users(ctx, access, delivery, sessions, links)
-        self._passwords = Passwords(ctx, access, delivery, sessions, links)
-        self._lockouts = Lockouts(ctx)
-        self._accounts = Accounts(ctx, access)
-        self._members = Members(ctx, access, delivery)
-        self._join_invitations = JoinInvitations(ctx, access, delivery, join_links)
-        self._invitees = Invitees(ctx, access, sessions, join_links)
+    # == The groups of use cases and what they share, each made on its first use ============
+    # (a group's module is imported then too), so that a kit costs little to make and a
+    # process pays only for the use cases it calls. A group keeps only what it is given.
+    @made_on_first_use
+    def _access(self) -> Access:
+        return Access(self._ctx.keys)
 
-    def _compose_licensing(self) -> None:
-        """Build the groups of license keys, invitations to install and installations."""
-        ctx, access, delivery = self._ctx, self._access, self._delivery
-        self._keys_group = Keys(ctx, access)
-        self._grants = KeyGrants(ctx, access)
-        self._additional_keys = AdditionalKeys(ctx, access)
-        self._install_invitations = InstallInvitations(ctx, access, delivery)
-        self._activation = Activation(ctx)
-        self._installations = Installations(ctx, access)
-        self._moves = KeyMoves(ctx, access)
-        self._installation_export = InstallationExport(ctx, access)
-        self._culling = Culling(ctx)
+    @made_on_first_use
+    def _delivery(self) -> Delivery:
+        return Delivery(self._ctx)
+
+    @made_on_first_use
+    def _sessions(self) -> Sessions:
+        return Sessions(self._ctx)
+
+    @made_on_first_use
+    def _account_links(self) -> AccountLinks:
+        return AccountLinks(self._ctx)
+
+    @made_on_first_use
+    def _join_links(self) -> JoinLinks:
+        return JoinLinks(self._ctx, self._delivery)
+
+    @made_on_first_use
+    def _users(self) -> Users:
+        parts = self._access, self._delivery, self._sessions, self._account_links
+        return Users(self._ctx, *parts)
+
+    @made_on_first_use
+    def _passwords(self) -> Passwords:
+        parts = self._access, self._delivery, self._sessions, self._account_links
+        return Passwords(self._ctx, *parts)
+
+    @made_on_first_use
+    def _lockouts(self) -> Lockouts:
+        return Lockouts(self._ctx)
+
+    @made_on_first_use
+    def _accounts(self) -> Accounts:
+        return Accounts(self._ctx, self._access)
+
+    @made_on_first_use
+    def _members(self) -> Members:
+        return Members(self._ctx, self._access, self._delivery)
+
+    @made_on_first_use
+    def _join_invitations(self) -> JoinInvitations:
+        return JoinInvitations(self._ctx, self._access, self._delivery, self._join_links)
+
+    @made_on_first_use
+    def _invitees(self) -> Invitees:
+        return Invitees(self._ctx, self._access, self._sessions, self._join_links)
+
+    @made_on_first_use
+    def _keys_group(self) -> Keys:
+        return Keys(self._ctx, self._access)
+
+    @made_on_first_use
+    def _grants(self) -> KeyGrants:
+        return KeyGrants(self._ctx, self._access)
+
+    @made_on_first_use
+    def _additional_keys(self) -> AdditionalKeys:
+        return AdditionalKeys(self._ctx, self._access)
+
+    @made_on_first_use
+    def _install_invitations(self) -> InstallInvitations:
+        return InstallInvitations(self._ctx, self._access, self._delivery)
+
+    @made_on_first_use
+    def _activation(self) -> Activation:
+        return Activation(self._ctx)
+
+    @made_on_first_use
+    def _installations(self) -> Installations:
+        return Installations(self._ctx, self._access)
+
+    @made_on_first_use
+    def _moves(self) -> KeyMoves:
+        return KeyMoves(self._ctx, self._access)
+
+    @made_on_first_use
+    def _installation_export(self) -> InstallationExport:
+        return InstallationExport(self._ctx, self._access)
+
+    @made_on_first_use
+    def _culling(self) -> Culling:
+        return Culling(self._ctx)
 
     # The parts a LicenseKit works with, read from and written to the shared context, so
     # that a part replaced on a live object (a test swapping the mailer) reaches every group.
