@@ -648,7 +648,7 @@ def _move_invitations(tx: Tx, old_id: str, new_id_: str, now: dt.datetime) -> in
         kept = [
             attrs.evolve(i, key_id=new_id_)
             for i in page
-            if i.revoked_at is None and now < i.expires_at
+            if i.revoked_at is None and not i.expired(now)  # a noted expiry included
         ]
         tx.delete(INSTALL_INVITATIONS, *(i.id for i in kept))
         tx.add_all(INSTALL_INVITATIONS, kept)

@@ -652,7 +652,7 @@ async def _move_invitations(tx: Tx, old_id: str, new_id_: str, now: dt.datetime)
         kept = [
             attrs.evolve(i, key_id=new_id_)
             for i in page
-            if i.revoked_at is None and now < i.expires_at
+            if i.revoked_at is None and not i.expired(now)  # a noted expiry included
         ]
         await tx.delete(INSTALL_INVITATIONS, *(i.id for i in kept))
         await tx.add_all(INSTALL_INVITATIONS, kept)
