@@ -74,7 +74,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from licensekit.domain.model import (
+from licensekit.domain.records import (
     AuditEvent,
     BusinessAccount,
     ComputerBlock,

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import IO, TypeVar
 
-from licensekit._results import EXPIRY_PRESETS, Settings
+from licensekit._settings import EXPIRY_PRESETS, Settings
 from licensekit._text import lone_surrogate_at
 from licensekit.domain._durations import duration_from_text
 from licensekit.domain._echo import echo

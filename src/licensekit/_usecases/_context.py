@@ -10,17 +10,23 @@ import os
 
 import attrs
 
-from licensekit._results import Settings
+from licensekit._settings import Settings
 from licensekit._signer import Signer
 from licensekit._usecases._checks import TOKEN_PLACEHOLDER
 from licensekit._usecases._runner import Runner
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
 from licensekit.exceptions import ValidationError
-from licensekit.mail import Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
 from licensekit.storage import Store
 from licensekit.stores import POSTGRES_SCHEMES, open_store
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy reads it alike
+if TYPE_CHECKING:
+    # At run time licensekit.mail is imported to check templates given or to make the
+    # built-in ones, which a context does when it first needs them (a kit that sends no
+    # email never makes them).
+    from licensekit.mail import Mailer, Templates
 
 __all__ = ["POSTGRES_SCHEMES", "Context", "Links", "check_arguments", "open_context"]
 
@@ -56,10 +62,10 @@ class Context:
         clock: The source of time.
         passwords: Hashes and checks passwords.
         settings: Lifetimes, limits and throttling.
-        templates: The email texts.
         keys: Keyed hashes and encryption derived from the host's secret.
         links: The templates of emailed links.
         signer: Signs the certificates installed products get; None: they get none.
+        templates: The email texts (see :attr:`templates`); None: licensekit's own.
     """
 
     store: Store
@@ -68,10 +74,26 @@ class Context:
     clock: Clock
     passwords: PasswordHasher
     settings: Settings
-    templates: Templates
     keys: SecretKeys = attrs.field(repr=False)
     links: Links
     signer: Signer | None = None
+    _templates: Templates | None = attrs.field(default=None, alias="templates")
+
+    @property
+    def templates(self) -> Templates:
+        """The email texts: those given, else licensekit's own languages, made on first use."""
+        return self._templates if self._templates is not None else self._default_templates()
+
+    @templates.setter
+    def templates(self, value: Templates) -> None:
+        self._templates = value
+
+    def _default_templates(self) -> Templates:
+        from licensekit.mail import default_templates  # the texts load with the first email
+
+        # Threads racing here each store built-in templates; any of them serves alike.
+        self._templates = default_templates()
+        return self._templates
 
 
 def check_arguments(
@@ -100,7 +122,7 @@ def check_arguments(
             f"store must be a Store or the path of a SQLite file, not {type(store).__name__}",
             field="store",
         )
-    if templates is not None and not isinstance(templates, Templates):
+    if templates is not None and not _are_templates(templates):
         raise ValidationError(
             f"templates must be Templates, not {type(templates).__name__}", field="templates"
         )
@@ -158,9 +180,16 @@ def open_context(
         clock=clock if clock is not None else SystemClock(),
         passwords=password_hasher if password_hasher is not None else PasswordHasher(),
         settings=settings if settings is not None else Settings(),
-        templates=templates if templates is not None else default_templates(),
+        templates=templates,
         keys=keys,
         links=links,
         signer=signer,
     )
     return context, owned
+
+
+def _are_templates(value: object) -> bool:
+    """Whether *value* is a :class:`~licensekit.mail.Templates` (importing it to ask)."""
+    from licensekit.mail import Templates
+
+    return isinstance(value, Templates)

@@ -196,7 +196,7 @@ class AsyncLicenseKit:
     # The names of the annotations of __init__ and the properties below are imported from
     # these modules at the first look-up of __init__ (constructing a kit needs them anyway).
     @binds_annotation_names(
-        "licensekit._results",
+        "licensekit._settings",
         "licensekit._signer",
         "licensekit.clock",
         "licensekit.mail",

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import attrs
 
 from licensekit.domain._validators import positive
-from licensekit.domain.model import Throttle
+from licensekit.domain.records import Throttle
 from licensekit.exceptions import TooManyAttempts
 
 __all__ = [

@@ -17,11 +17,13 @@ another store never load :mod:`sqlite3` or the memory store.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Final
 
 from licensekit.exceptions import StorageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy reads it alike
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from licensekit.storage import Store
     from licensekit.stores.memory import MemoryStore
     from licensekit.stores.sqlite import SQLiteStore

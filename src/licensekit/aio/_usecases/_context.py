@@ -15,16 +15,20 @@ import os
 
 import attrs
 
-from licensekit._results import Settings
+from licensekit._settings import Settings
 from licensekit._signer import Signer
 from licensekit._usecases._context import Links, check_arguments
 from licensekit.aio._threads import ThreadedBatchMailer, ThreadedMailer, ThreadedStore
 from licensekit.aio._usecases._runner import Runner
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys
-from licensekit.mail import AsyncMailer, Mailer, Templates, default_templates
 from licensekit.passwords import PasswordHasher
 from licensekit.storage import AsyncStore, Store
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy reads it alike
+if TYPE_CHECKING:
+    # At run time the built-in templates are made on first use, as by the synchronous context.
+    from licensekit.mail import AsyncMailer, Mailer, Templates
 
 __all__ = ["Context", "Links", "as_async_mailer", "as_async_store", "open_context"]
 
@@ -40,10 +44,10 @@ class Context:
         clock: The source of time.
         passwords: Hashes and checks passwords (in worker threads).
         settings: Lifetimes, limits and throttling.
-        templates: The email texts.
         keys: Keyed hashes and encryption derived from the host's secret.
         links: The templates of emailed links.
         signer: Signs the certificates installed products get; None: they get none.
+        templates: The email texts (see :attr:`templates`); None: licensekit's own.
     """
 
     store: AsyncStore
@@ -52,10 +56,25 @@ class Context:
     clock: Clock
     passwords: PasswordHasher
     settings: Settings
-    templates: Templates
     keys: SecretKeys = attrs.field(repr=False)
     links: Links
     signer: Signer | None = None
+    _templates: Templates | None = attrs.field(default=None, alias="templates")
+
+    @property
+    def templates(self) -> Templates:
+        """The email texts: those given, else licensekit's own languages, made on first use."""
+        return self._templates if self._templates is not None else self._default_templates()
+
+    @templates.setter
+    def templates(self, value: Templates) -> None:
+        self._templates = value
+
+    def _default_templates(self) -> Templates:
+        from licensekit.mail import default_templates  # the texts load with the first email
+
+        self._templates = default_templates()
+        return self._templates
 
 
 def as_async_store(store: AsyncStore | Store) -> AsyncStore:
@@ -117,7 +136,7 @@ def open_context(
         clock=clock if clock is not None else SystemClock(),
         passwords=password_hasher if password_hasher is not None else PasswordHasher(),
         settings=settings if settings is not None else Settings(),
-        templates=templates if templates is not None else default_templates(),
+        templates=templates,
         keys=keys,
         links=links,
         signer=signer,
