@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Parts", "PreparedEmail", "fill", "fill_known", "one_line"]
+__all__ = ["Parts", "PreparedEmail", "fill", "fill_known", "one_line", "page_head"]
 
 Parts = tuple[tuple[str, str | None], ...]
 """A template split into (literal, placeholder name or None) pairs."""
@@ -62,7 +62,8 @@ class PreparedEmail:
 
     Args:
         make: Builds the message from its fields (``to``, ``subject``, ``text``, ``html``,
-            ``language``, ``kind``, ``data``): :class:`licensekit.mail.Message`.
+            ``language``, ``kind``, ``data``), given the subject on one line and the data
+            as a new dict that nothing else holds: :class:`licensekit.mail.Message`.
         kind: What the emails are about.
         language: The BCP 47 tag they are written in.
         subject: The subject's parts, shared values filled in (collapsed to one line).
@@ -74,6 +75,7 @@ class PreparedEmail:
             engine writes, such as ``language``, and the caller's extra data).
         recipient_known: Whether ``${recipient}`` was among the shared values (else each
             message fills it with its address).
+        page: What :func:`page_head` gives for *head* and *subject*, if worked out before.
     """
 
     __slots__ = (
@@ -83,6 +85,7 @@ class PreparedEmail:
         "_kept",
         "_kind",
         "_language",
+        "_line",
         "_make",
         "_page",
         "_recipient",
@@ -103,6 +106,7 @@ class PreparedEmail:
         data: Mapping[str, str],
         kept: Mapping[str, str] | None = None,
         recipient_known: bool,
+        page: str | None = None,
     ) -> None:
         self._make = make
         self._kind = kind
@@ -114,11 +118,9 @@ class PreparedEmail:
         self._data = dict(data)
         self._kept = dict(kept or {})
         self._recipient = not recipient_known
-        # A subject without a recipient's value is the same for every message: so is the
-        # document's head, its title included.
-        self._page = (
-            f"{head}{_title(subject[0][0])}</title></head><body>\n" if len(subject) == 1 else None
-        )
+        self._page = page if page is not None else page_head(head, subject)
+        # The whole subject, on one line, when it needs no recipient's value.
+        self._line = one_line(subject[0][0]) if self._page is not None else ""
 
     def render(
         self,
@@ -136,9 +138,9 @@ class PreparedEmail:
             plain.setdefault("recipient", to)
         page = self._page
         if page is not None:
-            subject = self._subject[0][0]
+            subject = self._line
         else:
-            subject = fill(self._subject, {k: one_line(v) for k, v in plain.items()})
+            subject = one_line(fill(self._subject, {k: one_line(v) for k, v in plain.items()}))
             page = f"{self._head}{_title(subject)}</title></head><body>\n"
         text = fill(self._text, plain)
         fragment = fill(self._html, {k: html.escape(v, quote=True) for k, v in plain.items()})
@@ -151,6 +153,15 @@ class PreparedEmail:
             kind=self._kind,
             data={**self._data, **plain, **self._kept, **(data or {})},
         )
+
+
+def page_head(head: str, subject: Parts) -> str | None:
+    """The document up to its body, when *subject* is whole; else None.
+
+    A subject without a recipient's value is the same for every message: so is the
+    document's head, its title included.
+    """
+    return f"{head}{_title(subject[0][0])}</title></head><body>\n" if len(subject) == 1 else None
 
 
 def _title(subject: str) -> str:

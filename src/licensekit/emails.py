@@ -6,6 +6,12 @@ so that ``Ann@Example.COM`` and ``ann@example.com`` are one person everywhere in
 email-validator and :mod:`csv` are imported when first needed (an address read, a CSV read
 or written), not with this module, which every ``LicenseKit`` loads: a process that never
 reads an address (an activation server) never pays for them.
+
+Most addresses are plain ASCII (``ann.smith@mail.example.com``). For those the outcome of
+email-validator is known without running it: every check it makes passes, and its normalised
+form, lower-cased, is the address lower-cased. :func:`normalize_email` answers them itself
+(:func:`_plain_address` says which they are) and hands everything else to email-validator,
+so the result and the reasons for refusing an address are the library's in every case.
 """
 
 from __future__ import annotations
@@ -38,6 +44,17 @@ _CSV_FIELD = "csv"  # what a CSV's errors name as their field: the use cases' ar
 _READ_CHUNK = 8192  # characters decoded at a time from a binary stream
 _LINE_END = re.compile(r"\r\n?|\n")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# RFC 5322's atext, as email-validator spells it (ATEXT in its rfc_constants).
+_ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
+# A dot-atom of ASCII atext before the @; after it, host name labels of letters, digits and
+# hyphens (neither first nor last, at most 63 characters), at least two of them, the last
+# ending with a letter: what email-validator accepts unchanged, but for a few names
+# :func:`_plain_address` leaves to it.
+_PLAIN_ADDRESS = re.compile(
+    rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@"
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"(?:[a-zA-Z0-9][a-zA-Z0-9-]{0,61})?[a-zA-Z]"
+)
 
 
 def normalize_email(text: str) -> str:
@@ -62,6 +79,9 @@ def normalize_email(text: str) -> str:
         raise InvalidEmail(text, "the address contains '=?', which headers read as encoding")
     import email_validator  # on first use: see the module docstring
 
+    plain = _plain_address(candidate, email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    if plain is not None:
+        return plain
     try:
         result = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as e:
@@ -74,6 +94,32 @@ def normalize_email(text: str) -> str:
             f"most {_MAX_LOCAL_PART_OCTETS}",
         )
     return result.normalized.lower()
+
+
+def _plain_address(candidate: str, special_use: Iterable[str]) -> str | None:
+    """Return *candidate* lower-cased if it is a plain ASCII address, else None.
+
+    A plain address is what email-validator (as :func:`normalize_email` calls it) accepts
+    and gives back unchanged but for case: no display name, quotes, brackets or
+    non-ASCII characters, a domain it keeps as it is (no ``--``, so no Punycode label;
+    not a special-use name of *special_use*, its ``SPECIAL_USE_DOMAIN_NAMES``, which a
+    host may change) and a part before the @ no longer than RFC 5321 allows. Whatever
+    the library's options, each check it makes on such an address passes. None sends the
+    address to the library, which decides.
+    """
+    if _PLAIN_ADDRESS.fullmatch(candidate) is None:
+        return None
+    at = candidate.index("@")  # the only one: atext holds no @
+    if at > _MAX_LOCAL_PART_OCTETS:
+        return None  # refused by licensekit, or by the library when strict: its words
+    lowered = candidate.lower()
+    domain = lowered[at + 1 :]
+    if "--" in domain:
+        return None
+    for name in special_use:
+        if domain == name or domain.endswith("." + name):
+            return None
+    return lowered
 
 
 @attrs.frozen

@@ -13,13 +13,21 @@ import enum
 import html
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from licensekit._prepared_email import Parts, PreparedEmail, fill, fill_known, one_line
+from licensekit._prepared_email import (
+    Parts,
+    PreparedEmail,
+    fill,
+    fill_known,
+    one_line,
+    page_head,
+)
 from licensekit.domain._echo import echo
-from licensekit.domain.model import frozen_mapping
+from licensekit.domain.records import frozen_mapping
 from licensekit.exceptions import DeliveryError, ValidationError
 
 if TYPE_CHECKING:
@@ -397,6 +405,13 @@ class Templates:
             self._languages[language.tag] = language
         if not self._languages:
             raise ValidationError("templates need at least one language")
+        # What was worked out before, by what it was worked out from (the languages never
+        # change: with_language and with_template make new Templates): the tag each asked
+        # tag resolves to, each expiry written in each language (to the minute, as dates are
+        # written), and the parts of emails prepared (see prepare). Each is emptied when full.
+        self._resolved: dict[str, str] = {}
+        self._dates: dict[tuple[str, int], str] = {}
+        self._written: dict[tuple[object, ...], _Written] = {}
 
     def __repr__(self) -> str:
         return f"Templates({', '.join(self._languages)})"
@@ -447,6 +462,14 @@ class Templates:
             raise ValidationError(
                 f"language must be a BCP 47 tag, got {type(tag).__name__}", field="language"
             )
+        known = self._resolved.get(tag)
+        if known is None:
+            known = self._resolve(tag)
+            if len(tag) <= _REMEMBERED_TAG:  # a caller's megabyte of subtags is not kept
+                _remember(self._resolved, tag, known)
+        return known
+
+    def _resolve(self, tag: str) -> str:
         wanted = tag.strip().replace("_", "-").lower()
         by_lower = {known.lower(): known for known in self._languages}
         parts = wanted.split("-")
@@ -486,9 +509,8 @@ class Templates:
             expires_at: Filled in as ``${expires}``, written for the language.
             data: Extra values for :attr:`Message.data` (a token, say) beyond *values*.
         """
-        prepared = self.prepare(
-            kind, language=language, values=values, notes=notes, expires_at=expires_at, data=data
-        )
+        # Every value is this message's own (its link, say): nothing worth remembering.
+        prepared = self._prepare(kind, language, values, notes, expires_at, data, remember=False)
         message: Message = prepared.render(to)
         return message
 
@@ -507,19 +529,39 @@ class Templates:
         Takes what :meth:`render` takes but the recipient: *values* holds the values every
         message of the batch shares, and :meth:`PreparedEmail.render` (``to``, the
         recipient's own values, extra data) gives each message, as :meth:`render` would.
+
+        The parts written for the last few (kind, language, *values*, *notes*, expiry to
+        the minute) are remembered, so that calls sending the same email to one recipient
+        each (an administrator inviting people one by one) write them once: keep a
+        recipient's own values, secrets above all, out of *values*.
         """
+        return self._prepare(kind, language, values, notes, expires_at, data, remember=True)
+
+    def _prepare(
+        self,
+        kind: MessageKind,
+        language: str,
+        values: Mapping[str, str],
+        notes: str,
+        expires_at: dt.datetime | None,
+        data: Mapping[str, str] | None,
+        *,
+        remember: bool,
+    ) -> PreparedEmail:
+        """:meth:`prepare`, remembering the parts written only with *remember*."""
         kind = _message_kind(kind)
         notes = notes.strip()
         lang = self.language(language)
-        template = lang.templates[kind]
         plain = dict(values)
         if expires_at is not None:
-            plain["expires"] = lang.format_date(expires_at)
-        text_notes, html_notes = _notes_block(lang, notes)
-        has_notes = bool(notes)
-        shared = {k: one_line(v) for k, v in plain.items()} | {"notes_block": ""}
-        escaped = {k: html.escape(v, quote=True) for k, v in plain.items()}
-        escaped["notes_block"] = html_notes
+            plain["expires"] = self._date(lang, expires_at)
+        if remember:
+            key = (kind, lang.tag, notes, *plain.items())
+            written = self._written.get(key)
+            if written is None:
+                written = _remember(self._written, key, _write(kind, lang, plain, notes))
+        else:
+            written = _write(kind, lang, plain, notes)
         # What the engine writes into the data, and the caller's data: a recipient's own
         # values do not replace them (as in a single rendering, where they come last).
         kept = {"language": lang.tag}
@@ -531,23 +573,117 @@ class Templates:
         kept.update(data or {})
         message_data = {**plain, **kept}
         return PreparedEmail(
-            Message,
+            _prepared_message,
             kind=kind,
             language=lang.tag,
-            subject=fill_known(template.parts("subject", notes=has_notes), shared),
-            text=fill_known(
-                template.parts("text", notes=has_notes), plain | {"notes_block": text_notes}
-            ),
-            html=fill_known(template.parts("html", notes=has_notes), escaped),
-            head=(
-                "<!DOCTYPE html>\n"
-                f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
-                "<title>"
-            ),
+            subject=written.subject,
+            text=written.text,
+            html=written.html,
+            head=written.head,
+            page=written.page,
             data=message_data,
             kept=kept,
             recipient_known="recipient" in plain,
         )
+
+    def _date(self, lang: Language, moment: dt.datetime) -> str:
+        """*moment* written in *lang* (see :meth:`Language.format_date`), to the minute."""
+        if type(lang) is not Language:  # a subclass may write dates its own way
+            return lang.format_date(moment)
+        key = (lang.tag, int(moment.timestamp() // 60))
+        written = self._dates.get(key)
+        if written is None:
+            written = _remember(self._dates, key, lang.format_date(moment))
+        return written
+
+
+class _Written:
+    """The parts of an email with a batch's shared values written in (see Templates.prepare).
+
+    *page* is the document up to the body when the subject needs no recipient's value.
+    """
+
+    __slots__ = ("head", "html", "page", "subject", "text")
+
+    def __init__(self, subject: Parts, text: Parts, html: Parts, head: str) -> None:
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.head = head
+        self.page = page_head(head, subject)
+
+
+_MEMORY = 256
+"""The most entries each memory of a Templates holds; it is emptied when full."""
+_REMEMBERED_TAG = 64
+"""The longest language tag whose resolution a Templates remembers."""
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(memory: dict[K, V], key: K, value: V) -> V:
+    """Keep *value* under *key* in *memory* (emptied first when full); return *value*."""
+    if len(memory) >= _MEMORY:
+        memory.clear()
+    memory[key] = value
+    return value
+
+
+def _write(kind: MessageKind, lang: Language, plain: Mapping[str, str], notes: str) -> _Written:
+    """Write *plain* and *notes* into *lang*'s email of *kind* (see Templates.prepare)."""
+    template = lang.templates[kind]
+    text_notes, html_notes = _notes_block(lang, notes)
+    has_notes = bool(notes)
+    shared = {k: one_line(v) for k, v in plain.items()} | {"notes_block": ""}
+    escaped = {k: html.escape(v, quote=True) for k, v in plain.items()}
+    escaped["notes_block"] = html_notes
+    subject = fill_known(template.parts("subject", notes=has_notes), shared)
+    head = (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
+        "<title>"
+    )
+    return _Written(
+        subject=subject,
+        text=fill_known(
+            template.parts("text", notes=has_notes), {**plain, "notes_block": text_notes}
+        ),
+        html=fill_known(template.parts("html", notes=has_notes), escaped),
+        head=head,
+    )
+
+
+def _prepared_message(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    language: str,
+    kind: MessageKind,
+    data: dict[str, str],
+) -> Message:
+    """Return the :class:`Message` of these fields, as a :class:`PreparedEmail` gives them.
+
+    What ``Message(...)`` returns, without its converters' work, already done: the
+    prepared email gives the subject on one line, and the data as a new dict that nothing
+    else holds, which the message wraps read-only instead of copying (a message is made per
+    recipient, tens of thousands in a batch).
+    """
+    message: Message = _new_object(Message)
+    _set_field(message, "to", to)
+    _set_field(message, "subject", subject)
+    _set_field(message, "text", text)
+    _set_field(message, "html", html)
+    _set_field(message, "language", language)
+    _set_field(message, "kind", kind)
+    _set_field(message, "data", MappingProxyType(data))
+    return message
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__  # as the frozen class's own __init__ sets its fields
 
 
 def _message_kind(kind: object) -> MessageKind:

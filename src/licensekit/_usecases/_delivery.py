@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import attrs
 
@@ -23,6 +23,7 @@ from licensekit._usecases._audit import event, events
 from licensekit._usecases._context import Context
 from licensekit._usecases._offload import offload_batch
 from licensekit._usecases._tx import Tx
+from licensekit.domain._replace import replacer
 from licensekit.domain.model import (
     AuditAction,
     AuditEvent,
@@ -322,9 +323,17 @@ _SENT_COUNTS = {"sent_count": 1, "delivery_attempts": 1}
 """What a sending adds to an invitation's counts."""
 
 
+_REPLACERS: dict[type, Callable[..., Any]] = {}
+"""``replacer(kind)`` of each kind of invitation, made when first needed."""
+
+
 def _sent(invitation: InvitationT, now: dt.datetime) -> InvitationT:
     """Return *invitation* as recorded when its email was handed over at *now*."""
-    return attrs.evolve(
+    kind = type(invitation)
+    replace = _REPLACERS.get(kind)
+    if replace is None:
+        replace = _REPLACERS[kind] = replacer(kind)  # attrs.evolve, compiled for the kind
+    done: InvitationT = replace(
         invitation,
         sent_count=invitation.sent_count + 1,
         last_sent_at=now,
@@ -333,6 +342,7 @@ def _sent(invitation: InvitationT, now: dt.datetime) -> InvitationT:
         delivery_error="",
         delivery_started_at=now,
     )
+    return done
 
 
 def _sent_details(invitation: Sendable) -> dict[str, str]:

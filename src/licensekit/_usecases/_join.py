@@ -29,7 +29,7 @@ from licensekit.domain._echo import echo
 from licensekit.domain.model import AuditAction, BusinessAccount, JoinInvitation, User
 from licensekit.domain.throttling import ThrottledSecret, client_key
 from licensekit.exceptions import InvitationNotFound, TooManyAttempts
-from licensekit.mail import Message, render_join_invitation
+from licensekit.mail import Message, MessageKind
 from licensekit.storage import JOIN_INVITATIONS
 
 __all__ = ["JoinLinks", "JoinSecret", "all_in_account", "asks_current_password", "in_account"]
@@ -117,19 +117,31 @@ class JoinLinks:
     def message(
         self, invitation: JoinInvitation, token: str, account: BusinessAccount, inviter: User
     ) -> Message:
-        """Return the email of *invitation*, whose link carries *token*."""
+        """Return the email of *invitation*, whose link carries *token*.
+
+        The message :func:`~licensekit.mail.render_join_invitation` writes, from the parts
+        its account, inviter, language and expiry share (prepared once for every message
+        that shares them: see :meth:`~licensekit.mail.Templates.prepare`), with the
+        invitee's link and token filled in.
+        """
         ctx = self._ctx
-        return render_join_invitation(
-            templates=ctx.templates,
-            to=invitation.email,
-            account_name=account.name,
-            inviter_email=inviter.email,
-            link=ctx.links.join.replace(TOKEN_PLACEHOLDER, token),
-            token=token,
-            expires_at=invitation.expires_at,
+        prepared = ctx.templates.prepare(
+            MessageKind.JOIN_INVITATION,
             language=invitation.language,
-            service_name=ctx.settings.service_name,
+            values={
+                "account_name": account.name,
+                "inviter": inviter.email,
+                "service_name": ctx.settings.service_name,
+            },
+            expires_at=invitation.expires_at,
+            data={"inviter_email": inviter.email},
         )
+        message: Message = prepared.render(
+            invitation.email,
+            {"link": ctx.links.join.replace(TOKEN_PLACEHOLDER, token)},
+            {"token": token},
+        )
+        return message
 
     def record(
         self,

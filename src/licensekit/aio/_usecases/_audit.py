@@ -40,8 +40,10 @@ def events(
 ) -> list[AuditEvent]:
     """Return one event of *action* at *now* per (account, actor, subject, details) row.
 
-    The ids of a batch are made at once (see :func:`licensekit._ids.new_ids`).
+    The ids of a batch are made at once (see :func:`licensekit._ids.new_ids`); a single
+    event's id comes from the batch of random tails :func:`licensekit._ids.new_id` keeps.
     """
+    ids = [new_id("evt", now)] if len(rows) == 1 else new_ids("evt", now, len(rows))
     return [
         AuditEvent(
             id=event_id,
@@ -52,9 +54,7 @@ def events(
             subject=subject,
             details=details,
         )
-        for event_id, (account_id, actor_id, subject, details) in zip(
-            new_ids("evt", now, len(rows)), rows, strict=True
-        )
+        for event_id, (account_id, actor_id, subject, details) in zip(ids, rows, strict=True)
     ]
 
 
