@@ -599,8 +599,9 @@ def import_time(repeat: int) -> list[Result]:
     Three statements, each beside a floor that imports exactly the modules outside the
     standard library and licensekit that the statement loads (checked in every run, in fresh
     interpreters; the run fails when the sets differ): reaching ``licensekit.LicenseKit``
-    (:data:`REACH`, the targeted row), constructing a kit (:data:`CONSTRUCT`) and making one
-    call with it (:data:`FIRST_CALL`), both reported. Standard library modules that
+    (:data:`REACH`), constructing a kit (:data:`CONSTRUCT`, the targeted row: reaching the
+    class loads no third-party module, so its floor is empty) and making one call with it
+    (:data:`FIRST_CALL`). Standard library modules that
     licensekit alone loads (typing, json, ...) count as licensekit's. Bytecode is written and
     reused, as after any normal installation (PYTHONDONTWRITEBYTECODE would have licensekit
     compiled from source on every run while the dependencies are not).
@@ -620,14 +621,14 @@ def import_time(repeat: int) -> list[Result]:
             "import licensekit (and reach LicenseKit) in a fresh interpreter",
             REACH,
             IMPORT_FLOOR,
-            1.15,
+            None,
         ),
         (
             "import_construct",
             "import licensekit, construct a kit on a MemoryStore",
             CONSTRUCT,
             CONSTRUCT_FLOOR,
-            None,
+            1.15,
         ),
         (
             "import_first_call",
