@@ -46,7 +46,14 @@ EXTRA = {
     _PACKAGE / "aio" / "_kit.py": _PACKAGE / "service.py",
     **{
         _PACKAGE / "stores" / f"{name}_async.py": _PACKAGE / "stores" / f"{name}.py"
-        for name in ("_listing", "_pg_transaction", "_pg_connections")
+        for name in (
+            "_listing",
+            "_pg_transaction",
+            "_pg_pipeline",
+            "_pg_writes",
+            "_pg_changes",
+            "_pg_connections",
+        )
     },
 }
 

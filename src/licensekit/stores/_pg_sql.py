@@ -296,7 +296,18 @@ class PgTableSQL:
                 else:
                     row = self._after_with_nulls(order)
                 after = f"{order[0]} >= %s AND {row}"
-            found = self._filtered[key] = (f"{head} {tail}", f"{head} AND {after} {tail}")
+            if bounds:
+                # A page of a range is the records in range, sorted: the fence (OFFSET 0)
+                # has the server choose its index for the conditions alone. Without it, a
+                # plan made for any values (a prepared statement's) reads the filter's index
+                # in order and tests the range on each row, which is every record of the
+                # filter when few are in range.
+                found = self._filtered[key] = (
+                    f"SELECT * FROM ({head} OFFSET 0) AS ranged {tail}",
+                    f"SELECT * FROM ({head} AND {after} OFFSET 0) AS ranged {tail}",
+                )
+            else:
+                found = self._filtered[key] = (f"{head} {tail}", f"{head} AND {after} {tail}")
         return found
 
     def _after_with_nulls(self, order: tuple[str, ...]) -> str:
