@@ -303,7 +303,7 @@ def test_a_forked_childs_close_leaves_its_parents_idle_connections_alone(tmp_pat
     store = SQLiteStore(path, synchronous="normal")
     with records(store) as tx:
         tx.add(USERS, User(id="usr_parent", email="parent@example.com", created_at=T0))
-    inherited = list(store._idle)
+    inherited = store._pool.connections  # all idle here
     assert len(inherited) == 1
     read_end, write_end = os.pipe()
     with _forked_in_c() as pid:
@@ -326,3 +326,43 @@ def test_a_forked_childs_close_leaves_its_parents_idle_connections_alone(tmp_pat
     store.close()
     with contextlib.closing(sqlite3.connect(path)) as raw:
         assert {u for (u,) in raw.execute("SELECT id FROM users")} == {"usr_parent", "usr_after"}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_without_the_hooks_writes_through_connections_of_its_own(tmp_path):
+    """The process id, checked as a connection is taken, tells a child forked by C code that
+    the idle connections (and their turns among writers) are its parent's."""
+    path = tmp_path / "kit.db"
+    store = SQLiteStore(path, synchronous="normal")
+    with records(store) as tx:
+        tx.add(USERS, User(id="usr_parent", email="parent@example.com", created_at=T0))
+    inherited = store._pool.connections  # all idle here
+    assert len(inherited) == 1
+    read_end, write_end = os.pipe()
+    with _forked_in_c() as pid:
+        if pid == 0:  # the child: report, and never return into pytest
+            try:
+                with records(store) as tx:
+                    tx.add(USERS, User(id="usr_child", email="child@example.com", created_at=T0))
+                own = store._pool.connections
+                apart = not any(c is i for c in own for i in inherited)
+                report = b"apart" if apart and all(_is_open(c) for c in inherited) else b"shared"
+            except BaseException as e:  # reported to the parent below
+                report = repr(e).encode()
+            os.write(write_end, report)
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reading:
+            report = reading.read()
+
+    assert report == b"apart"
+    with records(store) as tx:  # the parent's connection carries on
+        tx.add(USERS, User(id="usr_after", email="after@example.com", created_at=T0))
+    assert store.integrity_check() == []
+    store.close()
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        assert {u for (u,) in raw.execute("SELECT id FROM users")} == {
+            "usr_parent",
+            "usr_child",
+            "usr_after",
+        }

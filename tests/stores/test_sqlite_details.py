@@ -284,11 +284,24 @@ def test_a_session_written_by_an_earlier_release_expires_at_its_moment(
 # -- waiting for the write lock ---------------------------------------------------------------
 
 
+class _ThroughConnection(sqlite3.Cursor):
+    """A cursor whose statements run through its connection's ``execute``, hooks and all.
+
+    The store runs ``BEGIN``, ``COMMIT`` and its hot look-ups on a cursor it keeps.
+    """
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.connection.execute(sql, *args)
+
+
 class _GivesUpOnce(sqlite3.Connection):
     """A connection whose next ``BEGIN IMMEDIATE`` fails at once with a real SQLITE_BUSY, as
     SQLite's own wait does when it gives up early (while another process recovers the log)."""
 
     armed = False
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(_ThroughConnection)
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if sql == "BEGIN IMMEDIATE" and _GivesUpOnce.armed:
@@ -563,12 +576,12 @@ def count_steps(store: SQLiteStore, work: Callable[[], object]) -> int:
         steps += 1
         return 0
 
-    for connection in store._all:
+    for connection in store._pool.connections:
         connection.set_progress_handler(tick, 1)
     try:
         work()
     finally:
-        for connection in store._all:
+        for connection in store._pool.connections:
             connection.set_progress_handler(None, 1)
     return steps
 

@@ -70,11 +70,24 @@ def fill_the_disk_soon(tx: Any) -> None:
     connection.execute(f"PRAGMA max_page_count = {pages + 3}")
 
 
+class _ThroughConnection(sqlite3.Cursor):
+    """A cursor whose statements run through its connection's ``execute``, hooks and all.
+
+    The store runs ``BEGIN``, ``COMMIT`` and its hot look-ups on a cursor it keeps.
+    """
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.connection.execute(sql, *args)
+
+
 class _FaultyConnection(sqlite3.Connection):
     """A connection that runs *hook* once, just before or after a given statement."""
 
     hook: Callable[[], None] | None = None
     when: tuple[str, str] = ("", "")
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(_ThroughConnection)
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         moment, statement = _FaultyConnection.when
@@ -323,7 +336,7 @@ def test_a_collected_test_store_is_closed_before_its_folder_goes(
     folder = store.path.parent
     with records(store) as tx:
         tx.add(USERS, user(1))
-    connections = list(store._all)
+    connections = list(store._pool.connections)
     del store, tx
     gc.collect()
 

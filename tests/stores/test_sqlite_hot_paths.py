@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -179,9 +180,9 @@ def test_one_activation_by_typed_code_runs_these_statements(store: SQLiteStore) 
     statements: list[str] = []
     start = SQLiteTransaction.__init__
 
-    def tracing(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+    def tracing(self: SQLiteTransaction, connection: sqlite3.Connection, *rest: Any) -> None:
         connection.set_trace_callback(statements.append)
-        start(self, connection, size)
+        start(self, connection, *rest)
 
     SQLiteTransaction.__init__ = tracing  # type: ignore[method-assign]
     try:

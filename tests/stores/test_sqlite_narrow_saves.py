@@ -35,7 +35,8 @@ from licensekit.storage import (
     Store,
 )
 from licensekit.stores._sql import BY_NAME
-from licensekit.stores._sqlite_transaction import _KNOWN_RECORDS, SQLiteTransaction
+from licensekit.stores._sqlite_known import KNOWN_RECORDS as _KNOWN_RECORDS
+from licensekit.stores._sqlite_transaction import SQLiteTransaction
 from licensekit.stores.memory import MemoryStore
 from licensekit.stores.sqlite import SQLiteStore
 from licensekit.testing.contract._support import differences, fetch, prepare, read_back, write

@@ -703,7 +703,7 @@ def test_a_transaction_still_running_when_the_store_closes_ends_normally(path: P
     with store.transaction() as tx:
         store.close()
         tx.add(USERS, [user(1)])
-    assert store._all == []
+    assert store._pool.connections == []
     reopened = SQLiteStore(path)
     with reopened.transaction() as tx:
         assert tx.read([Query(USERS, ("id",), (("usr_0001",),))]) == [[user(1)]]
@@ -715,14 +715,14 @@ def test_a_forked_child_uses_connections_of_its_own(path: Path) -> None:
     store = SQLiteStore(path)
     with store.transaction() as tx:
         tx.add(USERS, [user(1)])
-    parents = list(store._all)
+    parents = list(store._pool.connections)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports by its exit status
         status = 1
         try:
             with store.transaction() as tx:
                 tx.add(USERS, [user(2)])
-            status = 0 if not set(store._all) & set(parents) else 2
+            status = 0 if not set(store._pool.connections) & set(parents) else 2
         finally:
             os._exit(status)
     _, status = os.waitpid(pid, 0)
@@ -866,7 +866,7 @@ def test_a_transaction_may_end_on_another_thread(store: SQLiteStore) -> None:
     ending.join()
     with store.transaction() as tx:  # this thread holds no transaction any more
         assert tx.read([Query(USERS, ("id",), (("usr_0001",),))])[0] == [user(1)]
-    assert len(store._idle) == 1
+    assert store._pool.idle == 1
 
 
 def test_writes_take_their_arguments_by_name_as_the_port_names_them(store: SQLiteStore) -> None:

@@ -921,7 +921,7 @@ def test_sixteen_threads_never_oversell_ten_seats(
     store = SQLiteStore(path, synchronous="normal")
     kit = kit_on(store)
     admin, account, key, codes = invite_and_export(kit, seats=10, count=40)
-    connects = count_calls(monkeypatch, store, "_connect")
+    connects = count_calls(monkeypatch, store._pool, "connect")
     transactions = count_calls(monkeypatch, store, "transaction")
     threads = 16
     start = threading.Barrier(threads)
@@ -954,9 +954,9 @@ def test_sixteen_threads_never_oversell_ten_seats(
         assert len(installations) == 10
         # The pool: connections are reused, at most one per thread ever opened.
         assert transactions["transaction"] >= len(codes)  # one per activation, at least
-        assert connects["_connect"] <= threads
-        assert len(store._all) <= threads + 1
-        for connection in store._all:  # every pooled connection is configured alike
+        assert connects["connect"] <= threads
+        assert len(store._pool.connections) <= threads + 1
+        for connection in store._pool.connections:  # every pooled connection is configured alike
             assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
             assert connection.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
         assert store.integrity_check() == []
@@ -967,12 +967,12 @@ def test_sixteen_threads_never_oversell_ten_seats(
 def test_one_thread_reuses_one_connection(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    connects = count_calls(monkeypatch, store, "_connect")
+    connects = count_calls(monkeypatch, store._pool, "connect")
     for n in range(50):
         with records(store) as tx:
             tx.add(USERS, User(id=f"usr_{n}", email=f"u{n}@example.com", created_at=T0))
-    assert connects["_connect"] == 0  # the connection opened with the store serves them all
-    assert len(store._all) == 1
+    assert connects["connect"] == 0  # the connection opened with the store serves them all
+    assert len(store._pool.connections) == 1
 
 
 def run_forked(target: Callable[[Any], None], timeout: float = 60) -> tuple[int | None, Any]:
@@ -995,14 +995,16 @@ def test_a_forked_child_opens_its_own_connection(path: Path) -> None:
     store = SQLiteStore(path, synchronous="normal")
     kit = kit_on(store)
     kit.register_user("parent@example.com", TEST_PASSWORD, email_verified=True)
-    assert len(store._all) == 1
+    assert len(store._pool.connections) == 1
 
     def child(results: Any) -> None:
-        inherited = list(store._all)  # kept alive, so that no new object can take their ids
+        inherited = list(
+            store._pool.connections
+        )  # kept alive, so that no new object can take their ids
         try:
             kit.register_user("child@example.com", TEST_PASSWORD, email_verified=True)
             kit.log_in("parent@example.com", TEST_PASSWORD)
-            own = list(store._all)
+            own = list(store._pool.connections)
             reused = any(c is i for c in own for i in inherited)
             results.put(("worked", len(inherited), len(own), reused, store.integrity_check()))
         except BaseException as e:
@@ -1092,12 +1094,12 @@ def vm_steps(store: SQLiteStore, work: Callable[[], object]) -> int:
         steps += 1
         return 0
 
-    for connection in store._all:
+    for connection in store._pool.connections:
         connection.set_progress_handler(tick, 1)
     try:
         work()
     finally:
-        for connection in store._all:
+        for connection in store._pool.connections:
             connection.set_progress_handler(None, 1)
     return steps
 
@@ -1178,18 +1180,18 @@ def listing_statements(
     statements: list[str] = []
     start = SQLiteTransaction.__init__
 
-    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, *rest: Any) -> None:
         connection.set_trace_callback(statements.append)
-        start(self, connection, size)
+        start(self, connection, *rest)
 
     with monkeypatch.context() as patch:
         patch.setattr(SQLiteTransaction, "__init__", tracing_start)
-        for connection in store._all:
+        for connection in store._pool.connections:
             connection.set_trace_callback(statements.append)
         try:
             work()
         finally:
-            for connection in store._all:
+            for connection in store._pool.connections:
                 connection.set_trace_callback(None)
     return [s for s in statements if s.startswith("SELECT") and " ORDER BY " in s]
 
@@ -1252,9 +1254,9 @@ def test_inviting_thousands_is_one_transaction_of_batched_statements(
     statements: list[str] = []
     start = SQLiteTransaction.__init__
 
-    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+    def tracing_start(self: SQLiteTransaction, connection: sqlite3.Connection, *rest: Any) -> None:
         connection.set_trace_callback(statements.append)
-        start(self, connection, size)
+        start(self, connection, *rest)
 
     monkeypatch.setattr(SQLiteTransaction, "__init__", tracing_start)
 

@@ -155,7 +155,7 @@ def test_threads_queue_for_their_turns_and_lose_no_write(path: Path) -> None:
         race([lambda: [increment(store, checks) for _ in range(INCREMENTS)]] * WORKERS)
         assert read_counter(store) == WORKERS * INCREMENTS
         assert checks == [True] * (WORKERS * INCREMENTS)
-        assert len(store._all) > 1  # several connections, each queued on its own
+        assert len(store._pool.connections) > 1  # several connections, each queued on its own
         assert turn_is_free(path)
     finally:
         store.close()

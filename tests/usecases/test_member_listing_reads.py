@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,9 +29,9 @@ def test_a_page_of_members_reads_the_users_in_one_statement(
     statements: list[str] = []
     start = SQLiteTransaction.__init__
 
-    def tracing(self: SQLiteTransaction, connection: sqlite3.Connection, size: int) -> None:
+    def tracing(self: SQLiteTransaction, connection: sqlite3.Connection, *rest: Any) -> None:
         connection.set_trace_callback(statements.append)
-        start(self, connection, size)
+        start(self, connection, *rest)
 
     monkeypatch.setattr(SQLiteTransaction, "__init__", tracing)
     first = kit.list_members(admin, account.id, limit=10)

@@ -22,7 +22,9 @@ writer that asks while the lock is free takes it at once):
 * The kernel releases the lock of a process that dies, however it dies: a crashed writer
   never blocks the others.
 * A forked child closes the descriptors it inherited (:func:`os.register_at_fork`) and never
-  unlocks them: they share their lock with the parent's.
+  unlocks them: they share their lock with the parent's. Its inherited turns are left
+  without a descriptor, so that they never touch the descriptor numbers the child reuses,
+  and no turn asks for the process id on its way.
 * The queue only orders writers; SQLite's own lock still keeps them apart. A writer outside
   the queue (another tool, a licensekit without the queue, a store with it off, a process
   that cannot open the lock file) is kept apart as before, and waits as before.
@@ -40,10 +42,14 @@ import os
 import stat
 import sys
 import threading
+import weakref
 from typing import Final
 
 if sys.platform != "win32":  # pragma: no branch - POSIX
     import fcntl
+
+    _flock = fcntl.flock
+    _TAKE_NOW: Final = fcntl.LOCK_EX | fcntl.LOCK_NB
 
 __all__ = ["SUFFIX", "WriterTurn", "lock_file", "open_turn"]
 
@@ -60,6 +66,8 @@ _IDLE: Final = 1.0
 # open) when the child starts; reentrant, as other fork hooks may close stores meanwhile.
 _OPEN: set[int] = set()
 _OPEN_LOCK = threading.RLock()
+# Every turn, so that a forked child takes their descriptors away (added under _OPEN_LOCK).
+_TURNS: weakref.WeakSet[WriterTurn] = weakref.WeakSet()
 
 
 def _close_inherited() -> None:  # pragma: no cover - in forked children, which coverage skips
@@ -70,6 +78,9 @@ def _close_inherited() -> None:  # pragma: no cover - in forked children, which 
         with contextlib.suppress(OSError):
             os.close(descriptor)
     _OPEN.clear()
+    for turn in _TURNS:  # the child's turns unlock nothing, and open anew if taken
+        turn._descriptor = None
+        turn._held = False
     _OPEN_LOCK = threading.RLock()
     _HELPERS.clear()
     _HELPERS_LOCK = threading.Lock()
@@ -155,7 +166,10 @@ def open_turn(path: str, database: str) -> WriterTurn | None:
     descriptor = _open(path, database)
     if descriptor is None:
         return None
-    return WriterTurn(path, database, descriptor)
+    turn = WriterTurn(path, database, descriptor)
+    with _OPEN_LOCK:
+        _TURNS.add(turn)
+    return turn
 
 
 class _Wait:
@@ -255,17 +269,17 @@ class WriterTurn:
     """One connection's place in the queue of writers: its own descriptor of the lock file.
 
     Not for two threads at once: the store's pool gives a connection, and so its turn, to
-    one transaction at a time.
+    one transaction at a time. A forked child finds its inherited turns without a
+    descriptor (see the module's notes): taking one opens a new descriptor.
     """
 
-    __slots__ = ("_database", "_descriptor", "_held", "_path", "_pid")
+    __slots__ = ("__weakref__", "_database", "_descriptor", "_held", "_path")
 
     def __init__(self, path: str, database: str, descriptor: int) -> None:
         self._path = path
         self._database = database
         self._descriptor: int | None = descriptor
         self._held = False
-        self._pid = os.getpid()
 
     def take(self, timeout: float) -> bool:
         """Wait for this turn, at most *timeout* seconds; return whether it is held.
@@ -275,14 +289,14 @@ class WriterTurn:
         SQLite's own lock keeps writers apart, as without the queue.
         """
         descriptor = self._descriptor
-        if descriptor is None or self._pid != os.getpid():
-            descriptor = self._reopen()
+        if descriptor is None:
+            descriptor = self._descriptor = _open(self._path, self._database)
             if descriptor is None:  # pragma: no cover - the lock file was replaced meanwhile
                 self._held = True
                 return True
         self._held = True  # before the lock: giving back a turn not taken does no harm
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock(descriptor, _TAKE_NOW)
         except BlockingIOError:
             self._held = False
             if timeout <= 0:
@@ -313,22 +327,15 @@ class WriterTurn:
             return True
         return granted
 
-    def _reopen(self) -> int | None:
-        """A new descriptor after one was given to a helper (or inherited through a fork)."""
-        if self._pid != os.getpid():  # pragma: no cover - the store drops inherited turns
-            self._pid = os.getpid()  # the inherited descriptor was closed after the fork
-        self._descriptor = _open(self._path, self._database)
-        return self._descriptor
-
     def give_back(self) -> None:
         """Give the turn back, if held, to the next writer in the queue."""
         if not self._held:
             return
         self._held = False
         descriptor = self._descriptor
-        if descriptor is not None and self._pid == os.getpid():  # pragma: no branch
+        if descriptor is not None:  # pragma: no branch
             try:
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                _flock(descriptor, fcntl.LOCK_UN)
             except OSError:  # pragma: no cover - closing releases it as surely
                 self._descriptor = None
                 _close(descriptor)
@@ -337,5 +344,5 @@ class WriterTurn:
         """Close the descriptor (giving the turn back); a later :meth:`take` opens another."""
         self._held = False
         descriptor, self._descriptor = self._descriptor, None
-        if descriptor is not None and self._pid == os.getpid():  # pragma: no branch
+        if descriptor is not None:
             _close(descriptor)

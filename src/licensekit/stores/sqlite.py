@@ -60,30 +60,26 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal
 
 from licensekit._echo import echo, echo_path
 from licensekit._text import encodable
-from licensekit.exceptions import IncompatibleStore, StorageBusy, StorageError
+from licensekit.exceptions import IncompatibleStore, StorageError
 from licensekit.storage import PROTOCOL_VERSION
 from licensekit.stores._sql import TABLES, missing_columns
+from licensekit.stores._sqlite_pool import ConnectionPool, Link
 from licensekit.stores._sqlite_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from licensekit.stores._sqlite_transaction import SQLiteTransaction, decode, translate
-from licensekit.stores._writer_queue import WriterTurn, lock_file, open_turn
+from licensekit.stores._writer_queue import lock_file
 
 __all__ = ["SQLiteStore"]
 
-T = TypeVar("T")
 Synchronous = Literal["full", "normal"]
 
-_RETRY_PAUSE: Final = 0.005  # seconds between two tries of a lock SQLite gave up on early
 _MAX_VALUES: Final = 999
 """The most values one statement binds, whatever more the library allows (32,766 today).
 
@@ -92,27 +88,6 @@ statement cache, where it stays: 500 invitations of 23 values each were a statem
 1 MB. Statements of at most 999 values cost the same time per row (measured on bulk
 invitations) and keep the cache small.
 """
-
-# Every open store, so that their idle connections are closed before the process forks. A
-# child that inherits an open SQLite connection inherits SQLite's record of the parent's file
-# locks without the locks themselves; if the parent then closed its store, SQLite would
-# believe it was the last user and delete the write-ahead log under the child.
-_OPEN_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-# .files: the database files the current thread has a transaction open on.
-_THREAD = threading.local()
-
-
-def _before_fork() -> None:
-    for store in list(_OPEN_STORES):
-        store._close_idle()
-
-
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(before=_before_fork)
-
-
-def _error_code(error: BaseException) -> int:
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF
 
 
 class SQLiteStore:
@@ -192,216 +167,54 @@ class SQLiteStore:
                 f"{self._shown} cannot name a file: it holds a NUL character or a lone surrogate"
             )
         self._busy_timeout = float(busy_timeout)
-        self._pragmas = (
-            "PRAGMA foreign_keys = ON",
-            f"PRAGMA synchronous = {synchronous.upper()}",
-            f"PRAGMA cache_size = -{cache_mb * 1024}",  # negative: in KiB
-            "PRAGMA trusted_schema = OFF",
-            # Deleted records (sessions, throttles) are overwritten, not left in free pages.
-            "PRAGMA secure_delete = ON",
-        )
         self._create = create
-        # Connections set to commit without a disk sync (for transactions that need not be
-        # durable); a "normal" store's commits never sync, so it sets none.
-        self._relaxed: set[sqlite3.Connection] = set()
-        self._relaxable = synchronous == "full"
-        self._lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._all: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
-        self._closed = False
         self._max_variables = 999  # SQLite's oldest limit, until the library is asked
         self._file = os.path.abspath(self.path)  # one file, however many stores are open on it
         # Without create, a connection opens the file read-write only if it exists.
-        self._target = self.path if create else f"{Path(self._file).as_uri()}?mode=rw"
-        # Each connection's own turn in the writers' queue (its own open file description),
-        # once the file is known to be licensekit's: a refused file gets no lock file beside
-        # it, and opening (and migrating) is left to SQLite's lock alone.
-        self._turns: dict[sqlite3.Connection, WriterTurn] = {}
-        self._queue: str | None = None
-        _OPEN_STORES.add(self)
-        connection = self._connect()
+        self._pool = ConnectionPool(
+            self.path if create else f"{Path(self._file).as_uri()}?mode=rw",
+            uri=not create,
+            file=self._file,
+            shown=self._shown,
+            busy_timeout=self._busy_timeout,
+            pragmas=(
+                "PRAGMA foreign_keys = ON",
+                f"PRAGMA synchronous = {synchronous.upper()}",
+                f"PRAGMA cache_size = -{cache_mb * 1024}",  # negative: in KiB
+                "PRAGMA trusted_schema = OFF",
+                # Deleted records (sessions, throttles) are overwritten, not left in free pages.
+                "PRAGMA secure_delete = ON",
+            ),
+            # A "normal" store's commits never sync, so durable=False changes nothing there.
+            relaxable=synchronous == "full",
+        )
+        # Each connection gets its own turn in the writers' queue once the file is known to
+        # be licensekit's: a refused file gets no lock file beside it, and opening (and
+        # migrating) is left to SQLite's lock alone.
+        link = self._pool.connect(queued=False)
         try:
-            self._open(connection)
+            self._open(link)
         except BaseException:
-            self._discard(connection)
+            self._pool.discard(link)
             raise
-        self._join_queue(connection, lock_file(name) if writer_queue else None)
-        self._give_back(connection)
-
-    def _join_queue(self, connection: sqlite3.Connection, queue: str | None) -> None:
-        """Give *connection* a turn in the writers' queue of the lock file *queue*, if any.
-
-        If the lock file cannot be had, the store goes without the queue.
-        """
-        turn = None if queue is None else open_turn(queue, self._file)
-        if turn is not None:
-            with self._lock:
-                self._turns[connection] = turn
-            self._queue = queue
+        self._pool.join_queue(link, lock_file(name) if writer_queue else None)
+        self._pool.give_back(link)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
 
-    # -- the pool of connections --------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            connection = sqlite3.connect(
-                self._target,
-                uri=not self._create,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # BEGIN, COMMIT and ROLLBACK are the store's to say
-                check_same_thread=False,  # the pool hands a connection to one thread at a time
-                cached_statements=512,  # the statements of eleven kinds, at a few sizes
-            )
-        except sqlite3.Error as e:
-            raise StorageError(f"cannot open the SQLite database {self._shown}: {e}") from e
-        try:
-            for pragma in self._pragmas:
-                connection.execute(pragma)
-        except sqlite3.Error as e:
-            connection.close()
-            if _error_code(e) == sqlite3.SQLITE_NOTADB:
-                raise IncompatibleStore(
-                    f"{self._shown} is not a SQLite database licensekit can open: {e}"
-                ) from e
-            raise translate(e, f"opening {self._shown}") from e
-        turn = None if self._queue is None else open_turn(self._queue, self._file)
-        with self._lock:
-            self._all.append(connection)
-            if turn is not None:
-                self._turns[connection] = turn
-        return connection
-
-    def _take(self) -> sqlite3.Connection:
-        with self._lock:
-            if self._closed:
-                raise StorageError("the SQLite store is closed")
-            if self._pid != os.getpid():
-                # In a forked child: the parent's connections share SQLite's locks with the
-                # parent, so they are forgotten (never closed here) and new ones opened.
-                self._pid = os.getpid()
-                self._idle.clear()
-                self._all.clear()
-                self._turns.clear()  # their descriptors were closed after the fork
-                self._relaxed.clear()
-            if self._idle:
-                return self._idle.pop()
-        return self._connect()
-
-    def _give_back(self, connection: sqlite3.Connection) -> None:
-        # A pooled connection never holds the write lock, whatever ended its transaction (a
-        # signal between BEGIN and the block, an inspection that only read), nor its turn.
-        try:
-            self._rollback(connection)
-        finally:
-            turn = self._turns.get(connection)
-            if turn is not None:
-                turn.give_back()
-        with self._lock:
-            if connection in self._all:
-                if not self._closed:
-                    self._idle.append(connection)
-                    return
-                self._all.remove(connection)
-        self._close(connection)
-
-    def _discard(self, connection: sqlite3.Connection) -> None:
-        with self._lock:
-            if connection in self._all:
-                self._all.remove(connection)
-        self._close(connection)
-
-    def _close(self, connection: sqlite3.Connection) -> None:
-        """Close *connection*, out of the pool, and its turn in the writers' queue."""
-        try:
-            connection.close()
-        finally:
-            self._relaxed.discard(connection)
-            turn = self._turns.pop(connection, None)
-            if turn is not None:
-                turn.close()
-
-    def _close_idle(self) -> None:
-        """Close the pooled connections no transaction is using (before a fork)."""
-        with self._lock:
-            if self._pid != os.getpid():
-                return
-            idle, self._idle = self._idle, []
-            for connection in idle:
-                self._all.remove(connection)
-        for connection in idle:
-            self._close(connection)
-
-    def _patiently(self, step: Callable[[], T], doing: str, deadline: float | None = None) -> T:
-        """Run *step*, again while another connection holds the lock, up to the busy timeout.
-
-        *deadline* (by :func:`time.monotonic`) ends the wait earlier: the busy timeout
-        counted from an earlier start.
-
-        SQLite waits for a lock itself, but may give up early (while another process
-        recovers the log, say); this waits out the rest of the timeout.
-
-        Raises:
-            StorageBusy: The lock stayed taken.
-            IncompatibleStore: The file is not a SQLite database.
-            StorageError: Another driver error.
-        """
-        if deadline is None:
-            deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                return step()
-            except sqlite3.OperationalError as e:
-                if _error_code(e) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise translate(e, doing) from e
-                if time.monotonic() >= deadline:
-                    raise StorageBusy(
-                        f"{doing}: {self._shown} stayed locked by another connection for "
-                        f"more than {self._busy_timeout:g} s"
-                    ) from e
-                time.sleep(_RETRY_PAUSE)
-            except sqlite3.DatabaseError as e:
-                if isinstance(e, sqlite3.IntegrityError):
-                    raise translate(e, doing) from e
-                raise IncompatibleStore(
-                    f"{self._shown} is not a SQLite database licensekit can open: {e}"
-                ) from e
-
-    def _begin(self, connection: sqlite3.Connection) -> None:
-        """Take a turn in the writers' queue, then the write lock, within the busy timeout.
-
-        The turn is given back by :meth:`_give_back` (or :meth:`_close`), whatever happens.
-
-        Raises:
-            StorageBusy: The writers ahead, or the write lock, kept it for too long.
-        """
-        turn = self._turns.get(connection)
-        if turn is None:
-            self._patiently(lambda: connection.execute("BEGIN IMMEDIATE"), "starting a transaction")
-            return
-        deadline = time.monotonic() + self._busy_timeout
-        if not turn.take(self._busy_timeout):
-            raise StorageBusy(
-                f"starting a transaction: writers queued before this one kept {self._shown} "
-                f"locked for more than {self._busy_timeout:g} s"
-            )
-        self._patiently(
-            lambda: connection.execute("BEGIN IMMEDIATE"), "starting a transaction", deadline
-        )
-
     # -- opening: the schema --------------------------------------------------------------
 
-    def _open(self, connection: sqlite3.Connection) -> None:
+    def _open(self, link: Link) -> None:
         # Nothing is written before the file is known to be licensekit's (or new): a refused
         # file is left exactly as it was.
-        version = self._patiently(lambda: self._version(connection), "reading the header")
+        pool, connection = self._pool, link.connection
+        version = pool.patiently(lambda: self._version(connection), "reading the header")
         if version == 0 and not self._create:
             raise IncompatibleStore(
                 f"{self._shown} holds no licensekit database yet; it was left untouched"
             )
-        mode = self._patiently(
+        mode = pool.patiently(
             lambda: connection.execute("PRAGMA journal_mode = WAL").fetchone(),
             "switching the database to WAL mode",
         )
@@ -409,7 +222,7 @@ class SQLiteStore:
             raise StorageError(f"cannot put {self._shown} in WAL mode (got {mode!r})")
         limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._max_variables = min(limit, _MAX_VALUES)
-        self._begin(connection)
+        pool.begin(link)
         try:
             self._migrate(connection)
             missing = missing_columns(connection)
@@ -417,7 +230,7 @@ class SQLiteStore:
                 raise IncompatibleStore(f"the tables of {self._shown} lack columns: {missing}")
             connection.execute("COMMIT")
         except BaseException as e:
-            self._rollback(connection)
+            pool.rollback(link)
             if isinstance(e, sqlite3.Error):
                 raise translate(e, "creating the schema") from e
             raise
@@ -492,61 +305,11 @@ class SQLiteStore:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection holding the write lock, for one transaction of this thread."""
-        connection, files = self._hold()
+        link, files = self._pool.hold()
         try:
-            yield connection
+            yield link.connection
         finally:
-            self._release(connection, files)
-
-    def _hold(self, durable: bool = True) -> tuple[sqlite3.Connection, set[str]]:
-        """Take a pooled connection and the write lock; :meth:`_release` gives both back.
-
-        The connection's commits sync to disk as the store says, or not, with *durable*
-        False (see :meth:`transaction`).
-
-        Returns:
-            The connection, and the set of files this thread holds a transaction on (the
-            block may end on another thread: it is this set the file leaves again).
-        """
-        files: set[str] = _THREAD.__dict__.setdefault("files", set())
-        if self._file in files:
-            # Waiting for the lock this thread holds would only end in StorageBusy, later.
-            raise StorageError("transactions cannot be nested (on this database file)")
-        connection = self._take()
-        try:
-            if self._relaxable and (connection in self._relaxed) is durable:
-                self._sync_commits(connection, durable)
-            self._begin(connection)
-        except BaseException:
-            self._give_back(connection)
-            raise
-        files.add(self._file)
-        return connection, files
-
-    def _sync_commits(self, connection: sqlite3.Connection, durable: bool) -> None:
-        """Make *connection*'s commits sync to disk (FULL) or not (NORMAL), between transactions."""
-        try:
-            connection.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-        except sqlite3.Error as e:
-            raise translate(e, "choosing how the transaction commits") from e
-        if durable:
-            self._relaxed.discard(connection)
-        else:
-            self._relaxed.add(connection)
-
-    def _release(self, connection: sqlite3.Connection, files: set[str]) -> None:
-        try:
-            files.discard(self._file)
-        finally:
-            self._give_back(connection)
-
-    def _rollback(self, connection: sqlite3.Connection) -> None:
-        try:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-        except sqlite3.Error:
-            # It cannot even roll back: drop it, and SQLite rolls back as it closes.
-            self._discard(connection)
+            self._pool.release(link, files)
 
     def close(self) -> None:
         """Close the store; further transactions raise :class:`StorageError`.
@@ -554,14 +317,7 @@ class SQLiteStore:
         Idle connections are closed at once; a transaction still running in another thread
         finishes normally, and its connection is closed when it ends.
         """
-        with self._lock:
-            self._closed = True
-            idle = self._idle if self._pid == os.getpid() else []
-            self._idle = []
-            for connection in idle:
-                self._all.remove(connection)
-        for connection in idle:
-            self._close(connection)
+        self._pool.close()
 
     @property
     def writer_queue_file(self) -> Path | None:
@@ -571,7 +327,8 @@ class SQLiteStore:
         ``fcntl`` (Windows), or the lock file could not be made or opened when the store
         opened (a read-only folder, something else at its name).
         """
-        return None if self._queue is None else Path(self._queue)
+        queue = self._pool.queue
+        return None if queue is None else Path(queue)
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -607,7 +364,7 @@ class _TransactionBlock:
     on every transaction.
     """
 
-    __slots__ = ("_connection", "_durable", "_files", "_store", "_tx")
+    __slots__ = ("_durable", "_files", "_link", "_store", "_tx")
 
     def __init__(self, store: SQLiteStore, durable: bool) -> None:
         self._store = store
@@ -615,9 +372,10 @@ class _TransactionBlock:
 
     def __enter__(self) -> SQLiteTransaction:
         store = self._store
-        self._connection, self._files = store._hold(self._durable)
-        self._tx = SQLiteTransaction(self._connection, store._max_variables)
-        return self._tx
+        link, self._files = store._pool.hold(self._durable)
+        self._link = link
+        tx = self._tx = SQLiteTransaction(link.connection, store._max_variables, link.execute)
+        return tx
 
     def __exit__(
         self,
@@ -625,21 +383,25 @@ class _TransactionBlock:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        store, connection, tx = self._store, self._connection, self._tx
+        store, link, tx = self._store, self._link, self._tx
+        pool = store._pool
         tx._done = True
         try:
             if kind is not None:
-                store._rollback(connection)
+                pool.rollback(link)
                 return  # the block's exception goes on unchanged
             if tx.refused is not None:
-                store._rollback(connection)
+                pool.rollback(link)
                 raise StorageError(
                     "a write of this transaction was refused, so nothing of it was kept"
                 ) from tx.refused
             try:
-                connection.execute("COMMIT")
+                link.execute("COMMIT")
             except sqlite3.Error as e:
-                store._rollback(connection)
+                pool.rollback(link)
                 raise translate(e, "committing the transaction") from e
         finally:
-            store._release(connection, self._files)
+            try:  # as pool.release does, without its call
+                self._files.discard(store._file)
+            finally:
+                pool.give_back(link)

@@ -55,9 +55,8 @@ from licensekit.service import LicenseKit, Settings
 from licensekit.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from licensekit.storage import AsyncStore
+    from licensekit.stores._sqlite_pool import ConnectionPool
     from licensekit.stores.postgres import PostgresStore
     from licensekit.stores.sqlite import SQLiteStore
 
@@ -240,13 +239,11 @@ def _open_test_store() -> tuple[MemoryStore | SQLiteStore | PostgresStore, Calla
     store = SQLiteStore(Path(folder.name) / "licensekit.db", synchronous="normal")
     # When the store is garbage, or when called: close its connections (the list, not the
     # store, is held), then remove the folder.
-    return store, weakref.finalize(store, _close_and_remove, store._all, folder)
+    return store, weakref.finalize(store, _close_and_remove, store._pool, folder)
 
 
-def _close_and_remove(
-    connections: list[sqlite3.Connection], folder: tempfile.TemporaryDirectory[str]
-) -> None:
-    for connection in list(connections):
+def _close_and_remove(pool: ConnectionPool, folder: tempfile.TemporaryDirectory[str]) -> None:
+    for connection in pool.connections:
         connection.close()
     folder.cleanup()
 
