@@ -7,32 +7,30 @@ can read everything the template used from :attr:`Message.data`.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import enum
-import html
 import string
-from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from licensekit._prepared_email import (
-    Parts,
-    PreparedEmail,
-    fill,
-    fill_known,
-    one_line,
-    page_head,
+from licensekit._email_writing import Written, write
+from licensekit._language_tags import resolve_tag
+from licensekit._message import (
+    AsyncBatchMailer,
+    AsyncMailer,
+    BatchMailer,
+    Mailer,
+    Message,
+    prepared_message,
 )
+from licensekit._prepared_email import Parts, PreparedEmail, fill
 from licensekit.domain._echo import echo
 from licensekit.domain.records import frozen_mapping
-from licensekit.exceptions import DeliveryError, ValidationError
+from licensekit.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from email.message import EmailMessage
-
     from licensekit import locales
 
 __all__ = [
@@ -77,123 +75,10 @@ class MessageKind(enum.StrEnum):
     """A notice that the account's password was changed."""
 
 
-@attrs.frozen
-class Message:
-    """One email, rendered and ready to send.
-
-    Attributes:
-        to: The recipient's address.
-        subject: A single line (line breaks are removed).
-        text: The plain-text body.
-        html: The HTML alternative of the same content.
-        language: BCP 47 tag of the language it is written in.
-        kind: What the message is about.
-        data: The values the template used (link, token, account name, expiry...), for hosts
-            that render their own emails or tests that want the link.
-
-    The bodies and ``data`` hold live secrets (links, codes), so ``repr`` leaves them out.
-    """
-
-    to: str
-    subject: str = attrs.field(converter=one_line)
-    text: str = attrs.field(repr=False)
-    html: str = attrs.field(repr=False)
-    language: str
-    kind: MessageKind
-    data: Mapping[str, str] = attrs.field(
-        factory=dict, converter=frozen_mapping, hash=False, repr=False
-    )
-
-    def to_email_message(self, sender: str) -> EmailMessage:
-        """Build a standard-library :class:`email.message.EmailMessage` from *sender*.
-
-        The result is ``multipart/alternative`` with the text part first and HTML second.
-
-        Raises:
-            DeliveryError: A header would not come out as given (permanent).
-        """
-        from email.message import EmailMessage
-
-        message = EmailMessage()
-        message["From"] = sender
-        message["To"] = self.to
-        message["Subject"] = _literal_subject(self.subject)
-        if str(message["Subject"]) != self.subject:
-            raise DeliveryError(
-                f"the subject of the message to {self.to} cannot be written as given",
-                permanent=True,
-            )
-        message.set_content(self.text)
-        message.add_alternative(self.html, subtype="html")
-        message["Content-Language"] = self.language  # after set_content, which drops Content-*
-        return message
-
-
-def _literal_subject(subject: str) -> str:
-    """Return a header value that reads back as *subject* itself.
-
-    A value holding ``=?`` may contain RFC 2047 encoded words, which the email package
-    decodes: a name such as ``=?utf-8?q?=0D=0ABcc:...?=`` would become a line break and a
-    new header on Pythons without the fix for CVE-2024-6923. Such a subject is encoded here
-    as a whole, so that decoding gives back exactly the text, encoded words and all.
-    """
-    if "=?" not in subject:
-        return subject
-    encoded = base64.b64encode(subject.encode("utf-8")).decode("ascii")
-    return f"=?utf-8?b?{encoded}?="
-
-
-@runtime_checkable
-class Mailer(Protocol):
-    """Protocol: something that delivers a :class:`Message`.
-
-    ``send`` returns once the message is handed over (to a relay, a queue, a folder). It
-    raises :class:`licensekit.exceptions.DeliveryError` when it cannot; licensekit never loses
-    the invitation behind a failed message, and reports the failure to the caller.
-    """
-
-    def send(self, message: Message) -> None:
-        """Deliver *message*, or raise :class:`~licensekit.exceptions.DeliveryError`."""
-        ...
-
-
-@runtime_checkable
-class BatchMailer(Mailer, Protocol):
-    """Protocol: a :class:`Mailer` that sends many messages over one connection.
-
-    licensekit calls :meth:`send_batch` instead of :meth:`~Mailer.send` for a batch of
-    invitations, when the mailer has it.
-    """
-
-    def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        """Try every message; return None for each delivered and the error of each failed.
-
-        The result has one entry per message, in order. One failure never stops the others.
-        """
-        ...
-
-
-@runtime_checkable
-class AsyncMailer(Protocol):
-    """Protocol: :class:`Mailer` for async code; ``send`` is a coroutine function.
-
-    :class:`licensekit.aio.AsyncLicenseKit` takes one (the shipped
-    :class:`licensekit.mailers.AsyncSMTPMailer`), or any :class:`Mailer`, which it then
-    runs in a worker thread.
-    """
-
-    async def send(self, message: Message) -> None:
-        """Deliver *message*, or raise :class:`~licensekit.exceptions.DeliveryError`."""
-        ...
-
-
-@runtime_checkable
-class AsyncBatchMailer(AsyncMailer, Protocol):
-    """Protocol: :class:`BatchMailer` for async code."""
-
-    async def send_batch(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        """As :meth:`BatchMailer.send_batch`."""
-        ...
+# The message and the mailer protocols live in licensekit._message; they are documented,
+# pickled and named as this module's.
+for _moved in (Message, Mailer, BatchMailer, AsyncMailer, AsyncBatchMailer):
+    _moved.__module__ = __name__
 
 
 # -- templates --------------------------------------------------------------------------------
@@ -268,10 +153,6 @@ def _compile(source: str) -> Parts:
         start = match.end()
     parts.append((source[start:], None))
     return tuple(parts)
-
-
-# The punctuation between the label of an administrator's note and the note itself.
-_LABEL_SEPARATORS = {"fr": "\u00a0: ", "ja": "\uff1a", "zh": "\uff1a"}
 
 
 def _text_tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -411,7 +292,7 @@ class Templates:
         # written), and the parts of emails prepared (see prepare). Each is emptied when full.
         self._resolved: dict[str, str] = {}
         self._dates: dict[tuple[str, int], str] = {}
-        self._written: dict[tuple[object, ...], _Written] = {}
+        self._written: dict[tuple[object, ...], Written] = {}
 
     def __repr__(self) -> str:
         return f"Templates({', '.join(self._languages)})"
@@ -464,27 +345,10 @@ class Templates:
             )
         known = self._resolved.get(tag)
         if known is None:
-            known = self._resolve(tag)
+            known = resolve_tag(tag, self._languages)
             if len(tag) <= _REMEMBERED_TAG:  # a caller's megabyte of subtags is not kept
                 _remember(self._resolved, tag, known)
         return known
-
-    def _resolve(self, tag: str) -> str:
-        wanted = tag.strip().replace("_", "-").lower()
-        by_lower = {known.lower(): known for known in self._languages}
-        parts = wanted.split("-")
-        for end in range(len(parts), 0, -1):
-            candidate = "-".join(parts[:end])
-            if candidate in by_lower:
-                return by_lower[candidate]
-        if parts[0] and not _names_other_script(parts):
-            variants = [k for k in self._languages if k.lower().split("-")[0] == parts[0]]
-            if len(variants) == 1:
-                return variants[0]
-        raise ValidationError(
-            f"unsupported language {echo(tag)}; supported: {', '.join(self._languages)}",
-            field="language",
-        )
 
     def render(
         self,
@@ -559,9 +423,9 @@ class Templates:
             key = (kind, lang.tag, notes, *plain.items())
             written = self._written.get(key)
             if written is None:
-                written = _remember(self._written, key, _write(kind, lang, plain, notes))
+                written = _remember(self._written, key, write(kind, lang, plain, notes))
         else:
-            written = _write(kind, lang, plain, notes)
+            written = write(kind, lang, plain, notes)
         # What the engine writes into the data, and the caller's data: a recipient's own
         # values do not replace them (as in a single rendering, where they come last).
         kept = {"language": lang.tag}
@@ -573,7 +437,7 @@ class Templates:
         kept.update(data or {})
         message_data = {**plain, **kept}
         return PreparedEmail(
-            _prepared_message,
+            prepared_message,
             kind=kind,
             language=lang.tag,
             subject=written.subject,
@@ -597,22 +461,6 @@ class Templates:
         return written
 
 
-class _Written:
-    """The parts of an email with a batch's shared values written in (see Templates.prepare).
-
-    *page* is the document up to the body when the subject needs no recipient's value.
-    """
-
-    __slots__ = ("head", "html", "page", "subject", "text")
-
-    def __init__(self, subject: Parts, text: Parts, html: Parts, head: str) -> None:
-        self.subject = subject
-        self.text = text
-        self.html = html
-        self.head = head
-        self.page = page_head(head, subject)
-
-
 _MEMORY = 256
 """The most entries each memory of a Templates holds; it is emptied when full."""
 _REMEMBERED_TAG = 64
@@ -630,91 +478,12 @@ def _remember(memory: dict[K, V], key: K, value: V) -> V:
     return value
 
 
-def _write(kind: MessageKind, lang: Language, plain: Mapping[str, str], notes: str) -> _Written:
-    """Write *plain* and *notes* into *lang*'s email of *kind* (see Templates.prepare)."""
-    template = lang.templates[kind]
-    text_notes, html_notes = _notes_block(lang, notes)
-    has_notes = bool(notes)
-    shared = {k: one_line(v) for k, v in plain.items()} | {"notes_block": ""}
-    escaped = {k: html.escape(v, quote=True) for k, v in plain.items()}
-    escaped["notes_block"] = html_notes
-    subject = fill_known(template.parts("subject", notes=has_notes), shared)
-    head = (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{html.escape(lang.tag, quote=True)}"><head><meta charset="utf-8">'
-        "<title>"
-    )
-    return _Written(
-        subject=subject,
-        text=fill_known(
-            template.parts("text", notes=has_notes), {**plain, "notes_block": text_notes}
-        ),
-        html=fill_known(template.parts("html", notes=has_notes), escaped),
-        head=head,
-    )
-
-
-def _prepared_message(
-    *,
-    to: str,
-    subject: str,
-    text: str,
-    html: str,
-    language: str,
-    kind: MessageKind,
-    data: dict[str, str],
-) -> Message:
-    """Return the :class:`Message` of these fields, as a :class:`PreparedEmail` gives them.
-
-    What ``Message(...)`` returns, without its converters' work, already done: the
-    prepared email gives the subject on one line, and the data as a new dict that nothing
-    else holds, which the message wraps read-only instead of copying (a message is made per
-    recipient, tens of thousands in a batch).
-    """
-    message: Message = _new_object(Message)
-    _set_field(message, "to", to)
-    _set_field(message, "subject", subject)
-    _set_field(message, "text", text)
-    _set_field(message, "html", html)
-    _set_field(message, "language", language)
-    _set_field(message, "kind", kind)
-    _set_field(message, "data", MappingProxyType(data))
-    return message
-
-
-_new_object = object.__new__
-_set_field = object.__setattr__  # as the frozen class's own __init__ sets its fields
-
-
 def _message_kind(kind: object) -> MessageKind:
     try:
         return MessageKind(kind)  # type: ignore[arg-type]  # checked here
     except ValueError:
         choices = ", ".join(k.value for k in MessageKind)
         raise ValidationError(f"unknown message kind {echo(kind)}; one of {choices}") from None
-
-
-def _names_other_script(parts: list[str]) -> bool:
-    """True when subtags name a script or region that writes the language differently."""
-    if parts[0] != "zh":
-        return False
-    # Traditional script, the regions that use it, or another Chinese language (an extlang
-    # such as yue for Cantonese, usually written in Traditional characters).
-    extlang = len(parts) > 1 and len(parts[1]) == 3 and parts[1].isalpha() and parts[1] != "cmn"
-    return extlang or any(p in ("hant", "tw", "hk", "mo") for p in parts[1:])
-
-
-def _notes_block(language: Language, notes: str) -> tuple[str, str]:
-    """Return the rendered note (text, html), or two empty strings when there is none."""
-    if not notes:
-        return "", ""
-    separator = _LABEL_SEPARATORS.get(language.tag.split("-")[0].lower(), ": ")
-    lines = notes.strip().splitlines()
-    label = f"{language.notes_label}{separator.rstrip()}"
-    text = label + "\n" + "\n".join(f"  {line}" for line in lines)
-    escaped = "<br>\n".join(html.escape(line) for line in lines)
-    markup = f"<p><strong>{html.escape(language.notes_label)}</strong>{separator}<br>\n"
-    return text, f"{markup}{escaped}</p>"
 
 
 _DEFAULT_TEMPLATES: Templates | None = None

@@ -20,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from licensekit import locales
+from licensekit._email_writing import notes_block
 from licensekit.mail import (
     SUPPORTED_LANGUAGES,
     EmailTemplate,
     Message,
     MessageKind,
     Templates,
-    _notes_block,
     default_templates,
 )
 
@@ -75,7 +75,7 @@ def reference(
     plain.setdefault("recipient", to)
     if expires_at is not None:
         plain["expires"] = lang.format_date(expires_at)
-    text_notes, html_notes = _notes_block(lang, notes)
+    text_notes, html_notes = notes_block(lang, notes)
     text, fragment = template.text, template.html
     if not notes:
         text = text.replace("\n${notes_block}\n\n", "\n")

@@ -17,13 +17,13 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from licensekit._message import prepared_message
 from licensekit._usecases._join import JoinLinks
 from licensekit.mail import (
     SUPPORTED_LANGUAGES,
     Message,
     MessageKind,
     Templates,
-    _prepared_message,
     default_templates,
     render_join_invitation,
 )
@@ -189,7 +189,7 @@ def test_a_prepared_message_is_the_message_its_fields_make(
         "language": "en",
         "kind": MessageKind.JOIN_INVITATION,
     }
-    made = _prepared_message(**fields_, data=dict(data))  # type: ignore[arg-type]
+    made = prepared_message(**fields_, data=dict(data))  # type: ignore[arg-type]
     expected = Message(**fields_, data=data)  # type: ignore[arg-type]
     assert made == expected
     assert fields(made) == fields(expected)
