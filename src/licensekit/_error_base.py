@@ -57,6 +57,21 @@ class LicenseKitError(Exception):
         """
         return {"code": self.code, "status": self.http_status, "message": str(self)}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException pickles an error as its class called with its args, which fails for
+        # the errors whose details are keyword arguments (SeatsFull's seats): rebuilt from
+        # class, args and attributes instead, every error crosses a process boundary (a
+        # process pool, a task queue) whole.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[LicenseKitError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Make an error of *cls* with *args* and the attributes *state*, without its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ValidationError(LicenseKitError, ValueError):
     """An argument has the wrong form: an email, a password, a duration, a cursor.
