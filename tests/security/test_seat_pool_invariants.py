@@ -548,9 +548,16 @@ class SeatPoolMachine(RuleBasedStateMachine):
             return
         installation_id = sorted(self.tokens)[n % len(self.tokens)]
         stored = self.stored()
-        (installation,) = [i for i in stored.installations if i.id == installation_id]
-        running = standing.key_state(self.judged(stored, installation.key_id), self.now)
+        found = [i for i in stored.installations if i.id == installation_id]
         before = self.snapshot()
+        if not found:  # a move of the computer's active copy to its key replaced this record
+            with pytest.raises(InstallationNotFound):
+                self.kit.check_in(self.tokens[installation_id])
+            assert self.snapshot() == before
+            event("check-in: replaced by a move")
+            return
+        (installation,) = found
+        running = standing.key_state(self.judged(stored, installation.key_id), self.now)
         try:
             result = self.kit.check_in(self.tokens[installation_id])
         except InstallationNotFound:  # a later activation of the computer replaced it
