@@ -296,6 +296,26 @@ def _forked_in_c() -> Iterator[int]:
         os.waitpid(pid, 0)
 
 
+def _report_of_a_child_forked_in_c(child: Callable[[], bytes]) -> bytes:
+    """Run *child* in a process forked by C code (no fork hooks); return what it reported.
+
+    The child never returns into pytest: it writes its report (or its exception) to a pipe
+    and exits.
+    """
+    read_end, write_end = os.pipe()
+    with _forked_in_c() as pid:
+        if pid == 0:
+            try:
+                report = child()
+            except BaseException as e:  # reported to the parent
+                report = repr(e).encode()
+            os.write(write_end, report)
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reading:
+            return reading.read()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_childs_close_leaves_its_parents_idle_connections_alone(tmp_path):
     """A child must not touch connections whose SQLite locks live in the parent."""
@@ -305,21 +325,12 @@ def test_a_forked_childs_close_leaves_its_parents_idle_connections_alone(tmp_pat
         tx.add(USERS, User(id="usr_parent", email="parent@example.com", created_at=T0))
     inherited = store._pool.connections  # all idle here
     assert len(inherited) == 1
-    read_end, write_end = os.pipe()
-    with _forked_in_c() as pid:
-        if pid == 0:  # the child: report, and never return into pytest
-            try:
-                store.close()
-                report = b"open" if all(_is_open(c) for c in inherited) else b"closed"
-            except BaseException as e:  # reported to the parent below
-                report = repr(e).encode()
-            os.write(write_end, report)
-            os._exit(0)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as reading:
-            report = reading.read()
 
-    assert report == b"open"
+    def child() -> bytes:
+        store.close()
+        return b"open" if all(_is_open(c) for c in inherited) else b"closed"
+
+    assert _report_of_a_child_forked_in_c(child) == b"open"
     with records(store) as tx:  # the parent's connection carries on
         tx.add(USERS, User(id="usr_after", email="after@example.com", created_at=T0))
     assert store.integrity_check() == []
@@ -338,24 +349,15 @@ def test_a_child_forked_without_the_hooks_writes_through_connections_of_its_own(
         tx.add(USERS, User(id="usr_parent", email="parent@example.com", created_at=T0))
     inherited = store._pool.connections  # all idle here
     assert len(inherited) == 1
-    read_end, write_end = os.pipe()
-    with _forked_in_c() as pid:
-        if pid == 0:  # the child: report, and never return into pytest
-            try:
-                with records(store) as tx:
-                    tx.add(USERS, User(id="usr_child", email="child@example.com", created_at=T0))
-                own = store._pool.connections
-                apart = not any(c is i for c in own for i in inherited)
-                report = b"apart" if apart and all(_is_open(c) for c in inherited) else b"shared"
-            except BaseException as e:  # reported to the parent below
-                report = repr(e).encode()
-            os.write(write_end, report)
-            os._exit(0)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as reading:
-            report = reading.read()
 
-    assert report == b"apart"
+    def child() -> bytes:
+        with records(store) as tx:
+            tx.add(USERS, User(id="usr_child", email="child@example.com", created_at=T0))
+        own = store._pool.connections
+        apart = not any(c is i for c in own for i in inherited)
+        return b"apart" if apart and all(_is_open(c) for c in inherited) else b"shared"
+
+    assert _report_of_a_child_forked_in_c(child) == b"apart"
     with records(store) as tx:  # the parent's connection carries on
         tx.add(USERS, User(id="usr_after", email="after@example.com", created_at=T0))
     assert store.integrity_check() == []

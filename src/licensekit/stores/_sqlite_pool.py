@@ -318,15 +318,7 @@ class ConnectionPool:
         try:
             if self._relaxable and link.relaxed is durable:
                 self._sync_commits(link, durable)
-            # As begin does, without its call.
-            started = _monotonic()
-            turn = link.turn
-            if turn is not None and not turn.take(self._busy_timeout):
-                raise self._queue_busy()
-            try:
-                link.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as e:  # SQLite's own wait ended: try again, if busy
-                self._begin_again(link, e, started + self._busy_timeout)
+            self.begin(link)
         except BaseException:
             self.give_back(link)
             raise
