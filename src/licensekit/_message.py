@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 
 from licensekit._prepared_email import one_line
+from licensekit.domain._pickling import picklable_mappings
 from licensekit.domain.records import frozen_mapping
 from licensekit.exceptions import DeliveryError
 
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 
+@picklable_mappings
 @attrs.frozen
 class Message:
     """One email, rendered and ready to send.

@@ -86,14 +86,25 @@ def normalize_email(text: str) -> str:
         result = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as e:
         raise InvalidEmail(text, str(e)) from None
-    octets = len(result.local_part.encode("utf-8"))
+    normalized = result.normalized.lower()
+    if normalized != result.normalized and not normalized.isascii():
+        # Lower-casing can leave a form the library writes otherwise (not NFC: "W" and a
+        # combining ring become "ẘ") or refuses (İ becomes i and a combining dot, an octet
+        # longer). The canonical form is the library's form of the lower-cased address, so
+        # that it is accepted, unchanged, when it is given again.
+        try:
+            again = email_validator.validate_email(normalized, check_deliverability=False)
+        except email_validator.EmailNotValidError as e:
+            raise InvalidEmail(text, f"in lower case: {e}") from None
+        normalized = again.normalized.lower()
+    octets = len(normalized.rpartition("@")[0].encode("utf-8"))
     if octets > _MAX_LOCAL_PART_OCTETS:
         raise InvalidEmail(
             text,
             f"the part before the @ is {octets} octets long (in UTF-8); RFC 5321 allows at "
             f"most {_MAX_LOCAL_PART_OCTETS}",
         )
-    return result.normalized.lower()
+    return normalized
 
 
 def _plain_address(candidate: str, special_use: Iterable[str]) -> str | None:

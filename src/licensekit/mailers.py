@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Literal
 
 import attrs
-import email_validator
 
 from licensekit.aio._threads import ThreadedBatchMailer
 from licensekit.domain._echo import echo
-from licensekit.exceptions import DeliveryError, ValidationError
+from licensekit.emails import normalize_email
+from licensekit.exceptions import DeliveryError, InvalidEmail, ValidationError
 from licensekit.mail import Message
 
 __all__ = ["AsyncSMTPMailer", "FileMailer", "SMTPMailer"]
@@ -55,23 +55,42 @@ def _email_message_bytes(
     return email_message.as_bytes(policy=policy)
 
 
-def _ascii_address(address: str) -> str | None:
+def _envelope_recipient(address: str) -> str | None:
     """Return *address* in ASCII (its domain in IDNA 2008 form), or None if it cannot be.
 
-    An address with a non-ASCII local part needs SMTPUTF8 and gets None. The domain is
-    converted by email-validator, as it was when the address was accepted (Python's own
+    The address must be one licensekit accepts: :func:`~licensekit.emails.normalize_email`
+    decides, with its reasons, its fast path for plain ASCII addresses, and whatever
+    email-validator options the host has set, so the mailer sends to exactly the addresses
+    the rest of licensekit takes. The address itself is kept as given (an address licensekit
+    stored is normalised already).
+
+    An address with a non-ASCII local part needs SMTPUTF8 and gets None. A non-ASCII domain
+    is converted by email-validator, as it was when the address was accepted (Python's own
     ``idna`` codec follows IDNA 2003, which sends ``straße.de`` to ``strasse.de``).
+
+    Raises:
+        DeliveryError: The address is not valid (permanent: no retry can change that).
     """
+    try:
+        normalize_email(address)
+    except InvalidEmail as e:
+        raise _invalid_recipient(address, e.reason) from None
     if address.isascii():
         return address
-    local, _, _ = address.rpartition("@")
-    if not local.isascii():
-        return None
+    import email_validator  # loaded by normalize_email above: a look-up, not an import
+
     try:
         checked = email_validator.validate_email(address, check_deliverability=False)
-    except email_validator.EmailNotValidError:
-        return None
-    return f"{local}@{checked.ascii_domain}"
+    except email_validator.EmailNotValidError as e:  # the host changed its options meanwhile
+        raise _invalid_recipient(address, str(e)) from None
+    return checked.ascii_email
+
+
+def _invalid_recipient(address: str, reason: str) -> DeliveryError:
+    return DeliveryError(
+        f"the message to {echo(address)} cannot be sent: not a valid address: {reason}",
+        permanent=True,
+    )
 
 
 def _check_sender(sender: str) -> tuple[str, str]:
@@ -198,8 +217,13 @@ class SMTPMailer:
     ) -> tuple[DeliveryError | None, DeliveryError | None]:
         """Send one message; return (its error, the error that makes the server unreachable).
 
-        Never raises: whatever goes wrong is this message's :class:`DeliveryError`.
+        Never raises: whatever goes wrong is this message's :class:`DeliveryError`. An
+        address licensekit would not accept fails before any connection is made.
         """
+        try:
+            recipient = _envelope_recipient(message.to)
+        except DeliveryError as e:
+            return e, None
         for attempt in (1, 2):
             if state.smtp is None:
                 try:
@@ -209,15 +233,15 @@ class SMTPMailer:
                         return e, e
                     continue
             try:
-                recipient, payload, options = self._prepare(message, state.smtp)
+                envelope_to, payload, options = self._prepare(message, recipient, state.smtp)
             except DeliveryError as e:
                 return e, None
             except Exception as e:  # a message the email package cannot build
                 return _unbuildable(message, e), None
             try:
-                state.smtp.sendmail(self._envelope_from, [recipient], payload, options)
+                state.smtp.sendmail(self._envelope_from, [envelope_to], payload, options)
             except smtplib.SMTPRecipientsRefused as e:
-                code, reply = e.recipients.get(recipient, (0, b""))
+                code, reply = e.recipients.get(envelope_to, (0, b""))
                 return _refusal(message.to, code, reply, "recipient"), None
             except smtplib.SMTPResponseException as e:
                 if e.smtp_code == 421:  # the server is closing the connection: drop it
@@ -248,16 +272,18 @@ class SMTPMailer:
             return None, None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _prepare(self, message: Message, connection: smtplib.SMTP) -> tuple[str, bytes, list[str]]:
+    def _prepare(
+        self, message: Message, recipient: str | None, connection: smtplib.SMTP
+    ) -> tuple[str, bytes, list[str]]:
         """Return (envelope recipient, bytes, MAIL options) for *message* on *connection*.
 
-        Lines end in CRLF, as SMTP requires. An address with a non-ASCII domain is sent with
-        the domain in IDNA form; one with a non-ASCII local part needs the server's SMTPUTF8.
+        *recipient* is what :func:`_envelope_recipient` made of its address. Lines end in
+        CRLF, as SMTP requires. An address with a non-ASCII domain is sent with the domain in
+        IDNA form; one with a non-ASCII local part needs the server's SMTPUTF8.
 
         Raises:
             DeliveryError: The address needs SMTPUTF8 and the server does not offer it.
         """
-        recipient = _ascii_address(message.to)
         if recipient is not None and self._envelope_from.isascii():
             if recipient != message.to:
                 message = attrs.evolve(message, to=recipient)

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import attrs
 
+from licensekit.domain._pickling import picklable_mappings
+
 __all__ = [
     "CULLING_SCOPE",
     "SECRET",
@@ -403,6 +405,7 @@ class JoinInvitation:
         return InvitationState.PENDING
 
 
+@picklable_mappings
 @attrs.frozen
 class SessionRecord:
     """A logged-in session as the store keeps it (only the token's keyed hash).
@@ -426,6 +429,7 @@ class SessionRecord:
     )
 
 
+@picklable_mappings
 @attrs.frozen
 class AuditEvent:
     """One entry of an account's audit trail.

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from licensekit.domain._pickling import picklable_mappings
 from licensekit.domain.records import (
     SECRET,
     DeliveryStatus,
@@ -85,6 +86,7 @@ class UserView:
         )
 
 
+@picklable_mappings
 @attrs.frozen
 class Session:
     """A logged-in session handed to the caller.
