@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -65,6 +66,7 @@ from licensekit._usecases._seats import (
 from licensekit._usecases._tx import Tx, query
 from licensekit.codes import new_token
 from licensekit.domain import licensing, seat_pools, standing
+from licensekit.domain._construct import deferred
 from licensekit.domain.model import (
     AuditAction,
     Installation,
@@ -94,6 +96,11 @@ from licensekit.storage import (
 )
 
 __all__ = ["Activation"]
+
+# The records of every activation made quicker (see licensekit.domain._construct), compiled
+# on the first one.
+_query: Callable[..., Query[Any]] = deferred(Query, globals(), "_query")
+_new_result: Callable[..., ActivationResult] = deferred(ActivationResult, globals(), "_new_result")
 
 
 class _Request(NamedTuple):
@@ -240,7 +247,7 @@ class Activation:
             certificate, valid_until = self._certificate(
                 key, installation, LicenseState.ACTIVE, now
             )
-        return ActivationResult(
+        return _new_result(
             installation_id=installation.id,
             installation_token=installation_token,
             account_id=key.account_id,
@@ -364,17 +371,17 @@ class Activation:
         # code's throttle and the key's hourly count are looked up together.
         counted = hourly.key
         keys, installations, blocks, throttles, *again = tx.fetch(
-            Query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
-            Query(INSTALLATIONS, ("key_id", "computer_id"), ((found.key_id, computer_id),)),
-            Query(
+            _query(LICENSE_KEYS, ("id",), ((found.key_id,),)),
+            _query(INSTALLATIONS, ("key_id", "computer_id"), ((found.key_id, computer_id),)),
+            _query(
                 COMPUTER_BLOCKS, ("account_id", "computer_id"), ((found.account_id, computer_id),)
             ),
-            Query(
+            _query(
                 THROTTLES,
                 ("key",),
                 ((throttle_key,),) if counted is None else ((throttle_key,), (counted,)),
             ),
-            *([Query(INSTALL_INVITATIONS, ("id",), ((found.id,),))] if stale else []),
+            *([_query(INSTALL_INVITATIONS, ("id",), ((found.id,),))] if stale else []),
         )
         hourly.take(throttles)
         throttle = None

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import attrs
 
+from licensekit.domain._construct import deferred
+
 __all__ = ["replacer"]
 
 T = TypeVar("T")
@@ -50,7 +52,10 @@ def replacer(cls: type[T]) -> Callable[..., T]:
         value = f"(record.{f.name} if {f.alias} is UNCHANGED else {f.alias})"
         values.append(f"{f.alias}={value}" if by_name else value)
     source = f"def replace(record, /, *, {parameters}):\n    return cls({', '.join(values)})\n"
-    namespace: dict[str, Any] = {"cls": cls, "UNCHANGED": _UNCHANGED}
+    # The copy is made as ``cls(...)`` makes it, without the dear assignments of a frozen
+    # class's __init__ (see _construct), compiled when first called.
+    namespace: dict[str, Any] = {"UNCHANGED": _UNCHANGED}
+    namespace["cls"] = deferred(cls, namespace, "cls")
     # The source is made of the class's own field names only.
     exec(compile(source, f"<licensekit replacer of {cls.__name__}>", "exec"), namespace)  # noqa: S102
     replace: Callable[..., T] = namespace["replace"]

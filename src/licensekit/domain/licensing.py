@@ -16,10 +16,11 @@ at once. A computer that already holds a seat keeps it when it activates again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
+from licensekit.domain._construct import deferred
 from licensekit.domain._echo import echo
 from licensekit.domain._replace import replacer
 from licensekit.domain.model import (
@@ -472,6 +473,11 @@ class Activation:
 
 _replace_invitation = replacer(InstallInvitation)
 _replace_installation = replacer(Installation)
+# As the classes themselves, quicker (see _construct), compiled on the first activation.
+_new_installation: Callable[..., Installation] = deferred(
+    Installation, globals(), "_new_installation"
+)
+_new_activation: Callable[..., Activation] = deferred(Activation, globals(), "_new_activation")
 
 
 def activate(
@@ -552,11 +558,11 @@ def activate(
         refreshed = _replace_installation(
             existing, computer_name=computer_name, last_seen_at=now, token_hash=token_hash
         )
-        return Activation(key, counted, refreshed, is_new=False, seat_taken=False)
+        return _new_activation(key, counted, refreshed, is_new=False, seat_taken=False)
     if key.seats_used >= key.seats:
         raise seats_full(key)
     if existing is None:
-        installation = Installation(
+        installation = _new_installation(
             id=installation_id,
             account_id=key.account_id,
             key_id=key.id,
@@ -582,7 +588,7 @@ def activate(
             deactivated_by=None,
             last_state=LicenseState.ACTIVE,  # what the installer is told now
         )
-    return Activation(
+    return _new_activation(
         key_as_read=key,
         invitation=counted,
         installation=installation,

@@ -21,9 +21,10 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from licensekit.domain._construct import deferred
 from licensekit.exceptions import StorageError
 
-__all__ = ["NULL_SENTINEL", "RowMapper", "differ", "encode_datetime", "is_plain"]
+__all__ = ["NULL_SENTINEL", "RowMapper", "differ", "encode_datetime", "is_plain", "reader"]
 
 R = TypeVar("R")
 Codec = Callable[[Any], Any] | None  # None: the value passes through unchanged
@@ -345,13 +346,15 @@ class RowMapper(Generic[R]):
         # encoded or decoded on every read and write, and a loop over the fields with a
         # call per codec cost as much as the SQL of a small statement.
         namespace: dict[str, Any] = {
-            "record_type": record_type,
             "UTC": dt.UTC,
             "LAST": _LAST_TEXT,
             "utc_text": _utc_text,
             "Enum": enum.Enum,
             "INSTANTS": _INSTANTS,
         }
+        # The record is made as ``record_type(...)`` makes it, without the dear assignments
+        # of a frozen class's __init__ (see domain._construct); compiled on the first read.
+        namespace["record_type"] = deferred(record_type, namespace, "record_type")
         for i, (_, encode, decode) in enumerate(specs):
             namespace[f"e{i}"] = encode
             namespace[f"d{i}"] = decode
@@ -376,17 +379,46 @@ class RowMapper(Generic[R]):
         )
 
 
-def differ(names: Sequence[str]) -> Callable[[Any, Any], tuple[int, ...]]:
+def differ(
+    names: Sequence[str], guarded: Sequence[str] = ()
+) -> Callable[[Any, Any], tuple[int, ...] | None]:
     """Return ``changed(old, new)``: the positions in *names* of the fields that differ.
 
-    A value is unchanged when it is the same object or an equal one. Compiled once into
-    straight-line code, one test per field: a save compares each record it writes with the
-    one it read, and a loop over the fields cost as much as the ``UPDATE`` it prepares.
+    A value is unchanged when it is the same object or an equal one. None when one of the
+    *guarded* fields (a key, a fixed field) differs, which a save may not change. Compiled
+    once into straight-line code, one test per field: a save compares each record it writes
+    with the one it read, and a loop over the fields cost as much as the ``UPDATE`` it
+    prepares.
     """
+    guards = "".join(
+        f"    if (a := old.{name}) is not (b := new.{name}) and a != b:\n        return None\n"
+        for name in guarded
+    )
     tests = "".join(
         f"    if (a := old.{name}) is not (b := new.{name}) and a != b:\n"
         f"        found.append({i})\n"
         for i, name in enumerate(names)
     )
-    source = f"def changed(old, new):\n    found = []\n{tests}    return tuple(found)\n"
+    source = f"def changed(old, new):\n{guards}    found = []\n{tests}    return tuple(found)\n"
     return _compile("changed", source, {})
+
+
+def reader(
+    names: Sequence[str], encoders: Sequence[Callable[[Any], Any]]
+) -> Callable[[Any], tuple[Any, ...]]:
+    """Return ``values(record)``: the encoded values of the fields *names*, as a tuple.
+
+    Compiled (once per set of columns a narrow save writes) into one expression, where a
+    loop over the fields with a call per encoder cost a call and a list more per save. An
+    encoder that passes its value through (text, bytes, numbers) is left out.
+    """
+    namespace: dict[str, Any] = {}
+    values = []
+    for i, (name, encode) in enumerate(zip(names, encoders, strict=True)):
+        if encode is _same:
+            values.append(f"record.{name}")
+        else:
+            namespace[f"e{i}"] = encode
+            values.append(f"e{i}(record.{name})")
+    source = f"def values(record):\n    return ({', '.join(values)},)\n"
+    return _compile("values", source, namespace)

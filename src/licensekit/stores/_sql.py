@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from licensekit.storage import KINDS, RecordKind
-from licensekit.stores._rows import RowMapper, _enum_value, differ, is_plain
+from licensekit.stores._rows import RowMapper, _enum_value, differ, is_plain, reader
 
 __all__ = [
     "BY_NAME",
@@ -112,7 +112,8 @@ class TableSQL:
         columns: The columns, one per field, in field order.
         writable: The columns a save may change: neither key nor fixed.
         writable_changes: ``writable_changes(old, new)``, the positions in :attr:`writable`
-            whose values differ between two records (see :func:`~licensekit.stores._rows.differ`).
+            whose values differ between two records, or None when one of the
+            :attr:`guarded` values differs (see :func:`~licensekit.stores._rows.differ`).
         guarded: The key and fixed columns a save must find unchanged.
         select: ``SELECT <every column> FROM <table>``.
     """
@@ -127,16 +128,16 @@ class TableSQL:
         self.writable = tuple(c for c in self.columns if c not in kind.key and c not in kind.fixed)
         self.guarded = (*kind.key, *kind.fixed)
         # For saves of records read in the same transaction (see SQLiteTransaction.save):
-        # a record's key as one value (a tuple for a key of several fields), its guarded
-        # and writable values, and each writable field's encoder.
+        # a record's key as one value (a tuple for a key of several fields), its writable
+        # values, and each writable field's encoder.
         self.key_of: Callable[[Any], Any] = operator.attrgetter(*kind.key)
-        self.guarded_of: Callable[[Any], Any] = _values_of(self.guarded)
         self.writable_of: Callable[[Any], Any] | None = (
             _values_of(self.writable) if self.writable else None
         )
         self.writable_encoders = tuple(self.mapper.encoders[c] for c in self.writable)
-        self.writable_changes = differ(self.writable)  # positions in writable that differ
-        self._narrow: dict[tuple[int, ...], str] = {}
+        # The positions in writable that differ, or None if a guarded field does.
+        self.writable_changes = differ(self.writable, self.guarded)
+        self._narrow: dict[tuple[int, ...], tuple[str, Callable[[Any], tuple[Any, ...]]]] = {}
         hints = typing.get_type_hints(kind.type)
         self.numbers = frozenset(c for c in self.columns if hints[c] is int)
         self.counters = self.numbers - set(kind.key)
@@ -221,19 +222,25 @@ class TableSQL:
         )
         return f"UPDATE {self.table} SET {sets} WHERE {where}"
 
-    def update_columns(self, changed: tuple[int, ...]) -> str:
+    def update_columns(
+        self, changed: tuple[int, ...]
+    ) -> tuple[str, Callable[[Any], tuple[Any, ...]]]:
         """``UPDATE`` of the :attr:`writable` columns at positions *changed* of one record.
 
-        Parameters: the new values of those columns, in that order, then the key's values.
-        The record's key and fixed fields are checked by the caller, which read it in the
-        same transaction.
+        Returns the statement and ``values(record)``, the encoded values of those columns;
+        its parameters are these, in that order, then the key's values. The record's key
+        and fixed fields are checked by the caller, which read it in the same transaction.
         """
-        sql = self._narrow.get(changed)
-        if sql is None:
+        narrow = self._narrow.get(changed)
+        if narrow is None:
             sets = ", ".join(f"{self.writable[i]} = ?" for i in changed)
             where = " AND ".join(f"{c} = ?" for c in self.kind.key)
-            sql = self._narrow[changed] = f"UPDATE {self.table} SET {sets} WHERE {where}"
-        return sql
+            values = reader(
+                [self.writable[i] for i in changed], [self.writable_encoders[i] for i in changed]
+            )
+            sql = f"UPDATE {self.table} SET {sets} WHERE {where}"
+            narrow = self._narrow[changed] = (sql, values)
+        return narrow
 
     def update_alike(self, values: tuple[str, ...], added: tuple[str, ...], keys: int) -> str:
         """``UPDATE`` setting *values* and adding to *added* on the records with *keys* keys.

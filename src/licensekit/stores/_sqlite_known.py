@@ -81,7 +81,7 @@ class KnownRecords:
         if len(records) == 1:  # the usual case: one statement at most, nothing to group
             return self._save_one_change(table, records[0])
         known, name, kind_type = self._known, table.table, table.kind.type
-        key_of, guarded_of, changes = table.key_of, table.guarded_of, table.writable_changes
+        key_of, changes = table.key_of, table.writable_changes
         groups: dict[tuple[int, ...], list[Any]] = {}
         seen: set[Any] = set()
         for record in records:
@@ -89,10 +89,12 @@ class KnownRecords:
                 return False
             key = key_of(record)
             old = known.get((name, key))
-            if old is None or key in seen or guarded_of(old) != guarded_of(record):
+            if old is None or key in seen:
+                return False
+            changed = changes(old, record)
+            if changed is None:  # a key or fixed field changed: the full path refuses it
                 return False
             seen.add(key)
-            changed = changes(old, record)
             if changed:
                 groups.setdefault(changed, []).append((record, writable_of(record), key))
         encoders, key_fields = table.writable_encoders, table.kind.key
@@ -111,7 +113,7 @@ class KnownRecords:
                 raise StorageError(
                     f"one of the {table.kind.name} holds a value of a wrong type: {e}"
                 ) from e
-            sql = table.update_columns(changed)
+            sql = table.update_columns(changed)[0]
             try:
                 if len(params) == 1:
                     written = self._connection.execute(sql, params[0]).rowcount
@@ -131,23 +133,25 @@ class KnownRecords:
             return False
         key = table.key_of(record)
         old = self._known.get((table.table, key))
-        if old is None or table.guarded_of(old) != table.guarded_of(record):
+        if old is None:
             return False
         changed = table.writable_changes(old, record)
+        if changed is None:  # a key or fixed field changed: the full path refuses it
+            return False
         if changed:
             key_fields = table.kind.key
             stored_key = (key,) if len(key_fields) == 1 else key
             if not table.find_one[key_fields][2]:  # a nullable key field: see _rows
                 stored_key = self._encode(table, key_fields, stored_key)
-            encoders, names = table.writable_encoders, table.writable
+            sql, values = table.update_columns(changed)
             try:
-                params = (*[encoders[i](getattr(record, names[i])) for i in changed], *stored_key)
+                params = (*values(record), *stored_key)
             except (AttributeError, TypeError, ValueError) as e:
                 raise StorageError(
                     f"one of the {table.kind.name} holds a value of a wrong type: {e}"
                 ) from e
             try:
-                written = self._execute(table.update_columns(changed), params).rowcount
+                written = self._execute(sql, params).rowcount
             except (sqlite3.Error, UnicodeEncodeError, OverflowError) as e:
                 raise self._failed(e, "saving records") from e
             if written != 1:  # pragma: no cover - read in this transaction

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from licensekit._ids import new_id, new_ids
 from licensekit.aio._usecases._tx import Tx
+from licensekit.domain._construct import deferred
 from licensekit.domain.model import AuditAction, AuditEvent
 from licensekit.storage import AUDIT_EVENTS
 
 __all__ = ["audit", "event", "events"]
+
+# AuditEvent(...) made quicker (see licensekit.domain._construct), compiled on first use.
+_new_event: Callable[..., AuditEvent] = deferred(AuditEvent, globals(), "_new_event")
 
 
 def event(
@@ -22,7 +26,7 @@ def event(
     **details: str,
 ) -> AuditEvent:
     """Return an event of *account_id*'s trail: *actor_id* did *action* to *subject* at *now*."""
-    return AuditEvent(
+    return _new_event(
         id=new_id("evt", now),
         account_id=account_id,
         at=now,
@@ -45,7 +49,7 @@ def events(
     """
     ids = [new_id("evt", now)] if len(rows) == 1 else new_ids("evt", now, len(rows))
     return [
-        AuditEvent(
+        _new_event(
             id=event_id,
             account_id=account_id,
             at=now,
@@ -70,7 +74,7 @@ async def audit(
     """Write one event (see :func:`event`, made here without another call) in *tx*."""
     await tx.add(
         AUDIT_EVENTS,
-        AuditEvent(
+        _new_event(
             id=new_id("evt", now),
             account_id=account_id,
             at=now,
