@@ -139,11 +139,16 @@ def binds_annotation_names(*modules: str) -> Callable[[F], F]:
     name classes that only type checkers import at first, so that reaching the class costs
     nothing. Tools that evaluate them (:func:`typing.get_type_hints`, Sphinx,
     ``inspect.signature(..., eval_str=True)``, frameworks that inject by type) need them in
-    the module's globals. Decorating ``__init__`` with this puts them there at its first
-    look-up (on the class or an instance, which constructing a kit also does): every name
-    in the annotations of the class's own functions and properties that the module does
-    not define is imported from the first of *modules* that has it. From then on
-    ``__init__`` is the plain function again.
+    the module's globals. Decorating ``__init__`` with this puts them there: every name in
+    the annotations of the class's own functions and properties that the module does not
+    define is taken from the first of *modules* that has it.
+
+    Looked up on the class (as those tools do), it imports what it must and binds every
+    name; from then on ``__init__`` is the plain function again. Looked up on an instance
+    (constructing one does), it binds only the names whose modules are already imported,
+    so that making an object never imports a module for its annotations' sake alone (the
+    facade's ``Mailer`` and ``Templates`` would load the email templates); it becomes the
+    plain function once every name is bound.
     """
 
     def decorate(function: F) -> F:
@@ -155,13 +160,14 @@ def binds_annotation_names(*modules: str) -> Callable[[F], F]:
 class _BindsNames:
     """A function of a class whose class's annotations' names are imported on its look-up."""
 
-    __slots__ = ("_function", "_modules", "_name", "_owner")
+    __slots__ = ("_function", "_modules", "_name", "_owner", "_unbound")
 
     def __init__(self, function: Callable[..., Any], modules: tuple[str, ...]) -> None:
         self._function = function
         self._modules = modules
         self._name = function.__name__
         self._owner: type | None = None
+        self._unbound: set[str] | None = None  # the names left to bind, once known
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._owner, self._name = owner, name
@@ -170,14 +176,21 @@ class _BindsNames:
         function = self._function
         home = self._owner or owner
         namespace = function.__globals__
-        for name in _annotation_names(home, function) - namespace.keys():
+        unbound = self._unbound
+        if unbound is None:
+            unbound = self._unbound = _annotation_names(home, function) - namespace.keys()
+        # Threads doing this at once bind the same objects and put back the same function.
+        for name in list(unbound):
             for module in self._modules:
+                if instance is not None and module not in sys.modules:
+                    continue  # an object being made: no import for annotations' sake
                 __import__(module)
                 if hasattr(sys.modules[module], name):
                     namespace.setdefault(name, getattr(sys.modules[module], name))
+                    unbound.discard(name)
                     break
-        # Threads doing this at once bind the same objects and put back the same function.
-        setattr(home, self._name, function)
+        if instance is None or not unbound:
+            setattr(home, self._name, function)
         return function if instance is None else function.__get__(instance, owner)
 
 

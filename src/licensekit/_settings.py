@@ -13,8 +13,8 @@ from types import MappingProxyType
 
 import attrs
 
+from licensekit.domain._leases import DEFAULT_LEASE, check_lease
 from licensekit.domain._validators import positive, positive_or_none
-from licensekit.domain.certificates import DEFAULT_LEASE, check_lease
 from licensekit.domain.throttling import ThrottlePolicy
 from licensekit.exceptions import ValidationError
 

@@ -7,8 +7,8 @@ says so and the service stores a fresh hash at the user's next successful log-in
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 
 import attrs
 from cryptography.exceptions import InvalidKey
@@ -20,7 +20,9 @@ from licensekit.exceptions import InvalidPassword, ValidationError
 
 __all__ = ["Argon2Parameters", "PasswordHasher", "PasswordPolicy"]
 
-_PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
+# A pattern, compiled (and kept in re's cache) by the first check of a hash, not by the import
+# that making a kit does.
+_PHC = r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
 _SALT_BYTES = 16
 _HASH_BYTES = 32
 
@@ -114,14 +116,20 @@ class PasswordHasher:
             InvalidPassword: *password* breaks the policy.
         """
         self.policy.check(password)
-        return self._kdf(secrets.token_bytes(_SALT_BYTES)).derive_phc_encoded(password.encode())
+        # os.urandom is what secrets.token_bytes returns, without loading secrets (and random)
+        salt = os.urandom(_SALT_BYTES)
+        return self._kdf(salt).derive_phc_encoded(password.encode())
 
     def verify(self, password: str, phc: str) -> bool:
         """Return whether *password* matches the PHC string *phc*, in constant time.
 
         Passwords longer than the policy's maximum never match and are not hashed.
         """
-        if len(password) > self.policy.max_length or not encodable(password) or not _PHC.match(phc):
+        if (
+            len(password) > self.policy.max_length
+            or not encodable(password)
+            or not re.match(_PHC, phc)
+        ):
             self.burn()  # the same time as a real check: timing must not tell these cases apart
             return False
         try:
@@ -132,7 +140,7 @@ class PasswordHasher:
 
     def needs_rehash(self, phc: str) -> bool:
         """Return whether *phc* was made with parameters other than the configured ones."""
-        match = _PHC.match(phc)
+        match = re.match(_PHC, phc)
         if match is None:
             return True
         memory, iterations, lanes = (int(g) for g in match.groups())

@@ -66,29 +66,32 @@ documents; :func:`licensekit.serialization.unstructure` gives a record's documen
 
 from __future__ import annotations
 
+import _thread
 import datetime as dt
 import inspect
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from licensekit.domain.records import (
-    AuditEvent,
-    BusinessAccount,
-    ComputerBlock,
-    CullingKey,
-    Installation,
-    InstallInvitation,
-    JoinInvitation,
-    LicenseKey,
-    Membership,
-    SessionRecord,
-    Throttle,
-    User,
-)
 from licensekit.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from licensekit.domain.records import (
+        AuditEvent,
+        BusinessAccount,
+        ComputerBlock,
+        CullingKey,
+        Installation,
+        InstallInvitation,
+        JoinInvitation,
+        LicenseKey,
+        Membership,
+        SessionRecord,
+        Throttle,
+        User,
+    )
 
 __all__ = [
     "ACCOUNTS",
@@ -201,107 +204,195 @@ class RecordKind(Generic[R]):
         return f"RecordKind({self.name!r})"
 
 
-USERS = RecordKind("users", User, ("id",), unique=(("email",),))
-ACCOUNTS = RecordKind("business_accounts", BusinessAccount, ("id",))
-MEMBERSHIPS = RecordKind(
-    "memberships",
-    Membership,
-    ("account_id", "user_id"),
-    indexes=(("user_id",),),
-    owner="account_id",
-    counts=(("account_id", "role", "status"),),
-    derived=("tenure",),
-    filters=(("status",), ("tenure",)),
-)
-JOIN_INVITATIONS = RecordKind(
-    "join_invitations",
-    JoinInvitation,
-    ("id",),
-    unique=(("token_hash",),),
-    indexes=(("account_id", "email"),),
-    fixed=("account_id", "email", "token_hash", "token_ciphertext"),
-    owner="account_id",
-    derived=("phase",),
-    filters=(("phase",),),
-    ranges=("expires_at",),
-)
-SESSIONS = RecordKind(
-    "sessions",
-    SessionRecord,
-    ("id",),
-    unique=(("token_hash",),),
-    indexes=(("user_id",),),
-    fixed=("token_hash", "user_id"),
-    expires="expires_at",
-)
-AUDIT_EVENTS = RecordKind("audit_events", AuditEvent, ("account_id", "id"), owner="account_id")
-THROTTLES = RecordKind("throttles", Throttle, ("key",), expires="expires_at")
-LICENSE_KEYS = RecordKind(
-    "license_keys",
-    LicenseKey,
-    ("id",),
-    unique=(("account_id", "value_hash"),),
-    indexes=(("primary_id",),),
-    fixed=(
-        "account_id",
-        "value_hash",
-        "value_ciphertext",
-        "created_at",
-        "created_by",
-        "primary_id",
-        "seat_pool",
-    ),
-    owner="account_id",
-    filters=(("status",),),
-)
-INSTALL_INVITATIONS = RecordKind(
-    "install_invitations",
-    InstallInvitation,
-    ("id",),
-    unique=(("code_hash",), ("token_hash",)),
-    fixed=("account_id", "key_id", "email", "code_hash", "token_hash", "secret_ciphertext"),
-    owner="key_id",
-    derived=("phase",),
-    filters=(("phase",),),
-    ranges=("expires_at",),
-)
-INSTALLATIONS = RecordKind(
-    "installations",
-    Installation,
-    ("id",),
-    unique=(("key_id", "computer_id"), ("token_hash",)),
-    fixed=("account_id", "key_id", "computer_id"),
-    owner="key_id",
-    filters=(("status",),),
-)
-CULLING_KEYS = RecordKind(
-    "culling_keys", CullingKey, ("scope", "key_id"), fixed=("account_id",), owner="scope"
-)
-COMPUTER_BLOCKS = RecordKind(
-    "computer_blocks",
-    ComputerBlock,
-    ("account_id", "computer_id", "key_id"),
-    indexes=(("account_id", "computer_id"),),
-    owner="account_id",
-    nullable_key=("key_id",),
-    filters=(("key_id",),),
-)
+# The kinds, and the record classes they describe, are made the first time one of them is
+# looked up (``from licensekit.storage import USERS`` included), not when this module is
+# imported: a store made, and the port checked, before any record is read or written (a kit
+# being constructed) needs none of them. Type checkers and documentation read these:
+if TYPE_CHECKING:
+    USERS: RecordKind[User]
+    ACCOUNTS: RecordKind[BusinessAccount]
+    MEMBERSHIPS: RecordKind[Membership]
+    JOIN_INVITATIONS: RecordKind[JoinInvitation]
+    SESSIONS: RecordKind[SessionRecord]
+    AUDIT_EVENTS: RecordKind[AuditEvent]
+    THROTTLES: RecordKind[Throttle]
+    LICENSE_KEYS: RecordKind[LicenseKey]
+    INSTALL_INVITATIONS: RecordKind[InstallInvitation]
+    INSTALLATIONS: RecordKind[Installation]
+    CULLING_KEYS: RecordKind[CullingKey]
+    COMPUTER_BLOCKS: RecordKind[ComputerBlock]
 
-KINDS: tuple[RecordKind[Any], ...] = (
-    USERS,
-    ACCOUNTS,
-    MEMBERSHIPS,
-    JOIN_INVITATIONS,
-    SESSIONS,
-    AUDIT_EVENTS,
-    THROTTLES,
-    LICENSE_KEYS,
-    INSTALL_INVITATIONS,
-    INSTALLATIONS,
-    COMPUTER_BLOCKS,
-    CULLING_KEYS,
+    KINDS: tuple[RecordKind[Any], ...]
+    """Every kind of record licensekit keeps, in an order where owners come before what they own."""
+
+_KIND_NAMES = frozenset(
+    {
+        "USERS",
+        "ACCOUNTS",
+        "MEMBERSHIPS",
+        "JOIN_INVITATIONS",
+        "SESSIONS",
+        "AUDIT_EVENTS",
+        "THROTTLES",
+        "LICENSE_KEYS",
+        "INSTALL_INVITATIONS",
+        "INSTALLATIONS",
+        "CULLING_KEYS",
+        "COMPUTER_BLOCKS",
+        "KINDS",
+    }
 )
-"""Every kind of record licensekit keeps, in an order where owners come before what they own."""
+_describing = _thread.allocate_lock()
+
+
+def _describe_kinds() -> dict[str, Any]:
+    """Every kind of record, by its name in this module (:data:`KINDS` included)."""
+    from licensekit.domain.records import (
+        AuditEvent,
+        BusinessAccount,
+        ComputerBlock,
+        CullingKey,
+        Installation,
+        InstallInvitation,
+        JoinInvitation,
+        LicenseKey,
+        Membership,
+        SessionRecord,
+        Throttle,
+        User,
+    )
+
+    USERS = RecordKind("users", User, ("id",), unique=(("email",),))
+    ACCOUNTS = RecordKind("business_accounts", BusinessAccount, ("id",))
+    MEMBERSHIPS = RecordKind(
+        "memberships",
+        Membership,
+        ("account_id", "user_id"),
+        indexes=(("user_id",),),
+        owner="account_id",
+        counts=(("account_id", "role", "status"),),
+        derived=("tenure",),
+        filters=(("status",), ("tenure",)),
+    )
+    JOIN_INVITATIONS = RecordKind(
+        "join_invitations",
+        JoinInvitation,
+        ("id",),
+        unique=(("token_hash",),),
+        indexes=(("account_id", "email"),),
+        fixed=("account_id", "email", "token_hash", "token_ciphertext"),
+        owner="account_id",
+        derived=("phase",),
+        filters=(("phase",),),
+        ranges=("expires_at",),
+    )
+    SESSIONS = RecordKind(
+        "sessions",
+        SessionRecord,
+        ("id",),
+        unique=(("token_hash",),),
+        indexes=(("user_id",),),
+        fixed=("token_hash", "user_id"),
+        expires="expires_at",
+    )
+    AUDIT_EVENTS = RecordKind("audit_events", AuditEvent, ("account_id", "id"), owner="account_id")
+    THROTTLES = RecordKind("throttles", Throttle, ("key",), expires="expires_at")
+    LICENSE_KEYS = RecordKind(
+        "license_keys",
+        LicenseKey,
+        ("id",),
+        unique=(("account_id", "value_hash"),),
+        indexes=(("primary_id",),),
+        fixed=(
+            "account_id",
+            "value_hash",
+            "value_ciphertext",
+            "created_at",
+            "created_by",
+            "primary_id",
+            "seat_pool",
+        ),
+        owner="account_id",
+        filters=(("status",),),
+    )
+    INSTALL_INVITATIONS = RecordKind(
+        "install_invitations",
+        InstallInvitation,
+        ("id",),
+        unique=(("code_hash",), ("token_hash",)),
+        fixed=("account_id", "key_id", "email", "code_hash", "token_hash", "secret_ciphertext"),
+        owner="key_id",
+        derived=("phase",),
+        filters=(("phase",),),
+        ranges=("expires_at",),
+    )
+    INSTALLATIONS = RecordKind(
+        "installations",
+        Installation,
+        ("id",),
+        unique=(("key_id", "computer_id"), ("token_hash",)),
+        fixed=("account_id", "key_id", "computer_id"),
+        owner="key_id",
+        filters=(("status",),),
+    )
+    CULLING_KEYS = RecordKind(
+        "culling_keys", CullingKey, ("scope", "key_id"), fixed=("account_id",), owner="scope"
+    )
+    COMPUTER_BLOCKS = RecordKind(
+        "computer_blocks",
+        ComputerBlock,
+        ("account_id", "computer_id", "key_id"),
+        indexes=(("account_id", "computer_id"),),
+        owner="account_id",
+        nullable_key=("key_id",),
+        filters=(("key_id",),),
+    )
+
+    kinds = (
+        USERS,
+        ACCOUNTS,
+        MEMBERSHIPS,
+        JOIN_INVITATIONS,
+        SESSIONS,
+        AUDIT_EVENTS,
+        THROTTLES,
+        LICENSE_KEYS,
+        INSTALL_INVITATIONS,
+        INSTALLATIONS,
+        COMPUTER_BLOCKS,
+        CULLING_KEYS,
+    )
+    return {
+        "USERS": USERS,
+        "ACCOUNTS": ACCOUNTS,
+        "MEMBERSHIPS": MEMBERSHIPS,
+        "JOIN_INVITATIONS": JOIN_INVITATIONS,
+        "SESSIONS": SESSIONS,
+        "AUDIT_EVENTS": AUDIT_EVENTS,
+        "THROTTLES": THROTTLES,
+        "LICENSE_KEYS": LICENSE_KEYS,
+        "INSTALL_INVITATIONS": INSTALL_INVITATIONS,
+        "INSTALLATIONS": INSTALLATIONS,
+        "CULLING_KEYS": CULLING_KEYS,
+        "COMPUTER_BLOCKS": COMPUTER_BLOCKS,
+        "KINDS": kinds,
+    }
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name not in _KIND_NAMES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        with _describing:  # one set of kinds, even when threads look them up at once
+            described = globals().get(name)
+            if described is None:
+                globals().update(_describe_kinds())
+                described = globals()[name]
+        return described
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
 
 
 @attrs.frozen

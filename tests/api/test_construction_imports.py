@@ -1,8 +1,10 @@
 """Constructing a kit loads what construction needs, and the rest stays where it was.
 
-The settings live apart from the result classes, the storage port needs the records but not
-the views, and the email texts are made when a kit first needs them. None of it shows: the
-names are where they were, and a kit's templates are what they were.
+The settings live apart from the result classes and the certificates, the storage port loads
+the records with the first look-up of a kind (and never the views), the facade binds its
+annotations' names without importing the email texts, and those are made when a kit first
+needs them. None of it shows: the names are where they were, and a kit's templates are what
+they were.
 """
 
 from __future__ import annotations
@@ -47,10 +49,60 @@ def test_constructing_a_kit_loads_no_result_class() -> None:
     assert "licensekit._results" not in loaded
 
 
-def test_the_storage_port_loads_the_records_not_the_views() -> None:
+def test_the_storage_port_loads_the_records_with_its_kinds_and_never_the_views() -> None:
     loaded = _loaded_after("import licensekit.storage")
-    assert "licensekit.domain.records" in loaded
-    assert not {"licensekit.domain.views", "licensekit.domain.model"} & loaded
+    assert not {"licensekit.domain.records", "licensekit.domain.views"} & loaded
+    looked_up = _loaded_after("from licensekit.storage import USERS")
+    assert "licensekit.domain.records" in looked_up
+    assert not {"licensekit.domain.views", "licensekit.domain.model"} & looked_up
+
+
+def test_constructing_a_kit_loads_neither_the_email_texts_nor_the_certificates() -> None:
+    loaded = _loaded_after(CONSTRUCT)
+    assert not {"licensekit.mail", "licensekit.domain.certificates", "json"} & loaded
+
+
+def test_the_kinds_are_made_once_and_are_the_same_objects_under_every_name() -> None:
+    from licensekit import storage
+    from licensekit.domain.records import User
+
+    assert storage.USERS is storage.KINDS[0]
+    assert storage.USERS.type is User
+    assert {"KINDS", "USERS", "COMPUTER_BLOCKS"} <= set(dir(storage))
+    assert [kind.name for kind in storage.KINDS] == [
+        "users",
+        "business_accounts",
+        "memberships",
+        "join_invitations",
+        "sessions",
+        "audit_events",
+        "throttles",
+        "license_keys",
+        "install_invitations",
+        "installations",
+        "computer_blocks",
+        "culling_keys",
+    ]
+    with pytest.raises(AttributeError, match="no attribute 'NOTHING'"):
+        storage.NOTHING  # type: ignore[attr-defined]  # noqa: B018 - the look-up is tested
+
+
+def test_threads_looking_up_the_kinds_first_all_get_the_same_ones() -> None:
+    probe = (
+        "import threading, licensekit.storage as storage\n"
+        "start = threading.Barrier(8)\n"
+        "seen = []\n"
+        "def look():\n"
+        "    start.wait()\n"
+        "    seen.append((storage.USERS, storage.KINDS))\n"
+        "threads = [threading.Thread(target=look) for _ in range(8)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "assert len({id(users) for users, _ in seen}) == 1\n"
+        "assert all(kinds[0] is users for users, kinds in seen)\n"
+        "print('same')\n"
+    )
+    assert _loaded_after(probe) >= {"same"}
 
 
 def test_settings_and_presets_are_the_same_objects_under_every_name() -> None:
@@ -98,3 +150,19 @@ def test_an_async_kit_makes_its_templates_on_first_use_too() -> None:
     mine = Templates()
     kit.templates = mine
     assert kit._ctx.templates is mine
+
+
+def test_the_lease_bounds_are_the_certificates_own_under_every_name() -> None:
+    from licensekit.domain import _leases, certificates
+
+    assert certificates.check_lease is _leases.check_lease
+    assert certificates.check_lease.__module__ == "licensekit.domain.certificates"
+    assert certificates.DEFAULT_LEASE is _leases.DEFAULT_LEASE
+    assert (certificates.MIN_LEASE, certificates.MAX_LEASE) == (
+        _leases.MIN_LEASE,
+        _leases.MAX_LEASE,
+    )
+    assert licensekit.Settings().certificate_lease == certificates.DEFAULT_LEASE
+    with pytest.raises(ValidationError) as refused:
+        licensekit.Settings(certificate_lease=certificates.MAX_LEASE * 2)
+    assert refused.value.field == "lease"

@@ -158,7 +158,22 @@ def test_a_method_looked_up_once_is_a_plain_function_of_the_class() -> None:
     assert inspect.isfunction(method)
     assert vars(LicenseKit)["activate"] is method
     assert method.__wrapped__ is Activation.activate
+    assert inspect.isfunction(LicenseKit.__init__)  # looked up on the class: names bound
     assert inspect.isfunction(vars(LicenseKit)["__init__"])
+
+
+def test_making_a_kit_binds_its_annotations_names_without_importing_for_them() -> None:
+    probe = (
+        MAKE_KIT.replace("from licensekit.testing import RecordingMailer\n", "")
+        .replace("RecordingMailer()", "Mailer()")
+        .replace("kit = ", "class Mailer:\n    def send(self, message): pass\nkit = ")
+        + "import sys, typing\n"
+        "print('licensekit.mail' in sys.modules)\n"
+        "hints = typing.get_type_hints(licensekit.LicenseKit.__init__)\n"
+        "print(hints['mailer'] is sys.modules['licensekit.mail'].Mailer)\n"
+        "print(type(vars(licensekit.LicenseKit)['__init__']).__name__)\n"
+    )
+    assert _run(probe).split() == ["False", "True", "function"]
 
 
 def test_the_values_are_exported_by_the_facade_module_on_first_look_up() -> None:

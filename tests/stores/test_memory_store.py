@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
 from licensekit import MemoryStore
@@ -55,3 +56,40 @@ def test_a_save_moves_the_counts_and_index_entries_of_the_fields_it_changes() ->
             membership("usr_1", role=Role.ACCOUNT_ADMINISTRATOR),
             membership("usr_2"),
         ]
+
+
+def test_a_store_makes_its_tables_with_its_first_record_and_keeps_them() -> None:
+    store = MemoryStore()
+    assert repr(store) == "MemoryStore()"
+    assert store.dump() == []
+    with store.transaction() as tx:
+        tx.lock(["account:acc_1"])  # no record touched: nothing to make yet
+    member = membership("usr_1")
+    key = Query(MEMBERSHIPS, ("account_id", "user_id"), (("acc_1", "usr_1"),))
+
+    def add_then_fail() -> None:
+        with store.transaction() as tx:
+            tx.add(MEMBERSHIPS, [member])
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        add_then_fail()
+    with store.transaction() as tx:
+        assert tx.read([key]) == [[]]
+        tx.add(MEMBERSHIPS, [member])
+    assert store.dump() == [member]
+    assert repr(store) == "MemoryStore(memberships=1)"
+
+
+def test_a_kind_the_store_does_not_keep_is_refused_before_and_after_its_tables_exist() -> None:
+    stranger = attrs.evolve(MEMBERSHIPS, name="strangers")
+    store = MemoryStore()
+    for _ in range(2):
+        with (
+            pytest.raises(StorageError, match="not a kind this store keeps"),
+            store.transaction() as tx,
+        ):
+            tx.read([Query(stranger, ("account_id", "user_id"), (("acc_1", "usr_1"),))])
+    store.close()
+    with pytest.raises(StorageError, match="closed"), store.transaction():
+        pass

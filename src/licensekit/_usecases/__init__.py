@@ -25,3 +25,13 @@ Rules of this layer:
   never import this package. :class:`licensekit.LicenseKit` composes the groups and
   delegates each public method to one of them.
 """
+
+__all__ = ["TOKEN_PLACEHOLDER"]
+
+TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
+"""What a link template holds where the token goes.
+
+Here, not only in :mod:`licensekit._usecases._checks`, so that a kit being made checks its
+link templates without loading the checks of the use cases' arguments (and the email
+parsing behind them); :mod:`licensekit._usecases._checks` gives the same value.
+"""

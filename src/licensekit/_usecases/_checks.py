@@ -16,6 +16,7 @@ from typing import IO, TypeVar
 
 from licensekit._settings import EXPIRY_PRESETS, Settings
 from licensekit._text import lone_surrogate_at
+from licensekit._usecases import TOKEN_PLACEHOLDER
 from licensekit.domain._durations import duration_from_text
 from licensekit.domain._echo import echo
 from licensekit.domain._validators import positive_timedelta
@@ -47,8 +48,6 @@ CsvSource = str | bytes | os.PathLike[str] | IO[str] | IO[bytes]
 """What a use case taking ``csv=`` accepts: the text, its UTF-8 bytes, a path, a file."""
 
 
-TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a template field, not a secret
-"""What a link template holds where the token goes."""
 MAX_NAME = 200
 """The longest name (of a person, an account, a product, a computer) in characters."""
 MAX_NOTES = 2000

@@ -12,7 +12,7 @@ import attrs
 
 from licensekit._settings import Settings
 from licensekit._signer import Signer
-from licensekit._usecases._checks import TOKEN_PLACEHOLDER
+from licensekit._usecases import TOKEN_PLACEHOLDER
 from licensekit._usecases._runner import Runner
 from licensekit.clock import Clock, SystemClock
 from licensekit.codes import SecretKeys

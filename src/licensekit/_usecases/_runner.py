@@ -15,7 +15,6 @@ store whose ``transaction()`` does not take that keyword is asked for a durable 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -124,6 +123,8 @@ class Runner:
             except StorageBusy:
                 if attempt == ATTEMPTS:
                     raise
+                import random  # here: only a busy store's retry needs it, not making a kit
+
                 pause = _FIRST_PAUSE * 2 ** (attempt - 1)
                 time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter
         raise AssertionError("unreachable")  # pragma: no cover

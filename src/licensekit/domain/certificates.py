@@ -51,6 +51,7 @@ from typing import Any
 
 import attrs
 
+from licensekit.domain import _leases
 from licensekit.domain._echo import echo
 from licensekit.domain.records import LicenseState
 from licensekit.exceptions import ValidationError
@@ -80,14 +81,19 @@ __all__ = [
 FORMAT_VERSION = 1
 """The version of the claims' format that this licensekit writes (the ``version`` claim)."""
 
-DEFAULT_LEASE = dt.timedelta(days=7)
+DEFAULT_LEASE = _leases.DEFAULT_LEASE
 """How long a certificate is valid by default: a copy that stops checking in runs a week."""
 
-MIN_LEASE = dt.timedelta(hours=1)
+MIN_LEASE = _leases.MIN_LEASE
 """The shortest lease: shorter ones would fail on copies whose clocks are a little off."""
 
-MAX_LEASE = dt.timedelta(days=90)
+MAX_LEASE = _leases.MAX_LEASE
 """The longest lease: how long, at most, a change can take to reach a copy that stays offline."""
+
+# Defined beside the bounds (the settings check a lease with it when a kit is made, without
+# loading the claims), and documented here, where hosts import it.
+check_lease = _leases.check_lease
+check_lease.__module__ = __name__
 
 MAX_TEXT = 200
 """The most characters of an id, computer id or product name in the claims."""
@@ -117,9 +123,6 @@ The longest claims accepted here (five texts of :data:`MAX_TEXT` characters outs
 Basic Multilingual Plane, each written as two ``\\uXXXX`` escapes) armour to about 17,000
 characters, within it.
 """
-
-_LEASE_BOUNDS = f"{MIN_LEASE // dt.timedelta(hours=1)} hour to {MAX_LEASE.days} days"
-
 
 _STATES = tuple(state.value for state in LicenseState)
 
@@ -179,26 +182,6 @@ def _lease(claims: CertificateClaims, _: Any, valid_until: dt.datetime) -> None:
             f"valid_until must be after issued_at by at most {MAX_LEASE.days} days, got {lease}",
             field="valid_until",
         )
-
-
-def check_lease(lease: object) -> dt.timedelta:
-    """Return *lease* if a certificate may be valid for that long.
-
-    Example:
-        >>> import datetime as dt
-        >>> check_lease(dt.timedelta(days=7))
-        datetime.timedelta(days=7)
-
-    Raises:
-        ValidationError: *lease* is not a timedelta between :data:`MIN_LEASE` and
-            :data:`MAX_LEASE` (``field`` is ``"lease"``).
-    """
-    if not isinstance(lease, dt.timedelta) or not MIN_LEASE <= lease <= MAX_LEASE:
-        raise ValidationError(
-            f"lease must be a timedelta of {_LEASE_BOUNDS}, got {echo(lease)}",
-            field="lease",
-        )
-    return lease
 
 
 @attrs.frozen(kw_only=True)

@@ -16,12 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from licensekit.domain._validators import positive
-from licensekit.domain.records import Throttle
 from licensekit.exceptions import TooManyAttempts
+
+if TYPE_CHECKING:
+    from licensekit.domain.records import Throttle
 
 __all__ = [
     "EmailRequest",
@@ -172,6 +175,8 @@ def record_failure(
     """
     if throttle is not None and locked_until(throttle, now) is not None:
         return throttle  # already locked: a failure in flight must not lift or shorten it
+    from licensekit.domain.records import Throttle  # with the first failure: not to make a kit
+
     if throttle is None or now - throttle.window_started_at >= policy.window:
         throttle = Throttle(
             key=key, failures=0, window_started_at=now, expires_at=now + policy.window

@@ -21,8 +21,9 @@ from typing import Any, TypeVar
 
 import attrs
 
+from licensekit import storage
 from licensekit.exceptions import DuplicateKey, StorageError
-from licensekit.storage import KINDS, PROTOCOL_VERSION, Key, Query, RecordKind, split_filter
+from licensekit.storage import PROTOCOL_VERSION, Key, Query, RecordKind, split_filter
 from licensekit.stores._updates import checked_update
 
 __all__ = ["MemoryStore"]
@@ -238,6 +239,11 @@ class _Table:
                     bisect.insort(listings.setdefault((owner, after), []), position)
 
 
+def _fill(tables: dict[str, _Table]) -> None:
+    """Put a table for every kind of record (:data:`licensekit.storage.KINDS`) in *tables*."""
+    tables.update({kind.name: _Table(kind) for kind in storage.KINDS})
+
+
 class MemoryStore:
     """A :class:`~licensekit.storage.Store` that keeps everything in process memory.
 
@@ -249,7 +255,9 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._tables = {kind.name: _Table(kind) for kind in KINDS}
+        # Filled by the first transaction that reads or writes a record (see _fill): a store
+        # made, and a kit's check of it, need neither the tables nor the record classes.
+        self._tables: dict[str, _Table] = {}
         self._active = threading.local()
         self._closed = False
 
@@ -283,7 +291,7 @@ class MemoryStore:
         """Drop all data; further transactions raise :class:`StorageError`."""
         with self._lock:
             self._closed = True
-            self._tables = {kind.name: _Table(kind) for kind in KINDS}
+            self._tables = {}
 
     def dump(self) -> list[object]:
         """Return every record the store holds (for inspection in tests)."""
@@ -305,6 +313,12 @@ class _MemoryTransaction:
 
     def _table(self, kind: RecordKind[Any]) -> _Table:
         self._check_open()
+        try:
+            return self._tables[kind.name]
+        except (KeyError, AttributeError):
+            pass
+        if not self._tables:  # the store's first use of a record: its tables are made now
+            _fill(self._tables)
         try:
             return self._tables[kind.name]
         except (KeyError, AttributeError):

@@ -14,7 +14,6 @@ store whose ``transaction()`` does not take that keyword is asked for a durable 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -124,6 +123,8 @@ class Runner:
             except StorageBusy:
                 if attempt == ATTEMPTS:
                     raise
+                import random  # here: only a busy store's retry needs it, not making a kit
+
                 pause = _FIRST_PAUSE * 2 ** (attempt - 1)
                 await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter
         raise AssertionError("unreachable")  # pragma: no cover
