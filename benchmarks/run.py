@@ -152,6 +152,7 @@ def plan(size: dict[str, int]) -> dict[str, Callable[[list[Result]], list[Result
         "bulk_feature": lambda done: [
             workloads.bulk_feature(size["bulk"], slow, "full"),
             workloads.bulk_feature(size["bulk"], slow, "normal"),
+            workloads.bulk_feature(size["bulk"], slow, "normal", plain_ascii=True),
         ],
         "activation_feature": lambda done: [
             workloads.activation_feature(size["activations"], slow, "full"),

@@ -42,26 +42,26 @@ class TestEntropy:
         assert check_symbol(symbols[:PAYLOAD_SYMBOLS]) == symbols[PAYLOAD_SYMBOLS]
 
     def test_code_draws_exactly_15_random_bytes(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The payload is built from 15 bytes (120 bits) of the secrets module."""
+        """The payload is built from 15 bytes (120 bits) of the system's random source."""
         requested: list[int] = []
 
         def fake_token_bytes(n: int) -> bytes:
             requested.append(n)
             return bytes(n)
 
-        monkeypatch.setattr(codes_module.secrets, "token_bytes", fake_token_bytes)
+        monkeypatch.setattr(codes_module, "urandom", fake_token_bytes)
         new_activation_code()
         assert requested == [15]
 
     @given(raw=st.binary(min_size=15, max_size=15))
     def test_every_random_bit_lands_in_the_payload(self, raw: bytes) -> None:
         """The 24 payload symbols encode the 120 random bits one-to-one, big-endian."""
-        original = codes_module.secrets.token_bytes
-        codes_module.secrets.token_bytes = lambda n: raw  # type: ignore[assignment]
+        original = codes_module.urandom
+        codes_module.urandom = lambda n: raw
         try:
             code = new_activation_code()
         finally:
-            codes_module.secrets.token_bytes = original  # type: ignore[assignment]
+            codes_module.urandom = original
         payload = code.replace("-", "")[:PAYLOAD_SYMBOLS]
         number = 0
         for symbol in payload:

@@ -231,3 +231,42 @@ def test_a_token_made_from_bytes_is_their_url_safe_base64(random: bytes) -> None
     assert TOKEN_BYTES == 24
     assert len(token) == 32
     assert base64.urlsafe_b64decode(token) == random
+
+
+# -- codes and tokens made in bulk (new_secret_texts) -------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7, 300])
+def test_bulk_secrets_are_valid_codes_and_tokens(count: int) -> None:
+    from licensekit.codes import SECRET_TEXT, new_secret_texts, parse_code
+
+    texts = new_secret_texts(count)
+    assert len(texts) == SECRET_TEXT * count == 57 * count
+    for n in range(count):
+        entry = texts[n * SECRET_TEXT : (n + 1) * SECRET_TEXT].decode("ascii")
+        code, token = entry[:25], entry[25:]
+        assert parse_code(format_code(code)) == code  # the check symbol matches
+        assert len(base64.urlsafe_b64decode(token)) == 24
+        assert base64.urlsafe_b64encode(base64.urlsafe_b64decode(token)).decode() == token
+
+
+def test_bulk_check_symbols_are_check_symbol() -> None:
+    from licensekit.codes import SECRET_TEXT, check_symbol, new_secret_texts
+
+    texts = new_secret_texts(500)
+    for n in range(500):
+        code = texts[n * SECRET_TEXT : n * SECRET_TEXT + 25].decode()
+        assert code[24] == check_symbol(code[:24])
+
+
+def test_bulk_secrets_are_spread_over_the_alphabet_and_never_repeat() -> None:
+    from licensekit.codes import CODE_ALPHABET, SECRET_TEXT, new_secret_texts
+
+    count = 2000
+    texts = new_secret_texts(count)
+    entries = [bytes(texts[n * SECRET_TEXT : (n + 1) * SECRET_TEXT]) for n in range(count)]
+    assert len({e[:24] for e in entries}) == len({e[25:] for e in entries}) == count
+    # Every position of the random payload takes every symbol (2000 draws of 32 values).
+    for position in range(24):
+        assert {chr(e[position]) for e in entries} == set(CODE_ALPHABET)
+    assert texts != new_secret_texts(count)

@@ -1,8 +1,8 @@
 """A batch of new invitations to install, kept compact from the CSV to the result.
 
 Inviting 100,000 people must not hold 100,000 records at once. A :class:`NewInstallBatch`
-keeps, per recipient, only the address, the invitation's id and the 39 random bytes its code
-and token are made of (in one shared buffer); everything else is the same for the whole batch.
+keeps, per recipient, only the address, the invitation's id and the 57 ASCII characters of its
+code and token (in one shared buffer); everything else is the same for the whole batch.
 Records are made a chunk at a time, to be stored, and the emails a chunk at a time, to be
 sent; the result lists the invitations through :class:`InvitedViews`, which makes each view
 when it is read.
@@ -11,19 +11,11 @@ when it is read.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple, overload
 
 from licensekit._ids import new_ids
-from licensekit.codes import (
-    CODE_RANDOM_BYTES,
-    TOKEN_BYTES,
-    SecretKeys,
-    activation_code_of,
-    format_code,
-    token_of,
-)
+from licensekit.codes import SECRET_TEXT, SecretKeys, format_code, new_secret_texts
 from licensekit.domain.model import (
     DeliveryStatus,
     InstallInvitation,
@@ -32,12 +24,8 @@ from licensekit.domain.model import (
 
 __all__ = ["InvitedViews", "NewInstallBatch", "Outcome", "Outgoing"]
 
-_SECRET_BYTES = CODE_RANDOM_BYTES + TOKEN_BYTES
-"""The random bytes of one invitation's code and token."""
 _CODE_TEXT = 25
 """The characters of a canonical activation code (24 random symbols and a check symbol)."""
-_SECRET_TEXT = _CODE_TEXT + 32
-"""The ASCII characters of one invitation's canonical code and token, side by side."""
 
 
 class Outgoing(NamedTuple):
@@ -81,16 +69,9 @@ class NewInstallBatch:
         self.emails = emails
         self.now = now
         self.ids = new_ids("inst", now, len(emails))
-        # Every code and token, made once and kept as ASCII in one buffer (57 bytes each,
+        # Every code and token, made at once and kept as ASCII in one buffer (57 bytes each,
         # no object per recipient): read to store the hashes, then to write the emails.
-        self._secrets = bytearray(_SECRET_TEXT * len(emails))
-        random = os.urandom(_SECRET_BYTES * len(emails))
-        for n in range(len(emails)):
-            start = n * _SECRET_BYTES
-            middle = start + CODE_RANDOM_BYTES
-            code = activation_code_of(random[start:middle])
-            token = token_of(random[middle : start + _SECRET_BYTES])
-            self._secrets[n * _SECRET_TEXT : (n + 1) * _SECRET_TEXT] = (code + token).encode()
+        self._secrets = new_secret_texts(len(emails))
         self.account_id = account_id
         self.key_id = key_id
         self.inviter_id = inviter_id
@@ -104,7 +85,7 @@ class NewInstallBatch:
 
     def secrets(self, n: int) -> tuple[str, str]:
         """Return recipient *n*'s canonical code (no dashes) and token."""
-        text = self._secrets[n * _SECRET_TEXT : (n + 1) * _SECRET_TEXT].decode("ascii")
+        text = self._secrets[n * SECRET_TEXT : (n + 1) * SECRET_TEXT].decode("ascii")
         return text[:_CODE_TEXT], text[_CODE_TEXT:]
 
     def code_and_token(self, n: int) -> tuple[str, str]:
