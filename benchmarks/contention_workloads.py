@@ -11,7 +11,11 @@ nothing). Activations and refusals are reported apart:
 * how long each call took, the median, the 99th percentile and the slowest, pooled over the
   repetitions (a call's latency includes its wait for the write lock);
 * the CPU time of all processes per attempt, which outside load on the machine moves less
-  than it moves the rates (8 processes get a larger share of a busy machine than one).
+  than it moves the rates (8 processes get a larger share of a busy machine than one);
+* the CPU pressure during the runs (Linux's ``/proc/pressure/cpu``: the share of the time in
+  which some runnable task waited for a CPU). Taken during the 1-process runs it is the
+  outside load alone: above a few percent, the rates, their ratios and the slowest calls
+  say more about the machine than about the lock.
 
 Each repetition runs one process alone, then the processes with the store's fair queue of
 writers (``writer_queue=True``, the default), then without it, each on a fresh copy of one
@@ -87,6 +91,8 @@ class _Run:
     active: int
     cpu: float
     """CPU seconds of every process's calls."""
+    pressure: float | None
+    """The share of the run in which some task waited for a CPU, or None if unknown."""
 
     def latencies(self, outcome: str) -> list[float]:
         return [seconds for kind, _, seconds in self.calls if kind == outcome]
@@ -134,8 +140,10 @@ def _run(
     for worker in workers:
         worker.start()
     time.sleep(0.3)  # every worker has opened its store and waits
+    stalled, began = _stalled(), time.monotonic()
     start.set()
     reports = [results.get(timeout=600) for _ in workers]
+    ended, stalled_after = time.monotonic(), _stalled()
     for worker in workers:
         worker.join()
     with sqlite3.connect(path) as raw:
@@ -154,7 +162,23 @@ def _run(
         seats_used,
         active,
         sum(r[3] for r in reports),
+        None
+        if stalled is None or stalled_after is None
+        else (stalled_after - stalled) / 1e6 / (ended - began),
     )
+
+
+def _stalled() -> int | None:
+    """Microseconds some task has waited for a CPU since boot (Linux PSI), or None."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            some = f.readline().split()
+    except OSError:
+        return None
+    for item in some:
+        if item.startswith("total="):
+            return int(item[len("total=") :])
+    return None  # pragma: no cover - a kernel with another format
 
 
 def _check(run: _Run, seats: int, attempts: int) -> None:
@@ -203,11 +227,20 @@ class _Pooled:
             "refusal_ms": self.latency_ms(REFUSED),
             "wall_s": [r.ended - r.began for r in self.runs],
             "cpu_ms_per_attempt": self.cpu_ms(),
+            "cpu_pressure": [r.pressure for r in self.runs],
         }
+
+    def pressure(self) -> float | None:
+        """The median CPU pressure of the runs (0 to 1), or None if unknown."""
+        known = [r.pressure for r in self.runs if r.pressure is not None]
+        return statistics.median(known) if known else None
 
     def cpu_ms(self) -> float:
         """Median CPU milliseconds per call (activation or refusal), all processes counted."""
         return statistics.median(r.cpu / len(r.calls) * 1e3 for r in self.runs if r.calls)
+
+
+_TITLES = (("one", "1 process"), ("queue", "fair queue"), ("no_queue", "no queue"))
 
 
 def _latency_label(latency: dict[str, float]) -> str:
@@ -286,15 +319,15 @@ def contention(
             ),
         ]
     single = one.latency_ms(ACTIVATED)
-    cpu = ", ".join(
-        f"{title} {kinds[kind].cpu_ms():.2f} ms"
-        for kind, title in (("one", "1 process"), ("queue", "fair queue"), ("no_queue", "no queue"))
-    )
+    cpu = ", ".join(f"{title} {kinds[kind].cpu_ms():.2f} ms" for kind, title in _TITLES)
+    pressures = [(title, kinds[kind].pressure()) for kind, title in _TITLES]
+    pressure = ", ".join(f"{title} {share:.0%}" for title, share in pressures if share is not None)
     rows[-1].note = (
         f"contention, SQLite ({synchronous}), {attempts:,} attempts on {seats:,} seats: "
         "1 process alone: activation "
         f"{_latency_label(single)}, slowest {single['max']:.1f} ms; CPU per attempt: {cpu}; "
-        f"every run took exactly {seats:,} seats and refused the other {attempts - seats:,} "
+        + (f"CPU pressure (some task waiting for a CPU): {pressure}; " if pressure else "")
+        + f"every run took exactly {seats:,} seats and refused the other {attempts - seats:,} "
         "attempts with SeatsFull, no other error"
     )
     return rows
