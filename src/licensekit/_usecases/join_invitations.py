@@ -30,7 +30,7 @@ from licensekit._results import (
     InvitationPreview,
     JoinInvitationBatch,
 )
-from licensekit._usecases._access import Access, account, user
+from licensekit._usecases._access import Access, account, account_and_user, user
 from licensekit._usecases._audit import audit, event
 from licensekit._usecases._checks import (
     CsvSource,
@@ -198,6 +198,8 @@ class JoinInvitations:
             if refused is not None:
                 return refused
             tx.add_all(JOIN_INVITATIONS, created)
+            # Every invitation of the batch expires at the same instant: written once.
+            expires_at = (now + lifetime).isoformat()
             tx.add_all(
                 AUDIT_EVENTS,
                 [
@@ -209,18 +211,13 @@ class JoinInvitations:
                         i.id,
                         email=i.email,
                         language=language,
-                        expires_at=i.expires_at.isoformat(),
+                        expires_at=expires_at,
                     )
                     for i in created
                 ],
             )
-            return (
-                record.user_id,
-                account(tx, account_id),
-                user(tx, record.user_id),
-                created,
-                skipped,
-            )
+            invited_to, inviter = account_and_user(tx, account_id, record.user_id)
+            return record.user_id, invited_to, inviter, created, skipped
 
         outcome = ctx.runner.run(invite, account_scope(account_id))
         if isinstance(outcome, TooManyAttempts):

@@ -33,15 +33,18 @@ NULL_SENTINEL = ""
 """How a *nullable* field keeps None (and ``"\\x00"`` how it keeps the empty string)."""
 
 
-_LAST_TEXT: list[tuple[dt.datetime | None, str]] = [(None, "")]
-"""The instant written last and its text: the rows of one batch hold the same instant several
-times (created, expires, sent...), and writing it is the dearest part of encoding a row. One
-tuple, replaced whole, so that threads never see one instant with another's text."""
+_LAST_TEXT: list[tuple[dt.datetime | None, str]] = [(None, ""), (None, "")]
+"""The two instants written last and their texts, the latest first: the rows of one batch
+hold the same instants several times, alternating (created, expires, sent...), and writing an
+instant is the dearest part of encoding a row. Each entry is one tuple, replaced whole, so
+that threads never see one instant with another's text."""
 
 
 def _utc_text(moment: dt.datetime) -> str:
     """Return *moment* (in UTC) as :func:`encode_datetime` writes it, and remember it."""
-    text = moment.isoformat(timespec="microseconds")
+    older = _LAST_TEXT[1]
+    text = older[1] if older[0] is moment else moment.isoformat(timespec="microseconds")
+    _LAST_TEXT[1] = _LAST_TEXT[0]
     _LAST_TEXT[0] = (moment, text)
     return text
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from licensekit._usecases._checks import as_id
 from licensekit.aio._usecases._tx import Tx
@@ -28,9 +29,9 @@ from licensekit.domain.model import (
 )
 from licensekit.domain.roles import Permission
 from licensekit.exceptions import AccountNotFound, InvalidSession, MemberNotFound, UserNotFound
-from licensekit.storage import ACCOUNTS, MEMBERSHIPS, SESSIONS, USERS
+from licensekit.storage import ACCOUNTS, MEMBERSHIPS, SESSIONS, USERS, Query
 
-__all__ = ["Access", "account", "member", "member_view", "member_views", "user"]
+__all__ = ["Access", "account", "account_and_user", "member", "member_view", "member_views", "user"]
 
 
 class Access:
@@ -145,6 +146,29 @@ async def user(tx: Tx, user_id: str) -> User:
     if found is None:
         raise UserNotFound(f"no user with id {echo(user_id)}")
     return found
+
+
+async def account_and_user(tx: Tx, account_id: str, user_id: str) -> tuple[BusinessAccount, User]:
+    """Return :func:`account` of *account_id* and :func:`user` of *user_id*, read at once.
+
+    Raises:
+        AccountNotFound: No business account *account_id* (before a missing user).
+        UserNotFound: No user *user_id*.
+    """
+    wanted_account, wanted_user = as_id(account_id), as_id(user_id)
+    queries: list[Query[Any]] = []
+    if wanted_account is not None:
+        queries.append(Query(ACCOUNTS, ACCOUNTS.key, ((wanted_account,),)))
+    if wanted_user is not None:
+        queries.append(Query(USERS, USERS.key, ((wanted_user,),)))
+    found = iter(await tx.fetch(*queries) if queries else ())
+    accounts = next(found) if wanted_account is not None else []
+    if not accounts:
+        raise AccountNotFound(f"no business account {echo(account_id)}")
+    users = next(found) if wanted_user is not None else []
+    if not users:
+        raise UserNotFound(f"no user with id {echo(user_id)}")
+    return accounts[0], users[0]
 
 
 async def account(tx: Tx, account_id: str) -> BusinessAccount:

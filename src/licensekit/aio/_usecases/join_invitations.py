@@ -40,7 +40,7 @@ from licensekit._usecases._checks import (
     require_text,
 )
 from licensekit._usecases._scopes import account_scope, email_scope, user_scope
-from licensekit.aio._usecases._access import Access, account, user
+from licensekit.aio._usecases._access import Access, account, account_and_user, user
 from licensekit.aio._usecases._audit import audit, event
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._delivery import Delivery
@@ -196,6 +196,8 @@ class JoinInvitations:
             if refused is not None:
                 return refused
             await tx.add_all(JOIN_INVITATIONS, created)
+            # Every invitation of the batch expires at the same instant: written once.
+            expires_at = (now + lifetime).isoformat()
             await tx.add_all(
                 AUDIT_EVENTS,
                 [
@@ -207,18 +209,13 @@ class JoinInvitations:
                         i.id,
                         email=i.email,
                         language=language,
-                        expires_at=i.expires_at.isoformat(),
+                        expires_at=expires_at,
                     )
                     for i in created
                 ],
             )
-            return (
-                record.user_id,
-                await account(tx, account_id),
-                await user(tx, record.user_id),
-                created,
-                skipped,
-            )
+            invited_to, inviter = await account_and_user(tx, account_id, record.user_id)
+            return record.user_id, invited_to, inviter, created, skipped
 
         outcome = await ctx.runner.run(invite, account_scope(account_id))
         if isinstance(outcome, TooManyAttempts):
