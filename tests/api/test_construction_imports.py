@@ -166,3 +166,13 @@ def test_the_lease_bounds_are_the_certificates_own_under_every_name() -> None:
     with pytest.raises(ValidationError) as refused:
         licensekit.Settings(certificate_lease=certificates.MAX_LEASE * 2)
     assert refused.value.field == "lease"
+
+
+def test_the_record_classes_are_still_importable_from_the_storage_port() -> None:
+    import licensekit.domain.records as records
+    import licensekit.storage as storage
+
+    for name in ("AuditEvent", "InstallInvitation", "Throttle", "User"):
+        assert getattr(storage, name) is getattr(records, name)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        storage.Nothing  # noqa: B018
