@@ -130,7 +130,13 @@ def new_secret_texts(count: int) -> bytearray:
     is the low five bits of its own random byte (uniform, 120 random bits a code); the check
     symbol, linear in the symbols, is the sum of each position's weighted value, looked up
     column by column in a table of that position.
+
+    Raises:
+        ValidationError: *count* is not a whole number of at least 0.
     """
+    given: object = count
+    if isinstance(given, bool) or not isinstance(given, int) or count < 0:
+        raise ValidationError(f"count must be a whole number of at least 0, got {echo(given)}")
     symbol_text, weights, check_text = _bulk_tables()
     payload = urandom(_CODE_PAYLOAD_SYMBOLS * count)
     total = 0

@@ -61,8 +61,9 @@ def _envelope_recipient(address: str) -> str | None:
     The address must be one licensekit accepts: :func:`~licensekit.emails.normalize_email`
     decides, with its reasons, its fast path for plain ASCII addresses, and whatever
     email-validator options the host has set, so the mailer sends to exactly the addresses
-    the rest of licensekit takes. The address itself is kept as given (an address licensekit
-    stored is normalised already).
+    the rest of licensekit takes. The address itself is kept as given but for the spaces
+    around it, which normalize_email ignores too (an address licensekit stored is normalised
+    already).
 
     An address with a non-ASCII local part needs SMTPUTF8 and gets None. A non-ASCII domain
     is converted by email-validator, as it was when the address was accepted (Python's own
@@ -75,6 +76,7 @@ def _envelope_recipient(address: str) -> str | None:
         normalize_email(address)
     except InvalidEmail as e:
         raise _invalid_recipient(address, e.reason) from None
+    address = address.strip()  # as normalize_email reads it: no space in the envelope
     if address.isascii():
         return address
     import email_validator  # loaded by normalize_email above: a look-up, not an import
@@ -293,6 +295,8 @@ class SMTPMailer:
                 f"the address {message.to} needs an SMTP server with SMTPUTF8, and "
                 f"{self.host}:{self.port} does not offer it (another relay could send it)"
             )
+        if message.to != message.to.strip():  # the address alone, as on the ASCII path
+            message = attrs.evolve(message, to=message.to.strip())
         payload = _email_message_bytes(message, self.sender, self._domain, SMTPUTF8)
         return message.to, payload, ["SMTPUTF8"]
 

@@ -242,7 +242,9 @@ _KIND_NAMES = frozenset(
         "KINDS",
     }
 )
-_describing = _thread.allocate_lock()
+# Re-entrant: a look-up made while the record classes are being imported (by this very
+# thread) fails with an ImportError naming the cycle rather than waiting for ever.
+_describing = _thread.RLock()
 
 
 def _describe_kinds() -> dict[str, Any]:

@@ -75,7 +75,20 @@ def instances(cls: type[Any]) -> st.SearchStrategy[Any]:
             fields[field.alias] = st.dictionaries(st.from_type(key), st.from_type(value))
         else:
             fields[field.alias] = st.from_type(hint)
-    return st.builds(cls, **fields)
+    return st.builds(cls, **fields).filter(lambda record: not holds_nan(record))
+
+
+def holds_nan(value: object) -> bool:
+    """Whether *value* holds a NaN anywhere: NaN is unequal to itself, so no copy equals it."""
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, tuple | list | frozenset | set):
+        return any(holds_nan(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(holds_nan(k) or holds_nan(v) for k, v in value.items())
+    if attrs.has(type(value)):
+        return any(holds_nan(getattr(value, f.name)) for f in attrs.fields(type(value)))
+    return False
 
 
 def assert_same(restored: object, original: object) -> None:

@@ -21,6 +21,7 @@ sometimes faster.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 _MADE: dict[type[Any], Callable[..., Any]] = {}
 """The maker of each class asked for, made on first use."""
+_COMPILING = threading.Lock()
+"""Held while a maker is compiled: one writable twin per class, whichever thread asks."""
 
 
 def maker(cls: type[T]) -> Callable[..., T]:
@@ -41,7 +44,10 @@ def maker(cls: type[T]) -> Callable[..., T]:
     """
     made = _MADE.get(cls)
     if made is None:
-        made = _MADE[cls] = _compiled(cls) or cls
+        with _COMPILING:
+            made = _MADE.get(cls)  # another thread may have compiled it meanwhile
+            if made is None:
+                made = _MADE[cls] = _compiled(cls) or cls
     return made
 
 
@@ -73,6 +79,7 @@ def _plain(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...] | None:
         any(  # bases holding nothing (Generic), or the fields would not all be here
             base.__dict__.get("__slots__") != () or attrs.has(base) for base in cls.__mro__[1:-1]
         )
+        or vars(object)["__new__"] is not getattr(cls, "__new__", None)  # cls(...) calls it
         or code is None
         or not code.co_filename.startswith("<attrs generated")
         or slots is None
@@ -83,8 +90,9 @@ def _plain(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...] | None:
     for f in fields:
         if not f.init or f.validator is not None:
             return None
-        if not f.name.isidentifier() or not (f.alias or "").isidentifier():  # pragma: no cover
-            return None
+        alias = f.alias or ""
+        if not f.name.isidentifier() or not alias.isidentifier() or alias.startswith("_"):
+            return None  # a parameter the compiled function's own names could shadow
         if f.converter is not None and isinstance(f.converter, attrs.Converter):
             return None  # a converter taking the record or the field: left to attrs
         default: Any = f.default
@@ -115,44 +123,48 @@ def _compiled(cls: type[T]) -> Callable[..., T] | None:
         probe.__class__ = cls
     except TypeError:  # pragma: no cover - a twin without slots of its own always agrees
         return None
+    # Every name of the function's own begins with an underscore, which no parameter does
+    # (see _plain): a field named cls, new or c2 is an argument like any other.
     namespace: dict[str, Any] = {
-        "new": object.__new__,
-        "writable": writable,
-        "cls": cls,
-        "NOTHING": attrs.NOTHING,
+        "_new": object.__new__,
+        "_writable": writable,
+        "_cls": cls,
+        "_NOTHING": attrs.NOTHING,
     }
-    parameters: list[str] = []
+    # attrs puts the keyword-only fields after the others in __init__'s signature, wherever
+    # they stand among the fields; the fields are still set (and converted) in field order.
+    positional: list[str] = []
+    keyword: list[str] = []
     body: list[str] = []
-    keyword_only = False
     for n, f in enumerate(fields):
         name = value = str(f.alias)
         default: Any = f.default
-        if f.kw_only and not keyword_only:
-            parameters.append("*")
-            keyword_only = True
+        parameters = keyword if f.kw_only else positional
         if default is attrs.NOTHING:
             parameters.append(name)
         elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            namespace[f"f{n}"] = default.factory
-            parameters.append(f"{name}=NOTHING")
-            value = f"(f{n}() if {name} is NOTHING else {name})"
+            namespace[f"_f{n}"] = default.factory
+            parameters.append(f"{name}=_NOTHING")
+            value = f"(_f{n}() if {name} is _NOTHING else {name})"
         else:
-            namespace[f"d{n}"] = default
-            parameters.append(f"{name}=d{n}")
+            namespace[f"_d{n}"] = default
+            parameters.append(f"{name}=_d{n}")
         if f.converter is not None:
-            namespace[f"c{n}"] = f.converter
-            value = f"c{n}({value})"
-        body.append(f"    self.{f.name} = {value}\n")
+            namespace[f"_c{n}"] = f.converter
+            value = f"_c{n}({value})"
+        body.append(f"    _self.{f.name} = {value}\n")
+    signature = ", ".join([*positional, *(["*", *keyword] if keyword else [])])
     source = (
-        f"def make({', '.join(parameters)}):\n"
-        "    self = new(writable)\n"
+        f"def make({signature}):\n"
+        "    _self = _new(_writable)\n"
         f"{''.join(body)}"
-        "    self.__class__ = cls\n"
-        "    return self\n"
+        "    _self.__class__ = _cls\n"
+        "    return _self\n"
     )
     # The source is made of the class's own field names and aliases only.
     code = compile(source, f"<licensekit maker of {cls.__qualname__}>", "exec")
     exec(code, namespace)  # noqa: S102
     made: Callable[..., T] = namespace["make"]
     made.__doc__ = f"Make a {cls.__qualname__} as ``{cls.__qualname__}(...)`` does, faster."
+    made.__qualname__ = cls.__qualname__  # what a wrong call's TypeError names, as cls(...)'s
     return made

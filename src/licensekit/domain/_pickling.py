@@ -52,26 +52,48 @@ def picklable_mappings(cls: type[T]) -> type[T]:
 
     Put it above ``@attrs.frozen``. The state is ``{field name: value}``, each
     :class:`~types.MappingProxyType` value pickled as its dict and unwrapped again when
-    unpickled; other values are pickled as they are.
+    unpickled; other values are pickled as they are. Subclasses (a host's, with fields of
+    their own or an instance ``__dict__``) are pickled the same way: attrs gives a slotted
+    subclass pickling of its own, which :meth:`__init_subclass__` replaces with this one.
 
     Raises:
         attrs.exceptions.NotAnAttrsClassError: *cls* is not an attrs class.
     """
-    names = tuple(field.name for field in attrs.fields(cls))
+    attrs.fields(cls)  # an attrs class, or NotAnAttrsClassError
 
-    def __getstate__(self: T) -> dict[str, Any]:
-        state: dict[str, Any] = {}
-        for name in names:
-            value = getattr(self, name)
-            state[name] = _ReadOnly(value) if type(value) is MappingProxyType else value
-        return state
+    def __init_subclass__(subclass: type[Any], /, **kwargs: Any) -> None:
+        super(cls, subclass).__init_subclass__(**kwargs)
+        own = [subclass.__dict__.get(name) for name in ("__getstate__", "__setstate__")]
+        if all(method is None or _by_attrs(method) for method in own):  # not the host's own
+            _install(subclass)
 
-    def __setstate__(self: T, state: Mapping[str, Any]) -> None:
-        for name, value in state.items():
-            _set_field(self, name, value.mapping if type(value) is _ReadOnly else value)
-
-    __getstate__.__qualname__ = f"{cls.__qualname__}.__getstate__"
-    __setstate__.__qualname__ = f"{cls.__qualname__}.__setstate__"
-    setattr(cls, "__getstate__", __getstate__)  # noqa: B010  (a method of the finished class)
-    setattr(cls, "__setstate__", __setstate__)  # noqa: B010
+    __init_subclass__.__qualname__ = f"{cls.__qualname__}.__init_subclass__"
+    _install(cls)
+    setattr(cls, "__init_subclass__", classmethod(__init_subclass__))  # noqa: B010
     return cls
+
+
+def _by_attrs(method: object) -> bool:
+    """Whether *method* is one attrs wrote (for a slotted class), not one of the class's own."""
+    return str(getattr(method, "__module__", "")).split(".")[0] == "attr"
+
+
+def _install(cls: type[Any]) -> None:
+    """Give *cls* the state of :func:`picklable_mappings` (its fields, then its __dict__)."""
+    setattr(cls, "__getstate__", _getstate)  # noqa: B010  (a method of the finished class)
+    setattr(cls, "__setstate__", _setstate)  # noqa: B010
+
+
+def _getstate(self: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for field in attrs.fields(type(self)):
+        value = getattr(self, field.name)
+        state[field.name] = _ReadOnly(value) if type(value) is MappingProxyType else value
+    for name, value in getattr(self, "__dict__", {}).items():  # a subclass without slots
+        state.setdefault(name, _ReadOnly(value) if type(value) is MappingProxyType else value)
+    return state
+
+
+def _setstate(self: Any, state: Mapping[str, Any]) -> None:
+    for name, value in state.items():
+        _set_field(self, name, value.mapping if type(value) is _ReadOnly else value)

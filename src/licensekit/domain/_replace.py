@@ -42,20 +42,21 @@ def replacer(cls: type[T]) -> Callable[..., T]:
     """
     init = [f for f in attrs.fields(cls) if f.init]  # type: ignore[arg-type]
     for f in init:
-        if not f.alias.isidentifier() or not f.name.isidentifier():  # pragma: no cover
+        # The generated names begin with "_": an argument named so could shadow them.
+        if not f.alias.isidentifier() or not f.name.isidentifier() or f.alias.startswith("_"):
             raise TypeError(f"cannot compile a replacer for {cls.__name__}.{f.name}")
-    parameters = ", ".join(f"{f.alias}=UNCHANGED" for f in init)
+    parameters = ", ".join(f"{f.alias}=_UNCHANGED" for f in init)
     values = []
     by_name = False  # positional (cheaper) up to the first keyword-only argument
     for f in init:
         by_name = by_name or f.kw_only
-        value = f"(record.{f.name} if {f.alias} is UNCHANGED else {f.alias})"
+        value = f"(_record.{f.name} if {f.alias} is _UNCHANGED else {f.alias})"
         values.append(f"{f.alias}={value}" if by_name else value)
-    source = f"def replace(record, /, *, {parameters}):\n    return cls({', '.join(values)})\n"
+    source = f"def replace(_record, /, *, {parameters}):\n    return _cls({', '.join(values)})\n"
     # The copy is made as ``cls(...)`` makes it, without the dear assignments of a frozen
     # class's __init__ (see _construct), compiled when first called.
-    namespace: dict[str, Any] = {"UNCHANGED": _UNCHANGED}
-    namespace["cls"] = deferred(cls, namespace, "cls")
+    namespace: dict[str, Any] = {"_UNCHANGED": _UNCHANGED}
+    namespace["_cls"] = deferred(cls, namespace, "_cls")
     # The source is made of the class's own field names only.
     exec(compile(source, f"<licensekit replacer of {cls.__name__}>", "exec"), namespace)  # noqa: S102
     replace: Callable[..., T] = namespace["replace"]
