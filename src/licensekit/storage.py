@@ -381,33 +381,15 @@ def _describe_kinds() -> dict[str, Any]:
     }
 
 
-_RECORD_NAMES = frozenset(
-    {
-        "AuditEvent",
-        "BusinessAccount",
-        "ComputerBlock",
-        "CullingKey",
-        "Installation",
-        "InstallInvitation",
-        "JoinInvitation",
-        "LicenseKey",
-        "Membership",
-        "SessionRecord",
-        "Throttle",
-        "User",
-    }
-)
-"""The record classes the kinds hold, still importable from this module (the port names
-them), loaded with the first such look-up."""
-
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
-        if name in _RECORD_NAMES:  # importable from here before the kinds were made lazily
-            from licensekit.domain import records
-
-            return getattr(records, name)
         if name not in _KIND_NAMES:
+            # The record classes are importable from here too; probes of dunder names
+            # (import machinery, introspection) build nothing.
+            for kind in () if name.startswith("__") else __getattr__("KINDS"):
+                if kind.type.__name__ == name:
+                    return kind.type
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         with _describing:  # one set of kinds, even when threads look them up at once
             described = globals().get(name)

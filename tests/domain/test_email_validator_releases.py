@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _email_reference import assert_same
 from licensekit import InvalidEmail
 from licensekit.emails import normalize_email
 
@@ -36,39 +37,6 @@ OPTION_NAMES = [
     "ALLOW_DOMAIN_LITERAL",
 ]
 PRESENT = [name for name in OPTION_NAMES if hasattr(email_validator, name)]
-
-
-def reference(text: str) -> str:
-    """normalize_email with email-validator deciding every address: no plain path."""
-    candidate = text.strip()
-    if not candidate:
-        raise InvalidEmail(text, "the address is empty")
-    if len(candidate) > 254:
-        raise InvalidEmail(text[:40] + "...", "longer than 254 characters")
-    if "=?" in candidate:
-        raise InvalidEmail(text, "the address contains '=?', which headers read as encoding")
-    try:
-        result = email_validator.validate_email(candidate, check_deliverability=False)
-    except email_validator.EmailNotValidError as e:
-        raise InvalidEmail(text, str(e)) from None
-    octets = len(result.local_part.encode("utf-8"))
-    if octets > 64:
-        raise InvalidEmail(
-            text,
-            f"the part before the @ is {octets} octets long (in UTF-8); RFC 5321 allows at most 64",
-        )
-    return result.normalized.lower()
-
-
-def outcome(normalize: object, text: str) -> tuple[str, str]:
-    try:
-        return "address", normalize(text)  # type: ignore[operator]
-    except InvalidEmail as e:
-        return "refused", f"{e.email!r}: {e.reason}"
-
-
-def assert_same(text: str) -> None:
-    assert outcome(normalize_email, text) == outcome(reference, text), text
 
 
 @contextmanager
