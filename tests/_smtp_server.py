@@ -17,6 +17,7 @@ import ipaddress
 import ssl
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "Received",
     "RecordingHandler",
     "SMTPServer",
+    "StartServer",
     "make_certificate",
 ]
 
@@ -324,3 +326,7 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+StartServer = Callable[..., SMTPServer]
+"""The ``start_server`` fixture: starts an :class:`SMTPServer` stopped when the test ends."""

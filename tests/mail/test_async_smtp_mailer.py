@@ -9,17 +9,16 @@ whose delivery tracking ends exactly as with LicenseKit and SMTPMailer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import inspect
 import socket
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from _smtp_server import SMTPServer
+from _smtp_server import SMTPServer, StartServer
 from licensekit import DeliveryStatus, LicenseKit, MemoryStore, PasswordHasher
 from licensekit.aio import AsyncLicenseKit
 from licensekit.exceptions import DeliveryError, ValidationError
@@ -29,19 +28,6 @@ from licensekit.testing import TEST_DOWNLOAD_URL, TEST_JOIN_URL, TEST_SECRET, Fa
 
 SENDER = "Licenses <no-reply@example.com>"
 EXPIRES = dt.datetime(2031, 5, 17, 9, 30, tzinfo=dt.UTC)
-
-StartServer = Callable[..., SMTPServer]
-
-
-@pytest.fixture
-def start_server() -> Iterator[StartServer]:
-    """Start SMTP servers for one test; every one is stopped when the test ends."""
-    with contextlib.ExitStack() as stack:
-
-        def start(**kwargs: Any) -> SMTPServer:
-            return stack.enter_context(SMTPServer(**kwargs))
-
-        yield start
 
 
 @pytest.fixture

@@ -8,21 +8,20 @@ invitation is delivered exactly once or marked failed, and a retry completes the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import socket
 import ssl
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from _smtp_server import Authenticator, RecordingHandler, SMTPServer, make_certificate
+from _smtp_server import Authenticator, RecordingHandler, SMTPServer, StartServer, make_certificate
 from licensekit import LicenseKit, PasswordHasher
 from licensekit.exceptions import DeliveryError, ValidationError
 from licensekit.mail import BatchMailer, Mailer, Message, render_install_invitation
@@ -40,21 +39,8 @@ from licensekit.testing import (
 SENDER = "Licenses <no-reply@example.com>"
 EXPIRES = dt.datetime(2031, 5, 17, 9, 30, tzinfo=dt.UTC)
 
-StartServer = Callable[..., SMTPServer]
-
 
 # -- fixtures and helpers -------------------------------------------------------------------
-
-
-@pytest.fixture
-def start_server() -> Iterator[StartServer]:
-    """Start SMTP servers for one test; every one is stopped when the test ends."""
-    with contextlib.ExitStack() as stack:
-
-        def start(**kwargs: Any) -> SMTPServer:
-            return stack.enter_context(SMTPServer(**kwargs))
-
-        yield start
 
 
 @pytest.fixture

@@ -10,15 +10,12 @@ batch goes on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import email_validator
 import pytest
 
-from _smtp_server import SMTPServer
+from _smtp_server import SMTPServer, StartServer
 from licensekit.emails import normalize_email
 from licensekit.exceptions import DeliveryError, InvalidEmail
 from licensekit.mail import Message, render_install_invitation
@@ -27,7 +24,6 @@ from licensekit.mailers import AsyncSMTPMailer, SMTPMailer
 SENDER = "Licenses <no-reply@example.com>"
 EXPIRES = dt.datetime(2031, 5, 17, 9, 30, tzinfo=dt.UTC)
 
-StartServer = Callable[..., SMTPServer]
 
 # Addresses licensekit refuses, each for a reason of its own or of email-validator's.
 INVALID = [
@@ -45,16 +41,6 @@ INVALID = [
     "j\u00fcrgen@-b\u00fccher.example",
     "\u00fc" * 33 + "@example.org",  # 66 octets in UTF-8
 ]
-
-
-@pytest.fixture
-def start_server() -> Iterator[StartServer]:
-    with contextlib.ExitStack() as stack:
-
-        def start(**kwargs: Any) -> SMTPServer:
-            return stack.enter_context(SMTPServer(**kwargs))
-
-        yield start
 
 
 @pytest.fixture
