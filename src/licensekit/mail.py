@@ -27,6 +27,7 @@ from licensekit._message import (
 )
 from licensekit._prepared_email import Parts, PreparedEmail, fill
 from licensekit.domain._echo import echo
+from licensekit.domain._pickling import picklable_mappings
 from licensekit.domain.records import frozen_mapping
 from licensekit.exceptions import ValidationError
 
@@ -159,6 +160,7 @@ def _text_tuple(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
+@picklable_mappings
 @attrs.frozen
 class Language:
     """Everything licensekit needs to write emails in one language.

@@ -265,3 +265,57 @@ def test_only_attrs_classes_can_be_decorated() -> None:
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
 def test_every_class_with_a_mapping_field_applies_the_pickling(cls: type[Any]) -> None:
     assert not unpatched(cls)
+
+
+# -- the languages emails are written in ------------------------------------------------------
+
+
+def test_every_built_in_language_survives_pickling_and_copying() -> None:
+    """A mailer's templates go to worker processes too: each language travels whole."""
+    from licensekit.mail import Templates
+
+    templates = Templates()
+    for tag in templates.languages:
+        language = templates.language(tag)
+        copies = [copy.copy(language), copy.deepcopy(language)]
+        copies += [
+            pickle.loads(pickle.dumps(language, p)) for p in range(pickle.HIGHEST_PROTOCOL + 1)
+        ]
+        for restored in copies:
+            assert_same(restored, language)
+
+
+def test_templates_that_wrote_emails_survive_pickling() -> None:
+    from licensekit.mail import Templates
+
+    templates = Templates()
+    written = render_install_invitation(
+        to="ann@example.org",
+        product="Acme CAD",
+        account_name="Example Corp",
+        inviter_email="admin@example.com",
+        download_url="https://downloads.example.com/install?token=tok0001",
+        code="ABCD-EFGH-0001",
+        token="tok0001",
+        expires_at=AT,
+        language="de-AT",
+        service_name="Example Licensing",
+        templates=templates,  # now holding what it worked out for this email
+    )
+    restored = pickle.loads(pickle.dumps(templates))
+    assert restored.languages == templates.languages
+    assert restored.language("fr") == templates.language("fr")
+    again = render_install_invitation(
+        to="ann@example.org",
+        product="Acme CAD",
+        account_name="Example Corp",
+        inviter_email="admin@example.com",
+        download_url="https://downloads.example.com/install?token=tok0001",
+        code="ABCD-EFGH-0001",
+        token="tok0001",
+        expires_at=AT,
+        language="de-AT",
+        service_name="Example Licensing",
+        templates=restored,
+    )
+    assert (again.subject, again.text, again.html) == (written.subject, written.text, written.html)
