@@ -73,7 +73,7 @@ from licensekit.domain.model import (
 from licensekit.domain.throttling import ThrottlePolicy
 from licensekit.emails import EmailList
 from licensekit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
-from licensekit.serialization import _shown, to_json
+from licensekit.serialization import _shown, secret_fields, to_json
 
 __all__ = [
     "DIALECT",
@@ -171,12 +171,40 @@ def json_schema(
     Raises:
         TypeError: *type_* holds a type that has no JSON form (or a generic class without
             its arguments).
+        ValidationError: *include_secrets* is a string, or names a field that is no secret
+            of *type_* (field ``include_secrets``), as :func:`~licensekit.serialization.to_json`
+            refuses them: the schema would otherwise leave out a token the body holds.
     """
-    builder = _Builder(frozenset(include_secrets), mode, ref_template)
+    builder = _Builder(_secrets_named(include_secrets, type_), mode, ref_template)
     schema = {"$schema": DIALECT, **builder.inline(type_)}
     if builder.definitions:
         schema["$defs"] = dict(sorted(builder.definitions.items()))
     return schema
+
+
+def _secrets_named(include_secrets: Collection[str], type_: Any) -> frozenset[str]:
+    if isinstance(include_secrets, str) or not all(isinstance(n, str) for n in include_secrets):
+        raise exceptions.ValidationError(
+            "include_secrets must be a collection of field names, such as {'token'}",
+            field="include_secrets",
+        )
+    reveal = frozenset(include_secrets)
+    known = secret_fields(type_) if reveal else frozenset()
+    unknown = sorted(reveal - known)
+    if unknown:
+        raise exceptions.ValidationError(
+            f"include_secrets names {unknown}, which {_described(type_)} does not hold; its "
+            f"secrets: {sorted(known) or 'none'}",
+            field="include_secrets",
+        )
+    return reveal
+
+
+def _described(kind: Any) -> str:
+    """How a message names *kind*: ``Session``, ``Page[MemberView]``, ``tuple[Session, ...]``."""
+    if isinstance(kind, type) and not typing.get_args(kind):
+        return kind.__name__
+    return re.sub(r"\b(?:[\w]+\.)+(\w+)", r"\1", repr(kind))
 
 
 def error_schema() -> dict[str, Any]:

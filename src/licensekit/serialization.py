@@ -24,6 +24,7 @@ writes the same shapes.
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import datetime as dt
@@ -62,15 +63,18 @@ def _datetime_from_text(value: Any, _: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
+        try:  # RFC 3339 allows a lower-case "t" and "z", as the schemas' date-time does
+            moment = dt.datetime.fromisoformat(value.upper())
         except ValueError as e:
             raise ValidationError(f"not an ISO 8601 datetime: {echo(value)}") from e
     else:
         raise ValidationError(f"expected an ISO 8601 datetime string, got {type(value).__name__}")
     if moment.tzinfo is None:
         raise ValidationError(f"datetime {echo(value)} has no UTC offset")
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as e:  # 0001-01-01T00:00+01:00 is before the first UTC instant
+        raise ValidationError(f"datetime {echo(value)} is out of range in UTC") from e
 
 
 def _bytes_from_text(value: Any, _: type) -> bytes:
@@ -166,8 +170,9 @@ def _structure(converter: cattrs.Converter, data: Any, type_: Any) -> Any:
         found = _our_error(e, ())
         if found is not None:
             error, where = found
-            field = ".".join((*where, error.field)) if error.field else ".".join(where) or None
-            at = f" @ $.{'.'.join(where)}" if where else ""
+            path = "".join(where)
+            field = ".".join(p for p in (_dotted(path), error.field) if p) or None
+            at = f" @ ${path}" if where else ""
             raise ValidationError(f"cannot read {name} from data: {error}{at}", field=field) from e
         problems = cattrs.transform_error(e)
         detail = "; ".join(problems)
@@ -183,13 +188,13 @@ def _our_error(
 ) -> tuple[ValidationError, tuple[str, ...]] | None:
     """Find a :class:`ValidationError` that a hook or a record's own checks raised in *group*.
 
-    Returns it with the path of the value it was raised for, or None when cattrs's own
-    checks (of types, of missing keys) refused the data.
+    Returns it with the path of the value it was raised for, as the steps of a JSONPath
+    (``.items``, ``[1]``, ``['key']``), or None when cattrs's own checks (of types, of missing
+    keys) refused the data.
     """
     for error in group.exceptions:
-        notes = getattr(error, "__notes__", [])
-        names = [note.name for note in notes if isinstance(note, cattrs.AttributeValidationNote)]
-        inner = (*path, *names[:1])
+        steps = [_step(note) for note in getattr(error, "__notes__", [])]
+        inner = (*path, *[step for step in steps if step][:1])
         if isinstance(error, ValidationError):
             return error, inner
         if isinstance(error, cattrs.BaseValidationError):
@@ -199,14 +204,29 @@ def _our_error(
     return None
 
 
-_PATH = re.compile(r" @ \$\.(?P<path>[A-Za-z_][\w.]*)")
+def _step(note: object) -> str:
+    """The JSONPath step a cattrs note names: an attribute, a list index or a mapping key."""
+    if isinstance(note, cattrs.AttributeValidationNote):
+        return f".{note.name}"
+    if isinstance(note, cattrs.IterableValidationNote):
+        return f"[{note.index!r}]"
+    return ""
+
+
+_PATH = re.compile(r" @ \$(?P<path>[.\[].*)$")
+_INDEX = re.compile(r"""\[(\d+|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""")
+
+
+def _dotted(path: str) -> str:
+    """A JSONPath such as ``.items[1].role`` as a dotted field name: ``items.1.role``."""
+    return _INDEX.sub(lambda m: f".{ast.literal_eval(m[1])}", path).lstrip(".")
 
 
 def _first_path(problems: list[str]) -> str | None:
     for problem in problems:
         match = _PATH.search(problem)
         if match:
-            return match["path"]
+            return _dotted(match["path"]) or None
     return None
 
 
@@ -249,9 +269,40 @@ def _shown(field: attrs.Attribute[Any], reveal: frozenset[str]) -> bool:
     return field.repr is not False
 
 
+_JSON_TYPES: dict[type, str] = {str: "a string", int: "an integer", bool: "true or false"}
+
+
+def _strict(kind: type) -> Any:
+    """A structure hook that takes only the JSON type its schema names for *kind*.
+
+    cattrs converts by calling the type (``bool("false")`` is true, ``str(None)`` is
+    ``"None"``, ``int(5.7)`` is 5); the JSON form refuses such values instead, as the
+    schemas do. An integer may come as a float without a fraction (``5.0``), as JSON
+    Schema's ``integer`` allows. Enums based on ``str`` pass here too, and are made from the
+    text.
+    """
+
+    def hook(value: Any, cl: Any) -> Any:
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise ValidationError(f"expected {_JSON_TYPES[kind]}, got {_json_type(value)}")
+        return value if cl is kind else cl(value)
+
+    return hook
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number"}
+    names |= {type(None): "null", list: "an array", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
 @functools.cache
 def _json_converter(reveal: frozenset[str]) -> cattrs.Converter:
     converter = _base_converter()
+    for kind in _JSON_TYPES:
+        converter.register_structure_hook(kind, _strict(kind))
 
     def hook(kind: Any) -> Any:
         origin = typing.get_origin(kind) or kind

@@ -17,7 +17,8 @@ __all__ = ["duration_from_text", "duration_text"]
 _DURATION = re.compile(
     r"(?P<sign>-)?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
-    r"(?:(?P<seconds>\d+)(?:[.,](?P<fraction>\d{1,6}))?S)?)?"
+    r"(?:(?P<seconds>\d+)(?:[.,](?P<fraction>\d{1,6}))?S)?)?",
+    re.ASCII,  # digits 0-9 only, as the JSON Schema's pattern means them
 )
 
 
@@ -67,11 +68,18 @@ def duration_from_text(value: object) -> dt.timedelta:
             f"not an ISO 8601 duration in weeks, days, hours, minutes and seconds "
             f"(such as 'P7D' or 'PT30M'): {echo(value)}"
         )
-    parts = {
-        name: int(number)
-        for name, number in match.groupdict().items()
-        if name not in ("sign", "fraction") and number
-    }
     fraction = match["fraction"] or ""
-    duration = dt.timedelta(microseconds=int(fraction.ljust(6, "0")) if fraction else 0, **parts)
+    try:
+        parts = {
+            name: int(number)
+            for name, number in match.groupdict().items()
+            if name not in ("sign", "fraction") and number
+        }
+        duration = dt.timedelta(
+            microseconds=int(fraction.ljust(6, "0")) if fraction else 0, **parts
+        )
+    except (OverflowError, ValueError):  # too many digits for int(), or for a timedelta
+        raise ValidationError(
+            f"duration {echo(value)} is longer than {dt.timedelta.max.days:,} days"
+        ) from None
     return -duration if match["sign"] else duration

@@ -146,11 +146,21 @@ class RecordingMailer:
     Args:
         fail_for: Addresses whose messages fail with :class:`~licensekit.DeliveryError`, to
             test how your code reports undelivered invitations.
+
+    Raises:
+        ValidationError: *fail_for* is one string rather than a collection of addresses.
     """
 
     def __init__(self, *, fail_for: Iterable[str] = ()) -> None:
+        addresses = () if isinstance(fail_for, str) else tuple(fail_for)
+        if isinstance(fail_for, str) or not all(isinstance(a, str) for a in addresses):
+            # A string is an iterable of letters: no address would fail, silently.
+            raise ValidationError(
+                "fail_for must be a collection of addresses, such as ['ann@example.com']",
+                field="fail_for",
+            )
         self.sent: list[Message] = []
-        self.fail_for: set[str] = {address.lower() for address in fail_for}
+        self.fail_for: set[str] = {address.lower() for address in addresses}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -409,12 +419,22 @@ def add_member(
     promoted and logged in again, so the returned session acts with the new role.
 
     Raises:
-        ValidationError: *kit* does not use a :class:`RecordingMailer`.
+        ValidationError: *kit* does not use a :class:`RecordingMailer`, or *email* could not
+            be invited (an invalid address, one already a member or blocked...; the message
+            gives the reason), or its invitation could not be delivered.
     """
     mailer = kit.mailer
     if not isinstance(mailer, RecordingMailer):
         raise ValidationError("add_member needs a LicenseKit whose mailer is a RecordingMailer")
-    kit.invite_members(admin, account_id, [email])
+    batch = kit.invite_members(admin, account_id, [email])
+    for rejected in batch.skipped:
+        raise ValidationError(
+            f"add_member could not invite {rejected.text!r}: {rejected.reason}", field="email"
+        )
+    for invitation in batch.undelivered:
+        raise ValidationError(
+            f"add_member's invitation to {invitation.email!r} was not delivered", field="email"
+        )
     member = kit.accept_join_invitation(mailer.last_token(to=email), password=password)
     if role is Role.REGULAR_MEMBER:
         return member
