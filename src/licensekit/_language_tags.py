@@ -23,7 +23,10 @@ def resolve_tag(tag: str, languages: Collection[str]) -> str:
     wanted = tag.strip().replace("_", "-").lower()
     by_lower = {known.lower(): known for known in languages}
     parts = wanted.split("-")
-    for end in range(len(parts), 0, -1):
+    # No known tag has more subtags than the longest of them: a tag of many thousands of
+    # subtags (a caller's) must not cost one join of the whole tag per subtag.
+    longest = max((known.count("-") + 1 for known in by_lower), default=0)
+    for end in range(min(len(parts), longest), 0, -1):
         candidate = "-".join(parts[:end])
         if candidate in by_lower:
             return by_lower[candidate]

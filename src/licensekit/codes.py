@@ -233,8 +233,12 @@ def normalize_code(text: str) -> str:
     zero-width space) are ignored like the dash.
 
     Raises:
-        ValidationError: A character is not part of the code alphabet.
+        ValidationError: *text* is not text, or a character is not part of the code alphabet.
     """
+    if not isinstance(text, str):
+        raise ValidationError(
+            f"an activation code must be text, not {type(text).__name__}", field="code"
+        )
     typed = unicodedata.normalize("NFKC", text).upper()
     if typed.isascii():  # the usual case: one table drops the separators and reads O, I, L
         cleaned = typed.translate(_ASCII_CLEANING)

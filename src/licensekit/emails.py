@@ -170,7 +170,18 @@ def parse_emails(entries: Iterable[object]) -> EmailList:
 
     Row numbers count every entry from 1, blanks included. Entries that are not text are
     rejected like invalid addresses.
+
+    Raises:
+        ValidationError: *entries* is one text (or bytes) rather than a collection of them,
+            or not iterable at all.
     """
+    if isinstance(entries, (str, bytes, bytearray, memoryview)) or not isinstance(
+        entries, Iterable
+    ):
+        raise ValidationError(
+            f"emails must be a collection of addresses, not {type(entries).__name__}",
+            field="emails",
+        )
     return _collect(
         (row, text, None)
         if isinstance(text, str)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import os
 import re
 import unicodedata
@@ -24,6 +25,7 @@ from licensekit.emails import EmailList, parse_email_csv, parse_emails
 from licensekit.exceptions import InvalidCursor, ValidationError
 
 __all__ = [
+    "MAX_CLIENT",
     "MAX_NAME",
     "MAX_NOTES",
     "TOKEN_PLACEHOLDER",
@@ -34,6 +36,7 @@ __all__ = [
     "check_flag",
     "check_lifetime",
     "check_limit",
+    "clean_client",
     "clean_name",
     "clean_notes",
     "id_list",
@@ -52,6 +55,8 @@ MAX_NAME = 200
 """The longest name (of a person, an account, a product, a computer) in characters."""
 MAX_NOTES = 2000
 """The longest notes an administrator may attach to a change."""
+MAX_CLIENT = 200
+"""The longest identifier of a requesting client (an address, ``customer:<id>``)."""
 
 
 def check_limit(limit: int, settings: Settings) -> int:
@@ -169,6 +174,24 @@ def plain_text(value: object, what: str) -> str:
     return text
 
 
+def clean_client(value: object) -> str:
+    """Return the identifier of a requesting client, without surrounding spaces.
+
+    It is stored as the key of its throttle counter, so its length is bounded too.
+
+    Raises:
+        ValidationError: It is not text, holds a NUL or a lone surrogate, or is longer than
+            :data:`MAX_CLIENT` characters.
+    """
+    cleaned = plain_text(value, "client").strip()
+    if len(cleaned) > MAX_CLIENT:
+        raise ValidationError(
+            f"client must be at most {MAX_CLIENT} characters, got {len(cleaned):,}",
+            field="client",
+        )
+    return cleaned
+
+
 def clean_name(value: str, what: str, *, required: bool) -> str:
     cleaned = " ".join(require_text(value, what).split())
     if required and not cleaned:
@@ -264,10 +287,16 @@ def check_cursor(cursor: object, prefix: str) -> str | None:
     return cursor
 
 
-def id_list(ids: Iterable[str], what: str) -> list[str]:
+def id_list(ids: Iterable[str], what: str, limit: int) -> list[str]:
+    """Return the distinct ids of *ids*, refusing more than *limit* of them.
+
+    Stops reading as soon as the limit is passed, so an endless iterable is refused too.
+    """
     if isinstance(ids, str) or not isinstance(ids, Iterable):
         raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
-    listed = list(ids)
+    listed = list(itertools.islice(ids, limit + 1))
+    if len(listed) > limit:
+        raise ValidationError(f"more than {limit} {what}; the limit per call is {limit}")
     if not all(isinstance(i, str) for i in listed):
         raise ValidationError(f"{what} must hold id strings only")
     return list(dict.fromkeys(listed))

@@ -17,7 +17,7 @@ import attrs
 
 from licensekit._ids import new_id
 from licensekit._results import DeliveryFailure
-from licensekit._usecases._checks import TOKEN_PLACEHOLDER, as_id, plain_text
+from licensekit._usecases._checks import TOKEN_PLACEHOLDER, as_id, clean_client
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import Delivery
 from licensekit._usecases._scopes import account_scope
@@ -171,7 +171,7 @@ class JoinLinks:
         Unknown tokens count per *client*, when one is named; a known token passes even a
         locked client (see :func:`~licensekit.throttling.judge_guess`).
         """
-        client = plain_text(client, "client").strip()
+        client = clean_client(client)
         if not isinstance(token, str):
             raise InvitationNotFound("this invitation link is not valid")
         policy = self._ctx.settings.token_throttle

@@ -37,10 +37,10 @@ from licensekit._usecases._checks import (
     check_cursor,
     check_lifetime,
     check_limit,
+    clean_client,
     id_list,
     parse_enum,
     parse_recipients,
-    plain_text,
 )
 from licensekit._usecases._context import Context
 from licensekit._usecases._delivery import SEND_CHUNK, Delivery
@@ -303,8 +303,14 @@ class InstallInvitations:
             LicenseKeyNotFound: No such key in *account_id*.
             PermissionDenied: The caller may not see this key's invitations.
             InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
+            ValidationError: *invitation_ids* is not a collection of ids, or names more than
+                :attr:`Settings.max_batch_size` of them.
         """
-        wanted = None if invitation_ids is None else id_list(invitation_ids, "invitation_ids")
+        wanted = (
+            None
+            if invitation_ids is None
+            else id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
+        )
         now = self._ctx.clock.now()
 
         def work(tx: Tx) -> list[InstallInvitation]:
@@ -353,11 +359,17 @@ class InstallInvitations:
             LicenseKeyNotFound: No such key in *account_id*.
             PermissionDenied: The caller may not invite for this key.
             InvitationNotFound: One of *invitation_ids* is not an invitation of the key.
+            ValidationError: *invitation_ids* is not a collection of ids, or names more than
+                :attr:`Settings.max_batch_size` of them.
             ConflictError: The key is suspended, removed or expired.
             TooManyAttempts: The emails would pass the account's hourly limit
                 (:attr:`Settings.invitations_per_account_per_hour`); none was sent.
         """
-        wanted = None if invitation_ids is None else id_list(invitation_ids, "invitation_ids")
+        wanted = (
+            None
+            if invitation_ids is None
+            else id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
+        )
         now = self._ctx.clock.now()
 
         def work(
@@ -510,13 +522,14 @@ class InstallInvitations:
             ActivationCodeExpired: The invitation has expired.
             LicenseKeyUnavailable: The key is suspended, removed or expired.
             TooManyAttempts: Too many unknown tokens from this client or overall.
-            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
+            ValidationError: *client* is not text, holds a NUL or a lone surrogate,
+                or is longer than 200 characters.
         """
         if not isinstance(token, str):
             raise ActivationCodeNotFound("this download link is not valid")
         ctx = self._ctx
         lookup = presented_invitation(ctx.keys, None, token)
-        client = plain_text(client, "client").strip()
+        client = clean_client(client)
         now = ctx.clock.now()
 
         def work(tx: Tx) -> _Described:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from licensekit._account_links import LinkClaims, LinkPurpose, open_link_token
-from licensekit._usecases._checks import TOKEN_PLACEHOLDER, plain_text
+from licensekit._usecases._checks import TOKEN_PLACEHOLDER, clean_client
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._throttle import scopes, throttle_guess
 from licensekit.aio._usecases._tx import Tx
@@ -75,7 +75,7 @@ class AccountLinks:
         such tokens are refused while it is locked: a real link always works. A link that
         expired or was used is refused too, before the caller hashes a new password for it.
         """
-        client = plain_text(client, "client").strip()
+        client = clean_client(client)
         claims = open_link_token(self._ctx.keys, purpose, token)
         if claims is None and client:
             counter = client_key(ThrottledSecret.ACCOUNT_LINK, client)

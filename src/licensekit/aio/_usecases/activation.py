@@ -46,7 +46,7 @@ import attrs
 
 from licensekit._ids import new_id
 from licensekit._results import ActivationResult, CheckInResult
-from licensekit._usecases._checks import clean_name, plain_text
+from licensekit._usecases._checks import clean_client, clean_name
 from licensekit._usecases._install_secrets import presented_invitation
 from licensekit.aio._usecases._audit import audit
 from licensekit.aio._usecases._context import Context
@@ -183,7 +183,8 @@ class Activation:
             SeatsFull: Every seat of the key is taken.
             TooManyAttempts: Too many unknown codes from this client or overall, or too many
                 refused activations with this code.
-            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
+            ValidationError: *client* is not text, holds a NUL or a lone surrogate,
+                or is longer than 200 characters.
         """
         ctx = self._ctx
         computer_id = clean_computer_id(computer_id)
@@ -193,7 +194,7 @@ class Activation:
             product = clean_name(product, "product", required=True)
         lookup = presented_invitation(ctx.keys, code, token)
         if client != "":
-            client = plain_text(client, "client").strip()
+            client = clean_client(client)
         now = ctx.clock.now()
         installation_token = new_token()
         request = _Request(
@@ -281,14 +282,15 @@ class Activation:
             InstallationNotFound: The token matches no installation (a newer activation of
                 the same computer replaced it, or it was never valid).
             TooManyAttempts: Too many unknown tokens from this client or overall.
-            ValidationError: *client* is not text, or holds a NUL or a lone surrogate.
+            ValidationError: *client* is not text, holds a NUL or a lone surrogate,
+                or is longer than 200 characters.
             SigningKeyError: The signer failed (the check-in itself was recorded).
         """
         if not isinstance(installation_token, str):
             raise InstallationNotFound("this installation token is not valid")
         ctx = self._ctx
         token_hash = ctx.keys.lookup_hash("installation", installation_token.strip())
-        client = plain_text(client, "client").strip()
+        client = clean_client(client)
         now = ctx.clock.now()
 
         async def work(tx: Tx) -> _CheckedIn | dt.datetime | None:

@@ -389,10 +389,16 @@ class JoinInvitations:
             AccountNotFound: The caller is not a member of *account_id*.
             PermissionDenied: The caller is not an Account Administrator.
             InvitationNotFound: One of *invitation_ids* is not an invitation of the account.
+            ValidationError: *invitation_ids* is not a collection of ids, or names more than
+                :attr:`Settings.max_batch_size` of them.
             TooManyAttempts: The emails would pass the account's hourly limit
                 (:attr:`Settings.invitations_per_account_per_hour`); none was sent.
         """
-        wanted = None if invitation_ids is None else id_list(invitation_ids, "invitation_ids")
+        wanted = (
+            None
+            if invitation_ids is None
+            else id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
+        )
         now = self._ctx.clock.now()
         links, delivery = self._links, self._delivery
 

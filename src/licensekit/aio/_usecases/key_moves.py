@@ -197,7 +197,8 @@ class KeyMoves:
             PermissionDenied: The caller may not manage the installations of both keys.
             InstallationNotFound: One of *installation_ids* is not an installation of
                 *key_id*.
-            ValidationError: The same key twice, or *installation_ids* empty or not ids.
+            ValidationError: The same key twice, or *installation_ids* empty, not ids, or
+                more than :attr:`Settings.max_batch_size` of them.
             ConflictError: The keys are for different products; the new key is suspended,
                 removed or expired; one of *installation_ids* is deactivated; or the new key
                 holds a live installation of one of the computers already (the message lists
@@ -207,7 +208,11 @@ class KeyMoves:
             SeatsFull: The new key (or its pool) has fewer free seats than the active
                 installations moved; its ``needed`` and ``free`` say how many.
         """
-        wanted = None if installation_ids is None else id_list(installation_ids, "installation_ids")
+        wanted = (
+            None
+            if installation_ids is None
+            else id_list(installation_ids, "installation_ids", self._ctx.settings.max_batch_size)
+        )
         if wanted is not None and not wanted:
             raise ValidationError("installation_ids must name at least one installation")
         now = self._ctx.clock.now()

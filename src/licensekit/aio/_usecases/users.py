@@ -28,7 +28,12 @@ import attrs
 
 from licensekit._account_links import LinkPurpose, issue_link_token, link_expiry
 from licensekit._ids import new_id
-from licensekit._usecases._checks import check_flag, clean_name, plain_text, require_text
+from licensekit._usecases._checks import (
+    check_flag,
+    clean_client,
+    clean_name,
+    require_text,
+)
 from licensekit._usecases._scopes import email_scope, user_scope
 from licensekit.aio._usecases._access import Access, user
 from licensekit.aio._usecases._context import Context
@@ -428,7 +433,8 @@ class Passwords(PersonalAccounts):
                 :attr:`Settings.password_reset_throttle`).
 
         Raises:
-            ValidationError: This LicenseKit has no *reset_url*.
+            ValidationError: This LicenseKit has no *reset_url*, or *client* is longer than
+                200 characters.
             InvalidEmail: *email* is not a valid address.
             TooManyAttempts: Too many requests for this address or from this client.
             DeliveryError: The email could not be handed over.
@@ -436,7 +442,7 @@ class Passwords(PersonalAccounts):
         links, settings = self._links, self._ctx.settings
         reset_url = links.template(self._ctx.links.reset, "reset_url", "password reset")
         email = normalize_email(email)
-        client = plain_text(client, "client").strip()
+        client = clean_client(client)
         language = self._ctx.templates.resolve(language)
         now = self._ctx.clock.now()
         keys = request_keys(EmailRequest.PASSWORD_RESET, email=email, client=client)
