@@ -528,9 +528,15 @@ async def _check_in(tx: Tx, found: Installation, now: dt.datetime) -> _CheckedIn
         return None
     installation: Installation = again[0][0] if stale else found
     if installation.key_id != found.key_id:
-        # Moved to another key while this waited (move_installations): start again in a
-        # new transaction, which locks the new key in its turn.
-        raise StorageBusy("this installation moved to another key meanwhile; try again")
+        # Moved to another key while this waited (move_installations).
+        if may_claim:
+            # Its claim would need the new key's scope, taken after the old one's: start
+            # again in a new transaction, which locks the new key in its turn.
+            raise StorageBusy("this installation moved to another key meanwhile; try again")
+        # An ordinary check-in holds only its computer's scope and reads its key unlocked:
+        # it reads the key the installation is under now, in this transaction, rather than
+        # starting again (a caller racing several moves would otherwise run out of tries).
+        [keys] = await tx.fetch(Query(LICENSE_KEYS, ("id",), ((installation.key_id,),)))
     stored: LicenseKey = keys[0]
     primary = None
     if stored.primary_id is not None:
