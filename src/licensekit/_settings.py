@@ -30,7 +30,8 @@ class Settings:
         session_lifetime: How long a session works after it is issued.
         invitation_lifetime: Default time before a join invitation expires.
         max_invitation_lifetime: The longest expiry an administrator may choose.
-        max_batch_size: The most addresses one invitation call accepts.
+        max_batch_size: The most addresses one invitation call accepts, and the most ids one
+            call takes in ``invitation_ids`` or ``installation_ids``.
         max_page_size: The largest ``limit`` a listing accepts.
         password_throttle: Wrong passwords tolerated per email before a lock-out.
         token_throttle: Unknown join invitation tokens, and unknown email verification and

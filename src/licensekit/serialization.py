@@ -177,7 +177,7 @@ def _structure(converter: cattrs.Converter, data: Any, type_: Any) -> Any:
         problems = cattrs.transform_error(e)
         detail = "; ".join(problems)
         raise ValidationError(
-            f"cannot read {name} from data: {detail}", field=_first_path(problems)
+            f"cannot read {name} from data: {detail}", field=_first_path(e)
         ) from e
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise ValidationError(f"cannot read {name} from data: {e}") from e
@@ -213,20 +213,31 @@ def _step(note: object) -> str:
     return ""
 
 
-_PATH = re.compile(r" @ \$(?P<path>[.\[].*)$")
 _INDEX = re.compile(r"""\[(\d+|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""")
 
 
 def _dotted(path: str) -> str:
     """A JSONPath such as ``.items[1].role`` as a dotted field name: ``items.1.role``."""
-    return _INDEX.sub(lambda m: f".{ast.literal_eval(m[1])}", path).lstrip(".")
+
+    def name(match: re.Match[str]) -> str:
+        try:
+            return f".{ast.literal_eval(match[1])}"
+        except (ValueError, SyntaxError):  # not a repr cattrs wrote: keep it as it is
+            return match[0]
+
+    return _INDEX.sub(name, path).lstrip(".")
 
 
-def _first_path(problems: list[str]) -> str | None:
-    for problem in problems:
-        match = _PATH.search(problem)
-        if match:
-            return _dotted(match["path"]) or None
+def _first_path(error: cattrs.BaseValidationError) -> str | None:
+    """The dotted path of the first value inside the data that *error* refused.
+
+    Built from cattrs's notes alone, not read from its messages: those may quote the data
+    (the names of unknown members), and a member named like a path must not pass for one.
+    """
+    for path in cattrs.transform_error(error, path="", format_exception=lambda _e, _t: ""):
+        dotted = _dotted(path.removeprefix(" @ "))
+        if dotted:
+            return dotted
     return None
 
 

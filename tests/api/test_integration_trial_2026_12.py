@@ -163,6 +163,19 @@ def test_a_fault_in_a_mapping_value_names_its_key() -> None:
     assert caught.value.field == "roles.acc_1"
 
 
+@pytest.mark.parametrize(
+    "name", ["a @ $['\\N{x']", "a @ $[" + "9" * 5000 + "]", "a @ $.session_lifetime"]
+)
+def test_an_unknown_member_named_like_a_path_is_a_validation_error(name: str) -> None:
+    # The field is found from cattrs's notes, not from its messages, which quote the name.
+    with pytest.raises(ValidationError) as caught:
+        from_json({"password_throttle": {name: 1}}, Settings)
+    assert caught.value.field == "password_throttle"
+    with pytest.raises(ValidationError) as caught:
+        from_json({name: 1}, Settings)
+    assert caught.value.field is None
+
+
 # == json_schema names the same secrets to_json does =========================================
 
 

@@ -37,7 +37,7 @@ from licensekit.domain.model import (
     SessionRecord,
 )
 from licensekit.domain.records import frozen_mapping
-from licensekit.mail import Message, MessageKind, render_install_invitation
+from licensekit.mail import Message, MessageKind, Templates, render_install_invitation
 
 CLASSES: list[type[Any]] = [
     *(
@@ -142,7 +142,7 @@ def test_every_public_record_is_covered() -> None:
     assert len(CLASSES) >= 20
 
 
-def sent_message() -> Message:
+def sent_message(language: str = "en", templates: Templates | None = None) -> Message:
     """A message as licensekit prepares it (its data wrapped, not copied)."""
     return render_install_invitation(
         to="ann@example.org",
@@ -153,8 +153,9 @@ def sent_message() -> Message:
         code="ABCD-EFGH-0001",
         token="tok0001",
         expires_at=AT,
-        language="en",
+        language=language,
         service_name="Example Licensing",
+        templates=templates,
     )
 
 
@@ -272,8 +273,6 @@ def test_every_class_with_a_mapping_field_applies_the_pickling(cls: type[Any]) -
 
 def test_every_built_in_language_survives_pickling_and_copying() -> None:
     """A mailer's templates go to worker processes too: each language travels whole."""
-    from licensekit.mail import Templates
-
     templates = Templates()
     for tag in templates.languages:
         language = templates.language(tag)
@@ -286,36 +285,10 @@ def test_every_built_in_language_survives_pickling_and_copying() -> None:
 
 
 def test_templates_that_wrote_emails_survive_pickling() -> None:
-    from licensekit.mail import Templates
-
     templates = Templates()
-    written = render_install_invitation(
-        to="ann@example.org",
-        product="Acme CAD",
-        account_name="Example Corp",
-        inviter_email="admin@example.com",
-        download_url="https://downloads.example.com/install?token=tok0001",
-        code="ABCD-EFGH-0001",
-        token="tok0001",
-        expires_at=AT,
-        language="de-AT",
-        service_name="Example Licensing",
-        templates=templates,  # now holding what it worked out for this email
-    )
+    written = sent_message("de-AT", templates)  # the templates now hold what they worked out
     restored = pickle.loads(pickle.dumps(templates))
     assert restored.languages == templates.languages
     assert restored.language("fr") == templates.language("fr")
-    again = render_install_invitation(
-        to="ann@example.org",
-        product="Acme CAD",
-        account_name="Example Corp",
-        inviter_email="admin@example.com",
-        download_url="https://downloads.example.com/install?token=tok0001",
-        code="ABCD-EFGH-0001",
-        token="tok0001",
-        expires_at=AT,
-        language="de-AT",
-        service_name="Example Licensing",
-        templates=restored,
-    )
+    again = sent_message("de-AT", restored)
     assert (again.subject, again.text, again.html) == (written.subject, written.text, written.html)

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -190,13 +189,13 @@ MANY_SUBTAGS = "en" + "-x" * 1_000_000  # 2 MB; was hours of joining
 
 
 def test_a_language_tag_of_a_million_subtags_is_resolved_at_once() -> None:
+    # No clock here: before the fix each of these joined the whole tag once a subtag, hours
+    # of work, so a regression does not end (and fails the run) rather than slowing it.
     templates = default_templates()
-    started = time.perf_counter()
     assert templates.resolve(MANY_SUBTAGS) == "en"
     assert templates.resolve("zh" + "-x" * 1_000_000) == "zh-Hans"
     with pytest.raises(ValidationError, match="unsupported language"):
         templates.resolve("-" * 2_000_000)
-    assert time.perf_counter() - started < 5  # about 0.1 s; quadratic before, never ending
 
 
 @pytest.mark.parametrize(
@@ -216,9 +215,7 @@ def test_language_tags_resolve_as_before(tag: str, resolved: str) -> None:
 
 def test_an_unauthenticated_reset_request_with_a_huge_language_tag_answers_at_once() -> None:
     kit = make_licensekit()
-    started = time.perf_counter()
-    kit.request_password_reset("nobody@example.com", language=MANY_SUBTAGS)
-    assert time.perf_counter() - started < 5
+    kit.request_password_reset("nobody@example.com", language=MANY_SUBTAGS)  # hours before
     assert kit.mailer.sent[-1].language == "en"
 
 
@@ -240,3 +237,10 @@ def test_parse_emails_refuses_what_is_not_a_collection_of_addresses(value: objec
 def test_parse_emails_still_takes_any_iterable_of_addresses() -> None:
     parsed = parse_emails(iter(["ann@example.com", "", "bob@example.com"]))
     assert parsed.emails == ("ann@example.com", "bob@example.com")
+
+
+def test_lifting_a_lock_out_checks_the_client_as_where_it_is_counted() -> None:
+    kit = make_licensekit()
+    with pytest.raises(ValidationError, match="client must be at most 200 characters"):
+        kit.lift_lockout(client="c" * (LONGEST_CLIENT + 1))
+    assert kit.lift_lockout(client=" " + "c" * LONGEST_CLIENT + " ") == 0

@@ -328,7 +328,8 @@ class Users(PersonalAccounts):
             InvalidToken: The link is unknown, expired, used, or replaced by a later change.
             InvalidPassword: *password* breaks the password policy.
             InvalidSession: *session* is unknown or expired.
-            ValidationError: *session* belongs to another account.
+            ValidationError: *session* belongs to another account; or *client* is not text,
+                holds a NUL or a lone surrogate, or is longer than 200 characters.
             TooManyAttempts: Too many unknown tokens from this client.
         """
         now = self._ctx.clock.now()
@@ -486,6 +487,8 @@ class Passwords(PersonalAccounts):
             InvalidToken: The link is unknown, expired, used, or replaced by a later change.
             InvalidPassword: *new_password* breaks the password policy.
             TooManyAttempts: Too many unknown tokens from this client.
+            ValidationError: *client* is not text, holds a NUL or a lone surrogate, or is
+                longer than 200 characters.
         """
         now = self._ctx.clock.now()
         claims = self._links.open(LinkPurpose.RESET_PASSWORD, token, client, now)

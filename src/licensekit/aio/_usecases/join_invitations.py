@@ -477,6 +477,8 @@ class Invitees:
             InvitationNotFound: The token matches no invitation.
             InvitationError: The invitation is accepted, revoked or expired.
             TooManyAttempts: Too many unknown tokens were presented.
+            ValidationError: *client* is not text, holds a NUL or a lone surrogate, or is
+                longer than 200 characters.
         """
         now = self._ctx.clock.now()
         invitation = await self._links.find_by_token(token, client, now)
@@ -541,7 +543,9 @@ class Invitees:
             InvalidCredentials: The proven account's password is wrong (or was replaced
                 while it was being checked).
             InvalidPassword: A chosen password breaks the policy.
-            ValidationError: Neither a password nor a session was given, or both were.
+            ValidationError: Neither a password nor a session was given, or both were; or
+                *client* is not text, holds a NUL or a lone surrogate, or is longer than 200
+                characters.
             InvalidSession: The *session* given is unknown, logged out or expired.
             MemberBlocked: The invitee is blocked in the account.
             AlreadyMember: The invitee is an active member already.

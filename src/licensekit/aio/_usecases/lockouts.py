@@ -5,7 +5,7 @@ Scopes: ``"throttle:<key>"`` for every throttle it forgets.
 
 from __future__ import annotations
 
-from licensekit._usecases._checks import plain_text
+from licensekit._usecases._checks import clean_client
 from licensekit.aio._usecases._context import Context
 from licensekit.aio._usecases._throttle import scopes
 from licensekit.aio._usecases._tx import Tx
@@ -54,11 +54,12 @@ class Lockouts:
 
         Raises:
             ValidationError: Neither a client nor an email was given, or *client* is not
-                text or holds a NUL character or a lone surrogate (as where it is counted).
+                text, holds a NUL character or a lone surrogate, or is longer than 200
+                characters (as where it is counted).
             InvalidEmail: *email* is not a valid address.
         """
         if client is not None:
-            client = plain_text(client, "client").strip()
+            client = clean_client(client)
         if email is not None:
             email = normalize_email(email)
         keys = lockout_keys(client=client, email=email)
