@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import psycopg
 from psycopg import errors
+from psycopg.generators import send
 
 from licensekit.exceptions import StorageError
 from licensekit.stores._pg_errors import translate
@@ -115,11 +116,22 @@ class PipelinedStatements:
         self.refused = self.refused or error
         raise error
 
+    def _synced(self) -> None:
+        """Sync the pipeline once everything queued has left the client.
+
+        psycopg's ``sync()`` writes what libpq holds once, as far as the socket takes it,
+        then waits for answers. A statement larger than the socket's buffer (a parameter of
+        a megabyte) would then never end: the server waits for the rest of it, the client
+        for its answer. So the queue is sent whole first, as leaving pipeline mode does.
+        """
+        self._connection.wait(send(self._connection.pgconn))
+        self._pipeline.sync()
+
     def _sync(self, doing: str) -> None:
         """Send what is queued and take every result."""
         queued, self._queued = self._queued, []
         try:
-            self._pipeline.sync()
+            self._synced()
         except psycopg.Error as e:
             if isinstance(e, errors.DivisionByZero) and self._checks:
                 self._refuse_check(synced=True)
@@ -135,7 +147,7 @@ class PipelinedStatements:
         self._checks.clear()
         if not synced:
             with contextlib.suppress(psycopg.Error):  # the skipped statements answer so
-                self._pipeline.sync()
+                self._synced()
         self._queued.clear()
         try:
             self._connection.execute("ROLLBACK", prepare=False)
@@ -211,7 +223,7 @@ class PipelinedStatements:
         try:
             if self._queued:
                 with contextlib.suppress(psycopg.Error):  # a queued write failed: so be it
-                    self._pipeline.sync()
+                    self._synced()
             self._cursor.execute("ROLLBACK", prepare=False)
             self._pipeline_block.__exit__(None, None, None)
         except psycopg.Error:

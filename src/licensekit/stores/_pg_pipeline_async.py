@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import psycopg
 from psycopg import errors
+from psycopg.generators import send
 
 from licensekit.exceptions import StorageError
 from licensekit.stores._pg_errors import translate
@@ -113,11 +114,22 @@ class AsyncPipelinedStatements:
         self.refused = self.refused or error
         raise error
 
+    async def _synced(self) -> None:
+        """Sync the pipeline once everything queued has left the client.
+
+        psycopg's ``sync()`` writes what libpq holds once, as far as the socket takes it,
+        then waits for answers. A statement larger than the socket's buffer (a parameter of
+        a megabyte) would then never end: the server waits for the rest of it, the client
+        for its answer. So the queue is sent whole first, as leaving pipeline mode does.
+        """
+        await self._connection.wait(send(self._connection.pgconn))
+        await self._pipeline.sync()
+
     async def _sync(self, doing: str) -> None:
         """Send what is queued and take every result."""
         queued, self._queued = self._queued, []
         try:
-            await self._pipeline.sync()
+            await self._synced()
         except psycopg.Error as e:
             if isinstance(e, errors.DivisionByZero) and self._checks:
                 await self._refuse_check(synced=True)
@@ -133,7 +145,7 @@ class AsyncPipelinedStatements:
         self._checks.clear()
         if not synced:
             with contextlib.suppress(psycopg.Error):  # the skipped statements answer so
-                await self._pipeline.sync()
+                await self._synced()
         self._queued.clear()
         try:
             await self._connection.execute("ROLLBACK", prepare=False)
@@ -209,7 +221,7 @@ class AsyncPipelinedStatements:
         try:
             if self._queued:
                 with contextlib.suppress(psycopg.Error):  # a queued write failed: so be it
-                    await self._pipeline.sync()
+                    await self._synced()
             await self._cursor.execute("ROLLBACK", prepare=False)
             await self._pipeline_block.__aexit__(None, None, None)
         except psycopg.Error:
