@@ -175,6 +175,20 @@ def parse_emails(entries: Iterable[object]) -> EmailList:
         ValidationError: *entries* is one text (or bytes) rather than a collection of them,
             or not iterable at all.
     """
+    return _collect(
+        (row, text, None)
+        if isinstance(text, str)
+        else (row, repr(text), f"expected text, got {type(text).__name__}")
+        for row, text in enumerate(_address_collection(entries), start=1)
+    )
+
+
+def _address_collection(entries: object) -> Iterable[object]:
+    """Return *entries*, once it is a collection of addresses rather than one text.
+
+    Raises:
+        ValidationError: *entries* is one text (or bytes), or not iterable at all.
+    """
     if isinstance(entries, (str, bytes, bytearray, memoryview)) or not isinstance(
         entries, Iterable
     ):
@@ -182,12 +196,7 @@ def parse_emails(entries: Iterable[object]) -> EmailList:
             f"emails must be a collection of addresses, not {type(entries).__name__}",
             field="emails",
         )
-    return _collect(
-        (row, text, None)
-        if isinstance(text, str)
-        else (row, repr(text), f"expected text, got {type(text).__name__}")
-        for row, text in enumerate(entries, start=1)
-    )
+    return entries
 
 
 def parse_email_csv(

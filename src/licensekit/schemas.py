@@ -73,7 +73,7 @@ from licensekit.domain.model import (
 from licensekit.domain.throttling import ThrottlePolicy
 from licensekit.emails import EmailList
 from licensekit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
-from licensekit.serialization import _shown, secret_fields, to_json
+from licensekit.serialization import _checked_secrets, _shown, secret_fields, to_json
 
 __all__ = [
     "DIALECT",
@@ -175,29 +175,12 @@ def json_schema(
             of *type_* (field ``include_secrets``), as :func:`~licensekit.serialization.to_json`
             refuses them: the schema would otherwise leave out a token the body holds.
     """
-    builder = _Builder(_secrets_named(include_secrets, type_), mode, ref_template)
+    reveal = _checked_secrets(include_secrets, lambda: secret_fields(type_), _described(type_))
+    builder = _Builder(reveal, mode, ref_template)
     schema = {"$schema": DIALECT, **builder.inline(type_)}
     if builder.definitions:
         schema["$defs"] = dict(sorted(builder.definitions.items()))
     return schema
-
-
-def _secrets_named(include_secrets: Collection[str], type_: Any) -> frozenset[str]:
-    if isinstance(include_secrets, str) or not all(isinstance(n, str) for n in include_secrets):
-        raise exceptions.ValidationError(
-            "include_secrets must be a collection of field names, such as {'token'}",
-            field="include_secrets",
-        )
-    reveal = frozenset(include_secrets)
-    known = secret_fields(type_) if reveal else frozenset()
-    unknown = sorted(reveal - known)
-    if unknown:
-        raise exceptions.ValidationError(
-            f"include_secrets names {unknown}, which {_described(type_)} does not hold; its "
-            f"secrets: {sorted(known) or 'none'}",
-            field="include_secrets",
-        )
-    return reveal
 
 
 def _described(kind: Any) -> str:

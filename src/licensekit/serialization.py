@@ -32,7 +32,7 @@ import enum
 import functools
 import re
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -361,6 +361,27 @@ def to_json(value: object, *, include_secrets: Collection[str] = ()) -> Any:
 
 
 def _reveal(include_secrets: Collection[str], value: object) -> frozenset[str]:
+    def known() -> frozenset[str]:
+        found = _secrets_of(type(value), frozenset())
+        for item in _members(value):
+            found |= _secrets_of(type(item), frozenset())
+        return found
+
+    return _checked_secrets(include_secrets, known, type(value).__name__)
+
+
+def _checked_secrets(
+    include_secrets: Collection[str], known: Callable[[], frozenset[str]], described: str
+) -> frozenset[str]:
+    """Return *include_secrets* as a set, once each name is one of the *known()* secrets.
+
+    *described* names the value or type in the message. Shared by :func:`to_json` and
+    :func:`licensekit.schemas.json_schema`, which refuse the same arguments alike.
+
+    Raises:
+        ValidationError: *include_secrets* is one string, holds something that is no
+            string, or names a field that is no secret of what is *described*.
+    """
     if isinstance(include_secrets, str) or not all(isinstance(n, str) for n in include_secrets):
         raise ValidationError(
             "include_secrets must be a collection of field names, such as {'token'}",
@@ -369,15 +390,12 @@ def _reveal(include_secrets: Collection[str], value: object) -> frozenset[str]:
     reveal = frozenset(include_secrets)
     if not reveal:
         return reveal
-    known = _secrets_of(type(value), frozenset())
-    for item in _members(value):
-        known |= _secrets_of(type(item), frozenset())
-    unknown = sorted(reveal - known)
+    secrets = known()
+    unknown = sorted(reveal - secrets)
     if unknown:
-        kind = type(value).__name__
         raise ValidationError(
-            f"include_secrets names {unknown}, which {kind} does not hold; its secrets: "
-            f"{sorted(known) or 'none'}",
+            f"include_secrets names {unknown}, which {described} does not hold; its secrets: "
+            f"{sorted(secrets) or 'none'}",
             field="include_secrets",
         )
     return reveal

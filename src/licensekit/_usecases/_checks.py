@@ -21,7 +21,7 @@ from licensekit._usecases import TOKEN_PLACEHOLDER
 from licensekit.domain._durations import duration_from_text
 from licensekit.domain._echo import echo
 from licensekit.domain._validators import positive_timedelta
-from licensekit.emails import EmailList, parse_email_csv, parse_emails
+from licensekit.emails import EmailList, _address_collection, parse_email_csv, parse_emails
 from licensekit.exceptions import InvalidCursor, ValidationError
 
 __all__ = [
@@ -254,14 +254,10 @@ def bounded_entries(emails: object, limit: int) -> list[object]:
     Stops reading as soon as the limit is passed, so an endless iterable is refused too;
     blank entries are skipped but not without end (at most as many again, plus 1,000).
     """
-    if isinstance(emails, (str, bytes, bytearray, memoryview)) or not isinstance(emails, Iterable):
-        raise ValidationError(
-            f"emails must be a collection of addresses, not {type(emails).__name__}"
-        )
     entries: list[object] = []
     given = 0
     most = 2 * limit + 1000
-    for entry in emails:
+    for entry in _address_collection(emails):
         entries.append(entry)
         if len(entries) > most:
             raise ValidationError(f"more than {most} entries, most of them blank")
@@ -287,11 +283,13 @@ def check_cursor(cursor: object, prefix: str) -> str | None:
     return cursor
 
 
-def id_list(ids: Iterable[str], what: str, limit: int) -> list[str]:
-    """Return the distinct ids of *ids*, refusing more than *limit* of them.
+def id_list(ids: Iterable[str] | None, what: str, limit: int) -> list[str] | None:
+    """Return the distinct ids of *ids*, refusing more than *limit* of them; None for None.
 
     Stops reading as soon as the limit is passed, so an endless iterable is refused too.
     """
+    if ids is None:  # the caller named none: all of them
+        return None
     if isinstance(ids, str) or not isinstance(ids, Iterable):
         raise ValidationError(f"{what} must be a collection of ids, not {type(ids).__name__}")
     listed = list(itertools.islice(ids, limit + 1))

@@ -394,11 +394,7 @@ class JoinInvitations:
             TooManyAttempts: The emails would pass the account's hourly limit
                 (:attr:`Settings.invitations_per_account_per_hour`); none was sent.
         """
-        wanted = (
-            None
-            if invitation_ids is None
-            else id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
-        )
+        wanted = id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
         now = self._ctx.clock.now()
         links, delivery = self._links, self._delivery
 

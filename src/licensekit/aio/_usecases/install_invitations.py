@@ -304,11 +304,7 @@ class InstallInvitations:
             ValidationError: *invitation_ids* is not a collection of ids, or names more than
                 :attr:`Settings.max_batch_size` of them.
         """
-        wanted = (
-            None
-            if invitation_ids is None
-            else id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
-        )
+        wanted = id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
         now = self._ctx.clock.now()
 
         async def work(tx: Tx) -> list[InstallInvitation]:
@@ -363,11 +359,7 @@ class InstallInvitations:
             TooManyAttempts: The emails would pass the account's hourly limit
                 (:attr:`Settings.invitations_per_account_per_hour`); none was sent.
         """
-        wanted = (
-            None
-            if invitation_ids is None
-            else id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
-        )
+        wanted = id_list(invitation_ids, "invitation_ids", self._ctx.settings.max_batch_size)
         now = self._ctx.clock.now()
 
         async def work(

@@ -208,11 +208,7 @@ class KeyMoves:
             SeatsFull: The new key (or its pool) has fewer free seats than the active
                 installations moved; its ``needed`` and ``free`` say how many.
         """
-        wanted = (
-            None
-            if installation_ids is None
-            else id_list(installation_ids, "installation_ids", self._ctx.settings.max_batch_size)
-        )
+        wanted = id_list(installation_ids, "installation_ids", self._ctx.settings.max_batch_size)
         if wanted is not None and not wanted:
             raise ValidationError("installation_ids must name at least one installation")
         now = self._ctx.clock.now()
